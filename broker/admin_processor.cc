@@ -1,0 +1,217 @@
+#include "broker/admin_processor.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+#include "common/record_codec.h"
+
+namespace comet::broker {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void AdminProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
+  switch (static_cast<RequestCode>(req.code())) {
+    case RequestCode::UPDATE_AND_CREATE_TOPIC:
+      return update_topic(conn, req);
+    case RequestCode::DELETE_TOPIC_IN_BROKER:
+      return delete_topic(conn, req);
+    case RequestCode::GET_ALL_TOPIC_CONFIG:
+      return all_topics(conn, req);
+    case RequestCode::QUERY_CONSUMER_OFFSET:
+      return query_offset(conn, req);
+    case RequestCode::UPDATE_CONSUMER_OFFSET:
+      return update_offset(conn, req);
+    case RequestCode::GET_MAX_OFFSET:
+      return queue_offset(conn, req, true);
+    case RequestCode::GET_MIN_OFFSET:
+      return queue_offset(conn, req, false);
+    case RequestCode::HEART_BEAT:
+      return heartbeat(conn, req);
+    case RequestCode::UNREGISTER_CLIENT:
+      return unregister_client(conn, req);
+    case RequestCode::GET_CONSUMER_LIST_BY_GROUP:
+      return consumer_list(conn, req);
+    case RequestCode::GET_BROKER_RUNTIME_INFO:
+      return runtime_info(conn, req);
+    default:
+      return reply(conn, req, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                   "request code " + std::to_string(req.code()) + " is not supported");
+  }
+}
+
+void AdminProcessor::update_topic(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::UpdateTopicRequestT>();
+  if (ext == nullptr || !ext->config) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "UPDATE_AND_CREATE_TOPIC lacks a topic config");
+  }
+  auto r = ctx_.topics->create_or_update(TopicConfig::from_protocol(*ext->config));
+  if (!r.is_ok()) {
+    auto code = record::valid_topic_name(ext->config->topic_name)
+                    ? ResponseCode::BAD_REQUEST
+                    : ResponseCode::ILLEGAL_TOPIC_NAME;
+    return reply(conn, req, code, r.status().message());
+  }
+  logger("broker")->info("topic {} now has {} write / {} read queues, perm {}", r->name,
+                         r->write_queue_nums, r->read_queue_nums, r->perm);
+  answer_after_registration(conn, req);
+}
+
+void AdminProcessor::answer_after_registration(const ConnectionPtr& conn,
+                                               const RemotingCommand& req) {
+  if (!on_topics_changed_) return reply(conn, req, ResponseCode::SUCCESS);
+  auto answer =
+      std::make_shared<RemotingCommand>(RemotingCommand::response_to(req, ResponseCode::SUCCESS));
+  const bool oneway = req.is_oneway();
+  on_topics_changed_([conn, answer, oneway] {
+    if (!oneway) conn->send(std::move(*answer));
+  });
+}
+
+void AdminProcessor::delete_topic(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::DeleteTopicRequestT>();
+  if (ext == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "DELETE_TOPIC lacks a topic");
+  if (!ctx_.topics->find(ext->topic)) {
+    return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
+                 "topic " + ext->topic + " does not exist");
+  }
+  Status s = ctx_.topics->remove(ext->topic);
+  if (s.is_ok()) s = ctx_.offsets->remove_topic(ext->topic);
+  if (!s.is_ok()) return reply(conn, req, ResponseCode::SYSTEM_ERROR, s.message());
+  answer_after_registration(conn, req);
+}
+
+void AdminProcessor::all_topics(const ConnectionPtr& conn, const RemotingCommand& req) {
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::TopicConfigListT list;
+  for (const auto& t : ctx_.topics->all()) {
+    list.configs.push_back(std::make_unique<protocol::TopicConfigT>(t.to_protocol()));
+  }
+  resp.set_ext(std::move(list));
+  conn->send(std::move(resp));
+}
+
+void AdminProcessor::query_offset(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::ConsumerOffsetRequestT>();
+  if (ext == nullptr || ext->queue_id < 0) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "QUERY_CONSUMER_OFFSET lacks group/topic/queue");
+  }
+  auto off =
+      ctx_.offsets->query(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id));
+  if (!off) {
+    return reply(conn, req, ResponseCode::QUERY_NOT_FOUND,
+                 "no committed offset for group " + ext->consumer_group + " on " + ext->topic +
+                     ":" + std::to_string(ext->queue_id));
+  }
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::ConsumerOffsetResponseT r;
+  r.offset = static_cast<int64_t>(*off);
+  resp.set_ext(std::move(r));
+  conn->send(std::move(resp));
+}
+
+void AdminProcessor::update_offset(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::ConsumerOffsetRequestT>();
+  if (ext == nullptr || ext->queue_id < 0 || ext->commit_offset < 0) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "UPDATE_CONSUMER_OFFSET lacks group/topic/queue/offset");
+  }
+  Status s =
+      ctx_.offsets->commit(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id),
+                           static_cast<uint64_t>(ext->commit_offset));
+  reply(conn, req, s.is_ok() ? ResponseCode::SUCCESS : ResponseCode::SYSTEM_ERROR, s.message());
+}
+
+void AdminProcessor::queue_offset(const ConnectionPtr& conn, const RemotingCommand& req, bool max) {
+  const auto* ext = req.ext<protocol::QueueOffsetRequestT>();
+  if (ext == nullptr || ext->queue_id < 0) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "offset request lacks topic/queue");
+  }
+  auto topic = ctx_.topics->find(ext->topic);
+  if (!topic) {
+    return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
+                 "topic " + ext->topic + " does not exist");
+  }
+  const auto q = static_cast<uint32_t>(ext->queue_id);
+  if (q >= std::max(topic->read_queue_nums, topic->write_queue_nums)) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "queue " + std::to_string(q) + " out of range for topic " + ext->topic);
+  }
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::QueueOffsetResponseT r;
+  r.offset = static_cast<int64_t>(max ? ctx_.store->max_queue_offset(ext->topic, q)
+                                      : ctx_.store->min_queue_offset(ext->topic, q));
+  resp.set_ext(std::move(r));
+  conn->send(std::move(resp));
+}
+
+void AdminProcessor::heartbeat(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::HeartbeatRequestT>();
+  if (ext == nullptr || ext->client_id.empty()) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "HEART_BEAT lacks a client id");
+  }
+  if (ctx_.clients->heartbeat(*ext, now_ms())) {
+    logger("broker")->info("client {} joined consumer group(s)", ext->client_id);
+  }
+  reply(conn, req, ResponseCode::SUCCESS);
+}
+
+void AdminProcessor::unregister_client(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::UnregisterClientRequestT>();
+  if (ext == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "UNREGISTER_CLIENT lacks its header");
+  ctx_.clients->unregister(ext->client_id, ext->consumer_group, ext->producer_group);
+  reply(conn, req, ResponseCode::SUCCESS);
+}
+
+void AdminProcessor::consumer_list(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::ConsumerListRequestT>();
+  if (ext == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "request lacks a consumer group");
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::ConsumerListResponseT r;
+  r.client_ids = ctx_.clients->consumers(ext->consumer_group);
+  resp.set_ext(std::move(r));
+  conn->send(std::move(resp));
+}
+
+void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingCommand& req) {
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::RuntimeInfoT info;
+  auto add = [&](std::string k, std::string v) {
+    auto kv = std::make_unique<protocol::KeyValueT>();
+    kv->key = std::move(k);
+    kv->value = std::move(v);
+    info.entries.push_back(std::move(kv));
+  };
+  const auto& log = ctx_.store->commit_log();
+  add("brokerName", ctx_.config.broker_name);
+  add("brokerId", std::to_string(ctx_.config.broker_id));
+  add("brokerRole", std::string(broker_role_name(ctx_.config.broker_role)));
+  add("brokerAddr", ctx_.config.broker_addr());
+  add("flushDiskType", ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush
+                           ? "SYNC_FLUSH"
+                           : "ASYNC_FLUSH");
+  add("commitLogMinOffset", std::to_string(log.min_offset()));
+  add("commitLogMaxOffset", std::to_string(log.max_offset()));
+  add("commitLogFlushedOffset", std::to_string(log.flushed().get()));
+  add("dispatchedOffset", std::to_string(ctx_.store->dispatched().get()));
+  add("commitLogSegments", std::to_string(log.segment_count()));
+  add("syncCount", std::to_string(log.sync_count()));
+  add("topicCount", std::to_string(ctx_.topics->all().size()));
+  add("heldPullRequests", std::to_string(ctx_.holds->held()));
+  add("consumerGroups", std::to_string(ctx_.clients->consumer_groups().size()));
+  resp.set_ext(std::move(info));
+  conn->send(std::move(resp));
+}
+
+}  // namespace comet::broker

@@ -1,0 +1,223 @@
+#include "broker/broker_config.h"
+
+#include <charconv>
+#include <limits>
+
+namespace comet::broker {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+Status invalid(std::string_view key, const std::string& what) {
+  return Status::invalid_argument(std::string(key) + ": " + what);
+}
+
+Status get_ranged(const Properties& p, std::string_view key, uint64_t lo, uint64_t hi,
+                  uint64_t& out) {
+  uint64_t v = out;
+  COMET_RETURN_IF_ERROR(p.get_uint(key, v));
+  if (v < lo || v > hi) {
+    return invalid(key, "must be within " + std::to_string(lo) + ".." + std::to_string(hi) +
+                            ", got " + std::to_string(v));
+  }
+  out = v;
+  return Status::ok();
+}
+
+template <typename T>
+Status get_field(const Properties& p, std::string_view key, T& out,
+                 uint64_t lo = std::numeric_limits<T>::min(),
+                 uint64_t hi = std::numeric_limits<T>::max()) {
+  uint64_t v = out;
+  COMET_RETURN_IF_ERROR(get_ranged(p, key, lo, hi, v));
+  out = static_cast<T>(v);
+  return Status::ok();
+}
+
+// Cluster and broker names: 1..127 characters of [A-Za-z0-9_.-].
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 127) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool has_space_or(std::string_view s, std::string_view extra) {
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || extra.find(c) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view broker_role_name(BrokerRole role) {
+  switch (role) {
+    case BrokerRole::kAsyncMaster:
+      return "ASYNC_MASTER";
+    case BrokerRole::kSyncMaster:
+      return "SYNC_MASTER";
+    case BrokerRole::kSlave:
+      return "SLAVE";
+  }
+  return "UNKNOWN";
+}
+
+Result<BrokerRole> parse_broker_role(std::string_view text) {
+  if (text == "ASYNC_MASTER") return BrokerRole::kAsyncMaster;
+  if (text == "SYNC_MASTER") return BrokerRole::kSyncMaster;
+  if (text == "SLAVE") return BrokerRole::kSlave;
+  return invalid("brokerRole",
+                 "'" + std::string(text) + "' is not one of ASYNC_MASTER, SYNC_MASTER, SLAVE");
+}
+
+Status validate_host_port(std::string_view key, std::string_view addr) {
+  auto bad = [&](const std::string& why) {
+    return invalid(key, "entry '" + std::string(addr) + "' is not host:port (" + why + ")");
+  };
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return bad("missing ':port'");
+  std::string_view host = addr.substr(0, colon);
+  std::string_view port = addr.substr(colon + 1);
+  if (host.empty()) return bad("empty host");
+  if (has_space_or(host, ";")) return bad("bad character in host");
+  uint32_t n = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n == 0 ||
+      n > 65535) {
+    return bad("port must be 1..65535");
+  }
+  return Status::ok();
+}
+
+Result<BrokerConfig> BrokerConfig::from_properties(const Properties& p) {
+  BrokerConfig c;
+  COMET_RETURN_IF_ERROR(p.get_string("brokerClusterName", c.broker_cluster_name));
+  COMET_RETURN_IF_ERROR(p.get_string("brokerName", c.broker_name));
+  int64_t id = c.broker_id;
+  COMET_RETURN_IF_ERROR(p.get_int("brokerId", id));
+  c.broker_id = id;
+  COMET_RETURN_IF_ERROR(p.get_string("brokerIP1", c.broker_ip1));
+  COMET_RETURN_IF_ERROR(get_field(p, "listenPort", c.listen_port));
+  COMET_RETURN_IF_ERROR(p.get_string("bindAddress", c.bind_address));
+  COMET_RETURN_IF_ERROR(p.get_string("namesrvAddr", c.namesrv_addr));
+  if (p.contains("brokerRole")) {
+    std::string role;
+    COMET_RETURN_IF_ERROR(p.get_string("brokerRole", role));
+    COMET_ASSIGN_OR_RETURN(c.broker_role, parse_broker_role(trim(role)));
+  }
+  COMET_RETURN_IF_ERROR(get_field(p, "haListenPort", c.ha_listen_port));
+  COMET_RETURN_IF_ERROR(p.get_bool("autoCreateTopicEnable", c.auto_create_topic_enable));
+  COMET_RETURN_IF_ERROR(get_field(p, "defaultTopicQueueNums", c.default_topic_queue_nums));
+  COMET_RETURN_IF_ERROR(get_field(p, "brokerPermission", c.broker_permission));
+  COMET_RETURN_IF_ERROR(get_field(p, "registerNameServerPeriod", c.heartbeat_interval_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "heartbeatIntervalMs", c.heartbeat_interval_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "brokerExpiryMs", c.broker_expiry_ms));
+  COMET_RETURN_IF_ERROR(p.get_bool("longPollingEnable", c.long_polling_enable));
+  COMET_RETURN_IF_ERROR(get_field(p, "suspendMaxTimeMillis", c.suspend_max_time_millis));
+  COMET_RETURN_IF_ERROR(get_field(p, "ioThreads", c.io_threads));
+  COMET_RETURN_IF_ERROR(get_field(p, "sendQueueMaxBytes", c.send_queue_max_bytes));
+  COMET_RETURN_IF_ERROR(get_field(p, "maxFrameBytes", c.max_frame_bytes));
+  COMET_ASSIGN_OR_RETURN(c.store, commitlog::StoreConfig::from_properties(p));
+  COMET_RETURN_IF_ERROR(c.validate());
+  return c;
+}
+
+Status BrokerConfig::validate() const {
+  if (!valid_name(broker_cluster_name)) {
+    return invalid("brokerClusterName",
+                   "'" + broker_cluster_name + "' must be 1..127 characters of [A-Za-z0-9_.-]");
+  }
+  if (!valid_name(broker_name)) {
+    return invalid("brokerName",
+                   "'" + broker_name + "' must be 1..127 characters of [A-Za-z0-9_.-]");
+  }
+  if (broker_id < 0) return invalid("brokerId", "must be >= 0, got " + std::to_string(broker_id));
+  if (broker_role == BrokerRole::kSlave && broker_id == 0) {
+    return invalid("brokerRole",
+                   "SLAVE requires brokerId > 0 (brokerId 0 is reserved for the master)");
+  }
+  if (broker_role != BrokerRole::kSlave && broker_id != 0) {
+    return invalid("brokerRole", std::string(broker_role_name(broker_role)) +
+                                     " requires brokerId 0, got brokerId " +
+                                     std::to_string(broker_id));
+  }
+  if (broker_ip1.empty() || has_space_or(broker_ip1, ":;")) {
+    return invalid("brokerIP1", "'" + broker_ip1 + "' must be a host name or IPv4 address");
+  }
+  if (bind_address.empty() || has_space_or(bind_address, ";")) {
+    return invalid("bindAddress", "'" + bind_address + "' must be an address to bind");
+  }
+  for (const std::string& addr : namesrv_addrs()) {
+    COMET_RETURN_IF_ERROR(validate_host_port("namesrvAddr", addr));
+  }
+  if (listen_port != 0 && listen_port == ha_listen_port) {
+    return invalid("haListenPort", "must differ from listenPort " + std::to_string(listen_port));
+  }
+  if (default_topic_queue_nums < 1 || default_topic_queue_nums > kMaxQueueNums) {
+    return invalid("defaultTopicQueueNums",
+                   "must be within 1..1024, got " + std::to_string(default_topic_queue_nums));
+  }
+  if ((broker_permission & ~kPermReadWrite) != 0) {
+    return invalid("brokerPermission", "must be a subset of 6 (4 read | 2 write), got " +
+                                           std::to_string(broker_permission));
+  }
+  if (broker_expiry_ms == 0) return invalid("brokerExpiryMs", "must be > 0");
+  if (heartbeat_interval_ms == 0 || heartbeat_interval_ms >= broker_expiry_ms) {
+    return invalid("heartbeatIntervalMs", "must be > 0 and below brokerExpiryMs (" +
+                                              std::to_string(broker_expiry_ms) + "), got " +
+                                              std::to_string(heartbeat_interval_ms));
+  }
+  if (suspend_max_time_millis == 0 || suspend_max_time_millis > 3'600'000) {
+    return invalid("suspendMaxTimeMillis",
+                   "must be within 1..3600000, got " + std::to_string(suspend_max_time_millis));
+  }
+  if (io_threads == 0 || io_threads > 256) {
+    return invalid("ioThreads", "must be within 1..256, got " + std::to_string(io_threads));
+  }
+  // A largest message plus its record header, topic, properties and the frame header must fit.
+  uint64_t min_frame = uint64_t{store.max_message_size} + 64 * 1024;
+  if (max_frame_bytes < min_frame) {
+    return invalid("maxFrameBytes", "must be at least maxMessageSize + 65536 (" +
+                                        std::to_string(min_frame) + "), got " +
+                                        std::to_string(max_frame_bytes));
+  }
+  if (send_queue_max_bytes < max_frame_bytes) {
+    return invalid("sendQueueMaxBytes", "must be at least maxFrameBytes (" +
+                                            std::to_string(max_frame_bytes) + "), got " +
+                                            std::to_string(send_queue_max_bytes));
+  }
+  return store.validate();
+}
+
+std::string BrokerConfig::broker_addr() const {
+  return broker_ip1 + ":" + std::to_string(listen_port);
+}
+
+std::string BrokerConfig::ha_server_addr() const {
+  return broker_ip1 + ":" + std::to_string(ha_listen_port);
+}
+
+std::vector<std::string> BrokerConfig::namesrv_addrs() const {
+  std::vector<std::string> out;
+  std::string_view rest = namesrv_addr;
+  while (true) {
+    size_t semi = rest.find(';');
+    std::string_view entry = trim(rest.substr(0, semi));
+    if (!entry.empty()) out.emplace_back(entry);
+    if (semi == std::string_view::npos) break;
+    rest = rest.substr(semi + 1);
+  }
+  return out;
+}
+
+}  // namespace comet::broker

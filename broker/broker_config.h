@@ -1,0 +1,66 @@
+// Broker configuration, named after RocketMQ's BrokerConfig keys and read from the same
+// `.properties` file as the store's MessageStoreConfig keys (parsed into `store`).
+// from_properties() applies defaults, parses every known key and validates the result; unknown
+// keys are left to other modules. Every validation error names the offending key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commitlog/store_config.h"
+#include "common/properties.h"
+#include "common/status.h"
+
+namespace comet::broker {
+
+enum class BrokerRole { kAsyncMaster, kSyncMaster, kSlave };
+
+std::string_view broker_role_name(BrokerRole role);  // "ASYNC_MASTER", "SYNC_MASTER", "SLAVE"
+Result<BrokerRole> parse_broker_role(std::string_view text);
+
+// RocketMQ PermName bits; a topic or broker permission is a subset of kPermReadWrite.
+constexpr uint32_t kPermWrite = 2;
+constexpr uint32_t kPermRead = 4;
+constexpr uint32_t kPermReadWrite = kPermRead | kPermWrite;
+constexpr uint32_t kMaxQueueNums = 1024;
+
+struct BrokerConfig {
+  std::string broker_cluster_name = "DefaultCluster";  // brokerClusterName
+  std::string broker_name = "broker-a";                // brokerName
+  int64_t broker_id = 0;                               // brokerId: 0 master, > 0 slave
+  std::string broker_ip1 = "127.0.0.1";                // brokerIP1: advertised address
+  uint16_t listen_port = 10911;                        // listenPort: 0 = any free port
+  std::string bind_address = "0.0.0.0";                // bindAddress
+  std::string namesrv_addr;                            // namesrvAddr: "host:port;host:port"
+  BrokerRole broker_role = BrokerRole::kAsyncMaster;   // brokerRole
+  uint16_t ha_listen_port = 10912;                     // haListenPort: 0 = any free port
+  bool auto_create_topic_enable = true;                // autoCreateTopicEnable
+  uint32_t default_topic_queue_nums = 8;               // defaultTopicQueueNums: 1..1024
+  uint32_t broker_permission = kPermReadWrite;         // brokerPermission
+  uint32_t heartbeat_interval_ms = 1000;     // heartbeatIntervalMs (alias registerNameServerPeriod)
+  uint32_t broker_expiry_ms = 3000;          // brokerExpiryMs: heartbeat timeout sent to namesrv
+  bool long_polling_enable = true;           // longPollingEnable
+  uint32_t suspend_max_time_millis = 15000;  // suspendMaxTimeMillis: cap on a pull's suspend
+  uint32_t io_threads = 2;                   // ioThreads
+  uint64_t send_queue_max_bytes = 64ull << 20;  // sendQueueMaxBytes (per connection)
+  uint32_t max_frame_bytes = 16u << 20;         // maxFrameBytes
+  commitlog::StoreConfig store;                 // storePathRootDir, flushDiskType, ...
+
+  static Result<BrokerConfig> from_properties(const Properties& props);
+  Status validate() const;
+
+  bool is_master() const { return broker_role != BrokerRole::kSlave; }
+  // "brokerIP1:listenPort" and "brokerIP1:haListenPort". With a port of 0 the caller stores the
+  // port it actually bound before advertising these.
+  std::string broker_addr() const;
+  std::string ha_server_addr() const;
+  // namesrvAddr split on ';', entries trimmed, empty entries dropped.
+  std::vector<std::string> namesrv_addrs() const;
+};
+
+// Checks one "host:port" entry (port 1..65535); the error names `key`.
+Status validate_host_port(std::string_view key, std::string_view addr);
+
+}  // namespace comet::broker

@@ -1,0 +1,211 @@
+#include "broker/broker_controller.h"
+
+#include <arpa/inet.h>
+
+#include <future>
+
+#include "common/logging.h"
+
+namespace comet::broker {
+namespace {
+
+constexpr auto kNamesrvTimeout = std::chrono::milliseconds(3000);
+
+HostAddress host_address(const std::string& ip, uint16_t port) {
+  in_addr a{};
+  HostAddress h;
+  if (::inet_pton(AF_INET, ip.c_str(), &a) == 1) h.ipv4 = ntohl(a.s_addr);
+  h.port = port;
+  return h;
+}
+
+}  // namespace
+
+BrokerController::BrokerController(const BrokerConfig& config) {
+  ctx_.config = config;
+}
+
+Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerConfig& config) {
+  COMET_RETURN_IF_ERROR(config.validate());
+  std::unique_ptr<BrokerController> b(new BrokerController(config));
+  COMET_ASSIGN_OR_RETURN(b->metadata_, MetadataStore::open(config.store.store_path_root_dir));
+  COMET_ASSIGN_OR_RETURN(b->topics_, TopicConfigManager::load(*b->metadata_));
+  COMET_ASSIGN_OR_RETURN(b->offsets_, ConsumerOffsetManager::load(*b->metadata_));
+  b->clients_ = std::make_unique<ClientManager>();
+
+  remoting::ServerOptions opts;
+  opts.bind_address = config.bind_address;
+  opts.port = config.listen_port;
+  opts.io_threads = static_cast<int>(config.io_threads);
+  opts.connection.max_frame_bytes = config.max_frame_bytes;
+  opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
+  b->server_ = std::make_unique<remoting::RemotingServer>(opts);
+  return b;
+}
+
+BrokerController::~BrokerController() {
+  shutdown();
+}
+
+std::string BrokerController::address() const {
+  return ctx_.config.broker_ip1 + ":" + std::to_string(port());
+}
+
+Status BrokerController::start() {
+  auto log = logger("broker");
+  COMET_RETURN_IF_ERROR(server_->start());
+  // The store learns its host (for message ids) once the port is known.
+  ctx_.config.listen_port = server_->port();
+  ctx_.store_host = host_address(ctx_.config.broker_ip1, server_->port());
+  COMET_ASSIGN_OR_RETURN(store_, commitlog::MessageStore::open(
+                                     ctx_.config.store, SystemClock::instance(), ctx_.store_host));
+  holds_ = std::make_unique<PullRequestHoldService>(
+      server_->io_context(),
+      [this](std::string_view topic, uint32_t q) { return store_->max_queue_offset(topic, q); });
+  store_->add_arrival_listener([this](std::string_view topic, uint32_t q, uint64_t max) {
+    holds_->notify_arrival(topic, q, max);
+  });
+  ctx_.io = &server_->io_context();
+  ctx_.store = store_.get();
+  ctx_.topics = topics_.get();
+  ctx_.offsets = offsets_.get();
+  ctx_.clients = clients_.get();
+  ctx_.holds = holds_.get();
+  ctx_.topics_changed = [this] {
+    asio::post(server_->io_context(), [this] { register_all_namesrv(); });
+  };
+  if (ctx_.config.auto_create_topic_enable) {
+    // Producers send topics without a route to the brokers serving TBW102 (as RocketMQ).
+    auto tbw = topics_->auto_create("TBW102", ctx_.config.default_topic_queue_nums);
+    if (!tbw.is_ok()) return tbw.status();
+  }
+  send_ = std::make_unique<SendMessageProcessor>(ctx_);
+  pull_ = std::make_unique<PullMessageProcessor>(ctx_);
+  admin_ = std::make_unique<AdminProcessor>(
+      ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
+  auto route = [](auto* processor) {
+    return [processor](const ConnectionPtr& c, RemotingCommand req) {
+      processor->process(c, std::move(req));
+    };
+  };
+  server_->register_handler(RequestCode::SEND_MESSAGE, route(send_.get()));
+  server_->register_handler(RequestCode::PULL_MESSAGE, route(pull_.get()));
+  for (RequestCode code :
+       {RequestCode::UPDATE_AND_CREATE_TOPIC, RequestCode::DELETE_TOPIC_IN_BROKER,
+        RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::QUERY_CONSUMER_OFFSET,
+        RequestCode::UPDATE_CONSUMER_OFFSET, RequestCode::GET_MAX_OFFSET,
+        RequestCode::GET_MIN_OFFSET, RequestCode::HEART_BEAT, RequestCode::UNREGISTER_CLIENT,
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP, RequestCode::GET_BROKER_RUNTIME_INFO}) {
+    server_->register_handler(code, route(admin_.get()));
+  }
+
+  namesrv_client_ = std::make_unique<remoting::RemotingClient>();
+  namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);
+  heartbeat_timer_ = std::make_unique<asio::steady_timer>(server_->io_context());
+  started_ = true;
+  // Ready means routable: wait (bounded) until every name server has answered the first
+  // registration, so a client acting on "ready" finds this broker in the routes.
+  auto registered = std::make_shared<std::promise<void>>();
+  register_all_namesrv([registered] { registered->set_value(); });
+  if (registered->get_future().wait_for(kNamesrvTimeout + std::chrono::milliseconds(500)) !=
+      std::future_status::ready) {
+    log->warn("first registration with the name servers did not complete in time");
+  }
+  schedule_heartbeat();
+  log->info("broker {} ({} id {}) serving on {}, store {}", ctx_.config.broker_name,
+            broker_role_name(ctx_.config.broker_role), ctx_.config.broker_id, address(),
+            ctx_.config.store.store_path_root_dir);
+  return Status::ok();
+}
+
+protocol::RegisterBrokerRequestT BrokerController::registration() const {
+  protocol::RegisterBrokerRequestT r;
+  r.cluster_name = ctx_.config.broker_cluster_name;
+  r.broker_addr = ctx_.config.broker_addr();
+  r.broker_name = ctx_.config.broker_name;
+  r.broker_id = ctx_.config.broker_id;
+  r.ha_server_addr = ctx_.config.ha_server_addr();
+  r.max_offset = static_cast<int64_t>(store_->commit_log().max_offset());
+  r.heartbeat_timeout_millis = ctx_.config.broker_expiry_ms;
+  for (const auto& t : topics_->all()) {
+    auto pt = std::make_unique<protocol::TopicConfigT>(t.to_protocol());
+    pt->perm &= static_cast<int32_t>(ctx_.config.broker_permission);
+    r.topic_configs.push_back(std::move(pt));
+  }
+  return r;
+}
+
+void BrokerController::register_all_namesrv(std::function<void()> done) {
+  const auto addrs = ctx_.config.namesrv_addrs();
+  if (!started_ || stopped_ || addrs.empty()) {
+    if (done) done();
+    return;
+  }
+  // Shared countdown: the last answer (or failure) runs `done`.
+  auto remaining = std::make_shared<std::atomic<size_t>>(addrs.size());
+  auto finished = std::make_shared<std::function<void()>>(std::move(done));
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    auto req = RemotingCommand::request(RequestCode::REGISTER_BROKER);
+    req.set_ext(registration());
+    namesrv_client_->invoke_async(
+        addrs[i], std::move(req), kNamesrvTimeout,
+        [this, i, addr = addrs[i], remaining, finished](Result<RemotingCommand> r) {
+          const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
+          if (remaining->fetch_sub(1) == 1 && *finished) (*finished)();
+          std::lock_guard lock(namesrv_mu_);
+          if (i < namesrv_ok_.size() && namesrv_ok_[i] != ok) {
+            namesrv_ok_[i] = ok;
+            if (ok) {
+              logger("broker")->info("registered with name server {}", addr);
+            } else {
+              logger("broker")->warn("cannot register with name server {}: {}", addr,
+                                     r.is_ok() ? r->remark() : r.status().to_string());
+            }
+          }
+        });
+  }
+}
+
+void BrokerController::schedule_heartbeat() {
+  heartbeat_timer_->expires_after(std::chrono::milliseconds(ctx_.config.heartbeat_interval_ms));
+  heartbeat_timer_->async_wait([this](std::error_code ec) {
+    if (ec || stopped_) return;
+    register_all_namesrv();
+    clients_->scan_expired(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+    schedule_heartbeat();
+  });
+}
+
+void BrokerController::shutdown() {
+  if (!started_ || stopped_) return;
+  auto log = logger("broker");
+  ctx_.shutting_down = true;
+  // Leave the routes first so clients stop sending here.
+  for (const auto& addr : ctx_.config.namesrv_addrs()) {
+    auto req = RemotingCommand::request(RequestCode::UNREGISTER_BROKER);
+    protocol::UnregisterBrokerRequestT u;
+    u.cluster_name = ctx_.config.broker_cluster_name;
+    u.broker_addr = ctx_.config.broker_addr();
+    u.broker_name = ctx_.config.broker_name;
+    u.broker_id = ctx_.config.broker_id;
+    req.set_ext(std::move(u));
+    auto r = namesrv_client_->invoke(addr, std::move(req), std::chrono::milliseconds(1000));
+    if (!r.is_ok()) log->warn("unregister from {}: {}", addr, r.status().to_string());
+  }
+  stopped_ = true;
+  asio::post(server_->io_context(), [this] { heartbeat_timer_->cancel(); });
+  holds_->wake_all();
+  server_->stop();
+  namesrv_client_->shutdown();
+  Status s = store_->shutdown();
+  if (!s.is_ok()) log->error("store shutdown: {}", s.to_string());
+  s = offsets_->persist();
+  if (!s.is_ok()) log->error("offset persist: {}", s.to_string());
+  s = metadata_->flush();
+  if (!s.is_ok()) log->error("metadata flush: {}", s.to_string());
+  log->info("broker {} stopped", ctx_.config.broker_name);
+}
+
+}  // namespace comet::broker

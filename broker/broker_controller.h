@@ -1,0 +1,63 @@
+// BrokerController: one broker process. Opens the store and the metadata, serves the remoting
+// protocol (send, pull with long polling, offsets, topic admin, client heartbeats), and
+// registers with every name server each heartbeatIntervalMs (and at once when topics change).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/admin_processor.h"
+#include "broker/broker_context.h"
+#include "broker/metadata_store.h"
+#include "broker/pull_message_processor.h"
+#include "broker/send_message_processor.h"
+#include "remoting/remoting_client.h"
+#include "remoting/remoting_server.h"
+
+namespace comet::broker {
+
+class BrokerController {
+ public:
+  // Opens (and recovers) the store and the metadata; does not listen yet.
+  static Result<std::unique_ptr<BrokerController>> create(const BrokerConfig& config);
+  ~BrokerController();
+
+  // Listens, then registers with the name servers.
+  Status start();
+  // Unregisters from the name servers, answers held pulls, stops serving, closes the store.
+  void shutdown();
+
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+  // brokerIP1 with the port actually bound.
+  std::string address() const;
+  commitlog::MessageStore& store() { return *store_; }
+  const BrokerConfig& config() const { return ctx_.config; }
+
+ private:
+  explicit BrokerController(const BrokerConfig& config);
+  // Registers with every name server; `done` (optional) runs once all have answered or failed.
+  void register_all_namesrv(std::function<void()> done = nullptr);
+  void schedule_heartbeat();
+  protocol::RegisterBrokerRequestT registration() const;
+
+  BrokerContext ctx_;
+  std::unique_ptr<commitlog::MessageStore> store_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::unique_ptr<TopicConfigManager> topics_;
+  std::unique_ptr<ConsumerOffsetManager> offsets_;
+  std::unique_ptr<ClientManager> clients_;
+  std::unique_ptr<remoting::RemotingServer> server_;
+  std::unique_ptr<PullRequestHoldService> holds_;
+  std::unique_ptr<SendMessageProcessor> send_;
+  std::unique_ptr<PullMessageProcessor> pull_;
+  std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<remoting::RemotingClient> namesrv_client_;
+  std::unique_ptr<asio::steady_timer> heartbeat_timer_;
+  std::vector<bool> namesrv_ok_;  // last outcome per name server, to log changes only
+  std::mutex namesrv_mu_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace comet::broker

@@ -1,0 +1,64 @@
+// ConsumerOffsetManager: committed consume offsets per (group, topic, queue), served from memory
+// and written through to MetadataStore's "consumer_offsets" column family on every commit
+// (unsynced, WAL on); persist() syncs, so call it periodically and at shutdown. The MetadataStore
+// must outlive the manager. Thread-safe.
+//
+// Key:   "<topic>@<group>@<queueId in decimal>"   ('@' is in neither a topic nor a group name,
+//        so "<topic>@" selects a topic and "<topic>@<group>@" one group of it)
+// Value: u64 offset, 8 bytes little-endian.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/metadata_store.h"
+#include "common/status.h"
+
+namespace comet::broker {
+
+class ConsumerOffsetManager {
+ public:
+  static Result<std::unique_ptr<ConsumerOffsetManager>> load(MetadataStore& store);
+
+  // Records `offset` (the next offset to consume). An offset below the committed one is ignored
+  // (a late commit from a consumer that lost the queue in a rebalance) unless `force`.
+  // kInvalidArgument for a group or topic that is not 1-127 chars of [A-Za-z0-9_%|-].
+  Status commit(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset,
+                bool force = false);
+  // Moves the offset anywhere, backwards included (admin reset).
+  Status reset(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset) {
+    return commit(group, topic, queue_id, offset, /*force=*/true);
+  }
+  std::optional<uint64_t> query(std::string_view group, std::string_view topic,
+                                uint32_t queue_id) const;
+  std::map<uint32_t, uint64_t> offsets(std::string_view group, std::string_view topic) const;
+  std::vector<std::string> groups_of_topic(std::string_view topic) const;  // sorted
+  // Forgets every group's offsets of `topic`; an absent topic is not an error.
+  Status remove_topic(std::string_view topic);
+  // Makes every commit that returned before the call durable.
+  Status persist();
+
+  static std::string key(std::string_view group, std::string_view topic, uint32_t queue_id);
+
+ private:
+  using QueueOffsets = std::map<uint32_t, uint64_t>;
+  using GroupOffsets = std::map<std::string, QueueOffsets, std::less<>>;
+
+  explicit ConsumerOffsetManager(MetadataStore& store) : store_(store) {}
+  // Both require mu_.
+  const uint64_t* find_locked(std::string_view group, std::string_view topic,
+                              uint32_t queue_id) const;
+  QueueOffsets& queues_locked(std::string_view group, std::string_view topic);
+
+  MetadataStore& store_;
+  mutable std::mutex mu_;
+  std::map<std::string, GroupOffsets, std::less<>> by_topic_;  // topic -> group -> queue
+};
+
+}  // namespace comet::broker

@@ -1,0 +1,102 @@
+#include "broker/pull_message_processor.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+#include "common/record_codec.h"
+
+namespace comet::broker {
+
+using commitlog::GetStatus;
+
+std::vector<uint64_t> parse_tag_filter(std::string_view expression) {
+  std::vector<uint64_t> out;
+  for (std::string_view tag : split_tag_expression(expression))
+    out.push_back(tag_hash(tag));
+  return out;
+}
+
+void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
+  const auto* ext = req.ext<protocol::PullMessageRequestT>();
+  if (ext == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "PULL_MESSAGE lacks its header");
+  auto config = ctx_.topics->find(ext->topic);
+  if (!config) {
+    return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
+                 "topic " + ext->topic + " does not exist on broker " + ctx_.config.broker_name);
+  }
+  if (ext->queue_id < 0 || static_cast<uint32_t>(ext->queue_id) >= config->read_queue_nums) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "queue " + std::to_string(ext->queue_id) + " out of range: topic " + ext->topic +
+                     " has " + std::to_string(config->read_queue_nums) + " read queues");
+  }
+  if (ext->queue_offset < 0 || ext->max_msg_nums <= 0) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "queueOffset must be >= 0 and maxMsgNums > 0");
+  }
+  if (ext->commit_offset >= 0 && !ext->consumer_group.empty()) {
+    Status s =
+        ctx_.offsets->commit(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id),
+                             static_cast<uint64_t>(ext->commit_offset));
+    if (!s.is_ok()) logger("broker")->warn("offset commit with pull: {}", s.to_string());
+  }
+  pull(conn, std::make_shared<RemotingCommand>(std::move(req)), ctx_.config.long_polling_enable);
+}
+
+void PullMessageProcessor::pull(const ConnectionPtr& conn,
+                                const std::shared_ptr<RemotingCommand>& req, bool allow_suspend) {
+  const auto* ext = req->ext<protocol::PullMessageRequestT>();
+  const auto queue_id = static_cast<uint32_t>(ext->queue_id);
+  const auto offset = static_cast<uint64_t>(ext->queue_offset);
+  const uint64_t max_bytes =
+      ext->max_bytes > 0 ? static_cast<uint64_t>(ext->max_bytes) : uint64_t{8} << 20;
+  const std::vector<uint64_t> tags = parse_tag_filter(ext->subscription);
+  auto got = ctx_.store->get_messages(ext->topic, queue_id, offset,
+                                      static_cast<uint32_t>(ext->max_msg_nums), max_bytes, tags);
+
+  const bool nothing_new = got.status == GetStatus::kOffsetOverflowOne ||
+                           got.status == GetStatus::kNoMessageInQueue ||
+                           got.status == GetStatus::kNoMatchedLogicQueue;
+  if (nothing_new && allow_suspend && ext->suspend_timeout_millis > 0 &&
+      !ctx_.shutting_down.load()) {
+    auto timeout = std::chrono::milliseconds(
+        std::min<int64_t>(ext->suspend_timeout_millis, ctx_.config.suspend_max_time_millis));
+    ctx_.holds->hold(ext->topic, queue_id, offset, timeout,
+                     [this, conn, req] { pull(conn, req, /*allow_suspend=*/false); });
+    return;
+  }
+
+  ResponseCode code;
+  switch (got.status) {
+    case GetStatus::kFound:
+      code = ResponseCode::SUCCESS;
+      break;
+    case GetStatus::kNoMatchedMessage:
+      code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+      break;
+    case GetStatus::kOffsetTooSmall:
+    case GetStatus::kOffsetOverflowBadly:
+      code = ResponseCode::PULL_OFFSET_MOVED;
+      break;
+    default:
+      code = ResponseCode::PULL_NOT_FOUND;
+      break;
+  }
+  auto resp = RemotingCommand::response_to(*req, code);
+  protocol::PullMessageResponseT rext;
+  rext.next_begin_offset = static_cast<int64_t>(got.next_begin_offset);
+  rext.min_offset = static_cast<int64_t>(got.min_offset);
+  rext.max_offset = static_cast<int64_t>(got.max_offset);
+  rext.suggest_which_broker_id = 0;
+  resp.set_ext(std::move(rext));
+  if (code == ResponseCode::SUCCESS) {
+    // Zero copy: the response points into the mapped CommitLog, kept mapped until it is sent.
+    auto views = std::make_shared<std::vector<commitlog::ReadView>>(std::move(got.messages));
+    for (const auto& v : *views)
+      resp.body.views.emplace_back(v.data, v.size);
+    resp.body.keepalive = views;
+  }
+  conn->send(std::move(resp));
+}
+
+}  // namespace comet::broker

@@ -1,0 +1,52 @@
+// Long polling: a pull that finds nothing new is held until a message arrives on its queue
+// (woken by the store's dispatcher through notify_arrival) or its suspend time runs out, then
+// retried once. Everything runs on one strand; a timer per held pull bounds the wait. No polling.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "commitlog/commit_log.h"
+
+namespace comet::broker {
+
+class PullRequestHoldService {
+ public:
+  // Re-runs the pull and answers the client; `suspend_allowed` is false on the last try.
+  using Retry = std::function<void()>;
+  using MaxOffsetFn = std::function<uint64_t(std::string_view topic, uint32_t queue_id)>;
+
+  PullRequestHoldService(asio::io_context& io, MaxOffsetFn max_offset);
+
+  // Holds a pull of (topic, queue) at `offset` until the queue's max offset passes it or
+  // `timeout` elapses, then calls `retry` once on the service's strand.
+  void hold(std::string topic, uint32_t queue_id, uint64_t offset,
+            std::chrono::milliseconds timeout, Retry retry);
+  // Called (from any thread) when messages were indexed up to `max_offset`.
+  void notify_arrival(std::string_view topic, uint32_t queue_id, uint64_t max_offset);
+  // Retries every held pull now (broker shutdown).
+  void wake_all();
+  size_t held() const { return held_count_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Held {
+    uint64_t offset;
+    std::shared_ptr<asio::steady_timer> timer;
+    Retry retry;
+  };
+  void fire(const commitlog::TopicQueueKey& key, uint64_t max_offset);
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  MaxOffsetFn max_offset_;
+  commitlog::TopicQueueMap<std::vector<std::shared_ptr<Held>>> held_;  // strand only
+  std::atomic<size_t> held_count_{0};
+};
+
+}  // namespace comet::broker

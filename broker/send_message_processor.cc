@@ -1,0 +1,176 @@
+#include "broker/send_message_processor.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "common/record_codec.h"
+
+namespace comet::broker {
+namespace {
+
+// Completes a send exactly once: with the store's result, or FLUSH_DISK_TIMEOUT when the flush
+// takes longer than the timeout. The timer lives on its own strand (Asio timers are not
+// thread-safe) and is cancelled there when the result comes first.
+class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
+ public:
+  SendCompletion(asio::io_context& io, ConnectionPtr conn, RemotingCommand req,
+                 HostAddress store_host, uint32_t queue_id)
+      : strand_(asio::make_strand(io)),
+        timer_(strand_),
+        conn_(std::move(conn)),
+        req_(std::move(req)),
+        store_host_(store_host),
+        queue_id_(queue_id) {}
+
+  void arm(std::chrono::milliseconds timeout) {
+    asio::post(strand_, [self = shared_from_this(), timeout] {
+      self->timer_.expires_after(timeout);
+      self->timer_.async_wait([self](std::error_code ec) {
+        if (ec) return;
+        self->finish(Status::timeout("flush took longer than syncFlushTimeout"), {});
+      });
+    });
+  }
+
+  void finish(const Status& s, const std::vector<commitlog::AppendResult>& results) {
+    if (done_.exchange(true)) return;
+    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    if (s.is_ok() || s.code() == Code::kTimeout) {
+      auto resp = RemotingCommand::response_to(
+          req_, s.is_ok() ? ResponseCode::SUCCESS : ResponseCode::FLUSH_DISK_TIMEOUT,
+          s.is_ok() ? "" : s.message());
+      protocol::SendMessageResponseT ext;
+      ext.queue_id = static_cast<int32_t>(queue_id_);
+      if (!results.empty()) {
+        ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
+        ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
+        ext.physical_offset = static_cast<int64_t>(results.front().physical_offset);
+        ext.count = static_cast<int32_t>(results.size());
+      }
+      resp.set_ext(std::move(ext));
+      if (!req_.is_oneway()) conn_->send(std::move(resp));
+      return;
+    }
+    reply(conn_, req_, response_code_for(s), s.message());
+  }
+
+ private:
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  ConnectionPtr conn_;
+  RemotingCommand req_;
+  HostAddress store_host_;
+  uint32_t queue_id_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace
+
+std::string make_msg_id(HostAddress store_host, uint64_t physical_offset) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08X%08X%016llX", store_host.ipv4, store_host.port,
+                static_cast<unsigned long long>(physical_offset));
+  return buf;
+}
+
+void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
+  const auto* ext = req.ext<protocol::SendMessageRequestT>();
+  if (ext == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "SEND_MESSAGE lacks its header");
+  if (ctx_.shutting_down.load()) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is shutting down");
+  }
+  if (!ctx_.config.is_master()) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE,
+                 "broker " + ctx_.config.broker_addr() + " is a slave and takes no writes");
+  }
+  if (!(ctx_.config.broker_permission & kPermWrite)) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
+  }
+  const std::string& topic = ext->topic;
+  if (!record::valid_topic_name(topic)) {
+    return reply(conn, req, ResponseCode::ILLEGAL_TOPIC_NAME,
+                 "illegal topic name '" + topic + "' (1-127 chars of [A-Za-z0-9_%|-])");
+  }
+  auto config = ctx_.topics->find(topic);
+  if (!config) {
+    if (!ctx_.config.auto_create_topic_enable) {
+      return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
+                   "topic " + topic + " does not exist on broker " + ctx_.config.broker_name);
+    }
+    auto created = ctx_.topics->auto_create(topic, ctx_.config.default_topic_queue_nums);
+    if (!created.is_ok()) {
+      return reply(conn, req, response_code_for(created.status()), created.status().message());
+    }
+    config = created.value();
+    if (ctx_.topics_changed) ctx_.topics_changed();
+  }
+  if (!(config->perm & kPermWrite)) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE,
+                 "topic " + topic + " is not writable");
+  }
+  uint32_t queue_id;
+  if (ext->queue_id < 0) {
+    queue_id = round_robin_.fetch_add(1, std::memory_order_relaxed) % config->write_queue_nums;
+  } else if (static_cast<uint32_t>(ext->queue_id) < config->write_queue_nums) {
+    queue_id = static_cast<uint32_t>(ext->queue_id);
+  } else {
+    return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                 "queue " + std::to_string(ext->queue_id) + " out of range: topic " + topic +
+                     " has " + std::to_string(config->write_queue_nums) + " write queues");
+  }
+
+  // Every record must be whole, sealed by its CRC, and of this topic.
+  // The messages below point into the body; it stays alive until the store has copied them.
+  auto body_keepalive = std::make_shared<std::string>(std::move(req.body.owned));
+  const std::string& body = *body_keepalive;
+  std::vector<Message> msgs;
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  for (size_t pos = 0; pos < body.size();) {
+    auto d = record::decode(p + pos, body.size() - pos, /*verify_crc=*/true);
+    if (d.outcome != record::Outcome::kRecord) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                   "message " + std::to_string(msgs.size()) +
+                       " of the body is not a valid record (" +
+                       (d.outcome == record::Outcome::kEnd ? "zero length" : d.reason) + ")");
+    }
+    if (d.record.topic != topic) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                   "message topic '" + std::string(d.record.topic) +
+                       "' differs from request topic '" + topic + "'");
+    }
+    Message m;
+    m.topic = topic;
+    m.queue_id = queue_id;
+    m.flags = d.record.flags;
+    m.sys_flag = d.record.sys_flag;
+    m.born_timestamp_ms = d.record.born_timestamp_ms;
+    m.born_host = d.record.born_host;
+    m.reconsume_times = d.record.reconsume_times;
+    m.body = d.record.body;
+    m.properties = d.record.properties;
+    msgs.push_back(m);
+    pos += d.size;
+  }
+  if (msgs.empty()) return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "empty message body");
+  if (!ext->batch && msgs.size() > 1) {
+    return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "several messages in a non-batch send");
+  }
+
+  const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;
+  auto completion =
+      std::make_shared<SendCompletion>(*ctx_.io, conn, std::move(req), ctx_.store_host, queue_id);
+  if (sync_flush) {
+    completion->arm(std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
+  }
+  ctx_.store->put_messages_async(
+      msgs, [completion, body_keepalive](Result<std::vector<commitlog::AppendResult>> r) {
+        if (r.is_ok()) {
+          completion->finish(Status::ok(), r.value());
+        } else {
+          completion->finish(r.status(), {});
+        }
+      });
+}
+
+}  // namespace comet::broker

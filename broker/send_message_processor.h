@@ -1,0 +1,25 @@
+// SEND_MESSAGE: checks the topic (auto-creating it when allowed), verifies every record of the
+// body (CRC, topic), appends them as one batch and answers once the store says the batch is
+// stored (ASYNC_FLUSH) or durable (SYNC_FLUSH; FLUSH_DISK_TIMEOUT after syncFlushTimeout).
+#pragma once
+
+#include <atomic>
+
+#include "broker/broker_context.h"
+
+namespace comet::broker {
+
+class SendMessageProcessor {
+ public:
+  explicit SendMessageProcessor(BrokerContext& ctx) : ctx_(ctx) {}
+  void process(const ConnectionPtr& conn, RemotingCommand req);
+
+ private:
+  BrokerContext& ctx_;
+  std::atomic<uint32_t> round_robin_{0};
+};
+
+// The id of a stored message: store host and physical offset, 32 hex digits (as RocketMQ).
+std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
+
+}  // namespace comet::broker

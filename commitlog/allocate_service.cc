@@ -1,0 +1,100 @@
+#include "commitlog/allocate_service.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+
+namespace comet::commitlog {
+
+AllocateService::AllocateService(bool prefault) : prefault_(prefault) {
+  thread_ = std::thread([this] { run(); });
+}
+
+AllocateService::~AllocateService() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  for (auto& [path, req] : requests_) {
+    if (req.done && req.result.is_ok()) (void)req.result.value()->destroy();
+  }
+}
+
+void AllocateService::run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    std::string path = queue_.front();
+    queue_.pop_front();
+    auto it = requests_.find(path);
+    if (it == requests_.end()) continue;
+    uint64_t start = it->second.start_offset;
+    uint64_t size = it->second.size;
+    lock.unlock();
+    auto made = MappedFile::create(path, start, size, prefault_);
+    if (!made.is_ok()) {
+      logger("commitlog")
+          ->error("background allocation of {} failed: {}", path, made.status().to_string());
+    }
+    lock.lock();
+    it = requests_.find(path);
+    if (it != requests_.end()) {
+      it->second.result = std::move(made);
+      it->second.done = true;
+    }
+    cv_.notify_all();
+  }
+}
+
+void AllocateService::enqueue_locked(const std::string& path, uint64_t start_offset,
+                                     uint64_t size) {
+  if (stop_ || requests_.find(path) != requests_.end()) return;
+  Request r;
+  r.path = path;
+  r.start_offset = start_offset;
+  r.size = size;
+  requests_.emplace(path, std::move(r));
+  queue_.push_back(path);
+  cv_.notify_all();
+}
+
+void AllocateService::prefetch(const std::string& path, uint64_t start_offset, uint64_t size) {
+  std::lock_guard lock(mu_);
+  enqueue_locked(path, start_offset, size);
+}
+
+Result<MappedFilePtr> AllocateService::take(const std::string& path, uint64_t start_offset,
+                                            uint64_t size, const std::string& next_path,
+                                            uint64_t next_start_offset) {
+  Result<MappedFilePtr> out = Status::unavailable("not made");
+  {
+    std::unique_lock lock(mu_);
+    auto it = requests_.find(path);
+    if (it != requests_.end() && it->second.start_offset == start_offset &&
+        it->second.size == size) {
+      const auto waited_from = std::chrono::steady_clock::now();
+      cv_.wait(lock, [&] { return stop_ || it->second.done; });
+      const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - waited_from)
+                                 .count();
+      if (waited_ms >= 10) {
+        logger("commitlog")
+            ->warn(
+                "appends waited {} ms for segment {} to be pre-allocated: the disk or memory is "
+                "slower than the append rate",
+                waited_ms, path);
+      }
+      if (it->second.done) out = std::move(it->second.result);
+      requests_.erase(it);
+    }
+    if (!next_path.empty()) enqueue_locked(next_path, next_start_offset, size);
+  }
+  // A failed background attempt (disk full then) is retried here, on the caller's thread.
+  if (!out.is_ok()) out = MappedFile::create(path, start_offset, size, prefault_);
+  return out;
+}
+
+}  // namespace comet::commitlog

@@ -1,0 +1,361 @@
+#include "commitlog/commit_log.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace comet::commitlog {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+// Under ASYNC_FLUSH, everything written is synced at least this often, however little.
+constexpr int64_t kThoroughFlushIntervalMs = 10000;
+
+}  // namespace
+
+CommitLog::CommitLog(const StoreConfig& config, const Clock& clock, HostAddress store_host)
+    : config_(config),
+      clock_(clock),
+      store_host_(store_host),
+      allocator_(config.warm_mapped_file_enable),
+      files_(config.commit_log_dir(), config.mapped_file_size_commit_log, &allocator_,
+             config.warm_mapped_file_enable) {}
+
+CommitLog::~CommitLog() {
+  (void)shutdown();
+}
+
+Status CommitLog::load() {
+  return files_.load();
+}
+
+Result<uint64_t> CommitLog::recover(uint64_t verify_from, uint64_t dispatch_from,
+                                    const RecordVisitor& visit) {
+  auto log = logger("commitlog");
+  auto segments = files_.snapshot();
+  if (segments.empty()) {
+    uint64_t base = files_.min_offset();
+    COMET_RETURN_IF_ERROR(files_.truncate(base));  // drops orphans past a gap, if any
+    max_offset_.store(base, std::memory_order_release);
+    flushed_.reset(base);
+    return base;
+  }
+  const uint64_t first = segments.front()->start_offset();
+  const uint64_t seg_size = files_.file_size();
+  uint64_t from = std::min({verify_from, dispatch_from, files_.first_short_offset()});
+  size_t idx = from <= first ? 0 : std::min<size_t>((from - first) / seg_size, segments.size() - 1);
+
+  uint64_t end = segments.back()->end_offset();
+  bool ended = false;
+  for (; idx < segments.size() && !ended; ++idx) {
+    const MappedFilePtr& seg = segments[idx];
+    uint64_t pos = 0;
+    while (true) {
+      auto d = record::decode(seg->data() + pos, seg->size() - pos, /*verify_crc=*/true);
+      const uint64_t at = seg->start_offset() + pos;
+      if (d.outcome == record::Outcome::kRecord) {
+        if (d.record.physical_offset != at) {
+          log->error("record at {} claims physical offset {}; truncating there", at,
+                     d.record.physical_offset);
+          end = at;
+          ended = true;
+          break;
+        }
+        if (at >= dispatch_from) visit(d.record);
+        pos += d.size;
+        continue;
+      }
+      if (d.outcome == record::Outcome::kBlank && pos + d.size == seg->size()) {
+        break;  // segment complete; continue with the next
+      }
+      if (d.outcome != record::Outcome::kEnd) {
+        log->error("torn or corrupt record at offset {} ({}); truncating the log there", at,
+                   d.outcome == record::Outcome::kBlank ? "blank not at segment end" : d.reason);
+      }
+      end = at;
+      ended = true;
+      break;
+    }
+  }
+  if (!files_.orphaned_files().empty()) {
+    log->error("{} segment file(s) past a gap in the CommitLog are dropped",
+               files_.orphaned_files().size());
+  }
+  if (end < segments.back()->end_offset()) {
+    log->info("CommitLog recovered up to offset {}, dropping {} bytes of segment space past it",
+              end, segments.back()->end_offset() - end);
+  }
+  COMET_RETURN_IF_ERROR(files_.truncate(end));
+  max_offset_.store(end, std::memory_order_release);
+  flushed_.reset(end);
+  {
+    std::lock_guard lock(append_mu_);
+    active_ = files_.last();
+  }
+  return end;
+}
+
+void CommitLog::start() {
+  std::lock_guard lock(flush_mu_);
+  if (flush_thread_.joinable()) return;
+  // The first append should not wait for a segment to be made and pre-faulted.
+  files_.prefetch_next();
+  stop_ = false;
+  if (config_.flush_disk_type == FlushDiskType::kSyncFlush) {
+    flushed_.set_waiter_added_hook([this] {
+      {
+        std::lock_guard l(flush_mu_);
+        flush_requested_ = true;
+      }
+      flush_cv_.notify_one();
+    });
+  }
+  flush_thread_ = std::thread([this] { flush_loop(); });
+}
+
+Status CommitLog::shutdown() {
+  {
+    std::lock_guard lock(flush_mu_);
+    if (!flush_thread_.joinable()) return Status::ok();
+    stop_ = true;
+  }
+  flush_cv_.notify_all();
+  flush_thread_.join();
+  flushed_.set_waiter_added_hook(nullptr);
+  Status s = flush();
+  if (!s.is_ok()) return s;
+  flushed_.fail_all(Status::shutdown("CommitLog shut down"), false);
+  return Status::ok();
+}
+
+void CommitLog::flush_loop() {
+  const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
+  // Group commit waits on waiters (woken at once); the interval is only a backstop.
+  const auto interval = std::chrono::milliseconds(sync ? 10 : config_.flush_interval_commit_log_ms);
+  int64_t last_thorough_ms = clock_.now_ms();
+  size_t last_group = 0;
+  std::unique_lock lock(flush_mu_);
+  while (!stop_) {
+    flush_cv_.wait_for(lock, interval, [&] { return stop_ || flush_requested_; });
+    if (stop_) break;
+    if (sync && last_group > 1) gather_group(lock, last_group);
+    flush_requested_ = false;
+    lock.unlock();
+    uint32_t least = 0;
+    if (!sync) {
+      int64_t now = clock_.now_ms();
+      if (now - last_thorough_ms >= kThoroughFlushIntervalMs) {
+        last_thorough_ms = now;
+      } else {
+        least = config_.flush_commit_log_least_pages;
+      }
+    }
+    Status s = flush(least, &last_group);
+    if (!s.is_ok()) logger("commitlog")->error("flush failed: {}", s.to_string());
+    lock.lock();
+  }
+}
+
+void CommitLog::gather_group(std::unique_lock<std::mutex>& lock, size_t expected) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(config_.group_commit_gather_us);
+  while (!stop_ && flushed_.pending() < expected) {
+    flush_requested_ = false;
+    if (flush_cv_.wait_until(lock, deadline, [&] { return stop_ || flush_requested_; }) == false) {
+      return;  // deadline passed
+    }
+  }
+}
+
+Status CommitLog::flush(uint32_t least_pages, size_t* waiters_completed) {
+  if (waiters_completed != nullptr) *waiters_completed = 0;
+  std::lock_guard exec(flush_exec_mu_);
+  const uint64_t target = max_offset();
+  const uint64_t done = flushed_.get();
+  if (target <= done) return Status::ok();
+  if (least_pages > 0 && target - done < uint64_t{least_pages} * kPageSize) return Status::ok();
+  if (failed_.load(std::memory_order_acquire)) return sticky_error_;
+  for (const auto& seg : files_.snapshot()) {
+    if (seg->end_offset() <= done || seg->start_offset() >= target) continue;
+    Status s = seg->flush(std::min(seg->size(), target - seg->start_offset()));
+    if (!s.is_ok()) {
+      // A failed sync may have dropped dirty pages: nothing written since can be trusted
+      // to be durable, so every later write fails too (as leveldb does).
+      {
+        std::lock_guard lock(append_mu_);
+        sticky_error_ = s;
+        failed_.store(true, std::memory_order_release);
+      }
+      flushed_.fail_all(s, /*sticky=*/true);
+      return s;
+    }
+  }
+  sync_count_.fetch_add(1, std::memory_order_relaxed);
+  size_t completed = flushed_.advance(target);
+  if (waiters_completed != nullptr) *waiters_completed = completed;
+  return Status::ok();
+}
+
+Result<MappedFile*> CommitLog::reserve(size_t size) {
+  MappedFile* seg = active_.get();
+  if (seg != nullptr) {
+    const uint64_t pos = seg->write_pos();
+    if (pos + size + record::kBlankSize <= seg->size()) return seg;
+    if (pos < seg->size()) {
+      record::encode_blank(seg->data() + pos, static_cast<uint32_t>(seg->size() - pos));
+      seg->set_write_pos(seg->size());
+      max_offset_.store(seg->end_offset(), std::memory_order_release);
+    }
+  }
+  uint64_t start = seg != nullptr ? seg->end_offset() : files_.max_written_offset();
+  auto next = files_.create_next(start);
+  if (!next.is_ok()) return next.status();
+  active_ = std::move(next).value();
+  return active_.get();
+}
+
+uint64_t CommitLog::next_queue_offset(std::string_view topic, uint32_t queue_id) {
+  auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
+  if (it == queue_offsets_.end()) {
+    it = queue_offsets_.emplace(TopicQueueKey{std::string(topic), queue_id}, 0).first;
+  }
+  return it->second++;
+}
+
+Result<AppendResult> CommitLog::append(const Message& msg) {
+  COMET_RETURN_IF_ERROR(record::validate(msg, config_.max_message_size));
+  const size_t size = record::encoded_size(msg);
+  if (size + record::kBlankSize > config_.mapped_file_size_commit_log) {
+    return Status::message_too_large("record of " + std::to_string(size) +
+                                     " bytes does not fit in one CommitLog segment");
+  }
+  AppendResult r;
+  {
+    std::lock_guard lock(append_mu_);
+    if (failed_.load(std::memory_order_relaxed)) return sticky_error_;
+    COMET_ASSIGN_OR_RETURN(MappedFile * seg, reserve(size));
+    const uint64_t pos = seg->write_pos();
+    r.physical_offset = seg->start_offset() + pos;
+    r.size = static_cast<uint32_t>(size);
+    r.queue_offset = next_queue_offset(msg.topic, msg.queue_id);
+    r.store_timestamp_ms = clock_.now_ms();
+    record::encode(msg, r.queue_offset, r.physical_offset, r.store_timestamp_ms, store_host_,
+                   seg->data() + pos);
+    seg->set_write_pos(pos + size);
+    max_offset_.store(r.end_offset(), std::memory_order_release);
+  }
+  if (append_hook_) append_hook_();
+  return r;
+}
+
+Result<std::vector<AppendResult>> CommitLog::append_batch(std::span<const Message> msgs) {
+  if (msgs.empty()) return Status::invalid_argument("empty batch");
+  size_t total = 0;
+  for (const auto& m : msgs) {
+    COMET_RETURN_IF_ERROR(record::validate(m, config_.max_message_size));
+    total += record::encoded_size(m);
+  }
+  if (total + record::kBlankSize > config_.mapped_file_size_commit_log) {
+    return Status::message_too_large("batch of " + std::to_string(total) +
+                                     " bytes does not fit in one CommitLog segment");
+  }
+  std::vector<AppendResult> out(msgs.size());
+  {
+    std::lock_guard lock(append_mu_);
+    if (failed_.load(std::memory_order_relaxed)) return sticky_error_;
+    COMET_ASSIGN_OR_RETURN(MappedFile * seg, reserve(total));
+    uint64_t pos = seg->write_pos();
+    const int64_t now = clock_.now_ms();
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      AppendResult& r = out[i];
+      r.physical_offset = seg->start_offset() + pos;
+      r.size = static_cast<uint32_t>(record::encoded_size(msgs[i]));
+      r.queue_offset = next_queue_offset(msgs[i].topic, msgs[i].queue_id);
+      r.store_timestamp_ms = now;
+      record::encode(msgs[i], r.queue_offset, r.physical_offset, now, store_host_,
+                     seg->data() + pos);
+      pos += r.size;
+    }
+    seg->set_write_pos(pos);
+    max_offset_.store(seg->start_offset() + pos, std::memory_order_release);
+  }
+  if (append_hook_) append_hook_();
+  return out;
+}
+
+Result<ReadView> CommitLog::read(uint64_t offset, uint32_t max_bytes) const {
+  const uint64_t end = max_offset();
+  if (offset >= end)
+    return Status::out_of_range("offset " + std::to_string(offset) + " is at or past the log end " +
+                                std::to_string(end));
+  MappedFilePtr seg = files_.find(offset);
+  if (!seg) {
+    return Status::out_of_range("offset " + std::to_string(offset) + " is below the log start " +
+                                std::to_string(min_offset()));
+  }
+  const uint64_t pos = offset - seg->start_offset();
+  const uint64_t limit = std::min(seg->end_offset(), end) - seg->start_offset();
+  const uint64_t n = std::min<uint64_t>(max_bytes, limit - pos);
+  ReadView v;
+  v.data = seg->data() + pos;
+  v.size = static_cast<uint32_t>(n);
+  v.offset = offset;
+  v.file = std::move(seg);
+  return v;
+}
+
+Result<ReadView> CommitLog::read_exact(uint64_t offset, uint32_t size) const {
+  COMET_ASSIGN_OR_RETURN(ReadView v, read(offset, size));
+  if (v.size != size) {
+    return Status::out_of_range("record at " + std::to_string(offset) + " is not fully written");
+  }
+  return v;
+}
+
+void CommitLog::set_queue_offset(std::string_view topic, uint32_t queue_id, uint64_t next) {
+  std::lock_guard lock(append_mu_);
+  auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
+  if (it == queue_offsets_.end()) {
+    queue_offsets_.emplace(TopicQueueKey{std::string(topic), queue_id}, next);
+  } else {
+    it->second = next;
+  }
+}
+
+uint64_t CommitLog::queue_offset(std::string_view topic, uint32_t queue_id) const {
+  std::lock_guard lock(append_mu_);
+  auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
+  return it == queue_offsets_.end() ? 0 : it->second;
+}
+
+Status CommitLog::truncate(uint64_t offset) {
+  std::lock_guard lock(append_mu_);
+  COMET_RETURN_IF_ERROR(files_.truncate(offset));
+  active_ = files_.last();
+  max_offset_.store(offset, std::memory_order_release);
+  if (flushed_.get() > offset) flushed_.reset(offset);
+  return Status::ok();
+}
+
+size_t CommitLog::delete_expired(int64_t now_ms, int64_t reserved_ms, bool force,
+                                 uint64_t deletable_end, size_t batch_max) {
+  auto segments = files_.snapshot();
+  size_t n = 0;
+  // Segment i's newest record is no newer than the first record of segment i+1.
+  while (n < batch_max && n + 1 < segments.size()) {
+    const MappedFilePtr& seg = segments[n];
+    if (seg->end_offset() > deletable_end) break;
+    const MappedFilePtr& next = segments[n + 1];
+    int64_t newest = next->write_pos() > 0 ? record::peek_store_timestamp(next->data()) : now_ms;
+    if (!force && now_ms - newest < reserved_ms) break;
+    ++n;
+  }
+  if (n == 0) return 0;
+  size_t deleted = files_.delete_first(n);
+  logger("commitlog")
+      ->info("retention deleted {} CommitLog segment(s); log now starts at {}", deleted,
+             files_.min_offset());
+  return deleted;
+}
+
+}  // namespace comet::commitlog

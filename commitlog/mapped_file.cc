@@ -1,0 +1,149 @@
+#include "commitlog/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older glibc headers lack it
+#endif
+
+namespace comet::commitlog {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+bool page_is_zero(const uint8_t* p, size_t n) {
+  static const uint8_t kZero[kPage] = {};
+  return std::memcmp(p, kZero, n) == 0;
+}
+
+// Faults every page in writable (and so dirty), so that appends into the segment take no page
+// faults at all. MAP_POPULATE is not enough: it maps shared file pages clean and read-only, and
+// each still takes a write fault on first store (measured: 4.1 M vs 17 M 1 KiB memcpy/s).
+void prefault_writable(uint8_t* base, uint64_t size) {
+  if (::madvise(base, size, MADV_POPULATE_WRITE) == 0) return;
+  // Kernels before 5.14: touch each page (the segment is all zeroes, so this writes nothing new).
+  for (uint64_t off = 0; off < size; off += kPage) {
+    reinterpret_cast<volatile uint8_t*>(base)[off] = 0;
+  }
+}
+
+}  // namespace
+
+MappedFile::MappedFile(std::string path, uint64_t start_offset, uint64_t size, int fd,
+                       uint8_t* base)
+    : path_(std::move(path)), start_offset_(start_offset), size_(size), fd_(fd), base_(base) {}
+
+MappedFile::~MappedFile() {
+  if (base_ != nullptr) ::munmap(base_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string MappedFile::file_name(uint64_t start_offset) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020llu", static_cast<unsigned long long>(start_offset));
+  return buf;
+}
+
+Result<MappedFilePtr> MappedFile::map(const std::string& path, uint64_t start_offset, uint64_t size,
+                                      int fd, bool prefault) {
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    int err = errno;
+    ::close(fd);
+    return Status::from_errno("mmap " + path, err);
+  }
+  if (prefault) prefault_writable(static_cast<uint8_t*>(base), size);
+  ::madvise(base, size, MADV_SEQUENTIAL);
+  return MappedFilePtr(new MappedFile(path, start_offset, size, fd, static_cast<uint8_t*>(base)));
+}
+
+Result<MappedFilePtr> MappedFile::create(const std::string& path, uint64_t start_offset,
+                                         uint64_t size, bool prefault) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::from_errno("open " + path, errno);
+  int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (rc != 0) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Status::from_errno("allocate " + std::to_string(size) + " bytes for " + path, rc);
+  }
+  return map(path, start_offset, size, fd, prefault);
+}
+
+Result<MappedFilePtr> MappedFile::open(const std::string& path, uint64_t start_offset,
+                                       uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::from_errno("open " + path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::from_errno("stat " + path, err);
+  }
+  const auto actual = static_cast<uint64_t>(st.st_size);
+  if (actual > size) {
+    ::close(fd);
+    return Status::invalid_argument(path + " is " + std::to_string(actual) +
+                                    " bytes, larger than the configured segment size " +
+                                    std::to_string(size));
+  }
+  bool was_short = actual < size;
+  if (was_short) {
+    int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+    if (rc != 0) {
+      ::close(fd);
+      return Status::from_errno("extend " + path, rc);
+    }
+  }
+  auto mf = map(path, start_offset, size, fd, false);
+  if (mf.is_ok()) mf.value()->was_short_ = was_short;
+  return mf;
+}
+
+Status MappedFile::flush(uint64_t upto) {
+  if (upto > size_) upto = size_;
+  uint64_t from = flushed_pos();
+  if (upto <= from) return Status::ok();
+  uint64_t aligned = from & ~(kPage - 1);
+  if (::msync(base_ + aligned, upto - aligned, MS_SYNC) != 0) {
+    return Status::from_errno("msync " + path_, errno);
+  }
+  set_flushed_pos(upto);
+  return Status::ok();
+}
+
+Status MappedFile::zero_from(uint64_t pos) {
+  if (pos >= size_) return Status::ok();
+  uint64_t p = pos;
+  // The partial first page always gets zeroed; whole pages only when they hold data.
+  uint64_t first_end = std::min(size_, (pos + kPage) & ~(kPage - 1));
+  std::memset(base_ + p, 0, first_end - p);
+  for (p = first_end; p < size_; p += kPage) {
+    size_t n = std::min(kPage, size_ - p);
+    if (!page_is_zero(base_ + p, n)) std::memset(base_ + p, 0, n);
+  }
+  uint64_t aligned = pos & ~(kPage - 1);
+  if (::msync(base_ + aligned, size_ - aligned, MS_SYNC) != 0) {
+    return Status::from_errno("msync " + path_, errno);
+  }
+  if (write_pos() > pos) set_write_pos(pos);
+  if (flushed_pos() > pos) set_flushed_pos(pos);
+  return Status::ok();
+}
+
+Status MappedFile::destroy() {
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+    return Status::from_errno("unlink " + path_, errno);
+  }
+  return Status::ok();
+}
+
+}  // namespace comet::commitlog

@@ -1,0 +1,531 @@
+#include "commitlog/message_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/logging.h"
+
+namespace comet::commitlog {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Units scanned per get when a tag filter skips most of them.
+constexpr uint64_t kMaxFilterScan = 16000;
+
+Status touch_durably(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::from_errno("create " + path, errno);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Status::from_errno("fsync " + path, errno);
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string_view get_status_name(GetStatus s) {
+  switch (s) {
+    case GetStatus::kFound:
+      return "FOUND";
+    case GetStatus::kNoMatchedMessage:
+      return "NO_MATCHED_MESSAGE";
+    case GetStatus::kNoMatchedLogicQueue:
+      return "NO_MATCHED_LOGIC_QUEUE";
+    case GetStatus::kNoMessageInQueue:
+      return "NO_MESSAGE_IN_QUEUE";
+    case GetStatus::kOffsetTooSmall:
+      return "OFFSET_TOO_SMALL";
+    case GetStatus::kOffsetOverflowOne:
+      return "OFFSET_OVERFLOW_ONE";
+    case GetStatus::kOffsetOverflowBadly:
+      return "OFFSET_OVERFLOW_BADLY";
+  }
+  return "UNKNOWN";
+}
+
+MessageStore::MessageStore(const StoreConfig& config, const Clock& clock, HostAddress store_host)
+    : config_(config),
+      clock_(clock),
+      commit_log_(config, clock, store_host),
+      abort_path_(config.store_path_root_dir + "/abort"),
+      checkpoint_path_(config.store_path_root_dir + "/checkpoint") {}
+
+MessageStore::~MessageStore() {
+  (void)shutdown();
+  release_lock();
+}
+
+void MessageStore::release_lock() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  lock_fd_ = -1;
+}
+
+Result<std::unique_ptr<MessageStore>> MessageStore::open(const StoreConfig& config,
+                                                         const Clock& clock,
+                                                         HostAddress store_host) {
+  COMET_RETURN_IF_ERROR(config.validate());
+  std::error_code ec;
+  fs::create_directories(config.store_path_root_dir, ec);
+  if (ec) {
+    return Status::io_error("create " + config.store_path_root_dir + ": " + ec.message());
+  }
+  std::unique_ptr<MessageStore> store(new MessageStore(config, clock, store_host));
+  Status s = store->recover();
+  if (!s.is_ok()) {
+    store->closed_ = true;
+    return s;
+  }
+  store->start_threads();
+  return store;
+}
+
+Status MessageStore::load_consume_queues() {
+  const std::string root = config_.consume_queue_dir();
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Status::io_error("create " + root + ": " + ec.message());
+  for (const auto& topic_dir : fs::directory_iterator(root, ec)) {
+    if (!topic_dir.is_directory()) continue;
+    const std::string topic = topic_dir.path().filename().string();
+    if (!record::valid_topic_name(topic)) continue;
+    for (const auto& queue_dir : fs::directory_iterator(topic_dir.path(), ec)) {
+      const std::string name = queue_dir.path().filename().string();
+      if (!queue_dir.is_directory() || name.empty() || name.size() > 9 ||
+          !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        continue;
+      }
+      auto cq = std::make_unique<ConsumeQueue>(topic, static_cast<uint32_t>(std::stoul(name)),
+                                               queue_dir.path().string(),
+                                               config_.mapped_file_size_consume_queue);
+      COMET_RETURN_IF_ERROR(cq->load());
+      cqs_.emplace(TopicQueueKey{topic, cq->queue_id()}, std::move(cq));
+    }
+  }
+  if (ec) return Status::io_error("list " + root + ": " + ec.message());
+  return Status::ok();
+}
+
+Status MessageStore::recover() {
+  auto log = logger("commitlog");
+  const std::string lock_path = config_.store_path_root_dir + "/lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return Status::from_errno("open " + lock_path, errno);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::unavailable("store " + config_.store_path_root_dir +
+                               " is in use by another process (" + lock_path + " is locked)");
+  }
+  recovery_.crashed = fs::exists(abort_path_);
+  COMET_RETURN_IF_ERROR(touch_durably(abort_path_));
+  auto cp = StoreCheckpoint::read(checkpoint_path_);
+  recovery_.checkpoint_found = cp.has_value();
+
+  COMET_RETURN_IF_ERROR(commit_log_.load());
+  COMET_RETURN_IF_ERROR(load_consume_queues());
+
+  const uint64_t log_min = commit_log_.min_offset();
+  uint64_t verify_from = cp ? cp->physical_flushed : log_min;
+  // Without any ConsumeQueue (first start, or the index was deleted) rebuild from the start.
+  uint64_t dispatch_from = (cp && !cqs_.empty()) ? cp->logics_flushed : log_min;
+  verify_from = std::max(verify_from, log_min);
+  dispatch_from = std::max(dispatch_from, log_min);
+  if (recovery_.crashed) {
+    log->warn("store at {} was not shut down cleanly; recovering from offset {}",
+              config_.store_path_root_dir, std::min(verify_from, dispatch_from));
+  }
+
+  for (ConsumeQueue* cq : all_cqs())
+    COMET_RETURN_IF_ERROR(cq->truncate_by_physical(dispatch_from));
+  Status visit_status;
+  uint64_t replayed = 0;
+  auto end = commit_log_.recover(verify_from, dispatch_from, [&](const RecordView& r) {
+    Status s = dispatch_record(r);
+    if (!s.is_ok() && visit_status.is_ok()) visit_status = s;
+    ++replayed;
+  });
+  if (!end.is_ok()) return end.status();
+  COMET_RETURN_IF_ERROR(visit_status);
+
+  recovery_.verified_from = std::min(verify_from, dispatch_from);
+  recovery_.end_offset = end.value();
+  recovery_.redispatched = replayed;
+  for (ConsumeQueue* cq : all_cqs()) {
+    COMET_RETURN_IF_ERROR(cq->truncate_by_physical(end.value()));
+    cq->delete_expired(commit_log_.min_offset());
+    commit_log_.set_queue_offset(cq->topic(), cq->queue_id(), cq->max_offset());
+  }
+  reput_offset_ = end.value();
+  dispatched_.reset(end.value());
+  log->info("store recovered: log [{}, {}), {} queue(s), {} record(s) re-indexed{}",
+            commit_log_.min_offset(), end.value(), cqs_.size(), replayed,
+            recovery_.crashed ? " after a crash" : "");
+  return Status::ok();
+}
+
+void MessageStore::start_threads() {
+  commit_log_.set_append_hook([this] {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (dispatcher_idle_.load(std::memory_order_relaxed)) {
+      std::lock_guard lock(dispatch_mu_);
+      dispatch_cv_.notify_one();
+    }
+  });
+  commit_log_.start();
+  dispatch_thread_ = std::thread([this] { dispatch_loop(); });
+  house_thread_ = std::thread([this] { housekeeping_loop(); });
+}
+
+void MessageStore::stop_threads() {
+  {
+    std::scoped_lock lock(dispatch_mu_, house_mu_);
+    stop_ = true;
+  }
+  dispatch_cv_.notify_all();
+  house_cv_.notify_all();
+  if (dispatch_thread_.joinable()) dispatch_thread_.join();
+  if (house_thread_.joinable()) house_thread_.join();
+}
+
+ConsumeQueue* MessageStore::find_cq(std::string_view topic, uint32_t queue_id) const {
+  std::shared_lock lock(cq_mu_);
+  auto it = cqs_.find(TopicQueueRef{topic, queue_id});
+  return it == cqs_.end() ? nullptr : it->second.get();
+}
+
+ConsumeQueue* MessageStore::find_or_create_cq(std::string_view topic, uint32_t queue_id) {
+  if (ConsumeQueue* cq = find_cq(topic, queue_id)) return cq;
+  std::unique_lock lock(cq_mu_);
+  auto it = cqs_.find(TopicQueueRef{topic, queue_id});
+  if (it != cqs_.end()) return it->second.get();
+  std::string dir =
+      config_.consume_queue_dir() + "/" + std::string(topic) + "/" + std::to_string(queue_id);
+  auto cq = std::make_unique<ConsumeQueue>(std::string(topic), queue_id, dir,
+                                           config_.mapped_file_size_consume_queue);
+  ConsumeQueue* raw = cq.get();
+  cqs_.emplace(TopicQueueKey{std::string(topic), queue_id}, std::move(cq));
+  return raw;
+}
+
+std::vector<ConsumeQueue*> MessageStore::all_cqs() const {
+  std::shared_lock lock(cq_mu_);
+  std::vector<ConsumeQueue*> out;
+  out.reserve(cqs_.size());
+  for (const auto& [_, cq] : cqs_)
+    out.push_back(cq.get());
+  return out;
+}
+
+std::vector<TopicQueueKey> MessageStore::queues() const {
+  std::shared_lock lock(cq_mu_);
+  std::vector<TopicQueueKey> out;
+  for (const auto& [k, _] : cqs_)
+    out.push_back(k);
+  return out;
+}
+
+Status MessageStore::dispatch_record(const RecordView& r) {
+  ConsumeQueue* cq = find_or_create_cq(r.topic, r.queue_id);
+  CqUnit unit{r.physical_offset, r.total_size,
+              tag_hash(find_property(r.properties, kPropertyTags))};
+  return cq->put(r.queue_offset, unit);
+}
+
+void MessageStore::dispatch_loop() {
+  auto log = logger("commitlog");
+  std::vector<ConsumeQueue*> touched;
+  while (true) {
+    {
+      std::unique_lock lock(dispatch_mu_);
+      dispatcher_idle_.store(true, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      dispatch_cv_.wait(lock, [&] { return stop_ || commit_log_.max_offset() > reput_offset_; });
+      dispatcher_idle_.store(false, std::memory_order_relaxed);
+      if (stop_) return;
+    }
+    while (reput_offset_ < commit_log_.max_offset()) {
+      auto view = commit_log_.read(reput_offset_, UINT32_MAX);
+      if (!view.is_ok()) {
+        log->error("dispatcher cannot read offset {}: {}", reput_offset_,
+                   view.status().to_string());
+        break;
+      }
+      const uint8_t* p = view->data;
+      uint64_t consumed = 0;
+      ConsumeQueue* last_cq = nullptr;
+      while (consumed < view->size) {
+        auto d = record::decode(p + consumed, view->size - consumed, /*verify_crc=*/false);
+        if (d.outcome == record::Outcome::kBlank) {
+          consumed += d.size;
+          continue;
+        }
+        if (d.outcome != record::Outcome::kRecord) {
+          log->critical("dispatcher found an undecodable record at {} ({}); indexing stops",
+                        reput_offset_ + consumed, d.reason);
+          return;
+        }
+        const RecordView& r = d.record;
+        ConsumeQueue* cq =
+            (last_cq && last_cq->queue_id() == r.queue_id && last_cq->topic() == r.topic)
+                ? last_cq
+                : find_or_create_cq(r.topic, r.queue_id);
+        Status s =
+            cq->put(r.queue_offset, CqUnit{r.physical_offset, r.total_size,
+                                           tag_hash(find_property(r.properties, kPropertyTags))});
+        if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
+        if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
+          touched.push_back(cq);
+        }
+        last_cq = cq;
+        consumed += d.size;
+      }
+      reput_offset_ += consumed;
+      dispatched_.advance(reput_offset_);
+      if (!touched.empty()) {
+        std::lock_guard lock(listeners_mu_);
+        for (ConsumeQueue* cq : touched) {
+          for (auto& l : listeners_)
+            l(cq->topic(), cq->queue_id(), cq->max_offset());
+        }
+        touched.clear();
+      }
+    }
+  }
+}
+
+void MessageStore::housekeeping_loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto flush_every = std::chrono::milliseconds(config_.flush_consume_queue_interval_ms);
+  const auto clean_every = std::chrono::milliseconds(config_.clean_resource_interval_ms);
+  auto next_flush = Clock::now() + flush_every;
+  auto next_clean = Clock::now() + clean_every;
+  std::unique_lock lock(house_mu_);
+  while (!stop_) {
+    house_cv_.wait_until(lock, std::min(next_flush, next_clean), [&] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    auto now = Clock::now();
+    if (now >= next_flush) {
+      Status s = checkpoint();
+      if (!s.is_ok()) logger("commitlog")->error("checkpoint failed: {}", s.to_string());
+      next_flush = now + flush_every;
+    }
+    if (now >= next_clean) {
+      delete_expired_files();
+      next_clean = now + clean_every;
+    }
+    lock.lock();
+  }
+}
+
+Status MessageStore::checkpoint() {
+  std::lock_guard lock(checkpoint_mu_);
+  StoreCheckpoint cp;
+  cp.logics_flushed = dispatched_.get();
+  for (ConsumeQueue* cq : all_cqs())
+    COMET_RETURN_IF_ERROR(cq->flush());
+  cp.physical_flushed = commit_log_.flushed().get();
+  cp.timestamp_ms = clock_.now_ms();
+  return cp.write(checkpoint_path_);
+}
+
+double MessageStore::file_system_usage(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0 || st.f_blocks == 0) return -1.0;
+  return 1.0 - static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
+}
+
+void MessageStore::set_disk_usage_probe(DiskUsageProbe probe) {
+  std::lock_guard lock(disk_usage_mu_);
+  disk_usage_ = std::move(probe);
+}
+
+size_t MessageStore::delete_expired_files() {
+  double used = -1.0;
+  {
+    std::lock_guard lock(disk_usage_mu_);
+    used = disk_usage_(config_.store_path_root_dir);
+  }
+  // Like RocketMQ: expired segments go on every pass (the fuller disk above
+  // diskMaxUsedSpaceRatio only gets a warning); unexpired ones only above the forcible ratio.
+  const bool force =
+      config_.clean_file_forcibly_enable && used * 100.0 > config_.disk_space_clean_forcibly_ratio;
+  if (force) {
+    logger("commitlog")
+        ->warn("disk {:.0f}% full (diskSpaceCleanForciblyRatio {}%): deleting oldest segments",
+               used * 100.0, config_.disk_space_clean_forcibly_ratio);
+  } else if (used * 100.0 > config_.disk_max_used_space_ratio) {
+    logger("commitlog")
+        ->warn("disk {:.0f}% full (diskMaxUsedSpaceRatio {}%): only expired segments are deleted",
+               used * 100.0, config_.disk_max_used_space_ratio);
+  }
+  const uint64_t deletable_end = std::min(dispatched_.get(), commit_log_.flushed().get());
+  const int64_t reserved_ms = int64_t{config_.file_reserved_time_hours} * 3600 * 1000;
+  size_t n = commit_log_.delete_expired(clock_.now_ms(), reserved_ms, force, deletable_end,
+                                        config_.delete_files_batch_max);
+  if (n > 0) {
+    const uint64_t min = commit_log_.min_offset();
+    for (ConsumeQueue* cq : all_cqs())
+      cq->delete_expired(min);
+  }
+  return n;
+}
+
+namespace {
+
+uint64_t end_of(const AppendResult& r) {
+  return r.end_offset();
+}
+uint64_t end_of(const std::vector<AppendResult>& r) {
+  return r.back().end_offset();
+}
+
+// Blocks until what `r` appended is durable (SYNC_FLUSH), or returns it as it is.
+template <typename T>
+Result<T> wait_durable(Watermark& flushed, const StoreConfig& config, Result<T> r) {
+  if (!r.is_ok() || config.flush_disk_type != FlushDiskType::kSyncFlush) return r;
+  Status s =
+      flushed.wait(end_of(r.value()), std::chrono::milliseconds(config.sync_flush_timeout_ms));
+  if (!s.is_ok()) return s;
+  return r;
+}
+
+// Calls `done` with `r` once what it appended is durable (SYNC_FLUSH), or at once.
+template <typename T>
+void when_durable(Watermark& flushed, const StoreConfig& config, Result<T> r,
+                  std::function<void(Result<T>)> done) {
+  if (!r.is_ok() || config.flush_disk_type != FlushDiskType::kSyncFlush) {
+    done(std::move(r));
+    return;
+  }
+  const uint64_t end = end_of(r.value());
+  flushed.on_reach(end, [done = std::move(done), res = std::move(r).value()](Status s) mutable {
+    if (s.is_ok()) {
+      done(std::move(res));
+    } else {
+      done(std::move(s));
+    }
+  });
+}
+
+}  // namespace
+
+Result<AppendResult> MessageStore::put_message(const Message& msg) {
+  return wait_durable(commit_log_.flushed(), config_, commit_log_.append(msg));
+}
+
+Result<std::vector<AppendResult>> MessageStore::put_messages(std::span<const Message> msgs) {
+  return wait_durable(commit_log_.flushed(), config_, commit_log_.append_batch(msgs));
+}
+
+void MessageStore::put_message_async(const Message& msg, PutCallback done) {
+  when_durable(commit_log_.flushed(), config_, commit_log_.append(msg), std::move(done));
+}
+
+void MessageStore::put_messages_async(std::span<const Message> msgs, BatchPutCallback done) {
+  when_durable(commit_log_.flushed(), config_, commit_log_.append_batch(msgs), std::move(done));
+}
+
+GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, uint64_t offset,
+                                     uint32_t max_msgs, uint64_t max_bytes,
+                                     std::span<const uint64_t> tag_hashes) const {
+  GetResult g;
+  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  if (cq == nullptr) {
+    g.status = GetStatus::kNoMatchedLogicQueue;
+    return g;
+  }
+  g.min_offset = cq->min_offset();
+  g.max_offset = cq->max_offset();
+  if (g.max_offset == 0 || g.min_offset >= g.max_offset) {
+    g.status = GetStatus::kNoMessageInQueue;
+    g.next_begin_offset = g.max_offset;
+    return g;
+  }
+  if (offset < g.min_offset) {
+    g.status = GetStatus::kOffsetTooSmall;
+    g.next_begin_offset = g.min_offset;
+    return g;
+  }
+  if (offset == g.max_offset) {
+    g.status = GetStatus::kOffsetOverflowOne;
+    g.next_begin_offset = offset;
+    return g;
+  }
+  if (offset > g.max_offset) {
+    g.status = GetStatus::kOffsetOverflowBadly;
+    g.next_begin_offset = g.max_offset;
+    return g;
+  }
+  const uint64_t scan =
+      tag_hashes.empty() ? max_msgs : std::max<uint64_t>(max_msgs, kMaxFilterScan);
+  const uint64_t log_min = commit_log_.min_offset();
+  uint64_t next = offset;
+  for (const CqUnit& u : cq->read(offset, scan)) {
+    if (g.messages.size() >= max_msgs) break;
+    if (!g.messages.empty() && g.total_bytes + u.size > max_bytes) break;
+    ++next;
+    if (u.size == 0 || u.physical_offset < log_min) continue;  // hole, or already deleted
+    if (!tag_hashes.empty() &&
+        std::find(tag_hashes.begin(), tag_hashes.end(), u.tag_hash) == tag_hashes.end()) {
+      continue;
+    }
+    auto view = commit_log_.read_exact(u.physical_offset, u.size);
+    if (!view.is_ok()) {
+      --next;
+      break;
+    }
+    g.total_bytes += u.size;
+    g.messages.push_back(std::move(view).value());
+  }
+  g.next_begin_offset = next;
+  g.status = g.messages.empty() ? GetStatus::kNoMatchedMessage : GetStatus::kFound;
+  return g;
+}
+
+uint64_t MessageStore::min_queue_offset(std::string_view topic, uint32_t queue_id) const {
+  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  return cq ? cq->min_offset() : 0;
+}
+
+uint64_t MessageStore::max_queue_offset(std::string_view topic, uint32_t queue_id) const {
+  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  return cq ? cq->max_offset() : 0;
+}
+
+void MessageStore::add_arrival_listener(ArrivalListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+Status MessageStore::shutdown() {
+  if (closed_) return Status::ok();
+  closed_ = true;
+  // Let the dispatcher index everything written before it stops.
+  Status caught_up = dispatched_.wait(commit_log_.max_offset(), std::chrono::milliseconds(10000));
+  stop_threads();
+  Status s = commit_log_.shutdown();
+  if (!s.is_ok()) return s;
+  if (!caught_up.is_ok()) return caught_up;
+  COMET_RETURN_IF_ERROR(checkpoint());
+  if (::unlink(abort_path_.c_str()) != 0 && errno != ENOENT) {
+    return Status::from_errno("remove " + abort_path_, errno);
+  }
+  release_lock();
+  return Status::ok();
+}
+
+void MessageStore::crash_for_test() {
+  if (closed_) return;
+  closed_ = true;
+  stop_threads();
+  commit_log_.flushed().fail_all(Status::shutdown("crashed"), false);
+  release_lock();  // as the kernel does for a killed process
+}
+
+}  // namespace comet::commitlog

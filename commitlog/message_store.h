@@ -1,0 +1,163 @@
+// MessageStore: the CommitLog plus its ConsumeQueues, the dispatcher that builds them, crash
+// recovery, checkpointing and retention. This is what a broker (or a replica) embeds.
+//
+// Threads: the CommitLog's flush thread; a dispatcher thread woken by appends (never by
+// polling) that turns new records into ConsumeQueue units and tells listeners; and a
+// housekeeping thread that flushes ConsumeQueues, writes the checkpoint and runs retention
+// on timers.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commitlog/commit_log.h"
+#include "commitlog/consume_queue.h"
+#include "commitlog/store_checkpoint.h"
+#include "commitlog/store_config.h"
+#include "commitlog/watermark.h"
+#include "common/clock.h"
+
+namespace comet::commitlog {
+
+enum class GetStatus {
+  kFound,
+  kNoMatchedMessage,     // units read but all filtered out by tag; next_begin_offset moves on
+  kNoMatchedLogicQueue,  // no such (topic, queue)
+  kNoMessageInQueue,     // the queue exists but is empty
+  kOffsetTooSmall,       // below min_offset (deleted by retention)
+  kOffsetOverflowOne,    // == max_offset: nothing new yet (long-poll)
+  kOffsetOverflowBadly,  // > max_offset
+};
+std::string_view get_status_name(GetStatus s);
+
+struct GetResult {
+  GetStatus status = GetStatus::kNoMatchedLogicQueue;
+  std::vector<ReadView> messages;  // one view per record, in queue order
+  uint64_t next_begin_offset = 0;
+  uint64_t min_offset = 0;
+  uint64_t max_offset = 0;
+  uint64_t total_bytes = 0;
+};
+
+struct RecoveryInfo {
+  bool crashed = false;  // the abort marker was present: the last run did not stop cleanly
+  bool checkpoint_found = false;
+  uint64_t verified_from = 0;  // CommitLog offset where CRC verification started
+  uint64_t end_offset = 0;     // end of the valid log after recovery
+  uint64_t redispatched = 0;   // records replayed into ConsumeQueues
+};
+
+class MessageStore {
+ public:
+  // (topic, queueId, new max queue offset) after the dispatcher indexed new messages.
+  using ArrivalListener = std::function<void(std::string_view, uint32_t, uint64_t)>;
+  using PutCallback = std::function<void(Result<AppendResult>)>;
+  using BatchPutCallback = std::function<void(Result<std::vector<AppendResult>>)>;
+
+  // Opens (and recovers) the store under config.store_path_root_dir. Fails with kUnavailable
+  // when another process (or another MessageStore) has the directory open.
+  static Result<std::unique_ptr<MessageStore>> open(const StoreConfig& config,
+                                                    const Clock& clock = SystemClock::instance(),
+                                                    HostAddress store_host = {});
+  ~MessageStore();
+
+  // Appends; under SYNC_FLUSH returns once the record is durable, or kTimeout (appended but
+  // not known durable) after syncFlushTimeout.
+  Result<AppendResult> put_message(const Message& msg);
+  Result<std::vector<AppendResult>> put_messages(std::span<const Message> msgs);
+  // Appends now; `done` runs after the append (ASYNC_FLUSH) or once flushed (SYNC_FLUSH), on
+  // the flushing thread. The caller owns any timeout.
+  void put_message_async(const Message& msg, PutCallback done);
+  void put_messages_async(std::span<const Message> msgs, BatchPutCallback done);
+
+  // Up to `max_msgs` messages (and about `max_bytes`) of (topic, queue) from `offset`.
+  // `tag_hashes`, when non-empty, keeps only messages whose tag hash is listed.
+  GetResult get_messages(std::string_view topic, uint32_t queue_id, uint64_t offset,
+                         uint32_t max_msgs, uint64_t max_bytes,
+                         std::span<const uint64_t> tag_hashes = {}) const;
+  uint64_t min_queue_offset(std::string_view topic, uint32_t queue_id) const;
+  uint64_t max_queue_offset(std::string_view topic, uint32_t queue_id) const;
+  // Every (topic, queueId) that has a ConsumeQueue.
+  std::vector<TopicQueueKey> queues() const;
+
+  void add_arrival_listener(ArrivalListener listener);
+
+  CommitLog& commit_log() { return commit_log_; }
+  const CommitLog& commit_log() const { return commit_log_; }
+  // CommitLog offset up to which ConsumeQueues are built.
+  Watermark& dispatched() { return dispatched_; }
+  const RecoveryInfo& recovery_info() const { return recovery_; }
+  const StoreConfig& config() const { return config_; }
+
+  // Runs one retention pass now; returns the CommitLog segments deleted.
+  size_t delete_expired_files();
+  // Fraction (0..1) of the store's file system in use, or a negative value when unknown.
+  // Retention reads it through this probe; tests replace it to be independent of the host.
+  using DiskUsageProbe = std::function<double(const std::string& path)>;
+  void set_disk_usage_probe(DiskUsageProbe probe);
+  static double file_system_usage(const std::string& path);
+  // Flushes ConsumeQueues and writes the checkpoint now.
+  Status checkpoint();
+
+  // Clean stop: waits for the dispatcher to catch up, flushes everything, writes the
+  // checkpoint and removes the abort marker.
+  Status shutdown();
+  // Stops every thread at once, flushing nothing and leaving the abort marker: what a
+  // kill -9 leaves behind. For crash tests.
+  void crash_for_test();
+
+ private:
+  MessageStore(const StoreConfig& config, const Clock& clock, HostAddress store_host);
+  Status recover();
+  void start_threads();
+  void stop_threads();
+  Status load_consume_queues();
+  void release_lock();
+  ConsumeQueue* find_or_create_cq(std::string_view topic, uint32_t queue_id);
+  ConsumeQueue* find_cq(std::string_view topic, uint32_t queue_id) const;
+  std::vector<ConsumeQueue*> all_cqs() const;
+  Status dispatch_record(const RecordView& r);
+  void dispatch_loop();
+  void housekeeping_loop();
+
+  const StoreConfig config_;
+  const Clock& clock_;
+  DiskUsageProbe disk_usage_ = &MessageStore::file_system_usage;
+  std::mutex disk_usage_mu_;
+  CommitLog commit_log_;
+  RecoveryInfo recovery_;
+  std::string abort_path_;
+  int lock_fd_ = -1;  // flock'd `lock` file: one process per store directory
+  std::string checkpoint_path_;
+
+  mutable std::shared_mutex cq_mu_;
+  TopicQueueMap<std::unique_ptr<ConsumeQueue>> cqs_;
+
+  std::vector<ArrivalListener> listeners_;
+  std::mutex listeners_mu_;
+
+  Watermark dispatched_;
+  uint64_t reput_offset_ = 0;  // dispatcher thread only
+  std::atomic<bool> dispatcher_idle_{false};
+  std::mutex dispatch_mu_;
+  std::condition_variable dispatch_cv_;
+
+  std::mutex house_mu_;
+  std::condition_variable house_cv_;
+  std::mutex checkpoint_mu_;
+
+  bool stop_ = false;  // guarded by dispatch_mu_ and house_mu_ (set under both)
+  bool closed_ = false;
+  std::thread dispatch_thread_;
+  std::thread house_thread_;
+};
+
+}  // namespace comet::commitlog

@@ -1,0 +1,52 @@
+#include "common/status.h"
+
+#include <cstring>
+
+namespace comet {
+
+std::string_view code_name(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NOT_FOUND";
+    case Code::kCorruption:
+      return "CORRUPTION";
+    case Code::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::kIOError:
+      return "IO_ERROR";
+    case Code::kMessageTooLarge:
+      return "MESSAGE_TOO_LARGE";
+    case Code::kTimeout:
+      return "TIMEOUT";
+    case Code::kUnavailable:
+      return "UNAVAILABLE";
+    case Code::kShutdown:
+      return "SHUTDOWN";
+    case Code::kOutOfRange:
+      return "OUT_OF_RANGE";
+    case Code::kAlreadyExists:
+      return "ALREADY_EXISTS";
+  }
+  return "UNKNOWN";
+}
+
+Status Status::from_errno(std::string_view what, int err) {
+  std::string m(what);
+  m += ": ";
+  m += std::strerror(err);
+  return {Code::kIOError, std::move(m)};
+}
+
+std::string Status::to_string() const {
+  if (is_ok()) return "OK";
+  std::string s(code_name(code_));
+  if (!message_.empty()) {
+    s += ": ";
+    s += message_;
+  }
+  return s;
+}
+
+}  // namespace comet

@@ -1,0 +1,333 @@
+#include "consumer/consumer_api.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/logging.h"
+#include "common/record_codec.h"
+
+namespace comet::client {
+
+using remoting::RemotingCommand;
+using remoting::RequestCode;
+using remoting::ResponseCode;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("consumer");
+  return l;
+}
+
+RemotingCommand offset_request(RequestCode code, const std::string& group, const MessageQueue& mq,
+                               int64_t commit_offset) {
+  auto request = RemotingCommand::request(code);
+  protocol::ConsumerOffsetRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = mq.topic;
+  ext.queue_id = static_cast<int32_t>(mq.queue_id);
+  ext.commit_offset = commit_offset;
+  request.set_ext(std::move(ext));
+  return request;
+}
+
+}  // namespace
+
+std::string_view pull_status_name(PullStatus status) {
+  switch (status) {
+    case PullStatus::kFound:
+      return "FOUND";
+    case PullStatus::kNoNewMsg:
+      return "NO_NEW_MSG";
+    case PullStatus::kNoMatchedMsg:
+      return "NO_MATCHED_MSG";
+    case PullStatus::kOffsetIllegal:
+      return "OFFSET_ILLEGAL";
+  }
+  return "UNKNOWN";
+}
+
+std::optional<ReadTarget> select_read_target(const BrokerData& broker) {
+  if (auto master = broker.master_addr()) return ReadTarget{kMasterId, *master};
+  for (const auto& [id, addr] : broker.addrs) {  // ascending ids
+    if (id > kMasterId && !addr.empty()) return ReadTarget{id, addr};
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> parse_subscription_tags(std::string_view expression) {
+  std::vector<std::string> out;
+  for (std::string_view tag : split_tag_expression(expression))
+    out.emplace_back(tag);
+  return out;
+}
+
+bool tags_match(const std::vector<std::string>& tags, std::string_view message_tags) {
+  return tags.empty() || std::find(tags.begin(), tags.end(), message_tags) != tags.end();
+}
+
+RemotingCommand make_pull_request(const std::string& group, const MessageQueue& mq,
+                                  std::string_view expression, uint64_t offset, int max_nums,
+                                  std::chrono::milliseconds suspend,
+                                  std::optional<uint64_t> commit_offset) {
+  auto request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
+  protocol::PullMessageRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = mq.topic;
+  ext.queue_id = static_cast<int32_t>(mq.queue_id);
+  ext.queue_offset = static_cast<int64_t>(offset);
+  ext.max_msg_nums = max_nums;
+  ext.suspend_timeout_millis = suspend.count();
+  ext.commit_offset = commit_offset ? static_cast<int64_t>(*commit_offset) : -1;
+  ext.subscription = expression.empty() ? std::string("*") : std::string(expression);
+  request.set_ext(std::move(ext));
+  return request;
+}
+
+Result<PullResult> to_pull_result(Result<RemotingCommand> response, const MessageQueue& mq,
+                                  const std::vector<std::string>& tags) {
+  const std::string context = "pull of " + mq.to_string();
+  if (!response.is_ok()) {
+    return Status(response.status().code(), context + ": " + response.status().message());
+  }
+  PullResult result;
+  switch (response->response_code()) {
+    case ResponseCode::SUCCESS:
+      result.status = PullStatus::kFound;
+      break;
+    case ResponseCode::PULL_NOT_FOUND:
+      result.status = PullStatus::kNoNewMsg;
+      break;
+    case ResponseCode::PULL_RETRY_IMMEDIATELY:
+      result.status = PullStatus::kNoMatchedMsg;
+      break;
+    case ResponseCode::PULL_OFFSET_MOVED:
+      result.status = PullStatus::kOffsetIllegal;
+      break;
+    default:
+      return response_status(*response, context);
+  }
+  const auto* ext = response->ext<protocol::PullMessageResponseT>();
+  if (ext == nullptr || ext->next_begin_offset < 0 || ext->min_offset < 0 || ext->max_offset < 0) {
+    return Status::corruption(context + ": " + describe_response(*response) +
+                              " without a valid PullMessageResponse");
+  }
+  result.next_begin_offset = static_cast<uint64_t>(ext->next_begin_offset);
+  result.min_offset = static_cast<uint64_t>(ext->min_offset);
+  result.max_offset = static_cast<uint64_t>(ext->max_offset);
+  if (result.status != PullStatus::kFound) return result;
+
+  const std::string body = response->body.to_string();
+  auto decoded = decode_messages(body, mq.broker_name);
+  if (!decoded.is_ok()) {
+    return Status::corruption(context + ": " + decoded.status().message());
+  }
+  result.msgs = std::move(decoded).value();
+  std::erase_if(result.msgs, [&](const MessageExt& m) {
+    return m.topic != mq.topic || m.queue_id != mq.queue_id || !tags_match(tags, m.tags);
+  });
+  return result;
+}
+
+ConsumerApi::ConsumerApi(std::shared_ptr<MQClient> client, std::string group)
+    : client_(std::move(client)), group_(std::move(group)) {}
+
+Result<ReadTarget> ConsumerApi::read_target(const MessageQueue& mq) {
+  std::shared_ptr<const TopicRoute> route = client_->cached_route(mq.topic);
+  if (!route) {
+    COMET_ASSIGN_OR_RETURN(route, client_->find_route(mq.topic));
+  }
+  if (const BrokerData* broker = route->find_broker(mq.broker_name)) {
+    if (auto target = select_read_target(*broker)) return *std::move(target);
+  }
+  return Status::unavailable("no address of broker " + mq.broker_name + " in the route of " +
+                             mq.topic);
+}
+
+Result<RemotingCommand> ConsumerApi::call(const MessageQueue& mq, RemotingCommand request,
+                                          std::string_view what) {
+  COMET_ASSIGN_OR_RETURN(ReadTarget target, read_target(mq));
+  auto response = client_->remoting().invoke(target.addr, std::move(request),
+                                             client_->config().request_timeout);
+  if (!response.is_ok()) {
+    client_->request_route_refresh(mq.topic);
+    return Status(response.status().code(), fmt::format("{} of {} at {}: {}", what, mq.to_string(),
+                                                        target.addr, response.status().message()));
+  }
+  return response;
+}
+
+Result<PullResult> ConsumerApi::pull(const MessageQueue& mq, std::string_view expression,
+                                     uint64_t offset, int max_nums,
+                                     std::chrono::milliseconds suspend,
+                                     std::chrono::milliseconds timeout,
+                                     std::optional<uint64_t> commit_offset) {
+  if (max_nums <= 0) return Status::invalid_argument("max_nums must be > 0");
+  COMET_ASSIGN_OR_RETURN(ReadTarget target, read_target(mq));
+  auto request =
+      make_pull_request(group_, mq, expression, offset, max_nums, suspend, commit_offset);
+  auto result = to_pull_result(client_->remoting().invoke(target.addr, std::move(request), timeout),
+                               mq, parse_subscription_tags(expression));
+  if (!result.is_ok()) client_->request_route_refresh(mq.topic);
+  return result;
+}
+
+Result<std::optional<uint64_t>> ConsumerApi::query_consumer_offset(const MessageQueue& mq) {
+  COMET_ASSIGN_OR_RETURN(
+      RemotingCommand response,
+      call(mq, offset_request(RequestCode::QUERY_CONSUMER_OFFSET, group_, mq, -1),
+           "consumer offset query"));
+  if (response.response_code() == ResponseCode::QUERY_NOT_FOUND) {
+    return std::optional<uint64_t>();
+  }
+  const std::string context = "consumer offset of " + group_ + " on " + mq.to_string();
+  if (response.response_code() != ResponseCode::SUCCESS) return response_status(response, context);
+  const auto* ext = response.ext<protocol::ConsumerOffsetResponseT>();
+  if (ext == nullptr || ext->offset < 0) {
+    return Status::corruption(context + ": SUCCESS without a valid ConsumerOffsetResponse");
+  }
+  return std::optional<uint64_t>(static_cast<uint64_t>(ext->offset));
+}
+
+Status ConsumerApi::update_consumer_offset(const MessageQueue& mq, uint64_t offset) {
+  COMET_ASSIGN_OR_RETURN(RemotingCommand response,
+                         call(mq,
+                              offset_request(RequestCode::UPDATE_CONSUMER_OFFSET, group_, mq,
+                                             static_cast<int64_t>(offset)),
+                              "consumer offset update"));
+  return response_status(response, "offset commit of " + group_ + " on " + mq.to_string());
+}
+
+void ConsumerApi::update_consumer_offset_async(const MessageQueue& mq, uint64_t offset) {
+  auto target = read_target(mq);
+  if (!target.is_ok()) {
+    log()->warn("offset commit of {} on {}: {}", group_, mq.to_string(),
+                target.status().to_string());
+    return;
+  }
+  client_->remoting().invoke_async(
+      target->addr,
+      offset_request(RequestCode::UPDATE_CONSUMER_OFFSET, group_, mq, static_cast<int64_t>(offset)),
+      client_->config().request_timeout,
+      [group = group_, mq, addr = target->addr](Result<RemotingCommand> response) {
+        Status s =
+            response.is_ok() ? response_status(*response, "offset commit") : response.status();
+        if (!s.is_ok() && s.code() != Code::kShutdown) {
+          log()->warn("offset commit of {} on {} at {}: {}", group, mq.to_string(), addr,
+                      s.to_string());
+        }
+      });
+}
+
+Result<uint64_t> ConsumerApi::queue_offset(const MessageQueue& mq, bool max) {
+  auto request =
+      RemotingCommand::request(max ? RequestCode::GET_MAX_OFFSET : RequestCode::GET_MIN_OFFSET);
+  protocol::QueueOffsetRequestT ext;
+  ext.topic = mq.topic;
+  ext.queue_id = static_cast<int32_t>(mq.queue_id);
+  request.set_ext(std::move(ext));
+  const char* what = max ? "max offset" : "min offset";
+  COMET_ASSIGN_OR_RETURN(RemotingCommand response, call(mq, std::move(request), what));
+  const std::string context = fmt::format("{} of {}", what, mq.to_string());
+  if (response.response_code() != ResponseCode::SUCCESS) return response_status(response, context);
+  const auto* r = response.ext<protocol::QueueOffsetResponseT>();
+  if (r == nullptr || r->offset < 0) {
+    return Status::corruption(context + ": SUCCESS without a valid QueueOffsetResponse");
+  }
+  return static_cast<uint64_t>(r->offset);
+}
+
+Result<uint64_t> ConsumerApi::max_offset(const MessageQueue& mq) {
+  return queue_offset(mq, true);
+}
+
+Result<uint64_t> ConsumerApi::min_offset(const MessageQueue& mq) {
+  return queue_offset(mq, false);
+}
+
+Result<std::vector<std::string>> ConsumerApi::consumer_ids(const std::string& topic) {
+  COMET_ASSIGN_OR_RETURN(std::shared_ptr<const TopicRoute> route, client_->find_route(topic));
+  std::vector<ReadTarget> targets;
+  for (const auto& broker : route->broker_datas) {
+    if (auto t = select_read_target(broker)) targets.push_back(*std::move(t));
+  }
+  if (targets.empty()) return Status::unavailable("no broker of topic " + topic + " to ask");
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const size_t first = rng() % targets.size();
+  Status last;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const ReadTarget& target = targets[(first + i) % targets.size()];
+    auto request = RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP);
+    protocol::ConsumerListRequestT ext;
+    ext.consumer_group = group_;
+    request.set_ext(std::move(ext));
+    auto response = client_->remoting().invoke(target.addr, std::move(request),
+                                               client_->config().request_timeout);
+    const std::string context = "consumers of group " + group_ + " at " + target.addr;
+    if (!response.is_ok()) {
+      last = Status(response.status().code(), context + ": " + response.status().message());
+      continue;
+    }
+    if (response->response_code() != ResponseCode::SUCCESS) {
+      last = response_status(*response, context);
+      continue;
+    }
+    const auto* list = response->ext<protocol::ConsumerListResponseT>();
+    if (list == nullptr) {
+      last = Status::corruption(context + ": SUCCESS without a ConsumerListResponse");
+      continue;
+    }
+    return list->client_ids;
+  }
+  client_->request_route_refresh(topic);
+  return last;
+}
+
+void ConsumerApi::unregister_client(const std::vector<std::string>& topics) {
+  std::set<std::string> addrs;
+  for (const auto& topic : topics) {
+    auto route = client_->cached_route(topic);
+    if (!route) continue;
+    for (const auto& broker : route->broker_datas) {
+      for (const auto& [_, addr] : broker.addrs) {
+        if (!addr.empty()) addrs.insert(addr);
+      }
+    }
+  }
+  if (addrs.empty()) return;
+  struct Latch {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left = 0;
+  };
+  auto latch = std::make_shared<Latch>();
+  latch->left = addrs.size();
+  const auto timeout = client_->config().request_timeout;
+  for (const auto& addr : addrs) {
+    auto request = RemotingCommand::request(RequestCode::UNREGISTER_CLIENT);
+    protocol::UnregisterClientRequestT ext;
+    ext.client_id = client_->client_id();
+    ext.consumer_group = group_;
+    request.set_ext(std::move(ext));
+    client_->remoting().invoke_async(
+        addr, std::move(request), timeout, [latch, addr](Result<RemotingCommand> response) {
+          if (!response.is_ok()) {
+            log()->debug("unregistering at {}: {}", addr, response.status().to_string());
+          }
+          std::lock_guard lock(latch->mu);
+          if (--latch->left == 0) latch->cv.notify_all();
+        });
+  }
+  std::unique_lock lock(latch->mu);
+  if (!latch->cv.wait_for(lock, timeout + std::chrono::milliseconds(500),
+                          [&] { return latch->left == 0; })) {
+    log()->warn("group {}: {} broker(s) did not answer UNREGISTER_CLIENT", group_, latch->left);
+  }
+}
+
+}  // namespace comet::client

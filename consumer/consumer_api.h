@@ -1,0 +1,92 @@
+// ConsumerApi: the requests a consumer makes to brokers, over the shared MQClient of its
+// client_id: PULL_MESSAGE, consumer offsets (QUERY/UPDATE_CONSUMER_OFFSET), queue offsets
+// (GET_MAX/MIN_OFFSET), group membership (GET_CONSUMER_LIST_BY_GROUP, UNREGISTER_CLIENT).
+//
+// Reads of a queue go to the master (broker id 0) of its broker group; when the route lists no
+// master for it (dead and expired), to the slave with the lowest id, and so do the offsets
+// committed meanwhile. The blocking calls must not run on an I/O thread of the MQClient.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "consumer/pull_result.h"
+#include "producer/mq_client.h"
+#include "producer/topic_route.h"
+#include "remoting/remoting_command.h"
+
+namespace comet::client {
+
+struct ReadTarget {
+  int64_t broker_id = kMasterId;
+  std::string addr;
+  bool operator==(const ReadTarget&) const = default;
+};
+
+// The master of `broker`, else its slave with the lowest id; nullopt when it lists no address.
+std::optional<ReadTarget> select_read_target(const BrokerData& broker);
+
+// The tags of a subscription expression ("TagA || TagB"); empty for "*" or "" (every message).
+// Parsed as the broker parses it (split_tag_expression in common/record_codec.h).
+std::vector<std::string> parse_subscription_tags(std::string_view expression);
+bool tags_match(const std::vector<std::string>& tags, std::string_view message_tags);
+
+// A PULL_MESSAGE request; commit_offset, when set, is committed by the broker with the pull.
+remoting::RemotingCommand make_pull_request(const std::string& group, const MessageQueue& mq,
+                                            std::string_view expression, uint64_t offset,
+                                            int max_nums, std::chrono::milliseconds suspend,
+                                            std::optional<uint64_t> commit_offset);
+
+// A PULL_MESSAGE response (or the transport failure) as a PullResult: SUCCESS → kFound with the
+// records decoded and filtered again by `tags` (the broker filters by tag hash), PULL_NOT_FOUND →
+// kNoNewMsg, PULL_RETRY_IMMEDIATELY → kNoMatchedMsg, PULL_OFFSET_MOVED → kOffsetIllegal; any other
+// code, a missing header or a corrupt record is an error.
+Result<PullResult> to_pull_result(Result<remoting::RemotingCommand> response,
+                                  const MessageQueue& mq, const std::vector<std::string>& tags);
+
+class ConsumerApi {
+ public:
+  ConsumerApi(std::shared_ptr<MQClient> client, std::string group);
+
+  MQClient& client() { return *client_; }
+  const std::shared_ptr<MQClient>& client_ptr() const { return client_; }
+  const std::string& group() const { return group_; }
+
+  // From the cached route of mq.topic (fetched when not cached).
+  Result<ReadTarget> read_target(const MessageQueue& mq);
+
+  Result<PullResult> pull(const MessageQueue& mq, std::string_view expression, uint64_t offset,
+                          int max_nums, std::chrono::milliseconds suspend,
+                          std::chrono::milliseconds timeout,
+                          std::optional<uint64_t> commit_offset = std::nullopt);
+
+  // nullopt: the group has no committed offset for the queue (QUERY_NOT_FOUND).
+  Result<std::optional<uint64_t>> query_consumer_offset(const MessageQueue& mq);
+  Status update_consumer_offset(const MessageQueue& mq, uint64_t offset);
+  // Fire and forget; a failure is logged.
+  void update_consumer_offset_async(const MessageQueue& mq, uint64_t offset);
+  Result<uint64_t> max_offset(const MessageQueue& mq);
+  Result<uint64_t> min_offset(const MessageQueue& mq);
+
+  // Client ids of the group as a broker of `topic` knows them (the first that answers).
+  Result<std::vector<std::string>> consumer_ids(const std::string& topic);
+  // UNREGISTER_CLIENT for the group to every broker (masters and slaves) of the routes of
+  // `topics`, waiting for the answers up to the request timeout.
+  void unregister_client(const std::vector<std::string>& topics);
+
+ private:
+  Result<remoting::RemotingCommand> call(const MessageQueue& mq, remoting::RemotingCommand request,
+                                         std::string_view what);
+  Result<uint64_t> queue_offset(const MessageQueue& mq, bool max);
+
+  const std::shared_ptr<MQClient> client_;
+  const std::string group_;
+};
+
+}  // namespace comet::client

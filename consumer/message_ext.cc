@@ -1,0 +1,78 @@
+#include "consumer/message_ext.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace comet::client {
+
+namespace {
+constexpr std::string_view kPropertyUniqKey = "UNIQ_KEY";
+}  // namespace
+
+std::map<std::string, std::string> decode_properties(std::string_view encoded) {
+  std::map<std::string, std::string> out;
+  while (!encoded.empty()) {
+    size_t end = encoded.find('\x02');
+    std::string_view entry = encoded.substr(0, end);
+    size_t sep = entry.find('\x01');
+    if (sep != std::string_view::npos && sep > 0) {
+      out.insert_or_assign(std::string(entry.substr(0, sep)), std::string(entry.substr(sep + 1)));
+    }
+    if (end == std::string_view::npos) break;
+    encoded.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+std::string make_msg_id(HostAddress store_host, uint64_t physical_offset) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08X%08X%016llX", store_host.ipv4, store_host.port,
+                static_cast<unsigned long long>(physical_offset));
+  return buf;
+}
+
+MessageExt to_message_ext(const RecordView& record, std::string_view broker_name) {
+  MessageExt m;
+  m.topic = std::string(record.topic);
+  m.broker_name = std::string(broker_name);
+  m.queue_id = record.queue_id;
+  m.queue_offset = record.queue_offset;
+  m.physical_offset = record.physical_offset;
+  m.body = std::string(record.body);
+  m.properties = decode_properties(record.properties);
+  if (auto it = m.properties.find(std::string(kPropertyTags)); it != m.properties.end()) {
+    m.tags = it->second;
+  }
+  if (auto it = m.properties.find(std::string(kPropertyKeys)); it != m.properties.end()) {
+    m.keys = it->second;
+  }
+  auto uniq = m.properties.find(std::string(kPropertyUniqKey));
+  m.msg_id = uniq != m.properties.end() && !uniq->second.empty()
+                 ? uniq->second
+                 : make_msg_id(record.store_host, record.physical_offset);
+  m.born_timestamp_ms = record.born_timestamp_ms;
+  m.store_timestamp_ms = record.store_timestamp_ms;
+  m.reconsume_times = record.reconsume_times;
+  m.flags = record.flags;
+  return m;
+}
+
+Result<std::vector<MessageExt>> decode_messages(std::string_view body,
+                                                std::string_view broker_name) {
+  std::vector<MessageExt> out;
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  size_t pos = 0;
+  while (pos < body.size()) {
+    auto d = record::decode(p + pos, body.size() - pos, /*verify_crc=*/true);
+    if (d.outcome != record::Outcome::kRecord) {
+      return Status::corruption(fmt::format("record {} at byte {} of a {}-byte pull body: {}",
+                                            out.size(), pos, body.size(), d.reason));
+    }
+    out.push_back(to_message_ext(d.record, broker_name));
+    pos += d.size;
+  }
+  return out;
+}
+
+}  // namespace comet::client

@@ -1,0 +1,43 @@
+// MessageExt: a consumed message as the store wrote it (RocketMQ's MessageExt), decoded from the
+// CommitLog-format records a PULL_MESSAGE response carries (common/record_codec.h). Every
+// record's CRC is checked; a bad or torn record fails the whole body with kCorruption.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/record_codec.h"
+#include "common/status.h"
+
+namespace comet::client {
+
+struct MessageExt {
+  std::string topic;
+  std::string broker_name;
+  uint32_t queue_id = 0;
+  uint64_t queue_offset = 0;
+  uint64_t physical_offset = 0;
+  std::string msg_id;  // the UNIQ_KEY property when present, else store host + physical offset
+  std::string body;
+  std::string tags;
+  std::string keys;
+  std::map<std::string, std::string> properties;  // every property, TAGS and KEYS included
+  int64_t born_timestamp_ms = 0;
+  int64_t store_timestamp_ms = 0;
+  uint32_t reconsume_times = 0;
+  uint32_t flags = 0;
+};
+
+// "key\x01value\x02..." into a map; an entry without its \x01 separator is skipped.
+std::map<std::string, std::string> decode_properties(std::string_view encoded);
+// The broker's message id: "<store ipv4 %08X><store port %08X><physical offset %016X>".
+std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
+MessageExt to_message_ext(const RecordView& record, std::string_view broker_name);
+// Every record of `body`, in order.
+Result<std::vector<MessageExt>> decode_messages(std::string_view body,
+                                                std::string_view broker_name);
+
+}  // namespace comet::client

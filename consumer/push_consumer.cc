@@ -1,0 +1,704 @@
+#include "consumer/push_consumer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "common/logging.h"
+#include "consumer/allocate_message_queue_averagely.h"
+#include "consumer/consumer_api.h"
+#include "consumer/offset_store.h"
+#include "producer/mq_client.h"
+
+namespace comet::client {
+
+using remoting::RemotingCommand;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("consumer");
+  return l;
+}
+
+constexpr Millis kPullBackoff{1000};
+// A pull answered at once with nothing (the broker did not hold it) is retried after this.
+constexpr Millis kIdlePullDelay{100};
+// The answer of a held pull may arrive this long after the suspend time.
+constexpr Millis kPullTimeoutMargin{3000};
+constexpr Millis kDropWait{10000};
+constexpr Millis kShutdownWait{30000};
+constexpr int kServiceThreads = 2;
+
+bool valid_group_name(std::string_view group) {
+  if (group.empty() || group.size() > 127) return false;
+  return std::all_of(group.begin(), group.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '%' || c == '|';
+  });
+}
+
+// One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
+struct ProcessQueue {
+  ProcessQueue(MessageQueue q, std::string expr, uint64_t offset)
+      : mq(std::move(q)),
+        expression(std::move(expr)),
+        tags(parse_subscription_tags(expression)),
+        next_offset(offset) {}
+
+  // Everything below it is consumed (or filtered out): the offset to commit.
+  uint64_t committable() const { return msgs.empty() ? next_offset : msgs.front().queue_offset; }
+
+  const MessageQueue mq;
+  const std::string expression;
+  const std::vector<std::string> tags;
+
+  std::mutex mu;
+  std::condition_variable cv;         // in_callback went false
+  std::deque<MessageExt> msgs;        // queue order; the front batch is the one being delivered
+  uint64_t next_offset;               // of the next pull
+  std::optional<uint64_t> committed;  // last offset handed to the offset store by persist
+  bool dropped = false;               // no longer ours: pull and deliver nothing more
+  bool paused = false;                // pulling stopped: the buffer is full
+  bool consume_pending = false;       // a delivery is queued, running or scheduled for redelivery
+  bool in_callback = false;           // the listener runs now
+  int attempts = 0;                   // kReconsumeLater answers for the front batch
+  uint64_t pull_errors = 0;           // consecutive
+};
+
+using ProcessQueuePtr = std::shared_ptr<ProcessQueue>;
+
+}  // namespace
+
+class PushConsumer::Impl {
+ public:
+  Impl(std::string group, ClientConfig config)
+      : group_(std::move(group)), config_(std::move(config)) {}
+  ~Impl() { shutdown(); }
+
+  Status start();
+  void shutdown();
+  std::vector<MessageQueue> assigned_queues() const;
+
+  const std::string group_;
+  const ClientConfig config_;
+  // Settings: written before start(), read after.
+  std::map<std::string, std::string> subscriptions_;
+  MessageListener listener_;
+  MessageModel model_ = MessageModel::kClustering;
+  ConsumeFromWhere from_where_ = ConsumeFromWhere::kLastOffset;
+  int consume_threads_ = 4;
+  int pull_batch_size_ = 32;
+  int consume_batch_size_ = 1;
+  int pull_threshold_ = 1000;
+  Millis rebalance_interval_{2000};
+  Millis persist_interval_{1000};
+  int max_reconsume_times_ = 16;
+  Millis reconsume_delay_{1000};
+  Millis suspend_{5000};
+  std::string offset_store_dir_;
+  std::atomic<uint64_t> dropped_after_retries_{0};
+
+ private:
+  enum class State { kCreated, kRunning, kStopped };
+
+  bool clustering() const { return model_ == MessageModel::kClustering; }
+  Status validate() const;
+  protocol::ConsumerDataT consumer_data() const;
+
+  void schedule(Millis delay, std::function<void()> fn);
+  void rebalance();
+  void rebalance_topic(const std::string& topic, const std::string& expression);
+  void update_process_queues(const std::string& topic, const std::string& expression,
+                             const std::vector<MessageQueue>& mine);
+  Result<uint64_t> compute_pull_from_where(const MessageQueue& mq);
+  // Stops the queue, waits until `deadline` for its listener call, commits its offset.
+  void drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline);
+
+  void pull(const ProcessQueuePtr& pq);
+  void on_pull_response(const ProcessQueuePtr& pq, uint64_t offset, Clock::time_point begin,
+                        Result<RemotingCommand> response);
+  void submit_consume(const ProcessQueuePtr& pq);
+  void consume(const ProcessQueuePtr& pq);
+  ConsumeStatus call_listener(const std::vector<MessageExt>& batch);
+  void persist_all();
+
+  std::mutex lifecycle_mu_;
+  State state_ = State::kCreated;
+  std::atomic<bool> stopping_{false};
+  // Read by the heartbeat provider, which may run after this object is gone.
+  std::shared_ptr<std::atomic<bool>> left_group_ = std::make_shared<std::atomic<bool>>(false);
+
+  std::shared_ptr<MQClient> client_;
+  std::shared_ptr<ConsumerApi> api_;
+  std::unique_ptr<OffsetStore> offset_store_;
+
+  // Timers, pull responses, rebalancing and offset persistence run here; listeners on the
+  // consume pool. Both are joined by shutdown(), so their handlers may use `this`. Remoting
+  // callbacks only post here, keeping the io_context (not this object) alive.
+  std::shared_ptr<asio::io_context> service_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> service_work_;
+  std::vector<std::thread> service_threads_;
+  std::unique_ptr<asio::thread_pool> consume_pool_;
+
+  std::mutex rebalance_mu_;  // one rebalance at a time; shutdown waits for it
+  std::map<std::string, std::string> last_rebalance_error_;  // by topic; rebalance_mu_
+  mutable std::mutex table_mu_;
+  std::map<MessageQueue, ProcessQueuePtr> table_;
+};
+
+Status PushConsumer::Impl::validate() const {
+  if (!valid_group_name(group_)) {
+    return Status::invalid_argument("illegal consumer group '" + group_ +
+                                    "' (1-127 chars of [A-Za-z0-9_%|-])");
+  }
+  if (subscriptions_.empty()) return Status::invalid_argument("no subscription: call subscribe()");
+  if (!listener_) return Status::invalid_argument("no message listener registered");
+  if (consume_threads_ < 1 || consume_threads_ > 1000) {
+    return Status::invalid_argument("consume_thread_count must be within 1..1000");
+  }
+  if (pull_batch_size_ < 1 || pull_batch_size_ > 1024) {
+    return Status::invalid_argument("pull_batch_size must be within 1..1024");
+  }
+  if (consume_batch_size_ < 1 || consume_batch_size_ > 1024) {
+    return Status::invalid_argument("consume_message_batch_max_size must be within 1..1024");
+  }
+  if (pull_threshold_ < 1) return Status::invalid_argument("pull_threshold_for_queue must be > 0");
+  if (rebalance_interval_.count() <= 0 || persist_interval_.count() <= 0) {
+    return Status::invalid_argument("rebalance and persist intervals must be > 0");
+  }
+  if (max_reconsume_times_ < 0 || reconsume_delay_.count() < 0 || suspend_.count() < 0) {
+    return Status::invalid_argument(
+        "max_reconsume_times, reconsume_delay and suspend must be >= 0");
+  }
+  return Status::ok();
+}
+
+protocol::ConsumerDataT PushConsumer::Impl::consumer_data() const {
+  protocol::ConsumerDataT data;
+  data.group_name = group_;
+  data.message_model = clustering() ? "CLUSTERING" : "BROADCASTING";
+  for (const auto& [topic, expression] : subscriptions_) {
+    auto s = std::make_unique<protocol::SubscriptionT>();
+    s->topic = topic;
+    s->expression = expression;
+    data.subscriptions.push_back(std::move(s));
+  }
+  return data;
+}
+
+Status PushConsumer::Impl::start() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  if (state_ != State::kCreated) {
+    return Status::invalid_argument("push consumer " + group_ + " was started already");
+  }
+  COMET_RETURN_IF_ERROR(validate());
+  auto client = MQClient::get_or_create(config_);
+  COMET_RETURN_IF_ERROR(client->start());
+  auto api = std::make_shared<ConsumerApi>(client, group_);
+  std::unique_ptr<OffsetStore> store;
+  if (clustering()) {
+    store = std::make_unique<RemoteBrokerOffsetStore>(api);
+  } else {
+    std::string dir = offset_store_dir_.empty()
+                          ? "/tmp/comet-offsets/" + client->client_id() + "/" + group_
+                          : offset_store_dir_;
+    auto local = LocalFileOffsetStore::open(dir);
+    if (!local.is_ok()) {
+      client->shutdown();
+      return local.status();
+    }
+    store = std::move(local).value();
+  }
+  for (const auto& [topic, _] : subscriptions_) {
+    // Heartbeats go to the brokers of cached routes: fetch them before registering.
+    if (auto route = client->find_route(topic); !route.is_ok()) {
+      log()->warn("consumer {}: route of subscribed topic {}: {}", group_, topic,
+                  route.status().to_string());
+    }
+  }
+  auto data = std::make_shared<const protocol::ConsumerDataT>(consumer_data());
+  if (!client->register_consumer(group_, [data, left = left_group_] {
+        // An empty group name is ignored by brokers: a heartbeat racing shutdown re-adds nothing.
+        return left->load() ? protocol::ConsumerDataT() : *data;
+      })) {
+    client->shutdown();
+    return Status(Code::kAlreadyExists,
+                  "consumer group " + group_ + " already runs in client " + client->client_id());
+  }
+  // Before the first rebalance asks the brokers who is in the group.
+  client->send_heartbeat_to_all_brokers();
+
+  client_ = std::move(client);
+  api_ = std::move(api);
+  offset_store_ = std::move(store);
+  service_ = std::make_shared<asio::io_context>();
+  service_work_.emplace(asio::make_work_guard(*service_));
+  for (int i = 0; i < kServiceThreads; ++i) {
+    service_threads_.emplace_back([io = service_] { io->run(); });
+  }
+  consume_pool_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(consume_threads_));
+  state_ = State::kRunning;
+  asio::post(*service_, [this] { rebalance(); });
+  schedule(persist_interval_, [this] { persist_all(); });
+  log()->info("push consumer {} ({}) started in client {}", group_,
+              clustering() ? "clustering" : "broadcasting", client_->client_id());
+  return Status::ok();
+}
+
+void PushConsumer::Impl::shutdown() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  if (state_ != State::kRunning) {
+    state_ = State::kStopped;
+    return;
+  }
+  state_ = State::kStopped;
+  {
+    std::lock_guard lock(rebalance_mu_);
+    stopping_ = true;
+  }
+  std::vector<ProcessQueuePtr> queues;
+  {
+    std::lock_guard lock(table_mu_);
+    for (auto& [_, pq] : table_)
+      queues.push_back(pq);
+    table_.clear();
+  }
+  // Stop every queue first, then the service threads (no persist may race the final commits),
+  // then wait for each listener call in flight and commit.
+  for (const auto& pq : queues) {
+    std::lock_guard lock(pq->mu);
+    pq->dropped = true;
+  }
+  service_work_.reset();
+  service_->stop();
+  for (auto& t : service_threads_)
+    t.join();
+  service_threads_.clear();
+  const auto deadline = Clock::now() + kShutdownWait;
+  for (const auto& pq : queues)
+    drop_and_commit(pq, deadline);
+  if (Status s = offset_store_->flush(); !s.is_ok()) {
+    log()->error("consumer {}: writing offsets: {}", group_, s.to_string());
+  }
+
+  left_group_->store(true);
+  client_->unregister_consumer(group_);
+  std::vector<std::string> topics;
+  for (const auto& [topic, _] : subscriptions_)
+    topics.push_back(topic);
+  // UNREGISTER_CLIENT answered by every broker: the other members rebalance at their next run.
+  api_->unregister_client(topics);
+
+  consume_pool_->stop();
+  consume_pool_->join();
+  client_->shutdown();
+  log()->info("push consumer {} of client {} shut down", group_, client_->client_id());
+}
+
+std::vector<MessageQueue> PushConsumer::Impl::assigned_queues() const {
+  std::lock_guard lock(table_mu_);
+  std::vector<MessageQueue> out;
+  for (const auto& [mq, _] : table_)
+    out.push_back(mq);
+  return out;
+}
+
+void PushConsumer::Impl::schedule(Millis delay, std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(*service_, delay);
+  timer->async_wait([this, timer, fn = std::move(fn)](const std::error_code& ec) {
+    if (!ec && !stopping_) fn();
+  });
+}
+
+// --- rebalancing ---------------------------------------------------------------------------
+
+void PushConsumer::Impl::rebalance() {
+  {
+    std::lock_guard lock(rebalance_mu_);
+    if (stopping_) return;
+    for (const auto& [topic, expression] : subscriptions_)
+      rebalance_topic(topic, expression);
+  }
+  schedule(rebalance_interval_, [this] { rebalance(); });
+}
+
+void PushConsumer::Impl::rebalance_topic(const std::string& topic, const std::string& expression) {
+  auto failed = [&](const Status& s) {
+    std::string& last = last_rebalance_error_[topic];
+    if (last != s.message()) {
+      log()->warn("consumer {}: rebalancing topic {}: {}", group_, topic, s.to_string());
+      last = s.message();
+    }
+  };
+  auto route = client_->find_route(topic);
+  if (!route.is_ok()) return failed(route.status());
+  std::vector<MessageQueue> all = (*route)->readable_queues(topic);
+  std::vector<MessageQueue> mine;
+  if (clustering()) {
+    auto cids = api_->consumer_ids(topic);
+    if (!cids.is_ok()) return failed(cids.status());
+    if (std::find(cids->begin(), cids->end(), client_->client_id()) == cids->end()) {
+      // Our heartbeat has not reached the broker yet: keep what we have until it has.
+      client_->request_heartbeat();
+      return failed(Status::unavailable("client " + client_->client_id() +
+                                        " is not yet listed in the group"));
+    }
+    mine = AllocateMessageQueueAveragely::allocate(client_->client_id(), std::move(all),
+                                                   std::move(cids).value());
+  } else {
+    mine = std::move(all);
+  }
+  last_rebalance_error_.erase(topic);
+  update_process_queues(topic, expression, mine);
+}
+
+void PushConsumer::Impl::update_process_queues(const std::string& topic,
+                                               const std::string& expression,
+                                               const std::vector<MessageQueue>& mine) {
+  const std::set<MessageQueue> wanted(mine.begin(), mine.end());
+  std::vector<ProcessQueuePtr> lost;
+  std::vector<MessageQueue> gained;
+  {
+    std::lock_guard lock(table_mu_);
+    for (auto it = table_.begin(); it != table_.end();) {
+      if (it->first.topic == topic && !wanted.contains(it->first)) {
+        lost.push_back(it->second);
+        it = table_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& mq : wanted) {
+      if (!table_.contains(mq)) gained.push_back(mq);
+    }
+  }
+  for (const auto& pq : lost) {
+    drop_and_commit(pq, Clock::now() + kDropWait);
+    log()->info("consumer {} of {}: released {}", group_, client_->client_id(), pq->mq.to_string());
+  }
+  for (const auto& mq : gained) {
+    if (stopping_) return;
+    auto offset = compute_pull_from_where(mq);
+    if (!offset.is_ok()) {
+      log()->warn("consumer {}: starting {}: {}", group_, mq.to_string(),
+                  offset.status().to_string());
+      continue;
+    }
+    auto pq = std::make_shared<ProcessQueue>(mq, expression, *offset);
+    {
+      std::lock_guard lock(table_mu_);
+      table_[mq] = pq;
+    }
+    log()->info("consumer {} of {}: took {} at offset {}", group_, client_->client_id(),
+                mq.to_string(), *offset);
+    pull(pq);
+  }
+}
+
+Result<uint64_t> PushConsumer::Impl::compute_pull_from_where(const MessageQueue& mq) {
+  COMET_ASSIGN_OR_RETURN(std::optional<uint64_t> stored, offset_store_->read(mq));
+  if (stored) return *stored;
+  uint64_t start = 0;
+  if (from_where_ == ConsumeFromWhere::kFirstOffset) {
+    COMET_ASSIGN_OR_RETURN(start, api_->min_offset(mq));
+  } else {
+    COMET_ASSIGN_OR_RETURN(start, api_->max_offset(mq));
+  }
+  // Recorded at once: a member taking the queue over before our first commit starts here too.
+  if (Status s = offset_store_->commit(mq, start, /*sync=*/true); !s.is_ok()) {
+    log()->warn("consumer {}: recording the start offset of {}: {}", group_, mq.to_string(),
+                s.to_string());
+  }
+  return start;
+}
+
+void PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline) {
+  uint64_t offset = 0;
+  bool idle = false;
+  {
+    std::unique_lock lock(pq->mu);
+    pq->dropped = true;
+    idle = pq->cv.wait_until(lock, deadline, [&] { return !pq->in_callback; });
+    offset = pq->committable();
+  }
+  if (!idle) {
+    log()->warn("consumer {}: the listener still runs on {}; committing offset {} without it",
+                group_, pq->mq.to_string(), offset);
+  }
+  if (Status s = offset_store_->commit(pq->mq, offset, /*sync=*/true); !s.is_ok()) {
+    log()->warn("consumer {}: committing offset {} of {}: {}", group_, offset, pq->mq.to_string(),
+                s.to_string());
+  }
+}
+
+// --- pulling -------------------------------------------------------------------------------
+
+void PushConsumer::Impl::pull(const ProcessQueuePtr& pq) {
+  uint64_t offset = 0;
+  std::optional<uint64_t> commit;
+  {
+    std::lock_guard lock(pq->mu);
+    if (pq->dropped || stopping_) return;
+    if (pq->msgs.size() >= static_cast<size_t>(pull_threshold_)) {
+      pq->paused = true;
+      return;
+    }
+    offset = pq->next_offset;
+    if (clustering()) commit = pq->committable();
+  }
+  auto target = api_->read_target(pq->mq);
+  if (!target.is_ok()) {
+    log()->warn("consumer {}: pulling {}: {}", group_, pq->mq.to_string(),
+                target.status().to_string());
+    client_->request_route_refresh(pq->mq.topic);
+    schedule(kPullBackoff, [this, pq] { pull(pq); });
+    return;
+  }
+  auto request =
+      make_pull_request(group_, pq->mq, pq->expression, offset, pull_batch_size_, suspend_, commit);
+  const auto begin = Clock::now();
+  client_->remoting().invoke_async(
+      target->addr, std::move(request), suspend_ + kPullTimeoutMargin,
+      [this, io = service_, pq, offset, begin](Result<RemotingCommand> response) {
+        asio::post(*io, [this, pq, offset, begin, r = std::move(response)]() mutable {
+          on_pull_response(pq, offset, begin, std::move(r));
+        });
+      });
+}
+
+void PushConsumer::Impl::on_pull_response(const ProcessQueuePtr& pq, uint64_t offset,
+                                          Clock::time_point begin,
+                                          Result<RemotingCommand> response) {
+  if (stopping_) return;
+  auto result = to_pull_result(std::move(response), pq->mq, pq->tags);
+  if (!result.is_ok()) {
+    uint64_t errors = 0;
+    {
+      std::lock_guard lock(pq->mu);
+      if (pq->dropped) return;
+      errors = ++pq->pull_errors;
+    }
+    if (errors == 1 || errors % 30 == 0) {
+      log()->warn("consumer {}: {} (failure {} in a row; retrying in {} ms)", group_,
+                  result.status().to_string(), errors, kPullBackoff.count());
+    }
+    client_->request_route_refresh(pq->mq.topic);
+    schedule(kPullBackoff, [this, pq] { pull(pq); });
+    return;
+  }
+  PullResult& pr = *result;
+  bool start_consume = false;
+  {
+    std::lock_guard lock(pq->mu);
+    if (pq->dropped) return;
+    pq->pull_errors = 0;
+    if (pr.status == PullStatus::kFound) {
+      for (auto& m : pr.msgs) {
+        if (m.queue_offset >= pq->next_offset) pq->msgs.push_back(std::move(m));
+      }
+    } else if (pr.status == PullStatus::kOffsetIllegal) {
+      log()->warn("consumer {}: offset {} of {} is illegal (queue holds {}..{}); continuing at {}",
+                  group_, offset, pq->mq.to_string(), pr.min_offset, pr.max_offset,
+                  pr.next_begin_offset);
+    }
+    pq->next_offset = pr.next_begin_offset;
+    if (!pq->consume_pending && !pq->msgs.empty()) {
+      pq->consume_pending = true;
+      start_consume = true;
+    }
+  }
+  if (start_consume) submit_consume(pq);
+  const bool progress = pr.next_begin_offset != offset;
+  if (pr.status != PullStatus::kFound && !progress && Clock::now() - begin < suspend_ / 2) {
+    schedule(kIdlePullDelay, [this, pq] { pull(pq); });
+  } else {
+    pull(pq);
+  }
+}
+
+// --- consuming -----------------------------------------------------------------------------
+
+void PushConsumer::Impl::submit_consume(const ProcessQueuePtr& pq) {
+  asio::post(*consume_pool_, [this, pq] { consume(pq); });
+}
+
+ConsumeStatus PushConsumer::Impl::call_listener(const std::vector<MessageExt>& batch) {
+  try {
+    return listener_(batch);
+  } catch (const std::exception& e) {
+    log()->error("consumer {}: the listener threw on {}: {}", group_,
+                 batch.front().topic + "#" + std::to_string(batch.front().queue_id), e.what());
+  } catch (...) {
+    log()->error("consumer {}: the listener threw", group_);
+  }
+  return ConsumeStatus::kReconsumeLater;
+}
+
+void PushConsumer::Impl::consume(const ProcessQueuePtr& pq) {
+  std::vector<MessageExt> batch;
+  {
+    std::lock_guard lock(pq->mu);
+    const size_t n = std::min(static_cast<size_t>(consume_batch_size_), pq->msgs.size());
+    if (pq->dropped || stopping_ || n == 0) {
+      pq->consume_pending = false;
+      return;
+    }
+    batch.assign(pq->msgs.begin(), pq->msgs.begin() + static_cast<std::ptrdiff_t>(n));
+    pq->in_callback = true;
+  }
+  const ConsumeStatus status = call_listener(batch);
+  bool next = false;
+  bool resume = false;
+  bool redeliver = false;
+  {
+    std::lock_guard lock(pq->mu);
+    pq->in_callback = false;
+    const bool active = !pq->dropped && !stopping_;
+    if (status == ConsumeStatus::kReconsumeLater && pq->attempts < max_reconsume_times_) {
+      ++pq->attempts;
+      for (size_t i = 0; i < batch.size(); ++i)
+        ++pq->msgs[i].reconsume_times;
+      redeliver = active;
+    } else {
+      if (status != ConsumeStatus::kSuccess) {
+        dropped_after_retries_ += batch.size();
+        log()->error(
+            "consumer {}: skipping {} message(s) of {} from offset {} after {} redeliveries",
+            group_, batch.size(), pq->mq.to_string(), batch.front().queue_offset, pq->attempts);
+      }
+      pq->msgs.erase(pq->msgs.begin(),
+                     pq->msgs.begin() + static_cast<std::ptrdiff_t>(batch.size()));
+      pq->attempts = 0;
+      next = active && !pq->msgs.empty();
+      if (active && pq->paused && pq->msgs.size() <= static_cast<size_t>(pull_threshold_) / 2) {
+        pq->paused = false;
+        resume = true;
+      }
+    }
+    if (!next && !redeliver) pq->consume_pending = false;
+    pq->cv.notify_all();
+  }
+  if (redeliver) schedule(reconsume_delay_, [this, pq] { submit_consume(pq); });
+  if (next) submit_consume(pq);
+  if (resume) asio::post(*service_, [this, pq] { pull(pq); });
+}
+
+void PushConsumer::Impl::persist_all() {
+  std::vector<ProcessQueuePtr> queues;
+  {
+    std::lock_guard lock(table_mu_);
+    for (const auto& [_, pq] : table_)
+      queues.push_back(pq);
+  }
+  for (const auto& pq : queues) {
+    uint64_t offset = 0;
+    {
+      std::lock_guard lock(pq->mu);
+      if (pq->dropped) continue;
+      offset = pq->committable();
+      if (pq->committed == offset) continue;
+      pq->committed = offset;
+    }
+    if (Status s = offset_store_->commit(pq->mq, offset, /*sync=*/false); !s.is_ok()) {
+      log()->warn("consumer {}: committing {} of {}: {}", group_, offset, pq->mq.to_string(),
+                  s.to_string());
+    }
+  }
+  if (Status s = offset_store_->flush(); !s.is_ok()) {
+    log()->warn("consumer {}: writing offsets: {}", group_, s.to_string());
+  }
+  schedule(persist_interval_, [this] { persist_all(); });
+}
+
+// --- PushConsumer --------------------------------------------------------------------------
+
+PushConsumer::PushConsumer(std::string group, ClientConfig config)
+    : impl_(std::make_unique<Impl>(std::move(group), std::move(config))) {}
+
+PushConsumer::~PushConsumer() {
+  impl_->shutdown();
+}
+
+Status PushConsumer::subscribe(const std::string& topic, const std::string& expression) {
+  if (!record::valid_topic_name(topic)) {
+    return Status::invalid_argument("illegal topic name '" + topic + "'");
+  }
+  impl_->subscriptions_[topic] = expression.empty() ? "*" : expression;
+  return Status::ok();
+}
+
+void PushConsumer::register_message_listener(MessageListener listener) {
+  impl_->listener_ = std::move(listener);
+}
+void PushConsumer::set_message_model(MessageModel model) {
+  impl_->model_ = model;
+}
+void PushConsumer::set_consume_from_where(ConsumeFromWhere where) {
+  impl_->from_where_ = where;
+}
+void PushConsumer::set_consume_thread_count(int threads) {
+  impl_->consume_threads_ = threads;
+}
+void PushConsumer::set_pull_batch_size(int messages) {
+  impl_->pull_batch_size_ = messages;
+}
+void PushConsumer::set_consume_message_batch_max_size(int messages) {
+  impl_->consume_batch_size_ = messages;
+}
+void PushConsumer::set_pull_threshold_for_queue(int messages) {
+  impl_->pull_threshold_ = messages;
+}
+void PushConsumer::set_rebalance_interval(std::chrono::milliseconds interval) {
+  impl_->rebalance_interval_ = interval;
+}
+void PushConsumer::set_persist_offset_interval(std::chrono::milliseconds interval) {
+  impl_->persist_interval_ = interval;
+}
+void PushConsumer::set_max_reconsume_times(int times) {
+  impl_->max_reconsume_times_ = times;
+}
+void PushConsumer::set_reconsume_delay(std::chrono::milliseconds delay) {
+  impl_->reconsume_delay_ = delay;
+}
+void PushConsumer::set_long_polling_suspend(std::chrono::milliseconds suspend) {
+  impl_->suspend_ = suspend;
+}
+void PushConsumer::set_offset_store_dir(std::string dir) {
+  impl_->offset_store_dir_ = std::move(dir);
+}
+
+Status PushConsumer::start() {
+  return impl_->start();
+}
+void PushConsumer::shutdown() {
+  impl_->shutdown();
+}
+const std::string& PushConsumer::group() const {
+  return impl_->group_;
+}
+const std::string& PushConsumer::client_id() const {
+  return impl_->config_.client_id;
+}
+uint64_t PushConsumer::dropped_after_retries() const {
+  return impl_->dropped_after_retries_.load();
+}
+std::vector<MessageQueue> PushConsumer::assigned_queues() const {
+  return impl_->assigned_queues();
+}
+
+}  // namespace comet::client

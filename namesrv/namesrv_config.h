@@ -1,0 +1,29 @@
+// Name server configuration, read from RocketMQ-style properties. Every key has a default;
+// from_properties() fails with a message naming the key whose value is bad.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/properties.h"
+#include "common/status.h"
+
+namespace comet::namesrv {
+
+struct NamesrvConfig {
+  uint16_t listen_port = 9876;                        // listenPort (0: any free port)
+  std::string bind_address = "0.0.0.0";               // bindAddress (an IP literal)
+  int64_t broker_expiry_ms = 3000;                    // brokerExpiryMs
+  int64_t scan_not_active_broker_interval_ms = 1000;  // scanNotActiveBrokerInterval
+  int io_threads = 2;                                 // ioThreads
+
+  static Result<NamesrvConfig> from_properties(const Properties& props);
+  Status validate() const;
+
+  // The keys above, in properties spelling.
+  static const std::vector<std::string_view>& known_keys();
+};
+
+}  // namespace comet::namesrv

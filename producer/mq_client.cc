@@ -1,0 +1,449 @@
+#include "producer/mq_client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <asio/post.hpp>
+
+#include "common/logging.h"
+
+namespace comet::client {
+
+using remoting::RemotingCommand;
+using remoting::RequestCode;
+using remoting::ResponseCode;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("client");
+  return l;
+}
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::unordered_map<std::string, std::weak_ptr<MQClient>>& registry() {
+  static std::unordered_map<std::string, std::weak_ptr<MQClient>> r;
+  return r;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::vector<std::string> namesrv_list(const std::string& configured) {
+  if (!configured.empty()) return split_namesrv_addr(configured);
+  const char* env = std::getenv("NAMESRV_ADDR");
+  return env ? split_namesrv_addr(env) : std::vector<std::string>{};
+}
+
+}  // namespace
+
+std::string default_client_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  std::random_device rd;
+  return fmt::format("{}@{}@{:08x}", host, static_cast<long>(getpid()), rd());
+}
+
+std::vector<std::string> split_namesrv_addr(std::string_view list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find(';', pos);
+    if (end == std::string_view::npos) end = list.size();
+    std::string addr = trim(list.substr(pos, end - pos));
+    if (!addr.empty()) out.push_back(std::move(addr));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string describe_response(const RemotingCommand& response) {
+  std::string s =
+      fmt::format("{} ({})", remoting::response_code_name(response.code()), response.code());
+  if (!response.remark().empty()) s += ": " + response.remark();
+  return s;
+}
+
+Status response_status(const RemotingCommand& response, std::string_view context) {
+  std::string message = fmt::format("{}: {}", context, describe_response(response));
+  switch (response.response_code()) {
+    case ResponseCode::SUCCESS:
+      return Status::ok();
+    case ResponseCode::TOPIC_NOT_EXIST:
+    case ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST:
+    case ResponseCode::QUERY_NOT_FOUND:
+      return Status::not_found(std::move(message));
+    case ResponseCode::MESSAGE_TOO_LARGE:
+      return Status::message_too_large(std::move(message));
+    case ResponseCode::ILLEGAL_TOPIC_NAME:
+    case ResponseCode::MESSAGE_ILLEGAL:
+    case ResponseCode::BAD_REQUEST:
+    case ResponseCode::REQUEST_CODE_NOT_SUPPORTED:
+      return Status::invalid_argument(std::move(message));
+    case ResponseCode::SYSTEM_BUSY:
+    case ResponseCode::SERVICE_NOT_AVAILABLE:
+    case ResponseCode::SLAVE_NOT_AVAILABLE:
+      return Status::unavailable(std::move(message));
+    case ResponseCode::FLUSH_DISK_TIMEOUT:
+    case ResponseCode::FLUSH_SLAVE_TIMEOUT:
+      return Status::timeout(std::move(message));
+    default:
+      return Status::io_error(std::move(message));
+  }
+}
+
+std::shared_ptr<MQClient> MQClient::get_or_create(const ClientConfig& config) {
+  std::lock_guard lock(registry_mutex());
+  auto& reg = registry();
+  std::erase_if(reg, [](const auto& entry) { return entry.second.expired(); });
+  if (auto it = reg.find(config.client_id); it != reg.end()) {
+    if (auto existing = it->second.lock(); existing && !existing->stopped()) return existing;
+  }
+  auto created = std::make_shared<MQClient>(config);
+  reg[config.client_id] = created;
+  return created;
+}
+
+MQClient::MQClient(ClientConfig config)
+    : config_(std::move(config)),
+      namesrv_addrs_(namesrv_list(config_.namesrv_addr)),
+      remoting_(std::make_unique<remoting::RemotingClient>()),
+      callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
+
+MQClient::~MQClient() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ && !stopping_) users_ = 1;
+  }
+  shutdown();
+  remoting_->shutdown();
+  {
+    std::lock_guard lock(post_mu_);
+    if (callbacks_stopped_) return;
+    callbacks_stopped_ = true;
+  }
+  callbacks_.join();
+}
+
+Status MQClient::start() {
+  std::lock_guard lock(mu_);
+  if (stopping_) return Status::shutdown("client " + client_id() + " is shut down");
+  if (namesrv_addrs_.empty()) {
+    return Status::invalid_argument("no name server address: set namesrv_addr or NAMESRV_ADDR");
+  }
+  ++users_;
+  if (!started_) {
+    started_ = true;
+    background_ = std::thread([this] { background_loop(); });
+    log()->info("client {} started, name servers {}", client_id(), fmt::join(namesrv_addrs_, ";"));
+  }
+  return Status::ok();
+}
+
+void MQClient::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopping_) return;
+    if (--users_ > 0) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  // Fails every request in flight at once, so the background thread and senders finish quickly.
+  remoting_->shutdown();
+  if (background_.joinable()) background_.join();
+  {
+    std::lock_guard lock(post_mu_);
+    callbacks_stopped_ = true;
+  }
+  callbacks_.join();
+  log()->info("client {} shut down", client_id());
+}
+
+bool MQClient::running() const {
+  std::lock_guard lock(mu_);
+  return started_ && !stopping_;
+}
+
+bool MQClient::stopped() const {
+  return stopping_.load();
+}
+
+bool MQClient::post(std::function<void()> fn) {
+  std::lock_guard lock(post_mu_);
+  if (callbacks_stopped_) return false;
+  asio::post(callbacks_, std::move(fn));
+  return true;
+}
+
+Result<TopicRoute> MQClient::fetch_route(const std::string& topic) {
+  if (namesrv_addrs_.empty()) return Status::invalid_argument("no name server address");
+  const size_t n = namesrv_addrs_.size();
+  const size_t first = namesrv_index_.load();
+  Status last;
+  for (size_t i = 0; i < n && !stopping_; ++i) {
+    const size_t index = (first + i) % n;
+    const std::string& addr = namesrv_addrs_[index];
+    auto request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
+    protocol::GetRouteInfoRequestT ext;
+    ext.topic = topic;
+    request.set_ext(std::move(ext));
+    auto response = remoting_->invoke(addr, std::move(request), config_.request_timeout);
+    if (!response.is_ok()) {
+      last = Status(response.status().code(),
+                    "name server " + addr + ": " + response.status().message());
+      log()->debug("route of {}: {}", topic, last.message());
+      continue;
+    }
+    const std::string context = "route of topic " + topic + " from name server " + addr;
+    if (response->response_code() == ResponseCode::SUCCESS) {
+      const auto* data = response->ext<protocol::TopicRouteDataT>();
+      if (!data) {
+        last = Status::corruption(context + ": SUCCESS without TopicRouteData");
+        continue;
+      }
+      namesrv_index_ = index;
+      return TopicRoute::from_protocol(*data);
+    }
+    if (response->response_code() == ResponseCode::TOPIC_NOT_EXIST) {
+      namesrv_index_ = index;
+      return response_status(*response, context);
+    }
+    last = response_status(*response, context);
+  }
+  if (stopping_ && last.is_ok()) return Status::shutdown("client is shut down");
+  return Status(last.code(),
+                "no name server answered for topic " + topic + " (" + last.message() + ")");
+}
+
+Result<std::shared_ptr<const TopicRoute>> MQClient::find_route(const std::string& topic) {
+  if (auto cached = cached_route(topic)) return cached;
+  return update_route(topic);
+}
+
+Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::string& topic) {
+  auto fetched = fetch_route(topic);
+  bool new_master = false;
+  std::shared_ptr<const TopicRoute> route;
+  {
+    std::lock_guard lock(mu_);
+    if (!fetched.is_ok()) {
+      if (fetched.status().code() == Code::kNotFound && routes_.erase(topic) > 0) {
+        rebuild_brokers_locked();
+      }
+      return fetched.status();
+    }
+    auto& slot = routes_[topic];
+    if (!slot || !(*slot == *fetched)) {
+      if (slot) log()->info("route of topic {} changed", topic);
+      slot = std::make_shared<const TopicRoute>(std::move(fetched).value());
+      new_master = rebuild_brokers_locked();
+      heartbeat_wanted_ = heartbeat_wanted_ || new_master;
+    }
+    route = slot;
+  }
+  if (new_master) cv_.notify_all();
+  return route;
+}
+
+std::shared_ptr<const TopicRoute> MQClient::cached_route(const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  auto it = routes_.find(topic);
+  return it == routes_.end() ? nullptr : it->second;
+}
+
+void MQClient::request_route_refresh(const std::string& topic) {
+  {
+    std::lock_guard lock(mu_);
+    refresh_wanted_.insert(topic);
+  }
+  cv_.notify_all();
+}
+
+bool MQClient::rebuild_brokers_locked() {
+  std::map<std::string, std::map<int64_t, std::string>> brokers;
+  for (const auto& [_, route] : routes_) {
+    for (const auto& b : route->broker_datas) {
+      auto& addrs = brokers[b.broker_name];
+      for (const auto& [id, addr] : b.addrs)
+        addrs[id] = addr;
+    }
+  }
+  bool new_master = false;
+  for (const auto& [name, addrs] : brokers) {
+    auto master = addrs.find(kMasterId);
+    if (master == addrs.end()) continue;
+    auto old = brokers_.find(name);
+    if (old == brokers_.end() || !old->second.contains(kMasterId) ||
+        old->second.at(kMasterId) != master->second) {
+      new_master = true;
+    }
+  }
+  brokers_ = std::move(brokers);
+  return new_master;
+}
+
+std::optional<std::string> MQClient::find_broker_addr(const std::string& broker_name,
+                                                      int64_t broker_id) const {
+  std::lock_guard lock(mu_);
+  auto b = brokers_.find(broker_name);
+  if (b == brokers_.end()) return std::nullopt;
+  auto a = b->second.find(broker_id);
+  if (a == b->second.end()) return std::nullopt;
+  return a->second;
+}
+
+std::vector<std::string> MQClient::master_addrs() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [_, addrs] : brokers_) {
+    if (auto it = addrs.find(kMasterId); it != addrs.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+bool MQClient::register_producer(const std::string& group) {
+  {
+    std::lock_guard lock(mu_);
+    if (!producer_groups_.insert(group).second) return false;
+    heartbeat_wanted_ = true;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void MQClient::unregister_producer(const std::string& group) {
+  {
+    std::lock_guard lock(mu_);
+    if (producer_groups_.erase(group) == 0) return;
+  }
+  unregister_client(group, {});
+}
+
+bool MQClient::register_consumer(const std::string& group, ConsumerDataProvider provider) {
+  {
+    std::lock_guard lock(mu_);
+    if (!consumers_.emplace(group, std::move(provider)).second) return false;
+    heartbeat_wanted_ = true;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void MQClient::unregister_consumer(const std::string& group) {
+  {
+    std::lock_guard lock(mu_);
+    if (consumers_.erase(group) == 0) return;
+  }
+  unregister_client({}, group);
+}
+
+void MQClient::unregister_client(const std::string& producer_group,
+                                 const std::string& consumer_group) {
+  for (const auto& addr : master_addrs()) {
+    auto request = RemotingCommand::request(RequestCode::UNREGISTER_CLIENT);
+    protocol::UnregisterClientRequestT ext;
+    ext.client_id = client_id();
+    ext.producer_group = producer_group;
+    ext.consumer_group = consumer_group;
+    request.set_ext(std::move(ext));
+    (void)remoting_->invoke_oneway(addr, std::move(request));
+  }
+}
+
+void MQClient::request_heartbeat() {
+  {
+    std::lock_guard lock(mu_);
+    heartbeat_wanted_ = true;
+  }
+  cv_.notify_all();
+}
+
+void MQClient::send_heartbeat_to_all_brokers() {
+  protocol::HeartbeatRequestT heartbeat;
+  heartbeat.client_id = client_id();
+  std::vector<ConsumerDataProvider> providers;
+  {
+    std::lock_guard lock(mu_);
+    heartbeat.producer_groups.assign(producer_groups_.begin(), producer_groups_.end());
+    for (const auto& [_, provider] : consumers_)
+      providers.push_back(provider);
+  }
+  for (const auto& provider : providers) {
+    heartbeat.consumers.push_back(std::make_unique<protocol::ConsumerDataT>(provider()));
+  }
+  if (heartbeat.producer_groups.empty() && heartbeat.consumers.empty()) return;
+  // Producers only talk to masters; consumers may pull from slaves, which must know them too.
+  std::vector<std::string> addrs;
+  if (heartbeat.consumers.empty()) {
+    addrs = master_addrs();
+  } else {
+    std::lock_guard lock(mu_);
+    for (const auto& [_, ids] : brokers_) {
+      for (const auto& [id, addr] : ids)
+        addrs.push_back(addr);
+    }
+  }
+  for (const auto& addr : addrs) {
+    auto request = RemotingCommand::request(RequestCode::HEART_BEAT);
+    request.set_ext(protocol::HeartbeatRequestT(heartbeat));
+    if (Status s = remoting_->invoke_oneway(addr, std::move(request)); !s.is_ok()) {
+      log()->debug("heartbeat to {}: {}", addr, s.to_string());
+    }
+  }
+}
+
+void MQClient::background_loop() {
+  using Clock = std::chrono::steady_clock;
+  auto next_poll = Clock::now() + config_.poll_name_server_interval;
+  auto next_heartbeat = Clock::now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const auto now = Clock::now();
+    std::vector<std::string> topics(refresh_wanted_.begin(), refresh_wanted_.end());
+    refresh_wanted_.clear();
+    if (now >= next_poll) {
+      topics.clear();
+      for (const auto& [topic, _] : routes_)
+        topics.push_back(topic);
+      next_poll = now + config_.poll_name_server_interval;
+    }
+    bool heartbeat = false;
+    if (now >= next_heartbeat || heartbeat_wanted_) {
+      heartbeat = true;
+      heartbeat_wanted_ = false;
+      next_heartbeat = now + config_.heartbeat_interval;
+    }
+    if (!topics.empty() || heartbeat) {
+      lock.unlock();
+      for (const auto& topic : topics) {
+        if (stopping_) break;
+        if (auto r = update_route(topic); !r.is_ok() && !stopping_) {
+          log()->warn("refreshing the route of {}: {}", topic, r.status().to_string());
+        }
+      }
+      if (heartbeat && !stopping_) send_heartbeat_to_all_brokers();
+      lock.lock();
+      continue;
+    }
+    cv_.wait_until(lock, std::min(next_poll, next_heartbeat),
+                   [&] { return stopping_ || !refresh_wanted_.empty() || heartbeat_wanted_; });
+  }
+}
+
+}  // namespace comet::client

@@ -1,0 +1,125 @@
+// MQClient: the core that every comet client in a process shares per client_id (RocketMQ's
+// MQClientInstance): the pooled RemotingClient, the topic route cache, heartbeats to the master
+// brokers, and a pool of threads for user callbacks (so they never run on an I/O thread).
+//
+// A background thread refreshes the route of every cached topic each poll_name_server_interval,
+// and at once for topics passed to request_route_refresh(); it sends heartbeats (to the masters;
+// to every broker once a consumer is registered) each heartbeat_interval, and at once when a
+// route brings a new master. start() and shutdown() are
+// counted: the first start() starts the client, the last matching shutdown() stops it for good.
+//
+// find_route() and update_route() block on the name server: never call them on an I/O thread of
+// remoting(). Everything else is non-blocking and thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <asio/thread_pool.hpp>
+
+#include "common/status.h"
+#include "producer/client_config.h"
+#include "producer/topic_route.h"
+#include "remoting/remoting_client.h"
+
+namespace comet::client {
+
+// "SYSTEM_BUSY (2): <remark>" for a response.
+std::string describe_response(const remoting::RemotingCommand& response);
+// A non-success response as a Status: "<context>: SYSTEM_BUSY (2): <remark>", with a code that
+// says what the caller can do (kUnavailable: try elsewhere or later).
+Status response_status(const remoting::RemotingCommand& response, std::string_view context);
+// Splits "host:port;host:port" (blanks and empty entries dropped).
+std::vector<std::string> split_namesrv_addr(std::string_view list);
+
+class MQClient {
+ public:
+  using ConsumerDataProvider = std::function<protocol::ConsumerDataT()>;
+
+  // The live instance for config.client_id, or a new one made from `config`.
+  static std::shared_ptr<MQClient> get_or_create(const ClientConfig& config);
+
+  explicit MQClient(ClientConfig config);
+  ~MQClient();
+  MQClient(const MQClient&) = delete;
+  MQClient& operator=(const MQClient&) = delete;
+
+  Status start();
+  void shutdown();
+  bool running() const;
+  bool stopped() const;
+
+  const ClientConfig& config() const { return config_; }
+  const std::string& client_id() const { return config_.client_id; }
+  remoting::RemotingClient& remoting() { return *remoting_; }
+
+  // The cached route, or one fetched from the name servers (kNotFound: TOPIC_NOT_EXIST).
+  Result<std::shared_ptr<const TopicRoute>> find_route(const std::string& topic);
+  // Fetches the route now; the cached pointer only changes when the route did. A topic the name
+  // server does not know is dropped from the cache.
+  Result<std::shared_ptr<const TopicRoute>> update_route(const std::string& topic);
+  std::shared_ptr<const TopicRoute> cached_route(const std::string& topic) const;
+  // Asks the background thread to refresh `topic` now (after a send error).
+  void request_route_refresh(const std::string& topic);
+  // The address of a broker of any cached route.
+  std::optional<std::string> find_broker_addr(const std::string& broker_name,
+                                              int64_t broker_id = kMasterId) const;
+  std::vector<std::string> master_addrs() const;
+
+  // Groups carried by heartbeats; false when the group is registered already. Unregistering
+  // tells the brokers (UNREGISTER_CLIENT, oneway).
+  bool register_producer(const std::string& group);
+  void unregister_producer(const std::string& group);
+  bool register_consumer(const std::string& group, ConsumerDataProvider provider);
+  void unregister_consumer(const std::string& group);
+  // Asks the background thread for a heartbeat round now.
+  void request_heartbeat();
+  void send_heartbeat_to_all_brokers();
+
+  // Runs `fn` on a callback thread; false (and `fn` dropped) once the client is shut down.
+  bool post(std::function<void()> fn);
+
+ private:
+  Result<TopicRoute> fetch_route(const std::string& topic);
+  // With mu_ held: the broker table from all routes; true when a master address is new.
+  bool rebuild_brokers_locked();
+  void background_loop();
+  void unregister_client(const std::string& producer_group, const std::string& consumer_group);
+
+  const ClientConfig config_;
+  const std::vector<std::string> namesrv_addrs_;
+  std::unique_ptr<remoting::RemotingClient> remoting_;
+  asio::thread_pool callbacks_;
+  std::atomic<size_t> namesrv_index_{0};  // the name server that answered last
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int users_ = 0;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+  bool heartbeat_wanted_ = false;
+  std::unordered_map<std::string, std::shared_ptr<const TopicRoute>> routes_;
+  std::map<std::string, std::map<int64_t, std::string>> brokers_;  // name → id → addr
+  std::unordered_set<std::string> refresh_wanted_;
+  std::set<std::string> producer_groups_;
+  std::map<std::string, ConsumerDataProvider> consumers_;
+  std::thread background_;
+
+  std::mutex post_mu_;
+  bool callbacks_stopped_ = false;
+};
+
+}  // namespace comet::client

@@ -1,0 +1,364 @@
+#include "remoting/connection.h"
+
+#include <cstring>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "common/logging.h"
+
+namespace comet::remoting {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::experimental::as_tuple;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+// Frames gathered into one write.
+constexpr size_t kMaxFramesPerWrite = 256;
+constexpr size_t kMaxBytesPerWrite = 4 * 1024 * 1024;
+constexpr size_t kReadBufferBytes = 256 * 1024;
+
+std::string endpoint_string(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::invalid_argument("address '" + address + "' is not host:port");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t port = 0;
+  for (size_t i = colon + 1; i < address.size(); ++i) {
+    char c = address[i];
+    if (c < '0' || c > '9' || port > 65535) {
+      return Status::invalid_argument("address '" + address + "' has a bad port");
+    }
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port == 0 || port > 65535) {
+    return Status::invalid_argument("address '" + address + "' has a bad port");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionOptions options,
+                       RequestHandler on_request, CloseHandler on_close)
+    : socket_(std::move(socket)),
+      options_(options),
+      on_request_(std::move(on_request)),
+      on_close_(std::move(on_close)),
+      writer_wake_(socket_.get_executor()) {
+  writer_wake_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Connection::~Connection() = default;
+
+void Connection::spawn_io() {
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), reader(), [self](std::exception_ptr) {});
+  asio::co_spawn(socket_.get_executor(), writer(), [self](std::exception_ptr) {});
+}
+
+void Connection::start() {
+  remote_address_ = endpoint_string(socket_);
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  started_ = true;
+  spawn_io();
+}
+
+void Connection::start_connect(std::string address, std::chrono::milliseconds timeout) {
+  remote_address_ = address;
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), connect(std::move(address), timeout),
+                 [self](std::exception_ptr) {});
+}
+
+awaitable<void> Connection::connect(std::string address, std::chrono::milliseconds timeout) {
+  auto hp = split_host_port(address);
+  if (!hp.is_ok()) {
+    fail_all_pending(hp.status());
+    close();
+    co_return;
+  }
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
+  asio::steady_timer deadline(executor, timeout);
+  auto result = co_await (
+      resolver.async_resolve(hp->first, std::to_string(hp->second), as_tuple(use_awaitable)) ||
+      deadline.async_wait(as_tuple(use_awaitable)));
+  Status failure;
+  if (result.index() == 1) {
+    failure = Status::unavailable("resolving " + address + " timed out");
+  } else {
+    auto [ec, endpoints] = std::get<0>(result);
+    if (ec) {
+      failure = Status::unavailable("cannot resolve " + address + ": " + ec.message());
+    } else {
+      auto conn = co_await (asio::async_connect(socket_, endpoints, as_tuple(use_awaitable)) ||
+                            deadline.async_wait(as_tuple(use_awaitable)));
+      if (conn.index() == 1) {
+        failure = Status::unavailable("connecting to " + address + " timed out");
+      } else if (auto [cec, ep] = std::get<0>(conn); cec) {
+        failure = Status::unavailable("cannot connect to " + address + ": " + cec.message());
+      }
+    }
+  }
+  if (!failure.is_ok()) {
+    fail_all_pending(failure);
+    close();
+    co_return;
+  }
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  started_ = true;
+  spawn_io();
+}
+
+awaitable<void> Connection::reader() {
+  auto self = shared_from_this();
+  auto log = logger("remoting");
+  // One recv fills the buffer with as many pipelined frames as have arrived; every complete
+  // frame in it is handled before the next recv (syscalls are the cost that matters here).
+  std::vector<uint8_t> buf(kReadBufferBytes);
+  std::vector<uint64_t> scratch;
+  size_t begin = 0, end = 0;
+  while (is_open()) {
+    // Handle every complete frame in [begin, end).
+    bool bad = false;
+    while (end - begin >= kFramePrefixSize) {
+      auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
+      if (!prefix.is_ok()) {
+        log->warn("closing connection from {}: {}", remote_address_, prefix.status().to_string());
+        bad = true;
+        break;
+      }
+      const size_t frame_bytes = kFramePrefixSize + prefix->rest();
+      if (end - begin < frame_bytes) {
+        if (frame_bytes > buf.size()) {
+          // A frame larger than the buffer: grow it (bounded by max_frame_bytes above).
+          std::vector<uint8_t> bigger(frame_bytes);
+          std::memcpy(bigger.data(), buf.data() + begin, end - begin);
+          end -= begin;
+          begin = 0;
+          buf.swap(bigger);
+        }
+        break;
+      }
+      const uint8_t* header = buf.data() + begin + kFramePrefixSize;
+      const uint8_t* body = header + prefix->header_length;
+      // FlatBuffers reads fields in place and needs them aligned; a frame can start anywhere in
+      // the read buffer, so a misaligned header is first copied to aligned scratch space.
+      if (reinterpret_cast<uintptr_t>(header) % alignof(uint64_t) != 0) {
+        scratch.resize((prefix->header_length + 7) / 8);
+        std::memcpy(scratch.data(), header, prefix->header_length);
+        header = reinterpret_cast<const uint8_t*>(scratch.data());
+      }
+      flatbuffers::Verifier verifier(header, prefix->header_length);
+      if (!protocol::VerifyHeaderBuffer(verifier)) {
+        log->warn("closing connection from {}: frame header fails verification", remote_address_);
+        bad = true;
+        break;
+      }
+      RemotingCommand cmd;
+      protocol::GetHeader(header)->UnPackTo(&cmd.header);
+      cmd.body.owned.assign(reinterpret_cast<const char*>(body),
+                            prefix->rest() - prefix->header_length);
+      begin += frame_bytes;
+      if (cmd.is_response()) {
+        complete(cmd.opaque(), std::move(cmd));
+      } else if (on_request_) {
+        on_request_(self, std::move(cmd));
+      } else if (!cmd.is_oneway()) {
+        send(RemotingCommand::response_to(cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                                          "this endpoint serves no requests"));
+      }
+    }
+    if (bad) break;
+    if (begin == end) {
+      begin = end = 0;
+      if (buf.size() > kReadBufferBytes) buf.resize(kReadBufferBytes);  // give back a big frame
+    } else if (begin > 0 && buf.size() - end < kFramePrefixSize) {
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (end == buf.size()) {  // partial frame at the tail of a full buffer: make room
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    auto [ec, n] = co_await socket_.async_read_some(
+        asio::buffer(buf.data() + end, buf.size() - end), as_tuple(use_awaitable));
+    if (ec) break;
+    end += n;
+  }
+  close();
+}
+
+awaitable<void> Connection::writer() {
+  auto self = shared_from_this();
+  std::vector<OutFrame> batch;
+  std::vector<asio::const_buffer> buffers;
+  while (is_open()) {
+    if (queue_.empty()) {
+      co_await writer_wake_.async_wait(as_tuple(use_awaitable));
+      continue;
+    }
+    batch.clear();
+    buffers.clear();
+    size_t bytes = 0;
+    while (!queue_.empty() && batch.size() < kMaxFramesPerWrite && bytes < kMaxBytesPerWrite) {
+      bytes += queue_.front().bytes;
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    for (const OutFrame& f : batch) {
+      buffers.emplace_back(asio::buffer(f.head));
+      if (!f.body.owned.empty()) buffers.emplace_back(asio::buffer(f.body.owned));
+      for (const auto& [p, len] : f.body.views)
+        buffers.emplace_back(p, len);
+    }
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
+    queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    if (ec) break;
+  }
+  close();
+}
+
+bool Connection::send(RemotingCommand cmd) {
+  if (!is_open()) return false;
+  OutFrame f;
+  const size_t body_size = cmd.body.size();
+  f.head = encode_frame_head(cmd, body_size);
+  f.body = std::move(cmd.body);
+  f.bytes = f.head.size() + body_size;
+  if (queued_bytes_.fetch_add(f.bytes, std::memory_order_relaxed) + f.bytes >
+      options_.send_queue_max_bytes) {
+    queued_bytes_.fetch_sub(f.bytes, std::memory_order_relaxed);
+    logger("remoting")
+        ->warn("closing connection to {}: over {} bytes queued, peer not reading", remote_address_,
+               options_.send_queue_max_bytes);
+    close();
+    return false;
+  }
+  asio::post(socket_.get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable {
+    if (!self->is_open()) {
+      self->queued_bytes_.fetch_sub(f.bytes, std::memory_order_relaxed);
+      return;
+    }
+    self->queue_.push_back(std::move(f));
+    self->writer_wake_.cancel();
+  });
+  return true;
+}
+
+void Connection::invoke(RemotingCommand request, std::chrono::milliseconds timeout,
+                        ResponseCallback cb) {
+  const uint32_t opaque = next_opaque_.fetch_add(1, std::memory_order_relaxed);
+  request.header.opaque = opaque;
+  request.header.flags &= ~(kFlagResponse | kFlagOneway);
+  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), timeout);
+  {
+    std::lock_guard lock(pending_mu_);
+    if (!is_open()) {
+      // fall through to fail below, outside the lock
+    } else {
+      pending_.emplace(opaque, Pending{std::move(cb), timer});
+      cb = nullptr;
+    }
+  }
+  if (cb) {
+    cb(Status::unavailable("connection to " + remote_address_ + " is closed"));
+    return;
+  }
+  // Timers are not thread-safe: arm and cancel them only on the strand (posted in that order).
+  std::weak_ptr<Connection> weak = shared_from_this();
+  asio::post(socket_.get_executor(), [weak, timer, opaque, timeout] {
+    timer->async_wait([weak, opaque, timeout](std::error_code ec) {
+      if (ec) return;  // cancelled: the response came first
+      if (auto self = weak.lock()) {
+        self->complete(opaque,
+                       Status::timeout("no response from " + self->remote_address_ + " within " +
+                                       std::to_string(timeout.count()) + " ms"));
+      }
+    });
+  });
+  if (!send(std::move(request))) {
+    complete(opaque, Status::unavailable("connection to " + remote_address_ + " is closed"));
+  }
+}
+
+bool Connection::invoke_oneway(RemotingCommand request) {
+  request.header.opaque = next_opaque_.fetch_add(1, std::memory_order_relaxed);
+  request.header.flags = kFlagOneway;
+  return send(std::move(request));
+}
+
+void Connection::complete(uint32_t opaque, Result<RemotingCommand> result) {
+  Pending p;
+  {
+    std::lock_guard lock(pending_mu_);
+    auto it = pending_.find(opaque);
+    if (it == pending_.end()) return;  // timed out already, or a stray response
+    p = std::move(it->second);
+    pending_.erase(it);
+  }
+  cancel_timer(std::move(p.timer));
+  p.callback(std::move(result));
+}
+
+void Connection::cancel_timer(std::shared_ptr<asio::steady_timer> timer) {
+  if (!timer) return;
+  asio::post(socket_.get_executor(), [timer = std::move(timer)] { timer->cancel(); });
+}
+
+void Connection::fail_all_pending(const Status& status) {
+  std::unordered_map<uint32_t, Pending> failed;
+  {
+    std::lock_guard lock(pending_mu_);
+    failed.swap(pending_);
+  }
+  for (auto& [_, p] : failed) {
+    cancel_timer(std::move(p.timer));
+    p.callback(status);
+  }
+}
+
+size_t Connection::pending_requests() const {
+  std::lock_guard lock(pending_mu_);
+  return pending_.size();
+}
+
+void Connection::close_then(std::function<void()> done) {
+  close();
+  asio::post(socket_.get_executor(), std::move(done));  // strand order: after the close
+}
+
+void Connection::close() {
+  bool was_open = open_.exchange(false);
+  if (!was_open) return;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    std::error_code ec;
+    self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    self->socket_.close(ec);
+    self->writer_wake_.cancel();
+    self->queue_.clear();
+  });
+  fail_all_pending(Status::unavailable("connection to " + remote_address_ + " closed"));
+  if (on_close_) on_close_(this);
+}
+
+}  // namespace comet::remoting

@@ -1,0 +1,104 @@
+#include "remoting/remoting_command.h"
+
+#include <cstring>
+
+namespace comet::remoting {
+
+size_t Body::size() const {
+  size_t n = owned.size();
+  for (const auto& [_, len] : views)
+    n += len;
+  return n;
+}
+
+std::string Body::to_string() const {
+  std::string out = owned;
+  for (const auto& [p, len] : views)
+    out.append(reinterpret_cast<const char*>(p), len);
+  return out;
+}
+
+RemotingCommand RemotingCommand::request(RequestCode code) {
+  RemotingCommand c;
+  c.header.code = static_cast<int32_t>(code);
+  return c;
+}
+
+RemotingCommand RemotingCommand::response_to(const RemotingCommand& req, ResponseCode code,
+                                             std::string remark) {
+  RemotingCommand c;
+  c.header.code = static_cast<int32_t>(code);
+  c.header.opaque = req.opaque();
+  c.header.flags = kFlagResponse;
+  c.header.remark = std::move(remark);
+  return c;
+}
+
+std::string encode_frame_head(const RemotingCommand& cmd, size_t body_size) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Finish(protocol::Header::Pack(fbb, &cmd.header));
+  const uint32_t header_len = fbb.GetSize();
+  const uint32_t total = static_cast<uint32_t>(4 + header_len + body_size);
+  std::string out(kFramePrefixSize + header_len, '\0');
+  std::memcpy(out.data(), &total, 4);
+  std::memcpy(out.data() + 4, &header_len, 4);
+  std::memcpy(out.data() + kFramePrefixSize, fbb.GetBufferPointer(), header_len);
+  return out;
+}
+
+std::string encode_frame(const RemotingCommand& cmd) {
+  std::string out = encode_frame_head(cmd, cmd.body.size());
+  out += cmd.body.to_string();
+  return out;
+}
+
+Result<FramePrefix> decode_prefix(const uint8_t* p, uint32_t max_frame_bytes) {
+  FramePrefix f;
+  std::memcpy(&f.total_length, p, 4);
+  std::memcpy(&f.header_length, p + 4, 4);
+  if (f.total_length > max_frame_bytes) {
+    return Status::message_too_large("frame of " + std::to_string(f.total_length) +
+                                     " bytes exceeds the limit of " +
+                                     std::to_string(max_frame_bytes));
+  }
+  if (f.header_length == 0 || f.total_length < 4 || f.header_length > f.total_length - 4) {
+    return Status::corruption("frame header length " + std::to_string(f.header_length) +
+                              " does not fit frame length " + std::to_string(f.total_length));
+  }
+  return f;
+}
+
+Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8_t* p) {
+  flatbuffers::Verifier verifier(p, prefix.header_length);
+  if (!protocol::VerifyHeaderBuffer(verifier)) {
+    return Status::corruption("frame header fails FlatBuffers verification");
+  }
+  RemotingCommand cmd;
+  protocol::GetHeader(p)->UnPackTo(&cmd.header);
+  const size_t body_len = prefix.rest() - prefix.header_length;
+  cmd.body.owned.assign(reinterpret_cast<const char*>(p + prefix.header_length), body_len);
+  return cmd;
+}
+
+Result<RemotingCommand> decode_frame(std::string_view frame, uint32_t max_frame_bytes) {
+  if (frame.size() < kFramePrefixSize) return Status::corruption("frame shorter than its prefix");
+  const auto* p = reinterpret_cast<const uint8_t*>(frame.data());
+  COMET_ASSIGN_OR_RETURN(FramePrefix prefix, decode_prefix(p, max_frame_bytes));
+  if (frame.size() - 4 != prefix.total_length) {
+    return Status::corruption("frame length field says " + std::to_string(prefix.total_length) +
+                              ", have " + std::to_string(frame.size() - 4));
+  }
+  return decode_frame_rest(prefix, p + kFramePrefixSize);
+}
+
+std::string_view request_code_name(int32_t code) {
+  const char* n = protocol::EnumNameRequestCode(static_cast<protocol::RequestCode>(code));
+  return n && *n ? n : "UNKNOWN";
+}
+
+std::string_view response_code_name(int32_t code) {
+  const char* n = protocol::EnumNameResponseCode(static_cast<protocol::ResponseCode>(code));
+  return n && *n ? n : "UNKNOWN";
+}
+
+}  // namespace comet::remoting

@@ -1,0 +1,130 @@
+#include "remoting/remoting_server.h"
+
+#include <latch>
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include "common/logging.h"
+
+namespace comet::remoting {
+
+using asio::experimental::as_tuple;
+
+RemotingServer::RemotingServer(ServerOptions options)
+    : options_(std::move(options)), acceptor_(asio::make_strand(io_)) {}
+
+RemotingServer::~RemotingServer() {
+  stop();
+}
+
+void RemotingServer::register_handler(RequestCode code, Handler handler) {
+  handlers_[static_cast<int32_t>(code)] = std::move(handler);
+}
+
+Status RemotingServer::start() {
+  if (started_.load() || !threads_.empty()) {
+    return Status::invalid_argument("server already started");
+  }
+  std::error_code ec;
+  auto addr = asio::ip::make_address(options_.bind_address, ec);
+  if (ec) return Status::invalid_argument("bad bind address " + options_.bind_address);
+  asio::ip::tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    return Status::unavailable("cannot listen on " + options_.bind_address + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  work_.emplace(asio::make_work_guard(io_));
+  // The accept loop and the acceptor's close share a strand: a connection is either registered
+  // before stop() takes its snapshot or never accepted.
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+  for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+  started_.store(true);
+  return Status::ok();
+}
+
+asio::awaitable<void> RemotingServer::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] =
+        co_await acceptor_.async_accept(asio::make_strand(io_), as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      logger("remoting")->warn("accept failed: {}", ec.message());
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(
+        std::move(socket), options_.connection,
+        [this](const std::shared_ptr<Connection>& c, RemotingCommand cmd) {
+          dispatch(c, std::move(cmd));
+        },
+        [this](Connection* c) {
+          std::lock_guard lock(conns_mu_);
+          conns_.erase(c);
+        });
+    {
+      std::lock_guard lock(conns_mu_);
+      conns_.emplace(conn.get(), conn);
+    }
+    conn->start();
+  }
+}
+
+void RemotingServer::dispatch(const std::shared_ptr<Connection>& conn, RemotingCommand cmd) {
+  auto it = handlers_.find(cmd.code());
+  if (it == handlers_.end()) {
+    if (!cmd.is_oneway()) {
+      conn->send(RemotingCommand::response_to(
+          cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+          "request code " + std::to_string(cmd.code()) + " is not supported"));
+    }
+    return;
+  }
+  it->second(conn, std::move(cmd));
+}
+
+void RemotingServer::stop() {
+  if (!started_.exchange(false)) return;
+  // First stop accepting (and wait for it), so no connection arrives after the snapshot below.
+  {
+    std::latch acceptor_closed(1);
+    asio::post(acceptor_.get_executor(), [this, &acceptor_closed] {
+      std::error_code ec;
+      acceptor_.close(ec);
+      acceptor_closed.count_down();
+    });
+    acceptor_closed.wait();
+  }
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard lock(conns_mu_);
+    for (auto& [_, weak] : conns_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  // Close every socket on its strand and wait, so that peers see the close before the I/O
+  // threads stop.
+  std::latch closed(static_cast<ptrdiff_t>(open.size()));
+  for (auto& c : open)
+    c->close_then([&closed] { closed.count_down(); });
+  closed.wait();
+  work_.reset();
+  io_.stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+}
+
+size_t RemotingServer::connection_count() const {
+  std::lock_guard lock(conns_mu_);
+  return conns_.size();
+}
+
+}  // namespace comet::remoting

@@ -1,0 +1,66 @@
+// Accepts connections and hands each request to the handler registered for its code, on the
+// connection's strand. Unknown codes get REQUEST_CODE_NOT_SUPPORTED. Handlers answer with
+// conn->send(...), at once or later (long polling, group commit).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "remoting/connection.h"
+
+namespace comet::remoting {
+
+struct ServerOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 0;  // 0: any free port (see port())
+  int io_threads = 2;
+  ConnectionOptions connection;
+};
+
+class RemotingServer {
+ public:
+  using Handler = std::function<void(const std::shared_ptr<Connection>&, RemotingCommand)>;
+
+  explicit RemotingServer(ServerOptions options);
+  ~RemotingServer();
+
+  // Register before start().
+  void register_handler(RequestCode code, Handler handler);
+
+  Status start();
+  // Stops accepting, closes every connection (peers see the close) and joins the I/O threads.
+  // Blocks: never call it from a handler or an I/O thread of this server.
+  void stop();
+  uint16_t port() const { return port_; }
+  size_t connection_count() const;
+  asio::io_context& io_context() { return io_; }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  void dispatch(const std::shared_ptr<Connection>& conn, RemotingCommand cmd);
+
+  ServerOptions options_;
+  asio::io_context io_;
+  // Keeps the I/O threads running until stop() has closed everything.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::unordered_map<int32_t, Handler> handlers_;
+  mutable std::mutex conns_mu_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> conns_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace comet::remoting

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Fails when any C++ source differs from what clang-format (the repo's .clang-format) makes of it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files '*.h' '*.cc')
+clang-format --dry-run --Werror "${files[@]}"
+echo "check-format: ${#files[@]} files formatted"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds comet and runs every test with ctest.
+#   scripts/test.sh              Release-with-debug-info build in build/, all tests
+#   scripts/test.sh --sanitize   AddressSanitizer + UBSan build in build-asan/, all tests
+#   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/, the concurrency-heavy suites
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  build_dir=build-asan
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DCOMET_SANITIZE=ON -DCOMET_BUILD_BENCH=OFF)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+ctest_args=()
+if [[ "${1:-}" == "--tsan" ]]; then
+  build_dir=build-tsan
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DCOMET_TSAN=ON -DCOMET_BUILD_BENCH=OFF)
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  ctest_args=(-R "Remoting|FrameCodec|Concurrency|CommitLog|Watermark|RouteInfo|NamesrvController|Producer")
+fi
+if [[ -n "${CI:-}" ]]; then cmake_args+=(-DCOMET_WERROR=ON); fi
+
+cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" >/dev/null
+ninja -C "$build_dir"
+cd "$build_dir"
+ctest --output-on-failure -j"$(nproc)" --timeout 300 "${ctest_args[@]}"

@@ -1,0 +1,616 @@
+// comet-admin against a real name server and broker: the binary is run as a child process and its
+// stdout, stderr and exit code are checked; a few cases call admin::run() in process.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <sstream>
+
+#include "admin/admin_client.h"
+#include "admin/commands.h"
+#include "admin/table.h"
+#include "integration/cluster.h"
+
+extern char** environ;
+
+namespace comet::testing {
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv to completion (SIGKILL after `timeout`), collecting stdout and stderr.
+RunResult run_process(const std::vector<std::string>& argv,
+                      const std::vector<std::string>& extra_env = {},
+                      std::chrono::milliseconds timeout = 30s) {
+  RunResult res;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return res;
+  }
+  // Built before fork: the child only calls async-signal-safe functions.
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e)
+    env_store.emplace_back(*e);
+  for (const auto& e : extra_env)
+    env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&res.out, &res.err};
+  int open_fds = 2;
+  bool killed = false;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    int rc = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_FALSE(killed) << argv[1] << " did not finish within " << timeout.count() << " ms";
+  res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return res;
+}
+
+// A small strict JSON checker: true when `s` is one JSON value (with surrounding whitespace).
+class JsonChecker {
+ public:
+  explicit JsonChecker(std::string_view s) : s_(s) {}
+  bool valid() {
+    ws();
+    if (!value()) return false;
+    ws();
+    return i_ == s_.size();
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_])))
+      ++i_;
+  }
+  bool lit(std::string_view w) {
+    if (s_.substr(i_, w.size()) != w) return false;
+    i_ += w.size();
+    return true;
+  }
+  bool string() {
+    if (!lit("\"")) return false;
+    while (i_ < s_.size()) {
+      char c = s_[i_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c == '\\') {
+        if (i_ >= s_.size()) return false;
+        char e = s_[i_++];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k) {
+            if (i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_++])))
+              return false;
+          }
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+  bool number() {
+    size_t start = i_;
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
+      ++i_;
+    return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
+  }
+  bool value() {
+    ws();
+    if (i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '{') return container('}', true);
+    if (c == '[') return container(']', false);
+    if (c == '"') return string();
+    if (c == 't') return lit("true");
+    if (c == 'f') return lit("false");
+    if (c == 'n') return lit("null");
+    return number();
+  }
+  bool container(char close, bool object) {
+    ++i_;
+    ws();
+    if (i_ < s_.size() && s_[i_] == close) {
+      ++i_;
+      return true;
+    }
+    while (true) {
+      ws();
+      if (object) {
+        if (!string()) return false;
+        ws();
+        if (!lit(":")) return false;
+      }
+      if (!value()) return false;
+      ws();
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      return lit(std::string_view(&close, 1));
+    }
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+bool is_json(std::string_view s) {
+  return JsonChecker(s).valid();
+}
+
+// Whitespace-separated cells of every line.
+std::vector<std::vector<std::string>> rows_of(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream cells(line);
+    std::vector<std::string> row;
+    std::string cell;
+    while (cells >> cell)
+      row.push_back(cell);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// The first row whose leading cells are `prefix`.
+std::optional<std::vector<std::string>> find_row(const std::string& text,
+                                                 const std::vector<std::string>& prefix) {
+  for (auto& row : rows_of(text)) {
+    if (row.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), row.begin())) {
+      return row;
+    }
+  }
+  return std::nullopt;
+}
+
+// The integer after `"key": ` in JSON text.
+int64_t json_int(const std::string& json, const std::string& key) {
+  size_t at = json.find("\"" + key + "\": ");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no " << key << " in " << json;
+    return -1;
+  }
+  return std::stoll(json.substr(at + key.size() + 4));
+}
+
+class AdminProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(dir_.path());
+    ASSERT_TRUE(cluster_->start_namesrv().is_ok());
+    auto broker = cluster_->start_broker("broker-a");
+    ASSERT_TRUE(broker.is_ok()) << broker.status().to_string();
+    broker_ = *broker;
+  }
+
+  RunResult admin(std::vector<std::string> args) {
+    args.insert(args.begin(), COMET_ADMIN_BIN);
+    args.push_back("-n");
+    args.push_back(cluster_->namesrv_addr());
+    return run_process(args);
+  }
+
+  Result<RemotingCommand> call(const std::string& addr, RemotingCommand req) {
+    return cluster_->client().invoke(addr, std::move(req), 10s);
+  }
+
+  void create_topic(const std::string& topic, int queues) {
+    auto r = admin({"updateTopic", "-c", "DefaultCluster", "-t", topic, "-r",
+                    std::to_string(queues), "-w", std::to_string(queues)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // Long-polls until queue offset `n - 1` of the queue is readable (the ConsumeQueue is filled
+  // in the background after the send is acknowledged).
+  void wait_dispatched(const std::string& topic, int32_t queue, int64_t n) {
+    auto r = call(broker_, pull_request(topic, queue, n - 1, 1, 5000));
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::string broker_;
+};
+
+TEST_F(AdminProcessTest, ClusterListShowsTheBroker) {
+  auto r = admin({"clusterList"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("#Cluster Name"), std::string::npos) << r.out;
+  auto row = find_row(r.out, {"DefaultCluster", "broker-a", "0", broker_});
+  ASSERT_TRUE(row.has_value()) << r.out;
+  EXPECT_EQ(row->back(), "ago") << r.out;  // live info: "<n> ms ago"
+
+  auto j = admin({"clusterList", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_TRUE(is_json(j.out)) << j.out;
+  EXPECT_EQ(j.out.front(), '{');
+  EXPECT_NE(j.out.find("\"brokers\""), std::string::npos);
+  EXPECT_NE(j.out.find("\"addr\": \"" + broker_ + "\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"live\": true"), std::string::npos) << j.out;
+  EXPECT_GE(json_int(j.out, "maxOffset"), 0);
+
+  // The name server address from the environment when -n is absent.
+  auto env = run_process({COMET_ADMIN_BIN, "clusterList"},
+                         {"COMET_NAMESRV_ADDR=" + cluster_->namesrv_addr()});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_NE(env.out.find(broker_), std::string::npos);
+}
+
+TEST_F(AdminProcessTest, UpdateTopicOnTheClusterShowsInRouteAndList) {
+  auto r = admin({"updateTopic", "-c", "DefaultCluster", "-t", "AdminTopic", "-r", "4", "-w", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(find_row(r.out, {"broker-a", broker_, "OK"})) << r.out;
+  EXPECT_NE(r.out.find("TopicConfig [topicName=AdminTopic, readQueueNums=4, writeQueueNums=4"),
+            std::string::npos)
+      << r.out;
+
+  auto route = admin({"topicRoute", "-t", "AdminTopic"});
+  ASSERT_EQ(route.exit_code, 0) << route.err;
+  EXPECT_TRUE(find_row(route.out, {"broker-a", "4", "4", "RW"})) << route.out;
+  EXPECT_TRUE(find_row(route.out, {"DefaultCluster", "broker-a", "0", broker_})) << route.out;
+  auto route_json = admin({"topicRoute", "-t", "AdminTopic", "--json"});
+  ASSERT_EQ(route_json.exit_code, 0) << route_json.err;
+  EXPECT_TRUE(is_json(route_json.out)) << route_json.out;
+  EXPECT_EQ(json_int(route_json.out, "writeQueueNums"), 4);
+  EXPECT_NE(route_json.out.find("\"0\": \"" + broker_ + "\""), std::string::npos);
+
+  // Updating through -b changes the queue counts; the list shows the new numbers.
+  auto by_addr = admin({"updateTopic", "-b", broker_, "-t", "AdminTopic", "-r", "2", "-w", "3"});
+  ASSERT_EQ(by_addr.exit_code, 0) << by_addr.err;
+  auto list = admin({"topicList"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(find_row(list.out, {"AdminTopic", "DefaultCluster", "broker-a", "2", "3", "RW"}))
+      << list.out;
+  auto list_json = admin({"topicList", "--json", "-c", "DefaultCluster"});
+  ASSERT_EQ(list_json.exit_code, 0) << list_json.err;
+  EXPECT_TRUE(is_json(list_json.out)) << list_json.out;
+  EXPECT_NE(list_json.out.find("\"topic\": \"AdminTopic\""), std::string::npos);
+
+  // deleteTopic takes it out of the broker and, once the broker re-registered, the route.
+  auto del = admin({"deleteTopic", "-c", "DefaultCluster", "-t", "AdminTopic"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_TRUE(find_row(del.out, {"broker-a", broker_, "OK"})) << del.out;
+  auto gone = admin({"topicRoute", "-t", "AdminTopic"});
+  EXPECT_EQ(gone.exit_code, 1);
+  auto again = admin({"deleteTopic", "-c", "DefaultCluster", "-t", "AdminTopic"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("TOPIC_NOT_EXIST"), std::string::npos) << again.err;
+}
+
+TEST_F(AdminProcessTest, SendMessageThenConsumeMessageShowsTheBody) {
+  create_topic("Chat", 2);
+  std::vector<std::string> bodies = {"hello comet", "second message", std::string(300, 'x')};
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    auto s = admin({"sendMessage", "-t", "Chat", "-p", bodies[i], "-k", "key-" + std::to_string(i),
+                    "-c", i == 1 ? "TagB" : "TagA", "-b", "broker-a", "-i", "1"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    auto row = find_row(s.out, {"broker-a", "1", std::to_string(i)});
+    ASSERT_TRUE(row.has_value()) << s.out;
+    EXPECT_EQ(row->at(3).size(), 32u);
+    EXPECT_EQ(row->at(4), "SEND_OK");
+  }
+  auto c = admin({"consumeMessage", "-t", "Chat", "-b", "broker-a", "-i", "1", "-c", "3",
+                  "--wait-ms", "5000"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto first = find_row(c.out, {"broker-a", "1", "0", "TagA", "key-0"});
+  ASSERT_TRUE(first.has_value()) << c.out;
+  EXPECT_NE(c.out.find("hello comet"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("second message"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(std::string(200, 'x') + "..."), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find(std::string(201, 'x')), std::string::npos);
+  EXPECT_NE(c.out.find("Consumed 3 message(s)"), std::string::npos) << c.out;
+
+  // JSON carries the whole body; a tag filter leaves out the others.
+  auto filtered = admin({"consumeMessage", "-t", "Chat", "-i", "1", "-s", "TagB", "--json"});
+  ASSERT_EQ(filtered.exit_code, 0) << filtered.err;
+  EXPECT_TRUE(is_json(filtered.out)) << filtered.out;
+  EXPECT_EQ(json_int(filtered.out, "count"), 1) << filtered.out;
+  EXPECT_NE(filtered.out.find("\"body\": \"second message\""), std::string::npos);
+  EXPECT_NE(filtered.out.find("\"keys\": \"key-1\""), std::string::npos);
+
+  // -o starts later, -c bounds the total.
+  auto later = admin({"consumeMessage", "-t", "Chat", "-i", "1", "-o", "1", "-c", "1", "--json"});
+  ASSERT_EQ(later.exit_code, 0) << later.err;
+  EXPECT_EQ(json_int(later.out, "count"), 1);
+  EXPECT_EQ(json_int(later.out, "queueOffset"), 1);
+
+  auto status = admin({"topicStatus", "-t", "Chat"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_TRUE(find_row(status.out, {"broker-a", "1", "0", "3"})) << status.out;
+  auto status_json = admin({"topicStatus", "-t", "Chat", "--json"});
+  ASSERT_EQ(status_json.exit_code, 0);
+  EXPECT_TRUE(is_json(status_json.out)) << status_json.out;
+  EXPECT_NE(status_json.out.find("\"maxOffset\": 3"), std::string::npos) << status_json.out;
+
+  // The broker picks the queue when -i is absent.
+  auto picked = admin({"sendMessage", "-t", "Chat", "-p", "anywhere", "--json"});
+  ASSERT_EQ(picked.exit_code, 0) << picked.err;
+  EXPECT_TRUE(is_json(picked.out)) << picked.out;
+  EXPECT_NE(picked.out.find("\"sendStatus\": \"SEND_OK\""), std::string::npos);
+}
+
+TEST_F(AdminProcessTest, ConsumerProgressShowsLagAgainstTheCommittedOffset) {
+  create_topic("Progress", 2);
+  for (int i = 0; i < 5; ++i) {
+    auto s = admin({"sendMessage", "-t", "Progress", "-p", "m" + std::to_string(i), "-i", "0"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+  }
+  wait_dispatched("Progress", 0, 5);
+  auto commit = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
+  protocol::ConsumerOffsetRequestT c;
+  c.consumer_group = "g1";
+  c.topic = "Progress";
+  c.queue_id = 0;
+  c.commit_offset = 2;
+  commit.set_ext(c);
+  auto committed = call(broker_, std::move(commit));
+  ASSERT_TRUE(committed.is_ok());
+  ASSERT_EQ(committed->response_code(), ResponseCode::SUCCESS) << committed->remark();
+
+  auto hb = RemotingCommand::request(RequestCode::HEART_BEAT);
+  protocol::HeartbeatRequestT h;
+  h.client_id = "127.0.0.1@admin-test";
+  auto cd = std::make_unique<protocol::ConsumerDataT>();
+  cd->group_name = "g1";
+  cd->message_model = "CLUSTERING";
+  h.consumers.push_back(std::move(cd));
+  hb.set_ext(std::move(h));
+  ASSERT_EQ(call(broker_, std::move(hb))->response_code(), ResponseCode::SUCCESS);
+
+  auto p = admin({"consumerProgress", "-g", "g1", "-t", "Progress"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_TRUE(find_row(p.out, {"Progress", "broker-a", "0", "5", "2", "3"})) << p.out;
+  EXPECT_TRUE(find_row(p.out, {"Progress", "broker-a", "1", "0", "-", "0"})) << p.out;
+  EXPECT_NE(p.out.find("Consume TPS n/a, Diff Total: 3"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("127.0.0.1@admin-test"), std::string::npos) << p.out;
+
+  auto j = admin({"consumerProgress", "-g", "g1", "-t", "Progress", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_TRUE(is_json(j.out)) << j.out;
+  EXPECT_EQ(json_int(j.out, "diffTotal"), 3);
+  EXPECT_NE(j.out.find("\"consumerOffset\": null"), std::string::npos) << j.out;
+
+  // The tool's own commit path: nothing left behind on queue 0.
+  auto u = admin({"updateConsumerOffset", "-g", "g1", "-t", "Progress", "-b", "broker-a", "-i", "0",
+                  "-o", "5"});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  auto after = admin({"consumerProgress", "-g", "g1", "-t", "Progress"});
+  EXPECT_NE(after.out.find("Diff Total: 0"), std::string::npos) << after.out;
+}
+
+TEST_F(AdminProcessTest, BrokerStatusShowsTheCommitLogMaxOffset) {
+  create_topic("Status", 1);
+  ASSERT_EQ(admin({"sendMessage", "-t", "Status", "-p", "one"}).exit_code, 0);
+  auto r = admin({"brokerStatus", "-b", broker_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto row = find_row(r.out, {"commitLogMaxOffset", ":"});
+  ASSERT_TRUE(row.has_value()) << r.out;
+  EXPECT_GT(std::stoll(row->at(2)), 0);
+  EXPECT_TRUE(find_row(r.out, {"brokerName", ":", "broker-a"})) << r.out;
+
+  auto j = admin({"brokerStatus", "-b", broker_, "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_TRUE(is_json(j.out)) << j.out;
+  EXPECT_NE(j.out.find("\"commitLogMaxOffset\""), std::string::npos);
+
+  auto by_cluster = admin({"brokerStatus", "-c", "DefaultCluster"});
+  ASSERT_EQ(by_cluster.exit_code, 0) << by_cluster.err;
+  EXPECT_TRUE(find_row(by_cluster.out, {broker_, "brokerRole"})) << by_cluster.out;
+}
+
+TEST_F(AdminProcessTest, ErrorsNameWhatFailedAndSetTheExitCode) {
+  auto missing = admin({"topicRoute", "-t", "Foo"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(missing.out.empty()) << missing.out;
+  EXPECT_NE(missing.err.find("topicRoute: topic Foo: TOPIC_NOT_EXIST: No topic route info"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+
+  auto unknown = admin({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
+  EXPECT_NE(unknown.err.find("usage: comet-admin"), std::string::npos);
+
+  auto bad_option = admin({"clusterList", "-z"});
+  EXPECT_EQ(bad_option.exit_code, 2);
+  EXPECT_NE(bad_option.err.find("unknown option '-z'"), std::string::npos) << bad_option.err;
+
+  auto no_topic = admin({"topicRoute"});
+  EXPECT_EQ(no_topic.exit_code, 2);
+  EXPECT_NE(no_topic.err.find("missing required option -t"), std::string::npos) << no_topic.err;
+  EXPECT_NE(no_topic.err.find("usage: comet-admin topicRoute"), std::string::npos);
+
+  auto not_int = admin({"updateTopic", "-t", "T", "-c", "DefaultCluster", "-r", "many"});
+  EXPECT_EQ(not_int.exit_code, 2);
+  auto bad_name = admin({"updateTopic", "-t", "bad topic!", "-c", "DefaultCluster"});
+  EXPECT_EQ(bad_name.exit_code, 2);
+  EXPECT_NE(bad_name.err.find("illegal topic name"), std::string::npos) << bad_name.err;
+  auto both = admin({"updateTopic", "-t", "T", "-c", "DefaultCluster", "-b", broker_});
+  EXPECT_EQ(both.exit_code, 2);
+
+  auto no_cluster = admin({"updateTopic", "-t", "T", "-c", "NoSuchCluster"});
+  EXPECT_EQ(no_cluster.exit_code, 1);
+  EXPECT_NE(no_cluster.err.find("cluster NoSuchCluster"), std::string::npos) << no_cluster.err;
+  EXPECT_NE(no_cluster.err.find("DefaultCluster"), std::string::npos) << no_cluster.err;
+
+  auto no_route = admin({"sendMessage", "-t", "Nowhere", "-p", "x"});
+  EXPECT_EQ(no_route.exit_code, 1);
+  EXPECT_NE(no_route.err.find("sendMessage: topic Nowhere: TOPIC_NOT_EXIST"), std::string::npos)
+      << no_route.err;
+
+  // A name server that is not there: the transport failure, within the timeout.
+  asio::io_context io;
+  asio::ip::tcp::acceptor closed(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string dead = "127.0.0.1:" + std::to_string(closed.local_endpoint().port());
+  closed.close();
+  auto down = run_process({COMET_ADMIN_BIN, "clusterList", "-n", dead, "--timeout-ms", "2000"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("clusterList: cluster info: name server " + dead), std::string::npos)
+      << down.err;
+
+  auto help = run_process({COMET_ADMIN_BIN, "help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("consumerProgress"), std::string::npos);
+  auto no_args = run_process({COMET_ADMIN_BIN});
+  EXPECT_EQ(no_args.exit_code, 2);
+}
+
+// A record whose bytes rot in the CommitLog after it was stored: consumeMessage verifies every
+// CRC and reports it.
+TEST_F(AdminProcessTest, ConsumeMessageReportsACorruptRecord) {
+  create_topic("Rot", 1);
+  auto sent = admin({"sendMessage", "-t", "Rot", "-p", "pristine body", "--json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const int64_t physical = json_int(sent.out, "physicalOffset");
+  auto ok = admin({"consumeMessage", "-t", "Rot", "--wait-ms", "5000", "-c", "1"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_NE(ok.out.find("pristine body"), std::string::npos) << ok.out;
+
+  // The broker maps the segment shared: a write to the file is what its next read sees.
+  const std::string segment = dir_.path() + "/broker-a/commitlog/00000000000000000000";
+  int fd = ::open(segment.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << segment << ": " << std::strerror(errno);
+  char byte = 'p' ^ 0x20;  // the body's first byte, 'p', becomes 'P'
+  ASSERT_EQ(::pwrite(fd, &byte, 1, physical + static_cast<int64_t>(record::kHeaderSize)), 1);
+  ::close(fd);
+
+  auto bad = admin({"consumeMessage", "-t", "Rot", "--json"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("corrupt record"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("checksum mismatch"), std::string::npos) << bad.err;
+  EXPECT_TRUE(is_json(bad.out)) << bad.out;
+  EXPECT_EQ(json_int(bad.out, "count"), 0);
+  EXPECT_NE(bad.out.find("\"corruptRecords\": ["), std::string::npos);
+}
+
+// --- in process ----------------------------------------------------------------------------
+
+TEST_F(AdminProcessTest, RunInProcessWritesToTheGivenStreams) {
+  std::ostringstream out, err;
+  int rc = admin::run({"clusterList"}, out, err, cluster_->namesrv_addr());
+  EXPECT_EQ(rc, admin::kExitOk) << err.str();
+  EXPECT_NE(out.str().find(broker_), std::string::npos);
+  EXPECT_TRUE(err.str().empty());
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(admin::run({"topicStatus", "-t", "Missing"}, out2, err2, cluster_->namesrv_addr()),
+            admin::kExitFailure);
+  EXPECT_NE(err2.str().find("topicStatus: topic Missing: TOPIC_NOT_EXIST"), std::string::npos)
+      << err2.str();
+
+  std::ostringstream out3, err3;
+  EXPECT_EQ(admin::run({"topicRoute", "--topic=Missing", "--timeout-ms", "x"}, out3, err3),
+            admin::kExitUsage);
+}
+
+TEST(AdminOutputTest, JsonWriterNestsAndEscapes) {
+  std::ostringstream o;
+  admin::JsonWriter j(o);
+  j.begin_object()
+      .field("s", "a\"b\\c\n\x01")
+      .field("n", int64_t{-5})
+      .field("b", true)
+      .key("arr")
+      .begin_array()
+      .value(1)
+      .begin_object()
+      .end_object()
+      .null()
+      .end_array()
+      .key("bin")
+      .value(std::string_view("\xff\xc3\xa9", 3))
+      .end_object();
+  EXPECT_TRUE(is_json(o.str())) << o.str();
+  EXPECT_NE(o.str().find(R"("s": "a\"b\\c\n\u0001")"), std::string::npos) << o.str();
+  EXPECT_NE(o.str().find("\"bin\": \"\\u00ff\xc3\xa9\""), std::string::npos) << o.str();
+  EXPECT_NE(o.str().find("\"n\": -5"), std::string::npos);
+}
+
+TEST(AdminOutputTest, TableAlignsColumnsAndBodiesArePrintable) {
+  admin::Table t({"#A", "#Bee"});
+  t.add_row({"long-cell", "x"});
+  t.add_row({"é", "y"});
+  std::ostringstream o;
+  t.print(o);
+  EXPECT_EQ(o.str(), "#A         #Bee\nlong-cell  x\né          y\n");
+  EXPECT_EQ(admin::printable("a\nb\xff", 10), "a.b.");
+  EXPECT_EQ(admin::printable("abcdef", 3), "abc...");
+}
+
+TEST(AdminOutputTest, DecodeRecordsStopsAtABadChecksum) {
+  std::string body = encode_records("T", {"one", "two", "three"}, "TagA");
+  auto good = admin::decode_records(body);
+  ASSERT_EQ(good.messages.size(), 3u);
+  EXPECT_FALSE(good.corruption);
+  EXPECT_EQ(good.messages[1].record.body, "two");
+  EXPECT_EQ(good.messages[1].tags, "TagA");
+  const size_t second = good.messages[0].record.total_size;
+  body[second + record::kHeaderSize] ^= 0x01;
+  auto bad = admin::decode_records(body);
+  EXPECT_EQ(bad.messages.size(), 1u);
+  ASSERT_TRUE(bad.corruption);
+  EXPECT_EQ(*bad.corruption, "record checksum mismatch");
+  EXPECT_EQ(bad.corrupt_at, second);
+}
+
+}  // namespace
+}  // namespace comet::testing

@@ -1,0 +1,299 @@
+#include "broker/broker_config.h"
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace comet::broker {
+namespace {
+
+using commitlog::FlushDiskType;
+
+Result<BrokerConfig> parse(const std::string& text) {
+  auto p = Properties::parse(text);
+  if (!p.is_ok()) return p.status();
+  return BrokerConfig::from_properties(*p);
+}
+
+TEST(BrokerConfig, DefaultsMatchRocketMq) {
+  auto c = BrokerConfig::from_properties(Properties{});
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->broker_cluster_name, "DefaultCluster");
+  EXPECT_EQ(c->broker_name, "broker-a");
+  EXPECT_EQ(c->broker_id, 0);
+  EXPECT_EQ(c->broker_ip1, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 10911);
+  EXPECT_EQ(c->bind_address, "0.0.0.0");
+  EXPECT_EQ(c->namesrv_addr, "");
+  EXPECT_EQ(c->broker_role, BrokerRole::kAsyncMaster);
+  EXPECT_EQ(c->ha_listen_port, 10912);
+  EXPECT_TRUE(c->auto_create_topic_enable);
+  EXPECT_EQ(c->default_topic_queue_nums, 8u);
+  EXPECT_EQ(c->broker_permission, 6u);
+  EXPECT_EQ(c->heartbeat_interval_ms, 1000u);
+  EXPECT_EQ(c->broker_expiry_ms, 3000u);
+  EXPECT_TRUE(c->long_polling_enable);
+  EXPECT_EQ(c->suspend_max_time_millis, 15000u);
+  EXPECT_EQ(c->io_threads, 2u);
+  EXPECT_EQ(c->send_queue_max_bytes, 67108864u);
+  EXPECT_EQ(c->max_frame_bytes, 16777216u);
+  EXPECT_TRUE(c->is_master());
+  EXPECT_EQ(c->broker_addr(), "127.0.0.1:10911");
+  EXPECT_EQ(c->ha_server_addr(), "127.0.0.1:10912");
+  EXPECT_TRUE(c->namesrv_addrs().empty());
+  EXPECT_EQ(c->store.store_path_root_dir, commitlog::StoreConfig{}.store_path_root_dir);
+  EXPECT_EQ(c->store.flush_disk_type, FlushDiskType::kAsyncFlush);
+  EXPECT_TRUE(BrokerConfig{}.validate().is_ok());
+}
+
+TEST(BrokerConfig, ParsesEveryKey) {
+  auto c = parse(
+      "brokerClusterName=ClusterX\n"
+      "brokerName=broker-b\n"
+      "brokerId=2\n"
+      "brokerIP1=10.0.0.7\n"
+      "listenPort=20911\n"
+      "bindAddress=10.0.0.7\n"
+      "namesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n"
+      "brokerRole=SLAVE\n"
+      "haListenPort=20912\n"
+      "autoCreateTopicEnable=false\n"
+      "defaultTopicQueueNums=16\n"
+      "brokerPermission=4\n"
+      "heartbeatIntervalMs=500\n"
+      "brokerExpiryMs=5000\n"
+      "longPollingEnable=false\n"
+      "suspendMaxTimeMillis=30000\n"
+      "ioThreads=4\n"
+      "sendQueueMaxBytes=33554432\n"
+      "maxFrameBytes=8388608\n");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->broker_cluster_name, "ClusterX");
+  EXPECT_EQ(c->broker_name, "broker-b");
+  EXPECT_EQ(c->broker_id, 2);
+  EXPECT_EQ(c->broker_ip1, "10.0.0.7");
+  EXPECT_EQ(c->listen_port, 20911);
+  EXPECT_EQ(c->bind_address, "10.0.0.7");
+  EXPECT_EQ(c->namesrv_addr, "10.0.0.1:9876;10.0.0.2:9876");
+  EXPECT_EQ(c->broker_role, BrokerRole::kSlave);
+  EXPECT_FALSE(c->is_master());
+  EXPECT_EQ(c->ha_listen_port, 20912);
+  EXPECT_FALSE(c->auto_create_topic_enable);
+  EXPECT_EQ(c->default_topic_queue_nums, 16u);
+  EXPECT_EQ(c->broker_permission, 4u);
+  EXPECT_EQ(c->heartbeat_interval_ms, 500u);
+  EXPECT_EQ(c->broker_expiry_ms, 5000u);
+  EXPECT_FALSE(c->long_polling_enable);
+  EXPECT_EQ(c->suspend_max_time_millis, 30000u);
+  EXPECT_EQ(c->io_threads, 4u);
+  EXPECT_EQ(c->send_queue_max_bytes, 33554432u);
+  EXPECT_EQ(c->max_frame_bytes, 8388608u);
+  EXPECT_EQ(c->broker_addr(), "10.0.0.7:20911");
+  EXPECT_EQ(c->ha_server_addr(), "10.0.0.7:20912");
+}
+
+TEST(BrokerConfig, StoreKeysComeFromTheSameProperties) {
+  auto c = parse(
+      "storePathRootDir=/data/comet\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=65536\n"
+      "maxMessageSize=8192\nbrokerName=broker-z\n");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->store.store_path_root_dir, "/data/comet");
+  EXPECT_EQ(c->store.flush_disk_type, FlushDiskType::kSyncFlush);
+  EXPECT_EQ(c->store.mapped_file_size_commit_log, 65536u);
+  EXPECT_EQ(c->store.max_message_size, 8192u);
+  EXPECT_EQ(c->broker_name, "broker-z");
+
+  auto bad = parse("flushDiskType=SOMETIMES\n");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("flushDiskType"), std::string::npos);
+}
+
+TEST(BrokerConfig, UnknownKeysAreLeftToOtherModules) {
+  auto c = parse("enableDLegerCommitLog=true\nsomeFutureKey=42\n");
+  EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+}
+
+TEST(BrokerConfig, LoadsFromAFile) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/broker.properties";
+  std::ofstream(path) << "# broker-a master\nbrokerName = broker-q\nlistenPort = 30911\n"
+                         "namesrvAddr = 127.0.0.1:9876\nstorePathRootDir = "
+                      << dir.path() << "/store\n";
+  auto p = Properties::load_file(path);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  auto c = BrokerConfig::from_properties(*p);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->broker_name, "broker-q");
+  EXPECT_EQ(c->listen_port, 30911);
+  EXPECT_EQ(c->namesrv_addrs(), std::vector<std::string>{"127.0.0.1:9876"});
+  EXPECT_EQ(c->store.store_path_root_dir, dir.path() + "/store");
+}
+
+struct BadValue {
+  std::string text;
+  std::string key;         // the error must name it
+  std::string fragment{};  // and contain this, when set
+};
+
+TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
+  const std::vector<BadValue> cases = {
+      {"brokerClusterName=my cluster", "brokerClusterName", "[A-Za-z0-9_.-]"},
+      {"brokerClusterName=", "brokerClusterName"},
+      {"brokerName=", "brokerName"},
+      {"brokerName=a;b", "brokerName"},
+      {"brokerName=" + std::string(128, 'b'), "brokerName"},
+      {"brokerId=-1", "brokerId", ">= 0"},
+      {"brokerId=one", "brokerId", "not an integer"},
+      {"brokerIP1=", "brokerIP1"},
+      {"brokerIP1=10.0.0.1:10911", "brokerIP1"},
+      {"brokerIP1=10.0.0.1 ", "brokerIP1"},  // trimmed by Properties: accepted below
+      {"listenPort=65536", "listenPort", "0..65535"},
+      {"listenPort=-1", "listenPort", "negative"},
+      {"listenPort=http", "listenPort", "not an integer"},
+      {"bindAddress=", "bindAddress"},
+      {"namesrvAddr=localhost", "namesrvAddr", "missing ':port'"},
+      {"namesrvAddr=localhost:0", "namesrvAddr", "1..65535"},
+      {"namesrvAddr=localhost:65536", "namesrvAddr", "1..65535"},
+      {"namesrvAddr=localhost:98x", "namesrvAddr", "1..65535"},
+      {"namesrvAddr=:9876", "namesrvAddr", "empty host"},
+      {"namesrvAddr=a:9876;b", "namesrvAddr", "'b'"},
+      {"brokerRole=MASTER", "brokerRole", "ASYNC_MASTER, SYNC_MASTER, SLAVE"},
+      {"brokerRole=async_master", "brokerRole"},
+      {"haListenPort=70000", "haListenPort", "0..65535"},
+      {"haListenPort=10911", "haListenPort", "differ from listenPort"},
+      {"autoCreateTopicEnable=yes", "autoCreateTopicEnable", "true/false"},
+      {"defaultTopicQueueNums=0", "defaultTopicQueueNums", "1..1024"},
+      {"defaultTopicQueueNums=1025", "defaultTopicQueueNums", "1..1024"},
+      {"defaultTopicQueueNums=-3", "defaultTopicQueueNums"},
+      {"brokerPermission=1", "brokerPermission", "subset of 6"},
+      {"brokerPermission=8", "brokerPermission", "subset of 6"},
+      {"brokerPermission=7", "brokerPermission", "subset of 6"},
+      {"heartbeatIntervalMs=0", "heartbeatIntervalMs"},
+      {"heartbeatIntervalMs=3000", "heartbeatIntervalMs", "below brokerExpiryMs (3000)"},
+      {"registerNameServerPeriod=30000", "heartbeatIntervalMs", "below brokerExpiryMs"},
+      {"registerNameServerPeriod=abc", "registerNameServerPeriod", "not an integer"},
+      {"brokerExpiryMs=0", "brokerExpiryMs"},
+      {"brokerExpiryMs=5000000000", "brokerExpiryMs", "0..4294967295"},
+      {"longPollingEnable=on", "longPollingEnable", "true/false"},
+      {"suspendMaxTimeMillis=0", "suspendMaxTimeMillis", "1..3600000"},
+      {"suspendMaxTimeMillis=3600001", "suspendMaxTimeMillis", "1..3600000"},
+      {"ioThreads=0", "ioThreads", "1..256"},
+      {"ioThreads=257", "ioThreads", "1..256"},
+      {"sendQueueMaxBytes=1048576", "sendQueueMaxBytes", "at least maxFrameBytes"},
+      {"sendQueueMaxBytes=-1", "sendQueueMaxBytes", "negative"},
+      {"maxFrameBytes=65536", "maxFrameBytes", "maxMessageSize + 65536"},
+      {"maxFrameBytes=5000000000", "maxFrameBytes", "0..4294967295"},
+  };
+  for (const BadValue& bad : cases) {
+    SCOPED_TRACE(bad.text);
+    auto c = parse(bad.text + "\n");
+    if (bad.text == "brokerIP1=10.0.0.1 ") {
+      ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+      EXPECT_EQ(c->broker_ip1, "10.0.0.1");
+      continue;
+    }
+    ASSERT_FALSE(c.is_ok());
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+    const std::string& msg = c.status().message();
+    EXPECT_EQ(msg.rfind(bad.key, 0), 0u) << msg;
+    if (!bad.fragment.empty()) {
+      EXPECT_NE(msg.find(bad.fragment), std::string::npos) << msg;
+    }
+  }
+}
+
+TEST(BrokerConfig, EveryRoleParsesAndPrints) {
+  for (BrokerRole role : {BrokerRole::kAsyncMaster, BrokerRole::kSyncMaster, BrokerRole::kSlave}) {
+    auto parsed = parse_broker_role(broker_role_name(role));
+    ASSERT_TRUE(parsed.is_ok());
+    EXPECT_EQ(*parsed, role);
+  }
+  auto sync = parse("brokerRole=SYNC_MASTER\n");
+  ASSERT_TRUE(sync.is_ok()) << sync.status().to_string();
+  EXPECT_EQ(sync->broker_role, BrokerRole::kSyncMaster);
+  EXPECT_TRUE(sync->is_master());
+}
+
+TEST(BrokerConfig, RoleAndBrokerIdMustAgree) {
+  auto slave_as_zero = parse("brokerRole=SLAVE\n");
+  ASSERT_FALSE(slave_as_zero.is_ok());
+  EXPECT_NE(slave_as_zero.status().message().find("SLAVE requires brokerId > 0"), std::string::npos)
+      << slave_as_zero.status().message();
+
+  auto slave = parse("brokerRole=SLAVE\nbrokerId=1\n");
+  ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
+  EXPECT_EQ(slave->broker_id, 1);
+
+  for (std::string role : {"ASYNC_MASTER", "SYNC_MASTER"}) {
+    auto master_as_two = parse("brokerRole=" + role + "\nbrokerId=2\n");
+    ASSERT_FALSE(master_as_two.is_ok()) << role;
+    EXPECT_NE(master_as_two.status().message().find(role + " requires brokerId 0, got brokerId 2"),
+              std::string::npos)
+        << master_as_two.status().message();
+  }
+  auto default_role_with_id = parse("brokerId=1\n");
+  EXPECT_FALSE(default_role_with_id.is_ok());
+}
+
+TEST(BrokerConfig, NamesrvAddrSplitsTrimsAndDropsEmptyEntries) {
+  auto c = parse("namesrvAddr= 10.0.0.1:9876 ; ns2.example.com:9877;;127.0.0.1:9878;\n");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->namesrv_addrs(),
+            (std::vector<std::string>{"10.0.0.1:9876", "ns2.example.com:9877", "127.0.0.1:9878"}));
+
+  auto single = parse("namesrvAddr=localhost:9876\n");
+  ASSERT_TRUE(single.is_ok());
+  EXPECT_EQ(single->namesrv_addrs(), std::vector<std::string>{"localhost:9876"});
+
+  EXPECT_TRUE(validate_host_port("k", "h:1").is_ok());
+  EXPECT_TRUE(validate_host_port("k", "h:65535").is_ok());
+  EXPECT_FALSE(validate_host_port("k", "h:").is_ok());
+  EXPECT_FALSE(validate_host_port("k", "h:+1").is_ok());
+  EXPECT_FALSE(validate_host_port("k", "h x:1").is_ok());
+}
+
+TEST(BrokerConfig, HeartbeatIntervalAcceptsRocketMqAliasAndOwnKeyWins) {
+  auto alias = parse("registerNameServerPeriod=700\n");
+  ASSERT_TRUE(alias.is_ok()) << alias.status().to_string();
+  EXPECT_EQ(alias->heartbeat_interval_ms, 700u);
+
+  for (std::string text : {"registerNameServerPeriod=700\nheartbeatIntervalMs=300\n",
+                           "heartbeatIntervalMs=300\nregisterNameServerPeriod=700\n"}) {
+    auto both = parse(text);
+    ASSERT_TRUE(both.is_ok()) << both.status().to_string();
+    EXPECT_EQ(both->heartbeat_interval_ms, 300u);
+  }
+}
+
+TEST(BrokerConfig, AnyFreePortIsAllowedForBothListeners) {
+  auto c = parse("listenPort=0\nhaListenPort=0\n");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->listen_port, 0);
+  EXPECT_EQ(c->ha_listen_port, 0);
+}
+
+TEST(BrokerConfig, FrameLimitFollowsMaxMessageSize) {
+  // A smaller maxMessageSize allows a smaller frame; a larger one needs a larger frame.
+  auto small = parse("maxMessageSize=4096\nmaxFrameBytes=69632\nsendQueueMaxBytes=69632\n");
+  EXPECT_TRUE(small.is_ok()) << small.status().to_string();
+  auto large = parse("maxMessageSize=16777216\n");
+  ASSERT_FALSE(large.is_ok());
+  EXPECT_EQ(large.status().message().rfind("maxFrameBytes", 0), 0u);
+}
+
+TEST(BrokerConfig, ValidateChecksProgrammaticConfigs) {
+  BrokerConfig c;
+  c.broker_role = BrokerRole::kSlave;
+  EXPECT_EQ(c.validate().code(), Code::kInvalidArgument);
+  c.broker_id = 3;
+  EXPECT_TRUE(c.validate().is_ok());
+  c.store.store_path_root_dir.clear();
+  EXPECT_NE(c.validate().message().find("storePathRootDir"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace comet::broker

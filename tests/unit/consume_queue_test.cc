@@ -1,0 +1,156 @@
+#include "commitlog/consume_queue.h"
+
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "commitlog/message_store.h"
+#include "test_util.h"
+
+namespace comet::commitlog {
+namespace {
+
+namespace fs = std::filesystem;
+using comet::testing::body_for;
+using comet::testing::make_message;
+using comet::testing::read_file;
+using comet::testing::small_config;
+using comet::testing::TempDir;
+
+TEST(ConsumeQueue, PutReadAndReloadAcrossSegments) {
+  TempDir dir;
+  {
+    ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+    ASSERT_TRUE(cq.load().is_ok());
+    for (uint64_t i = 0; i < 30; ++i) {
+      ASSERT_TRUE(cq.put(i, {i * 100, 50, i % 3}).is_ok());
+    }
+    EXPECT_EQ(cq.max_offset(), 30u);
+    EXPECT_TRUE(cq.put(5, {500, 50, 2}).is_ok());  // identical rewrite: no-op
+    EXPECT_EQ(cq.put(5, {501, 50, 2}).code(), Code::kCorruption);
+    ASSERT_TRUE(cq.flush().is_ok());
+  }
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+  ASSERT_TRUE(cq.load().is_ok());
+  EXPECT_EQ(cq.min_offset(), 0u);
+  EXPECT_EQ(cq.max_offset(), 30u);
+  auto units = cq.read(6, 100);
+  ASSERT_EQ(units.size(), 24u);
+  for (uint64_t i = 0; i < units.size(); ++i) {
+    EXPECT_EQ(units[i], (CqUnit{(i + 6) * 100, 50, (i + 6) % 3}));
+  }
+  EXPECT_EQ(cq.max_physical_end(), 2950u);
+}
+
+TEST(ConsumeQueue, TruncateByPhysicalDropsUnitsAtOrPastIt) {
+  TempDir dir;
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+  ASSERT_TRUE(cq.load().is_ok());
+  for (uint64_t i = 0; i < 20; ++i)
+    ASSERT_TRUE(cq.put(i, {i * 100, 50, 0}).is_ok());
+  ASSERT_TRUE(cq.truncate_by_physical(1000).is_ok());
+  EXPECT_EQ(cq.max_offset(), 10u);
+  EXPECT_FALSE(cq.get(10).has_value());
+  ASSERT_TRUE(cq.put(10, {1234, 60, 0}).is_ok());  // the dispatcher refills from there
+  EXPECT_EQ(cq.get(10)->physical_offset, 1234u);
+}
+
+TEST(ConsumeQueue, FirstUnitMayStartPastZero) {
+  TempDir dir;
+  {
+    ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+    ASSERT_TRUE(cq.load().is_ok());
+    ASSERT_TRUE(cq.put(21, {7, 10, 0}).is_ok());
+    ASSERT_TRUE(cq.put(22, {17, 10, 0}).is_ok());
+    EXPECT_EQ(cq.min_offset(), 21u);
+  }
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+  ASSERT_TRUE(cq.load().is_ok());
+  EXPECT_EQ(cq.min_offset(), 21u);
+  EXPECT_EQ(cq.max_offset(), 23u);
+}
+
+std::map<std::string, std::string> snapshot_tree(const std::string& root) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) {
+      files[fs::relative(e.path(), root).string()] = read_file(e.path().string());
+    }
+  }
+  return files;
+}
+
+void fill_store(MessageStore& store, int n) {
+  for (int i = 0; i < n; ++i) {
+    std::string topic = i % 3 == 0 ? "Alpha" : "Beta";
+    uint32_t q = static_cast<uint32_t>(i % 4);
+    std::string body = body_for(topic, q, i, 40 + i % 200);
+    std::string props = encode_properties({{"TAGS", i % 2 ? "odd" : "even"}});
+    auto r = store.put_message(make_message(topic, q, body, props));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+}
+
+TEST(ConsumeQueue, RebuildFromCommitLogEqualsTheOriginal) {
+  TempDir dir;
+  auto cfg = small_config(dir.path(), 8192);
+  {
+    auto store = MessageStore::open(cfg);
+    ASSERT_TRUE(store.is_ok());
+    fill_store(**store, 600);
+    ASSERT_TRUE((*store)->shutdown().is_ok());
+  }
+  auto original = snapshot_tree(cfg.consume_queue_dir());
+  ASSERT_GT(original.size(), 8u);  // several queues, several segments each
+  fs::remove_all(cfg.consume_queue_dir());
+  {
+    auto store = MessageStore::open(cfg);
+    ASSERT_TRUE(store.is_ok());
+    EXPECT_EQ((*store)->recovery_info().redispatched, 600u);
+    ASSERT_TRUE((*store)->shutdown().is_ok());
+  }
+  EXPECT_EQ(snapshot_tree(cfg.consume_queue_dir()), original);
+}
+
+TEST(ConsumeQueue, StaleIndexPastTheCheckpointIsRebuiltAfterACrash) {
+  TempDir dir;
+  auto cfg = small_config(dir.path(), 8192);
+  std::map<std::string, std::string> original;
+  {
+    auto store = MessageStore::open(cfg);
+    ASSERT_TRUE(store.is_ok());
+    fill_store(**store, 300);
+    ASSERT_TRUE((*store)->checkpoint().is_ok());
+    fill_store(**store, 300);
+    ASSERT_TRUE((*store)
+                    ->dispatched()
+                    .wait((*store)->commit_log().max_offset(), std::chrono::seconds(10))
+                    .is_ok());
+    (*store)->crash_for_test();
+  }
+  // Damage the index past the checkpoint: zero the newest segment of one queue.
+  fs::path victim = fs::path(cfg.consume_queue_dir()) / "Beta" / "1";
+  std::vector<fs::path> segs;
+  for (const auto& e : fs::directory_iterator(victim))
+    segs.push_back(e.path());
+  std::sort(segs.begin(), segs.end());
+  fs::resize_file(segs.back(), 0);
+  auto store = MessageStore::open(cfg);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_TRUE((*store)->recovery_info().crashed);
+  uint64_t max = (*store)->max_queue_offset("Beta", 1);
+  EXPECT_EQ(max, 100u);  // 50 of each 300 have i % 4 == 1 and i % 3 != 0
+  auto g = (*store)->get_messages("Beta", 1, 0, 1000, 1 << 30);
+  ASSERT_EQ(g.status, GetStatus::kFound);
+  EXPECT_EQ(g.messages.size(), 100u);
+  for (size_t i = 0; i < g.messages.size(); ++i) {
+    auto d = record::decode(g.messages[i].data, g.messages[i].size);
+    ASSERT_EQ(d.outcome, record::Outcome::kRecord);
+    EXPECT_EQ(d.record.queue_offset, i);
+    EXPECT_EQ(d.record.topic, "Beta");
+  }
+}
+
+}  // namespace
+}  // namespace comet::commitlog

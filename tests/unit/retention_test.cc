@@ -1,0 +1,190 @@
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "commitlog/message_store.h"
+#include "test_util.h"
+
+namespace comet::commitlog {
+namespace {
+
+namespace fs = std::filesystem;
+using comet::testing::body_for;
+using comet::testing::make_message;
+using comet::testing::ManualClock;
+using comet::testing::small_config;
+using comet::testing::TempDir;
+
+constexpr int64_t kHourMs = 3600 * 1000;
+
+MessageStore::DiskUsageProbe disk_at(double used) {
+  return [used](const std::string&) { return used; };
+}
+
+// Segment files on disk that start below `offset`.
+size_t segment_files_below(const StoreConfig& c, uint64_t offset) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(c.commit_log_dir())) {
+    n += std::stoull(e.path().filename().string()) < offset;
+  }
+  return n;
+}
+
+TEST(Retention, DeletesExpiredSegmentsButNeverTheActiveOne) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.file_reserved_time_hours = 1;
+  cfg.delete_files_batch_max = 100;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  store.set_disk_usage_probe(disk_at(0.10));  // the host's own disk must not matter
+  for (int i = 0; i < 100; ++i) {
+    std::string body = body_for("Old", 0, i, 300);
+    ASSERT_TRUE(store.put_message(make_message("Old", 0, body)).is_ok());
+  }
+  const size_t segments = store.commit_log().segment_count();
+  ASSERT_GT(segments, 5u);
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+
+  clock.advance(kHourMs - 1000);  // not old enough yet
+  EXPECT_EQ(store.delete_expired_files(), 0u);
+  clock.advance(2000);
+  EXPECT_EQ(store.delete_expired_files(), segments - 1);
+  EXPECT_EQ(store.commit_log().segment_count(), 1u);
+  EXPECT_EQ(segment_files_below(cfg, store.commit_log().min_offset()), 0u);
+  EXPECT_EQ(store.delete_expired_files(), 0u);  // the active segment stays
+
+  // Messages whose records are gone are reported as too old; the rest still read.
+  const uint64_t min = store.min_queue_offset("Old", 0);
+  EXPECT_GT(min, 0u);
+  EXPECT_LT(min, 100u);
+  auto gone = store.get_messages("Old", 0, 0, 10, 1 << 20);
+  EXPECT_EQ(gone.status, GetStatus::kOffsetTooSmall);
+  EXPECT_EQ(gone.next_begin_offset, min);
+  auto kept = store.get_messages("Old", 0, min, 1000, 1 << 30);
+  ASSERT_EQ(kept.status, GetStatus::kFound);
+  EXPECT_EQ(kept.messages.size(), 100 - min);
+  auto d = record::decode(kept.messages[0].data, kept.messages[0].size);
+  EXPECT_EQ(d.record.body, body_for("Old", 0, min, 300));
+
+  // Appends continue with dense queue offsets; a restart keeps the trimmed state.
+  std::string body = body_for("Old", 0, 100, 300);
+  auto r = store.put_message(make_message("Old", 0, body));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->queue_offset, 100u);
+  ASSERT_TRUE(store.shutdown().is_ok());
+  auto again = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ((*again)->min_queue_offset("Old", 0), min);
+  EXPECT_EQ((*again)->max_queue_offset("Old", 0), 101u);
+}
+
+TEST(Retention, OnlyOldEnoughSegmentsGoAndAtMostTheBatch) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.file_reserved_time_hours = 2;
+  cfg.delete_files_batch_max = 2;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  store.set_disk_usage_probe(disk_at(0.10));  // the host's own disk must not matter
+  std::string body(1000, 'o');
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(store.put_message(make_message("A", 0, body)).is_ok());
+  clock.advance(3 * kHourMs);  // the first batch of segments is now 3 hours old
+  const uint64_t old_end = store.commit_log().max_offset();
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(store.put_message(make_message("A", 0, body)).is_ok());
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+  size_t deleted = 0;
+  for (int round = 0; round < 20; ++round) {
+    size_t n = store.delete_expired_files();
+    EXPECT_LE(n, 2u);
+    if (n == 0) break;
+    deleted += n;
+  }
+  EXPECT_GT(deleted, 0u);
+  // Everything newer than the retention time is still there.
+  EXPECT_LE(store.commit_log().min_offset(), old_end);
+  EXPECT_GE(store.commit_log().min_offset() + 4096, old_end);
+}
+
+TEST(Retention, AFullDiskForcesOutUnexpiredSegmentsOnlyAboveTheForciblyRatio) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.file_reserved_time_hours = 72;
+  cfg.delete_files_batch_max = 100;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  std::string body(1000, 'f');
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(store.put_message(make_message("F", 0, body)).is_ok());
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+  const size_t segments = store.commit_log().segment_count();
+  ASSERT_GT(segments, 3u);
+
+  store.set_disk_usage_probe(disk_at(0.80));  // above diskMaxUsedSpaceRatio (75) only
+  EXPECT_EQ(store.delete_expired_files(), 0u);
+  store.set_disk_usage_probe(disk_at(-1.0));  // usage unknown: nothing is forced
+  EXPECT_EQ(store.delete_expired_files(), 0u);
+  EXPECT_EQ(store.commit_log().segment_count(), segments);
+
+  store.set_disk_usage_probe(disk_at(0.90));  // above diskSpaceCleanForciblyRatio (85)
+  EXPECT_EQ(store.delete_expired_files(), segments - 1);
+  EXPECT_EQ(store.commit_log().segment_count(), 1u);
+  EXPECT_EQ(store.delete_expired_files(), 0u);  // never the active segment
+}
+
+TEST(Retention, ForcedCleaningCanBeSwitchedOff) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.clean_file_forcibly_enable = false;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  std::string body(1000, 'g');
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(store.put_message(make_message("G", 0, body)).is_ok());
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+  store.set_disk_usage_probe(disk_at(0.99));
+  EXPECT_EQ(store.delete_expired_files(), 0u);
+}
+
+TEST(Retention, NeverDeletesWhatIsNotYetFlushed) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.file_reserved_time_hours = 1;
+  cfg.flush_interval_commit_log_ms = 3600 * 1000;  // the background flush will not run
+  cfg.flush_commit_log_least_pages = 1000;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  store.set_disk_usage_probe(disk_at(0.10));  // the host's own disk must not matter
+  std::string body(1000, 'f');
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(store.put_message(make_message("A", 0, body)).is_ok());
+  clock.advance(10 * kHourMs);
+  EXPECT_EQ(store.delete_expired_files(), 0u);
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+  EXPECT_GT(store.delete_expired_files(), 0u);
+}
+
+}  // namespace
+}  // namespace comet::commitlog
