@@ -86,7 +86,31 @@ void AdminProcessor::delete_topic(const ConnectionPtr& conn, const RemotingComma
   Status s = ctx_.topics->remove(ext->topic);
   if (s.is_ok()) s = ctx_.offsets->remove_topic(ext->topic);
   if (!s.is_ok()) return reply(conn, req, ResponseCode::SYSTEM_ERROR, s.message());
-  answer_after_registration(conn, req);
+  // The config is gone, so sends are refused from here on; the ConsumeQueues go once the
+  // dispatcher has indexed what was appended before. Answer after both, and after the name
+  // servers dropped the route.
+  auto answer =
+      std::make_shared<RemotingCommand>(RemotingCommand::response_to(req, ResponseCode::SUCCESS));
+  const bool oneway = req.is_oneway();
+  ctx_.store->delete_topic_async(
+      ext->topic, [changed = on_topics_changed_, conn, answer, oneway](Status deleted) {
+        if (!deleted.is_ok()) {
+          if (!oneway) {
+            conn->send(RemotingCommand::response_to(
+                *answer, ResponseCode::SYSTEM_ERROR,
+                "topic config removed, but not its ConsumeQueues: " + deleted.to_string()));
+          }
+          return;
+        }
+        auto send = [conn, answer, oneway] {
+          if (!oneway) conn->send(std::move(*answer));
+        };
+        if (changed) {
+          changed(std::move(send));
+        } else {
+          send();
+        }
+      });
 }
 
 void AdminProcessor::all_topics(const ConnectionPtr& conn, const RemotingCommand& req) {

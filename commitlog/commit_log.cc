@@ -322,6 +322,12 @@ void CommitLog::set_queue_offset(std::string_view topic, uint32_t queue_id, uint
   }
 }
 
+uint64_t CommitLog::forget_topic(std::string_view topic) {
+  std::lock_guard lock(append_mu_);
+  std::erase_if(queue_offsets_, [&](const auto& e) { return e.first.topic == topic; });
+  return max_offset_.load(std::memory_order_acquire);
+}
+
 uint64_t CommitLog::queue_offset(std::string_view topic, uint32_t queue_id) const {
   std::lock_guard lock(append_mu_);
   auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
+#include <iterator>
 
 #include "common/logging.h"
 
@@ -140,7 +142,7 @@ Status MessageStore::recover() {
               config_.store_path_root_dir, std::min(verify_from, dispatch_from));
   }
 
-  for (ConsumeQueue* cq : all_cqs())
+  for (const ConsumeQueuePtr& cq : all_cqs())
     COMET_RETURN_IF_ERROR(cq->truncate_by_physical(dispatch_from));
   Status visit_status;
   uint64_t replayed = 0;
@@ -155,7 +157,7 @@ Status MessageStore::recover() {
   recovery_.verified_from = std::min(verify_from, dispatch_from);
   recovery_.end_offset = end.value();
   recovery_.redispatched = replayed;
-  for (ConsumeQueue* cq : all_cqs()) {
+  for (const ConsumeQueuePtr& cq : all_cqs()) {
     COMET_RETURN_IF_ERROR(cq->truncate_by_physical(end.value()));
     cq->delete_expired(commit_log_.min_offset());
     commit_log_.set_queue_offset(cq->topic(), cq->queue_id(), cq->max_offset());
@@ -190,35 +192,103 @@ void MessageStore::stop_threads() {
   house_cv_.notify_all();
   if (dispatch_thread_.joinable()) dispatch_thread_.join();
   if (house_thread_.joinable()) house_thread_.join();
+  std::vector<TopicDeletion> abandoned;
+  {
+    std::lock_guard lock(deletions_mu_);
+    abandoned.swap(deletions_);
+  }
+  for (auto& d : abandoned)
+    d.done(Status::shutdown("store stopped before topic " + d.topic + " was deleted"));
 }
 
-ConsumeQueue* MessageStore::find_cq(std::string_view topic, uint32_t queue_id) const {
+MessageStore::ConsumeQueuePtr MessageStore::find_cq(std::string_view topic,
+                                                    uint32_t queue_id) const {
   std::shared_lock lock(cq_mu_);
   auto it = cqs_.find(TopicQueueRef{topic, queue_id});
-  return it == cqs_.end() ? nullptr : it->second.get();
+  return it == cqs_.end() ? nullptr : it->second;
 }
 
-ConsumeQueue* MessageStore::find_or_create_cq(std::string_view topic, uint32_t queue_id) {
-  if (ConsumeQueue* cq = find_cq(topic, queue_id)) return cq;
+MessageStore::ConsumeQueuePtr MessageStore::find_or_create_cq(std::string_view topic,
+                                                              uint32_t queue_id) {
+  if (ConsumeQueuePtr cq = find_cq(topic, queue_id)) return cq;
   std::unique_lock lock(cq_mu_);
   auto it = cqs_.find(TopicQueueRef{topic, queue_id});
-  if (it != cqs_.end()) return it->second.get();
+  if (it != cqs_.end()) return it->second;
   std::string dir =
       config_.consume_queue_dir() + "/" + std::string(topic) + "/" + std::to_string(queue_id);
-  auto cq = std::make_unique<ConsumeQueue>(std::string(topic), queue_id, dir,
+  auto cq = std::make_shared<ConsumeQueue>(std::string(topic), queue_id, dir,
                                            config_.mapped_file_size_consume_queue);
-  ConsumeQueue* raw = cq.get();
-  cqs_.emplace(TopicQueueKey{std::string(topic), queue_id}, std::move(cq));
-  return raw;
+  cqs_.emplace(TopicQueueKey{std::string(topic), queue_id}, cq);
+  return cq;
 }
 
-std::vector<ConsumeQueue*> MessageStore::all_cqs() const {
+std::vector<MessageStore::ConsumeQueuePtr> MessageStore::all_cqs() const {
   std::shared_lock lock(cq_mu_);
-  std::vector<ConsumeQueue*> out;
+  std::vector<ConsumeQueuePtr> out;
   out.reserve(cqs_.size());
   for (const auto& [_, cq] : cqs_)
-    out.push_back(cq.get());
+    out.push_back(cq);
   return out;
+}
+
+void MessageStore::delete_topic_async(std::string topic, std::function<void(Status)> done) {
+  const uint64_t cut = commit_log_.forget_topic(topic);
+  bool queued = false;
+  {
+    std::lock_guard lock(dispatch_mu_);
+    if (!stop_) {
+      std::lock_guard dl(deletions_mu_);
+      deletions_.push_back({std::move(topic), cut, std::move(done)});
+      deletions_pending_.store(true, std::memory_order_release);
+      queued = true;
+    }
+  }
+  if (!queued) {
+    done(Status::shutdown("store is stopped"));
+    return;
+  }
+  dispatch_cv_.notify_one();
+}
+
+Status MessageStore::delete_topic(std::string topic, std::chrono::milliseconds timeout) {
+  auto result = std::make_shared<std::promise<Status>>();
+  auto future = result->get_future();
+  delete_topic_async(std::move(topic), [result](Status s) { result->set_value(std::move(s)); });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return Status::timeout("topic deletion still waits for the dispatcher");
+  }
+  return future.get();
+}
+
+void MessageStore::apply_topic_deletions(uint64_t position) {
+  std::vector<TopicDeletion> due;
+  {
+    std::lock_guard lock(deletions_mu_);
+    auto split = std::stable_partition(deletions_.begin(), deletions_.end(),
+                                       [&](const TopicDeletion& d) { return d.cut > position; });
+    std::move(split, deletions_.end(), std::back_inserter(due));
+    deletions_.erase(split, deletions_.end());
+    deletions_pending_.store(!deletions_.empty(), std::memory_order_release);
+  }
+  for (auto& d : due) {
+    std::vector<ConsumeQueuePtr> gone;
+    {
+      std::unique_lock lock(cq_mu_);
+      std::erase_if(cqs_, [&](const auto& e) {
+        if (e.first.topic != d.topic) return false;
+        gone.push_back(e.second);
+        return true;
+      });
+    }
+    std::error_code ec;
+    fs::remove_all(config_.consume_queue_dir() + "/" + d.topic, ec);
+    Status s = ec ? Status::io_error("remove the ConsumeQueues of " + d.topic + ": " + ec.message())
+                  : checkpoint();
+    logger("commitlog")
+        ->info("topic {} deleted: {} ConsumeQueue(s) at log offset {}", d.topic, gone.size(),
+               d.cut);
+    d.done(std::move(s));
+  }
 }
 
 std::vector<TopicQueueKey> MessageStore::queues() const {
@@ -230,7 +300,7 @@ std::vector<TopicQueueKey> MessageStore::queues() const {
 }
 
 Status MessageStore::dispatch_record(const RecordView& r) {
-  ConsumeQueue* cq = find_or_create_cq(r.topic, r.queue_id);
+  ConsumeQueuePtr cq = find_or_create_cq(r.topic, r.queue_id);
   CqUnit unit{r.physical_offset, r.total_size,
               tag_hash(find_property(r.properties, kPropertyTags))};
   return cq->put(r.queue_offset, unit);
@@ -238,16 +308,20 @@ Status MessageStore::dispatch_record(const RecordView& r) {
 
 void MessageStore::dispatch_loop() {
   auto log = logger("commitlog");
-  std::vector<ConsumeQueue*> touched;
+  std::vector<ConsumeQueuePtr> touched;
   while (true) {
     {
       std::unique_lock lock(dispatch_mu_);
       dispatcher_idle_.store(true, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      dispatch_cv_.wait(lock, [&] { return stop_ || commit_log_.max_offset() > reput_offset_; });
+      dispatch_cv_.wait(lock, [&] {
+        return stop_ || commit_log_.max_offset() > reput_offset_ ||
+               deletions_pending_.load(std::memory_order_acquire);
+      });
       dispatcher_idle_.store(false, std::memory_order_relaxed);
       if (stop_) return;
     }
+    if (deletions_pending_.load(std::memory_order_acquire)) apply_topic_deletions(reput_offset_);
     while (reput_offset_ < commit_log_.max_offset()) {
       auto view = commit_log_.read(reput_offset_, UINT32_MAX);
       if (!view.is_ok()) {
@@ -257,8 +331,12 @@ void MessageStore::dispatch_loop() {
       }
       const uint8_t* p = view->data;
       uint64_t consumed = 0;
-      ConsumeQueue* last_cq = nullptr;
+      ConsumeQueuePtr last_cq;
       while (consumed < view->size) {
+        if (deletions_pending_.load(std::memory_order_acquire)) {
+          apply_topic_deletions(reput_offset_ + consumed);
+          last_cq = nullptr;  // it may belong to a deleted topic
+        }
         auto d = record::decode(p + consumed, view->size - consumed, /*verify_crc=*/false);
         if (d.outcome == record::Outcome::kBlank) {
           consumed += d.size;
@@ -270,7 +348,7 @@ void MessageStore::dispatch_loop() {
           return;
         }
         const RecordView& r = d.record;
-        ConsumeQueue* cq =
+        ConsumeQueuePtr cq =
             (last_cq && last_cq->queue_id() == r.queue_id && last_cq->topic() == r.topic)
                 ? last_cq
                 : find_or_create_cq(r.topic, r.queue_id);
@@ -288,7 +366,7 @@ void MessageStore::dispatch_loop() {
       dispatched_.advance(reput_offset_);
       if (!touched.empty()) {
         std::lock_guard lock(listeners_mu_);
-        for (ConsumeQueue* cq : touched) {
+        for (const ConsumeQueuePtr& cq : touched) {
           for (auto& l : listeners_)
             l(cq->topic(), cq->queue_id(), cq->max_offset());
         }
@@ -327,7 +405,7 @@ Status MessageStore::checkpoint() {
   std::lock_guard lock(checkpoint_mu_);
   StoreCheckpoint cp;
   cp.logics_flushed = dispatched_.get();
-  for (ConsumeQueue* cq : all_cqs())
+  for (const ConsumeQueuePtr& cq : all_cqs())
     COMET_RETURN_IF_ERROR(cq->flush());
   cp.physical_flushed = commit_log_.flushed().get();
   cp.timestamp_ms = clock_.now_ms();
@@ -370,7 +448,7 @@ size_t MessageStore::delete_expired_files() {
                                         config_.delete_files_batch_max);
   if (n > 0) {
     const uint64_t min = commit_log_.min_offset();
-    for (ConsumeQueue* cq : all_cqs())
+    for (const ConsumeQueuePtr& cq : all_cqs())
       cq->delete_expired(min);
   }
   return n;
@@ -435,7 +513,7 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
                                      uint32_t max_msgs, uint64_t max_bytes,
                                      std::span<const uint64_t> tag_hashes) const {
   GetResult g;
-  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  const ConsumeQueuePtr cq = find_cq(topic, queue_id);
   if (cq == nullptr) {
     g.status = GetStatus::kNoMatchedLogicQueue;
     return g;
@@ -489,12 +567,12 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
 }
 
 uint64_t MessageStore::min_queue_offset(std::string_view topic, uint32_t queue_id) const {
-  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  const ConsumeQueuePtr cq = find_cq(topic, queue_id);
   return cq ? cq->min_offset() : 0;
 }
 
 uint64_t MessageStore::max_queue_offset(std::string_view topic, uint32_t queue_id) const {
-  const ConsumeQueue* cq = find_cq(topic, queue_id);
+  const ConsumeQueuePtr cq = find_cq(topic, queue_id);
   return cq ? cq->max_offset() : 0;
 }
 

@@ -97,6 +97,15 @@ class MessageStore {
   const RecoveryInfo& recovery_info() const { return recovery_; }
   const StoreConfig& config() const { return config_; }
 
+  // Deletes every ConsumeQueue of `topic` (its files too) and forgets its queue offsets, so a
+  // topic created again under the name starts empty at offset 0. The dispatcher applies the
+  // deletion at the log position where it was asked for: records appended before go with the
+  // old queues, records after it go to new ones. `done` runs on the dispatcher thread once the
+  // queues are gone (and a checkpoint records it), or with an error if the store stops first.
+  // Readers holding a queue keep a valid (unlinked) mapping until they let go of it.
+  void delete_topic_async(std::string topic, std::function<void(Status)> done);
+  Status delete_topic(std::string topic, std::chrono::milliseconds timeout);
+
   // Runs one retention pass now; returns the CommitLog segments deleted.
   size_t delete_expired_files();
   // Fraction (0..1) of the store's file system in use, or a negative value when unknown.
@@ -121,9 +130,12 @@ class MessageStore {
   void stop_threads();
   Status load_consume_queues();
   void release_lock();
-  ConsumeQueue* find_or_create_cq(std::string_view topic, uint32_t queue_id);
-  ConsumeQueue* find_cq(std::string_view topic, uint32_t queue_id) const;
-  std::vector<ConsumeQueue*> all_cqs() const;
+  using ConsumeQueuePtr = std::shared_ptr<ConsumeQueue>;
+  ConsumeQueuePtr find_or_create_cq(std::string_view topic, uint32_t queue_id);
+  ConsumeQueuePtr find_cq(std::string_view topic, uint32_t queue_id) const;
+  std::vector<ConsumeQueuePtr> all_cqs() const;
+  // Dispatcher thread: applies the topic deletions asked for at or below `position`.
+  void apply_topic_deletions(uint64_t position);
   Status dispatch_record(const RecordView& r);
   void dispatch_loop();
   void housekeeping_loop();
@@ -139,7 +151,16 @@ class MessageStore {
   std::string checkpoint_path_;
 
   mutable std::shared_mutex cq_mu_;
-  TopicQueueMap<std::unique_ptr<ConsumeQueue>> cqs_;
+  TopicQueueMap<ConsumeQueuePtr> cqs_;
+
+  struct TopicDeletion {
+    std::string topic;
+    uint64_t cut;  // log position: records below it belong to the deleted queues
+    std::function<void(Status)> done;
+  };
+  std::mutex deletions_mu_;  // guards deletions_; taken after dispatch_mu_ when both are held
+  std::vector<TopicDeletion> deletions_;
+  std::atomic<bool> deletions_pending_{false};
 
   std::vector<ArrivalListener> listeners_;
   std::mutex listeners_mu_;

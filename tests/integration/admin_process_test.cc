@@ -324,7 +324,13 @@ TEST_F(AdminProcessTest, UpdateTopicOnTheClusterShowsInRouteAndList) {
   EXPECT_TRUE(is_json(list_json.out)) << list_json.out;
   EXPECT_NE(list_json.out.find("\"topic\": \"AdminTopic\""), std::string::npos);
 
-  // deleteTopic takes it out of the broker and, once the broker re-registered, the route.
+  // deleteTopic takes it out of the broker (config and ConsumeQueues) and, once the broker
+  // re-registered, the route.
+  for (int i = 0; i < 3; ++i) {
+    auto sent =
+        admin({"sendMessage", "-t", "AdminTopic", "-p", "doomed", "-b", "broker-a", "-i", "1"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  }
   auto del = admin({"deleteTopic", "-c", "DefaultCluster", "-t", "AdminTopic"});
   ASSERT_EQ(del.exit_code, 0) << del.err;
   EXPECT_TRUE(find_row(del.out, {"broker-a", broker_, "OK"})) << del.out;
@@ -333,6 +339,13 @@ TEST_F(AdminProcessTest, UpdateTopicOnTheClusterShowsInRouteAndList) {
   auto again = admin({"deleteTopic", "-c", "DefaultCluster", "-t", "AdminTopic"});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("TOPIC_NOT_EXIST"), std::string::npos) << again.err;
+
+  // Created again, the topic is empty: the old messages are not served under the new topic.
+  create_topic("AdminTopic", 2);
+  auto status = admin({"topicStatus", "-t", "AdminTopic", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out.find("\"maxOffset\": 3"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("\"maxOffset\": 0"), std::string::npos) << status.out;
 }
 
 TEST_F(AdminProcessTest, SendMessageThenConsumeMessageShowsTheBody) {
