@@ -9,23 +9,22 @@ namespace comet::broker {
 namespace {
 
 // Completes a send exactly once: with the store's result, or FLUSH_DISK_TIMEOUT when the flush
-// takes longer than the timeout. The timer lives on its own strand (Asio timers are not
-// thread-safe) and is cancelled there when the result comes first.
+// takes longer than the timeout (SYNC_FLUSH only). That timer lives on its own strand (Asio
+// timers are not thread-safe) and is cancelled there when the result comes first; an
+// ASYNC_FLUSH send has no timer and costs no hand-off at all.
 class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
  public:
-  SendCompletion(asio::io_context& io, ConnectionPtr conn, RemotingCommand req,
-                 HostAddress store_host, uint32_t queue_id)
-      : strand_(asio::make_strand(io)),
-        timer_(strand_),
-        conn_(std::move(conn)),
+  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
+      : conn_(std::move(conn)),
         req_(std::move(req)),
         store_host_(store_host),
         queue_id_(queue_id) {}
 
-  void arm(std::chrono::milliseconds timeout) {
-    asio::post(strand_, [self = shared_from_this(), timeout] {
-      self->timer_.expires_after(timeout);
-      self->timer_.async_wait([self](std::error_code ec) {
+  void arm(asio::io_context& io, std::chrono::milliseconds timeout) {
+    timer_ = std::make_unique<Timer>(io);
+    asio::post(timer_->strand, [self = shared_from_this(), timeout] {
+      self->timer_->timer.expires_after(timeout);
+      self->timer_->timer.async_wait([self](std::error_code ec) {
         if (ec) return;
         self->finish(Status::timeout("flush took longer than syncFlushTimeout"), {});
       });
@@ -34,7 +33,9 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
 
   void finish(const Status& s, const std::vector<commitlog::AppendResult>& results) {
     if (done_.exchange(true)) return;
-    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    if (timer_) {
+      asio::post(timer_->strand, [self = shared_from_this()] { self->timer_->timer.cancel(); });
+    }
     if (s.is_ok() || s.code() == Code::kTimeout) {
       auto resp = RemotingCommand::response_to(
           req_, s.is_ok() ? ResponseCode::SUCCESS : ResponseCode::FLUSH_DISK_TIMEOUT,
@@ -55,8 +56,12 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
   }
 
  private:
-  asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer timer_;
+  struct Timer {
+    explicit Timer(asio::io_context& io) : strand(asio::make_strand(io)), timer(strand) {}
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer timer;
+  };
+  std::unique_ptr<Timer> timer_;  // set before the store can complete, then only read
   ConnectionPtr conn_;
   RemotingCommand req_;
   HostAddress store_host_;
@@ -159,9 +164,9 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
 
   const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;
   auto completion =
-      std::make_shared<SendCompletion>(*ctx_.io, conn, std::move(req), ctx_.store_host, queue_id);
+      std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
   if (sync_flush) {
-    completion->arm(std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
+    completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
   }
   ctx_.store->put_messages_async(
       msgs, [completion, body_keepalive](Result<std::vector<commitlog::AppendResult>> r) {

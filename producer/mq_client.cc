@@ -124,7 +124,8 @@ MQClient::MQClient(ClientConfig config)
     : config_(std::move(config)),
       namesrv_addrs_(namesrv_list(config_.namesrv_addr)),
       remoting_(std::make_unique<remoting::RemotingClient>()),
-      callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
+      callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))),
+      lanes_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
 
 MQClient::~MQClient() {
   {
@@ -185,10 +186,37 @@ bool MQClient::stopped() const {
 }
 
 bool MQClient::post(std::function<void()> fn) {
-  std::lock_guard lock(post_mu_);
-  if (callbacks_stopped_) return false;
-  asio::post(callbacks_, std::move(fn));
+  const size_t lane = std::hash<std::thread::id>{}(std::this_thread::get_id()) % lanes_.size();
+  {
+    std::lock_guard lock(post_mu_);
+    if (callbacks_stopped_) return false;
+    Lane& l = lanes_[lane];
+    l.queued.push_back(std::move(fn));
+    if (l.scheduled) return true;
+    l.scheduled = true;
+  }
+  asio::post(callbacks_, [this, lane] { drain(lane); });
   return true;
+}
+
+void MQClient::drain(size_t lane) {
+  std::vector<std::function<void()>> batch;
+  // Bounded rounds, so one busy lane cannot keep a pool thread forever: past them the lane
+  // re-posts itself behind the other work.
+  for (int round = 0; round < 64; ++round) {
+    {
+      std::lock_guard lock(post_mu_);
+      batch.clear();
+      batch.swap(lanes_[lane].queued);
+      if (batch.empty()) {
+        lanes_[lane].scheduled = false;
+        return;
+      }
+    }
+    for (auto& fn : batch)
+      fn();
+  }
+  asio::post(callbacks_, [this, lane] { drain(lane); });
 }
 
 Result<TopicRoute> MQClient::fetch_route(const std::string& topic) {

@@ -89,7 +89,8 @@ class MQClient {
   void request_heartbeat();
   void send_heartbeat_to_all_brokers();
 
-  // Runs `fn` on a callback thread; false (and `fn` dropped) once the client is shut down.
+  // Runs `fn` on a callback thread, after what this thread posted before; false (and `fn`
+  // dropped) once the client is shut down.
   bool post(std::function<void()> fn);
 
  private:
@@ -118,8 +119,19 @@ class MQClient {
   std::map<std::string, ConsumerDataProvider> consumers_;
   std::thread background_;
 
+  // Callbacks are queued on lanes (one per callback thread, picked by the posting thread, so
+  // what one I/O thread posts runs in order). A lane drains everything queued on it in one pool
+  // task, and posts that task only when it is not already scheduled: under load, one wake-up
+  // covers many callbacks instead of one each.
+  struct Lane {
+    std::vector<std::function<void()>> queued;  // guarded by post_mu_
+    bool scheduled = false;                     // guarded by post_mu_
+  };
+  void drain(size_t lane);
+
   std::mutex post_mu_;
   bool callbacks_stopped_ = false;
+  std::vector<Lane> lanes_;
 };
 
 }  // namespace comet::client

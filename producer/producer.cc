@@ -235,7 +235,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   // Records the attempt with the fault tolerance and the route cache, and reads the response.
   Outcome finish_attempt(const MessageQueue& mq, const std::string& addr, size_t count,
                          Result<RemotingCommand> response, Millis latency);
-  void async_step(const std::shared_ptr<AsyncSend>& s);
+  // One attempt. `on_caller`: running on the application's thread inside send_async (the first
+  // attempt, so a send costs no thread hop); a failure is then reported on a callback thread,
+  // never inside send_async.
+  void async_step(const std::shared_ptr<AsyncSend>& s, bool on_caller = false);
   void async_handle(const std::shared_ptr<AsyncSend>& s, const MessageQueue& mq,
                     const std::string& addr, Millis latency, Result<RemotingCommand> response);
   void async_finish(const std::shared_ptr<AsyncSend>& s, Result<SendResult> result);
@@ -522,31 +525,36 @@ void Producer::Impl::send_async(std::vector<ProducerMessage> batch, SendCallback
     on_callback_thread([self, s, st] { self->async_finish(s, st); });
     return;
   }
-  on_callback_thread([self, s] { self->async_step(s); });
+  async_step(s, /*on_caller=*/true);
 }
 
-void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s) {
+void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_caller) {
+  auto finish = [&](Result<SendResult> result) {
+    if (!on_caller) return async_finish(s, std::move(result));
+    auto self = shared_from_this();
+    auto r = std::make_shared<Result<SendResult>>(std::move(result));
+    on_callback_thread([self, s, r] { self->async_finish(s, std::move(*r)); });
+  };
   const std::string& topic = s->messages.front().topic;
   auto info = publish_info(topic);
   if (!info.is_ok()) {
-    async_finish(s, info.status());
+    finish(info.status());
     return;
   }
   const auto remaining = std::chrono::ceil<Millis>(s->deadline - Clock::now());
   if (remaining <= Millis{0}) {
     if (s->attempts == 0) {
-      async_finish(s, Status::timeout("send to topic " + topic +
-                                      ": send_msg_timeout passed before the first attempt"));
+      finish(Status::timeout("send to topic " + topic +
+                             ": send_msg_timeout passed before the first attempt"));
     } else {
-      async_finish(
-          s, Status(s->last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}",
+      finish(Status(s->last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}",
                                                 topic, s->attempts, s->last.message())));
     }
     return;
   }
   std::optional<MessageQueue> mq = select_queue(**info, s->avoid);
   if (!mq) {
-    async_finish(s, Status::unavailable("topic " + topic + " has no writable queue"));
+    finish(Status::unavailable("topic " + topic + " has no writable queue"));
     return;
   }
   const std::string addr = (*info)->route->master_addr(mq->broker_name).value_or("");

@@ -1,6 +1,8 @@
 #include "remoting/connection.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -59,7 +61,8 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionOptions options,
       options_(options),
       on_request_(std::move(on_request)),
       on_close_(std::move(on_close)),
-      writer_wake_(socket_.get_executor()) {
+      writer_wake_(socket_.get_executor()),
+      sweep_timer_(socket_.get_executor()) {
   writer_wake_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -210,20 +213,38 @@ awaitable<void> Connection::reader() {
 
 awaitable<void> Connection::writer() {
   auto self = shared_from_this();
+  std::vector<OutFrame> taken;  // frames taken from out_, written from `next` on
+  size_t next = 0;
   std::vector<OutFrame> batch;
   std::vector<asio::const_buffer> buffers;
   while (is_open()) {
-    if (queue_.empty()) {
-      co_await writer_wake_.async_wait(as_tuple(use_awaitable));
-      continue;
+    if (next == taken.size()) {
+      taken.clear();
+      next = 0;
+      bool sleep = false;
+      {
+        std::lock_guard lock(out_mu_);
+        if (out_.empty()) {
+          writer_sleeping_ = true;
+          sleep = true;
+        } else {
+          taken.swap(out_);
+        }
+      }
+      if (sleep) {
+        // A send() that finds the writer asleep posts a cancel of this wait; it runs on the
+        // strand after the wait is armed, so no wake-up is lost.
+        co_await writer_wake_.async_wait(as_tuple(use_awaitable));
+        continue;
+      }
     }
     batch.clear();
     buffers.clear();
     size_t bytes = 0;
-    while (!queue_.empty() && batch.size() < kMaxFramesPerWrite && bytes < kMaxBytesPerWrite) {
-      bytes += queue_.front().bytes;
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    while (next < taken.size() && batch.size() < kMaxFramesPerWrite && bytes < kMaxBytesPerWrite) {
+      bytes += taken[next].bytes;
+      batch.push_back(std::move(taken[next]));
+      ++next;
     }
     for (const OutFrame& f : batch) {
       buffers.emplace_back(asio::buffer(f.head));
@@ -254,14 +275,16 @@ bool Connection::send(RemotingCommand cmd) {
     close();
     return false;
   }
-  asio::post(socket_.get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable {
-    if (!self->is_open()) {
-      self->queued_bytes_.fetch_sub(f.bytes, std::memory_order_relaxed);
-      return;
-    }
-    self->queue_.push_back(std::move(f));
-    self->writer_wake_.cancel();
-  });
+  bool wake = false;
+  {
+    std::lock_guard lock(out_mu_);
+    out_.push_back(std::move(f));
+    wake = std::exchange(writer_sleeping_, false);
+  }
+  if (wake) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->writer_wake_.cancel(); });
+  }
   return true;
 }
 
@@ -270,32 +293,29 @@ void Connection::invoke(RemotingCommand request, std::chrono::milliseconds timeo
   const uint32_t opaque = next_opaque_.fetch_add(1, std::memory_order_relaxed);
   request.header.opaque = opaque;
   request.header.flags &= ~(kFlagResponse | kFlagOneway);
-  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), timeout);
+  const Deadline deadline = std::chrono::steady_clock::now() + timeout;
+  bool arm = false;
   {
     std::lock_guard lock(pending_mu_);
     if (!is_open()) {
       // fall through to fail below, outside the lock
     } else {
-      pending_.emplace(opaque, Pending{std::move(cb), timer});
+      pending_.emplace(opaque, Pending{std::move(cb), deadline, timeout});
       cb = nullptr;
+      if (deadline < sweep_at_) {
+        sweep_at_ = deadline;
+        arm = true;
+      }
     }
   }
   if (cb) {
     cb(Status::unavailable("connection to " + remote_address_ + " is closed"));
     return;
   }
-  // Timers are not thread-safe: arm and cancel them only on the strand (posted in that order).
-  std::weak_ptr<Connection> weak = shared_from_this();
-  asio::post(socket_.get_executor(), [weak, timer, opaque, timeout] {
-    timer->async_wait([weak, opaque, timeout](std::error_code ec) {
-      if (ec) return;  // cancelled: the response came first
-      if (auto self = weak.lock()) {
-        self->complete(opaque,
-                       Status::timeout("no response from " + self->remote_address_ + " within " +
-                                       std::to_string(timeout.count()) + " ms"));
-      }
-    });
-  });
+  if (arm) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), deadline] { self->arm_sweep(deadline); });
+  }
   if (!send(std::move(request))) {
     complete(opaque, Status::unavailable("connection to " + remote_address_ + " is closed"));
   }
@@ -316,13 +336,46 @@ void Connection::complete(uint32_t opaque, Result<RemotingCommand> result) {
     p = std::move(it->second);
     pending_.erase(it);
   }
-  cancel_timer(std::move(p.timer));
   p.callback(std::move(result));
 }
 
-void Connection::cancel_timer(std::shared_ptr<asio::steady_timer> timer) {
-  if (!timer) return;
-  asio::post(socket_.get_executor(), [timer = std::move(timer)] { timer->cancel(); });
+void Connection::arm_sweep(Deadline at) {
+  // Timers are not thread-safe: this runs on the strand. A later arm for an earlier deadline
+  // replaces this one (expires_at cancels the wait in flight, whose handler then does nothing).
+  {
+    std::lock_guard lock(pending_mu_);
+    if (at != sweep_at_) return;  // superseded by an earlier deadline, or already swept
+  }
+  sweep_timer_.expires_at(at);
+  std::weak_ptr<Connection> weak = shared_from_this();
+  sweep_timer_.async_wait([weak](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_sweep();
+  });
+}
+
+void Connection::on_sweep() {
+  const Deadline now = std::chrono::steady_clock::now();
+  std::vector<Pending> expired;
+  Deadline next = Deadline::max();
+  {
+    std::lock_guard lock(pending_mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        next = std::min(next, it->second.deadline);
+        ++it;
+      }
+    }
+    sweep_at_ = next;
+  }
+  if (next != Deadline::max()) arm_sweep(next);
+  for (Pending& p : expired) {
+    p.callback(Status::timeout("no response from " + remote_address_ + " within " +
+                               std::to_string(p.timeout.count()) + " ms"));
+  }
 }
 
 void Connection::fail_all_pending(const Status& status) {
@@ -331,10 +384,8 @@ void Connection::fail_all_pending(const Status& status) {
     std::lock_guard lock(pending_mu_);
     failed.swap(pending_);
   }
-  for (auto& [_, p] : failed) {
-    cancel_timer(std::move(p.timer));
+  for (auto& [_, p] : failed)
     p.callback(status);
-  }
 }
 
 size_t Connection::pending_requests() const {
@@ -355,7 +406,9 @@ void Connection::close() {
     self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     self->socket_.close(ec);
     self->writer_wake_.cancel();
-    self->queue_.clear();
+    self->sweep_timer_.cancel();
+    std::lock_guard lock(self->out_mu_);
+    self->out_.clear();  // releases the mappings queued frames kept alive
   });
   fail_all_pending(Status::unavailable("connection to " + remote_address_ + " closed"));
   if (on_close_) on_close_(this);

@@ -18,36 +18,12 @@ if [[ -z "$bin" ]]; then
 fi
 
 work=$(mktemp -d /tmp/comet-demo-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD with stdout on a fifo and waits (30 s at most) for its ready line.
-start() {
-  local name=$1
-  shift
-  mkfifo "$work/$name.out"
-  "$@" >"$work/$name.out" 2>"$work/$name.log" &
-  pids+=($!)
-  exec {fd}<"$work/$name.out"
-  local line
-  if ! read -r -t 30 -u "$fd" line; then
-    echo "demo: $name did not start; its log:" >&2
-    cat "$work/$name.log" >&2
-    exit 1
-  fi
-  echo "$line"
-  ready_addr=${line##* }
-}
+source scripts/lib-cluster.sh
 
 echo "== starting a local cluster in $work"
-start namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.0.0.1
+start_process namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.0.0.1
 namesrv=$ready_addr
-start broker "$bin/broker/comet-broker" listenPort=0 bindAddress=127.0.0.1 \
+start_process broker "$bin/broker/comet-broker" listenPort=0 bindAddress=127.0.0.1 \
   namesrvAddr="$namesrv" storePathRootDir="$work/store" brokerName=broker-a
 admin() { "$bin/admin/comet-admin" "$@" -n "$namesrv"; }
 

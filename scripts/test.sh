@@ -19,7 +19,7 @@ if [[ "${1:-}" == "--tsan" ]]; then
   build_dir=build-tsan
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DCOMET_TSAN=ON -DCOMET_BUILD_BENCH=OFF)
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  ctest_args=(-R "Remoting|FrameCodec|Concurrency|CommitLog|Watermark|RouteInfo|NamesrvController|Producer")
+  ctest_args=(-R "Remoting|FrameCodec|Concurrency|CommitLog|Watermark|RouteInfo|NamesrvController|Producer|ConsumerTest|TopicDeletion")
 fi
 if [[ -n "${CI:-}" ]]; then cmake_args+=(-DCOMET_WERROR=ON); fi
 

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -152,6 +153,40 @@ TEST_F(RemotingTest, TimeoutWhenNoResponseAndTheConnectionStaysUsable) {
   EXPECT_GE(took, 100ms);
   EXPECT_LT(took, 3s);
   EXPECT_TRUE(client.invoke(addr_, route_request("after"), 5s).is_ok());
+}
+
+// One sweep timer per connection enforces the timeouts: a shorter timeout asked for after a
+// longer one must still fire on time, and each request times out on its own.
+TEST_F(RemotingTest, ShorterTimeoutAfterALongerOneFiresOnTime) {
+  RemotingClient client;
+  ASSERT_TRUE(client.invoke(addr_, route_request("connect"), 5s).is_ok());
+  std::promise<Result<RemotingCommand>> slow, fast, faster;
+  const auto start = std::chrono::steady_clock::now();
+  client.invoke_async(addr_, RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), 20s,
+                      [&](Result<RemotingCommand> r) { slow.set_value(std::move(r)); });
+  client.invoke_async(addr_, RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), 400ms,
+                      [&](Result<RemotingCommand> r) { fast.set_value(std::move(r)); });
+  client.invoke_async(addr_, RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), 150ms,
+                      [&](Result<RemotingCommand> r) { faster.set_value(std::move(r)); });
+  auto faster_future = faster.get_future();
+  ASSERT_EQ(faster_future.wait_for(5s), std::future_status::ready);
+  const auto faster_took = std::chrono::steady_clock::now() - start;
+  auto fast_future = fast.get_future();
+  ASSERT_EQ(fast_future.wait_for(5s), std::future_status::ready);
+  const auto fast_took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(faster_future.get().status().code(), Code::kTimeout);
+  EXPECT_EQ(fast_future.get().status().code(), Code::kTimeout);
+  EXPECT_GE(faster_took, 150ms);
+  EXPECT_LT(faster_took, 400ms + 2s);
+  EXPECT_GE(fast_took, 400ms);
+  EXPECT_LT(fast_took, 3s);
+  // The long one is still waiting, and the connection still answers.
+  auto slow_future = slow.get_future();
+  EXPECT_EQ(slow_future.wait_for(0ms), std::future_status::timeout);
+  EXPECT_TRUE(client.invoke(addr_, route_request("after"), 5s).is_ok());
+  client.shutdown();  // fails the long one at once
+  ASSERT_EQ(slow_future.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(slow_future.get().is_ok());
 }
 
 TEST_F(RemotingTest, ManyPipelinedRequestsOnOneConnectionAreMatched) {
