@@ -1291,9 +1291,15 @@ std::string command_usage(std::string_view command) {
   std::ostringstream o;
   o << "usage: comet-admin " << spec->name;
   for (const auto& opt : spec->options) {
-    std::string form = opt.letter ? std::string("-") + opt.letter : "--" + std::string(opt.name);
-    form += " " + std::string(opt.placeholder);
-    o << ' ' << (opt.required ? form : "[" + form + "]");
+    // Built by appending: "--" + std::string(...) trips GCC 12's -Wrestrict false positive.
+    std::string form = opt.letter ? std::string(1, '-') + opt.letter : std::string("--");
+    if (!opt.letter) form.append(opt.name);
+    form.append(" ").append(opt.placeholder);
+    if (opt.required) {
+      o << ' ' << form;
+    } else {
+      o << " [" << form << ']';
+    }
   }
   o << " [-n <addr>] [--json] [--timeout-ms <ms>]\n" << spec->summary << "\n\noptions:\n";
   std::vector<OptionSpec> all = spec->options;

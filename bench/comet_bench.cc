@@ -2,6 +2,12 @@
 //
 //   comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes] [--inflight K]
 //                       [--batch B] [--producers P] [--rate msgs/s] [--json]
+//   comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N] [--threads T]
+//                       [--timeout-s S] [--json]
+//
+// consume: a PushConsumer of a fresh group (so it starts at each queue's first offset) reads
+// until N distinct messages arrived; the report gives throughput, redeliveries and whether every
+// queue arrived in order.
 //
 // Sends N messages of `size` bytes from P producers, each keeping up to K requests in flight
 // (async, pipelined), B messages per request; `--rate` paces the offered load (0 = as fast as
@@ -22,6 +28,7 @@
 
 #include "bench/latency_histogram.h"
 #include "common/logging.h"
+#include "consumer/push_consumer.h"
 #include "producer/producer.h"
 
 namespace comet::bench {
@@ -84,13 +91,138 @@ class Window {
   bool waiting_ = false;
 };
 
+struct ConsumeOptions {
+  std::string namesrv = "127.0.0.1:9876";
+  std::string topic = "BenchTopic";
+  std::string group;  // default: a fresh group per run
+  uint64_t messages = 100000;
+  int threads = 4;
+  int timeout_s = 120;
+  bool json = false;
+};
+
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
   std::cerr
       << "usage: comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes]\n"
          "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]"
-         " [--json]\n";
+         " [--json]\n"
+         "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
+         " [--threads T]\n"
+         "                          [--timeout-s S] [--json]\n";
   return 2;
+}
+
+int consume(const ConsumeOptions& o) {
+  client::ClientConfig cfg;
+  cfg.namesrv_addr = o.namesrv;
+  cfg.client_id = client::default_client_id() + "-consume";
+  const std::string group =
+      !o.group.empty()
+          ? o.group
+          : "comet-bench-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  client::PushConsumer consumer(group, cfg);
+  if (Status s = consumer.subscribe(o.topic, "*"); !s.is_ok()) {
+    std::cerr << "comet-bench: subscribe: " << s.to_string() << "\n";
+    return 2;
+  }
+  consumer.set_consume_from_where(client::ConsumeFromWhere::kFirstOffset);
+  consumer.set_consume_thread_count(o.threads);
+  consumer.set_consume_message_batch_max_size(32);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t distinct = 0, redelivered = 0, out_of_order = 0, bytes = 0;
+  std::map<uint32_t, uint64_t> next_offset;  // queue → the offset expected next
+  consumer.register_message_listener([&](const std::vector<client::MessageExt>& msgs) {
+    std::lock_guard lock(mu);
+    for (const auto& m : msgs) {
+      auto [it, first] = next_offset.try_emplace(m.queue_id, m.queue_offset);
+      if (m.queue_offset < it->second) {
+        ++redelivered;
+        continue;
+      }
+      if (m.queue_offset > it->second && !first) ++out_of_order;
+      it->second = m.queue_offset + 1;
+      ++distinct;
+      bytes += m.body.size();
+    }
+    if (distinct >= o.messages) cv.notify_all();
+    return client::ConsumeStatus::kSuccess;
+  });
+  const auto start = Clock::now();
+  if (Status s = consumer.start(); !s.is_ok()) {
+    std::cerr << "comet-bench: consumer start: " << s.to_string() << "\n";
+    return 1;
+  }
+  bool complete = false;
+  double secs = 0;
+  {
+    std::unique_lock lock(mu);
+    complete = cv.wait_for(lock, std::chrono::seconds(o.timeout_s),
+                           [&] { return distinct >= o.messages; });
+    secs = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  consumer.shutdown();
+  std::lock_guard lock(mu);
+  const double rate = static_cast<double>(distinct) / secs;
+  if (o.json) {
+    std::printf(
+        "{\"messages\":%llu,\"seconds\":%.3f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,"
+        "\"redelivered\":%llu,\"out_of_order\":%llu,\"queues\":%zu,\"complete\":%s}\n",
+        static_cast<unsigned long long>(distinct), secs, rate,
+        static_cast<double>(bytes) / secs / 1e6, static_cast<unsigned long long>(redelivered),
+        static_cast<unsigned long long>(out_of_order), next_offset.size(),
+        complete ? "true" : "false");
+  } else {
+    std::printf("consume: %llu msgs from %zu queue(s) in %.2f s (group %s, %d thread(s))\n",
+                static_cast<unsigned long long>(distinct), next_offset.size(), secs, group.c_str(),
+                o.threads);
+    std::printf("  throughput  %.0f msgs/s  %.1f MB/s\n", rate,
+                static_cast<double>(bytes) / secs / 1e6);
+    std::printf("  redelivered %llu  out of order %llu\n",
+                static_cast<unsigned long long>(redelivered),
+                static_cast<unsigned long long>(out_of_order));
+    if (!complete) {
+      std::printf("  INCOMPLETE: %llu of %llu messages within %d s\n",
+                  static_cast<unsigned long long>(distinct),
+                  static_cast<unsigned long long>(o.messages), o.timeout_s);
+    }
+  }
+  return complete && out_of_order == 0 ? 0 : 1;
+}
+
+int parse_consume(int argc, char** argv) {
+  ConsumeOptions o;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) std::exit(usage((std::string(name) + " needs a value").c_str()));
+      return argv[++i];
+    };
+    if (a == "-n")
+      o.namesrv = value("-n");
+    else if (a == "-t")
+      o.topic = value("-t");
+    else if (a == "-g")
+      o.group = value("-g");
+    else if (a == "--messages")
+      o.messages = std::strtoull(value("--messages"), nullptr, 10);
+    else if (a == "--threads")
+      o.threads = std::atoi(value("--threads"));
+    else if (a == "--timeout-s")
+      o.timeout_s = std::atoi(value("--timeout-s"));
+    else if (a == "--json")
+      o.json = true;
+    else
+      return usage(("unknown option " + a).c_str());
+  }
+  if (o.messages == 0 || o.threads <= 0 || o.timeout_s <= 0) {
+    return usage("--messages, --threads and --timeout-s must be positive");
+  }
+  return consume(o);
 }
 
 int produce(const ProduceOptions& o) {
@@ -217,6 +349,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(nullptr);
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
+  if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   for (int i = 2; i < argc; ++i) {

@@ -76,8 +76,11 @@ Result<BrokerRole> parse_broker_role(std::string_view text) {
   if (text == "ASYNC_MASTER") return BrokerRole::kAsyncMaster;
   if (text == "SYNC_MASTER") return BrokerRole::kSyncMaster;
   if (text == "SLAVE") return BrokerRole::kSlave;
-  return invalid("brokerRole",
-                 "'" + std::string(text) + "' is not one of ASYNC_MASTER, SYNC_MASTER, SLAVE");
+  // Appended, not "'" + std::string(text): GCC 12 -O3 warns (-Wrestrict, a false positive)
+  // about operator+(const char*, std::string&&).
+  std::string why = "'";
+  why.append(text).append("' is not one of ASYNC_MASTER, SYNC_MASTER, SLAVE");
+  return invalid("brokerRole", why);
 }
 
 Status validate_host_port(std::string_view key, std::string_view addr) {

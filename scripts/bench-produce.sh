@@ -5,6 +5,7 @@
 #   1. one message per request, 256 in flight: the maximum throughput;
 #   2. batches of 32 messages, 32 requests in flight: the maximum throughput;
 #   3. and 4. the same two shapes paced at half of the throughput measured, for p50/p99 latency.
+# A warm-up run of 200,000 messages comes first and is not reported.
 #   scripts/bench-produce.sh [messages]     default 400000 per run
 # COMET_BENCH_BIN=<build dir> uses that build; default: a Release build in build-release/.
 set -euo pipefail
@@ -37,6 +38,11 @@ run() {
   echo
 }
 throughput() { awk '/throughput/ {print int($2)}' "$work/last.txt"; }
+
+# Warm-up, not reported: connections, routes, and the broker's first pre-fault of a fresh 1 GiB
+# segment (see docs/benchmarks.md: first touch of memory is slow on this VM).
+"$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages 200000 --inflight 256 \
+  >/dev/null
 
 run "single: one message per request, 256 in flight" --inflight 256
 single=$(throughput)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: installs the packages, builds Release, starts a local
 # cluster (one comet-namesrv, one comet-broker, stores in a temporary directory), creates a topic,
-# produces a batch of messages with comet-bench, shows the topic's status, consumes a few back
-# with comet-admin, and stops everything it started (by PID) on exit.
+# produces messages with comet-bench (one per request, then batches), shows the topic's status,
+# consumes everything back with a push consumer group, shows the group's progress and a few
+# messages, and stops everything it started (by PID) on exit.
 #   scripts/demo.sh [messages]     default 200000 messages of 1 KiB
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,12 @@ echo "== producing $messages more in batches of 32"
 echo
 echo "== topicStatus DemoTopic"
 admin topicStatus -t DemoTopic
+echo
+echo "== consuming all $((2 * messages)) with a push consumer group (8 queues, 4 threads)"
+"$bin/bench/comet-bench" consume -n "$namesrv" -t DemoTopic -g DemoGroup --messages $((2 * messages))
+echo
+echo "== consumerProgress DemoGroup: committed offsets and lag per queue"
+admin consumerProgress -g DemoGroup -t DemoTopic
 echo
 echo "== consumeMessage: the first 3 messages of queue 0"
 admin consumeMessage -t DemoTopic -i 0 -c 3
