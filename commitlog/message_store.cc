@@ -10,6 +10,7 @@
 #include <future>
 #include <iterator>
 
+#include "common/deferred_wake.h"
 #include "common/logging.h"
 
 namespace comet::commitlog {
@@ -173,14 +174,20 @@ Status MessageStore::recover() {
 void MessageStore::start_threads() {
   commit_log_.set_append_hook([this] {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (dispatcher_idle_.load(std::memory_order_relaxed)) {
-      std::lock_guard lock(dispatch_mu_);
-      dispatch_cv_.notify_one();
-    }
+    if (!dispatcher_idle_.load(std::memory_order_relaxed)) return;
+    // Inside a batch (an I/O thread handling one recv's frames) the dispatcher is woken once,
+    // at the batch's end, and indexes the whole batch in one go.
+    if (!defer_wake(&MessageStore::wake_dispatcher, this)) wake_dispatcher(this);
   });
   commit_log_.start();
   dispatch_thread_ = std::thread([this] { dispatch_loop(); });
   house_thread_ = std::thread([this] { housekeeping_loop(); });
+}
+
+void MessageStore::wake_dispatcher(void* store) {
+  auto* self = static_cast<MessageStore*>(store);
+  std::lock_guard lock(self->dispatch_mu_);
+  self->dispatch_cv_.notify_one();
 }
 
 void MessageStore::stop_threads() {

@@ -138,6 +138,7 @@ class MessageStore {
   void apply_topic_deletions(uint64_t position);
   Status dispatch_record(const RecordView& r);
   void dispatch_loop();
+  static void wake_dispatcher(void* store);
   void housekeeping_loop();
 
   const StoreConfig config_;

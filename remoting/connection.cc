@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "common/deferred_wake.h"
 #include "common/logging.h"
 
 namespace comet::remoting {
@@ -139,8 +141,11 @@ awaitable<void> Connection::reader() {
   std::vector<uint64_t> scratch;
   size_t begin = 0, end = 0;
   while (is_open()) {
-    // Handle every complete frame in [begin, end).
+    // Handle every complete frame in [begin, end). Wake-ups the handlers cause (the store's
+    // dispatcher) run once, after the last frame: the scope closes before the next co_await.
     bool bad = false;
+    std::optional<DeferredWakeScope> batch;
+    if (end - begin >= kFramePrefixSize) batch.emplace();
     while (end - begin >= kFramePrefixSize) {
       auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
       if (!prefix.is_ok()) {
@@ -189,6 +194,7 @@ awaitable<void> Connection::reader() {
                                           "this endpoint serves no requests"));
       }
     }
+    batch.reset();
     if (bad) break;
     if (begin == end) {
       begin = end = 0;

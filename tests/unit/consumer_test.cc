@@ -28,6 +28,7 @@
 #include "consumer/offset_store.h"
 #include "consumer/pull_consumer.h"
 #include "consumer/push_consumer.h"
+#include "fake_server_util.h"
 #include "producer/topic_route.h"
 #include "remoting/remoting_server.h"
 
@@ -314,29 +315,10 @@ TEST(LocalFileOffsetStore, PersistsThroughATempFileAndLoads) {
 
 // --- fakes ---------------------------------------------------------------------------------
 
+using comet::testing::Signal;
 std::unique_ptr<RemotingServer> make_server() {
-  ServerOptions opts;
-  opts.bind_address = "127.0.0.1";
-  return std::make_unique<RemotingServer>(opts);
+  return comet::testing::make_loopback_server();
 }
-
-// Wakes tests whenever a fake server changed state or a listener ran.
-class Signal {
- public:
-  void notify() {
-    std::lock_guard lock(mu_);
-    cv_.notify_all();
-  }
-  template <typename Pred>
-  bool wait(Pred pred, std::chrono::milliseconds timeout = kWait) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
 
 struct SeenPull {
   std::string group;

@@ -16,6 +16,7 @@
 #include <asio.hpp>
 
 #include "common/record_codec.h"
+#include "fake_server_util.h"
 #include "producer/latency_fault_tolerance.h"
 #include "producer/mq_client.h"
 #include "producer/producer.h"
@@ -45,30 +46,10 @@ std::string dead_address() {
   return "127.0.0.1:" + std::to_string(port);
 }
 
+using comet::testing::Signal;
 std::unique_ptr<RemotingServer> make_server() {
-  ServerOptions opts;
-  opts.bind_address = "127.0.0.1";
-  return std::make_unique<RemotingServer>(opts);
+  return comet::testing::make_loopback_server();
 }
-
-// Wakes tests whenever any fake server received something; predicates may take the servers'
-// locks (servers never hold theirs while notifying).
-class Signal {
- public:
-  void notify() {
-    std::lock_guard lock(mu_);
-    cv_.notify_all();
-  }
-  template <typename Pred>
-  bool wait(Pred pred) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kWait, pred);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
 
 struct ReceivedRecord {
   std::string topic;
