@@ -72,10 +72,17 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
 }  // namespace
 
 std::string make_msg_id(HostAddress store_host, uint64_t physical_offset) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08X%08X%016llX", store_host.ipv4, store_host.port,
-                static_cast<unsigned long long>(physical_offset));
-  return buf;
+  // "%08X%08X%016llX" without printf's parsing: this runs for every message.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id(32, '0');
+  auto put = [&](size_t at, uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v >>= 4)
+      id[at + static_cast<size_t>(i)] = kHex[v & 0xF];
+  };
+  put(0, store_host.ipv4, 8);
+  put(8, store_host.port, 8);
+  put(16, physical_offset, 16);
+  return id;
 }
 
 void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
@@ -126,10 +133,11 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   }
 
   // Every record must be whole, sealed by its CRC, and of this topic.
-  // The messages below point into the body; it stays alive until the store has copied them.
-  auto body_keepalive = std::make_shared<std::string>(std::move(req.body.owned));
-  const std::string& body = *body_keepalive;
+  // The messages below point into the body; put_messages_async copies them into the CommitLog
+  // before it returns, so the body only has to outlive that call.
+  const std::string body = std::move(req.body.owned);
   std::vector<Message> msgs;
+  if (!ext->batch) msgs.reserve(1);
   const auto* p = reinterpret_cast<const uint8_t*>(body.data());
   for (size_t pos = 0; pos < body.size();) {
     auto d = record::decode(p + pos, body.size() - pos, /*verify_crc=*/true);
@@ -168,14 +176,14 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (sync_flush) {
     completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
   }
-  ctx_.store->put_messages_async(
-      msgs, [completion, body_keepalive](Result<std::vector<commitlog::AppendResult>> r) {
-        if (r.is_ok()) {
-          completion->finish(Status::ok(), r.value());
-        } else {
-          completion->finish(r.status(), {});
-        }
-      });
+  ctx_.store->put_messages_async(msgs,
+                                 [completion](Result<std::vector<commitlog::AppendResult>> r) {
+                                   if (r.is_ok()) {
+                                     completion->finish(Status::ok(), r.value());
+                                   } else {
+                                     completion->finish(r.status(), {});
+                                   }
+                                 });
 }
 
 }  // namespace comet::broker

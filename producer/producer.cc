@@ -239,8 +239,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   // attempt, so a send costs no thread hop); a failure is then reported on a callback thread,
   // never inside send_async.
   void async_step(const std::shared_ptr<AsyncSend>& s, bool on_caller = false);
-  void async_handle(const std::shared_ptr<AsyncSend>& s, const MessageQueue& mq,
-                    const std::string& addr, Millis latency, Result<RemotingCommand> response);
+  // On a callback thread, with s->response set.
+  void async_handle(const std::shared_ptr<AsyncSend>& s);
   void async_finish(const std::shared_ptr<AsyncSend>& s, Result<SendResult> result);
   // Runs `fn` on a callback thread, or here when the client no longer runs any.
   void on_callback_thread(std::function<void()> fn);
@@ -266,6 +266,13 @@ struct AsyncSend {
   int max_attempts = 1;
   std::string avoid;
   Status last;
+  // The attempt in flight (one at a time): where it went, and its answer once it came. Kept
+  // here so the completion hand-offs capture one pointer rather than copies of the strings.
+  MessageQueue mq;
+  std::string addr;
+  Clock::time_point begin;
+  Millis latency{0};
+  std::optional<Result<remoting::RemotingCommand>> response;
 };
 
 }  // namespace
@@ -557,26 +564,26 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
     finish(Status::unavailable("topic " + topic + " has no writable queue"));
     return;
   }
-  const std::string addr = (*info)->route->master_addr(mq->broker_name).value_or("");
+  s->addr = (*info)->route->master_addr(mq->broker_name).value_or("");
+  s->mq = std::move(*mq);
   ++s->attempts;
-  const auto begin = Clock::now();
+  s->begin = Clock::now();
   auto self = shared_from_this();
-  client_->remoting().invoke_async(
-      addr, make_send_request(group_, *mq, s->msgs), remaining,
-      [self, s, mq = *mq, addr, begin](Result<RemotingCommand> response) {
-        // On an I/O thread: hop off it before doing anything that may block.
-        auto r = std::make_shared<Result<RemotingCommand>>(std::move(response));
-        const Millis latency = elapsed_since(begin);
-        self->on_callback_thread([self, s, mq, addr, latency, r] {
-          self->async_handle(s, mq, addr, latency, std::move(*r));
-        });
-      });
+  client_->remoting().invoke_async(s->addr, make_send_request(group_, s->mq, s->msgs), remaining,
+                                   [self, s](Result<RemotingCommand> response) {
+                                     // On an I/O thread: hop off it before doing anything that may
+                                     // block.
+                                     s->latency = elapsed_since(s->begin);
+                                     s->response.emplace(std::move(response));
+                                     self->on_callback_thread([self, s] { self->async_handle(s); });
+                                   });
 }
 
-void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s, const MessageQueue& mq,
-                                  const std::string& addr, Millis latency,
-                                  Result<RemotingCommand> response) {
-  Outcome outcome = finish_attempt(mq, addr, s->msgs.size(), std::move(response), latency);
+void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s) {
+  const MessageQueue& mq = s->mq;
+  Outcome outcome =
+      finish_attempt(mq, s->addr, s->msgs.size(), std::move(*s->response), s->latency);
+  s->response.reset();
   if (outcome.next == Next::kTopicGone) (void)client_->update_route(mq.topic);
   if (outcome.next != Next::kRetry) {
     async_finish(s, std::move(outcome.result));
@@ -654,8 +661,11 @@ Result<SendResult> Producer::send(const ProducerMessage& msg) {
   return impl_->send_sync(std::span(&msg, 1));
 }
 
-void Producer::send_async(const ProducerMessage& msg, SendCallback callback) {
-  impl_->send_async(std::vector<ProducerMessage>{msg}, std::move(callback));
+void Producer::send_async(ProducerMessage msg, SendCallback callback) {
+  std::vector<ProducerMessage> one;  // not {msg}: an initializer_list would copy the body
+  one.reserve(1);
+  one.push_back(std::move(msg));
+  impl_->send_async(std::move(one), std::move(callback));
 }
 
 void Producer::send_async(std::vector<ProducerMessage> batch, SendCallback callback) {

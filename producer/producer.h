@@ -68,7 +68,8 @@ class Producer {
   void shutdown();
 
   Result<SendResult> send(const ProducerMessage& msg);
-  void send_async(const ProducerMessage& msg, SendCallback callback);
+  // By value: pass an rvalue and the body is moved, not copied.
+  void send_async(ProducerMessage msg, SendCallback callback);
   Status send_oneway(const ProducerMessage& msg);
   // One request: every message goes to the same topic and the same queue.
   Result<SendResult> send(const std::vector<ProducerMessage>& batch);

@@ -15,6 +15,7 @@
 
 #include "broker/consumer_offset_manager.h"
 #include "broker/metadata_store.h"
+#include "broker/send_message_processor.h"
 #include "broker/topic_config_manager.h"
 #include "test_util.h"
 
@@ -629,6 +630,15 @@ TEST(ConsumerOffsetManager, ConcurrentCommitsKeepTheHighestInMemoryAndOnDisk) {
   offsets.reset();
   auto reloaded = std::move(ConsumerOffsetManager::load(*store)).value();
   EXPECT_EQ(reloaded->offsets("g", "t"), in_memory);
+}
+
+// The message id is RocketMQ's offset message id: store IPv4, port, physical offset, in hex.
+TEST(MessageId, IsStoreHostPortAndPhysicalOffsetInHex) {
+  EXPECT_EQ(make_msg_id(HostAddress{0x7F000001, 10911}, 0x1234),
+            "7F00000100002A9F0000000000001234");
+  EXPECT_EQ(make_msg_id(HostAddress{0xFFFFFFFF, 65535}, UINT64_MAX),
+            "FFFFFFFF0000FFFFFFFFFFFFFFFFFFFF");
+  EXPECT_EQ(make_msg_id(HostAddress{}, 0), std::string(32, '0'));
 }
 
 }  // namespace
