@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bench/latency_histogram.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "consumer/push_consumer.h"
 #include "producer/producer.h"
@@ -38,16 +39,20 @@ using Clock = std::chrono::steady_clock;
 // How far ahead of its schedule a paced sender may be before it sleeps.
 constexpr auto kPaceSlack = std::chrono::microseconds(200);
 
-struct ProduceOptions {
+// The options every command takes.
+struct CommonOptions {
   std::string namesrv = "127.0.0.1:9876";
   std::string topic = "BenchTopic";
   uint64_t messages = 100000;
+  bool json = false;
+};
+
+struct ProduceOptions : CommonOptions {
   size_t size = 1024;
   int inflight = 256;
   int batch = 1;
   int producers = 1;
   double rate = 0;
-  bool json = false;
 };
 
 // Bounds the requests in flight; waits on a condition variable, never spins. A full window
@@ -91,14 +96,10 @@ class Window {
   bool waiting_ = false;
 };
 
-struct ConsumeOptions {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string topic = "BenchTopic";
+struct ConsumeOptions : CommonOptions {
   std::string group;  // default: a fresh group per run
-  uint64_t messages = 100000;
   int threads = 4;
   int timeout_s = 120;
-  bool json = false;
 };
 
 int usage(const char* why) {
@@ -113,16 +114,38 @@ int usage(const char* why) {
   return 2;
 }
 
+// Reads argv[2..]: the common options into `common`, the command's own through
+// `specific(option, value)`, which returns false for an option it does not know (`value()`
+// takes the option's argument). Returns 0, or usage()'s exit code.
+template <typename Specific>
+int parse_options(int argc, char** argv, CommonOptions& common, Specific specific) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) std::exit(usage((a + " needs a value").c_str()));
+      return argv[++i];
+    };
+    if (a == "-n")
+      common.namesrv = value();
+    else if (a == "-t")
+      common.topic = value();
+    else if (a == "--messages")
+      common.messages = std::strtoull(value(), nullptr, 10);
+    else if (a == "--json")
+      common.json = true;
+    else if (!specific(a, value))
+      return usage(("unknown option " + a).c_str());
+  }
+  return 0;
+}
+
 int consume(const ConsumeOptions& o) {
   client::ClientConfig cfg;
   cfg.namesrv_addr = o.namesrv;
   cfg.client_id = client::default_client_id() + "-consume";
-  const std::string group =
-      !o.group.empty()
-          ? o.group
-          : "comet-bench-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
+  const std::string group = !o.group.empty()
+                                ? o.group
+                                : "comet-bench-" + std::to_string(SystemClock::instance().now_ms());
   client::PushConsumer consumer(group, cfg);
   if (Status s = consumer.subscribe(o.topic, "*"); !s.is_ok()) {
     std::cerr << "comet-bench: subscribe: " << s.to_string() << "\n";
@@ -196,29 +219,18 @@ int consume(const ConsumeOptions& o) {
 
 int parse_consume(int argc, char** argv) {
   ConsumeOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) std::exit(usage((std::string(name) + " needs a value").c_str()));
-      return argv[++i];
-    };
-    if (a == "-n")
-      o.namesrv = value("-n");
-    else if (a == "-t")
-      o.topic = value("-t");
-    else if (a == "-g")
-      o.group = value("-g");
-    else if (a == "--messages")
-      o.messages = std::strtoull(value("--messages"), nullptr, 10);
+  int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {
+    if (a == "-g")
+      o.group = value();
     else if (a == "--threads")
-      o.threads = std::atoi(value("--threads"));
+      o.threads = std::atoi(value());
     else if (a == "--timeout-s")
-      o.timeout_s = std::atoi(value("--timeout-s"));
-    else if (a == "--json")
-      o.json = true;
+      o.timeout_s = std::atoi(value());
     else
-      return usage(("unknown option " + a).c_str());
-  }
+      return false;
+    return true;
+  });
+  if (bad != 0) return bad;
   if (o.messages == 0 || o.threads <= 0 || o.timeout_s <= 0) {
     return usage("--messages, --threads and --timeout-s must be positive");
   }
@@ -352,35 +364,22 @@ int main(int argc, char** argv) {
   if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) {
-        std::exit(usage((std::string(name) + " needs a value").c_str()));
-      }
-      return argv[++i];
-    };
-    if (a == "-n")
-      o.namesrv = value("-n");
-    else if (a == "-t")
-      o.topic = value("-t");
-    else if (a == "--messages")
-      o.messages = std::strtoull(value("--messages"), nullptr, 10);
-    else if (a == "--size")
-      o.size = std::strtoull(value("--size"), nullptr, 10);
+  int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {
+    if (a == "--size")
+      o.size = std::strtoull(value(), nullptr, 10);
     else if (a == "--inflight")
-      o.inflight = std::atoi(value("--inflight"));
+      o.inflight = std::atoi(value());
     else if (a == "--batch")
-      o.batch = std::atoi(value("--batch"));
+      o.batch = std::atoi(value());
     else if (a == "--producers")
-      o.producers = std::atoi(value("--producers"));
+      o.producers = std::atoi(value());
     else if (a == "--rate")
-      o.rate = std::atof(value("--rate"));
-    else if (a == "--json")
-      o.json = true;
+      o.rate = std::atof(value());
     else
-      return usage(("unknown option " + a).c_str());
-  }
+      return false;
+    return true;
+  });
+  if (bad != 0) return bad;
   if (o.messages == 0 || o.size == 0 || o.inflight <= 0 || o.batch <= 0 || o.producers <= 0) {
     return usage("--messages, --size, --inflight, --batch and --producers must be positive");
   }

@@ -278,7 +278,7 @@ void MessageStore::apply_topic_deletions(uint64_t position) {
     deletions_pending_.store(!deletions_.empty(), std::memory_order_release);
   }
   for (auto& d : due) {
-    std::vector<ConsumeQueuePtr> gone;
+    std::vector<ConsumeQueuePtr> gone;  // released after the lock: unmapping takes time
     {
       std::unique_lock lock(cq_mu_);
       std::erase_if(cqs_, [&](const auto& e) {
@@ -306,11 +306,18 @@ std::vector<TopicQueueKey> MessageStore::queues() const {
   return out;
 }
 
+namespace {
+
+// The ConsumeQueue unit that indexes `r`.
+CqUnit unit_of(const RecordView& r) {
+  return CqUnit{r.physical_offset, r.total_size,
+                tag_hash(find_property(r.properties, kPropertyTags))};
+}
+
+}  // namespace
+
 Status MessageStore::dispatch_record(const RecordView& r) {
-  ConsumeQueuePtr cq = find_or_create_cq(r.topic, r.queue_id);
-  CqUnit unit{r.physical_offset, r.total_size,
-              tag_hash(find_property(r.properties, kPropertyTags))};
-  return cq->put(r.queue_offset, unit);
+  return find_or_create_cq(r.topic, r.queue_id)->put(r.queue_offset, unit_of(r));
 }
 
 void MessageStore::dispatch_loop() {
@@ -359,9 +366,7 @@ void MessageStore::dispatch_loop() {
             (last_cq && last_cq->queue_id() == r.queue_id && last_cq->topic() == r.topic)
                 ? last_cq
                 : find_or_create_cq(r.topic, r.queue_id);
-        Status s =
-            cq->put(r.queue_offset, CqUnit{r.physical_offset, r.total_size,
-                                           tag_hash(find_property(r.properties, kPropertyTags))});
+        Status s = cq->put(r.queue_offset, unit_of(r));
         if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
         if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
           touched.push_back(cq);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <utility>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -138,63 +137,50 @@ awaitable<void> Connection::reader() {
   // One recv fills the buffer with as many pipelined frames as have arrived; every complete
   // frame in it is handled before the next recv (syscalls are the cost that matters here).
   std::vector<uint8_t> buf(kReadBufferBytes);
-  std::vector<uint64_t> scratch;
   size_t begin = 0, end = 0;
   while (is_open()) {
     // Handle every complete frame in [begin, end). Wake-ups the handlers cause (the store's
-    // dispatcher) run once, after the last frame: the scope closes before the next co_await.
+    // dispatcher) are deferred to the end of the batch: the scope closes before the co_await.
     bool bad = false;
-    std::optional<DeferredWakeScope> batch;
-    if (end - begin >= kFramePrefixSize) batch.emplace();
-    while (end - begin >= kFramePrefixSize) {
-      auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
-      if (!prefix.is_ok()) {
-        log->warn("closing connection from {}: {}", remote_address_, prefix.status().to_string());
-        bad = true;
-        break;
-      }
-      const size_t frame_bytes = kFramePrefixSize + prefix->rest();
-      if (end - begin < frame_bytes) {
-        if (frame_bytes > buf.size()) {
-          // A frame larger than the buffer: grow it (bounded by max_frame_bytes above).
-          std::vector<uint8_t> bigger(frame_bytes);
-          std::memcpy(bigger.data(), buf.data() + begin, end - begin);
-          end -= begin;
-          begin = 0;
-          buf.swap(bigger);
+    {
+      DeferredWakeScope wakes;
+      while (end - begin >= kFramePrefixSize) {
+        auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
+        if (!prefix.is_ok()) {
+          log->warn("closing connection from {}: {}", remote_address_, prefix.status().to_string());
+          bad = true;
+          break;
         }
-        break;
-      }
-      const uint8_t* header = buf.data() + begin + kFramePrefixSize;
-      const uint8_t* body = header + prefix->header_length;
-      // FlatBuffers reads fields in place and needs them aligned; a frame can start anywhere in
-      // the read buffer, so a misaligned header is first copied to aligned scratch space.
-      if (reinterpret_cast<uintptr_t>(header) % alignof(uint64_t) != 0) {
-        scratch.resize((prefix->header_length + 7) / 8);
-        std::memcpy(scratch.data(), header, prefix->header_length);
-        header = reinterpret_cast<const uint8_t*>(scratch.data());
-      }
-      flatbuffers::Verifier verifier(header, prefix->header_length);
-      if (!protocol::VerifyHeaderBuffer(verifier)) {
-        log->warn("closing connection from {}: frame header fails verification", remote_address_);
-        bad = true;
-        break;
-      }
-      RemotingCommand cmd;
-      protocol::GetHeader(header)->UnPackTo(&cmd.header);
-      cmd.body.owned.assign(reinterpret_cast<const char*>(body),
-                            prefix->rest() - prefix->header_length);
-      begin += frame_bytes;
-      if (cmd.is_response()) {
-        complete(cmd.opaque(), std::move(cmd));
-      } else if (on_request_) {
-        on_request_(self, std::move(cmd));
-      } else if (!cmd.is_oneway()) {
-        send(RemotingCommand::response_to(cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                                          "this endpoint serves no requests"));
+        const size_t frame_bytes = kFramePrefixSize + prefix->rest();
+        if (end - begin < frame_bytes) {
+          if (frame_bytes > buf.size()) {
+            // A frame larger than the buffer: grow it (bounded by max_frame_bytes above).
+            std::vector<uint8_t> bigger(frame_bytes);
+            std::memcpy(bigger.data(), buf.data() + begin, end - begin);
+            end -= begin;
+            begin = 0;
+            buf.swap(bigger);
+          }
+          break;
+        }
+        auto cmd = decode_frame_rest(*prefix, buf.data() + begin + kFramePrefixSize);
+        if (!cmd.is_ok()) {
+          log->warn("closing connection from {}: {}", remote_address_, cmd.status().to_string());
+          bad = true;
+          break;
+        }
+        begin += frame_bytes;
+        if (cmd->is_response()) {
+          const uint32_t opaque = cmd->opaque();
+          complete(opaque, std::move(cmd));
+        } else if (on_request_) {
+          on_request_(self, std::move(cmd).value());
+        } else if (!cmd->is_oneway()) {
+          send(RemotingCommand::response_to(*cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                                            "this endpoint serves no requests"));
+        }
       }
     }
-    batch.reset();
     if (bad) break;
     if (begin == end) {
       begin = end = 0;
@@ -221,7 +207,6 @@ awaitable<void> Connection::writer() {
   auto self = shared_from_this();
   std::vector<OutFrame> taken;  // frames taken from out_, written from `next` on
   size_t next = 0;
-  std::vector<OutFrame> batch;
   std::vector<asio::const_buffer> buffers;
   while (is_open()) {
     if (next == taken.size()) {
@@ -244,15 +229,16 @@ awaitable<void> Connection::writer() {
         continue;
       }
     }
-    batch.clear();
+    // One gathered write of the next frames; they stay in `taken` until it has completed.
     buffers.clear();
     size_t bytes = 0;
-    while (next < taken.size() && batch.size() < kMaxFramesPerWrite && bytes < kMaxBytesPerWrite) {
+    const size_t first = next;
+    while (next < taken.size() && next - first < kMaxFramesPerWrite && bytes < kMaxBytesPerWrite) {
       bytes += taken[next].bytes;
-      batch.push_back(std::move(taken[next]));
       ++next;
     }
-    for (const OutFrame& f : batch) {
+    for (size_t i = first; i < next; ++i) {
+      const OutFrame& f = taken[i];
       buffers.emplace_back(asio::buffer(f.head));
       if (!f.body.owned.empty()) buffers.emplace_back(asio::buffer(f.body.owned));
       for (const auto& [p, len] : f.body.views)
@@ -260,6 +246,8 @@ awaitable<void> Connection::writer() {
     }
     auto [ec, n] = co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    for (size_t i = first; i < next; ++i)
+      taken[i] = OutFrame{};  // written: release the bodies and mappings now
     if (ec) break;
   }
   close();

@@ -1,6 +1,7 @@
 #include "remoting/remoting_command.h"
 
 #include <cstring>
+#include <vector>
 
 namespace comet::remoting {
 
@@ -72,12 +73,21 @@ Result<FramePrefix> decode_prefix(const uint8_t* p, uint32_t max_frame_bytes) {
 }
 
 Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8_t* p) {
-  flatbuffers::Verifier verifier(p, prefix.header_length);
+  const uint8_t* header = p;
+  // FlatBuffers reads fields in place and needs them aligned; a frame can start anywhere in a
+  // read buffer, so a misaligned header is first copied to aligned scratch space.
+  thread_local std::vector<uint64_t> scratch;
+  if (reinterpret_cast<uintptr_t>(header) % alignof(uint64_t) != 0) {
+    scratch.resize((prefix.header_length + 7) / 8);
+    std::memcpy(scratch.data(), header, prefix.header_length);
+    header = reinterpret_cast<const uint8_t*>(scratch.data());
+  }
+  flatbuffers::Verifier verifier(header, prefix.header_length);
   if (!protocol::VerifyHeaderBuffer(verifier)) {
     return Status::corruption("frame header fails FlatBuffers verification");
   }
   RemotingCommand cmd;
-  protocol::GetHeader(p)->UnPackTo(&cmd.header);
+  protocol::GetHeader(header)->UnPackTo(&cmd.header);
   const size_t body_len = prefix.rest() - prefix.header_length;
   cmd.body.owned.assign(reinterpret_cast<const char*>(p + prefix.header_length), body_len);
   return cmd;

@@ -81,7 +81,8 @@ struct FramePrefix {
 
 // Checks the 8-byte prefix against `max_frame_bytes`.
 Result<FramePrefix> decode_prefix(const uint8_t* p, uint32_t max_frame_bytes);
-// Decodes header + body (`prefix.rest()` bytes at `p`), verifying the header.
+// Decodes header + body (`prefix.rest()` bytes at `p`, which may have any alignment),
+// verifying the header.
 Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8_t* p);
 // Convenience: a whole frame.
 Result<RemotingCommand> decode_frame(std::string_view frame, uint32_t max_frame_bytes);
