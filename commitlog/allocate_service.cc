@@ -44,6 +44,8 @@ void AllocateService::run() {
     if (it != requests_.end()) {
       it->second.result = std::move(made);
       it->second.done = true;
+    } else if (made.is_ok()) {
+      (void)made.value()->destroy();  // discarded meanwhile
     }
     cv_.notify_all();
   }
@@ -59,6 +61,15 @@ void AllocateService::enqueue_locked(const std::string& path, uint64_t start_off
   requests_.emplace(path, std::move(r));
   queue_.push_back(path);
   cv_.notify_all();
+}
+
+void AllocateService::discard_all() {
+  std::lock_guard lock(mu_);
+  for (auto& [path, req] : requests_) {
+    if (req.done && req.result.is_ok()) (void)req.result.value()->destroy();
+  }
+  requests_.clear();
+  queue_.clear();
 }
 
 void AllocateService::prefetch(const std::string& path, uint64_t start_offset, uint64_t size) {

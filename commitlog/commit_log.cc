@@ -1,6 +1,7 @@
 #include "commitlog/commit_log.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/logging.h"
 
@@ -283,6 +284,98 @@ Result<std::vector<AppendResult>> CommitLog::append_batch(std::span<const Messag
   return out;
 }
 
+Result<uint64_t> CommitLog::append_raw(uint64_t offset, std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return offset;
+  // Verify everything before touching the log: a bad batch leaves it as it was.
+  struct Placed {
+    std::string_view topic;
+    uint32_t queue_id;
+    uint64_t queue_offset;
+  };
+  std::vector<Placed> placed;
+  bool ends_segment = false;
+  for (size_t pos = 0; pos < bytes.size();) {
+    auto d = record::decode(bytes.data() + pos, bytes.size() - pos, /*verify_crc=*/true);
+    if (d.outcome == record::Outcome::kBlank && pos + d.size == bytes.size()) {
+      ends_segment = true;
+      break;
+    }
+    if (d.outcome != record::Outcome::kRecord) {
+      return Status::corruption(
+          "replicated bytes at " + std::to_string(offset + pos) + " are not a whole record (" +
+          (d.outcome == record::Outcome::kBlank ? "blank before the end" : d.reason) + ")");
+    }
+    if (d.record.physical_offset != offset + pos) {
+      return Status::corruption("replicated record at " + std::to_string(offset + pos) +
+                                " claims offset " + std::to_string(d.record.physical_offset));
+    }
+    placed.push_back({d.record.topic, d.record.queue_id, d.record.queue_offset});
+    pos += d.size;
+  }
+  uint64_t end;
+  {
+    std::lock_guard lock(append_mu_);
+    if (failed_.load(std::memory_order_relaxed)) return sticky_error_;
+    const uint64_t max = max_offset_.load(std::memory_order_relaxed);
+    if (offset != max) {
+      return Status::invalid_argument("replicated bytes start at " + std::to_string(offset) +
+                                      " but the log ends at " + std::to_string(max));
+    }
+    MappedFile* seg = active_.get();
+    if (seg == nullptr || seg->write_pos() == seg->size()) {
+      auto next = files_.create_next(seg != nullptr ? seg->end_offset() : max);
+      if (!next.is_ok()) return next.status();
+      active_ = std::move(next).value();
+      seg = active_.get();
+    }
+    const uint64_t pos = seg->write_pos();
+    if (seg->start_offset() + pos != offset) {
+      return Status::invalid_argument("replicated bytes at " + std::to_string(offset) +
+                                      " do not continue the active segment");
+    }
+    const uint64_t room = seg->size() - pos;
+    if (bytes.size() > room || (ends_segment && bytes.size() != room)) {
+      return Status::corruption("replicated bytes at " + std::to_string(offset) +
+                                " do not fit the segment layout (segment sizes differ?)");
+    }
+    if (!ends_segment && room - bytes.size() < record::kBlankSize) {
+      return Status::corruption("replicated bytes at " + std::to_string(offset) +
+                                " leave no room for the segment's end marker");
+    }
+    std::memcpy(seg->data() + pos, bytes.data(), bytes.size());
+    seg->set_write_pos(pos + bytes.size());
+    for (const Placed& p : placed) {
+      auto it = queue_offsets_.find(TopicQueueRef{p.topic, p.queue_id});
+      if (it == queue_offsets_.end()) {
+        queue_offsets_.emplace(TopicQueueKey{std::string(p.topic), p.queue_id}, p.queue_offset + 1);
+      } else {
+        it->second = std::max(it->second, p.queue_offset + 1);
+      }
+    }
+    end = offset + bytes.size();
+    max_offset_.store(end, std::memory_order_release);
+  }
+  if (append_hook_) append_hook_();
+  return end;
+}
+
+Status CommitLog::reset(uint64_t base) {
+  std::lock_guard lock(append_mu_);
+  COMET_RETURN_IF_ERROR(files_.truncate(files_.min_offset()));
+  allocator_.discard_all();  // a prefetched next segment would sit before the new base
+  files_.set_base_offset(base);
+  active_ = nullptr;
+  queue_offsets_.clear();
+  max_offset_.store(base, std::memory_order_release);
+  flushed_.reset(base);
+  return Status::ok();
+}
+
+void CommitLog::reset_queue_offsets(TopicQueueMap<uint64_t> queue_offsets) {
+  std::lock_guard lock(append_mu_);
+  queue_offsets_ = std::move(queue_offsets);
+}
+
 Result<ReadView> CommitLog::read(uint64_t offset, uint32_t max_bytes) const {
   const uint64_t end = max_offset();
   if (offset >= end)
@@ -301,6 +394,24 @@ Result<ReadView> CommitLog::read(uint64_t offset, uint32_t max_bytes) const {
   v.size = static_cast<uint32_t>(n);
   v.offset = offset;
   v.file = std::move(seg);
+  return v;
+}
+
+Result<ReadView> CommitLog::read_records(uint64_t offset, uint32_t max_bytes) const {
+  COMET_ASSIGN_OR_RETURN(ReadView v, read(offset, UINT32_MAX));
+  // Walk the size fields only: the replica verifies every CRC.
+  uint32_t n = 0;
+  while (n + 4 <= v.size) {
+    uint32_t size;
+    std::memcpy(&size, v.data + n, 4);
+    if (size == 0 || size > v.size - n) break;  // the end, or a record not yet fully written
+    if (n > 0 && n + size > max_bytes) break;
+    n += size;
+  }
+  if (n == 0) {
+    return Status::corruption("no whole record at CommitLog offset " + std::to_string(offset));
+  }
+  v.size = n;
   return v;
 }
 

@@ -95,8 +95,21 @@ class CommitLog {
   // All or nothing: the batch lands contiguously in one segment.
   Result<std::vector<AppendResult>> append_batch(std::span<const Message> msgs);
 
+  // Replica append: `bytes` are whole records (and possibly the blank that ends a segment)
+  // copied from a master's log at `offset`, which must be this log's end. Every record is
+  // CRC-checked and must claim the offset it lands at, so the replica stays byte-identical.
+  // Returns the new end offset.
+  Result<uint64_t> append_raw(uint64_t offset, std::span<const uint8_t> bytes);
+  // Drops the whole log and makes it start (empty) at `base`: a replica too far behind its
+  // master to catch up from what the master still retains.
+  Status reset(uint64_t base);
+
   // Up to `max_bytes` from `offset`, within one segment, never past max_offset().
   Result<ReadView> read(uint64_t offset, uint32_t max_bytes) const;
+  // Whole records from `offset` (which must start one), within one segment, about `max_bytes`
+  // of them but at least one; the blank that ends a segment comes with the records before it.
+  // What a master streams to its replicas.
+  Result<ReadView> read_records(uint64_t offset, uint32_t max_bytes) const;
   // Exactly `size` bytes at `offset` (one record, as a ConsumeQueue unit names it).
   Result<ReadView> read_exact(uint64_t offset, uint32_t size) const;
 
@@ -118,8 +131,10 @@ class CommitLog {
   uint64_t forget_topic(std::string_view topic);
   uint64_t queue_offset(std::string_view topic, uint32_t queue_id) const;
 
-  // Cuts the log at `offset` (recovery, or a replica dropping a divergent tail).
+  // Cuts the log at `offset` (recovery, or a replica dropping a divergent tail) and rewinds
+  // the next queue offsets to `queue_offsets` (what the ConsumeQueues hold below the cut).
   Status truncate(uint64_t offset);
+  void reset_queue_offsets(TopicQueueMap<uint64_t> queue_offsets);
 
   // Retention: deletes up to `batch_max` of the oldest segments whose newest record is older
   // than `reserved_ms` (or any, with `force`), never the active segment and never one that

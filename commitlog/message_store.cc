@@ -330,7 +330,8 @@ void MessageStore::dispatch_loop() {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       dispatch_cv_.wait(lock, [&] {
         return stop_ || commit_log_.max_offset() > reput_offset_ ||
-               deletions_pending_.load(std::memory_order_acquire);
+               deletions_pending_.load(std::memory_order_acquire) ||
+               truncation_pending_.load(std::memory_order_acquire);
       });
       dispatcher_idle_.store(false, std::memory_order_relaxed);
       if (stop_) return;
@@ -385,7 +386,84 @@ void MessageStore::dispatch_loop() {
         touched.clear();
       }
     }
+    if (truncation_pending_.load(std::memory_order_acquire)) apply_truncation();
   }
+}
+
+void MessageStore::truncate_async(uint64_t offset, std::function<void(Status)> done) {
+  bool queued = false;
+  {
+    std::lock_guard lock(dispatch_mu_);
+    if (!stop_) {
+      std::lock_guard dl(deletions_mu_);
+      truncations_.push_back({offset, std::move(done)});
+      truncation_pending_.store(true, std::memory_order_release);
+      queued = true;
+    }
+  }
+  if (!queued) {
+    done(Status::shutdown("store is stopped"));
+    return;
+  }
+  dispatch_cv_.notify_one();
+}
+
+Status MessageStore::truncate(uint64_t offset, std::chrono::milliseconds timeout) {
+  auto result = std::make_shared<std::promise<Status>>();
+  auto future = result->get_future();
+  truncate_async(offset, [result](Status s) { result->set_value(std::move(s)); });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return Status::timeout("truncation still waits for the dispatcher");
+  }
+  return future.get();
+}
+
+void MessageStore::apply_truncation() {
+  std::vector<Truncation> due;
+  {
+    std::lock_guard lock(deletions_mu_);
+    due.swap(truncations_);
+    truncation_pending_.store(false, std::memory_order_release);
+  }
+  for (auto& t : due)
+    t.done(truncate_now(t.offset));
+}
+
+Status MessageStore::truncate_now(uint64_t offset) {
+  auto log = logger("commitlog");
+  const uint64_t min = commit_log_.min_offset();
+  const uint64_t max = commit_log_.max_offset();
+  if (offset == max) return Status::ok();
+  if (offset >= min && offset < max) {
+    COMET_RETURN_IF_ERROR(commit_log_.truncate(offset));
+    TopicQueueMap<uint64_t> next;
+    for (const ConsumeQueuePtr& cq : all_cqs()) {
+      COMET_RETURN_IF_ERROR(cq->truncate_by_physical(offset));
+      next.emplace(TopicQueueKey{cq->topic(), cq->queue_id()}, cq->max_offset());
+    }
+    commit_log_.reset_queue_offsets(std::move(next));
+    log->warn("log truncated from {} to {} ({} bytes dropped)", max, offset, max - offset);
+  } else {
+    std::vector<ConsumeQueuePtr> gone;  // released after the lock: unmapping takes time
+    {
+      std::unique_lock lock(cq_mu_);
+      for (auto& [_, cq] : cqs_)
+        gone.push_back(std::move(cq));
+      cqs_.clear();
+    }
+    std::error_code ec;
+    fs::remove_all(config_.consume_queue_dir(), ec);
+    if (ec) return Status::io_error("remove the ConsumeQueues: " + ec.message());
+    COMET_RETURN_IF_ERROR(commit_log_.reset(offset));
+    log->warn("log [{}, {}) dropped; it restarts empty at {}", min, max, offset);
+  }
+  reput_offset_ = offset;
+  dispatched_.reset(offset);
+  return checkpoint();
+}
+
+Result<uint64_t> MessageStore::append_replica(uint64_t offset, std::span<const uint8_t> bytes) {
+  return commit_log_.append_raw(offset, bytes);
 }
 
 void MessageStore::housekeeping_loop() {

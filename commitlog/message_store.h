@@ -106,6 +106,18 @@ class MessageStore {
   void delete_topic_async(std::string topic, std::function<void(Status)> done);
   Status delete_topic(std::string topic, std::chrono::milliseconds timeout);
 
+  // Replica side of master/slave replication. append_replica() appends bytes copied from the
+  // master's log at the same offset (CommitLog::append_raw); the dispatcher indexes them as it
+  // does local appends.
+  Result<uint64_t> append_replica(uint64_t offset, std::span<const uint8_t> bytes);
+  // Cuts the log at `offset` (a divergent tail) and the ConsumeQueues with it, rewinding the
+  // next queue offsets. An `offset` outside [min, max] of the log drops the whole log and its
+  // ConsumeQueues and restarts it empty at `offset` (a replica the master cannot catch up).
+  // Runs on the dispatcher thread once it has indexed everything written; no append may race
+  // it. `done` runs there too.
+  void truncate_async(uint64_t offset, std::function<void(Status)> done);
+  Status truncate(uint64_t offset, std::chrono::milliseconds timeout);
+
   // Runs one retention pass now; returns the CommitLog segments deleted.
   size_t delete_expired_files();
   // Fraction (0..1) of the store's file system in use, or a negative value when unknown.
@@ -137,6 +149,9 @@ class MessageStore {
   // Dispatcher thread: applies the topic deletions asked for at or below `position`.
   void apply_topic_deletions(uint64_t position);
   Status dispatch_record(const RecordView& r);
+  // Dispatcher thread, caught up: applies the pending truncation, if any.
+  void apply_truncation();
+  Status truncate_now(uint64_t offset);
   void dispatch_loop();
   static void wake_dispatcher(void* store);
   void housekeeping_loop();
@@ -162,6 +177,13 @@ class MessageStore {
   std::mutex deletions_mu_;  // guards deletions_; taken after dispatch_mu_ when both are held
   std::vector<TopicDeletion> deletions_;
   std::atomic<bool> deletions_pending_{false};
+
+  struct Truncation {
+    uint64_t offset;
+    std::function<void(Status)> done;
+  };
+  std::vector<Truncation> truncations_;  // guarded by deletions_mu_
+  std::atomic<bool> truncation_pending_{false};
 
   std::vector<ArrivalListener> listeners_;
   std::mutex listeners_mu_;
