@@ -1,5 +1,7 @@
 #include "broker/admin_processor.h"
 
+#include "broker/role_manager.h"
+
 #include <chrono>
 
 #include "common/logging.h"
@@ -40,6 +42,8 @@ void AdminProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
       return consumer_list(conn, req);
     case RequestCode::GET_BROKER_RUNTIME_INFO:
       return runtime_info(conn, req);
+    case RequestCode::GET_ALL_CONSUMER_OFFSET:
+      return all_offsets(conn, req);
     default:
       return reply(conn, req, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
                    "request code " + std::to_string(req.code()) + " is not supported");
@@ -208,6 +212,21 @@ void AdminProcessor::consumer_list(const ConnectionPtr& conn, const RemotingComm
   conn->send(std::move(resp));
 }
 
+void AdminProcessor::all_offsets(const ConnectionPtr& conn, const RemotingCommand& req) {
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::ConsumerOffsetListT list;
+  for (auto& e : ctx_.offsets->all()) {
+    auto p = std::make_unique<protocol::ConsumerOffsetEntryT>();
+    p->consumer_group = std::move(e.group);
+    p->topic = std::move(e.topic);
+    p->queue_id = static_cast<int32_t>(e.queue_id);
+    p->offset = static_cast<int64_t>(e.offset);
+    list.entries.push_back(std::move(p));
+  }
+  resp.set_ext(std::move(list));
+  conn->send(std::move(resp));
+}
+
 void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingCommand& req) {
   auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
   protocol::RuntimeInfoT info;
@@ -219,8 +238,9 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   };
   const auto& log = ctx_.store->commit_log();
   add("brokerName", ctx_.config.broker_name);
-  add("brokerId", std::to_string(ctx_.config.broker_id));
-  add("brokerRole", std::string(broker_role_name(ctx_.config.broker_role)));
+  add("brokerId", std::to_string(ctx_.roles->broker_id()));
+  add("brokerRole", std::string(broker_role_name(ctx_.roles->role())));
+  add("epoch", std::to_string(ctx_.roles->epoch()));
   add("brokerAddr", ctx_.config.broker_addr());
   add("flushDiskType", ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush
                            ? "SYNC_FLUSH"

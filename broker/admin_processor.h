@@ -30,6 +30,7 @@ class AdminProcessor {
   void heartbeat(const ConnectionPtr& conn, const RemotingCommand& req);
   void unregister_client(const ConnectionPtr& conn, const RemotingCommand& req);
   void consumer_list(const ConnectionPtr& conn, const RemotingCommand& req);
+  void all_offsets(const ConnectionPtr& conn, const RemotingCommand& req);
   void runtime_info(const ConnectionPtr& conn, const RemotingCommand& req);
 
   BrokerContext& ctx_;

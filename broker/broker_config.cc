@@ -119,6 +119,12 @@ Result<BrokerConfig> BrokerConfig::from_properties(const Properties& p) {
     COMET_ASSIGN_OR_RETURN(c.broker_role, parse_broker_role(trim(role)));
   }
   COMET_RETURN_IF_ERROR(get_field(p, "haListenPort", c.ha_listen_port));
+  COMET_RETURN_IF_ERROR(p.get_string("haMasterAddress", c.ha_master_address));
+  COMET_RETURN_IF_ERROR(get_field(p, "haMaxGapNotInSync", c.ha_max_gap_not_in_sync));
+  COMET_RETURN_IF_ERROR(get_field(p, "haTransferBatchSize", c.ha_transfer_batch_size));
+  COMET_RETURN_IF_ERROR(get_field(p, "haSendHeartbeatInterval", c.ha_heartbeat_interval_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "haHousekeepingInterval", c.ha_housekeeping_interval_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "slaveSyncIntervalMs", c.slave_sync_interval_ms));
   COMET_RETURN_IF_ERROR(p.get_bool("autoCreateTopicEnable", c.auto_create_topic_enable));
   COMET_RETURN_IF_ERROR(get_field(p, "defaultTopicQueueNums", c.default_topic_queue_nums));
   COMET_RETURN_IF_ERROR(get_field(p, "brokerPermission", c.broker_permission));
@@ -163,6 +169,17 @@ Status BrokerConfig::validate() const {
   for (const std::string& addr : namesrv_addrs()) {
     COMET_RETURN_IF_ERROR(validate_host_port("namesrvAddr", addr));
   }
+  if (!ha_master_address.empty()) {
+    COMET_RETURN_IF_ERROR(validate_host_port("haMasterAddress", ha_master_address));
+  }
+  if (ha_transfer_batch_size < 4096 || ha_transfer_batch_size > (16u << 20) - 4096) {
+    return invalid("haTransferBatchSize", "must be 4096..16773120 bytes (below maxFrameBytes)");
+  }
+  if (ha_heartbeat_interval_ms == 0 || ha_housekeeping_interval_ms <= ha_heartbeat_interval_ms) {
+    return invalid("haHousekeepingInterval",
+                   "must exceed haSendHeartbeatInterval (> 0), or a live peer would be cut");
+  }
+  if (slave_sync_interval_ms == 0) return invalid("slaveSyncIntervalMs", "must be > 0");
   if (listen_port != 0 && listen_port == ha_listen_port) {
     return invalid("haListenPort", "must differ from listenPort " + std::to_string(listen_port));
   }

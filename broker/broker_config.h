@@ -36,9 +36,17 @@ struct BrokerConfig {
   std::string namesrv_addr;                            // namesrvAddr: "host:port;host:port"
   BrokerRole broker_role = BrokerRole::kAsyncMaster;   // brokerRole
   uint16_t ha_listen_port = 10912;                     // haListenPort: 0 = any free port
-  bool auto_create_topic_enable = true;                // autoCreateTopicEnable
-  uint32_t default_topic_queue_nums = 8;               // defaultTopicQueueNums: 1..1024
-  uint32_t broker_permission = kPermReadWrite;         // brokerPermission
+  // A slave follows the master the name servers name; haMasterAddress ("host:haPort") is used
+  // until they name one (or without name servers).
+  std::string ha_master_address;                   // haMasterAddress
+  uint64_t ha_max_gap_not_in_sync = 256ull << 20;  // haMaxGapNotInSync (bytes)
+  uint32_t ha_transfer_batch_size = 256 * 1024;    // haTransferBatchSize (bytes per push)
+  uint32_t ha_heartbeat_interval_ms = 1000;        // haSendHeartbeatInterval
+  uint32_t ha_housekeeping_interval_ms = 5000;     // haHousekeepingInterval: silent peer cut
+  uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
+  bool auto_create_topic_enable = true;    // autoCreateTopicEnable
+  uint32_t default_topic_queue_nums = 8;   // defaultTopicQueueNums: 1..1024
+  uint32_t broker_permission = kPermReadWrite;  // brokerPermission
   uint32_t heartbeat_interval_ms = 1000;     // heartbeatIntervalMs (alias registerNameServerPeriod)
   uint32_t broker_expiry_ms = 3000;          // brokerExpiryMs: heartbeat timeout sent to namesrv
   bool long_polling_enable = true;           // longPollingEnable

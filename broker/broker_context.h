@@ -24,6 +24,8 @@ using remoting::RemotingCommand;
 using remoting::RequestCode;
 using remoting::ResponseCode;
 
+class RoleManager;
+
 struct BrokerContext {
   BrokerConfig config;
   asio::io_context* io = nullptr;  // the remoting server's I/O context
@@ -32,6 +34,7 @@ struct BrokerContext {
   ConsumerOffsetManager* offsets = nullptr;
   ClientManager* clients = nullptr;
   PullRequestHoldService* holds = nullptr;
+  RoleManager* roles = nullptr;
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

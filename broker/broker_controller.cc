@@ -71,6 +71,11 @@ Status BrokerController::start() {
   ctx_.offsets = offsets_.get();
   ctx_.clients = clients_.get();
   ctx_.holds = holds_.get();
+  roles_ = std::make_unique<RoleManager>(ctx_, *metadata_);
+  ctx_.roles = roles_.get();
+  COMET_RETURN_IF_ERROR(roles_->start(
+      [this] { asio::post(server_->io_context(), [this] { register_all_namesrv(); }); }));
+  if (ctx_.config.ha_listen_port == 0) ctx_.config.ha_listen_port = roles_->ha_port();
   ctx_.topics_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
   };
@@ -95,9 +100,12 @@ Status BrokerController::start() {
         RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::QUERY_CONSUMER_OFFSET,
         RequestCode::UPDATE_CONSUMER_OFFSET, RequestCode::GET_MAX_OFFSET,
         RequestCode::GET_MIN_OFFSET, RequestCode::HEART_BEAT, RequestCode::UNREGISTER_CLIENT,
-        RequestCode::GET_CONSUMER_LIST_BY_GROUP, RequestCode::GET_BROKER_RUNTIME_INFO}) {
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP, RequestCode::GET_BROKER_RUNTIME_INFO,
+        RequestCode::GET_ALL_CONSUMER_OFFSET}) {
     server_->register_handler(code, route(admin_.get()));
   }
+  for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_HA_STATUS})
+    server_->register_handler(code, route(roles_.get()));
 
   namesrv_client_ = std::make_unique<remoting::RemotingClient>();
   namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);
@@ -112,8 +120,8 @@ Status BrokerController::start() {
     log->warn("first registration with the name servers did not complete in time");
   }
   schedule_heartbeat();
-  log->info("broker {} ({} id {}) serving on {}, store {}", ctx_.config.broker_name,
-            broker_role_name(ctx_.config.broker_role), ctx_.config.broker_id, address(),
+  log->info("broker {} ({} id {}) serving on {} (HA {}), store {}", ctx_.config.broker_name,
+            broker_role_name(roles_->role()), roles_->broker_id(), address(), roles_->ha_address(),
             ctx_.config.store.store_path_root_dir);
   return Status::ok();
 }
@@ -123,8 +131,9 @@ protocol::RegisterBrokerRequestT BrokerController::registration() const {
   r.cluster_name = ctx_.config.broker_cluster_name;
   r.broker_addr = ctx_.config.broker_addr();
   r.broker_name = ctx_.config.broker_name;
-  r.broker_id = ctx_.config.broker_id;
-  r.ha_server_addr = ctx_.config.ha_server_addr();
+  r.broker_id = roles_->broker_id();
+  r.epoch = roles_->epoch();
+  r.ha_server_addr = roles_->ha_address();
   r.max_offset = static_cast<int64_t>(store_->commit_log().max_offset());
   r.heartbeat_timeout_millis = ctx_.config.broker_expiry_ms;
   for (const auto& t : topics_->all()) {
@@ -146,11 +155,18 @@ void BrokerController::register_all_namesrv(std::function<void()> done) {
   auto finished = std::make_shared<std::function<void()>>(std::move(done));
   for (size_t i = 0; i < addrs.size(); ++i) {
     auto req = RemotingCommand::request(RequestCode::REGISTER_BROKER);
-    req.set_ext(registration());
+    auto reg = registration();
+    const int64_t epoch = reg.epoch;
+    req.set_ext(std::move(reg));
     namesrv_client_->invoke_async(
         addrs[i], std::move(req), kNamesrvTimeout,
-        [this, i, addr = addrs[i], remaining, finished](Result<RemotingCommand> r) {
+        [this, i, addr = addrs[i], remaining, finished, epoch](Result<RemotingCommand> r) {
           const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
+          if (ok) {
+            if (const auto* answer = r->ext<protocol::RegisterBrokerResponseT>()) {
+              roles_->on_registered(*answer, epoch);
+            }
+          }
           if (remaining->fetch_sub(1) == 1 && *finished) (*finished)();
           std::lock_guard lock(namesrv_mu_);
           if (i < namesrv_ok_.size() && namesrv_ok_[i] != ok) {
@@ -189,7 +205,7 @@ void BrokerController::shutdown() {
     u.cluster_name = ctx_.config.broker_cluster_name;
     u.broker_addr = ctx_.config.broker_addr();
     u.broker_name = ctx_.config.broker_name;
-    u.broker_id = ctx_.config.broker_id;
+    u.broker_id = roles_->broker_id();
     req.set_ext(std::move(u));
     auto r = namesrv_client_->invoke(addr, std::move(req), std::chrono::milliseconds(1000));
     if (!r.is_ok()) log->warn("unregister from {}: {}", addr, r.status().to_string());
@@ -197,6 +213,7 @@ void BrokerController::shutdown() {
   stopped_ = true;
   asio::post(server_->io_context(), [this] { heartbeat_timer_->cancel(); });
   holds_->wake_all();
+  roles_->stop();
   server_->stop();
   namesrv_client_->shutdown();
   Status s = store_->shutdown();

@@ -11,6 +11,7 @@
 #include "broker/broker_context.h"
 #include "broker/metadata_store.h"
 #include "broker/pull_message_processor.h"
+#include "broker/role_manager.h"
 #include "broker/send_message_processor.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
@@ -32,6 +33,8 @@ class BrokerController {
   // brokerIP1 with the port actually bound.
   std::string address() const;
   commitlog::MessageStore& store() { return *store_; }
+  RoleManager& roles() { return *roles_; }
+  uint16_t ha_port() const { return roles_ ? roles_->ha_port() : 0; }
   const BrokerConfig& config() const { return ctx_.config; }
 
  private:
@@ -52,6 +55,7 @@ class BrokerController {
   std::unique_ptr<SendMessageProcessor> send_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<RoleManager> roles_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   std::vector<bool> namesrv_ok_;  // last outcome per name server, to log changes only

@@ -165,4 +165,14 @@ Status ConsumerOffsetManager::persist() {
   return store_.flush();
 }
 
+std::vector<ConsumerOffsetManager::Entry> ConsumerOffsetManager::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<Entry> out;
+  for (const auto& [topic, groups] : by_topic_)
+    for (const auto& [group, queues] : groups)
+      for (const auto& [q, offset] : queues)
+        out.push_back({group, topic, q, offset});
+  return out;
+}
+
 }  // namespace comet::broker

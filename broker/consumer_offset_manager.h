@@ -39,6 +39,13 @@ class ConsumerOffsetManager {
                                 uint32_t queue_id) const;
   std::map<uint32_t, uint64_t> offsets(std::string_view group, std::string_view topic) const;
   std::vector<std::string> groups_of_topic(std::string_view topic) const;  // sorted
+  struct Entry {
+    std::string group;
+    std::string topic;
+    uint32_t queue_id = 0;
+    uint64_t offset = 0;
+  };
+  std::vector<Entry> all() const;
   // Forgets every group's offsets of `topic`; an absent topic is not an error.
   Status remove_topic(std::string_view topic);
   // Makes every commit that returned before the call durable.

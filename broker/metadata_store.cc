@@ -13,7 +13,7 @@
 namespace comet::broker {
 namespace {
 
-constexpr Family kFamilies[] = {Family::kTopics, Family::kConsumerOffsets};
+constexpr Family kFamilies[] = {Family::kTopics, Family::kConsumerOffsets, Family::kHa};
 
 rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
@@ -64,6 +64,8 @@ std::string_view family_name(Family f) {
       return "topics";
     case Family::kConsumerOffsets:
       return "consumer_offsets";
+    case Family::kHa:
+      return "ha";
   }
   return "unknown";
 }

@@ -21,8 +21,8 @@ class ColumnFamilyHandle;
 
 namespace comet::broker {
 
-enum class Family { kTopics = 0, kConsumerOffsets = 1 };
-std::string_view family_name(Family f);  // the column family: "topics", "consumer_offsets"
+enum class Family { kTopics = 0, kConsumerOffsets = 1, kHa = 2 };
+std::string_view family_name(Family f);  // the column family: "topics", "consumer_offsets", "ha"
 
 // Mutations applied atomically by MetadataStore::write().
 class MetadataBatch {

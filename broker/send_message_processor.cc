@@ -3,15 +3,17 @@
 #include <cstdio>
 #include <vector>
 
+#include "broker/role_manager.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
 namespace {
 
-// Completes a send exactly once: with the store's result, or FLUSH_DISK_TIMEOUT when the flush
-// takes longer than the timeout (SYNC_FLUSH only). That timer lives on its own strand (Asio
-// timers are not thread-safe) and is cancelled there when the result comes first; an
-// ASYNC_FLUSH send has no timer and costs no hand-off at all.
+// Completes a send exactly once: with the store's result (after a slave acked it, for a
+// SYNC_MASTER), or FLUSH_DISK_TIMEOUT / FLUSH_SLAVE_TIMEOUT when that takes longer than
+// syncFlushTimeout. The timer lives on its own strand (Asio timers are not thread-safe) and is
+// cancelled there when the result comes first; an ASYNC_FLUSH send to an ASYNC_MASTER has no
+// timer and costs no hand-off at all.
 class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
  public:
   SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
@@ -26,20 +28,30 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
       self->timer_->timer.expires_after(timeout);
       self->timer_->timer.async_wait([self](std::error_code ec) {
         if (ec) return;
-        self->finish(Status::timeout("flush took longer than syncFlushTimeout"), {});
+        if (self->stored_.load()) {
+          self->finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
+                       "no slave acknowledged the message within syncFlushTimeout", {});
+        } else {
+          self->finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout",
+                       {});
+        }
       });
     });
   }
 
-  void finish(const Status& s, const std::vector<commitlog::AppendResult>& results) {
+  // The store holds (and, under SYNC_FLUSH, has flushed) the messages.
+  void stored() { stored_.store(true); }
+
+  void finish(ResponseCode code, std::string remark,
+              const std::vector<commitlog::AppendResult>& results) {
     if (done_.exchange(true)) return;
     if (timer_) {
       asio::post(timer_->strand, [self = shared_from_this()] { self->timer_->timer.cancel(); });
     }
-    if (s.is_ok() || s.code() == Code::kTimeout) {
-      auto resp = RemotingCommand::response_to(
-          req_, s.is_ok() ? ResponseCode::SUCCESS : ResponseCode::FLUSH_DISK_TIMEOUT,
-          s.is_ok() ? "" : s.message());
+    if (req_.is_oneway()) return;
+    auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
+    if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
+        code == ResponseCode::FLUSH_SLAVE_TIMEOUT || code == ResponseCode::SLAVE_NOT_AVAILABLE) {
       protocol::SendMessageResponseT ext;
       ext.queue_id = static_cast<int32_t>(queue_id_);
       if (!results.empty()) {
@@ -49,10 +61,13 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
         ext.count = static_cast<int32_t>(results.size());
       }
       resp.set_ext(std::move(ext));
-      if (!req_.is_oneway()) conn_->send(std::move(resp));
-      return;
     }
-    reply(conn_, req_, response_code_for(s), s.message());
+    conn_->send(std::move(resp));
+  }
+
+  void finish(const Status& s, const std::vector<commitlog::AppendResult>& results) {
+    if (s.is_ok()) return finish(ResponseCode::SUCCESS, "", results);
+    finish(response_code_for(s), s.message(), results);
   }
 
  private:
@@ -66,6 +81,7 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
   RemotingCommand req_;
   HostAddress store_host_;
   uint32_t queue_id_;
+  std::atomic<bool> stored_{false};
   std::atomic<bool> done_{false};
 };
 
@@ -92,9 +108,12 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (ctx_.shutting_down.load()) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is shutting down");
   }
-  if (!ctx_.config.is_master()) {
+  if (!ctx_.roles->writable()) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE,
-                 "broker " + ctx_.config.broker_addr() + " is a slave and takes no writes");
+                 ctx_.roles->is_master()
+                     ? "broker " + ctx_.config.broker_addr() +
+                           " is not yet confirmed by a name server as master of its epoch"
+                     : "broker " + ctx_.config.broker_addr() + " is a slave and takes no writes");
   }
   if (!(ctx_.config.broker_permission & kPermWrite)) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
@@ -171,19 +190,30 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   }
 
   const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;
+  const bool sync_master = ctx_.roles->role() == BrokerRole::kSyncMaster;
+  ha::HAService& ha = ctx_.roles->service();
+  if (sync_master && !ha.has_in_sync_slave()) {
+    return reply(conn, req, ResponseCode::SLAVE_NOT_AVAILABLE,
+                 "SYNC_MASTER " + ctx_.config.broker_name + " has no slave in sync");
+  }
   auto completion =
       std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
-  if (sync_flush) {
+  if (sync_flush || sync_master) {
     completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
   }
-  ctx_.store->put_messages_async(msgs,
-                                 [completion](Result<std::vector<commitlog::AppendResult>> r) {
-                                   if (r.is_ok()) {
-                                     completion->finish(Status::ok(), r.value());
-                                   } else {
-                                     completion->finish(r.status(), {});
-                                   }
-                                 });
+  ctx_.store->put_messages_async(msgs, [completion, sync_master,
+                                        &ha](Result<std::vector<commitlog::AppendResult>> r) {
+    if (!r.is_ok()) return completion->finish(r.status(), {});
+    if (!sync_master) return completion->finish(Status::ok(), r.value());
+    // SYNC_MASTER: the answer waits until a slave holds everything up to the last message.
+    completion->stored();
+    const uint64_t end = r->back().end_offset();
+    ha.replicated().on_reach(end, [completion, results = std::move(r).value()](Status s) {
+      if (s.is_ok()) return completion->finish(ResponseCode::SUCCESS, "", results);
+      completion->finish(ResponseCode::SLAVE_NOT_AVAILABLE,
+                         "stored on the master, but no slave is in sync: " + s.message(), results);
+    });
+  });
 }
 
 }  // namespace comet::broker

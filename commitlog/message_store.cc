@@ -173,6 +173,7 @@ Status MessageStore::recover() {
 
 void MessageStore::start_threads() {
   commit_log_.set_append_hook([this] {
+    if (append_listener_) append_listener_();
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!dispatcher_idle_.load(std::memory_order_relaxed)) return;
     // Inside a batch (an I/O thread handling one recv's frames) the dispatcher is woken once,

@@ -89,6 +89,11 @@ class MessageStore {
   std::vector<TopicQueueKey> queues() const;
 
   void add_arrival_listener(ArrivalListener listener);
+  // Runs on the appending thread after every append (replication wakes its senders with it).
+  // Set it before the first append; it must be cheap.
+  void set_append_listener(std::function<void()> listener) {
+    append_listener_ = std::move(listener);
+  }
 
   CommitLog& commit_log() { return commit_log_; }
   const CommitLog& commit_log() const { return commit_log_; }
@@ -185,6 +190,7 @@ class MessageStore {
   std::vector<Truncation> truncations_;  // guarded by deletions_mu_
   std::atomic<bool> truncation_pending_{false};
 
+  std::function<void()> append_listener_;
   std::vector<ArrivalListener> listeners_;
   std::mutex listeners_mu_;
 

@@ -64,6 +64,14 @@ void NamesrvController::register_handlers() {
         protocol::RegisterBrokerResponseT body;
         body.master_addr = std::move(r->master_addr);
         body.ha_server_addr = std::move(r->ha_server_addr);
+        body.master_epoch = r->master_epoch;
+        body.fenced = r->fenced;
+        body.assigned_broker_id = r->assigned_broker_id;
+        if (r->fenced) {
+          log->warn("fenced {}/{} at {}: it claims master with epoch {}, the group is at {}",
+                    ext->cluster_name, ext->broker_name, ext->broker_addr, ext->epoch,
+                    r->master_epoch);
+        }
         resp.set_ext(std::move(body));
         reply(conn, req, std::move(resp));
       });

@@ -38,6 +38,40 @@ Result<RegisterResult> RouteInfoManager::register_broker(
     remove_address_locked(req.broker_addr);
   }
 
+  int64_t& group_epoch = master_epochs_[req.broker_name];
+  if (req.broker_id == 0) {
+    auto g = groups_.find(req.broker_name);
+    const std::string* live_master = nullptr;
+    if (g != groups_.end()) {
+      if (auto m = g->second.addrs.find(0);
+          m != g->second.addrs.end() && m->second != req.broker_addr) {
+        live_master = &m->second;
+      }
+    }
+    if (req.epoch < group_epoch) {
+      result.fenced = true;
+      result.master_epoch = group_epoch;
+      int64_t id = 1;
+      if (g != groups_.end()) {
+        while (true) {
+          auto it = g->second.addrs.find(id);
+          if (it == g->second.addrs.end() || it->second == req.broker_addr) break;
+          ++id;
+        }
+      }
+      result.assigned_broker_id = id;
+      if (live_master != nullptr) {
+        result.master_addr = *live_master;
+        if (auto m = live_.find(*live_master); m != live_.end()) {
+          result.ha_server_addr = m->second.ha_server_addr;
+        }
+      }
+      return result;
+    }
+  }
+  group_epoch = std::max(group_epoch, req.epoch);
+  result.master_epoch = group_epoch;
+
   BrokerGroup& group = groups_[req.broker_name];
   if (group.cluster != req.cluster_name) {
     if (!group.cluster.empty()) {

@@ -7,6 +7,11 @@
 //   topic configs: its report replaces the group's queue data, and topics it no longer reports
 //   lose the group's queue data. A (brokerName, brokerId) registered from a new address replaces
 //   the old address; an address registered under a new brokerId (a role change) moves there.
+// - Epoch fencing: the highest master epoch registered per group is remembered (even after
+//   the group's brokers expire). A master registering with a lower epoch is fenced instead of
+//   routed. A master with a higher epoch replaces the live one (a promoted slave), which is
+//   fenced at its next heartbeat. Equal epochs replace as before (a master back at a new
+//   address).
 // - An address unheard for longer than its timeout (the request's heartbeat_timeout_millis if
 //   > 0, else the default) is removed by scan_expired(); a group left without addresses goes
 //   with its queue data and its cluster membership. Every listed address is live.
@@ -33,6 +38,11 @@ struct RegisterResult {
   std::string ha_server_addr;       // the master's HA address
   bool first_registration = false;  // the address was not live before this request
   std::string replaced_addr;        // the address this (brokerName, brokerId) had before, if other
+  int64_t master_epoch = 0;         // the highest master epoch seen for the group
+  // The broker claimed master (brokerId 0) with an epoch below master_epoch. It was not
+  // registered; it must become a slave under assigned_broker_id and follow master_addr.
+  bool fenced = false;
+  int64_t assigned_broker_id = 0;
 };
 
 class RouteInfoManager {
@@ -82,7 +92,8 @@ class RouteInfoManager {
   mutable std::shared_mutex mu_;
   std::map<std::string, std::set<std::string>, std::less<>> clusters_;
   std::map<std::string, BrokerGroup, std::less<>> groups_;
-  std::map<std::string, LiveInfo, std::less<>> live_;  // by broker address
+  std::map<std::string, LiveInfo, std::less<>> live_;          // by broker address
+  std::map<std::string, int64_t, std::less<>> master_epochs_;  // by broker name; never expire
   // topic → broker name → queue data
   std::map<std::string, std::map<std::string, protocol::QueueDataT>, std::less<>> topics_;
 };

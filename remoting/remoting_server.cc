@@ -66,8 +66,11 @@ asio::awaitable<void> RemotingServer::accept_loop() {
           dispatch(c, std::move(cmd));
         },
         [this](Connection* c) {
-          std::lock_guard lock(conns_mu_);
-          conns_.erase(c);
+          {
+            std::lock_guard lock(conns_mu_);
+            conns_.erase(c);
+          }
+          if (close_handler_) close_handler_(c);
         });
     {
       std::lock_guard lock(conns_mu_);

@@ -37,6 +37,10 @@ class RemotingServer {
 
   // Register before start().
   void register_handler(RequestCode code, Handler handler);
+  // Runs (on the connection's strand) when an accepted connection has closed.
+  void set_close_handler(std::function<void(Connection*)> handler) {
+    close_handler_ = std::move(handler);
+  }
 
   Status start();
   // Stops accepting, closes every connection (peers see the close) and joins the I/O threads.
@@ -56,6 +60,7 @@ class RemotingServer {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   asio::ip::tcp::acceptor acceptor_;
   std::unordered_map<int32_t, Handler> handlers_;
+  std::function<void(Connection*)> close_handler_;
   mutable std::mutex conns_mu_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> conns_;
   std::vector<std::thread> threads_;

@@ -31,6 +31,12 @@ TEST(BrokerConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->namesrv_addr, "");
   EXPECT_EQ(c->broker_role, BrokerRole::kAsyncMaster);
   EXPECT_EQ(c->ha_listen_port, 10912);
+  EXPECT_EQ(c->ha_master_address, "");
+  EXPECT_EQ(c->ha_max_gap_not_in_sync, 256ull << 20);
+  EXPECT_EQ(c->ha_transfer_batch_size, 256u * 1024);
+  EXPECT_EQ(c->ha_heartbeat_interval_ms, 1000u);
+  EXPECT_EQ(c->ha_housekeeping_interval_ms, 5000u);
+  EXPECT_EQ(c->slave_sync_interval_ms, 3000u);
   EXPECT_TRUE(c->auto_create_topic_enable);
   EXPECT_EQ(c->default_topic_queue_nums, 8u);
   EXPECT_EQ(c->broker_permission, 6u);
@@ -61,6 +67,12 @@ TEST(BrokerConfig, ParsesEveryKey) {
       "namesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n"
       "brokerRole=SLAVE\n"
       "haListenPort=20912\n"
+      "haMasterAddress=10.0.0.9:20912\n"
+      "haMaxGapNotInSync=1048576\n"
+      "haTransferBatchSize=65536\n"
+      "haSendHeartbeatInterval=200\n"
+      "haHousekeepingInterval=2000\n"
+      "slaveSyncIntervalMs=500\n"
       "autoCreateTopicEnable=false\n"
       "defaultTopicQueueNums=16\n"
       "brokerPermission=4\n"
@@ -82,6 +94,12 @@ TEST(BrokerConfig, ParsesEveryKey) {
   EXPECT_EQ(c->broker_role, BrokerRole::kSlave);
   EXPECT_FALSE(c->is_master());
   EXPECT_EQ(c->ha_listen_port, 20912);
+  EXPECT_EQ(c->ha_master_address, "10.0.0.9:20912");
+  EXPECT_EQ(c->ha_max_gap_not_in_sync, 1048576u);
+  EXPECT_EQ(c->ha_transfer_batch_size, 65536u);
+  EXPECT_EQ(c->ha_heartbeat_interval_ms, 200u);
+  EXPECT_EQ(c->ha_housekeeping_interval_ms, 2000u);
+  EXPECT_EQ(c->slave_sync_interval_ms, 500u);
   EXPECT_FALSE(c->auto_create_topic_enable);
   EXPECT_EQ(c->default_topic_queue_nums, 16u);
   EXPECT_EQ(c->broker_permission, 4u);
@@ -165,6 +183,12 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"brokerRole=async_master", "brokerRole"},
       {"haListenPort=70000", "haListenPort", "0..65535"},
       {"haListenPort=10911", "haListenPort", "differ from listenPort"},
+      {"haMasterAddress=nohost", "haMasterAddress", "missing ':port'"},
+      {"haTransferBatchSize=100", "haTransferBatchSize", "4096.."},
+      {"haHousekeepingInterval=1000", "haHousekeepingInterval", "exceed haSendHeartbeatInterval"},
+      {"haSendHeartbeatInterval=0", "haHousekeepingInterval", "> 0"},
+      {"haMaxGapNotInSync=-5", "haMaxGapNotInSync", "negative"},
+      {"slaveSyncIntervalMs=0", "slaveSyncIntervalMs", "> 0"},
       {"autoCreateTopicEnable=yes", "autoCreateTopicEnable", "true/false"},
       {"defaultTopicQueueNums=0", "defaultTopicQueueNums", "1..1024"},
       {"defaultTopicQueueNums=1025", "defaultTopicQueueNums", "1..1024"},

@@ -1,0 +1,378 @@
+#include "broker/role_manager.h"
+
+#include <future>
+
+#include "common/logging.h"
+
+namespace comet::broker {
+namespace {
+
+constexpr std::string_view kRoleKey = "role";
+constexpr std::string_view kEpochsKey = "epochs";
+constexpr auto kSyncTimeout = std::chrono::milliseconds(3000);
+
+}  // namespace
+
+RoleManager::RoleManager(BrokerContext& ctx, MetadataStore& metadata)
+    : ctx_(ctx), metadata_(metadata) {}
+
+RoleManager::~RoleManager() {
+  stop();
+}
+
+int64_t RoleManager::epoch() const {
+  std::lock_guard lock(mu_);
+  return epochs_.last_epoch();
+}
+
+std::string RoleManager::ha_address() const {
+  return ctx_.config.broker_ip1 + ":" + std::to_string(ha_port());
+}
+
+Status RoleManager::persist_locked() {
+  MetadataBatch b;
+  b.put(Family::kHa, std::string(kRoleKey),
+        std::string(broker_role_name(role_.load())) + ":" + std::to_string(broker_id_.load()));
+  b.put(Family::kHa, std::string(kEpochsKey), epochs_.serialize());
+  return metadata_.write(b, /*sync=*/true);
+}
+
+Status RoleManager::start(std::function<void()> reregister) {
+  auto log = logger("broker");
+  reregister_ = std::move(reregister);
+  role_ = ctx_.config.broker_role;
+  broker_id_ = ctx_.config.broker_id;
+  // A role changed by a promotion or demotion outlives restarts; the file's role is only the
+  // starting point of a fresh store.
+  if (auto saved = metadata_.get(Family::kHa, kRoleKey); saved.is_ok()) {
+    const std::string& v = saved.value();
+    const size_t colon = v.find(':');
+    auto role = parse_broker_role(v.substr(0, colon));
+    if (colon == std::string::npos || !role.is_ok()) {
+      return Status::corruption("bad stored role '" + v + "'");
+    }
+    if (role.value() != ctx_.config.broker_role) {
+      log->warn("starting as {} (stored after a failover), not as the configured {}",
+                broker_role_name(role.value()), broker_role_name(ctx_.config.broker_role));
+    }
+    role_ = role.value();
+    broker_id_ = std::stoll(v.substr(colon + 1));
+  } else if (saved.status().code() != Code::kNotFound) {
+    return saved.status();
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (auto saved = metadata_.get(Family::kHa, kEpochsKey); saved.is_ok()) {
+      COMET_ASSIGN_OR_RETURN(epochs_, ha::EpochCache::parse(saved.value()));
+    } else if (saved.status().code() != Code::kNotFound) {
+      return saved.status();
+    }
+    if (is_master() && epochs_.entries().empty()) {
+      COMET_RETURN_IF_ERROR(epochs_.start_epoch(std::max<int64_t>(1, epochs_.max_seen() + 1),
+                                                ctx_.store->commit_log().max_offset()));
+    }
+    COMET_RETURN_IF_ERROR(persist_locked());
+  }
+
+  ha::HaOptions opts;
+  opts.cluster_name = ctx_.config.broker_cluster_name;
+  opts.broker_name = ctx_.config.broker_name;
+  opts.transfer_batch_bytes = ctx_.config.ha_transfer_batch_size;
+  opts.max_gap_not_in_sync = ctx_.config.ha_max_gap_not_in_sync;
+  opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
+  opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
+  service_ = std::make_unique<ha::HAService>(
+      *ctx_.store, opts,
+      [this] {
+        ha::HAService::MasterView v;
+        v.is_master = is_master();
+        std::lock_guard lock(mu_);
+        v.epoch = epochs_.last_epoch();
+        v.epochs = epochs_.entries();
+        v.role = std::string(broker_role_name(role_.load()));
+        return v;
+      },
+      [this](int64_t higher) {
+        logger("broker")->error("a slave has seen epoch {}: this master is stale; writes stop",
+                                higher);
+        confirmed_ = false;
+        std::lock_guard lock(mu_);
+        epochs_.observe(higher);
+        (void)persist_locked();
+      });
+  COMET_RETURN_IF_ERROR(service_->start(ctx_.config.bind_address, ctx_.config.ha_listen_port));
+  service_->reset_replicated(ctx_.store->commit_log().max_offset());
+  sync_client_ = std::make_unique<remoting::RemotingClient>();
+  sync_timer_ = std::make_unique<asio::steady_timer>(*ctx_.io);
+  confirmed_ = ctx_.config.namesrv_addrs().empty();
+  if (!is_master()) {
+    std::lock_guard lock(mu_);
+    start_client_locked(ctx_.config.ha_master_address);
+  }
+  asio::post(*ctx_.io, [this] { schedule_slave_sync(); });
+  log->info("role {} (brokerId {}), epoch {}, HA port {}", broker_role_name(role()), broker_id(),
+            epoch(), ha_port());
+  return Status::ok();
+}
+
+void RoleManager::stop() {
+  if (stopped_.exchange(true)) return;
+  std::unique_ptr<ha::HAClient> client;
+  {
+    std::lock_guard lock(mu_);
+    client = std::move(client_);
+  }
+  if (client) client->stop();
+  if (sync_timer_) {
+    std::promise<void> done;
+    asio::post(*ctx_.io, [&] {
+      sync_timer_->cancel();
+      done.set_value();
+    });
+    if (done.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      logger("broker")->warn("slave sync timer did not stop in time");
+    }
+  }
+  if (service_) service_->stop();
+  if (sync_client_) sync_client_->shutdown();
+}
+
+void RoleManager::start_client_locked(const std::string& master_ha_addr) {
+  if (!client_) {
+    ha::HaOptions opts;
+    opts.cluster_name = ctx_.config.broker_cluster_name;
+    opts.broker_name = ctx_.config.broker_name;
+    opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
+    opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
+    client_ = std::make_unique<ha::HAClient>(
+        *ctx_.store, opts, ha::HAClient::Identity{broker_id(), ctx_.config.broker_addr()},
+        [this] {
+          std::lock_guard lock(mu_);
+          return epochs_;
+        },
+        [this](const std::vector<ha::EpochEntry>& epochs, int64_t master_epoch,
+               const std::string& master_role) {
+          std::lock_guard lock(mu_);
+          epochs_.adopt(epochs);
+          epochs_.observe(master_epoch);
+          master_role_ = master_role;
+          Status s = persist_locked();
+          if (!s.is_ok()) logger("broker")->error("cannot persist epochs: {}", s.to_string());
+        });
+    client_->start();
+  }
+  if (!master_ha_addr.empty()) client_->set_master(master_ha_addr);
+}
+
+void RoleManager::on_registered(const protocol::RegisterBrokerResponseT& r, int64_t epoch) {
+  if (stopped_) return;
+  if (r.fenced && is_master()) {
+    demote(r.assigned_broker_id, r.ha_server_addr, r.master_epoch);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (r.master_epoch > epochs_.max_seen()) {
+      epochs_.observe(r.master_epoch);
+      (void)persist_locked();
+    }
+    if (!is_master()) {
+      master_addr_ = r.master_addr;
+      if (!r.ha_server_addr.empty()) start_client_locked(r.ha_server_addr);
+    }
+  }
+  // Registered as master for the epoch we still hold: writes may flow.
+  if (is_master() && epoch == this->epoch() && !confirmed_.exchange(true)) {
+    logger("broker")->info("name server confirmed this broker as master of epoch {}", epoch);
+  }
+}
+
+void RoleManager::demote(int64_t new_id, const std::string& master_ha_addr, int64_t master_epoch) {
+  auto log = logger("broker");
+  confirmed_ = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!is_master()) return;
+    log->warn(
+        "fenced: the group's master runs epoch {} (ours {}); becoming slave {} of {} and "
+        "dropping any tail it does not have",
+        master_epoch, epochs_.last_epoch(), new_id, master_ha_addr.empty() ? "?" : master_ha_addr);
+    role_ = BrokerRole::kSlave;
+    broker_id_ = std::max<int64_t>(1, new_id);
+    epochs_.observe(master_epoch);
+    Status s = persist_locked();
+    if (!s.is_ok()) log->error("cannot persist the demotion: {}", s.to_string());
+  }
+  service_->drop_slaves();
+  service_->reset_replicated(ctx_.store->commit_log().max_offset());
+  std::unique_ptr<ha::HAClient> old;  // made for another id; stopped outside the lock
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(client_);
+  }
+  if (old) old->stop();
+  {
+    std::lock_guard lock(mu_);
+    start_client_locked(master_ha_addr);
+  }
+  if (reregister_) reregister_();
+}
+
+Status RoleManager::promote(int64_t min_epoch, const std::string& role_name, std::string* detail) {
+  std::unique_ptr<ha::HAClient> client;
+  BrokerRole new_role;
+  int64_t new_epoch;
+  uint64_t start;
+  {
+    std::lock_guard lock(mu_);
+    if (is_master()) return Status::invalid_argument("already the master");
+    std::string name = role_name.empty() ? master_role_ : role_name;
+    if (name.empty()) {
+      name = ctx_.config.broker_role == BrokerRole::kSlave
+                 ? "ASYNC_MASTER"
+                 : std::string(broker_role_name(ctx_.config.broker_role));
+    }
+    COMET_ASSIGN_OR_RETURN(new_role, parse_broker_role(name));
+    if (new_role == BrokerRole::kSlave) {
+      return Status::invalid_argument("promote to ASYNC_MASTER or SYNC_MASTER, not SLAVE");
+    }
+    client = std::move(client_);
+  }
+  // Stop following first: nothing of the old master may land after the new epoch starts.
+  if (client) client->stop();
+  {
+    std::lock_guard lock(mu_);
+    start = ctx_.store->commit_log().max_offset();
+    new_epoch = std::max(min_epoch, epochs_.max_seen() + 1);
+    COMET_RETURN_IF_ERROR(epochs_.start_epoch(new_epoch, start));
+    service_->reset_replicated(start);
+    broker_id_ = 0;
+    role_ = new_role;
+    confirmed_ = ctx_.config.namesrv_addrs().empty();
+    COMET_RETURN_IF_ERROR(persist_locked());
+  }
+  *detail = "promoted to " + std::string(broker_role_name(new_role)) + " of epoch " +
+            std::to_string(new_epoch) + " at offset " + std::to_string(start);
+  logger("broker")->warn("{}", *detail);
+  if (reregister_) reregister_();
+  return Status::ok();
+}
+
+void RoleManager::process(const ConnectionPtr& conn, RemotingCommand req) {
+  if (req.code() == static_cast<int32_t>(RequestCode::GET_HA_STATUS)) {
+    auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+    resp.set_ext(status());
+    conn->send(std::move(resp));
+    return;
+  }
+  const auto* p = req.ext<protocol::PromoteSlaveRequestT>();
+  if (p == nullptr)
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "PROMOTE_SLAVE lacks its header");
+  // Stopping the HA client waits for its own I/O thread only: fine on this one.
+  std::string detail;
+  Status s = promote(p->epoch, p->role, &detail);
+  if (s.is_ok()) {
+    reply(conn, req, ResponseCode::SUCCESS, detail);
+  } else {
+    reply(conn, req, ResponseCode::BAD_REQUEST, s.message());
+  }
+}
+
+protocol::HaStatusT RoleManager::status() const {
+  protocol::HaStatusT s;
+  s.role = std::string(broker_role_name(role()));
+  s.broker_id = broker_id();
+  s.max_offset = static_cast<int64_t>(ctx_.store->commit_log().max_offset());
+  s.writable = writable();
+  {
+    std::lock_guard lock(mu_);
+    s.epoch = epochs_.last_epoch();
+    s.epochs = ha::to_protocol(epochs_.entries());
+    if (client_) {
+      auto c = client_->state();
+      s.master_ha_addr = c.master;
+      s.connected = c.streaming;
+      s.master_max_offset = static_cast<int64_t>(c.master_max_offset);
+    }
+  }
+  if (is_master()) {
+    s.replicated_offset = static_cast<int64_t>(service_->replicated().get());
+    for (const auto& i : service_->slaves()) {
+      auto p = std::make_unique<protocol::HaSlaveStatusT>();
+      p->broker_addr = i.broker_addr;
+      p->remote_addr = i.remote_addr;
+      p->broker_id = i.broker_id;
+      p->acked_offset = static_cast<int64_t>(i.acked_offset);
+      p->lag_bytes = static_cast<int64_t>(i.lag_bytes);
+      p->in_sync = i.in_sync;
+      p->last_ack_ms_ago = i.last_ack_ms_ago;
+      s.slaves.push_back(std::move(p));
+    }
+  }
+  return s;
+}
+
+void RoleManager::schedule_slave_sync() {
+  if (stopped_) return;
+  sync_timer_->expires_after(std::chrono::milliseconds(ctx_.config.slave_sync_interval_ms));
+  sync_timer_->async_wait([this](std::error_code ec) {
+    if (ec || stopped_) return;
+    slave_sync();
+    schedule_slave_sync();
+  });
+}
+
+void RoleManager::slave_sync() {
+  std::string master;
+  {
+    std::lock_guard lock(mu_);
+    master = master_addr_;
+  }
+  if (is_master() || master.empty()) return;
+  // Topic configs: the master's are the truth (a slave serves reads of them).
+  sync_client_->invoke_async(master, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+                             kSyncTimeout, [this](Result<RemotingCommand> r) {
+                               if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS)
+                                 return;
+                               const auto* list = r->ext<protocol::TopicConfigListT>();
+                               if (list == nullptr || is_master()) return;
+                               for (const auto& t : list->configs) {
+                                 if (!t) continue;
+                                 auto c = TopicConfig::from_protocol(*t);
+                                 auto mine = ctx_.topics->find(c.name);
+                                 if (!mine || !(*mine == c)) (void)ctx_.topics->create_or_update(c);
+                               }
+                             });
+  // Consumer offsets, both ways: the larger wins (commits only move forward).
+  sync_client_->invoke_async(
+      master, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET), kSyncTimeout,
+      [this, master](Result<RemotingCommand> r) {
+        if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return;
+        const auto* list = r->ext<protocol::ConsumerOffsetListT>();
+        if (list == nullptr || is_master()) return;
+        std::map<std::string, uint64_t> theirs;
+        for (const auto& e : list->entries) {
+          if (!e || e->queue_id < 0 || e->offset < 0) continue;
+          theirs[ConsumerOffsetManager::key(e->consumer_group, e->topic,
+                                            static_cast<uint32_t>(e->queue_id))] =
+              static_cast<uint64_t>(e->offset);
+          (void)ctx_.offsets->commit(e->consumer_group, e->topic,
+                                     static_cast<uint32_t>(e->queue_id),
+                                     static_cast<uint64_t>(e->offset));
+        }
+        for (const auto& mine : ctx_.offsets->all()) {
+          auto it = theirs.find(ConsumerOffsetManager::key(mine.group, mine.topic, mine.queue_id));
+          if (it != theirs.end() && it->second >= mine.offset) continue;
+          auto req = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
+          protocol::ConsumerOffsetRequestT u;
+          u.consumer_group = mine.group;
+          u.topic = mine.topic;
+          u.queue_id = static_cast<int32_t>(mine.queue_id);
+          u.commit_offset = static_cast<int64_t>(mine.offset);
+          req.set_ext(std::move(u));
+          (void)sync_client_->invoke_oneway(master, std::move(req));
+        }
+      });
+}
+
+}  // namespace comet::broker

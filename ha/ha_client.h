@@ -1,0 +1,93 @@
+// HAClient: the slave side of master/slave replication (RocketMQ's HAClient). Connects to the
+// master's HA port, handshakes with its epochs and log end, truncates (or restarts) its log
+// where the master says the two agree, then appends the pushed records at exactly their
+// offsets and acks its log end after each push and every heartbeat. It reconnects on a timer
+// after any failure and follows set_master() when the master changes (failover).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <asio.hpp>
+
+#include "commitlog/message_store.h"
+#include "ha/epoch_cache.h"
+#include "ha/ha_options.h"
+#include "remoting/connection.h"
+
+namespace comet::ha {
+
+class HAClient {
+ public:
+  struct Identity {
+    int64_t broker_id = 0;
+    std::string broker_addr;  // the slave's listen address (for the master's haStatus)
+  };
+  // The epochs this log holds, read at each handshake.
+  using EpochsFn = std::function<EpochCache()>;
+  // After a handshake: the master's epochs and role, for the broker to record (durably) before
+  // any record of the master arrives.
+  using AdoptFn = std::function<void(const std::vector<EpochEntry>& epochs, int64_t master_epoch,
+                                     const std::string& master_role)>;
+
+  HAClient(commitlog::MessageStore& store, HaOptions options, Identity identity, EpochsFn epochs,
+           AdoptFn adopt);
+  ~HAClient();
+
+  void start();
+  void stop();
+  // Follows the master at `ha_addr` ("host:port"); empty: none (stays disconnected).
+  void set_master(const std::string& ha_addr);
+
+  struct State {
+    std::string master;
+    bool streaming = false;
+    uint64_t master_max_offset = 0;
+    uint64_t offset = 0;
+  };
+  State state() const;
+  // Waits (bounded) until the log holds `offset` from the master; for tests and drills.
+  bool streaming() const { return streaming_.load(); }
+
+ private:
+  void connect();  // strand
+  void on_connected_handshake(const std::shared_ptr<remoting::Connection>& conn,
+                              Result<remoting::RemotingCommand> resp);
+  void on_push(const std::shared_ptr<remoting::Connection>& conn, remoting::RemotingCommand cmd);
+  void on_closed(remoting::Connection* conn);
+  void send_ack(const std::shared_ptr<remoting::Connection>& conn, uint64_t offset);
+  void schedule_reconnect();
+  void schedule_heartbeat();
+
+  commitlog::MessageStore& store_;
+  const HaOptions options_;
+  const Identity identity_;
+  EpochsFn epochs_;
+  AdoptFn adopt_;
+
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer reconnect_timer_;
+  asio::steady_timer heartbeat_timer_;
+  std::thread thread_;
+
+  // Strand state.
+  std::string master_;
+  std::shared_ptr<remoting::Connection> conn_;
+  bool reconnect_pending_ = false;
+  bool warned_ = false;
+
+  std::atomic<bool> streaming_{false};
+  std::atomic<int64_t> master_epoch_{0};
+  std::atomic<uint64_t> master_max_{0};
+  std::atomic<int64_t> last_push_ms_{0};
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex state_mu_;
+  std::string master_shown_;  // guarded by state_mu_
+};
+
+}  // namespace comet::ha
