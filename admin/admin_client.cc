@@ -235,6 +235,25 @@ Result<std::vector<std::pair<std::string, std::string>>> AdminClient::runtime_in
   return out;
 }
 
+Result<protocol::HaStatusT> AdminClient::ha_status(const std::string& broker_addr) {
+  COMET_ASSIGN_OR_RETURN(auto resp,
+                         call(broker_addr, RemotingCommand::request(RequestCode::GET_HA_STATUS)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::HaStatusT>(resp, "GET_HA_STATUS");
+}
+
+Result<std::string> AdminClient::promote_slave(const std::string& broker_addr, int64_t min_epoch,
+                                               const std::string& role) {
+  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
+  protocol::PromoteSlaveRequestT p;
+  p.epoch = min_epoch;
+  p.role = role;
+  req.set_ext(std::move(p));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return resp.remark();
+}
+
 Result<SendResult> AdminClient::send(const std::string& broker_addr, const OutgoingMessage& msg,
                                      int32_t queue_id) {
   std::vector<std::pair<std::string, std::string>> props;

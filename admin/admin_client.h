@@ -67,6 +67,12 @@ class AdminClient {
   Result<std::vector<std::pair<std::string, std::string>>> runtime_info(
       const std::string& broker_addr);
 
+  Result<protocol::HaStatusT> ha_status(const std::string& broker_addr);
+  // Makes the slave at `broker_addr` the master of a new epoch (>= min_epoch); `role` empty:
+  // the role its master had. Returns the broker's description of what it did.
+  Result<std::string> promote_slave(const std::string& broker_addr, int64_t min_epoch,
+                                    const std::string& role);
+
   // One record; queue_id -1 lets the broker pick.
   Result<SendResult> send(const std::string& broker_addr, const OutgoingMessage& msg,
                           int32_t queue_id);

@@ -781,6 +781,145 @@ int broker_status(Context& c) {
   return c.done();
 }
 
+// --- haStatus / promoteSlave ----------------------------------------------------------------
+
+// Every address of broker group `name` in the name server's view, master first.
+Result<std::vector<std::pair<int64_t, std::string>>> group_addrs(Context& c,
+                                                                 const std::string& name) {
+  COMET_ASSIGN_OR_RETURN(auto info, c.client.cluster_info());
+  for (const auto* bd : sorted_broker_datas(info)) {
+    if (bd->broker_name != name) continue;
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (const auto& a : bd->broker_addrs)
+      if (a) out.emplace_back(a->broker_id, a->addr);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  return Status::not_found("broker group " + name + " is not in the name server");
+}
+
+std::string epochs_text(const protocol::HaStatusT& s) {
+  std::string out;
+  for (const auto& e : s.epochs) {
+    if (!e) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(e->epoch) + "@" + std::to_string(e->start_offset);
+  }
+  return out.empty() ? "-" : out;
+}
+
+int ha_status(Context& c) {
+  const std::string name = c.args.get("brokerName");
+  auto addrs = group_addrs(c, name);
+  if (!addrs.is_ok()) return c.fail("haStatus", addrs.status());
+  std::vector<std::pair<std::string, protocol::HaStatusT>> all;
+  for (const auto& [id, addr] : *addrs) {
+    auto s = c.client.ha_status(addr);
+    if (!s.is_ok()) {
+      c.report("broker " + addr, s.status());
+      continue;
+    }
+    all.emplace_back(addr, std::move(*s));
+  }
+  if (c.json) {
+    JsonWriter j(c.out);
+    j.begin_object().field("brokerName", name).key("brokers").begin_array();
+    for (const auto& [addr, s] : all) {
+      j.begin_object()
+          .field("addr", addr)
+          .field("role", s.role)
+          .field("brokerId", s.broker_id)
+          .field("epoch", s.epoch)
+          .field("epochs", epochs_text(s))
+          .field("maxOffset", s.max_offset)
+          .field("writable", s.writable)
+          .field("replicatedOffset", s.replicated_offset)
+          .field("masterHaAddr", s.master_ha_addr)
+          .field("connected", s.connected)
+          .field("masterMaxOffset", s.master_max_offset)
+          .key("slaves")
+          .begin_array();
+      for (const auto& sl : s.slaves) {
+        if (!sl) continue;
+        j.begin_object()
+            .field("addr", sl->broker_addr)
+            .field("brokerId", sl->broker_id)
+            .field("ackedOffset", sl->acked_offset)
+            .field("lagBytes", sl->lag_bytes)
+            .field("inSync", sl->in_sync)
+            .field("lastAckMsAgo", sl->last_ack_ms_ago)
+            .end_object();
+      }
+      j.end_array().end_object();
+    }
+    j.end_array().end_object();
+    return c.done();
+  }
+  Table t({"#Broker Addr", "#Role", "#BID", "#Epoch", "#Max Offset", "#Writable", "#Epochs"});
+  for (const auto& [addr, s] : all) {
+    t.add_row({addr, s.role, std::to_string(s.broker_id), std::to_string(s.epoch),
+               std::to_string(s.max_offset), s.writable ? "yes" : "no", epochs_text(s)});
+  }
+  t.print(c.out);
+  Table r({"#Master", "#Slave", "#BID", "#Acked Offset", "#Lag Bytes", "#In Sync", "#Last Ack"});
+  for (const auto& [addr, s] : all) {
+    for (const auto& sl : s.slaves) {
+      if (!sl) continue;
+      r.add_row({addr, sl->broker_addr, std::to_string(sl->broker_id),
+                 std::to_string(sl->acked_offset), std::to_string(sl->lag_bytes),
+                 sl->in_sync ? "yes" : "no", std::to_string(sl->last_ack_ms_ago) + " ms ago"});
+    }
+    if (!s.master_ha_addr.empty()) {
+      r.add_row({s.master_ha_addr + " (HA)", addr, std::to_string(s.broker_id),
+                 std::to_string(s.max_offset),
+                 std::to_string(std::max<int64_t>(0, s.master_max_offset - s.max_offset)),
+                 s.connected ? "streaming" : "disconnected", "-"});
+    }
+  }
+  c.out << "\n";
+  r.print(c.out);
+  return c.done();
+}
+
+int promote_slave(Context& c) {
+  const std::string name = c.args.get("brokerName");
+  const int64_t id = c.args.get_int("brokerId", -1);
+  if (id <= 0) return c.usage_error("-i <brokerId> must name a slave (brokerId > 0)");
+  const std::string role = c.args.get("role");
+  if (!role.empty() && role != "ASYNC_MASTER" && role != "SYNC_MASTER") {
+    return c.usage_error("--role must be ASYNC_MASTER or SYNC_MASTER");
+  }
+  auto info = c.client.cluster_info();
+  if (!info.is_ok()) return c.fail("cluster info", info.status());
+  std::string target;
+  int64_t max_epoch = 0;
+  std::set<std::string> group;
+  for (const auto* bd : sorted_broker_datas(*info)) {
+    if (bd->broker_name != name) continue;
+    for (const auto& a : bd->broker_addrs) {
+      if (!a) continue;
+      group.insert(a->addr);
+      if (a->broker_id == id) target = a->addr;
+    }
+  }
+  if (target.empty()) {
+    return c.fail("promoteSlave", "broker " + name + " has no live slave with id " +
+                                      std::to_string(id) + " in the name server");
+  }
+  for (const auto& l : info->live) {
+    if (l && group.contains(l->broker_addr)) max_epoch = std::max(max_epoch, l->epoch);
+  }
+  auto r = c.client.promote_slave(target, max_epoch + 1, role);
+  if (!r.is_ok()) return c.fail("promote " + target, r.status());
+  if (c.json) {
+    JsonWriter j(c.out);
+    j.begin_object().field("addr", target).field("result", *r).end_object();
+  } else {
+    c.out << target << ": " << *r << "\n";
+  }
+  return c.done();
+}
+
 // --- sendMessage ---------------------------------------------------------------------------
 
 int send_message(Context& c) {
@@ -1131,6 +1270,18 @@ const std::vector<CommandSpec>& commands() {
        {{"brokerAddr", 'b', Kind::kString, "<host:port>", "this broker"},
         {"clusterName", 'c', Kind::kString, "<clusterName>", "every broker of this cluster"}},
        broker_status},
+      {"haStatus",
+       "replication of a broker group: role, epoch and log end of each broker, each slave's acked "
+       "offset and lag",
+       {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true}},
+       ha_status},
+      {"promoteSlave",
+       "failover drill: make a slave the master of its group under a new epoch",
+       {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true},
+        {"brokerId", 'i', Kind::kInt, "<id>", "the slave's brokerId", true},
+        {"role", '\0', Kind::kString, "<role>",
+         "ASYNC_MASTER or SYNC_MASTER (default: what its master was)"}},
+       promote_slave},
       {"sendMessage",
        "send one message",
        {{"topic", 't', Kind::kString, "<topic>", "topic name", true},

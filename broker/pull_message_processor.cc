@@ -1,5 +1,7 @@
 #include "broker/pull_message_processor.h"
 
+#include "broker/role_manager.h"
+
 #include <algorithm>
 
 #include "common/logging.h"
@@ -21,6 +23,10 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (ext == nullptr)
     return reply(conn, req, ResponseCode::BAD_REQUEST, "PULL_MESSAGE lacks its header");
   auto config = ctx_.topics->find(ext->topic);
+  // A slave serves what its log holds even before it synced the topic's config from the master.
+  if (!config && !ctx_.roles->is_master()) {
+    config = TopicConfig{.name = ext->topic, .read_queue_nums = kMaxQueueNums};
+  }
   if (!config) {
     return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
                  "topic " + ext->topic + " does not exist on broker " + ctx_.config.broker_name);

@@ -1,6 +1,8 @@
 #include "broker/role_manager.h"
 
+#include <cstdio>
 #include <future>
+#include <map>
 
 #include "common/logging.h"
 
@@ -100,6 +102,11 @@ Status RoleManager::start(std::function<void()> reregister) {
         epochs_.observe(higher);
         (void)persist_locked();
       });
+  service_->set_slave_listener([](const std::string& slave, uint64_t offset) {
+    std::printf("comet-broker slave %s in sync from offset %llu\n", slave.c_str(),
+                static_cast<unsigned long long>(offset));
+    std::fflush(stdout);
+  });
   COMET_RETURN_IF_ERROR(service_->start(ctx_.config.bind_address, ctx_.config.ha_listen_port));
   service_->reset_replicated(ctx_.store->commit_log().max_offset());
   sync_client_ = std::make_unique<remoting::RemotingClient>();
@@ -159,6 +166,13 @@ void RoleManager::start_client_locked(const std::string& master_ha_addr) {
           Status s = persist_locked();
           if (!s.is_ok()) logger("broker")->error("cannot persist epochs: {}", s.to_string());
         });
+    // Lifecycle events go to stdout with the ready line: scripts and tests wait on them.
+    client_->set_stream_listener([this](const std::string& master, uint64_t offset) {
+      asio::post(*ctx_.io, [this] { slave_sync(); });  // configs now, not at the next interval
+      std::printf("comet-broker streaming from master %s at offset %llu\n", master.c_str(),
+                  static_cast<unsigned long long>(offset));
+      std::fflush(stdout);
+    });
     client_->start();
   }
   if (!master_ha_addr.empty()) client_->set_master(master_ha_addr);
@@ -246,6 +260,7 @@ Status RoleManager::promote(int64_t min_epoch, const std::string& role_name, std
     new_epoch = std::max(min_epoch, epochs_.max_seen() + 1);
     COMET_RETURN_IF_ERROR(epochs_.start_epoch(new_epoch, start));
     service_->reset_replicated(start);
+    adopt_logged_topics();
     broker_id_ = 0;
     role_ = new_role;
     confirmed_ = ctx_.config.namesrv_addrs().empty();
@@ -256,6 +271,26 @@ Status RoleManager::promote(int64_t min_epoch, const std::string& role_name, std
   logger("broker")->warn("{}", *detail);
   if (reregister_) reregister_();
   return Status::ok();
+}
+
+void RoleManager::adopt_logged_topics() {
+  // Topics the log holds but whose config never reached this slave (created on the master
+  // just before it died) become topics here, with the queues the log shows.
+  std::map<std::string, uint32_t> queues;
+  for (const auto& k : ctx_.store->queues()) {
+    uint32_t& n = queues[k.topic];
+    n = std::max(n, k.queue_id + 1);
+  }
+  for (const auto& [topic, n] : queues) {
+    if (ctx_.topics->find(topic)) continue;
+    TopicConfig c;
+    c.name = topic;
+    c.read_queue_nums = c.write_queue_nums = std::max(n, ctx_.config.default_topic_queue_nums);
+    auto r = ctx_.topics->create_or_update(c);
+    logger("broker")->warn("topic {} found in the log without a config: created with {} queues{}",
+                           topic, c.read_queue_nums,
+                           r.is_ok() ? "" : " failed: " + r.status().to_string());
+  }
 }
 
 void RoleManager::process(const ConnectionPtr& conn, RemotingCommand req) {

@@ -165,6 +165,7 @@ void HAClient::on_connected_handshake(const std::shared_ptr<Connection>& conn,
     streaming_ = true;
     logger("ha")->info("streaming from master {} at offset {}", master_, start);
     send_ack(conn, start);
+    if (stream_listener_) stream_listener_(master_, start);
   };
   if (start == end) {
     begin();

@@ -38,6 +38,11 @@ class HAClient {
            AdoptFn adopt);
   ~HAClient();
 
+  // Runs on the client's thread each time a stream from a master begins (after any truncation).
+  void set_stream_listener(std::function<void(const std::string& master, uint64_t offset)> l) {
+    stream_listener_ = std::move(l);
+  }
+
   void start();
   void stop();
   // Follows the master at `ha_addr` ("host:port"); empty: none (stays disconnected).
@@ -68,6 +73,7 @@ class HAClient {
   const Identity identity_;
   EpochsFn epochs_;
   AdoptFn adopt_;
+  std::function<void(const std::string&, uint64_t)> stream_listener_;
 
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> strand_;

@@ -181,6 +181,7 @@ void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCo
   if (offset > s->acked.load(std::memory_order_relaxed)) {
     s->acked.store(offset, std::memory_order_relaxed);
   }
+  bool began = false;
   {
     std::lock_guard lock(s->mu);
     if (!s->streaming.load()) {
@@ -188,8 +189,10 @@ void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCo
       s->next = offset;
       s->acked.store(offset, std::memory_order_relaxed);
       s->streaming.store(true);
+      began = true;
     }
   }
+  if (began && slave_listener_) slave_listener_(s->broker_addr, offset);
   if (offset <= store_.commit_log().max_offset()) replicated_.advance(offset);
   pump(*s);
 }

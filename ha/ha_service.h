@@ -55,6 +55,11 @@ class HAService {
   HAService(commitlog::MessageStore& store, HaOptions options, MasterViewFn view, FencedFn fenced);
   ~HAService();
 
+  // Runs (on an HA thread) when a slave's stream begins: it acked the offset it starts from.
+  void set_slave_listener(std::function<void(const std::string& slave, uint64_t offset)> l) {
+    slave_listener_ = std::move(l);
+  }
+
   Status start(const std::string& bind_address, uint16_t port);
   void stop();
   uint16_t port() const { return server_ ? server_->port() : 0; }
@@ -89,6 +94,7 @@ class HAService {
   const HaOptions options_;
   MasterViewFn view_;
   FencedFn fenced_;
+  std::function<void(const std::string&, uint64_t)> slave_listener_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<asio::steady_timer> timer_;
   commitlog::Watermark replicated_;

@@ -24,7 +24,7 @@ source scripts/lib-cluster.sh
 
 start_process namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.0.0.1 >/dev/null
 namesrv=$ready_addr
-start_process broker "$bin/broker/comet-broker" listenPort=0 bindAddress=127.0.0.1 \
+start_process broker "$bin/broker/comet-broker" listenPort=0 haListenPort=0 bindAddress=127.0.0.1 \
   namesrvAddr="$namesrv" storePathRootDir="$work/store" brokerName=broker-a >/dev/null
 "$bin/admin/comet-admin" updateTopic -n "$namesrv" -c DefaultCluster -t BenchTopic -r 8 -w 8 \
   >/dev/null

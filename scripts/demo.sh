@@ -24,7 +24,7 @@ source scripts/lib-cluster.sh
 echo "== starting a local cluster in $work"
 start_process namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.0.0.1
 namesrv=$ready_addr
-start_process broker "$bin/broker/comet-broker" listenPort=0 bindAddress=127.0.0.1 \
+start_process broker "$bin/broker/comet-broker" listenPort=0 haListenPort=0 bindAddress=127.0.0.1 \
   namesrvAddr="$namesrv" storePathRootDir="$work/store" brokerName=broker-a
 admin() { "$bin/admin/comet-admin" "$@" -n "$namesrv"; }
 

@@ -38,10 +38,18 @@ class LocalCluster {
 
   // Starts broker `name` (its store under root/name); extra "key=value" settings win.
   Result<std::string> start_broker(const std::string& name, std::vector<std::string> extra = {}) {
+    return start_broker_as(name, name, std::move(extra));
+  }
+  // Broker process `key` (store under root/key) of broker group `broker_name`: the members of
+  // a master/slave group share the name.
+  Result<std::string> start_broker_as(const std::string& key, const std::string& broker_name,
+                                      std::vector<std::string> extra = {}) {
+    const std::string name = key;
     std::vector<std::string> argv = {COMET_BROKER_BIN,
                                      "listenPort=0",
+                                     "haListenPort=0",
                                      "bindAddress=127.0.0.1",
-                                     "brokerName=" + name,
+                                     "brokerName=" + broker_name,
                                      "namesrvAddr=" + namesrv_addr_,
                                      "storePathRootDir=" + root_ + "/" + name,
                                      "mappedFileSizeCommitLog=67108864",

@@ -1,0 +1,295 @@
+// Master/slave replication with real comet-namesrv and comet-broker processes on loopback: a
+// slave's CommitLog is byte-identical to its master's after 100,000 messages; a SYNC_MASTER
+// never answers OK without its slave; and the failover drill (kill -9 the SYNC_MASTER
+// mid-stream, promote the slave, bring the old master back) loses no acknowledged message and
+// ends with the old master converged as a slave of the new one.
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/cluster.h"
+
+namespace comet::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTopic = "HaTopic";
+constexpr int kQueues = 4;
+
+std::string body_of(int i) {
+  std::string b = "msg-" + std::to_string(i) + "|";
+  b.resize(300, static_cast<char>('a' + i % 26));
+  return b;
+}
+
+class HaProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(dir_.path());
+    ASSERT_TRUE(cluster_->start_namesrv().is_ok());
+  }
+
+  std::string start(const std::string& key, std::vector<std::string> extra) {
+    extra.push_back("slaveSyncIntervalMs=200");
+    extra.push_back("haSendHeartbeatInterval=200");
+    extra.push_back("haHousekeepingInterval=2000");
+    extra.push_back("syncFlushTimeout=2000");
+    auto addr = cluster_->start_broker_as(key, "ha-a", std::move(extra));
+    EXPECT_TRUE(addr.is_ok()) << addr.status().to_string();
+    return addr.is_ok() ? *addr : "";
+  }
+
+  // Waits for the slave's "streaming from master" line (its HA stream has begun) and the
+  // master's "slave ... in sync" line (the master counts it as in sync).
+  void await_streaming(const std::string& slave_key, const std::string& master_key) {
+    auto line = cluster_->broker(slave_key)->wait_for_line("streaming from master", 30s);
+    ASSERT_TRUE(line.is_ok()) << slave_key << ": " << line.status().to_string();
+    line = cluster_->broker(master_key)->wait_for_line("in sync from offset", 30s);
+    ASSERT_TRUE(line.is_ok()) << master_key << ": " << line.status().to_string();
+  }
+
+  void create_topic(const std::string& addr) {
+    auto r = cluster_->client().invoke(addr, update_topic_request(kTopic, kQueues), 10s);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+  }
+
+  Result<RemotingCommand> send(const std::string& addr, int first, int count) {
+    std::vector<std::string> bodies;
+    for (int i = first; i < first + count; ++i)
+      bodies.push_back(body_of(i));
+    const int queue = (first / count) % kQueues;
+    return cluster_->client().invoke(addr, send_request(kTopic, queue, bodies), 10s);
+  }
+
+  protocol::HaStatusT ha_status(const std::string& addr) {
+    auto r =
+        cluster_->client().invoke(addr, RemotingCommand::request(RequestCode::GET_HA_STATUS), 10s);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    if (!r.is_ok() || r->ext<protocol::HaStatusT>() == nullptr) return {};
+    return *r->ext<protocol::HaStatusT>();
+  }
+
+  // Long-polls `addr` until queue q holds offset `offset` (event-driven: the broker answers when
+  // the message arrives), then returns every body of the queue from 0.
+  std::vector<std::string> read_queue(const std::string& addr, int q, int64_t wait_for_offset) {
+    std::vector<std::string> out;
+    auto held =
+        cluster_->client().invoke(addr, pull_request(kTopic, q, wait_for_offset, 1, 20000), 30s);
+    EXPECT_TRUE(held.is_ok());
+    int64_t offset = 0;
+    for (int rounds = 0; rounds < 100000; ++rounds) {
+      auto r = cluster_->client().invoke(addr, pull_request(kTopic, q, offset, 256), 10s);
+      if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) break;
+      const auto* ext = r->ext<protocol::PullMessageResponseT>();
+      std::string body = r->body.to_string();
+      for (size_t pos = 0; pos < body.size();) {
+        auto d =
+            record::decode(reinterpret_cast<const uint8_t*>(body.data()) + pos, body.size() - pos);
+        if (d.outcome != record::Outcome::kRecord) break;
+        out.emplace_back(d.record.body);
+        pos += d.size;
+      }
+      if (ext == nullptr || ext->next_begin_offset <= offset) break;
+      offset = ext->next_begin_offset;
+    }
+    return out;
+  }
+
+  int64_t max_queue_offset(const std::string& addr, int q) {
+    auto req = RemotingCommand::request(RequestCode::GET_MAX_OFFSET);
+    protocol::QueueOffsetRequestT ext;
+    ext.topic = kTopic;
+    ext.queue_id = q;
+    req.set_ext(std::move(ext));
+    auto r = cluster_->client().invoke(addr, std::move(req), 10s);
+    if (!r.is_ok() || r->ext<protocol::QueueOffsetResponseT>() == nullptr) return -1;
+    return r->ext<protocol::QueueOffsetResponseT>()->offset;
+  }
+
+  // The CommitLog segments of broker `key` that hold bytes below `end`, by name.
+  std::map<std::string, std::string> segments(const std::string& key, uint64_t end) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::directory_iterator(dir_.path() + "/" + key + "/commitlog")) {
+      if (std::stoull(e.path().filename().string()) >= end) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      out.emplace(e.path().filename().string(),
+                  std::string(std::istreambuf_iterator<char>(in), {}));
+    }
+    return out;
+  }
+
+  void expect_identical_logs(const std::string& a, const std::string& b, uint64_t end) {
+    auto sa = segments(a, end);
+    auto sb = segments(b, end);
+    ASSERT_FALSE(sa.empty());
+    ASSERT_EQ(sa.size(), sb.size());
+    for (const auto& [name, bytes] : sa) {
+      ASSERT_TRUE(sb.count(name)) << name;
+      EXPECT_TRUE(bytes == sb[name]) << "segment " << name << " differs";
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(HaProcessTest, SlaveLogIsByteIdenticalAfter100000Messages) {
+  const std::string master = start("m", {"brokerRole=ASYNC_MASTER"});
+  const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  await_streaming("s", "m");
+  create_topic(master);
+  constexpr int kMessages = 100000, kBatch = 100;
+  for (int i = 0; i < kMessages; i += kBatch) {
+    auto r = send(master, i, kBatch);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+  }
+  // Every queue of the slave reaches the master's end (long polls, no sleeps).
+  size_t total = 0;
+  for (int q = 0; q < kQueues; ++q) {
+    const int64_t max = max_queue_offset(master, q);
+    ASSERT_GT(max, 0);
+    auto bodies = read_queue(slave, q, max - 1);
+    EXPECT_EQ(static_cast<int64_t>(bodies.size()), max);
+    total += bodies.size();
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kMessages));
+
+  auto m = ha_status(master);
+  ASSERT_EQ(m.slaves.size(), 1u);
+  EXPECT_TRUE(m.slaves[0]->in_sync);
+  const auto end = static_cast<uint64_t>(m.max_offset);
+  auto s = ha_status(slave);
+  EXPECT_EQ(s.role, "SLAVE");
+  EXPECT_EQ(static_cast<uint64_t>(s.max_offset), end);
+  EXPECT_EQ(s.epoch, m.epoch);
+
+  ASSERT_EQ(cluster_->broker("s")->stop(), 0);
+  ASSERT_EQ(cluster_->broker("m")->stop(), 0);
+  expect_identical_logs("m", "s", end);
+}
+
+TEST_F(HaProcessTest, SyncMasterNeverAnswersOkWithoutItsSlave) {
+  const std::string master = start("m", {"brokerRole=SYNC_MASTER"});
+  start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  await_streaming("s", "m");
+  create_topic(master);
+  for (int i = 0; i < 200; i += 10) {
+    auto r = send(master, i, 10);
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+  }
+  cluster_->broker("s")->kill9();
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = send(master, 1000 + i, 1);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    const auto code = r->response_code();
+    EXPECT_TRUE(code == ResponseCode::SLAVE_NOT_AVAILABLE ||
+                code == ResponseCode::FLUSH_SLAVE_TIMEOUT)
+        << "send " << i << " answered " << remoting::response_code_name(r->code());
+    refused += code != ResponseCode::SUCCESS;
+  }
+  EXPECT_EQ(refused, 20);
+
+  // The slave comes back, catches up from where it was, and sends succeed again.
+  start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  await_streaming("s", "m");
+  auto r = send(master, 2000, 5);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+}
+
+TEST_F(HaProcessTest, FailoverDrillLosesNoAcknowledgedMessage) {
+  const std::string master = start("m", {"brokerRole=SYNC_MASTER"});
+  const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  await_streaming("s", "m");
+  create_topic(master);
+
+  // A stream of sends; the master dies (kill -9) in the middle of it.
+  std::set<std::string> acked;
+  std::mutex mu;
+  std::condition_variable progressed;
+  std::atomic<bool> killed{false};
+  std::thread sender([&] {
+    for (int i = 0; i < 20000; i += 10) {
+      auto r = send(master, i, 10);
+      if (!r.is_ok()) {
+        if (killed) break;
+        continue;
+      }
+      if (r->response_code() != ResponseCode::SUCCESS) continue;
+      {
+        std::lock_guard lock(mu);
+        for (int k = i; k < i + 10; ++k)
+          acked.insert(body_of(k));
+      }
+      progressed.notify_all();
+    }
+  });
+  {
+    // Kill once a good part of the stream is acknowledged.
+    std::unique_lock lock(mu);
+    progressed.wait_for(lock, 60s, [&] { return acked.size() >= 3000; });
+    killed = true;
+    cluster_->broker("m")->kill9();
+  }
+  sender.join();
+  ASSERT_GE(acked.size(), 3000u);
+
+  // Promote the slave (as the admin CLI does).
+  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
+  protocol::PromoteSlaveRequestT p;
+  p.epoch = 2;
+  req.set_ext(std::move(p));
+  auto promoted = cluster_->client().invoke(slave, std::move(req), 10s);
+  ASSERT_TRUE(promoted.is_ok());
+  ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
+  auto st = ha_status(slave);
+  EXPECT_EQ(st.role, "SYNC_MASTER");
+  EXPECT_EQ(st.broker_id, 0);
+  EXPECT_EQ(st.epoch, 2);
+
+  // Every acknowledged message is readable from the new master.
+  std::set<std::string> readable;
+  for (int q = 0; q < kQueues; ++q) {
+    for (auto& b : read_queue(slave, q, 0))
+      readable.insert(std::move(b));
+  }
+  size_t missing = 0;
+  for (const auto& b : acked)
+    missing += readable.count(b) == 0;
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged messages";
+
+  // The old master returns: the name server fences its old epoch, it becomes a slave of the new
+  // master, drops its unreplicated tail and converges.
+  const std::string back = start("m", {"brokerRole=SYNC_MASTER"});
+  await_streaming("m", "s");
+  auto old = ha_status(back);
+  EXPECT_EQ(old.role, "SLAVE");
+  EXPECT_EQ(old.epoch, 2);
+  EXPECT_FALSE(old.writable);
+  auto refused = send(back, 50000, 1);
+  ASSERT_TRUE(refused.is_ok());
+  EXPECT_EQ(refused->response_code(), ResponseCode::SERVICE_NOT_AVAILABLE);
+
+  // Writes to the new master succeed with the old one as its in-sync slave.
+  auto ok = send(slave, 60000, 10);
+  ASSERT_TRUE(ok.is_ok());
+  ASSERT_EQ(ok->response_code(), ResponseCode::SUCCESS) << ok->remark();
+  const auto end = static_cast<uint64_t>(ha_status(slave).max_offset);
+  ASSERT_EQ(cluster_->broker("m")->stop(), 0);
+  ASSERT_EQ(cluster_->broker("s")->stop(), 0);
+  expect_identical_logs("s", "m", end);
+}
+
+}  // namespace
+}  // namespace comet::testing
