@@ -143,6 +143,7 @@ TEST(ReplicaStore, TruncatesADivergentTailAndConvergesAgain) {
   fill(*master, 0, 100);
   replicate(*master, *replica);
   const uint64_t common = master->commit_log().max_offset();
+  ASSERT_TRUE(master->dispatched().wait(common, 10s).is_ok());
   std::array<uint64_t, 3> common_next{};
   for (uint32_t q = 0; q < 3; ++q)
     common_next[q] = master->max_queue_offset("T", q);
