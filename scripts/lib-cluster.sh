@@ -4,6 +4,7 @@
 # the work directory is removed.
 # Needs: $work (an existing directory); fills the array pids.
 pids=()
+declare -A out_fds
 cleanup_cluster() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -26,4 +27,19 @@ start_process() {
   fi
   echo "$line"
   ready_addr=${line##* }
+  out_fds[$name]=$fd
+}
+
+# wait_for_line NAME TEXT: reads NAME's stdout (30 s at most) until a line contains TEXT.
+wait_for_line() {
+  local name=$1 text=$2 line
+  while read -r -t 30 -u "${out_fds[$name]}" line; do
+    if [[ "$line" == *"$text"* ]]; then
+      echo "$line"
+      return 0
+    fi
+  done
+  echo "$name printed no line with '$text' within 30 s; its log:" >&2
+  tail -20 "$work/$name.log" >&2
+  exit 1
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Producer throughput and latency against a master/slave group (issue 4's benchmark): for each of
+# ASYNC_MASTER and SYNC_MASTER, starts a comet-namesrv, a master and a slave (ASYNC_FLUSH, stores
+# in a temporary directory), waits until the slave streams, then runs comet-bench produce with
+# 1 KiB messages: one message per request at full speed (256 in flight), batches of 32, and one
+# message per request paced at half of the full-speed throughput (for p50/p99 latency).
+# A warm-up run of 200,000 messages comes first and is not reported.
+#   scripts/bench-ha.sh [messages]                     default 400000 per run
+#   scripts/bench-ha.sh --mode SYNC_MASTER [messages]  one mode only
+# COMET_BENCH_BIN=<build dir> uses that build; default: a Release build in build-release/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+modes=(ASYNC_MASTER SYNC_MASTER)
+if [[ "${1:-}" == "--mode" ]]; then
+  modes=("$2")
+  shift 2
+fi
+messages=${1:-400000}
+
+bin=${COMET_BENCH_BIN:-}
+if [[ -z "$bin" ]]; then
+  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMET_BUILD_TESTS=OFF >/dev/null
+  ninja -C build-release comet-namesrv comet-broker comet-bench comet-admin >/dev/null
+  bin=build-release
+fi
+if [[ ${#modes[@]} -gt 1 ]]; then
+  for mode in "${modes[@]}"; do
+    COMET_BENCH_BIN=$bin "$0" --mode "$mode" "$messages"
+  done
+  exit 0
+fi
+mode=${modes[0]}
+
+work=$(mktemp -d /tmp/comet-bench-ha-XXXXXX)
+source scripts/lib-cluster.sh
+
+start_process namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.0.0.1 >/dev/null
+namesrv=$ready_addr
+common=(listenPort=0 haListenPort=0 bindAddress=127.0.0.1 namesrvAddr="$namesrv" brokerName=broker-a)
+start_process master "$bin/broker/comet-broker" "${common[@]}" brokerRole="$mode" \
+  storePathRootDir="$work/master" >/dev/null
+start_process slave "$bin/broker/comet-broker" "${common[@]}" brokerRole=SLAVE brokerId=1 \
+  storePathRootDir="$work/slave" >/dev/null
+wait_for_line slave "streaming from master" >/dev/null
+wait_for_line master "in sync from offset" >/dev/null
+"$bin/admin/comet-admin" updateTopic -n "$namesrv" -c DefaultCluster -t BenchTopic -r 8 -w 8 \
+  >/dev/null
+
+run() {
+  local label=$1
+  shift
+  echo "== $mode, $label"
+  "$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages "$messages" "$@" |
+    tee "$work/last.txt"
+  echo
+}
+throughput() { awk '/throughput/ {print int($2)}' "$work/last.txt"; }
+
+"$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages 200000 --inflight 256 \
+  >/dev/null
+
+run "single: one message per request, 256 in flight" --inflight 256
+single=$(throughput)
+run "batch: 32 messages per request, 32 in flight" --inflight 32 --batch 32
+run "single at half load ($((single / 2)) msgs/s)" --inflight 256 --rate $((single / 2))
+"$bin/admin/comet-admin" haStatus -n "$namesrv" -b broker-a
