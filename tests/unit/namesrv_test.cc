@@ -84,6 +84,59 @@ const protocol::QueueDataT* find_queue(const protocol::TopicRouteDataT& r,
 
 // ---- RouteInfoManager ----------------------------------------------------------------------
 
+TEST(RouteInfoManager, FencesAMasterWithAStaleEpochAndFollowsAPromotion) {
+  RouteInfoManager m(3000);
+  auto old_master = broker("broker-a", 0, "m:1", {{"T", 4, 6}});
+  old_master.epoch = 1;
+  ASSERT_TRUE(m.register_broker(old_master, kT0).is_ok());
+  auto slave = broker("broker-a", 1, "s:1");
+  slave.epoch = 1;
+  auto r = m.register_broker(slave, kT0);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->fenced);
+  EXPECT_EQ(r->master_addr, "m:1");
+  EXPECT_EQ(r->master_epoch, 1);
+
+  // The slave is promoted: epoch 2, brokerId 0. It replaces the live master at once.
+  auto promoted = broker("broker-a", 0, "s:1", {{"T", 4, 6}});
+  promoted.epoch = 2;
+  r = m.register_broker(promoted, kT0 + 10);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->fenced);
+  EXPECT_EQ(r->master_addr, "s:1");
+  EXPECT_EQ(r->master_epoch, 2);
+
+  // The old master's next heartbeat (epoch 1) is fenced: not routed, told to follow s:1 under a
+  // free slave id.
+  r = m.register_broker(old_master, kT0 + 20);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->fenced);
+  EXPECT_EQ(r->master_epoch, 2);
+  EXPECT_EQ(r->master_addr, "s:1");
+  EXPECT_EQ(r->ha_server_addr, "s:1-ha");
+  EXPECT_EQ(r->assigned_broker_id, 1);
+  auto route = m.route("T");
+  ASSERT_TRUE(route.has_value());
+  ASSERT_EQ(route->broker_datas.size(), 1u);
+  for (const auto& a : route->broker_datas[0]->broker_addrs)
+    EXPECT_NE(a->addr, "m:1") << "a fenced master is not routed";
+
+  // Even after the whole group expired, the epoch is remembered: epoch 1 stays fenced.
+  m.scan_expired(kT0 + 100000);
+  r = m.register_broker(old_master, kT0 + 100001);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->fenced);
+  EXPECT_TRUE(r->master_addr.empty());
+  EXPECT_FALSE(m.route("T").has_value());
+
+  // As a slave (brokerId 1) it registers normally.
+  auto demoted = broker("broker-a", 1, "m:1");
+  demoted.epoch = 2;
+  r = m.register_broker(demoted, kT0 + 100002);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->fenced);
+}
+
 TEST(RouteInfoManager, RegisteredMasterServesItsTopics) {
   RouteInfoManager m(3000);
   auto r = m.register_broker(broker("broker-a", 0, "10.0.0.1:10911", {{"Orders", 8, 6}}), kT0);
