@@ -31,6 +31,17 @@ std::string RoleManager::ha_address() const {
   return ctx_.config.broker_ip1 + ":" + std::to_string(ha_port());
 }
 
+ha::HaOptions RoleManager::ha_options() const {
+  ha::HaOptions opts;
+  opts.cluster_name = ctx_.config.broker_cluster_name;
+  opts.broker_name = ctx_.config.broker_name;
+  opts.transfer_batch_bytes = ctx_.config.ha_transfer_batch_size;
+  opts.max_gap_not_in_sync = ctx_.config.ha_max_gap_not_in_sync;
+  opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
+  opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
+  return opts;
+}
+
 Status RoleManager::persist_locked() {
   MetadataBatch b;
   b.put(Family::kHa, std::string(kRoleKey),
@@ -76,15 +87,8 @@ Status RoleManager::start(std::function<void()> reregister) {
     COMET_RETURN_IF_ERROR(persist_locked());
   }
 
-  ha::HaOptions opts;
-  opts.cluster_name = ctx_.config.broker_cluster_name;
-  opts.broker_name = ctx_.config.broker_name;
-  opts.transfer_batch_bytes = ctx_.config.ha_transfer_batch_size;
-  opts.max_gap_not_in_sync = ctx_.config.ha_max_gap_not_in_sync;
-  opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
-  opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
   service_ = std::make_unique<ha::HAService>(
-      *ctx_.store, opts,
+      *ctx_.store, ha_options(),
       [this] {
         ha::HAService::MasterView v;
         v.is_master = is_master();
@@ -146,13 +150,8 @@ void RoleManager::stop() {
 
 void RoleManager::start_client_locked(const std::string& master_ha_addr) {
   if (!client_) {
-    ha::HaOptions opts;
-    opts.cluster_name = ctx_.config.broker_cluster_name;
-    opts.broker_name = ctx_.config.broker_name;
-    opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
-    opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
     client_ = std::make_unique<ha::HAClient>(
-        *ctx_.store, opts, ha::HAClient::Identity{broker_id(), ctx_.config.broker_addr()},
+        *ctx_.store, ha_options(), ha::HAClient::Identity{broker_id(), ctx_.config.broker_addr()},
         [this] {
           std::lock_guard lock(mu_);
           return epochs_;

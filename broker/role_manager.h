@@ -56,6 +56,7 @@ class RoleManager {
  private:
   Status promote(int64_t min_epoch, const std::string& role_name, std::string* detail);
   void demote(int64_t new_id, const std::string& master_ha_addr, int64_t master_epoch);
+  ha::HaOptions ha_options() const;
   Status persist_locked();
   void adopt_logged_topics();
   void start_client_locked(const std::string& master_ha_addr);
