@@ -433,10 +433,11 @@ void CommitLog::set_queue_offset(std::string_view topic, uint32_t queue_id, uint
   }
 }
 
-uint64_t CommitLog::forget_topic(std::string_view topic) {
+void CommitLog::forget_topic(std::string_view topic,
+                             const std::function<void(uint64_t cut)>& at_cut) {
   std::lock_guard lock(append_mu_);
   std::erase_if(queue_offsets_, [&](const auto& e) { return e.first.topic == topic; });
-  return max_offset_.load(std::memory_order_acquire);
+  at_cut(max_offset_.load(std::memory_order_acquire));
 }
 
 uint64_t CommitLog::queue_offset(std::string_view topic, uint32_t queue_id) const {

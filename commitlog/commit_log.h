@@ -125,10 +125,10 @@ class CommitLog {
 
   // Next queue offset per (topic, queueId), restored by recovery.
   void set_queue_offset(std::string_view topic, uint32_t queue_id, uint64_t next);
-  // Forgets the next queue offsets of every queue of `topic` (a re-created topic starts at 0);
-  // returns the log end at that moment: records below it carry the old offsets, those at or
-  // above it the new ones.
-  uint64_t forget_topic(std::string_view topic);
+  // Forgets the next queue offsets of every queue of `topic` (a re-created topic starts at 0).
+  // `at_cut(cut)` runs under the append lock with the log end at that moment: records below it
+  // carry the old offsets, and no record at or above it exists before `at_cut` returns.
+  void forget_topic(std::string_view topic, const std::function<void(uint64_t cut)>& at_cut);
   uint64_t queue_offset(std::string_view topic, uint32_t queue_id) const;
 
   // Cuts the log at `offset` (recovery, or a replica dropping a divergent tail) and rewinds

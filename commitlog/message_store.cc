@@ -240,14 +240,19 @@ std::vector<MessageStore::ConsumeQueuePtr> MessageStore::all_cqs() const {
 }
 
 void MessageStore::delete_topic_async(std::string topic, std::function<void(Status)> done) {
-  const uint64_t cut = commit_log_.forget_topic(topic);
   bool queued = false;
   {
     std::lock_guard lock(dispatch_mu_);
     if (!stop_) {
-      std::lock_guard dl(deletions_mu_);
-      deletions_.push_back({std::move(topic), cut, std::move(done)});
-      deletions_pending_.store(true, std::memory_order_release);
+      // The deletion is registered before any record with the new offsets can be appended
+      // (under the append lock), so the dispatcher, which checks for pending deletions before
+      // each record, never indexes such a record into the old queues.
+      const std::string name = topic;
+      commit_log_.forget_topic(name, [&](uint64_t cut) {
+        std::lock_guard dl(deletions_mu_);
+        deletions_.push_back({std::move(topic), cut, std::move(done)});
+        deletions_pending_.store(true, std::memory_order_release);
+      });
       queued = true;
     }
   }

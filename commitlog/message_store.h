@@ -179,7 +179,9 @@ class MessageStore {
     uint64_t cut;  // log position: records below it belong to the deleted queues
     std::function<void(Status)> done;
   };
-  std::mutex deletions_mu_;  // guards deletions_; taken after dispatch_mu_ when both are held
+  // Guards deletions_ and truncations_. Lock order: dispatch_mu_, the CommitLog append lock,
+  // deletions_mu_.
+  std::mutex deletions_mu_;
   std::vector<TopicDeletion> deletions_;
   std::atomic<bool> deletions_pending_{false};
 
