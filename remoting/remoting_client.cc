@@ -46,6 +46,12 @@ std::shared_ptr<Connection> RemotingClient::connection(const std::string& addres
 
 void RemotingClient::invoke_async(const std::string& address, RemotingCommand request,
                                   std::chrono::milliseconds timeout, ResponseCallback cb) {
+  // A malformed address fails here, deterministically, not as a connect error racing the
+  // request's registration on the connection.
+  if (auto hp = split_host_port(address); !hp.is_ok()) {
+    cb(hp.status());
+    return;
+  }
   auto conn = connection(address);
   if (!conn) {
     cb(Status::shutdown("client is shut down"));
@@ -64,6 +70,7 @@ Result<RemotingCommand> RemotingClient::invoke(const std::string& address, Remot
 }
 
 Status RemotingClient::invoke_oneway(const std::string& address, RemotingCommand request) {
+  if (auto hp = split_host_port(address); !hp.is_ok()) return hp.status();
   auto conn = connection(address);
   if (!conn) return Status::shutdown("client is shut down");
   if (!conn->invoke_oneway(std::move(request))) {
