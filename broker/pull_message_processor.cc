@@ -1,9 +1,8 @@
 #include "broker/pull_message_processor.h"
 
-#include "broker/role_manager.h"
-
 #include <algorithm>
 
+#include "broker/role_manager.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 

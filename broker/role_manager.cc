@@ -13,6 +13,12 @@ constexpr std::string_view kRoleKey = "role";
 constexpr std::string_view kEpochsKey = "epochs";
 constexpr auto kSyncTimeout = std::chrono::milliseconds(3000);
 
+// Lifecycle events go to stdout with the ready line: scripts and tests wait on them.
+void announce(const std::string& line) {
+  std::printf("comet-broker %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 RoleManager::RoleManager(BrokerContext& ctx, MetadataStore& metadata)
@@ -107,9 +113,7 @@ Status RoleManager::start(std::function<void()> reregister) {
         (void)persist_locked();
       });
   service_->set_slave_listener([](const std::string& slave, uint64_t offset) {
-    std::printf("comet-broker slave %s in sync from offset %llu\n", slave.c_str(),
-                static_cast<unsigned long long>(offset));
-    std::fflush(stdout);
+    announce("slave " + slave + " in sync from offset " + std::to_string(offset));
   });
   COMET_RETURN_IF_ERROR(service_->start(ctx_.config.bind_address, ctx_.config.ha_listen_port));
   service_->reset_replicated(ctx_.store->commit_log().max_offset());
@@ -165,12 +169,9 @@ void RoleManager::start_client_locked(const std::string& master_ha_addr) {
           Status s = persist_locked();
           if (!s.is_ok()) logger("broker")->error("cannot persist epochs: {}", s.to_string());
         });
-    // Lifecycle events go to stdout with the ready line: scripts and tests wait on them.
     client_->set_stream_listener([this](const std::string& master, uint64_t offset) {
       asio::post(*ctx_.io, [this] { slave_sync(); });  // configs now, not at the next interval
-      std::printf("comet-broker streaming from master %s at offset %llu\n", master.c_str(),
-                  static_cast<unsigned long long>(offset));
-      std::fflush(stdout);
+      announce("streaming from master " + master + " at offset " + std::to_string(offset));
     });
     client_->start();
   }
@@ -364,19 +365,17 @@ void RoleManager::slave_sync() {
   }
   if (is_master() || master.empty()) return;
   // Topic configs: the master's are the truth (a slave serves reads of them).
-  sync_client_->invoke_async(master, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-                             kSyncTimeout, [this](Result<RemotingCommand> r) {
-                               if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS)
-                                 return;
-                               const auto* list = r->ext<protocol::TopicConfigListT>();
-                               if (list == nullptr || is_master()) return;
-                               for (const auto& t : list->configs) {
-                                 if (!t) continue;
-                                 auto c = TopicConfig::from_protocol(*t);
-                                 auto mine = ctx_.topics->find(c.name);
-                                 if (!mine || !(*mine == c)) (void)ctx_.topics->create_or_update(c);
-                               }
-                             });
+  sync_client_->invoke_async(
+      master, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG), kSyncTimeout,
+      [this](Result<RemotingCommand> r) {
+        if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return;
+        const auto* list = r->ext<protocol::TopicConfigListT>();
+        if (list == nullptr || is_master()) return;
+        // create_or_update writes only what differs.
+        for (const auto& t : list->configs) {
+          if (t) (void)ctx_.topics->create_or_update(TopicConfig::from_protocol(*t));
+        }
+      });
   // Consumer offsets, both ways: the larger wins (commits only move forward).
   sync_client_->invoke_async(
       master, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET), kSyncTimeout,

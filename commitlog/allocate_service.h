@@ -23,9 +23,9 @@ class AllocateService {
   // (waiting for it if still in progress), otherwise made now. Then requests `next_path`.
   Result<MappedFilePtr> take(const std::string& path, uint64_t start_offset, uint64_t size,
                              const std::string& next_path, uint64_t next_start_offset);
-  // Starts making the segment for `path` in the background, for a later take().
   // Drops every prefetched segment (their files too): the log moved somewhere else.
   void discard_all();
+  // Starts making the segment for `path` in the background, for a later take().
   void prefetch(const std::string& path, uint64_t start_offset, uint64_t size);
 
  private:

@@ -215,12 +215,16 @@ Result<MappedFile*> CommitLog::reserve(size_t size) {
   return active_.get();
 }
 
-uint64_t CommitLog::next_queue_offset(std::string_view topic, uint32_t queue_id) {
+uint64_t& CommitLog::queue_offset_slot(std::string_view topic, uint32_t queue_id) {
   auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
   if (it == queue_offsets_.end()) {
     it = queue_offsets_.emplace(TopicQueueKey{std::string(topic), queue_id}, 0).first;
   }
-  return it->second++;
+  return it->second;
+}
+
+uint64_t CommitLog::next_queue_offset(std::string_view topic, uint32_t queue_id) {
+  return queue_offset_slot(topic, queue_id)++;
 }
 
 Result<AppendResult> CommitLog::append(const Message& msg) {
@@ -345,12 +349,8 @@ Result<uint64_t> CommitLog::append_raw(uint64_t offset, std::span<const uint8_t>
     std::memcpy(seg->data() + pos, bytes.data(), bytes.size());
     seg->set_write_pos(pos + bytes.size());
     for (const Placed& p : placed) {
-      auto it = queue_offsets_.find(TopicQueueRef{p.topic, p.queue_id});
-      if (it == queue_offsets_.end()) {
-        queue_offsets_.emplace(TopicQueueKey{std::string(p.topic), p.queue_id}, p.queue_offset + 1);
-      } else {
-        it->second = std::max(it->second, p.queue_offset + 1);
-      }
+      uint64_t& next = queue_offset_slot(p.topic, p.queue_id);
+      next = std::max(next, p.queue_offset + 1);
     }
     end = offset + bytes.size();
     max_offset_.store(end, std::memory_order_release);
@@ -425,12 +425,7 @@ Result<ReadView> CommitLog::read_exact(uint64_t offset, uint32_t size) const {
 
 void CommitLog::set_queue_offset(std::string_view topic, uint32_t queue_id, uint64_t next) {
   std::lock_guard lock(append_mu_);
-  auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
-  if (it == queue_offsets_.end()) {
-    queue_offsets_.emplace(TopicQueueKey{std::string(topic), queue_id}, next);
-  } else {
-    it->second = next;
-  }
+  queue_offset_slot(topic, queue_id) = next;
 }
 
 void CommitLog::forget_topic(std::string_view topic,

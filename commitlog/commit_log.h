@@ -152,6 +152,8 @@ class CommitLog {
   // Makes room for `size` bytes in the active segment, filling the tail of a full one with a
   // blank and rolling over. Caller holds append_mu_.
   Result<MappedFile*> reserve(size_t size);
+  // The next queue offset of (topic, queue), made 0 if absent. Caller holds append_mu_.
+  uint64_t& queue_offset_slot(std::string_view topic, uint32_t queue_id);
   uint64_t next_queue_offset(std::string_view topic, uint32_t queue_id);
   void flush_loop();
   // SYNC_FLUSH: before syncing, waits (bounded by group_commit_gather_us) for as many waiters

@@ -239,38 +239,62 @@ std::vector<MessageStore::ConsumeQueuePtr> MessageStore::all_cqs() const {
   return out;
 }
 
-void MessageStore::delete_topic_async(std::string topic, std::function<void(Status)> done) {
-  bool queued = false;
+bool MessageStore::hand_to_dispatcher(const std::function<void()>& add) {
   {
     std::lock_guard lock(dispatch_mu_);
-    if (!stop_) {
-      // The deletion is registered before any record with the new offsets can be appended
-      // (under the append lock), so the dispatcher, which checks for pending deletions before
-      // each record, never indexes such a record into the old queues.
-      const std::string name = topic;
-      commit_log_.forget_topic(name, [&](uint64_t cut) {
-        std::lock_guard dl(deletions_mu_);
-        deletions_.push_back({std::move(topic), cut, std::move(done)});
-        deletions_pending_.store(true, std::memory_order_release);
-      });
-      queued = true;
-    }
-  }
-  if (!queued) {
-    done(Status::shutdown("store is stopped"));
-    return;
+    if (stop_) return false;
+    add();
   }
   dispatch_cv_.notify_one();
+  return true;
+}
+
+namespace {
+
+// Runs `start(done)` and waits (bounded) for `done`'s status.
+Status wait_done(const std::function<void(std::function<void(Status)>)>& start,
+                 std::chrono::milliseconds timeout, std::string_view what) {
+  auto result = std::make_shared<std::promise<Status>>();
+  auto future = result->get_future();
+  start([result](Status s) { result->set_value(std::move(s)); });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return Status::timeout(std::string(what) + " still waits for the dispatcher");
+  }
+  return future.get();
+}
+
+}  // namespace
+
+std::vector<MessageStore::ConsumeQueuePtr> MessageStore::take_queues(
+    const std::function<bool(const TopicQueueKey&)>& which) {
+  std::vector<ConsumeQueuePtr> gone;
+  std::unique_lock lock(cq_mu_);
+  std::erase_if(cqs_, [&](const auto& e) {
+    if (!which(e.first)) return false;
+    gone.push_back(e.second);
+    return true;
+  });
+  return gone;
+}
+
+void MessageStore::delete_topic_async(std::string topic, std::function<void(Status)> done) {
+  const bool queued = hand_to_dispatcher([&] {
+    // The deletion is registered before any record with the new offsets can be appended
+    // (under the append lock), so the dispatcher, which checks for pending deletions before
+    // each record, never indexes such a record into the old queues.
+    const std::string name = topic;
+    commit_log_.forget_topic(name, [&](uint64_t cut) {
+      std::lock_guard dl(deletions_mu_);
+      deletions_.push_back({std::move(topic), cut, std::move(done)});
+      deletions_pending_.store(true, std::memory_order_release);
+    });
+  });
+  if (!queued) done(Status::shutdown("store is stopped"));
 }
 
 Status MessageStore::delete_topic(std::string topic, std::chrono::milliseconds timeout) {
-  auto result = std::make_shared<std::promise<Status>>();
-  auto future = result->get_future();
-  delete_topic_async(std::move(topic), [result](Status s) { result->set_value(std::move(s)); });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    return Status::timeout("topic deletion still waits for the dispatcher");
-  }
-  return future.get();
+  return wait_done([&](auto done) { delete_topic_async(std::move(topic), std::move(done)); },
+                   timeout, "topic deletion");
 }
 
 void MessageStore::apply_topic_deletions(uint64_t position) {
@@ -284,15 +308,7 @@ void MessageStore::apply_topic_deletions(uint64_t position) {
     deletions_pending_.store(!deletions_.empty(), std::memory_order_release);
   }
   for (auto& d : due) {
-    std::vector<ConsumeQueuePtr> gone;  // released after the lock: unmapping takes time
-    {
-      std::unique_lock lock(cq_mu_);
-      std::erase_if(cqs_, [&](const auto& e) {
-        if (e.first.topic != d.topic) return false;
-        gone.push_back(e.second);
-        return true;
-      });
-    }
+    const auto gone = take_queues([&](const TopicQueueKey& k) { return k.topic == d.topic; });
     std::error_code ec;
     fs::remove_all(config_.consume_queue_dir() + "/" + d.topic, ec);
     Status s = ec ? Status::io_error("remove the ConsumeQueues of " + d.topic + ": " + ec.message())
@@ -397,31 +413,17 @@ void MessageStore::dispatch_loop() {
 }
 
 void MessageStore::truncate_async(uint64_t offset, std::function<void(Status)> done) {
-  bool queued = false;
-  {
-    std::lock_guard lock(dispatch_mu_);
-    if (!stop_) {
-      std::lock_guard dl(deletions_mu_);
-      truncations_.push_back({offset, std::move(done)});
-      truncation_pending_.store(true, std::memory_order_release);
-      queued = true;
-    }
-  }
-  if (!queued) {
-    done(Status::shutdown("store is stopped"));
-    return;
-  }
-  dispatch_cv_.notify_one();
+  const bool queued = hand_to_dispatcher([&] {
+    std::lock_guard dl(deletions_mu_);
+    truncations_.push_back({offset, std::move(done)});
+    truncation_pending_.store(true, std::memory_order_release);
+  });
+  if (!queued) done(Status::shutdown("store is stopped"));
 }
 
 Status MessageStore::truncate(uint64_t offset, std::chrono::milliseconds timeout) {
-  auto result = std::make_shared<std::promise<Status>>();
-  auto future = result->get_future();
-  truncate_async(offset, [result](Status s) { result->set_value(std::move(s)); });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    return Status::timeout("truncation still waits for the dispatcher");
-  }
-  return future.get();
+  return wait_done([&](auto done) { truncate_async(offset, std::move(done)); }, timeout,
+                   "truncation");
 }
 
 void MessageStore::apply_truncation() {
@@ -450,13 +452,7 @@ Status MessageStore::truncate_now(uint64_t offset) {
     commit_log_.reset_queue_offsets(std::move(next));
     log->warn("log truncated from {} to {} ({} bytes dropped)", max, offset, max - offset);
   } else {
-    std::vector<ConsumeQueuePtr> gone;  // released after the lock: unmapping takes time
-    {
-      std::unique_lock lock(cq_mu_);
-      for (auto& [_, cq] : cqs_)
-        gone.push_back(std::move(cq));
-      cqs_.clear();
-    }
+    const auto gone = take_queues([](const TopicQueueKey&) { return true; });
     std::error_code ec;
     fs::remove_all(config_.consume_queue_dir(), ec);
     if (ec) return Status::io_error("remove the ConsumeQueues: " + ec.message());

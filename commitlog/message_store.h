@@ -151,6 +151,12 @@ class MessageStore {
   ConsumeQueuePtr find_or_create_cq(std::string_view topic, uint32_t queue_id);
   ConsumeQueuePtr find_cq(std::string_view topic, uint32_t queue_id) const;
   std::vector<ConsumeQueuePtr> all_cqs() const;
+  // Removes the ConsumeQueues `which` selects from the map and returns them, to be released
+  // (unmapped) after the lock.
+  std::vector<ConsumeQueuePtr> take_queues(const std::function<bool(const TopicQueueKey&)>& which);
+  // Runs `add` (which queues work for the dispatcher) under dispatch_mu_ and wakes the
+  // dispatcher; false (without running `add`) once the store stopped.
+  bool hand_to_dispatcher(const std::function<void()>& add);
   // Dispatcher thread: applies the topic deletions asked for at or below `position`.
   void apply_topic_deletions(uint64_t position);
   Status dispatch_record(const RecordView& r);

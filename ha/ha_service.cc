@@ -53,6 +53,38 @@ struct HAService::Slave {
   std::atomic<int64_t> last_ack_ms{0};
 };
 
+std::vector<std::shared_ptr<HAService::Slave>> HAService::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Slave>> out;
+  out.reserve(slaves_.size());
+  for (const auto& [_, s] : slaves_)
+    out.push_back(s);
+  return out;
+}
+
+std::shared_ptr<HAService::Slave> HAService::find(Connection* conn) const {
+  std::lock_guard lock(mu_);
+  auto it = slaves_.find(conn);
+  return it == slaves_.end() ? nullptr : it->second;
+}
+
+bool HAService::in_sync(const Slave& s, uint64_t log_end) const {
+  const uint64_t acked = s.acked.load(std::memory_order_relaxed);
+  return s.streaming.load() && s.conn->is_open() &&
+         log_end - std::min(log_end, acked) <= options_.max_gap_not_in_sync;
+}
+
+// An HA_PUSH of `s` at its next offset; the caller adds the records (none: a heartbeat).
+RemotingCommand HAService::push_command(const Slave& s, uint64_t log_end) {
+  auto cmd = RemotingCommand::request(RequestCode::HA_PUSH);
+  protocol::HaPushT p;
+  p.epoch = s.epoch;
+  p.offset = static_cast<int64_t>(s.next);
+  p.master_max_offset = static_cast<int64_t>(log_end);
+  cmd.set_ext(std::move(p));
+  return cmd;
+}
+
 HAService::HAService(commitlog::MessageStore& store, HaOptions options, MasterViewFn view,
                      FencedFn fenced)
     : store_(store),
@@ -166,31 +198,25 @@ void HAService::on_handshake(const std::shared_ptr<Connection>& conn, RemotingCo
 
 void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCommand& req) {
   const auto* a = req.ext<protocol::HaAckT>();
-  std::shared_ptr<Slave> s;
-  {
-    std::lock_guard lock(mu_);
-    auto it = slaves_.find(conn.get());
-    if (it != slaves_.end()) s = it->second;
-  }
+  std::shared_ptr<Slave> s = find(conn.get());
   if (a == nullptr || s == nullptr) {
     conn->close();  // an ack before a handshake: not a slave of ours
     return;
   }
   const uint64_t offset = static_cast<uint64_t>(std::max<int64_t>(a->offset, 0));
   s->last_ack_ms.store(now_ms(), std::memory_order_relaxed);
-  if (offset > s->acked.load(std::memory_order_relaxed)) {
-    s->acked.store(offset, std::memory_order_relaxed);
-  }
   bool began = false;
   {
     std::lock_guard lock(s->mu);
     if (!s->streaming.load()) {
       // The slave truncated (if it had to) and holds exactly `offset`.
       s->next = offset;
-      s->acked.store(offset, std::memory_order_relaxed);
       s->streaming.store(true);
       began = true;
     }
+  }
+  if (offset > s->acked.load(std::memory_order_relaxed)) {
+    s->acked.store(offset, std::memory_order_relaxed);
   }
   if (began && slave_listener_) slave_listener_(s->broker_addr, offset);
   if (offset <= store_.commit_log().max_offset()) replicated_.advance(offset);
@@ -241,12 +267,7 @@ void HAService::pump(Slave& s) {
       s.conn->close();
       return;
     }
-    auto cmd = RemotingCommand::request(RequestCode::HA_PUSH);
-    protocol::HaPushT p;
-    p.epoch = s.epoch;
-    p.offset = static_cast<int64_t>(s.next);
-    p.master_max_offset = static_cast<int64_t>(max);
-    cmd.set_ext(std::move(p));
+    auto cmd = push_command(s, max);
     cmd.body.views.emplace_back(v->data, v->size);
     cmd.body.keepalive = v->file;
     if (!s.conn->invoke_oneway(std::move(cmd))) return;  // closed, or the slave stopped reading
@@ -254,13 +275,7 @@ void HAService::pump(Slave& s) {
   }
   // Bounded per call; continue later without starving the other streams.
   asio::post(server_->io_context(), [this, conn = s.conn.get()] {
-    std::shared_ptr<Slave> again;
-    {
-      std::lock_guard lock(mu_);
-      auto it = slaves_.find(conn);
-      if (it != slaves_.end()) again = it->second;
-    }
-    if (again) pump(*again);
+    if (auto again = find(conn)) pump(*again);
   });
 }
 
@@ -280,13 +295,7 @@ void HAService::wake(void* self) {
 }
 
 void HAService::pump_idle() {
-  std::vector<std::shared_ptr<Slave>> idle;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [_, s] : slaves_)
-      idle.push_back(s);
-  }
-  for (auto& s : idle) {
+  for (auto& s : snapshot()) {
     bool was_idle;
     {
       std::lock_guard lock(s->mu);
@@ -308,15 +317,9 @@ void HAService::schedule_housekeeping() {
 }
 
 void HAService::housekeeping() {
-  std::vector<std::shared_ptr<Slave>> all;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [_, s] : slaves_)
-      all.push_back(s);
-  }
   const int64_t now = now_ms();
   const uint64_t max = store_.commit_log().max_offset();
-  for (auto& s : all) {
+  for (auto& s : snapshot()) {
     if (now - s->last_ack_ms.load(std::memory_order_relaxed) > options_.housekeeping_interval_ms) {
       logger("ha")->warn("slave {} silent for {} ms: closing its stream", s->broker_addr,
                          now - s->last_ack_ms.load());
@@ -325,13 +328,7 @@ void HAService::housekeeping() {
     }
     std::lock_guard lock(s->mu);
     if (!s->streaming || !s->idle) continue;
-    auto cmd = RemotingCommand::request(RequestCode::HA_PUSH);  // a heartbeat: no records
-    protocol::HaPushT p;
-    p.epoch = s->epoch;
-    p.offset = static_cast<int64_t>(s->next);
-    p.master_max_offset = static_cast<int64_t>(max);
-    cmd.set_ext(std::move(p));
-    s->conn->invoke_oneway(std::move(cmd));
+    s->conn->invoke_oneway(push_command(*s, max));  // a heartbeat: no records
   }
 }
 
@@ -339,11 +336,7 @@ bool HAService::has_in_sync_slave() const {
   const uint64_t max = store_.commit_log().max_offset();
   std::lock_guard lock(mu_);
   for (const auto& [_, s] : slaves_) {
-    const uint64_t acked = s->acked.load(std::memory_order_relaxed);
-    if (s->streaming.load() && s->conn->is_open() &&
-        max - std::min(max, acked) <= options_.max_gap_not_in_sync) {
-      return true;
-    }
+    if (in_sync(*s, max)) return true;
   }
   return false;
 }
@@ -360,8 +353,7 @@ std::vector<SlaveInfo> HAService::slaves() const {
     i.broker_id = s->broker_id;
     i.acked_offset = s->acked.load(std::memory_order_relaxed);
     i.lag_bytes = max - std::min(max, i.acked_offset);
-    i.in_sync =
-        s->streaming.load() && s->conn->is_open() && i.lag_bytes <= options_.max_gap_not_in_sync;
+    i.in_sync = in_sync(*s, max);
     i.last_ack_ms_ago = now - s->last_ack_ms.load(std::memory_order_relaxed);
     out.push_back(std::move(i));
   }
@@ -369,13 +361,7 @@ std::vector<SlaveInfo> HAService::slaves() const {
 }
 
 void HAService::drop_slaves() {
-  std::vector<std::shared_ptr<Slave>> all;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [_, s] : slaves_)
-      all.push_back(s);
-  }
-  for (auto& s : all)
+  for (auto& s : snapshot())
     s->conn->close();
 }
 

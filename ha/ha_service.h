@@ -76,6 +76,10 @@ class HAService {
 
  private:
   struct Slave;
+  std::vector<std::shared_ptr<Slave>> snapshot() const;
+  std::shared_ptr<Slave> find(remoting::Connection* conn) const;
+  bool in_sync(const Slave& s, uint64_t log_end) const;
+  static remoting::RemotingCommand push_command(const Slave& s, uint64_t log_end);
   void on_handshake(const std::shared_ptr<remoting::Connection>& conn,
                     remoting::RemotingCommand req);
   void on_ack(const std::shared_ptr<remoting::Connection>& conn,

@@ -17,12 +17,7 @@ if [[ "${1:-}" == "--mode" ]]; then
 fi
 messages=${1:-400000}
 
-bin=${COMET_BENCH_BIN:-}
-if [[ -z "$bin" ]]; then
-  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMET_BUILD_TESTS=OFF >/dev/null
-  ninja -C build-release comet-namesrv comet-broker comet-bench comet-admin >/dev/null
-  bin=build-release
-fi
+source scripts/lib-bench.sh
 if [[ ${#modes[@]} -gt 1 ]]; then
   for mode in "${modes[@]}"; do
     COMET_BENCH_BIN=$bin "$0" --mode "$mode" "$messages"
@@ -43,24 +38,10 @@ start_process slave "$bin/broker/comet-broker" "${common[@]}" brokerRole=SLAVE b
   storePathRootDir="$work/slave" >/dev/null
 wait_for_line slave "streaming from master" >/dev/null
 wait_for_line master "in sync from offset" >/dev/null
-"$bin/admin/comet-admin" updateTopic -n "$namesrv" -c DefaultCluster -t BenchTopic -r 8 -w 8 \
-  >/dev/null
+bench_prepare
 
-run() {
-  local label=$1
-  shift
-  echo "== $mode, $label"
-  "$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages "$messages" "$@" |
-    tee "$work/last.txt"
-  echo
-}
-throughput() { awk '/throughput/ {print int($2)}' "$work/last.txt"; }
-
-"$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages 200000 --inflight 256 \
-  >/dev/null
-
-run "single: one message per request, 256 in flight" --inflight 256
-single=$(throughput)
-run "batch: 32 messages per request, 32 in flight" --inflight 32 --batch 32
-run "single at half load ($((single / 2)) msgs/s)" --inflight 256 --rate $((single / 2))
+bench_run "$mode, single: one message per request, 256 in flight" --inflight 256
+single=$(bench_throughput)
+bench_run "$mode, batch: 32 messages per request, 32 in flight" --inflight 32 --batch 32
+bench_run "$mode, single at half load ($((single / 2)) msgs/s)" --inflight 256 --rate $((single / 2))
 "$bin/admin/comet-admin" haStatus -n "$namesrv" -b broker-a

@@ -12,12 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 messages=${1:-400000}
 
-bin=${COMET_BENCH_BIN:-}
-if [[ -z "$bin" ]]; then
-  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMET_BUILD_TESTS=OFF >/dev/null
-  ninja -C build-release comet-namesrv comet-broker comet-bench comet-admin >/dev/null
-  bin=build-release
-fi
+source scripts/lib-bench.sh
 
 work=$(mktemp -d /tmp/comet-bench-XXXXXX)
 source scripts/lib-cluster.sh
@@ -26,27 +21,11 @@ start_process namesrv "$bin/namesrv/comet-namesrv" listenPort=0 bindAddress=127.
 namesrv=$ready_addr
 start_process broker "$bin/broker/comet-broker" listenPort=0 haListenPort=0 bindAddress=127.0.0.1 \
   namesrvAddr="$namesrv" storePathRootDir="$work/store" brokerName=broker-a >/dev/null
-"$bin/admin/comet-admin" updateTopic -n "$namesrv" -c DefaultCluster -t BenchTopic -r 8 -w 8 \
-  >/dev/null
+bench_prepare
 
-run() {
-  local label=$1
-  shift
-  echo "== $label"
-  "$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages "$messages" "$@" |
-    tee "$work/last.txt"
-  echo
-}
-throughput() { awk '/throughput/ {print int($2)}' "$work/last.txt"; }
-
-# Warm-up, not reported: connections, routes, and the broker's first pre-fault of a fresh 1 GiB
-# segment (see docs/benchmarks.md: first touch of memory is slow on this VM).
-"$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages 200000 --inflight 256 \
-  >/dev/null
-
-run "single: one message per request, 256 in flight" --inflight 256
-single=$(throughput)
-run "batch: 32 messages per request, 32 in flight" --inflight 32 --batch 32
-batch=$(throughput)
-run "single at half load ($((single / 2)) msgs/s)" --inflight 256 --rate $((single / 2))
-run "batch at half load ($((batch / 2)) msgs/s)" --inflight 32 --batch 32 --rate $((batch / 2))
+bench_run "single: one message per request, 256 in flight" --inflight 256
+single=$(bench_throughput)
+bench_run "batch: 32 messages per request, 32 in flight" --inflight 32 --batch 32
+batch=$(bench_throughput)
+bench_run "single at half load ($((single / 2)) msgs/s)" --inflight 256 --rate $((single / 2))
+bench_run "batch at half load ($((batch / 2)) msgs/s)" --inflight 32 --batch 32 --rate $((batch / 2))

@@ -90,14 +90,8 @@ class HaProcessTest : public ::testing::Test {
         if (r->response_code() == ResponseCode::PULL_NOT_FOUND) continue;  // held, timed out
         break;
       }
-      std::string body = r->body.to_string();
-      for (size_t pos = 0; pos < body.size();) {
-        auto d =
-            record::decode(reinterpret_cast<const uint8_t*>(body.data()) + pos, body.size() - pos);
-        if (d.outcome != record::Outcome::kRecord) break;
-        out.emplace_back(d.record.body);
-        pos += d.size;
-      }
+      for (auto& b : bodies_of(*r))
+        out.push_back(std::move(b));
       if (ext == nullptr || ext->next_begin_offset <= offset) break;
       offset = ext->next_begin_offset;
     }
