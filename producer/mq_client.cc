@@ -165,6 +165,7 @@ void MQClient::shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  route_changed_.notify_all();
   // Fails every request in flight at once, so the background thread and senders finish quickly.
   remoting_->shutdown();
   if (background_.joinable()) background_.join();
@@ -267,6 +268,7 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::find_route(const std::string
 Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::string& topic) {
   auto fetched = fetch_route(topic);
   bool new_master = false;
+  bool changed = false;
   std::shared_ptr<const TopicRoute> route;
   {
     std::lock_guard lock(mu_);
@@ -282,11 +284,24 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::stri
       slot = std::make_shared<const TopicRoute>(std::move(fetched).value());
       new_master = rebuild_brokers_locked();
       heartbeat_wanted_ = heartbeat_wanted_ || new_master;
+      changed = true;
     }
     route = slot;
   }
   if (new_master) cv_.notify_all();
+  if (changed) route_changed_.notify_all();
   return route;
+}
+
+bool MQClient::wait_route_change(const std::string& topic,
+                                 const std::shared_ptr<const TopicRoute>& seen,
+                                 std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return route_changed_.wait_until(lock, deadline, [&] {
+    if (stopping_) return true;
+    auto it = routes_.find(topic);
+    return it != routes_.end() && it->second != seen;
+  }) && !stopping_;
 }
 
 std::shared_ptr<const TopicRoute> MQClient::cached_route(const std::string& topic) const {

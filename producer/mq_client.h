@@ -74,6 +74,10 @@ class MQClient {
   std::shared_ptr<const TopicRoute> cached_route(const std::string& topic) const;
   // Asks the background thread to refresh `topic` now (after a send error).
   void request_route_refresh(const std::string& topic);
+  // Waits until the cached route of `topic` is no longer `seen` (a refresh changed it), the
+  // deadline passes or the client stops; true when it changed.
+  bool wait_route_change(const std::string& topic, const std::shared_ptr<const TopicRoute>& seen,
+                         std::chrono::steady_clock::time_point deadline);
   // The address of a broker of any cached route.
   std::optional<std::string> find_broker_addr(const std::string& broker_name,
                                               int64_t broker_id = kMasterId) const;
@@ -108,6 +112,7 @@ class MQClient {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable route_changed_;  // a cached route was replaced, or the client stops
   int users_ = 0;
   bool started_ = false;
   std::atomic<bool> stopping_{false};

@@ -177,6 +177,8 @@ struct PublishInfo {
 constexpr std::string_view kAutoCreateTopic = "TBW102";
 constexpr uint32_t kDefaultTopicQueueNums = 4;
 constexpr auto kDefaultRouteRecheck = std::chrono::milliseconds(1000);
+// How often a send that found no writable queue asks the name servers again while it waits.
+constexpr auto kRouteRecheck = std::chrono::milliseconds(200);
 
 enum class Next { kDone, kRetry, kTopicGone };
 
@@ -219,6 +221,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   Status send_oneway(const ProducerMessage& msg);
   Result<SendResult> send_ordered(const ProducerMessage& msg, std::string_view sharding_key);
   Result<std::shared_ptr<const PublishInfo>> publish_info(const std::string& topic);
+  // The topic has no writable queue (its masters are gone, a failover is under way): waits for
+  // its route to change, asking the name servers again every kRouteRecheck, up to `deadline`.
+  bool await_route_change(const std::string& topic, Clock::time_point deadline);
 
   const std::string group_;
   const std::shared_ptr<MQClient> client_;
@@ -377,6 +382,18 @@ Result<std::shared_ptr<const PublishInfo>> Producer::Impl::publish_info(const st
   return slot;
 }
 
+bool Producer::Impl::await_route_change(const std::string& topic, Clock::time_point deadline) {
+  const auto seen = client_->cached_route(topic);
+  for (int rounds = 0; rounds < 1000 && Clock::now() < deadline; ++rounds) {
+    client_->request_route_refresh(topic);
+    if (client_->wait_route_change(topic, seen, std::min(deadline, Clock::now() + kRouteRecheck))) {
+      return true;
+    }
+    if (!client_->running()) return false;
+  }
+  return false;
+}
+
 std::optional<MessageQueue> Producer::Impl::select_queue(const PublishInfo& info,
                                                          const std::string& avoid) {
   const bool fault = send_latency_fault_enable_.load();
@@ -426,6 +443,11 @@ Outcome Producer::Impl::finish_attempt(const MessageQueue& mq, const std::string
       status = SendStatus::kFlushSlaveTimeout;
       break;
     case ResponseCode::SLAVE_NOT_AVAILABLE:
+      // With a SendMessageResponse: stored, not replicated. Without: a SYNC_MASTER with no slave
+      // in sync refused it before storing, and another broker may take it.
+      if (response->ext<protocol::SendMessageResponseT>() == nullptr) {
+        return failed(response_status(*response, context), Next::kRetry);
+      }
       status = SendStatus::kSlaveNotAvailable;
       break;
     case ResponseCode::SYSTEM_BUSY:
@@ -466,7 +488,14 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
   Status last;
   int attempts = 0;
   while (attempts < max_attempts) {
-    COMET_ASSIGN_OR_RETURN(std::shared_ptr<const PublishInfo> info, publish_info(topic));
+    auto found = publish_info(topic);
+    if (!found.is_ok()) {
+      if (found.status().code() == Code::kUnavailable && await_route_change(topic, deadline)) {
+        continue;
+      }
+      return found.status();
+    }
+    std::shared_ptr<const PublishInfo> info = std::move(found).value();
     const auto remaining = std::chrono::ceil<Millis>(deadline - Clock::now());
     if (remaining <= Millis{0}) break;
     std::optional<MessageQueue> mq = select_queue(*info, avoid);

@@ -36,7 +36,8 @@ class LocalCluster {
     return Status::ok();
   }
 
-  // Starts broker `name` (its store under root/name); extra "key=value" settings win.
+  // Starts broker `name` (its store under root/name); extra "key=value" settings win. Without
+  // start_namesrv() first, brokers run without a name server.
   Result<std::string> start_broker(const std::string& name, std::vector<std::string> extra = {}) {
     return start_broker_as(name, name, std::move(extra));
   }
@@ -50,10 +51,10 @@ class LocalCluster {
                                      "haListenPort=0",
                                      "bindAddress=127.0.0.1",
                                      "brokerName=" + broker_name,
-                                     "namesrvAddr=" + namesrv_addr_,
                                      "storePathRootDir=" + root_ + "/" + name,
                                      "mappedFileSizeCommitLog=67108864",
                                      "heartbeatIntervalMs=300"};
+    if (!namesrv_addr_.empty()) argv.push_back("namesrvAddr=" + namesrv_addr_);
     for (auto& e : extra)
       argv.push_back(std::move(e));
     COMET_ASSIGN_OR_RETURN(auto proc, ChildProcess::spawn(argv, root_ + "/" + name + ".log"));

@@ -2,7 +2,8 @@
 // slave's CommitLog is byte-identical to its master's after 100,000 messages; a SYNC_MASTER
 // never answers OK without its slave; and the failover drill (kill -9 the SYNC_MASTER
 // mid-stream, promote the slave, bring the old master back) loses no acknowledged message and
-// ends with the old master converged as a slave of the new one.
+// ends with the old master converged as a slave of the new one. In network namespaces: the link
+// between a SYNC_MASTER and its slave is cut and restored.
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/cluster.h"
+#include "integration/netns.h"
 
 namespace comet::testing {
 namespace {
@@ -284,6 +286,104 @@ TEST_F(HaProcessTest, FailoverDrillLosesNoAcknowledgedMessage) {
   ASSERT_EQ(cluster_->broker("m")->stop(), 0);
   ASSERT_EQ(cluster_->broker("s")->stop(), 0);
   expect_identical_logs("s", "m", end);
+}
+
+// Master and slave on two hosts: network namespaces A and B joined by a veth pair, no name server
+// (the slave follows haMasterAddress). The test itself talks from host A.
+class HaNetnsTest : public HaProcessTest {
+ protected:
+  void SetUp() override {
+    if (auto why = NetnsPair::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    net_ = std::make_unique<NetnsPair>(dir_.path());
+    Status s = net_->create();
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    in_a_ = std::make_unique<InNetns>(net_->ns_a());
+    ASSERT_TRUE(in_a_->status().is_ok()) << in_a_->status().to_string();
+    cluster_ = std::make_unique<LocalCluster>(dir_.path());  // its client's threads live in A
+  }
+  void TearDown() override {
+    cluster_.reset();  // brokers killed and reaped before their namespaces go
+    in_a_.reset();
+    net_.reset();
+  }
+
+  std::unique_ptr<NetnsPair> net_;
+  std::unique_ptr<InNetns> in_a_;
+};
+
+TEST_F(HaNetnsTest, CutLinkStopsSyncAcksAndTheSlaveCatchesUpWhenRestored) {
+  const std::string a = NetnsPair::kAddrA, b = NetnsPair::kAddrB;
+  // Fixed ports are safe: the namespaces are new and hold nothing else.
+  const std::string master = start(
+      "m", {"brokerRole=SYNC_MASTER", "bindAddress=" + a, "brokerIP1=" + a, "haListenPort=10912"});
+  std::string slave;
+  {
+    InNetns in_b(net_->ns_b());
+    ASSERT_TRUE(in_b.status().is_ok()) << in_b.status().to_string();
+    slave = start("s", {"brokerRole=SLAVE", "brokerId=1", "bindAddress=" + b, "brokerIP1=" + b,
+                        "haMasterAddress=" + a + ":10912"});
+  }
+  await_streaming("s", "m");
+  create_topic(master);
+
+  std::set<std::string> acked;
+  auto send_ok = [&](int first) {
+    auto r = send(master, first, 10);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+    for (int k = first; k < first + 10; ++k)
+      acked.insert(body_of(k));
+  };
+  int next = 0;
+  for (; next < 2000; next += 10)
+    send_ok(next);
+
+  // The link goes down. No send can be acknowledged by the slave now: each waits for the ack
+  // until syncFlushTimeout, and once the master has given up on its silent slave, sends are
+  // refused at once.
+  ASSERT_TRUE(net_->cut().is_ok());
+  int timed_out = 0, refused = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (refused < 5 && std::chrono::steady_clock::now() < deadline) {
+    auto r = send(master, next, 10);
+    next += 10;
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    const auto code = r->response_code();
+    ASSERT_TRUE(code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
+                code == ResponseCode::SLAVE_NOT_AVAILABLE)
+        << "a send during the cut answered " << remoting::response_code_name(r->code());
+    (code == ResponseCode::SLAVE_NOT_AVAILABLE ? refused : timed_out) += 1;
+  }
+  EXPECT_EQ(refused, 5) << "the master never noticed its slave was cut off";
+  for (const auto& s : ha_status(master).slaves)
+    EXPECT_FALSE(s->in_sync) << s->broker_addr;
+
+  // The link comes back: the slave reconnects, copies what was written meanwhile (the refused
+  // sends are in the master's log too), and sync sends are acknowledged again.
+  ASSERT_TRUE(net_->restore().is_ok());
+  await_streaming("s", "m");
+  for (int i = 0; i < 10; ++i, next += 10)
+    send_ok(next);
+
+  std::set<std::string> readable;
+  for (int q = 0; q < kQueues; ++q) {
+    const int64_t max = max_queue_offset(master, q);
+    auto bodies = read_queue(slave, q, max);
+    EXPECT_EQ(static_cast<int64_t>(bodies.size()), max) << "queue " << q;
+    readable.insert(bodies.begin(), bodies.end());
+  }
+  size_t missing = 0;
+  for (const auto& body : acked)
+    missing += readable.count(body) == 0;
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged messages";
+
+  const auto end = static_cast<uint64_t>(ha_status(master).max_offset);
+  EXPECT_EQ(ha_status(slave).max_offset, static_cast<int64_t>(end));
+  ASSERT_EQ(cluster_->broker("s")->stop(), 0);
+  ASSERT_EQ(cluster_->broker("m")->stop(), 0);
+  expect_identical_logs("m", "s", end);
+  std::printf("link cut: %d sends timed out, %d refused; %zu acknowledged, all on the slave\n",
+              timed_out, refused, acked.size());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,10 +105,13 @@ class FakeBroker {
   const std::string& addr() const { return addr_; }
   void stop() { server_->stop(); }
 
-  void answer(ResponseCode code, std::string remark = {}) {
+  // Answers `code` from now on; a non-error code comes with where the message was stored
+  // unless `stored` is false (a refusal before storing).
+  void answer(ResponseCode code, std::string remark = {}, bool stored = true) {
     std::lock_guard lock(mu_);
     answer_ = code;
     remark_ = std::move(remark);
+    stored_ = stored;
   }
   void hang() {
     std::lock_guard lock(mu_);
@@ -172,8 +176,9 @@ class FakeBroker {
     std::unique_lock lock(mu_);
     const ResponseCode code = answer_;
     auto resp = RemotingCommand::response_to(req, code, remark_);
-    if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
-        code == ResponseCode::FLUSH_SLAVE_TIMEOUT || code == ResponseCode::SLAVE_NOT_AVAILABLE) {
+    if (stored_ &&
+        (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
+         code == ResponseCode::FLUSH_SLAVE_TIMEOUT || code == ResponseCode::SLAVE_NOT_AVAILABLE)) {
       protocol::SendMessageResponseT ext;
       uint64_t& next = next_offset_[got.queue_id];
       ext.msg_id = name_ + "-" + std::to_string(physical_);
@@ -199,6 +204,7 @@ class FakeBroker {
   std::string addr_;
   mutable std::mutex mu_;
   ResponseCode answer_ = ResponseCode::SUCCESS;
+  bool stored_ = true;
   std::string remark_;
   bool hang_ = false;
   std::map<int32_t, uint64_t> next_offset_;
@@ -782,6 +788,53 @@ TEST_F(ProducerTest, StoredButNotReplicatedIsAResultNotARetry) {
   EXPECT_EQ(r->status, SendStatus::kFlushSlaveTimeout);
   EXPECT_FALSE(r->msg_id.empty());
   EXPECT_EQ(total_sends(), 1u);
+}
+
+TEST_F(ProducerTest, SlaveNotAvailableBeforeStoringIsRetriedElsewhere) {
+  // A SYNC_MASTER with no slave in sync refuses before storing: no SendMessageResponse.
+  a_->answer(ResponseCode::SLAVE_NOT_AVAILABLE, "no slave in sync", /*stored=*/false);
+  auto p = start_producer();
+  for (int i = 0; i < 4; ++i) {
+    auto r = p->send(message("m" + std::to_string(i)));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->broker_name, "broker-b");
+    EXPECT_EQ(r->status, SendStatus::kSendOk);
+  }
+  b_->answer(ResponseCode::SLAVE_NOT_AVAILABLE, "no slave in sync", /*stored=*/false);
+  auto r = p->send(message("x"));
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("no slave in sync"), std::string::npos);
+}
+
+TEST_F(ProducerTest, SendWaitsForTheRouteToShowAWritableQueue) {
+  // A failover under way: the topic's broker has no writable queue (as when its master is gone).
+  ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
+  auto p = start_producer();  // routes polled every 30 s: only the waiting send asks again
+  p->set_send_msg_timeout(20s);
+  const int before = ns_->requests();
+  auto sent = std::async(std::launch::async, [&] { return p->send(message("waits")); });
+  // The send asks the name server again while it waits; then the route shows a master.
+  ASSERT_TRUE(ns_->wait_requests(before + 3));
+  ns_->set_route(kTopic, {b_.get()});
+  auto r = sent.get();
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->broker_name, "broker-b");
+  EXPECT_EQ(a_->send_count(), 0u);
+}
+
+TEST_F(ProducerTest, SendWithoutAWritableQueueGivesUpAtSendMsgTimeout) {
+  ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
+  auto p = start_producer();
+  p->set_send_msg_timeout(300ms);
+  const auto begin = std::chrono::steady_clock::now();
+  auto refused = p->send(message("gives up"));
+  const auto took = std::chrono::steady_clock::now() - begin;
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable) << refused.status().to_string();
+  EXPECT_GE(took, 250ms);  // it waited for the route to change
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(total_sends(), 0u);
 }
 
 TEST_F(ProducerTest, HangingBrokersTimeOutWithinSendMsgTimeout) {
