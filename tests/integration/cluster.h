@@ -137,6 +137,17 @@ inline RemotingCommand update_topic_request(const std::string& topic, int32_t qu
   return req;
 }
 
+// PROMOTE_SLAVE as comet-admin promoteSlave sends it: the new epoch is at least `min_epoch`;
+// an empty role keeps the group's master role.
+inline RemotingCommand promote_slave_request(int64_t min_epoch, const std::string& role = "") {
+  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
+  protocol::PromoteSlaveRequestT ext;
+  ext.epoch = min_epoch;
+  ext.role = role;
+  req.set_ext(std::move(ext));
+  return req;
+}
+
 // Bodies of the records in a pull response (each record's CRC checked).
 inline std::vector<std::string> bodies_of(const RemotingCommand& resp) {
   std::vector<std::string> out;

@@ -456,12 +456,7 @@ TEST_F(ConsumerProcessTest, ClientsFollowAMasterSlaveFailoverWithoutRestarts) {
 
   // Promote the slave as comet-admin promoteSlave does, to ASYNC_MASTER: alone, a SYNC_MASTER
   // would refuse every send until a slave is back. The producer, unchanged, follows.
-  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
-  protocol::PromoteSlaveRequestT p;
-  p.epoch = 2;
-  p.role = "ASYNC_MASTER";
-  req.set_ext(std::move(p));
-  auto promoted = cluster_->client().invoke(*slave, std::move(req), 10s);
+  auto promoted = cluster_->client().invoke(*slave, promote_slave_request(2, "ASYNC_MASTER"), 10s);
   ASSERT_TRUE(promoted.is_ok()) << promoted.status().to_string();
   ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
   const auto promoted_at = Clock::now();

@@ -243,11 +243,7 @@ TEST_F(HaProcessTest, FailoverDrillLosesNoAcknowledgedMessage) {
   ASSERT_GE(acked.size(), 3000u);
 
   // Promote the slave (as the admin CLI does).
-  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
-  protocol::PromoteSlaveRequestT p;
-  p.epoch = 2;
-  req.set_ext(std::move(p));
-  auto promoted = cluster_->client().invoke(slave, std::move(req), 10s);
+  auto promoted = cluster_->client().invoke(slave, promote_slave_request(2), 10s);
   ASSERT_TRUE(promoted.is_ok());
   ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
   auto st = ha_status(slave);

@@ -98,10 +98,6 @@ class Simulation {
     Durable disk;
     bool up = false;
   };
-  struct InFlight {
-    Message m;
-  };
-
   Node& node(NodeId i) { return nodes_[static_cast<size_t>(i)]; }
   uint64_t roll(uint64_t n) { return rng_() % n; }
   bool chance(int per_mille) { return static_cast<int>(roll(1000)) < per_mille; }
@@ -361,10 +357,10 @@ void run_seeds(int nodes, uint64_t default_seeds) {
   const uint64_t seeds = env_or("COMET_RAFT_SEEDS", default_seeds);
   size_t committed = 0, terms = 0;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    Simulation sim(seed * 7919 + static_cast<uint64_t>(nodes), o);
+    const uint64_t sim_seed = seed * 7919 + static_cast<uint64_t>(nodes);
+    Simulation sim(sim_seed, o);
     std::string failure = sim.run();
-    ASSERT_EQ(failure, "") << nodes << " nodes; replay with COMET_RAFT_SEED="
-                           << seed * 7919 + static_cast<uint64_t>(nodes);
+    ASSERT_EQ(failure, "") << nodes << " nodes; replay with COMET_RAFT_SEED=" << sim_seed;
     committed += sim.committed();
     terms += sim.leaders();
   }
