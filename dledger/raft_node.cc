@@ -27,9 +27,14 @@ const char* role_name(Role role) {
 }
 
 RaftNode::RaftNode(RaftConfig config, HardState state, std::vector<Entry> log, int64_t applied)
+    : RaftNode(std::move(config), state, RestoredLog{nullptr, 0, 0, std::move(log)}, applied) {}
+
+RaftNode::RaftNode(RaftConfig config, HardState state, RestoredLog log, int64_t applied)
     : config_(std::move(config)),
       state_(state),
-      log_(std::move(log)),
+      store_(log.store),
+      base_index_(log.store ? std::max<int64_t>(log.base_index, 0) : 0),
+      base_term_(log.store ? log.base_term : 0),
       rng_(config_.seed),
       persisted_(state) {
   config_.election_ticks = std::max(config_.election_ticks, 2);
@@ -39,12 +44,10 @@ RaftNode::RaftNode(RaftConfig config, HardState state, std::vector<Entry> log, i
   if (std::find(config_.peers.begin(), config_.peers.end(), config_.id) == config_.peers.end()) {
     config_.peers.push_back(config_.id);
   }
-  // Only a consecutive prefix is a log.
-  for (size_t i = 0; i < log_.size(); ++i) {
-    if (log_[i].index != static_cast<int64_t>(i) + 1) {
-      log_.resize(i);
-      break;
-    }
+  // Only a consecutive run after the base is a log.
+  for (Entry& e : log.tail) {
+    if (e.index != last_index() + 1) break;
+    tail_.push_back(std::move(e));
   }
   state_.commit = std::min(state_.commit, last_index());
   applied_ = std::clamp<int64_t>(applied, 0, state_.commit);
@@ -53,7 +56,53 @@ RaftNode::RaftNode(RaftConfig config, HardState state, std::vector<Entry> log, i
 
 int64_t RaftNode::term_at(int64_t index) const {
   if (index <= 0 || index > last_index()) return 0;
-  return log_[static_cast<size_t>(index - 1)].term;
+  if (index > base_index_) return tail_[static_cast<size_t>(index - base_index_ - 1)].term;
+  if (index == base_index_) return base_term_;
+  auto t = store_->term(index);
+  return t.is_ok() ? t.value() : -1;
+}
+
+Result<Entry> RaftNode::entry(int64_t index) const {
+  std::vector<Entry> one;
+  COMET_RETURN_IF_ERROR(fetch(index, index + 1, 0, &one));
+  return std::move(one.front());
+}
+
+Status RaftNode::fetch(int64_t lo, int64_t hi, size_t max_bytes, std::vector<Entry>* out) const {
+  if (lo < 1 || hi > last_index() + 1 || lo >= hi) {
+    return Status::out_of_range("entries [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                ") outside the log [1, " + std::to_string(last_index()) + "]");
+  }
+  const size_t first = out->size();
+  size_t bytes = 0;
+  if (lo <= base_index_) {
+    const int64_t stored_end = std::min(hi, base_index_ + 1);
+    COMET_RETURN_IF_ERROR(store_->entries(lo, stored_end, max_bytes, out));
+    if (out->size() == first ||
+        out->back().index != static_cast<int64_t>(out->size() - first) + lo - 1) {
+      out->resize(first);
+      return Status::io_error("the log store did not return entries from " + std::to_string(lo));
+    }
+    if (out->back().index != stored_end - 1) return Status::ok();  // stopped at max_bytes
+    for (size_t i = first; i < out->size(); ++i)
+      bytes += (*out)[i].data.size();
+    lo = stored_end;
+  }
+  for (int64_t i = lo; i < hi; ++i) {
+    const Entry& e = tail_[static_cast<size_t>(i - base_index_ - 1)];
+    if (out->size() > first && bytes + e.data.size() > max_bytes) break;
+    bytes += e.data.size();
+    out->push_back(e);
+  }
+  return Status::ok();
+}
+
+void RaftNode::compact(int64_t index) {
+  index = std::min(index, applied_);
+  if (store_ == nullptr || index <= base_index_) return;
+  base_term_ = term_at(index);
+  tail_.erase(tail_.begin(), tail_.begin() + (index - base_index_));
+  base_index_ = index;
 }
 
 int64_t RaftNode::match_index(NodeId peer) const {
@@ -237,13 +286,16 @@ Ready RaftNode::take_ready() {
     persisted_ = state_;
   }
   if (unpersisted_from_ > 0) {
-    ready_.entries.assign(log_.begin() + (unpersisted_from_ - 1), log_.end());
+    ready_.entries.assign(tail_.begin() + (unpersisted_from_ - base_index_ - 1), tail_.end());
     unpersisted_from_ = 0;
   }
+  // Hands out what is committed; an entry the LogStore cannot read now is retried next time.
   const int64_t commit = std::min(state_.commit, last_index());
-  for (int64_t i = applied_ + 1; i <= commit; ++i)
-    ready_.committed.push_back(log_[static_cast<size_t>(i - 1)]);
-  applied_ = std::max(applied_, commit);
+  while (applied_ < commit) {
+    const size_t before = ready_.committed.size();
+    if (!fetch(applied_ + 1, commit + 1, config_.max_batch_bytes, &ready_.committed).is_ok()) break;
+    applied_ += static_cast<int64_t>(ready_.committed.size() - before);
+  }
   Ready out = std::move(ready_);
   ready_ = Ready{};
   return out;
@@ -440,14 +492,9 @@ void RaftNode::replicate(NodeId peer, bool heartbeat) {
     r.prev_index = pr.next - 1;
     r.prev_term = term_at(r.prev_index);
     r.commit = state_.commit;
-    size_t bytes = 0;
-    for (int64_t i = pr.next; i <= last_index() && r.entries.size() < config_.max_batch_entries;
-         ++i) {
-      const Entry& e = log_[static_cast<size_t>(i - 1)];
-      if (!r.entries.empty() && bytes + e.data.size() > config_.max_batch_bytes) break;
-      bytes += e.data.size();
-      r.entries.push_back(e);
-    }
+    const int64_t hi =
+        std::min(last_index(), pr.next + static_cast<int64_t>(config_.max_batch_entries) - 1);
+    if (!fetch(pr.next, hi + 1, config_.max_batch_bytes, &r.entries).is_ok()) return;
     pr.next += static_cast<int64_t>(r.entries.size());
     ++pr.inflight;
     send(peer, std::move(r));
@@ -469,12 +516,19 @@ void RaftNode::set_commit(int64_t index) {
 }
 
 void RaftNode::append_local(Entry e) {
-  log_.push_back(std::move(e));
+  tail_.push_back(std::move(e));
   if (unpersisted_from_ == 0) unpersisted_from_ = last_index();
 }
 
 void RaftNode::truncate_local(int64_t from) {
-  log_.resize(static_cast<size_t>(from - 1));
+  if (from <= base_index_) {
+    // A restarted node's persisted but uncommitted entries: the base moves back below them.
+    base_term_ = term_at(from - 1);
+    base_index_ = from - 1;
+    tail_.clear();
+  } else {
+    tail_.resize(static_cast<size_t>(from - base_index_ - 1));
+  }
   ready_.truncate_from = ready_.truncate_from ? std::min(*ready_.truncate_from, from) : from;
   if (unpersisted_from_ > last_index()) unpersisted_from_ = 0;
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -100,6 +101,28 @@ struct Ready {
   }
 };
 
+// What the owner persisted, read back for entries the node no longer keeps in memory (those at
+// or below its compacted base): the DLedger CommitLog serves them from its index and mapped
+// segments, the simulator from its model of the disk. Reads only; the node never writes it.
+class LogStore {
+ public:
+  virtual ~LogStore() = default;
+  virtual Result<int64_t> term(int64_t index) const = 0;
+  // Entries [lo, hi) in order: at least one when lo < hi, then stopping before `max_bytes`
+  // of data would be exceeded.
+  virtual Status entries(int64_t lo, int64_t hi, size_t max_bytes,
+                         std::vector<Entry>* out) const = 0;
+};
+
+// Where a restarted node's log stands: entries up to `base_index` are in `store` (`base_term`
+// is the term of the last of them), the ones after it are `tail`, in order.
+struct RestoredLog {
+  const LogStore* store = nullptr;
+  int64_t base_index = 0;
+  int64_t base_term = 0;
+  std::vector<Entry> tail;
+};
+
 struct RaftConfig {
   NodeId id = 0;
   std::vector<NodeId> peers;  // every member, this node included
@@ -116,6 +139,8 @@ class RaftNode {
   // A node restarted from what it persisted (`log` holds indexes 1..n, in order); entries up to
   // `applied` are not handed out as committed again.
   RaftNode(RaftConfig config, HardState state, std::vector<Entry> log, int64_t applied = 0);
+  // A node whose older entries stay in a LogStore (only the tail is held in memory).
+  RaftNode(RaftConfig config, HardState state, RestoredLog log, int64_t applied);
 
   void tick();
   // A message from a peer (unknown senders and messages for others are ignored).
@@ -127,6 +152,10 @@ class RaftNode {
   Status transfer_leadership(NodeId target);
   // Starts an election now (a pre-vote first), as an expired timeout would.
   void campaign();
+  // Drops the in-memory copies of entries up to `index` (at most the last handed out as
+  // committed, which the owner has persisted); later reads of them go to the LogStore. No-op
+  // without a LogStore.
+  void compact(int64_t index);
 
   Ready take_ready();
 
@@ -135,9 +164,12 @@ class RaftNode {
   int64_t term() const { return state_.term; }
   NodeId leader() const { return leader_; }
   int64_t commit_index() const { return state_.commit; }
-  int64_t last_index() const { return static_cast<int64_t>(log_.size()); }
+  int64_t last_index() const { return base_index_ + static_cast<int64_t>(tail_.size()); }
+  // 0 outside [1, last_index()]; -1 when the LogStore cannot tell.
   int64_t term_at(int64_t index) const;
-  const std::vector<Entry>& log() const { return log_; }
+  Result<Entry> entry(int64_t index) const;
+  // First index held in memory (base + 1).
+  int64_t first_in_memory() const { return base_index_ + 1; }
   // Leader only: the highest index known to be on `peer` (its own last index for itself).
   int64_t match_index(NodeId peer) const;
 
@@ -176,10 +208,15 @@ class RaftNode {
   bool log_up_to_date(int64_t last_index, int64_t last_term) const;
   bool in_lease() const;
   bool is_peer(NodeId id) const;
+  // Entries [lo, hi) from memory or the LogStore, within max_bytes (at least one).
+  Status fetch(int64_t lo, int64_t hi, size_t max_bytes, std::vector<Entry>* out) const;
 
   RaftConfig config_;
   HardState state_;
-  std::vector<Entry> log_;  // log_[i] has index i + 1
+  const LogStore* store_ = nullptr;
+  int64_t base_index_ = 0;  // entries up to here live only in store_
+  int64_t base_term_ = 0;
+  std::deque<Entry> tail_;  // tail_[i] has index base_index_ + 1 + i
   Role role_ = Role::kFollower;
   NodeId leader_ = kNoNode;
   std::mt19937_64 rng_;

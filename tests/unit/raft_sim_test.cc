@@ -64,7 +64,9 @@ class Simulation {
       for (NodeId i = 0; i < o_.nodes; ++i) {
         RaftNode& r = *node(i).raft;
         if (r.role() != Role::kLeader) continue;
-        if (marker > 0 && marker <= r.last_index() && r.log()[marker - 1].data == "final") continue;
+        if (marker > 0 && marker <= r.last_index() && r.entry(marker).value().data == "final") {
+          continue;
+        }
         if (auto idx = r.propose("final"); idx.is_ok()) marker = *idx;
         drain(i);
       }
@@ -93,9 +95,35 @@ class Simulation {
     std::vector<Entry> log;
     std::vector<Entry> applied;
   };
+  // The node's view of its own disk, for the entries it compacted out of memory.
+  class DiskLog : public LogStore {
+   public:
+    explicit DiskLog(const std::vector<Entry>& log) : log_(log) {}
+    Result<int64_t> term(int64_t index) const override {
+      if (index < 1 || index > static_cast<int64_t>(log_.size())) {
+        return Status::out_of_range("no entry " + std::to_string(index));
+      }
+      return log_[static_cast<size_t>(index - 1)].term;
+    }
+    Status entries(int64_t lo, int64_t hi, size_t max_bytes,
+                   std::vector<Entry>* out) const override {
+      size_t bytes = 0;
+      for (int64_t i = lo; i < hi && i <= static_cast<int64_t>(log_.size()); ++i) {
+        const Entry& e = log_[static_cast<size_t>(i - 1)];
+        if (i > lo && bytes + e.data.size() > max_bytes) break;
+        bytes += e.data.size();
+        out->push_back(e);
+      }
+      return Status::ok();
+    }
+
+   private:
+    const std::vector<Entry>& log_;
+  };
   struct Node {
     std::unique_ptr<RaftNode> raft;
     Durable disk;
+    std::unique_ptr<DiskLog> store;
     bool up = false;
   };
   Node& node(NodeId i) { return nodes_[static_cast<size_t>(i)]; }
@@ -116,8 +144,22 @@ class Simulation {
     c.max_inflight = 4;
     c.max_batch_entries = 8;
     c.seed = rng_();
-    n.raft = std::make_unique<RaftNode>(c, n.disk.state, n.disk.log,
-                                        static_cast<int64_t>(n.disk.applied.size()));
+    const auto applied = static_cast<int64_t>(n.disk.applied.size());
+    if (roll(2) == 0) {
+      n.raft = std::make_unique<RaftNode>(c, n.disk.state, n.disk.log, applied);
+    } else {
+      // Restarted with only a tail in memory: anything persisted (even uncommitted entries
+      // that a new leader will cut) may sit below the base, in the LogStore.
+      if (!n.store) n.store = std::make_unique<DiskLog>(n.disk.log);
+      RestoredLog restored;
+      restored.store = n.store.get();
+      restored.base_index = static_cast<int64_t>(roll(n.disk.log.size() + 1));
+      restored.base_term = restored.base_index > 0
+                               ? n.disk.log[static_cast<size_t>(restored.base_index - 1)].term
+                               : 0;
+      restored.tail.assign(n.disk.log.begin() + restored.base_index, n.disk.log.end());
+      n.raft = std::make_unique<RaftNode>(c, n.disk.state, std::move(restored), applied);
+    }
     n.up = true;
   }
 
@@ -185,6 +227,8 @@ class Simulation {
         send(m);
       for (const Entry& e : r.committed)
         apply(i, e);
+      // Now and then the node drops applied entries from memory (a no-op without a store).
+      if (chance(20)) n.raft->compact(static_cast<int64_t>(roll(n.disk.applied.size() + 1)));
     }
     check_leader(i);
   }
@@ -219,7 +263,8 @@ class Simulation {
     if (!inserted) return;
     // Leader completeness: a new leader holds every entry committed so far.
     for (size_t k = 0; k < committed_.size(); ++k) {
-      if (k >= r.log().size() || !(r.log()[k] == committed_[k])) {
+      auto e = r.entry(static_cast<int64_t>(k + 1));
+      if (!e.is_ok() || !(e.value() == committed_[k])) {
         fail("leader " + str(i) + " of term " + str(r.term()) + " lacks committed entry " +
              str(static_cast<int64_t>(k + 1)));
         return;
