@@ -254,6 +254,24 @@ Result<std::string> AdminClient::promote_slave(const std::string& broker_addr, i
   return resp.remark();
 }
 
+Result<protocol::DLedgerStatusT> AdminClient::dledger_status(const std::string& broker_addr) {
+  COMET_ASSIGN_OR_RETURN(
+      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_DLEDGER_STATUS)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::DLedgerStatusT>(resp, "GET_DLEDGER_STATUS");
+}
+
+Result<std::string> AdminClient::transfer_leader(const std::string& broker_addr,
+                                                 const std::string& target_id) {
+  auto req = RemotingCommand::request(RequestCode::DLEDGER_TRANSFER_LEADER);
+  protocol::TransferLeaderRequestT t;
+  t.target_id = target_id;
+  req.set_ext(std::move(t));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return resp.remark();
+}
+
 Result<SendResult> AdminClient::send(const std::string& broker_addr, const OutgoingMessage& msg,
                                      int32_t queue_id) {
   std::vector<std::pair<std::string, std::string>> props;

@@ -73,6 +73,12 @@ class AdminClient {
   Result<std::string> promote_slave(const std::string& broker_addr, int64_t min_epoch,
                                     const std::string& role);
 
+  // DLedger: the member's view of its Raft group.
+  Result<protocol::DLedgerStatusT> dledger_status(const std::string& broker_addr);
+  // DLedger: asks the leader at `broker_addr` to hand leadership to member `target_id`; returns
+  // once the target leads.
+  Result<std::string> transfer_leader(const std::string& broker_addr, const std::string& target_id);
+
   // One record; queue_id -1 lets the broker pick.
   Result<SendResult> send(const std::string& broker_addr, const OutgoingMessage& msg,
                           int32_t queue_id);

@@ -920,6 +920,103 @@ int promote_slave(Context& c) {
   return c.done();
 }
 
+// --- dledgerStatus / transferLeader --------------------------------------------------------
+
+// The DLedger status of every member of group `name` the name server knows.
+std::vector<std::pair<std::string, protocol::DLedgerStatusT>> dledger_statuses(
+    Context& c, const std::string& name, Status* error) {
+  std::vector<std::pair<std::string, protocol::DLedgerStatusT>> all;
+  auto addrs = group_addrs(c, name);
+  if (!addrs.is_ok()) {
+    *error = addrs.status();
+    return all;
+  }
+  for (const auto& [id, addr] : *addrs) {
+    auto s = c.client.dledger_status(addr);
+    if (!s.is_ok()) {
+      c.report("broker " + addr, s.status());
+      continue;
+    }
+    all.emplace_back(addr, std::move(*s));
+  }
+  return all;
+}
+
+int dledger_status(Context& c) {
+  const std::string name = c.args.get("brokerName");
+  Status error;
+  auto all = dledger_statuses(c, name, &error);
+  if (!error.is_ok()) return c.fail("dledgerStatus", error);
+  if (c.json) {
+    JsonWriter j(c.out);
+    j.begin_object().field("brokerName", name).key("members").begin_array();
+    for (const auto& [addr, s] : all) {
+      j.begin_object()
+          .field("addr", addr)
+          .field("group", s.group)
+          .field("selfId", s.self_id)
+          .field("role", s.role)
+          .field("term", s.term)
+          .field("leaderId", s.leader_id)
+          .field("commitIndex", s.commit_index)
+          .field("lastIndex", s.last_index)
+          .field("appliedIndex", s.applied_index)
+          .field("committedOffset", s.committed_offset)
+          .field("maxOffset", s.max_offset)
+          .end_object();
+    }
+    j.end_array().end_object();
+    return c.done();
+  }
+  Table t({"#Broker Addr", "#Self", "#Role", "#Term", "#Leader", "#Commit Index", "#Last Index",
+           "#Committed Offset", "#Max Offset"});
+  for (const auto& [addr, s] : all) {
+    t.add_row({addr, s.self_id, s.role, std::to_string(s.term),
+               s.leader_id.empty() ? "-" : s.leader_id, std::to_string(s.commit_index),
+               std::to_string(s.last_index), std::to_string(s.committed_offset),
+               std::to_string(s.max_offset)});
+  }
+  t.print(c.out);
+  // The leader's view of each member's replication.
+  for (const auto& [addr, s] : all) {
+    if (s.role != "LEADER") continue;
+    Table m({"#Member", "#Address", "#Match Index", "#Behind"});
+    for (const auto& mem : s.members) {
+      if (!mem) continue;
+      m.add_row({mem->self_id + (mem->is_self ? " (leader)" : ""), mem->address,
+                 std::to_string(mem->match_index),
+                 std::to_string(std::max<int64_t>(0, s.last_index - mem->match_index))});
+    }
+    c.out << "\n";
+    m.print(c.out);
+  }
+  return c.done();
+}
+
+int transfer_leader(Context& c) {
+  const std::string name = c.args.get("brokerName");
+  const std::string target = c.args.get("targetId");
+  Status error;
+  auto all = dledger_statuses(c, name, &error);
+  if (!error.is_ok()) return c.fail("transferLeader", error);
+  std::string leader_addr;
+  for (const auto& [addr, s] : all) {
+    if (s.role == "LEADER") leader_addr = addr;
+  }
+  if (leader_addr.empty()) {
+    return c.fail("transferLeader", "no member of " + name + " leads right now");
+  }
+  auto r = c.client.transfer_leader(leader_addr, target);
+  if (!r.is_ok()) return c.fail("transfer from " + leader_addr, r.status());
+  if (c.json) {
+    JsonWriter j(c.out);
+    j.begin_object().field("from", leader_addr).field("result", *r).end_object();
+  } else {
+    c.out << leader_addr << ": " << *r << "\n";
+  }
+  return c.done();
+}
+
 // --- sendMessage ---------------------------------------------------------------------------
 
 int send_message(Context& c) {
@@ -1275,6 +1372,16 @@ const std::vector<CommandSpec>& commands() {
        "offset and lag",
        {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true}},
        ha_status},
+      {"dledgerStatus",
+       "a DLedger group: each member's role, term, commit and last index, and the leader's view "
+       "of every member",
+       {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true}},
+       dledger_status},
+      {"transferLeader",
+       "failover drill: the DLedger leader hands leadership to another member",
+       {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true},
+        {"targetId", 't', Kind::kString, "<selfId>", "the member to lead (n1, ...)", true}},
+       transfer_leader},
       {"promoteSlave",
        "failover drill: make a slave the master of its group under a new epoch",
        {{"brokerName", 'b', Kind::kString, "<brokerName>", "broker group", true},

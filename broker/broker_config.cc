@@ -137,6 +137,22 @@ Result<BrokerConfig> BrokerConfig::from_properties(const Properties& p) {
   COMET_RETURN_IF_ERROR(get_field(p, "sendQueueMaxBytes", c.send_queue_max_bytes));
   COMET_RETURN_IF_ERROR(get_field(p, "maxFrameBytes", c.max_frame_bytes));
   COMET_ASSIGN_OR_RETURN(c.store, commitlog::StoreConfig::from_properties(p));
+  COMET_RETURN_IF_ERROR(p.get_bool("enableDLegerCommitLog", c.enable_dleger_commit_log));
+  c.dledger.group = c.broker_name;
+  COMET_RETURN_IF_ERROR(p.get_string("dLegerGroup", c.dledger.group));
+  if (p.contains("dLegerPeers")) {
+    std::string peers;
+    COMET_RETURN_IF_ERROR(p.get_string("dLegerPeers", peers));
+    COMET_ASSIGN_OR_RETURN(c.dledger.peers, dledger::DLedgerOptions::parse_peers(peers));
+  }
+  COMET_RETURN_IF_ERROR(p.get_string("dLegerSelfId", c.dledger.self_id));
+  COMET_RETURN_IF_ERROR(get_field(p, "dLegerTickMs", c.dledger.tick_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "dLegerHeartbeatIntervalMs", c.dledger.heartbeat_interval_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "dLegerElectionTimeoutMs", c.dledger.election_timeout_ms));
+  COMET_RETURN_IF_ERROR(get_field(p, "dLegerMaxInflight", c.dledger.max_inflight));
+  COMET_RETURN_IF_ERROR(get_field(p, "dLegerMaxBatchBytes", c.dledger.max_batch_bytes));
+  c.dledger.bind_address = c.bind_address;
+  c.dledger.max_frame_bytes = c.max_frame_bytes;
   COMET_RETURN_IF_ERROR(c.validate());
   return c;
 }
@@ -215,6 +231,14 @@ Status BrokerConfig::validate() const {
     return invalid("sendQueueMaxBytes", "must be at least maxFrameBytes (" +
                                             std::to_string(max_frame_bytes) + "), got " +
                                             std::to_string(send_queue_max_bytes));
+  }
+  if (enable_dleger_commit_log) {
+    if (Status s = dledger.validate(); !s.is_ok()) {
+      return Status::invalid_argument(s.message() + " (with enableDLegerCommitLog=true)");
+    }
+    if (dledger.max_batch_bytes + 64 * 1024 > max_frame_bytes) {
+      return invalid("dLegerMaxBatchBytes", "must leave 64 KiB of maxFrameBytes for headers");
+    }
   }
   return store.validate();
 }

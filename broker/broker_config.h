@@ -12,6 +12,7 @@
 #include "commitlog/store_config.h"
 #include "common/properties.h"
 #include "common/status.h"
+#include "dledger/dledger_options.h"
 
 namespace comet::broker {
 
@@ -55,6 +56,12 @@ struct BrokerConfig {
   uint64_t send_queue_max_bytes = 64ull << 20;  // sendQueueMaxBytes (per connection)
   uint32_t max_frame_bytes = 16u << 20;         // maxFrameBytes
   commitlog::StoreConfig store;                 // storePathRootDir, flushDiskType, ...
+  // DLedger mode: the CommitLog is replicated by a Raft group; brokerRole, brokerId and the HA
+  // keys do not apply (the leader registers as master, brokerId 0; member i as slave i + 1).
+  bool enable_dleger_commit_log = false;  // enableDLegerCommitLog
+  // dLegerGroup (default brokerName), dLegerPeers, dLegerSelfId, dLegerTickMs,
+  // dLegerHeartbeatIntervalMs, dLegerElectionTimeoutMs, dLegerMaxInflight, dLegerMaxBatchBytes
+  dledger::DLedgerOptions dledger;
 
   static Result<BrokerConfig> from_properties(const Properties& props);
   Status validate() const;

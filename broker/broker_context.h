@@ -25,6 +25,11 @@ using remoting::RequestCode;
 using remoting::ResponseCode;
 
 class RoleManager;
+}  // namespace comet::broker
+namespace comet::dledger {
+class DLedgerCommitLog;
+}  // namespace comet::dledger
+namespace comet::broker {
 
 struct BrokerContext {
   BrokerConfig config;
@@ -35,6 +40,7 @@ struct BrokerContext {
   ClientManager* clients = nullptr;
   PullRequestHoldService* holds = nullptr;
   RoleManager* roles = nullptr;
+  dledger::DLedgerCommitLog* dledger = nullptr;  // DLedger mode only
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

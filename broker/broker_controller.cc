@@ -57,8 +57,17 @@ Status BrokerController::start() {
   // The store learns its host (for message ids) once the port is known.
   ctx_.config.listen_port = server_->port();
   ctx_.store_host = host_address(ctx_.config.broker_ip1, server_->port());
-  COMET_ASSIGN_OR_RETURN(store_, commitlog::MessageStore::open(
-                                     ctx_.config.store, SystemClock::instance(), ctx_.store_host));
+  std::optional<uint64_t> committed;
+  if (ctx_.config.enable_dleger_commit_log) {
+    // The Raft metadata first: it tells the store how far its log is committed.
+    COMET_ASSIGN_OR_RETURN(
+        dledger_, dledger::DLedgerCommitLog::open(
+                      ctx_.config.dledger, ctx_.config.store.store_path_root_dir + "/dledger"));
+    committed = dledger_->committed_offset();
+  }
+  COMET_ASSIGN_OR_RETURN(store_,
+                         commitlog::MessageStore::open(ctx_.config.store, SystemClock::instance(),
+                                                       ctx_.store_host, committed));
   holds_ = std::make_unique<PullRequestHoldService>(
       server_->io_context(),
       [this](std::string_view topic, uint32_t q) { return store_->max_queue_offset(topic, q); });
@@ -73,6 +82,7 @@ Status BrokerController::start() {
   ctx_.holds = holds_.get();
   roles_ = std::make_unique<RoleManager>(ctx_, *metadata_);
   ctx_.roles = roles_.get();
+  ctx_.dledger = dledger_.get();
   COMET_RETURN_IF_ERROR(roles_->start(
       [this] { asio::post(server_->io_context(), [this] { register_all_namesrv(); }); }));
   if (ctx_.config.ha_listen_port == 0) ctx_.config.ha_listen_port = roles_->ha_port();
@@ -104,7 +114,8 @@ Status BrokerController::start() {
         RequestCode::GET_ALL_CONSUMER_OFFSET}) {
     server_->register_handler(code, route(admin_.get()));
   }
-  for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_HA_STATUS})
+  for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_HA_STATUS,
+                           RequestCode::GET_DLEDGER_STATUS, RequestCode::DLEDGER_TRANSFER_LEADER})
     server_->register_handler(code, route(roles_.get()));
 
   namesrv_client_ = std::make_unique<remoting::RemotingClient>();
@@ -214,6 +225,7 @@ void BrokerController::shutdown() {
   asio::post(server_->io_context(), [this] { heartbeat_timer_->cancel(); });
   holds_->wake_all();
   roles_->stop();
+  if (dledger_) dledger_->stop();
   server_->stop();
   namesrv_client_->shutdown();
   Status s = store_->shutdown();

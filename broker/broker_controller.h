@@ -13,6 +13,7 @@
 #include "broker/pull_message_processor.h"
 #include "broker/role_manager.h"
 #include "broker/send_message_processor.h"
+#include "dledger/dledger_commit_log.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 
@@ -45,6 +46,7 @@ class BrokerController {
   protocol::RegisterBrokerRequestT registration() const;
 
   BrokerContext ctx_;
+  std::unique_ptr<dledger::DLedgerCommitLog> dledger_;
   std::unique_ptr<commitlog::MessageStore> store_;
   std::unique_ptr<MetadataStore> metadata_;
   std::unique_ptr<TopicConfigManager> topics_;

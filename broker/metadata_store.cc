@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "common/logging.h"
+#include "common/rocksdb_status.h"
 
 namespace comet::broker {
 namespace {
@@ -20,30 +21,6 @@ rocksdb::Slice slice(std::string_view s) {
 }
 std::string_view view(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
-}
-
-Status from_rocksdb(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::ok();
-  std::string msg = std::string(context) + ": " + s.ToString();
-  switch (s.code()) {
-    case rocksdb::Status::kNotFound:
-      return Status::not_found(std::move(msg));
-    case rocksdb::Status::kCorruption:
-      return Status::corruption(std::move(msg));
-    case rocksdb::Status::kInvalidArgument:
-    case rocksdb::Status::kNotSupported:
-      return Status::invalid_argument(std::move(msg));
-    case rocksdb::Status::kBusy:
-    case rocksdb::Status::kTryAgain:
-      return Status::unavailable(std::move(msg));
-    case rocksdb::Status::kTimedOut:
-      return Status::timeout(std::move(msg));
-    case rocksdb::Status::kShutdownInProgress:
-    case rocksdb::Status::kAborted:
-      return Status::shutdown(std::move(msg));
-    default:
-      return Status::io_error(std::move(msg));
-  }
 }
 
 rocksdb::WriteOptions write_options(bool sync) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/logging.h"
+#include "dledger/dledger_commit_log.h"
 
 namespace comet::broker {
 namespace {
@@ -29,11 +30,13 @@ RoleManager::~RoleManager() {
 }
 
 int64_t RoleManager::epoch() const {
+  if (ctx_.dledger != nullptr) return is_master() ? ctx_.dledger->term() : 0;
   std::lock_guard lock(mu_);
   return epochs_.last_epoch();
 }
 
 std::string RoleManager::ha_address() const {
+  if (ctx_.dledger != nullptr) return "";  // no HA port: the Raft group replicates
   return ctx_.config.broker_ip1 + ":" + std::to_string(ha_port());
 }
 
@@ -56,9 +59,45 @@ Status RoleManager::persist_locked() {
   return metadata_.write(b, /*sync=*/true);
 }
 
+Status RoleManager::start_dledger() {
+  role_ = BrokerRole::kSlave;
+  broker_id_ = ctx_.config.dledger.self_index() + 1;
+  confirmed_ = true;  // the Raft group, not the name server, decides who writes
+  sync_client_ = std::make_unique<remoting::RemotingClient>();
+  sync_timer_ = std::make_unique<asio::steady_timer>(*ctx_.io);
+  ctx_.dledger->set_role_listener([this](bool leader, int64_t term, const std::string& leader_id) {
+    on_dledger_role(leader, term, leader_id);
+  });
+  COMET_RETURN_IF_ERROR(ctx_.dledger->start(*ctx_.store));
+  asio::post(*ctx_.io, [this] { schedule_slave_sync(); });
+  logger("broker")->info("DLedger member {} of group {} (brokerId {} until it leads)",
+                         ctx_.config.dledger.self_id, ctx_.config.dledger.group, broker_id());
+  return Status::ok();
+}
+
+void RoleManager::on_dledger_role(bool leader, int64_t term, const std::string& leader_id) {
+  if (stopped_) return;
+  const bool was = is_master();
+  if (leader) {
+    if (!was) adopt_logged_topics();
+    broker_id_ = 0;
+    role_ = BrokerRole::kAsyncMaster;
+  } else {
+    role_ = BrokerRole::kSlave;
+    broker_id_ = ctx_.config.dledger.self_index() + 1;
+  }
+  if (!leader_id.empty() && leader_id != dledger_leader_) {
+    dledger_leader_ = leader_id;
+    announce("DLedger group " + ctx_.config.dledger.group + " is led by " + leader_id +
+             " in term " + std::to_string(term));
+  }
+  if (reregister_) reregister_();
+}
+
 Status RoleManager::start(std::function<void()> reregister) {
   auto log = logger("broker");
   reregister_ = std::move(reregister);
+  if (ctx_.dledger != nullptr) return start_dledger();
   role_ = ctx_.config.broker_role;
   broker_id_ = ctx_.config.broker_id;
   // A role changed by a promotion or demotion outlives restarts; the file's role is only the
@@ -180,6 +219,11 @@ void RoleManager::start_client_locked(const std::string& master_ha_addr) {
 
 void RoleManager::on_registered(const protocol::RegisterBrokerResponseT& r, int64_t epoch) {
   if (stopped_) return;
+  if (ctx_.dledger != nullptr) {
+    std::lock_guard lock(mu_);
+    master_addr_ = r.master_addr;  // the leader, for the topic and offset sync
+    return;
+  }
   if (r.fenced && is_master()) {
     demote(r.assigned_broker_id, r.ha_server_addr, r.master_epoch);
     return;
@@ -293,7 +337,42 @@ void RoleManager::adopt_logged_topics() {
   }
 }
 
+void RoleManager::process_dledger(const ConnectionPtr& conn, RemotingCommand req) {
+  if (ctx_.dledger == nullptr) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "broker " + ctx_.config.broker_name + " does not run DLedger");
+  }
+  if (req.code() == static_cast<int32_t>(RequestCode::GET_DLEDGER_STATUS)) {
+    auto s = ctx_.dledger->status();
+    if (!s.is_ok()) return reply(conn, req, ResponseCode::SYSTEM_ERROR, s.status().message());
+    auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+    resp.set_ext(std::move(s).value());
+    conn->send(std::move(resp));
+    return;
+  }
+  const auto* t = req.ext<protocol::TransferLeaderRequestT>();
+  if (t == nullptr) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST, "DLEDGER_TRANSFER_LEADER lacks its header");
+  }
+  const std::string target = t->target_id;
+  ctx_.dledger->transfer_leadership(target, [conn, req = std::move(req), target](Status s) {
+    if (s.is_ok()) return reply(conn, req, ResponseCode::SUCCESS, target + " leads");
+    reply(conn, req,
+          s.code() == Code::kInvalidArgument ? ResponseCode::BAD_REQUEST
+                                             : ResponseCode::SERVICE_NOT_AVAILABLE,
+          s.message());
+  });
+}
+
 void RoleManager::process(const ConnectionPtr& conn, RemotingCommand req) {
+  if (req.code() == static_cast<int32_t>(RequestCode::GET_DLEDGER_STATUS) ||
+      req.code() == static_cast<int32_t>(RequestCode::DLEDGER_TRANSFER_LEADER)) {
+    return process_dledger(conn, std::move(req));
+  }
+  if (ctx_.dledger != nullptr && req.code() == static_cast<int32_t>(RequestCode::PROMOTE_SLAVE)) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "a DLedger group elects its leader: use transferLeader instead of promoteSlave");
+  }
   if (req.code() == static_cast<int32_t>(RequestCode::GET_HA_STATUS)) {
     auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
     resp.set_ext(status());
@@ -330,7 +409,7 @@ protocol::HaStatusT RoleManager::status() const {
       s.master_max_offset = static_cast<int64_t>(c.master_max_offset);
     }
   }
-  if (is_master()) {
+  if (is_master() && service_) {
     s.replicated_offset = static_cast<int64_t>(service_->replicated().get());
     for (const auto& i : service_->slaves()) {
       auto p = std::make_unique<protocol::HaSlaveStatusT>();

@@ -11,6 +11,10 @@
 // epoch that was superseded. A slave syncs topic configs and consumer offsets with its master
 // (both ways for offsets: commits made on the slave while the master was away go back to it).
 // The state persists: a promoted broker restarts as master, a demoted one as slave.
+// In DLedger mode the Raft group decides instead: the leader is master (brokerId 0, epoch = its
+// term), every other member a slave (brokerId = its position in dLegerPeers + 1); there is no
+// HA service, no promotion and no fencing by the name server. Followers still sync topic configs
+// and consumer offsets with the leader.
 #pragma once
 
 #include <atomic>
@@ -49,11 +53,15 @@ class RoleManager {
 
   // A name server's answer to a registration sent with `epoch`.
   void on_registered(const protocol::RegisterBrokerResponseT& r, int64_t epoch);
-  // Admin requests: PROMOTE_SLAVE and GET_HA_STATUS.
+  // Admin requests: PROMOTE_SLAVE, GET_HA_STATUS, GET_DLEDGER_STATUS, DLEDGER_TRANSFER_LEADER.
   void process(const ConnectionPtr& conn, RemotingCommand req);
   protocol::HaStatusT status() const;
 
  private:
+  Status start_dledger();
+  // DLedger thread: the member's role or the group's leader changed.
+  void on_dledger_role(bool leader, int64_t term, const std::string& leader_id);
+  void process_dledger(const ConnectionPtr& conn, RemotingCommand req);
   Status promote(int64_t min_epoch, const std::string& role_name, std::string* detail);
   void demote(int64_t new_id, const std::string& master_ha_addr, int64_t master_epoch);
   ha::HaOptions ha_options() const;
@@ -77,8 +85,9 @@ class RoleManager {
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;  // guards the fields below
   ha::EpochCache epochs_;
-  std::string master_role_;  // the role of the master this slave followed last
-  std::string master_addr_;  // slave: the master's listen address, from the name server
+  std::string master_role_;     // the role of the master this slave followed last
+  std::string master_addr_;     // slave: the master's listen address, from the name server
+  std::string dledger_leader_;  // DLedger thread only: the last leader announced
 };
 
 }  // namespace comet::broker

@@ -5,6 +5,7 @@
 
 #include "broker/role_manager.h"
 #include "common/record_codec.h"
+#include "dledger/dledger_commit_log.h"
 
 namespace comet::broker {
 namespace {
@@ -22,15 +23,17 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
         store_host_(store_host),
         queue_id_(queue_id) {}
 
-  void arm(asio::io_context& io, std::chrono::milliseconds timeout) {
+  // `replication` names what a stored message waits for, in the timeout's remark.
+  void arm(asio::io_context& io, std::chrono::milliseconds timeout,
+           const char* replication = "no slave acknowledged the message") {
     timer_ = std::make_unique<Timer>(io);
-    asio::post(timer_->strand, [self = shared_from_this(), timeout] {
+    asio::post(timer_->strand, [self = shared_from_this(), timeout, replication] {
       self->timer_->timer.expires_after(timeout);
-      self->timer_->timer.async_wait([self](std::error_code ec) {
+      self->timer_->timer.async_wait([self, replication](std::error_code ec) {
         if (ec) return;
         if (self->stored_.load()) {
           self->finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
-                       "no slave acknowledged the message within syncFlushTimeout", {});
+                       std::string(replication) + " within syncFlushTimeout", {});
         } else {
           self->finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout",
                        {});
@@ -154,7 +157,9 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   // Every record must be whole, sealed by its CRC, and of this topic.
   // The messages below point into the body; put_messages_async copies them into the CommitLog
   // before it returns, so the body only has to outlive that call.
-  const std::string body = std::move(req.body.owned);
+  // (DLedger appends on its own thread: the body is shared with it.)
+  const auto body_ptr = std::make_shared<const std::string>(std::move(req.body.owned));
+  const std::string& body = *body_ptr;
   std::vector<Message> msgs;
   if (!ext->batch) msgs.reserve(1);
   const auto* p = reinterpret_cast<const uint8_t*>(body.data());
@@ -189,6 +194,20 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "several messages in a non-batch send");
   }
 
+  if (ctx_.dledger != nullptr) {
+    // DLedger: the answer waits until a quorum of the group holds the entry.
+    auto completion =
+        std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
+    completion->stored();
+    completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
+                    "no quorum of the DLedger group acknowledged the message");
+    ctx_.dledger->append(std::move(msgs), body_ptr,
+                         [completion](Result<std::vector<commitlog::AppendResult>> r) {
+                           if (!r.is_ok()) return completion->finish(r.status(), {});
+                           completion->finish(Status::ok(), r.value());
+                         });
+    return;
+  }
   const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;
   const bool sync_master = ctx_.roles->role() == BrokerRole::kSyncMaster;
   ha::HAService& ha = ctx_.roles->service();

@@ -71,8 +71,8 @@ void MessageStore::release_lock() {
 }
 
 Result<std::unique_ptr<MessageStore>> MessageStore::open(const StoreConfig& config,
-                                                         const Clock& clock,
-                                                         HostAddress store_host) {
+                                                         const Clock& clock, HostAddress store_host,
+                                                         std::optional<uint64_t> committed) {
   COMET_RETURN_IF_ERROR(config.validate());
   std::error_code ec;
   fs::create_directories(config.store_path_root_dir, ec);
@@ -80,6 +80,10 @@ Result<std::unique_ptr<MessageStore>> MessageStore::open(const StoreConfig& conf
     return Status::io_error("create " + config.store_path_root_dir + ": " + ec.message());
   }
   std::unique_ptr<MessageStore> store(new MessageStore(config, clock, store_host));
+  if (committed) {
+    store->commit_bounded_ = true;
+    store->committed_.reset(*committed);
+  }
   Status s = store->recover();
   if (!s.is_ok()) {
     store->closed_ = true;
@@ -147,24 +151,38 @@ Status MessageStore::recover() {
     COMET_RETURN_IF_ERROR(cq->truncate_by_physical(dispatch_from));
   Status visit_status;
   uint64_t replayed = 0;
+  // Consensus mode: records past the committed offset are not indexed yet, but the next queue
+  // offsets must count them (a leader continues after them).
+  const uint64_t limit = commit_bounded_ ? committed_.get() : UINT64_MAX;
+  TopicQueueMap<uint64_t> uncommitted_next;
   auto end = commit_log_.recover(verify_from, dispatch_from, [&](const RecordView& r) {
+    if (r.physical_offset + r.total_size > limit) {
+      uint64_t& next = uncommitted_next[TopicQueueKey{std::string(r.topic), r.queue_id}];
+      next = std::max(next, r.queue_offset + 1);
+      return;
+    }
     Status s = dispatch_record(r);
     if (!s.is_ok() && visit_status.is_ok()) visit_status = s;
     ++replayed;
   });
   if (!end.is_ok()) return end.status();
   COMET_RETURN_IF_ERROR(visit_status);
+  const uint64_t indexed_end = std::min(end.value(), limit);
 
   recovery_.verified_from = std::min(verify_from, dispatch_from);
   recovery_.end_offset = end.value();
   recovery_.redispatched = replayed;
   for (const ConsumeQueuePtr& cq : all_cqs()) {
-    COMET_RETURN_IF_ERROR(cq->truncate_by_physical(end.value()));
+    COMET_RETURN_IF_ERROR(cq->truncate_by_physical(indexed_end));
     cq->delete_expired(commit_log_.min_offset());
     commit_log_.set_queue_offset(cq->topic(), cq->queue_id(), cq->max_offset());
   }
-  reput_offset_ = end.value();
-  dispatched_.reset(end.value());
+  for (const auto& [key, next] : uncommitted_next) {
+    commit_log_.set_queue_offset(key.topic, key.queue_id,
+                                 std::max(next, commit_log_.queue_offset(key.topic, key.queue_id)));
+  }
+  reput_offset_ = indexed_end;
+  dispatched_.reset(indexed_end);
   log->info("store recovered: log [{}, {}), {} queue(s), {} record(s) re-indexed{}",
             commit_log_.min_offset(), end.value(), cqs_.size(), replayed,
             recovery_.crashed ? " after a crash" : "");
@@ -351,7 +369,7 @@ void MessageStore::dispatch_loop() {
       dispatcher_idle_.store(true, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       dispatch_cv_.wait(lock, [&] {
-        return stop_ || commit_log_.max_offset() > reput_offset_ ||
+        return stop_ || dispatch_end() > reput_offset_ ||
                deletions_pending_.load(std::memory_order_acquire) ||
                truncation_pending_.load(std::memory_order_acquire);
       });
@@ -359,8 +377,9 @@ void MessageStore::dispatch_loop() {
       if (stop_) return;
     }
     if (deletions_pending_.load(std::memory_order_acquire)) apply_topic_deletions(reput_offset_);
-    while (reput_offset_ < commit_log_.max_offset()) {
-      auto view = commit_log_.read(reput_offset_, UINT32_MAX);
+    while (reput_offset_ < dispatch_end()) {
+      auto view = commit_log_.read(reput_offset_, static_cast<uint32_t>(std::min<uint64_t>(
+                                                      dispatch_end() - reput_offset_, UINT32_MAX)));
       if (!view.is_ok()) {
         log->error("dispatcher cannot read offset {}: {}", reput_offset_,
                    view.status().to_string());
@@ -412,6 +431,17 @@ void MessageStore::dispatch_loop() {
   }
 }
 
+uint64_t MessageStore::dispatch_end() const {
+  const uint64_t max = commit_log_.max_offset();
+  return commit_bounded_ ? std::min(max, committed_.get()) : max;
+}
+
+void MessageStore::advance_committed(uint64_t offset) {
+  committed_.advance(offset);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (dispatcher_idle_.load(std::memory_order_relaxed)) wake_dispatcher(this);
+}
+
 void MessageStore::truncate_async(uint64_t offset, std::function<void(Status)> done) {
   const bool queued = hand_to_dispatcher([&] {
     std::lock_guard dl(deletions_mu_);
@@ -449,6 +479,25 @@ Status MessageStore::truncate_now(uint64_t offset) {
       COMET_RETURN_IF_ERROR(cq->truncate_by_physical(offset));
       next.emplace(TopicQueueKey{cq->topic(), cq->queue_id()}, cq->max_offset());
     }
+    // Consensus mode: records kept below the cut but not indexed yet (uncommitted) hold queue
+    // offsets too.
+    for (uint64_t pos = reput_offset_; pos < offset;) {
+      auto view = commit_log_.read(pos, static_cast<uint32_t>(offset - pos));
+      if (!view.is_ok()) return view.status();
+      uint64_t consumed = 0;
+      while (consumed < view->size) {
+        auto d = record::decode(view->data + consumed, view->size - consumed, false);
+        if (d.outcome == record::Outcome::kRecord) {
+          uint64_t& n = next[TopicQueueKey{std::string(d.record.topic), d.record.queue_id}];
+          n = std::max(n, d.record.queue_offset + 1);
+        } else if (d.outcome != record::Outcome::kBlank) {
+          return Status::corruption("undecodable record at " + std::to_string(pos + consumed) +
+                                    " below a truncation point");
+        }
+        consumed += d.size;
+      }
+      pos += consumed;
+    }
     commit_log_.reset_queue_offsets(std::move(next));
     log->warn("log truncated from {} to {} ({} bytes dropped)", max, offset, max - offset);
   } else {
@@ -458,9 +507,10 @@ Status MessageStore::truncate_now(uint64_t offset) {
     if (ec) return Status::io_error("remove the ConsumeQueues: " + ec.message());
     COMET_RETURN_IF_ERROR(commit_log_.reset(offset));
     log->warn("log [{}, {}) dropped; it restarts empty at {}", min, max, offset);
+    reput_offset_ = offset;
   }
-  reput_offset_ = offset;
-  dispatched_.reset(offset);
+  reput_offset_ = std::min(reput_offset_, offset);
+  dispatched_.reset(reput_offset_);
   return checkpoint();
 }
 
@@ -677,7 +727,7 @@ Status MessageStore::shutdown() {
   if (closed_) return Status::ok();
   closed_ = true;
   // Let the dispatcher index everything written before it stops.
-  Status caught_up = dispatched_.wait(commit_log_.max_offset(), std::chrono::milliseconds(10000));
+  Status caught_up = dispatched_.wait(dispatch_end(), std::chrono::milliseconds(10000));
   stop_threads();
   Status s = commit_log_.shutdown();
   if (!s.is_ok()) return s;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -64,9 +65,13 @@ class MessageStore {
 
   // Opens (and recovers) the store under config.store_path_root_dir. Fails with kUnavailable
   // when another process (or another MessageStore) has the directory open.
+  // With `committed` set the log is replicated by consensus (DLedger): only records below the
+  // committed offset are indexed into ConsumeQueues (so only committed messages are ever read),
+  // starting from `*committed` and moving with advance_committed().
   static Result<std::unique_ptr<MessageStore>> open(const StoreConfig& config,
                                                     const Clock& clock = SystemClock::instance(),
-                                                    HostAddress store_host = {});
+                                                    HostAddress store_host = {},
+                                                    std::optional<uint64_t> committed = {});
   ~MessageStore();
 
   // Appends; under SYNC_FLUSH returns once the record is durable, or kTimeout (appended but
@@ -99,6 +104,11 @@ class MessageStore {
   const CommitLog& commit_log() const { return commit_log_; }
   // CommitLog offset up to which ConsumeQueues are built.
   Watermark& dispatched() { return dispatched_; }
+  // Consensus mode: the committed end of the log. Waiters complete as it advances.
+  Watermark& committed() { return committed_; }
+  bool commit_bounded() const { return commit_bounded_; }
+  // Consensus mode: records below `offset` are committed; the dispatcher indexes them.
+  void advance_committed(uint64_t offset);
   const RecoveryInfo& recovery_info() const { return recovery_; }
   const StoreConfig& config() const { return config_; }
 
@@ -164,6 +174,8 @@ class MessageStore {
   void apply_truncation();
   Status truncate_now(uint64_t offset);
   void dispatch_loop();
+  // Where indexing stops: the log end, or the committed offset in consensus mode.
+  uint64_t dispatch_end() const;
   static void wake_dispatcher(void* store);
   void housekeeping_loop();
 
@@ -203,6 +215,8 @@ class MessageStore {
   std::mutex listeners_mu_;
 
   Watermark dispatched_;
+  bool commit_bounded_ = false;
+  Watermark committed_;
   uint64_t reput_offset_ = 0;  // dispatcher thread only
   std::atomic<bool> dispatcher_idle_{false};
   std::mutex dispatch_mu_;

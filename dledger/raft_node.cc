@@ -249,6 +249,12 @@ void RaftNode::become_leader() {
 // ---- the owner's calls -----------------------------------------------------------------------
 
 Result<int64_t> RaftNode::propose(std::string data) {
+  std::vector<std::string> one;
+  one.push_back(std::move(data));
+  return propose_batch(std::move(one));
+}
+
+Result<int64_t> RaftNode::propose_batch(std::vector<std::string> batch) {
   if (role_ != Role::kLeader) {
     return Status::unavailable(
         "node " + std::to_string(config_.id) + " is not the leader" +
@@ -257,11 +263,11 @@ Result<int64_t> RaftNode::propose(std::string data) {
   if (transferee_ != kNoNode) {
     return Status::unavailable("leadership is moving to node " + std::to_string(transferee_));
   }
-  const int64_t index = last_index() + 1;
-  append_local({state_.term, index, std::move(data)});
+  for (std::string& data : batch)
+    append_local({state_.term, last_index() + 1, std::move(data)});
   broadcast_append(false);
   maybe_commit();
-  return index;
+  return last_index();
 }
 
 Status RaftNode::transfer_leadership(NodeId target) {

@@ -147,6 +147,10 @@ class RaftNode {
   void step(const Message& m);
   // Appends an entry when this node leads (and is not transferring leadership); its index.
   Result<int64_t> propose(std::string data);
+  // Appends several entries and sends them in one round; the index of the last.
+  Result<int64_t> propose_batch(std::vector<std::string> batch);
+  // Whether propose() would take an entry now.
+  bool can_propose() const { return role_ == Role::kLeader && transferee_ == kNoNode; }
   // Hands leadership to `target` (a caught-up follower gets TimeoutNow); aborted after an
   // election timeout.
   Status transfer_leadership(NodeId target);

@@ -131,8 +131,27 @@ TEST(BrokerConfig, StoreKeysComeFromTheSameProperties) {
 }
 
 TEST(BrokerConfig, UnknownKeysAreLeftToOtherModules) {
-  auto c = parse("enableDLegerCommitLog=true\nsomeFutureKey=42\n");
+  auto c = parse("rocketmqHome=/opt/rocketmq\nsomeFutureKey=42\n");
   EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+}
+
+TEST(BrokerConfig, DLedgerKeysAndDefaults) {
+  auto c = parse(
+      "brokerName=dl-a\nenableDLegerCommitLog=true\n"
+      "dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913\n"
+      "dLegerSelfId=n2\ndLegerElectionTimeoutMs=800\n");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_TRUE(c->enable_dleger_commit_log);
+  EXPECT_EQ(c->dledger.group, "dl-a");  // dLegerGroup defaults to brokerName
+  ASSERT_EQ(c->dledger.peers.size(), 3u);
+  EXPECT_EQ(c->dledger.peers[2].address, "127.0.0.1:40913");
+  EXPECT_EQ(c->dledger.self_index(), 2);
+  EXPECT_EQ(c->dledger.election_timeout_ms, 800u);
+  EXPECT_EQ(c->dledger.heartbeat_interval_ms, 100u);
+  EXPECT_EQ(c->dledger.tick_ms, 50u);
+  auto off = parse("");
+  ASSERT_TRUE(off.is_ok());
+  EXPECT_FALSE(off->enable_dleger_commit_log);
 }
 
 TEST(BrokerConfig, LoadsFromAFile) {
@@ -211,6 +230,15 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"sendQueueMaxBytes=-1", "sendQueueMaxBytes", "negative"},
       {"maxFrameBytes=65536", "maxFrameBytes", "maxMessageSize + 65536"},
       {"maxFrameBytes=5000000000", "maxFrameBytes", "0..4294967295"},
+      {"enableDLegerCommitLog=maybe", "enableDLegerCommitLog", "true/false"},
+      {"enableDLegerCommitLog=true", "dLegerPeers", "empty"},
+      {"dLegerPeers=n0-127.0.0.1", "dLegerPeers", "<id>-<host>:<port>"},
+      {"enableDLegerCommitLog=true\ndLegerPeers=n0-127.0.0.1:40911\ndLegerSelfId=n3",
+       "dLegerSelfId", "not one of dLegerPeers"},
+      {"enableDLegerCommitLog=true\ndLegerPeers=n0-h:1\ndLegerSelfId=n0\n"
+       "dLegerElectionTimeoutMs=100",
+       "dLegerElectionTimeoutMs"},
+      {"dLegerTickMs=x", "dLegerTickMs", "not an integer"},
   };
   for (const BadValue& bad : cases) {
     SCOPED_TRACE(bad.text);

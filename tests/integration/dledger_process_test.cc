@@ -1,0 +1,252 @@
+// DLedger groups as real processes: three comet-broker members of one Raft group and a name
+// server on 127.0.0.1. A producer runs while the leader is killed with -9 again and again (and
+// restarted); afterwards every acknowledged message must be at the queue offset its send
+// reported, exactly once, on every member, and the members' queues must be identical.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/cluster.h"
+#include "producer/producer.h"
+
+namespace comet::testing {
+namespace {
+
+using client::ClientConfig;
+using client::Producer;
+using client::ProducerMessage;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kWait = 60s;
+constexpr int kMembers = 3;
+constexpr int kQueues = 4;
+
+// A port free now on 127.0.0.1 (the kernel picks it; the member binds it a moment later).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct Acked {
+  std::string body;
+  uint32_t queue = 0;
+  uint64_t offset = 0;
+};
+
+class DLedgerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(dir_.path());
+    ASSERT_TRUE(cluster_->start_namesrv().is_ok());
+    std::string peers;
+    for (int i = 0; i < kMembers; ++i) {
+      const uint16_t port = free_port();
+      ASSERT_NE(port, 0);
+      peers += (i ? ";" : "") + id(i) + "-127.0.0.1:" + std::to_string(port);
+    }
+    peers_ = peers;
+    for (int i = 0; i < kMembers; ++i)
+      ASSERT_NO_FATAL_FAILURE(start_member(i));
+  }
+
+  static std::string id(int i) { return "n" + std::to_string(i); }
+
+  void start_member(int i) {
+    auto addr = cluster_->start_broker_as(
+        id(i), "dl-a",
+        {"enableDLegerCommitLog=true", "dLegerGroup=dl-a", "dLegerPeers=" + peers_,
+         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=200", "defaultTopicQueueNums=4"});
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    addrs_[i] = *addr;
+  }
+
+  Result<protocol::DLedgerStatusT> status(int i) {
+    auto r = cluster_->client().invoke(
+        addrs_[i], RemotingCommand::request(RequestCode::GET_DLEDGER_STATUS), 5s);
+    if (!r.is_ok()) return r.status();
+    const auto* s = r->ext<protocol::DLedgerStatusT>();
+    if (r->response_code() != ResponseCode::SUCCESS || s == nullptr) {
+      return Status::unavailable("GET_DLEDGER_STATUS: " + r->remark());
+    }
+    return *s;
+  }
+
+  // Waits for member `i` to announce a leader; its index.
+  int wait_leader_announced(int i) {
+    auto line = cluster_->broker(id(i))->wait_for_line("is led by", kWait);
+    if (!line.is_ok()) return -1;
+    const size_t at = line->find("is led by n");
+    return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
+  }
+
+  // The member that leads, as its own status says (-1 if none does).
+  int leader() {
+    for (int i = 0; i < kMembers; ++i) {
+      if (!alive_[i]) continue;
+      auto s = status(i);
+      if (s.is_ok() && s->role == "LEADER") return i;
+    }
+    return -1;
+  }
+
+  ClientConfig config(const std::string& client_id) {
+    ClientConfig c;
+    c.namesrv_addr = cluster_->namesrv_addr();
+    c.client_id = client_id;
+    c.heartbeat_interval = 1000ms;
+    c.poll_name_server_interval = 1000ms;
+    return c;
+  }
+
+  // Queue `queue` of member `i` from offset 0 up to `end` (long-polling for what has not
+  // arrived yet), as bodies in queue order.
+  std::vector<std::string> read_queue(int i, const std::string& topic, uint32_t queue,
+                                      uint64_t end) {
+    std::vector<std::string> out;
+    const auto deadline = Clock::now() + kWait;
+    while (out.size() < end && Clock::now() < deadline) {
+      auto r = cluster_->client().invoke(addrs_[i],
+                                         pull_request(topic, static_cast<int32_t>(queue),
+                                                      static_cast<int64_t>(out.size()), 32, 2000),
+                                         10s);
+      if (!r.is_ok()) continue;
+      for (auto& b : bodies_of(*r))
+        out.push_back(std::move(b));
+    }
+    out.resize(std::min<size_t>(out.size(), end));
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::string peers_;
+  std::string addrs_[kMembers];
+  bool alive_[kMembers] = {true, true, true};
+};
+
+TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMember) {
+  const std::string topic = "DLTopic";
+  const int first = wait_leader_announced(0);
+  ASSERT_GE(first, 0) << "no leader elected";
+  auto created =
+      cluster_->client().invoke(addrs_[first], update_topic_request(topic, kQueues), 10s);
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
+  Producer producer("dl-producer", config("dl-producer@test"));
+  producer.set_send_msg_timeout(3000ms);
+  // No resend of a send whose outcome is unknown: each body is sent once, so a body found twice
+  // would be a duplicate made by the group, not by the client.
+  producer.set_retry_times_when_send_failed(0);
+  ASSERT_TRUE(producer.start().is_ok());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Acked> acked;
+  std::map<std::string, int> failure_kinds;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> last_ack_ns{0};
+  std::thread sender([&] {
+    for (int i = 0; !stop.load() && i < 1'000'000; ++i) {
+      ProducerMessage m{topic, "m-" + std::to_string(i), "", "", {}, 0};
+      auto r = producer.send(m);
+      if (r.is_ok() && r->status == client::SendStatus::kSendOk) {
+        std::lock_guard lock(mu);
+        acked.push_back({m.body, r->queue_id, r->queue_offset});
+        last_ack_ns = Clock::now().time_since_epoch().count();
+        cv.notify_all();
+      } else {
+        failures.fetch_add(1);
+        std::lock_guard lock(mu);
+        ++failure_kinds[r.is_ok() ? std::string(client::send_status_name(r->status))
+                                  : r.status().to_string().substr(0, 160)];
+      }
+    }
+  });
+  // Waits (bounded) until `n` more sends are acknowledged; true when they were.
+  auto wait_acks = [&](size_t n) {
+    std::unique_lock lock(mu);
+    const size_t target = acked.size() + n;
+    return cv.wait_for(lock, kWait, [&] { return acked.size() >= target; });
+  };
+
+  ASSERT_TRUE(wait_acks(500)) << "no leader took writes";
+  std::vector<long long> failover_ms;
+  for (int round = 0; round < 3; ++round) {
+    const int victim = leader();
+    ASSERT_GE(victim, 0) << "no member says it leads";
+    cluster_->broker(id(victim))->kill9();
+    alive_[victim] = false;
+    const auto killed = Clock::now();
+    const int64_t killed_ns = killed.time_since_epoch().count();
+    // The first acknowledgement after the kill comes from a new leader.
+    ASSERT_TRUE(wait_acks(1)) << "round " << round << ": no send acknowledged after the kill";
+    failover_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              Clock::time_point(Clock::duration(last_ack_ns.load())) - killed)
+                              .count());
+    EXPECT_GT(last_ack_ns.load(), killed_ns);
+    ASSERT_TRUE(wait_acks(300));
+    ASSERT_NO_FATAL_FAILURE(start_member(victim));
+    alive_[victim] = true;
+    ASSERT_TRUE(wait_acks(300));
+  }
+  stop = true;
+  sender.join();
+  producer.shutdown();
+
+  // Every member: each queue up to the last acknowledged offset, identical everywhere, each
+  // acknowledged body exactly at its offset, no body twice.
+  std::map<uint32_t, uint64_t> ends;
+  for (const Acked& a : acked)
+    ends[a.queue] = std::max(ends[a.queue], a.offset + 1);
+  std::map<uint32_t, std::vector<std::string>> reference;
+  for (int i = 0; i < kMembers; ++i) {
+    for (const auto& [queue, end] : ends) {
+      auto bodies = read_queue(i, topic, queue, end);
+      ASSERT_EQ(bodies.size(), end) << "member " << id(i) << " queue " << queue;
+      std::set<std::string> distinct(bodies.begin(), bodies.end());
+      EXPECT_EQ(distinct.size(), bodies.size()) << "a duplicate on " << id(i) << " q" << queue;
+      if (i == 0) {
+        reference[queue] = std::move(bodies);
+      } else {
+        EXPECT_EQ(bodies, reference[queue]) << "member " << id(i) << " differs in queue " << queue;
+      }
+    }
+  }
+  for (const Acked& a : acked) {
+    const auto& q = reference[a.queue];
+    ASSERT_LT(a.offset, q.size());
+    EXPECT_EQ(q[a.offset], a.body) << "queue " << a.queue << " offset " << a.offset;
+  }
+  std::string figures;
+  for (long long ms : failover_ms)
+    figures += " " + std::to_string(ms);
+  for (const auto& [k, n] : failure_kinds)
+    std::printf("  failed %d x %s\n", n, k.c_str());
+  std::printf("dledger: %zu acknowledged, %d failed sends, failover (kill -9 to first ack) ms:%s\n",
+              acked.size(), failures.load(), figures.c_str());
+}
+
+}  // namespace
+}  // namespace comet::testing
