@@ -248,5 +248,59 @@ TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMe
               acked.size(), failures.load(), figures.c_str());
 }
 
+TEST_F(DLedgerProcessTest, AdminShowsTheGroupAndTransfersLeadership) {
+  const std::string topic = "DLAdmin";
+  const int first = wait_leader_announced(0);
+  ASSERT_GE(first, 0) << "no leader elected";
+  auto created = cluster_->client().invoke(addrs_[first], update_topic_request(topic, kQueues), 10s);
+  ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
+  Producer producer("dl-admin-producer", config("dl-admin-producer@test"));
+  ASSERT_TRUE(producer.start().is_ok());
+  auto send_some = [&](int from, int n) {
+    int ok = 0;
+    for (int i = from; i < from + n; ++i) {
+      auto r = producer.send(ProducerMessage{topic, "a-" + std::to_string(i), "", "", {}, 0});
+      ok += r.is_ok() && r->status == client::SendStatus::kSendOk;
+    }
+    return ok;
+  };
+  ASSERT_EQ(send_some(0, 100), 100);
+
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), COMET_ADMIN_BIN);
+    args.push_back("-n");
+    args.push_back(cluster_->namesrv_addr());
+    return run_process(args);
+  };
+  auto shown = admin({"dledgerStatus", "-b", "dl-a"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("LEADER"), std::string::npos) << shown.out;
+  for (int i = 0; i < kMembers; ++i)
+    EXPECT_NE(shown.out.find(id(i)), std::string::npos) << shown.out;
+  auto json = admin({"dledgerStatus", "-b", "dl-a", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"LEADER\""), std::string::npos) << json.out;
+
+  const int target = (first + 1) % kMembers;
+  auto moved = admin({"transferLeader", "-b", "dl-a", "-t", id(target)});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_NE(moved.out.find(id(target) + " leads"), std::string::npos) << moved.out;
+  auto s = status(target);
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_EQ(s->role, "LEADER");
+  EXPECT_EQ(s->leader_id, id(target));
+  // The producer follows the move through the name server.
+  EXPECT_EQ(send_some(100, 100), 100);
+
+  auto bad = admin({"transferLeader", "-b", "dl-a", "-t", "n9"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("not a member"), std::string::npos) << bad.err;
+  auto promote = cluster_->client().invoke(addrs_[first], promote_slave_request(99), 10s);
+  ASSERT_TRUE(promote.is_ok());
+  EXPECT_EQ(promote->response_code(), ResponseCode::BAD_REQUEST);
+  EXPECT_NE(promote->remark().find("transferLeader"), std::string::npos) << promote->remark();
+  producer.shutdown();
+}
+
 }  // namespace
 }  // namespace comet::testing
