@@ -485,6 +485,7 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
   const auto deadline = Clock::now() + timeout;
   const int max_attempts = 1 + std::max(0, retry_times_when_send_failed_.load());
   std::string avoid;
+  std::string failed_addr;
   Status last;
   int attempts = 0;
   while (attempts < max_attempts) {
@@ -501,6 +502,14 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
     std::optional<MessageQueue> mq = select_queue(*info, avoid);
     if (!mq) return Status::unavailable("topic " + topic + " has no writable queue");
     const std::string addr = info->route->master_addr(mq->broker_name).value_or("");
+    if (!failed_addr.empty() && addr == failed_addr) {
+      // No other broker to try and the route still names the master that just failed (a
+      // failover under way: a dead master, or a DLedger member that stopped leading): retry once
+      // the name server names another, within send_msg_timeout.
+      if (!await_route_change(topic, deadline)) break;
+      failed_addr.clear();
+      continue;
+    }
     ++attempts;
     const auto begin = Clock::now();
     auto response =
@@ -514,6 +523,7 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
     }
     last = outcome.result.status();
     avoid = mq->broker_name;
+    failed_addr = addr;
     log()->debug("{} (attempt {} of {})", last.to_string(), attempts, max_attempts);
   }
   if (attempts == 0) {

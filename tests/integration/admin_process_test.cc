@@ -16,7 +16,6 @@
 #include "admin/table.h"
 #include "integration/cluster.h"
 
-
 namespace comet::testing {
 namespace {
 

@@ -823,6 +823,23 @@ TEST_F(ProducerTest, SendWaitsForTheRouteToShowAWritableQueue) {
   EXPECT_EQ(a_->send_count(), 0u);
 }
 
+TEST_F(ProducerTest, ARetryWaitsForTheRouteToNameAnotherMaster) {
+  // The only broker of the topic refuses (its master is gone, or no longer leads): the retry
+  // is not spent on it again at once but waits for the route to name another.
+  a_->answer(ResponseCode::SERVICE_NOT_AVAILABLE, "not the leader");
+  ns_->set_route(kTopic, {a_.get()});
+  auto p = start_producer();
+  p->set_send_msg_timeout(20s);
+  const int before = ns_->requests();
+  auto sent = std::async(std::launch::async, [&] { return p->send(message("moves")); });
+  ASSERT_TRUE(ns_->wait_requests(before + 3));
+  ns_->set_route(kTopic, {b_.get()});
+  auto r = sent.get();
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->broker_name, "broker-b");
+  EXPECT_EQ(a_->send_count(), 1u);
+}
+
 TEST_F(ProducerTest, SendWithoutAWritableQueueGivesUpAtSendMsgTimeout) {
   ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
   auto p = start_producer();
