@@ -12,8 +12,10 @@ fi
 
 # The warm-up covers connections, routes, and the broker's first pre-fault of a fresh 1 GiB
 # segment (see docs/benchmarks.md: first touch of memory is slow on this VM).
+# $bench_topic_target: where updateTopic creates BenchTopic (default: every master of the cluster).
 bench_prepare() {
-  "$bin/admin/comet-admin" updateTopic -n "$namesrv" -c DefaultCluster -t BenchTopic -r 8 -w 8 \
+  "$bin/admin/comet-admin" updateTopic -n "$namesrv" ${bench_topic_target:--c DefaultCluster} \
+    -t BenchTopic -r 8 -w 8 \
     >/dev/null
   "$bin/bench/comet-bench" produce -n "$namesrv" -t BenchTopic --messages 200000 --inflight 256 \
     >/dev/null

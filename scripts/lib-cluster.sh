@@ -19,12 +19,15 @@ start_process() {
   "$@" >"$work/$name.out" 2>"$work/$name.log" &
   pids+=($!)
   exec {fd}<"$work/$name.out"
-  local line
-  if ! read -r -t 30 -u "$fd" line; then
-    echo "$name did not start; its log:" >&2
-    cat "$work/$name.log" >&2
-    exit 1
-  fi
+  local line=""
+  # Lifecycle lines may come first (a DLedger member can hear of a leader before it is ready).
+  while [[ "$line" != *" ready on "* ]]; do
+    if ! read -r -t 30 -u "$fd" line; then
+      echo "$name did not start; its log:" >&2
+      cat "$work/$name.log" >&2
+      exit 1
+    fi
+  done
   echo "$line"
   ready_addr=${line##* }
   out_fds[$name]=$fd
