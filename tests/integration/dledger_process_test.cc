@@ -183,6 +183,9 @@ TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMe
         std::lock_guard lock(mu);
         ++failure_kinds[r.is_ok() ? std::string(client::send_status_name(r->status))
                                   : r.status().to_string().substr(0, 160)];
+        // Back off as an application would after a failed send (the next one is a new message
+        // either way); without it the loop would hammer the dead leader's port from one core.
+        std::this_thread::sleep_for(5ms);
       }
     }
   });

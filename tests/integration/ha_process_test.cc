@@ -86,10 +86,16 @@ class HaProcessTest : public ::testing::Test {
     int64_t offset = 0;
     for (int rounds = 0; rounds < 100000 && static_cast<int64_t>(out.size()) < want; ++rounds) {
       auto r = cluster_->client().invoke(addr, pull_request(kTopic, q, offset, 256, 20000), 30s);
-      if (!r.is_ok()) break;
+      if (!r.is_ok()) {
+        ADD_FAILURE() << "pull of queue " << q << " at " << offset << ": "
+                      << r.status().to_string();
+        break;
+      }
       const auto* ext = r->ext<protocol::PullMessageResponseT>();
       if (r->response_code() != ResponseCode::SUCCESS) {
         if (r->response_code() == ResponseCode::PULL_NOT_FOUND) continue;  // held, timed out
+        ADD_FAILURE() << "pull of queue " << q << " at " << offset << " answered "
+                      << remoting::response_code_name(r->code()) << ": " << r->remark();
         break;
       }
       for (auto& b : bodies_of(*r))
