@@ -14,8 +14,9 @@ namespace {
 // ones are read back from the index and the CommitLog.
 constexpr int64_t kKeepApplied = 256;
 constexpr int64_t kCompactStep = 256;
-// Appends are refused while this many entries wait for a quorum (no quorum: memory is bounded).
-constexpr int64_t kMaxUncommitted = 16384;
+// Appends are refused while this many entries (each up to dLegerMaxBatchBytes) wait for a
+// quorum: without one, memory stays bounded.
+constexpr int64_t kMaxUncommitted = 1024;
 constexpr size_t kMaxDrain = 256;  // appends proposed in one round
 constexpr auto kTruncateTimeout = std::chrono::seconds(30);
 constexpr auto kStatusTimeout = std::chrono::seconds(2);
@@ -227,15 +228,26 @@ void DLedgerCommitLog::drain_appends() {
       asio::post(io_, [this] { drain_appends(); });
     }
   }
+  // The sends drained together become one entry (up to dLegerMaxBatchBytes): one index
+  // record, one copy and one append per follower for the group, not per send.
   commitlog::CommitLog& cl = store_->commit_log();
   std::vector<std::string> datas;
   std::vector<std::pair<PendingAppend*, std::vector<commitlog::AppendResult>>> appended;
-  datas.reserve(batch.size());
   int64_t index = node_->last_index();
+  std::string data;  // the open entry: start offset, then the records of its sends
+  uint64_t entry_start = 0, entry_end = 0;
+  auto close_entry = [&] {
+    if (data.empty()) return;
+    proposed_[++index] =
+        EntryMeta{node_->term(), entry_start, static_cast<uint32_t>(entry_end - entry_start)};
+    datas.push_back(std::move(data));
+    data.clear();
+  };
   for (PendingAppend& p : batch) {
-    if (node_->last_index() - node_->commit_index() >= kMaxUncommitted) {
+    const int64_t waiting = index + (data.empty() ? 0 : 1) - node_->commit_index();
+    if (waiting >= kMaxUncommitted) {
       p.done(Status::unavailable("DLedger leader " + options_.self_id + " has " +
-                                 std::to_string(kMaxUncommitted) +
+                                 std::to_string(waiting) +
                                  " entries waiting for a quorum; is a majority down?"));
       continue;
     }
@@ -245,16 +257,17 @@ void DLedgerCommitLog::drain_appends() {
           (node_->role() == Role::kLeader ? " is handing leadership over" : " is not the leader")));
       continue;
     }
-    const uint64_t start = cl.max_offset();
+    const uint64_t start = cl.max_offset();  // before any blank the append puts first
     auto r = cl.append_batch(p.msgs);
     if (!r.is_ok()) {
       p.done(r.status());
       continue;
     }
     const uint64_t end = r->back().end_offset();
-    std::string data;
-    data.reserve(8 + (end - start));
-    data = encode_entry_data(start, {});
+    if (data.empty()) {
+      entry_start = start;
+      data = encode_entry_data(start, {});
+    }
     Status read;
     for (uint64_t pos = start; pos < end && read.is_ok();) {
       auto view = cl.read(pos, static_cast<uint32_t>(end - pos));
@@ -269,12 +282,14 @@ void DLedgerCommitLog::drain_appends() {
                                   read.to_string());
       failed_ = true;
       p.done(read);
+      data.clear();
       continue;
     }
-    proposed_[++index] = EntryMeta{node_->term(), start, static_cast<uint32_t>(end - start)};
-    datas.push_back(std::move(data));
+    entry_end = end;
     appended.emplace_back(&p, std::move(r).value());
+    if (data.size() >= options_.max_batch_bytes) close_entry();
   }
+  close_entry();
   if (!datas.empty()) {
     auto last = node_->propose_batch(std::move(datas));
     if (!last.is_ok() || last.value() != index) {

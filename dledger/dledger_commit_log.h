@@ -1,6 +1,7 @@
 // DLedgerCommitLog: a broker's CommitLog replicated by a Raft group (RocketMQ's DLedger mode).
-// The CommitLog is the Raft log: the leader appends a send's records to its CommitLog and
-// proposes them as one entry (the bytes, with the offset they start at); followers append the
+// The CommitLog is the Raft log: the leader appends the records of the sends waiting on its Raft
+// thread to its CommitLog and proposes them as one entry (the bytes, with the offset they start
+// at; up to dLegerMaxBatchBytes per entry); followers append the
 // same bytes at the same offset, so every member's CommitLog and ConsumeQueues are identical. A
 // send completes when its entry is committed (on a quorum); only committed records are indexed
 // into ConsumeQueues (MessageStore's consensus mode), so consumers never see a record that a

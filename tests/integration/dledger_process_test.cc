@@ -78,7 +78,9 @@ class DLedgerProcessTest : public ::testing::Test {
     auto addr = cluster_->start_broker_as(
         id(i), "dl-a",
         {"enableDLegerCommitLog=true", "dLegerGroup=dl-a", "dLegerPeers=" + peers_,
-         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=200", "defaultTopicQueueNums=4"});
+         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=200", "defaultTopicQueueNums=4",
+         // Small segments: entries that end one segment and start the next are common.
+         "mappedFileSizeCommitLog=65536", "maxMessageSize=16384"});
     ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
     addrs_[i] = *addr;
   }
