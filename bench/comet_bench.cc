@@ -251,10 +251,18 @@ int produce(const ProduceOptions& o) {
     producers.push_back(std::move(producer));
   }
   const std::string body(o.size, 'x');
-  // Warm up the route and the connections with one synchronous send.
+  // Warm up the route and the connections with one synchronous send. A cluster started a
+  // moment ago may take seconds for its first write (a fresh segment still being pre-faulted, a
+  // leader just elected): this one send may take up to 30 s, the rest the producer's default.
   {
     client::ProducerMessage m{o.topic, body, "warmup", "", {}, 0};
+    const auto usual_timeout = producers[0]->send_msg_timeout();
+    const int usual_retries = producers[0]->retry_times_when_send_failed();
+    producers[0]->set_send_msg_timeout(std::chrono::seconds(30));
+    producers[0]->set_retry_times_when_send_failed(10);
     auto r = producers[0]->send(m);
+    producers[0]->set_send_msg_timeout(usual_timeout);
+    producers[0]->set_retry_times_when_send_failed(usual_retries);
     if (!r.is_ok()) {
       std::cerr << "comet-bench: first send failed: " << r.status().to_string() << "\n";
       return 1;
