@@ -376,6 +376,17 @@ void CommitLog::reset_queue_offsets(TopicQueueMap<uint64_t> queue_offsets) {
   queue_offsets_ = std::move(queue_offsets);
 }
 
+Status CommitLog::copy_range(uint64_t offset, uint64_t end, std::string* out) const {
+  out->reserve(out->size() + (end - offset));
+  for (uint64_t pos = offset; pos < end;) {
+    COMET_ASSIGN_OR_RETURN(
+        ReadView view, read(pos, static_cast<uint32_t>(std::min<uint64_t>(end - pos, UINT32_MAX))));
+    out->append(reinterpret_cast<const char*>(view.data), view.size);
+    pos += view.size;
+  }
+  return Status::ok();
+}
+
 Result<ReadView> CommitLog::read(uint64_t offset, uint32_t max_bytes) const {
   const uint64_t end = max_offset();
   if (offset >= end)

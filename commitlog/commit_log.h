@@ -110,6 +110,8 @@ class CommitLog {
   // of them but at least one; the blank that ends a segment comes with the records before it.
   // What a master streams to its replicas.
   Result<ReadView> read_records(uint64_t offset, uint32_t max_bytes) const;
+  // Appends the bytes [offset, end) to `out`, across segment ends (a replicated range).
+  Status copy_range(uint64_t offset, uint64_t end, std::string* out) const;
   // Exactly `size` bytes at `offset` (one record, as a ConsumeQueue unit names it).
   Result<ReadView> read_exact(uint64_t offset, uint32_t size) const;
 

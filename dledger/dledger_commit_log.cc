@@ -268,15 +268,7 @@ void DLedgerCommitLog::drain_appends() {
       entry_start = start;
       data = encode_entry_data(start, {});
     }
-    Status read;
-    for (uint64_t pos = start; pos < end && read.is_ok();) {
-      auto view = cl.read(pos, static_cast<uint32_t>(end - pos));
-      read = view.status();
-      if (!view.is_ok()) break;
-      data.append(reinterpret_cast<const char*>(view->data), view->size);
-      pos += view->size;
-    }
-    if (!read.is_ok()) {
+    if (Status read = cl.copy_range(start, end, &data); !read.is_ok()) {
       // The records are in the log but no entry holds them: stop before anything diverges.
       logger("dledger")->critical("cannot read back appended records at {}: {}", start,
                                   read.to_string());

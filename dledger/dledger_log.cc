@@ -225,14 +225,8 @@ Status DLedgerLog::entries(int64_t lo, int64_t hi, size_t max_bytes,
                                  " was deleted by retention (the log starts at " +
                                  std::to_string(commit_log_->min_offset()) + ")");
       }
-      e.data.reserve(8 + m.size);
-      put_le(e.data, m.start);
-      for (uint64_t pos = m.start; pos < m.end();) {
-        COMET_ASSIGN_OR_RETURN(auto view,
-                               commit_log_->read(pos, static_cast<uint32_t>(m.end() - pos)));
-        e.data.append(reinterpret_cast<const char*>(view.data), view.size);
-        pos += view.size;
-      }
+      e.data = encode_entry_data(m.start, {});
+      COMET_RETURN_IF_ERROR(commit_log_->copy_range(m.start, m.end(), &e.data));
     }
     bytes += e.data.size();
     out->push_back(std::move(e));

@@ -73,7 +73,13 @@ Result<Message> decode_raft_message(const std::string& group, int members,
   Message m;
   m.from = h->from;
   m.to = h->to;
-  const std::string body = cmd.body.to_string();
+  // A received body is owned; join views only for a command built in this process.
+  std::string joined;
+  std::string_view body = cmd.body.owned;
+  if (!cmd.body.views.empty()) {
+    joined = cmd.body.to_string();
+    body = joined;
+  }
   switch (h->kind) {
     case protocol::RaftKind::VOTE:
       m.payload = VoteRequest{h->term, h->index_a, h->index_b, h->flag_a, h->flag_b};
@@ -100,7 +106,7 @@ Result<Message> decode_raft_message(const std::string& group, int members,
                                           std::to_string(expected) + " belongs");
         }
         ++expected;
-        r.entries.push_back(Entry{e.term(), e.index(), body.substr(pos, e.size())});
+        r.entries.push_back(Entry{e.term(), e.index(), std::string(body.substr(pos, e.size()))});
         pos += e.size();
       }
       if (pos != body.size()) {

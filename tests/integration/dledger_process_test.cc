@@ -50,6 +50,14 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+// The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
+int next_leader_announced(ChildProcess* member) {
+  auto line = member->wait_for_line("is led by", kWait);
+  if (!line.is_ok()) return -1;
+  const size_t at = line->find("is led by n");
+  return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
+}
+
 struct Acked {
   std::string body;
   uint32_t queue = 0;
@@ -94,14 +102,6 @@ class DLedgerProcessTest : public ::testing::Test {
       return Status::unavailable("GET_DLEDGER_STATUS: " + r->remark());
     }
     return *s;
-  }
-
-  // Waits for member `i` to announce a leader; its index.
-  int wait_leader_announced(int i) {
-    auto line = cluster_->broker(id(i))->wait_for_line("is led by", kWait);
-    if (!line.is_ok()) return -1;
-    const size_t at = line->find("is led by n");
-    return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
   }
 
   // The member that leads, as its own status says (-1 if none does).
@@ -151,7 +151,7 @@ class DLedgerProcessTest : public ::testing::Test {
 
 TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMember) {
   const std::string topic = "DLTopic";
-  const int first = wait_leader_announced(0);
+  const int first = next_leader_announced(cluster_->broker(id(0)));
   ASSERT_GE(first, 0) << "no leader elected";
   auto created =
       cluster_->client().invoke(addrs_[first], update_topic_request(topic, kQueues), 10s);
@@ -257,7 +257,7 @@ TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMe
 
 TEST_F(DLedgerProcessTest, AdminShowsTheGroupAndTransfersLeadership) {
   const std::string topic = "DLAdmin";
-  const int first = wait_leader_announced(0);
+  const int first = next_leader_announced(cluster_->broker(id(0)));
   ASSERT_GE(first, 0) << "no leader elected";
   auto created =
       cluster_->client().invoke(addrs_[first], update_topic_request(topic, kQueues), 10s);
@@ -348,14 +348,6 @@ class DLedgerNetnsTest : public ::testing::Test {
     net_.reset();
   }
 
-  // The next leader member `i` announces; its index.
-  int next_leader_announced(int i) {
-    auto line = cluster_->broker("n" + std::to_string(i))->wait_for_line("is led by", kWait);
-    if (!line.is_ok()) return -1;
-    const size_t at = line->find("is led by n");
-    return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
-  }
-
   Result<RemotingCommand> send(int member, int first, int count) {
     std::vector<std::string> bodies;
     for (int i = first; i < first + count; ++i)
@@ -373,7 +365,7 @@ class DLedgerNetnsTest : public ::testing::Test {
 };
 
 TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
-  int leader = next_leader_announced(0);
+  int leader = next_leader_announced(cluster_->broker("n0"));
   ASSERT_GE(leader, 0);
   if (leader != 0) {
     // n0, alone in namespace A, is to be the leader the partition isolates.
@@ -384,7 +376,7 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
     auto r = cluster_->client().invoke(addrs_[leader], std::move(req), 10s);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
-    ASSERT_EQ(next_leader_announced(0), 0);
+    ASSERT_EQ(next_leader_announced(cluster_->broker("n0")), 0);
   }
   for (const auto& addr : addrs_) {
     auto r = cluster_->client().invoke(addr, update_topic_request("DLNet", kQueues), 10s);
@@ -430,7 +422,7 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
   ASSERT_TRUE(net_->restore().is_ok());
   int now = -1;
   for (int lines = 0; lines < 5 && (now < 0 || now == 0); ++lines)
-    now = next_leader_announced(0);
+    now = next_leader_announced(cluster_->broker("n0"));
   ASSERT_GT(now, 0) << "n0 never learned of a new leader";
   for (int i = 0; i < 10; ++i)
     ASSERT_NO_FATAL_FAILURE(send_ok(now));
