@@ -201,11 +201,15 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     completion->stored();
     completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
                     "no quorum of the DLedger group acknowledged the message");
-    ctx_.dledger->append(std::move(msgs), body_ptr,
-                         [completion](Result<std::vector<commitlog::AppendResult>> r) {
-                           if (!r.is_ok()) return completion->finish(r.status(), {});
-                           completion->finish(Status::ok(), r.value());
-                         });
+    ctx_.dledger->append(
+        std::move(msgs), body_ptr, [completion](Result<std::vector<commitlog::AppendResult>> r) {
+          if (r.is_ok()) return completion->finish(Status::ok(), r.value());
+          if (r.status().code() == Code::kTimeout) {
+            // Stored, not known to be committed: not a refusal to retry.
+            return completion->finish(ResponseCode::FLUSH_SLAVE_TIMEOUT, r.status().message(), {});
+          }
+          completion->finish(r.status(), {});
+        });
     return;
   }
   const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;

@@ -424,7 +424,9 @@ void DLedgerCommitLog::check_role() {
     if (was_leader && !is_leader) {
       proposed_.clear();
       store_->committed().fail_all(
-          Status::unavailable("leadership was lost before the entry committed"), false);
+          Status::timeout("leadership was lost before the entry committed; it may still commit "
+                          "under the next leader"),
+          false);
     }
     logger("dledger")->info("member {} is {} of term {}{}", options_.self_id, role_name(role), term,
                             leader == kNoNode ? "" : " (leader " + member_id(leader) + ")");

@@ -55,8 +55,8 @@ class DLedgerCommitLog {
 
   // Leader: appends `msgs` (views kept alive by `keepalive`) and completes `done` once their
   // entry is committed. Elsewhere (or while leadership moves) `done` gets kUnavailable at once;
-  // if leadership is lost before the entry commits, kUnavailable too (the entry may still
-  // commit under the next leader). The caller owns any timeout.
+  // if leadership is lost before the entry commits, kTimeout: the outcome is unknown (the entry
+  // is stored and may still commit under the next leader). The caller owns any timeout.
   void append(std::vector<comet::Message> msgs, std::shared_ptr<const void> keepalive,
               AppendCallback done);
   // Leader: hands leadership to member `target_id`; `done` runs once it leads (or with an
