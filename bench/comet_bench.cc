@@ -26,7 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/compare.h"
 #include "bench/latency_histogram.h"
+#include "bench/window.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "consumer/push_consumer.h"
@@ -55,47 +57,6 @@ struct ProduceOptions : CommonOptions {
   double rate = 0;
 };
 
-// Bounds the requests in flight; waits on a condition variable, never spins. A full window
-// sleeps until an eighth of it is free again (hysteresis), so the sender is woken once per
-// group of completions rather than once per completion: a wake-up is a futex call on each side,
-// which would otherwise cost as much as the send itself.
-class Window {
- public:
-  explicit Window(int limit) : limit_(limit), resume_at_(limit - std::max(1, limit / 8)) {}
-  void acquire() {
-    std::unique_lock lock(mu_);
-    if (used_ >= limit_) {
-      waiting_ = true;
-      cv_.wait(lock, [&] { return used_ <= resume_at_; });
-      waiting_ = false;
-    }
-    ++used_;
-  }
-  void release() {
-    bool wake = false;
-    {
-      std::lock_guard lock(mu_);
-      --used_;
-      wake = waiting_ && (used_ <= resume_at_ || used_ == 0);
-    }
-    if (wake) cv_.notify_all();
-  }
-  void drain() {
-    std::unique_lock lock(mu_);
-    waiting_ = true;
-    resume_at_ = 0;
-    cv_.wait(lock, [&] { return used_ == 0; });
-  }
-
- private:
-  const int limit_;
-  int resume_at_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int used_ = 0;
-  bool waiting_ = false;
-};
-
 struct ConsumeOptions : CommonOptions {
   std::string group;  // default: a fresh group per run
   int threads = 4;
@@ -110,7 +71,10 @@ int usage(const char* why) {
          " [--json]\n"
          "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
          " [--threads T]\n"
-         "                          [--timeout-s S] [--json]\n";
+         "                          [--timeout-s S] [--json]\n"
+         "       comet-bench compare [--modes single,async,sync,dledger] [--messages N]"
+         " [--failover] ...\n"
+         "                          (comet-bench compare --help for the rest)\n";
   return 2;
 }
 
@@ -370,6 +334,7 @@ int main(int argc, char** argv) {
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
   if (cmd == "consume") return parse_consume(argc, argv);
+  if (cmd == "compare") return run_compare(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {

@@ -169,6 +169,14 @@ void MQClient::shutdown() {
   // Fails every request in flight at once, so the background thread and senders finish quickly.
   remoting_->shutdown();
   if (background_.joinable()) background_.join();
+  std::vector<std::function<void(bool)>> watches;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& w : route_watches_)
+      watches.push_back(std::move(w.fn));
+    route_watches_.clear();
+  }
+  fire_route_watches(std::move(watches), false);
   {
     std::lock_guard lock(post_mu_);
     callbacks_stopped_ = true;
@@ -270,6 +278,7 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::stri
   bool new_master = false;
   bool changed = false;
   std::shared_ptr<const TopicRoute> route;
+  std::vector<std::function<void(bool)>> watches;
   {
     std::lock_guard lock(mu_);
     if (!fetched.is_ok()) {
@@ -285,12 +294,69 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::stri
       new_master = rebuild_brokers_locked();
       heartbeat_wanted_ = heartbeat_wanted_ || new_master;
       changed = true;
+      std::erase_if(route_watches_, [&](RouteWatch& w) {
+        if (w.topic != topic || w.seen == slot) return false;
+        watches.push_back(std::move(w.fn));
+        return true;
+      });
     }
     route = slot;
   }
   if (new_master) cv_.notify_all();
   if (changed) route_changed_.notify_all();
+  fire_route_watches(std::move(watches), true);
   return route;
+}
+
+void MQClient::watch_route_change(const void* owner, const std::string& topic,
+                                  std::shared_ptr<const TopicRoute> seen,
+                                  std::chrono::steady_clock::time_point deadline,
+                                  std::function<void(bool changed)> fn) {
+  std::optional<bool> now;  // set: answer at once
+  {
+    std::lock_guard lock(mu_);
+    auto it = routes_.find(topic);
+    if (stopping_) {
+      now = false;
+    } else if (it != routes_.end() && it->second != seen) {
+      now = true;
+    } else {
+      // The first watch of a topic asks for the route at once; later ones wait for the recheck.
+      if (std::none_of(route_watches_.begin(), route_watches_.end(),
+                       [&](const RouteWatch& w) { return w.topic == topic; })) {
+        refresh_wanted_.insert(topic);
+      }
+      route_watches_.push_back(RouteWatch{owner, topic, std::move(seen), deadline, std::move(fn)});
+      route_watch_added_ = true;
+    }
+  }
+  if (now) {
+    std::vector<std::function<void(bool)>> fns;
+    fns.push_back(std::move(fn));
+    fire_route_watches(std::move(fns), *now);
+    return;
+  }
+  cv_.notify_all();
+}
+
+void MQClient::cancel_route_watches(const void* owner) {
+  std::vector<std::function<void(bool)>> fns;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(route_watches_, [&](RouteWatch& w) {
+      if (w.owner != owner) return false;
+      fns.push_back(std::move(w.fn));
+      return true;
+    });
+  }
+  fire_route_watches(std::move(fns), false);
+}
+
+void MQClient::fire_route_watches(std::vector<std::function<void(bool)>> fns, bool changed) {
+  for (auto& fn : fns) {
+    auto call = [fn = std::move(fn), changed] { fn(changed); };
+    if (!post(call)) call();
+  }
 }
 
 bool MQClient::wait_route_change(const std::string& topic,
@@ -455,9 +521,29 @@ void MQClient::background_loop() {
   using Clock = std::chrono::steady_clock;
   auto next_poll = Clock::now() + config_.poll_name_server_interval;
   auto next_heartbeat = Clock::now();
+  auto next_watch_recheck = Clock::now() + kRouteWatchRecheck;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const auto now = Clock::now();
+    // Route watches: the expired ones answer false; the rest have their topics asked for again
+    // every kRouteWatchRecheck.
+    std::vector<std::function<void(bool)>> expired;
+    std::erase_if(route_watches_, [&](RouteWatch& w) {
+      if (w.deadline > now) return false;
+      expired.push_back(std::move(w.fn));
+      return true;
+    });
+    route_watch_added_ = false;
+    if (!expired.empty()) {
+      lock.unlock();
+      fire_route_watches(std::move(expired), false);
+      lock.lock();
+    }
+    if (!route_watches_.empty() && now >= next_watch_recheck) {
+      for (const auto& w : route_watches_)
+        refresh_wanted_.insert(w.topic);
+      next_watch_recheck = now + kRouteWatchRecheck;
+    }
     std::vector<std::string> topics(refresh_wanted_.begin(), refresh_wanted_.end());
     refresh_wanted_.clear();
     if (now >= next_poll) {
@@ -484,8 +570,12 @@ void MQClient::background_loop() {
       lock.lock();
       continue;
     }
-    cv_.wait_until(lock, std::min(next_poll, next_heartbeat),
-                   [&] { return stopping_ || !refresh_wanted_.empty() || heartbeat_wanted_; });
+    auto wake = std::min(next_poll, next_heartbeat);
+    for (const auto& w : route_watches_)
+      wake = std::min({wake, w.deadline, next_watch_recheck});
+    cv_.wait_until(lock, wake, [&] {
+      return stopping_ || !refresh_wanted_.empty() || heartbeat_wanted_ || route_watch_added_;
+    });
   }
 }
 

@@ -78,6 +78,18 @@ class MQClient {
   // deadline passes or the client stops; true when it changed.
   bool wait_route_change(const std::string& topic, const std::shared_ptr<const TopicRoute>& seen,
                          std::chrono::steady_clock::time_point deadline);
+  // The asynchronous form: `fn(true)` once the cached route of `topic` is no longer `seen`,
+  // `fn(false)` when `deadline` passes or the client stops; always on a callback thread (inline
+  // only once the callback threads are gone). Until then the background thread asks the name
+  // servers for the route every kRouteWatchRecheck.
+  // `owner` tags the watch for cancel_route_watches().
+  static constexpr std::chrono::milliseconds kRouteWatchRecheck{200};
+  void watch_route_change(const void* owner, const std::string& topic,
+                          std::shared_ptr<const TopicRoute> seen,
+                          std::chrono::steady_clock::time_point deadline,
+                          std::function<void(bool changed)> fn);
+  // Answers every watch of `owner` false now (its owner shuts down).
+  void cancel_route_watches(const void* owner);
   // The address of a broker of any cached route.
   std::optional<std::string> find_broker_addr(const std::string& broker_name,
                                               int64_t broker_id = kMasterId) const;
@@ -103,6 +115,8 @@ class MQClient {
   bool rebuild_brokers_locked();
   void background_loop();
   void unregister_client(const std::string& producer_group, const std::string& consumer_group);
+  // Runs each fn(changed) on a callback thread, or here once there are none.
+  void fire_route_watches(std::vector<std::function<void(bool)>> fns, bool changed);
 
   const ClientConfig config_;
   const std::vector<std::string> namesrv_addrs_;
@@ -120,6 +134,15 @@ class MQClient {
   std::unordered_map<std::string, std::shared_ptr<const TopicRoute>> routes_;
   std::map<std::string, std::map<int64_t, std::string>> brokers_;  // name → id → addr
   std::unordered_set<std::string> refresh_wanted_;
+  struct RouteWatch {
+    const void* owner;
+    std::string topic;
+    std::shared_ptr<const TopicRoute> seen;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> fn;
+  };
+  std::vector<RouteWatch> route_watches_;
+  bool route_watch_added_ = false;
   std::set<std::string> producer_groups_;
   std::map<std::string, ConsumerDataProvider> consumers_;
   std::thread background_;

@@ -247,6 +247,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   // On a callback thread, with s->response set.
   void async_handle(const std::shared_ptr<AsyncSend>& s);
   void async_finish(const std::shared_ptr<AsyncSend>& s, Result<SendResult> result);
+  // The asynchronous await_route_change: the next step once the route of the send's topic is no
+  // longer `seen`; the send fails with `failure` if it does not change before its deadline.
+  void async_await_route(const std::shared_ptr<AsyncSend>& s,
+                         std::shared_ptr<const TopicRoute> seen, Status failure);
   // Runs `fn` on a callback thread, or here when the client no longer runs any.
   void on_callback_thread(std::function<void()> fn);
 
@@ -270,6 +274,7 @@ struct AsyncSend {
   int attempts = 0;
   int max_attempts = 1;
   std::string avoid;
+  std::string failed_addr;  // of the last failed attempt
   Status last;
   // The attempt in flight (one at a time): where it went, and its answer once it came. Kept
   // here so the completion hand-offs capture one pointer rather than copies of the strings.
@@ -305,6 +310,8 @@ Status Producer::Impl::start() {
 void Producer::Impl::shutdown() {
   std::lock_guard lifecycle(lifecycle_mu_);
   if (state_.exchange(State::kShutdown) != State::kRunning) return;
+  // Async sends waiting for a route end now (their callbacks report the failure).
+  client_->cancel_route_watches(this);
   {
     // Every async send ends within send_msg_timeout plus its callback; do not hang on a callback
     // that blocks (the sends keep this Impl alive).
@@ -584,6 +591,11 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
   const std::string& topic = s->messages.front().topic;
   auto info = publish_info(topic);
   if (!info.is_ok()) {
+    if (info.status().code() == Code::kUnavailable) {
+      // No writable queue: a failover under way. Wait for the route to name a master.
+      async_await_route(s, client_->cached_route(topic), info.status());
+      return;
+    }
     finish(info.status());
     return;
   }
@@ -604,6 +616,15 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
     return;
   }
   s->addr = (*info)->route->master_addr(mq->broker_name).value_or("");
+  if (!s->failed_addr.empty() && s->addr == s->failed_addr) {
+    // As send_sync: no other broker to try, and the route still names the master that just
+    // failed. Retry once the name server names another.
+    async_await_route(s, (*info)->route,
+                      Status(s->last.code(), fmt::format("send to topic {} failed after {} "
+                                                         "attempt(s): {}",
+                                                         topic, s->attempts, s->last.message())));
+    return;
+  }
   s->mq = std::move(*mq);
   ++s->attempts;
   s->begin = Clock::now();
@@ -630,6 +651,7 @@ void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s) {
   }
   s->last = outcome.result.status();
   s->avoid = mq.broker_name;
+  s->failed_addr = s->addr;
   if (s->attempts >= s->max_attempts) {
     async_finish(
         s, Status(s->last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}",
@@ -637,6 +659,19 @@ void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s) {
     return;
   }
   async_step(s);
+}
+
+void Producer::Impl::async_await_route(const std::shared_ptr<AsyncSend>& s,
+                                       std::shared_ptr<const TopicRoute> seen, Status failure) {
+  auto self = shared_from_this();
+  client_->watch_route_change(this, s->messages.front().topic, std::move(seen), s->deadline,
+                              [self, s, failure = std::move(failure)](bool changed) {
+                                if (!changed) return self->async_finish(s, failure);
+                                s->failed_addr.clear();
+                                self->async_step(s);
+                              });
+  // A shutdown that came while this registered has cancelled the others already.
+  if (state_.load() != State::kRunning) client_->cancel_route_watches(this);
 }
 
 void Producer::Impl::async_finish(const std::shared_ptr<AsyncSend>& s, Result<SendResult> result) {

@@ -6,9 +6,10 @@
 // while any other remains. send() and send_async() retry SYSTEM_BUSY, SERVICE_NOT_AVAILABLE,
 // SYSTEM_ERROR, timeouts and connection errors, up to retry_times + 1 attempts that all fit in
 // send_msg_timeout; other errors come back at once (TOPIC_NOT_EXIST after a forced route refresh).
-// send_ordered() and send_oneway() make one attempt. A sync send that finds no writable queue (the
-// topic's masters are gone: a failover under way) waits within send_msg_timeout for the route to
-// show one, asking the name servers again every 200 ms. FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and
+// send_ordered() and send_oneway() make one attempt. A send (sync or async) that finds no
+// writable queue, or whose retry would go to the sole master that just failed (a failover under
+// way), waits within send_msg_timeout for the route to change, asking the name servers again every
+// 200 ms; an async send waits without holding a thread. FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and
 // SLAVE_NOT_AVAILABLE with the stored position mean "stored, not yet flushed or replicated": a
 // SendResult with that status. SLAVE_NOT_AVAILABLE without one (a SYNC_MASTER with no slave in
 // sync refuses before storing) is retried on another broker.

@@ -34,22 +34,6 @@ constexpr auto kWait = 60s;
 constexpr int kMembers = 3;
 constexpr int kQueues = 4;
 
-// A port free now on 127.0.0.1 (the kernel picks it; the member binds it a moment later).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
 int next_leader_announced(ChildProcess* member) {
   auto line = member->wait_for_line("is led by", kWait);
@@ -71,7 +55,7 @@ class DLedgerProcessTest : public ::testing::Test {
     ASSERT_TRUE(cluster_->start_namesrv().is_ok());
     std::string peers;
     for (int i = 0; i < kMembers; ++i) {
-      const uint16_t port = free_port();
+      const uint16_t port = free_loopback_port();
       ASSERT_NE(port, 0);
       peers += (i ? ";" : "") + id(i) + "-127.0.0.1:" + std::to_string(port);
     }

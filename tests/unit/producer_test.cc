@@ -840,6 +840,62 @@ TEST_F(ProducerTest, ARetryWaitsForTheRouteToNameAnotherMaster) {
   EXPECT_EQ(a_->send_count(), 1u);
 }
 
+TEST_F(ProducerTest, AnAsyncRetryWaitsForTheRouteToNameAnotherMaster) {
+  // As the sync form, without holding a thread: many sends wait at once for the route.
+  a_->answer(ResponseCode::SERVICE_NOT_AVAILABLE, "not the leader");
+  ns_->set_route(kTopic, {a_.get()});
+  auto p = start_producer();
+  p->set_send_msg_timeout(20s);
+  constexpr size_t kSends = 20;
+  Callbacks cbs;
+  const int before = ns_->requests();
+  for (size_t i = 0; i < kSends; ++i)
+    p->send_async(message("moves"), cbs.callback());
+  ASSERT_TRUE(ns_->wait_requests(before + 3));  // rechecks of the route while they wait
+  EXPECT_EQ(cbs.results().size(), 0u);
+  ns_->set_route(kTopic, {b_.get()});
+  ASSERT_TRUE(cbs.wait(kSends));
+  for (const auto& r : cbs.results()) {
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->broker_name, "broker-b");
+  }
+  EXPECT_EQ(a_->send_count(), kSends);  // one attempt each, then the wait
+  EXPECT_EQ(b_->send_count(), kSends);
+}
+
+TEST_F(ProducerTest, AsyncSendWithoutAWritableQueueGivesUpAtSendMsgTimeout) {
+  ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
+  auto p = start_producer();
+  p->set_send_msg_timeout(300ms);
+  Callbacks cbs;
+  const auto begin = std::chrono::steady_clock::now();
+  p->send_async(message("gives up"), cbs.callback());
+  ASSERT_TRUE(cbs.wait(1));
+  const auto took = std::chrono::steady_clock::now() - begin;
+  auto results = cbs.results();
+  ASSERT_FALSE(results[0].is_ok());
+  EXPECT_EQ(results[0].status().code(), Code::kUnavailable) << results[0].status().to_string();
+  EXPECT_GE(took, 250ms);  // it waited for the route to change
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(total_sends(), 0u);
+}
+
+TEST_F(ProducerTest, ShutdownEndsAsyncSendsWaitingForARoute) {
+  ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
+  auto p = start_producer();
+  p->set_send_msg_timeout(60s);
+  Callbacks cbs;
+  for (int i = 0; i < 3; ++i)
+    p->send_async(message("x"), cbs.callback());
+  const auto begin = std::chrono::steady_clock::now();
+  p->shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 10s);
+  auto results = cbs.results();
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results)
+    EXPECT_FALSE(r.is_ok());
+}
+
 TEST_F(ProducerTest, SendWithoutAWritableQueueGivesUpAtSendMsgTimeout) {
   ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
   auto p = start_producer();

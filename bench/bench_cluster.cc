@@ -1,0 +1,304 @@
+#include "bench/bench_cluster.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "admin/admin_client.h"
+
+namespace comet::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+bool executable(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string self_dir() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+long elapsed_ms(Clock::time_point since) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+}
+
+}  // namespace
+
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::kSingle:
+      return "single";
+    case Mode::kAsync:
+      return "async";
+    case Mode::kSync:
+      return "sync";
+    case Mode::kDLedger:
+      return "dledger";
+  }
+  return "?";
+}
+
+std::string_view mode_layout(Mode mode) {
+  switch (mode) {
+    case Mode::kSingle:
+      return "1 broker";
+    case Mode::kAsync:
+      return "ASYNC_MASTER + SLAVE";
+    case Mode::kSync:
+      return "SYNC_MASTER + SLAVE";
+    case Mode::kDLedger:
+      return "DLedger group of 3";
+  }
+  return "?";
+}
+
+Result<Mode> parse_mode(std::string_view name) {
+  for (Mode m : {Mode::kSingle, Mode::kAsync, Mode::kSync, Mode::kDLedger}) {
+    if (name == mode_name(m)) return m;
+  }
+  return Status::invalid_argument("unknown mode '" + std::string(name) +
+                                  "' (single, async, sync, dledger)");
+}
+
+Result<Binaries> Binaries::find(const std::string& dir) {
+  std::vector<std::string> roots;
+  if (!dir.empty()) {
+    roots.push_back(dir);
+  } else {
+    const std::string self = self_dir();
+    roots = {self + "/..", self};
+  }
+  for (const auto& root : roots) {
+    for (bool tree : {true, false}) {
+      Binaries b;
+      b.namesrv = root + (tree ? "/namesrv/comet-namesrv" : "/comet-namesrv");
+      b.broker = root + (tree ? "/broker/comet-broker" : "/comet-broker");
+      b.admin = root + (tree ? "/admin/comet-admin" : "/comet-admin");
+      if (executable(b.namesrv) && executable(b.broker) && executable(b.admin)) return b;
+    }
+  }
+  return Status::not_found("comet-namesrv, comet-broker and comet-admin not found " +
+                           (dir.empty() ? "next to comet-bench (give --bin-dir)" : "in " + dir));
+}
+
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
+  std::istringstream fields(stat.substr(close + 2));
+  std::string skip;
+  for (int field = 3; field < 14; ++field)
+    fields >> skip;
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
+}
+
+Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
+    Mode mode, const Binaries& bin, const std::string& dir,
+    const std::vector<std::string>& broker_args, std::chrono::milliseconds timeout) {
+  std::unique_ptr<BenchCluster> c(new BenchCluster(mode, bin, dir));
+  c->timeout_ = timeout;
+  COMET_RETURN_IF_ERROR(c->start_namesrv());
+  std::vector<std::string> common = {"listenPort=0", "bindAddress=127.0.0.1",
+                                     "namesrvAddr=" + c->namesrv_addr_,
+                                     std::string("brokerName=") + kBrokerName};
+  auto add = [&](std::string label, std::vector<std::string> extra) {
+    Broker b;
+    b.label = std::move(label);
+    b.argv = {bin.broker};
+    b.argv.insert(b.argv.end(), common.begin(), common.end());
+    b.argv.push_back("storePathRootDir=" + dir + "/" + b.label);
+    b.argv.insert(b.argv.end(), extra.begin(), extra.end());
+    b.argv.insert(b.argv.end(), broker_args.begin(), broker_args.end());
+    c->brokers_.push_back(std::move(b));
+  };
+  switch (mode) {
+    case Mode::kSingle:
+      add("master", {"brokerRole=ASYNC_MASTER", "haListenPort=0"});
+      break;
+    case Mode::kAsync:
+    case Mode::kSync:
+      add("master", {mode == Mode::kSync ? "brokerRole=SYNC_MASTER" : "brokerRole=ASYNC_MASTER",
+                     "haListenPort=0"});
+      add("slave", {"brokerRole=SLAVE", "brokerId=1", "haListenPort=0"});
+      break;
+    case Mode::kDLedger: {
+      std::string peers;
+      for (int i = 0; i < 3; ++i) {
+        const uint16_t port = free_loopback_port();
+        if (port == 0) return Status::unavailable("no free port on 127.0.0.1");
+        peers += (i ? ";n" : "n") + std::to_string(i) + "-127.0.0.1:" + std::to_string(port);
+      }
+      for (int i = 0; i < 3; ++i) {
+        add("n" + std::to_string(i),
+            {"enableDLegerCommitLog=true", std::string("dLegerGroup=") + kBrokerName,
+             "dLegerPeers=" + peers, "dLegerSelfId=n" + std::to_string(i)});
+      }
+      break;
+    }
+  }
+  for (auto& b : c->brokers_)
+    COMET_RETURN_IF_ERROR(c->start_broker(b));
+  COMET_RETURN_IF_ERROR(c->wait_until_writable());
+  return c;
+}
+
+BenchCluster::~BenchCluster() {
+  stop();
+}
+
+Status BenchCluster::start_namesrv() {
+  COMET_ASSIGN_OR_RETURN(
+      namesrv_, ChildProcess::spawn({bin_.namesrv, "listenPort=0", "bindAddress=127.0.0.1"},
+                                    dir_ + "/namesrv.log"));
+  COMET_ASSIGN_OR_RETURN(std::string line, namesrv_->wait_for_line(" ready on ", timeout_));
+  namesrv_addr_ = ChildProcess::address_in(line);
+  return Status::ok();
+}
+
+Status BenchCluster::start_broker(Broker& b) {
+  COMET_ASSIGN_OR_RETURN(b.proc, ChildProcess::spawn(b.argv, dir_ + "/" + b.label + ".log"));
+  auto line = b.proc->wait_for_line(" ready on ", timeout_);
+  if (!line.is_ok()) {
+    return Status(line.status().code(),
+                  "broker " + b.label + " did not start: " + line.status().message());
+  }
+  b.addr = ChildProcess::address_in(*line);
+  b.cpu_mark = 0;  // a new process: all its CPU time counts
+  return Status::ok();
+}
+
+Status BenchCluster::wait_until_writable() {
+  switch (mode_) {
+    case Mode::kSingle:
+      master_addr_ = brokers_[0].addr;
+      return Status::ok();
+    case Mode::kAsync:
+    case Mode::kSync: {
+      COMET_RETURN_IF_ERROR(
+          brokers_[1].proc->wait_for_line("streaming from master", timeout_, true).status());
+      COMET_RETURN_IF_ERROR(
+          brokers_[0].proc->wait_for_line("in sync from offset", timeout_, true).status());
+      master_addr_ = brokers_[0].addr;
+      return Status::ok();
+    }
+    case Mode::kDLedger: {
+      // Every member announces the leader it hears of; n0's announcement names it.
+      COMET_ASSIGN_OR_RETURN(std::string line,
+                             brokers_[0].proc->wait_for_line("is led by n", timeout_, true));
+      const size_t at = line.find("is led by n") + 11;
+      const size_t k = static_cast<size_t>(std::atoi(line.c_str() + at));
+      if (k >= brokers_.size()) return Status::corruption("unexpected leader line: " + line);
+      master_addr_ = brokers_[k].addr;
+      return Status::ok();
+    }
+  }
+  return Status::ok();
+}
+
+void BenchCluster::mark_cpu() {
+  for (auto& b : brokers_) {
+    b.cpu_banked = 0;
+    b.cpu_mark = b.proc && b.proc->running() ? process_cpu_seconds(b.proc->pid()) : 0;
+  }
+}
+
+double BenchCluster::broker_cpu_seconds() {
+  double total = 0;
+  for (auto& b : brokers_) {
+    total += b.cpu_banked;
+    if (b.proc && b.proc->running()) total += process_cpu_seconds(b.proc->pid()) - b.cpu_mark;
+  }
+  return total;
+}
+
+Result<std::string> BenchCluster::run_admin(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {bin_.admin};
+  argv.insert(argv.end(), args.begin(), args.end());
+  COMET_ASSIGN_OR_RETURN(auto proc, ChildProcess::spawn(argv, dir_ + "/admin.log"));
+  if (!proc->wait_exit(timeout_)) {
+    return Status::timeout("comet-admin " + args[0] + " did not finish within " +
+                           std::to_string(timeout_.count()) + " ms");
+  }
+  std::string out = proc->read_rest(1000ms);
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  const int status = proc->stop();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::ifstream log(dir_ + "/admin.log");
+    std::string err((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    return Status::unavailable("comet-admin " + args[0] + " failed: " + out + " " + err);
+  }
+  return out;
+}
+
+Result<DrillReport> BenchCluster::fail_over() {
+  // The victim: the master, or the member that leads now.
+  size_t victim = 0;
+  if (mode_ == Mode::kDLedger) {
+    admin::AdminClient admin({namesrv_addr_}, 2s);
+    victim = brokers_.size();
+    for (size_t i = 0; i < brokers_.size(); ++i) {
+      auto s = admin.dledger_status(brokers_[i].addr);
+      if (s.is_ok() && s->role == "LEADER") victim = i;
+    }
+    if (victim == brokers_.size()) return Status::unavailable("no member leads now");
+  }
+  Broker& b = brokers_[victim];
+  DrillReport report;
+  report.victim = b.label + " " + b.addr;
+  // Bank the victim's CPU time, then kill it.
+  b.cpu_banked += process_cpu_seconds(b.proc->pid()) - b.cpu_mark;
+  b.cpu_mark = 0;
+  // The drill goes on as soon as the signal is sent: a killed process runs no more code, though
+  // the kernel may take a second to tear down its mappings (its sockets close only then).
+  report.killed_at = Clock::now();
+  b.proc->signal(SIGKILL);
+  report.steps.push_back("SIGKILL " + report.victim);
+  if (mode_ == Mode::kAsync || mode_ == Mode::kSync) {
+    const long began = elapsed_ms(report.killed_at);
+    auto promoted = run_admin({"promoteSlave", "-n", namesrv_addr_, "-b", kBrokerName, "-i", "1"});
+    if (!promoted.is_ok()) return promoted.status();
+    report.steps.push_back("comet-admin promoteSlave -b " + std::string(kBrokerName) + " -i 1 (+" +
+                           std::to_string(began) + " to +" +
+                           std::to_string(elapsed_ms(report.killed_at)) + " ms)");
+    master_addr_ = brokers_[1].addr;
+  }
+  // The killed broker comes back on its store (a new port): as a slave of the promoted one, a
+  // follower of the new leader, or the single broker again.
+  b.proc->kill9();  // reaps it
+  const long reaped = elapsed_ms(report.killed_at);
+  b.proc.reset();
+  const long restart_began = elapsed_ms(report.killed_at);
+  COMET_RETURN_IF_ERROR(start_broker(b));
+  if (mode_ == Mode::kSingle) master_addr_ = b.addr;
+  report.steps.push_back("reaped it (+" + std::to_string(reaped) + " ms)");
+  report.steps.push_back("restarted " + b.label + " on " + b.addr + " (+" +
+                         std::to_string(restart_began) + " to +" +
+                         std::to_string(elapsed_ms(report.killed_at)) + " ms)");
+  return report;
+}
+
+void BenchCluster::stop() {
+  for (auto& b : brokers_) {
+    if (b.proc) b.proc->stop();
+    b.proc.reset();
+  }
+  if (namesrv_) namesrv_->stop();
+  namesrv_.reset();
+}
+
+}  // namespace comet::bench

@@ -1,0 +1,111 @@
+// BenchCluster: the throwaway local cluster comet-bench compare runs each mode on: a comet-namesrv
+// and one broker group ("broker-a") on 127.0.0.1, in a directory of its own, as child processes
+// (common/child_process.h) that die with comet-bench.
+//
+//   single   one broker (ASYNC_MASTER)
+//   async    ASYNC_MASTER + SLAVE
+//   sync     SYNC_MASTER + SLAVE
+//   dledger  three members of one DLedger (Raft) group
+//
+// Every broker flushes asynchronously (ASYNC_FLUSH, the default), so the modes differ only in
+// replication. start() returns once the group can take writes: the slave streams and is in sync,
+// or a leader is elected.
+//
+// fail_over() is the failover drill: SIGKILL the broker the route names as master (the leader),
+// then what an operator does: for async/sync `comet-admin promoteSlave -b broker-a -i 1`; then the
+// killed broker is started again on its store (it rejoins as a slave, or as a follower; a single
+// broker simply comes back).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/child_process.h"
+#include "common/status.h"
+
+namespace comet::bench {
+
+enum class Mode { kSingle, kAsync, kSync, kDLedger };
+
+std::string_view mode_name(Mode mode);
+Result<Mode> parse_mode(std::string_view name);
+// "ASYNC_MASTER + SLAVE", ...
+std::string_view mode_layout(Mode mode);
+
+struct Binaries {
+  std::string namesrv, broker, admin;
+  // Next to this executable: the build tree (bench/../namesrv/comet-namesrv, ...) or one
+  // directory holding all; `dir` non-empty: only there.
+  static Result<Binaries> find(const std::string& dir);
+};
+
+// What a drill did, with times relative to the kill.
+struct DrillReport {
+  std::string victim;  // "master 127.0.0.1:port", "leader n1 ..."
+  std::chrono::steady_clock::time_point killed_at;
+  std::vector<std::string> steps;  // "promoteSlave: ... (+120 ms)"
+};
+
+class BenchCluster {
+ public:
+  static constexpr const char* kBrokerName = "broker-a";
+
+  // `dir`: an empty directory the stores and logs go in (the caller removes it).
+  // `broker_args`: "key=value" settings every broker gets last (they win).
+  static Result<std::unique_ptr<BenchCluster>> start(Mode mode, const Binaries& bin,
+                                                     const std::string& dir,
+                                                     const std::vector<std::string>& broker_args,
+                                                     std::chrono::milliseconds timeout);
+  ~BenchCluster();
+  BenchCluster(const BenchCluster&) = delete;
+  BenchCluster& operator=(const BenchCluster&) = delete;
+
+  const std::string& namesrv_addr() const { return namesrv_addr_; }
+  // The broker that takes writes now (the master, or the elected leader).
+  const std::string& master_addr() const { return master_addr_; }
+  size_t broker_count() const { return brokers_.size(); }
+
+  // CPU seconds (user + system) the brokers used since the last mark_cpu(), killed ones included.
+  void mark_cpu();
+  double broker_cpu_seconds();
+
+  // The drill (see above); returns what it did and when it killed.
+  Result<DrillReport> fail_over();
+
+  // SIGTERM to every process (SIGKILL after a grace period), waited for.
+  void stop();
+
+ private:
+  struct Broker {
+    std::string label;  // "master", "slave", "n0", ...
+    std::vector<std::string> argv;
+    std::unique_ptr<ChildProcess> proc;
+    std::string addr;
+    double cpu_mark = 0;    // CPU seconds of the current process at mark_cpu()
+    double cpu_banked = 0;  // CPU seconds of killed processes since mark_cpu()
+  };
+
+  BenchCluster(Mode mode, Binaries bin, std::string dir)
+      : mode_(mode), bin_(std::move(bin)), dir_(std::move(dir)) {}
+  Status start_namesrv();
+  Status start_broker(Broker& b);
+  Status wait_until_writable();
+  Result<std::string> run_admin(const std::vector<std::string>& args);
+
+  const Mode mode_;
+  const Binaries bin_;
+  const std::string dir_;
+  std::chrono::milliseconds timeout_{30000};
+  std::unique_ptr<ChildProcess> namesrv_;
+  std::string namesrv_addr_;
+  std::vector<Broker> brokers_;
+  std::string master_addr_;
+};
+
+// CPU seconds (utime + stime) a live process has used, from /proc/<pid>/stat; 0 if unreadable.
+double process_cpu_seconds(pid_t pid);
+
+}  // namespace comet::bench

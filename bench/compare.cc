@@ -1,0 +1,570 @@
+#include "bench/compare.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "admin/admin_client.h"
+#include "bench/ack_timeline.h"
+#include "bench/bench_cluster.h"
+#include "bench/latency_histogram.h"
+#include "bench/report.h"
+#include "bench/verify.h"
+#include "bench/window.h"
+#include "consumer/pull_consumer.h"
+#include "producer/producer.h"
+
+namespace comet::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct CompareOptions {
+  std::vector<Mode> modes = {Mode::kSingle, Mode::kAsync, Mode::kSync, Mode::kDLedger};
+  std::string namesrv;  // an existing cluster instead of local ones
+  size_t size = 1024;
+  uint64_t messages = 100000;
+  int producers = 1;
+  int inflight = 256;
+  int64_t warmup = -1;  // -1: a fifth of --messages, at most 50,000
+  bool failover = false;
+  std::string out = "comet-compare";
+  std::string bin_dir;
+  bool keep = false;
+  std::vector<std::string> broker_args;  // --broker key=value, for every broker started
+  int queues = 8;
+  std::chrono::milliseconds send_timeout{3000};
+};
+
+int usage(const std::string& why) {
+  if (!why.empty()) std::cerr << "comet-bench compare: " << why << "\n";
+  std::cerr << "usage: comet-bench compare [--modes single,async,sync,dledger] [--msg-size B]\n"
+               "                           [--messages N] [--producers P] [--inflight K]\n"
+               "                           [--warmup N] [--failover] [--namesrv host:port]\n"
+               "                           [--broker key=value]... [--send-timeout-ms MS]\n"
+               "                           [--out DIR] [--bin-dir DIR] [--keep]\n";
+  return 2;
+}
+
+// The progress bar on stderr, redrawn four times a second while a run lasts (only when stderr
+// is a terminal).
+class Progress {
+ public:
+  Progress(std::string label, uint64_t total, const std::atomic<uint64_t>& done,
+           const std::atomic<uint64_t>& acked)
+      : label_(std::move(label)), total_(total), done_(done), acked_(acked) {
+    const char* term = std::getenv("TERM");
+    if (!::isatty(STDERR_FILENO) || (term && std::string(term) == "dumb")) return;
+    start_ = Clock::now();
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, 250ms, [&] { return stop_; }))
+        draw();
+      std::fprintf(stderr, "\r%*s\r", 100, "");
+    });
+  }
+  ~Progress() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void draw() {
+    constexpr int kWidth = 30;
+    const uint64_t done = done_.load(std::memory_order_relaxed);
+    const double frac = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
+    const int filled = static_cast<int>(frac * kWidth);
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double rate = secs > 0 ? static_cast<double>(acked_.load()) / secs : 0;
+    std::fprintf(stderr, "\r  %-10s [%s%s] %3.0f%%  %7.1fk msgs/s  ", label_.c_str(),
+                 std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(kWidth - filled), '-').c_str(), frac * 100,
+                 rate / 1000);
+    std::fflush(stderr);
+  }
+
+  const std::string label_;
+  const uint64_t total_;
+  const std::atomic<uint64_t>& done_;
+  const std::atomic<uint64_t>& acked_;
+  Clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct SendStats {
+  std::unique_ptr<LatencyHistogram> hist = std::make_unique<LatencyHistogram>();
+  std::atomic<uint64_t> acked{0}, unconfirmed{0}, failed{0}, completed{0};
+  std::mutex mu;
+  std::map<std::string, uint64_t> errors;  // first words of each error, counted
+  double seconds = 0;
+};
+
+std::string client_id(const std::string& what) {
+  return client::default_client_id() + "-" + what;
+}
+
+// Sends `per_producer` messages from each of o.producers producers, o.inflight async sends in
+// flight each; SEND_OK answers go to `verifier` (when given). `at_half` runs on its own thread
+// once half the sends are answered, while the rest go on.
+Status run_sends(const CompareOptions& o, const std::string& namesrv, const std::string& topic,
+                 uint64_t per_producer, const BodyMaker& maker, Verifier* verifier,
+                 SendStats& stats, AckTimeline* timeline, const std::string& label,
+                 const std::function<void()>& at_half) {
+  std::vector<std::unique_ptr<client::Producer>> producers;
+  for (int p = 0; p < o.producers; ++p) {
+    client::ClientConfig cfg;
+    cfg.namesrv_addr = namesrv;
+    cfg.client_id = client_id(label + "-" + std::to_string(p));
+    auto producer = std::make_unique<client::Producer>("comet-bench-compare", cfg);
+    COMET_RETURN_IF_ERROR(producer->start());
+    producer->set_send_msg_timeout(o.send_timeout);
+    producers.push_back(std::move(producer));
+  }
+  auto shutdown = [&] {
+    for (auto& p : producers)
+      p->shutdown();
+  };
+
+  const uint64_t total = per_producer * static_cast<uint64_t>(o.producers);
+  const uint64_t half = std::max<uint64_t>(1, total / 2);
+  std::mutex half_mu;
+  std::condition_variable half_cv;
+  bool half_reached = false;
+  Progress progress(label, total, stats.completed, stats.acked);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < o.producers; ++p) {
+    threads.emplace_back([&, p] {
+      client::Producer& producer = *producers[static_cast<size_t>(p)];
+      Window window(o.inflight);
+      for (uint64_t seq = 0; seq < per_producer; ++seq) {
+        window.acquire();
+        std::string body;
+        const uint32_t crc = maker.make(static_cast<uint32_t>(p), seq, &body);
+        const auto t0 = Clock::now();
+        producer.send_async(
+            client::ProducerMessage{topic, std::move(body), "bench", "", {}, 0},
+            [&, p, seq, crc, t0](Result<client::SendResult> r) {
+              const auto now = Clock::now();
+              if (r.is_ok() && r->status == client::SendStatus::kSendOk) {
+                stats.hist->record(now - t0);
+                stats.acked.fetch_add(1, std::memory_order_relaxed);
+                if (verifier) verifier->acked(static_cast<uint32_t>(p), seq, crc);
+                if (timeline) timeline->record(now);
+              } else if (r.is_ok()) {
+                stats.unconfirmed.fetch_add(1, std::memory_order_relaxed);
+                std::lock_guard lock(stats.mu);
+                ++stats.errors[std::string(client::send_status_name(r->status))];
+              } else {
+                stats.failed.fetch_add(1, std::memory_order_relaxed);
+                std::lock_guard lock(stats.mu);
+                ++stats.errors[r.status().message().substr(0, 100)];
+              }
+              if (stats.completed.fetch_add(1, std::memory_order_relaxed) + 1 == half) {
+                {
+                  std::lock_guard lock(half_mu);
+                  half_reached = true;
+                }
+                half_cv.notify_all();
+              }
+              window.release();
+            });
+      }
+      window.drain();
+    });
+  }
+  if (at_half) {
+    // On this thread, not one of its own: a child process the drill starts is tied to the
+    // thread that started it (PR_SET_PDEATHSIG) and must outlive the drill.
+    std::unique_lock lock(half_mu);
+    half_cv.wait(lock, [&] { return half_reached; });
+    lock.unlock();
+    at_half();
+  }
+  for (auto& t : threads)
+    t.join();
+  stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  shutdown();
+  return Status::ok();
+}
+
+// One synchronous send that may wait up to 30 s: a cluster just started may still be electing a
+// leader or pre-faulting its first segment.
+Status first_send(const std::string& namesrv, const std::string& topic) {
+  client::ClientConfig cfg;
+  cfg.namesrv_addr = namesrv;
+  cfg.client_id = client_id("first");
+  client::Producer producer("comet-bench-compare", cfg);
+  COMET_RETURN_IF_ERROR(producer.start());
+  producer.set_send_msg_timeout(30s);
+  producer.set_retry_times_when_send_failed(10);
+  auto r = producer.send(client::ProducerMessage{topic, "warm-up", "warmup", "", {}, 0});
+  producer.shutdown();
+  return r.status();
+}
+
+// Reads every queue of `topic` from its first offset to its last and hands each body to the
+// verifier. Bounded by `timeout` in all.
+Status read_back(const std::string& namesrv, const std::string& topic, Verifier& verifier,
+                 std::chrono::milliseconds timeout) {
+  client::ClientConfig cfg;
+  cfg.namesrv_addr = namesrv;
+  cfg.client_id = client_id("verify");
+  client::PullConsumer consumer("comet-bench-verify", cfg);
+  COMET_RETURN_IF_ERROR(consumer.start());
+  const auto deadline = Clock::now() + timeout;
+  Status result;
+  auto queues = consumer.fetch_subscribe_message_queues(topic);
+  if (!queues.is_ok()) result = queues.status();
+  for (size_t qi = 0; result.is_ok() && qi < queues->size(); ++qi) {
+    const client::MessageQueue& mq = (*queues)[qi];
+    auto max = consumer.max_offset(mq);
+    auto min = consumer.min_offset(mq);
+    if (!max.is_ok() || !min.is_ok()) {
+      result = !max.is_ok() ? max.status() : min.status();
+      break;
+    }
+    uint64_t offset = *min;
+    int errors = 0;
+    while (offset < *max) {
+      if (Clock::now() >= deadline) {
+        result = Status::timeout(
+            fmt::format("reading back {} took longer than {} s", topic, timeout.count() / 1000));
+        break;
+      }
+      auto r = consumer.pull(mq, "*", offset, 64);
+      if (!r.is_ok()) {
+        if (++errors > 20) {
+          result = r.status();
+          break;
+        }
+        continue;
+      }
+      for (const auto& m : r->msgs)
+        verifier.found(static_cast<uint32_t>(qi), m.body);
+      if (r->status != client::PullStatus::kFound && r->next_begin_offset <= offset) break;
+      offset = r->next_begin_offset;
+    }
+  }
+  consumer.shutdown();
+  return result;
+}
+
+double ms_of(uint64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
+
+// Runs the workload on the cluster `namesrv` serves (topics already created); fills the
+// throughput, latency and verification parts of `r`. `drill` (may be empty) runs at half way.
+void measure(const CompareOptions& o, const std::string& namesrv, const std::string& label,
+             const std::function<Result<DrillReport>()>& drill, ModeResult& r,
+             const std::function<void()>& before_run, const std::function<void()>& after_run) {
+  const std::string topic = "CompareTopic";
+  const uint64_t per_producer = o.messages / static_cast<uint64_t>(o.producers);
+  std::random_device rd;
+  const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
+  if (Status s = first_send(namesrv, topic + "Warmup"); !s.is_ok()) {
+    r.error = "first send: " + s.to_string();
+    return;
+  }
+  const uint64_t warmup =
+      o.warmup >= 0 ? static_cast<uint64_t>(o.warmup) : std::min<uint64_t>(o.messages / 5, 50000);
+  if (warmup > 0) {
+    SendStats ws;
+    const uint64_t per = std::max<uint64_t>(1, warmup / static_cast<uint64_t>(o.producers));
+    if (Status s = run_sends(o, namesrv, topic + "Warmup", per, maker, nullptr, ws, nullptr,
+                             label + " warm-up", {});
+        !s.is_ok()) {
+      r.error = "warm-up: " + s.to_string();
+      return;
+    }
+  }
+
+  Verifier verifier(static_cast<uint32_t>(o.producers), per_producer);
+  SendStats stats;
+  const auto start = Clock::now();
+  AckTimeline timeline(start);
+  std::optional<Result<DrillReport>> drilled;
+  std::function<void()> at_half;
+  if (drill) at_half = [&] { drilled = drill(); };
+  if (before_run) before_run();
+  if (Status s = run_sends(o, namesrv, topic, per_producer, maker, &verifier, stats, &timeline,
+                           label, at_half);
+      !s.is_ok()) {
+    r.error = s.to_string();
+    return;
+  }
+  const auto end = Clock::now();
+  if (after_run) after_run();
+
+  r.messages = per_producer * static_cast<uint64_t>(o.producers);
+  r.msg_size = o.size;
+  r.acked = stats.acked.load();
+  r.unconfirmed = stats.unconfirmed.load();
+  r.failed = stats.failed.load();
+  r.seconds = stats.seconds;
+  r.msgs_per_s = static_cast<double>(r.acked) / stats.seconds;
+  r.mb_per_s = r.msgs_per_s * static_cast<double>(o.size) / 1e6;
+  const LatencyHistogram& h = *stats.hist;
+  r.p50_ms = ms_of(h.percentile_us(0.50));
+  r.p90_ms = ms_of(h.percentile_us(0.90));
+  r.p99_ms = ms_of(h.percentile_us(0.99));
+  r.p999_ms = ms_of(h.percentile_us(0.999));
+  r.max_ms = ms_of(h.max_us());
+  for (const auto& [what, n] : stats.errors)
+    std::cerr << fmt::format("  {}: {} x {}\n", label, n, what);
+  if (drilled) {
+    if (!drilled->is_ok()) {
+      r.error = "failover drill: " + drilled->status().to_string();
+      return;
+    }
+    const DrillReport& d = drilled->value();
+    FailoverResult f;
+    for (const auto& step : d.steps)
+      f.drill += (f.drill.empty() ? "" : "; ") + step;
+    f.window_ms = timeline.longest_gap_from(d.killed_at, end);
+    f.kill_at_s = std::chrono::duration<double>(d.killed_at - start).count();
+    r.failover = f;
+  }
+  if (Status s = read_back(namesrv, topic, verifier, 120s); !s.is_ok()) {
+    r.error = "reading back: " + s.to_string();
+    return;
+  }
+  r.verify = verifier.report();
+}
+
+Status create_topic(const std::string& namesrv, const std::vector<std::string>& masters,
+                    const std::string& topic, int queues) {
+  admin::AdminClient admin({namesrv}, 10s);
+  protocol::TopicConfigT config;
+  config.topic_name = topic;
+  config.read_queue_nums = config.write_queue_nums = queues;
+  config.perm = 6;
+  for (const auto& addr : masters)
+    COMET_RETURN_IF_ERROR(admin.update_topic(addr, config));
+  return Status::ok();
+}
+
+ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
+  ModeResult r;
+  r.mode = std::string(mode_name(mode));
+  r.layout = std::string(mode_layout(mode));
+  char tmpl[] = "/tmp/comet-compare-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    r.error = std::string("mkdtemp: ") + std::strerror(errno);
+    return r;
+  }
+  const std::string dir = tmpl;
+  const auto t0 = Clock::now();
+  auto cluster = BenchCluster::start(mode, bin, dir, o.broker_args, 60s);
+  if (!cluster.is_ok()) {
+    r.error = "cluster: " + cluster.status().to_string() + " (logs in " + dir + ")";
+    return r;
+  }
+  BenchCluster& c = **cluster;
+  std::cerr << fmt::format("{} ({}): cluster up in {:.1f} s in {}\n", r.mode, r.layout,
+                           std::chrono::duration<double>(Clock::now() - t0).count(), dir);
+  Status s = create_topic(c.namesrv_addr(), {c.master_addr()}, "CompareTopic", o.queues);
+  if (s.is_ok()) s = create_topic(c.namesrv_addr(), {c.master_addr()}, "CompareTopicWarmup", 4);
+  if (!s.is_ok()) {
+    r.error = "creating the topic: " + s.to_string();
+  } else {
+    std::function<Result<DrillReport>()> drill;
+    if (o.failover) drill = [&] { return c.fail_over(); };
+    measure(
+        o, c.namesrv_addr(), r.mode, drill, r, [&] { c.mark_cpu(); },
+        [&] { r.broker_cpu_s = c.broker_cpu_seconds(); });
+  }
+  c.stop();
+  cluster->reset();
+  if (o.keep || !r.error.empty()) {
+    std::cerr << fmt::format("{}: stores and logs kept in {}\n", r.mode, dir);
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return r;
+}
+
+ModeResult run_external(const CompareOptions& o) {
+  ModeResult r;
+  r.mode = "cluster";
+  admin::AdminClient admin(admin::split_namesrv_addrs(o.namesrv), 10s);
+  auto info = admin.cluster_info();
+  if (!info.is_ok()) {
+    r.error = "cluster info from " + o.namesrv + ": " + info.status().to_string();
+    return r;
+  }
+  std::vector<std::string> masters;
+  for (const auto& b : info->broker_datas) {
+    for (const auto& a : b->broker_addrs) {
+      if (a->broker_id == 0) masters.push_back(a->addr);
+    }
+  }
+  r.layout = fmt::format("{} master(s) at {}", masters.size(), o.namesrv);
+  if (masters.empty()) {
+    r.error = "the cluster at " + o.namesrv + " has no master";
+    return r;
+  }
+  Status s = create_topic(o.namesrv, masters, "CompareTopic", o.queues);
+  if (s.is_ok()) s = create_topic(o.namesrv, masters, "CompareTopicWarmup", 4);
+  if (!s.is_ok()) {
+    r.error = "creating the topic: " + s.to_string();
+    return r;
+  }
+  measure(o, o.namesrv, r.mode, {}, r, {}, {});
+  return r;
+}
+
+Status write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::io_error("writing " + path.string());
+  return Status::ok();
+}
+
+}  // namespace
+
+int run_compare(int argc, char** argv) {
+  CompareOptions o;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) std::exit(usage(a + " needs a value"));
+      return argv[++i];
+    };
+    auto number = [&]() -> long long {
+      const std::string v = value();
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 0) std::exit(usage(a + ": not a count: " + v));
+      return n;
+    };
+    if (a == "--help" || a == "-h") {
+      usage("");
+      return 0;
+    } else if (a == "--modes") {
+      o.modes.clear();
+      const std::string list = value();
+      size_t pos = 0;
+      while (pos <= list.size()) {
+        const size_t comma = std::min(list.find(',', pos), list.size());
+        auto m = parse_mode(list.substr(pos, comma - pos));
+        if (!m.is_ok()) return usage(m.status().message());
+        o.modes.push_back(*m);
+        pos = comma + 1;
+      }
+    } else if (a == "--msg-size") {
+      o.size = static_cast<size_t>(number());
+    } else if (a == "--messages") {
+      o.messages = static_cast<uint64_t>(number());
+    } else if (a == "--producers") {
+      o.producers = static_cast<int>(number());
+    } else if (a == "--inflight") {
+      o.inflight = static_cast<int>(number());
+    } else if (a == "--warmup") {
+      o.warmup = number();
+    } else if (a == "--failover") {
+      o.failover = true;
+    } else if (a == "--namesrv" || a == "-n") {
+      o.namesrv = value();
+    } else if (a == "--out") {
+      o.out = value();
+    } else if (a == "--bin-dir") {
+      o.bin_dir = value();
+    } else if (a == "--keep") {
+      o.keep = true;
+    } else if (a == "--broker") {
+      const std::string kv = value();
+      if (kv.find('=') == std::string::npos) return usage("--broker takes key=value, not " + kv);
+      o.broker_args.push_back(kv);
+    } else if (a == "--send-timeout-ms") {
+      o.send_timeout = std::chrono::milliseconds(number());
+    } else {
+      return usage("unknown option " + a);
+    }
+  }
+  if (o.size < kMinBodySize || o.size > client::Producer::kDefaultMaxMessageSize) {
+    return usage(fmt::format("--msg-size must be {}..{} bytes", kMinBodySize,
+                             client::Producer::kDefaultMaxMessageSize));
+  }
+  if (o.messages == 0 || o.producers <= 0 || o.inflight <= 0 || o.send_timeout.count() <= 0) {
+    return usage("--messages, --producers, --inflight and --send-timeout-ms must be positive");
+  }
+  if (o.messages < static_cast<uint64_t>(o.producers)) {
+    return usage("--messages must be at least --producers");
+  }
+  if (!o.namesrv.empty() && o.failover) {
+    return usage("--failover needs the local clusters (it kills brokers): drop --namesrv");
+  }
+
+  std::vector<ModeResult> results;
+  if (!o.namesrv.empty()) {
+    results.push_back(run_external(o));
+  } else {
+    auto bin = Binaries::find(o.bin_dir);
+    if (!bin.is_ok()) {
+      std::cerr << "comet-bench compare: " << bin.status().message() << "\n";
+      return 2;
+    }
+    for (Mode m : o.modes)
+      results.push_back(run_local(o, *bin, m));
+  }
+
+  const std::string workload =
+      fmt::format("{} messages of {} B, {} producer(s) x {} in flight{}", o.messages, o.size,
+                  o.producers, o.inflight, o.failover ? ", failover drill at half way" : "");
+  std::printf("\ncomet-bench compare: %s\n\n%s\n", workload.c_str(),
+              markdown_table(results).c_str());
+  for (const auto& r : results) {
+    if (r.failover) std::printf("%s drill: %s\n", r.mode.c_str(), r.failover->drill.c_str());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  const std::filesystem::path out(o.out);
+  Status written = write_file(out / "results.csv", to_csv(results));
+  if (written.is_ok()) written = write_file(out / "results.json", to_json(results, workload));
+  if (written.is_ok()) {
+    written = write_file(out / "chart.svg", to_svg(results, "comet-bench compare: " + workload));
+  }
+  if (!written.is_ok()) {
+    std::cerr << "comet-bench compare: " << written.to_string() << "\n";
+    return 1;
+  }
+  std::printf("\nwrote %s/results.csv, results.json, chart.svg\n", o.out.c_str());
+  bool all = true;
+  for (const auto& r : results) {
+    all = all && r.passed() && (o.failover || (r.failed == 0 && r.unconfirmed == 0));
+  }
+  return all ? 0 : 1;
+}
+
+}  // namespace comet::bench

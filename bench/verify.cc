@@ -1,0 +1,139 @@
+#include "bench/verify.h"
+
+#include <cstring>
+#include <random>
+
+#include "common/crc32c.h"
+
+namespace comet::bench {
+namespace {
+
+constexpr char kMagic[4] = {'c', 'm', 'b', '1'};
+
+template <typename T>
+void put(char* at, T v) {
+  std::memcpy(at, &v, sizeof(v));
+}
+template <typename T>
+T get(const char* at) {
+  T v;
+  std::memcpy(&v, at, sizeof(v));
+  return v;
+}
+
+// A digest that does not depend on the order the messages were seen in.
+uint64_t mix(uint32_t producer, uint64_t seq, uint32_t crc) {
+  uint64_t x = (seq * 0x9e3779b97f4a7c15ULL) ^ (uint64_t{producer} << 32) ^ crc;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  return x ^ (x >> 29);
+}
+
+}  // namespace
+
+BodyMaker::BodyMaker(size_t size, uint64_t seed) {
+  const size_t n = size < kMinBodySize ? kMinBodySize : size;
+  filler_.resize(n - kMinBodySize);
+  std::mt19937_64 rng(seed);
+  for (char& c : filler_)
+    c = static_cast<char>('a' + rng() % 26);
+}
+
+uint32_t BodyMaker::make(uint32_t producer, uint64_t seq, std::string* out) const {
+  out->resize(filler_.size() + kMinBodySize);
+  char* p = out->data();
+  std::memcpy(p, kMagic, 4);
+  put(p + 4, producer);
+  put(p + 8, seq);
+  std::memcpy(p + 16, filler_.data(), filler_.size());
+  const size_t crc_at = out->size() - 4;
+  const uint32_t crc = crc32c::value(p, crc_at);
+  put(p + crc_at, crc);
+  return crc;
+}
+
+std::optional<BodyId> BodyMaker::parse(std::string_view body) {
+  if (body.size() < kMinBodySize || std::memcmp(body.data(), kMagic, 4) != 0) return std::nullopt;
+  const size_t crc_at = body.size() - 4;
+  const uint32_t crc = get<uint32_t>(body.data() + crc_at);
+  if (crc32c::value(body.data(), crc_at) != crc) return std::nullopt;
+  return BodyId{get<uint32_t>(body.data() + 4), get<uint64_t>(body.data() + 8), crc};
+}
+
+Verifier::Verifier(uint32_t producers, uint64_t per_producer)
+    : producers_(producers),
+      per_producer_(per_producer),
+      acked_(producers * per_producer),
+      seen_(producers * per_producer, 0),
+      found_crc_(producers * per_producer, 0) {}
+
+void Verifier::acked(uint32_t producer, uint64_t seq, uint32_t crc) {
+  if (producer >= producers_ || seq >= per_producer_) return;
+  acked_[slot(producer, seq)].store(kAcked | crc, std::memory_order_relaxed);
+}
+
+uint64_t Verifier::acked_count() const {
+  uint64_t n = 0;
+  for (const auto& a : acked_)
+    n += a.load(std::memory_order_relaxed) != 0;
+  return n;
+}
+
+void Verifier::found(uint32_t queue, std::string_view body) {
+  auto id = BodyMaker::parse(body);
+  if (!id || id->producer >= producers_ || id->seq >= per_producer_) {
+    ++corrupt_;
+    return;
+  }
+  uint8_t& seen = seen_[slot(id->producer, id->seq)];
+  if (seen > 0) {
+    ++duplicated_;
+    if (seen < 255) ++seen;
+    return;
+  }
+  seen = 1;
+  found_crc_[slot(id->producer, id->seq)] = id->crc;
+  if (last_seq_.size() <= queue) last_seq_.resize(queue + 1);
+  auto& last = last_seq_[queue];
+  if (last.empty()) last.assign(producers_, -1);
+  int64_t& prev = last[id->producer];
+  const auto seq = static_cast<int64_t>(id->seq);
+  if (seq < prev) {
+    ++reordered_;
+  } else {
+    prev = seq;
+  }
+}
+
+VerifyReport Verifier::report() const {
+  VerifyReport r;
+  r.duplicated = duplicated_;
+  r.reordered = reordered_;
+  r.corrupt = corrupt_;
+  for (uint32_t p = 0; p < producers_; ++p) {
+    for (uint64_t s = 0; s < per_producer_; ++s) {
+      const size_t i = slot(p, s);
+      const uint64_t acked = acked_[i].load(std::memory_order_relaxed);
+      const bool seen = seen_[i] > 0;
+      r.found += seen;
+      if (acked == 0) {
+        r.unacked_found += seen;
+        continue;
+      }
+      ++r.acked;
+      r.acked_digest += mix(p, s, static_cast<uint32_t>(acked));
+      if (seen) {
+        r.found_digest += mix(p, s, found_crc_[i]);
+        r.changed += found_crc_[i] != static_cast<uint32_t>(acked);
+      } else {
+        ++r.lost;
+        if (r.lost_examples.size() < 5) {
+          r.lost_examples.push_back(std::to_string(p) + "/" + std::to_string(s));
+        }
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace comet::bench

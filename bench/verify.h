@@ -1,0 +1,85 @@
+// What comet-bench compare sends and how it checks it came back: every body names its producer
+// and sequence number and carries a CRC32C of itself, so a message read back can be told apart
+// from every other and checked without the sender's copy.
+//
+// Body layout (size >= kMinBodySize): "cmb1" | u32 producer | u64 seq | filler | u32 crc32c of
+// everything before it. The filler is a fixed pseudo-random pattern of the run.
+//
+// The Verifier is the checker in the spirit of OpenMessaging Chaos: it holds what the producers
+// were told (acked: SEND_OK) and what reading every queue back found, and reports acked messages
+// that were lost, messages found more than once, messages of one producer found out of their send
+// order within a queue, corrupt bodies, and whether the content digest of the acked messages
+// equals that of the messages read back.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace comet::bench {
+
+constexpr size_t kMinBodySize = 24;
+
+struct BodyId {
+  uint32_t producer = 0;
+  uint64_t seq = 0;
+  uint32_t crc = 0;
+};
+
+class BodyMaker {
+ public:
+  BodyMaker(size_t size, uint64_t seed);
+  // Writes the body of (producer, seq) into `out` (resized to the body size); returns its CRC.
+  uint32_t make(uint32_t producer, uint64_t seq, std::string* out) const;
+  // The identity of a body whose CRC checks, nullopt for anything else.
+  static std::optional<BodyId> parse(std::string_view body);
+
+ private:
+  std::string filler_;
+};
+
+struct VerifyReport {
+  uint64_t acked = 0;          // sends answered SEND_OK
+  uint64_t found = 0;          // distinct messages read back (acked or not)
+  uint64_t lost = 0;           // acked, not found
+  uint64_t unacked_found = 0;  // found, though their send failed or was not confirmed
+  uint64_t duplicated = 0;     // extra copies of messages found more than once
+  uint64_t reordered = 0;      // found after a later message of the same producer in its queue
+  uint64_t corrupt = 0;        // bodies whose CRC or identity does not check
+  uint64_t changed = 0;        // acked, found, but not as sent (another body of the same identity)
+  uint64_t acked_digest = 0;   // over the acked messages' identities and CRCs as sent
+  uint64_t found_digest = 0;   // the same over the acked messages as read back
+  std::vector<std::string> lost_examples;  // up to 5, "producer/seq"
+  bool ok() const { return lost == 0 && corrupt == 0 && changed == 0; }
+};
+
+class Verifier {
+ public:
+  Verifier(uint32_t producers, uint64_t per_producer);
+  // Thread-safe for distinct messages: a SEND_OK for (producer, seq) with the body's CRC.
+  void acked(uint32_t producer, uint64_t seq, uint32_t crc);
+  // Reading back, one thread, each queue in offset order.
+  void found(uint32_t queue, std::string_view body);
+  VerifyReport report() const;
+  uint64_t acked_count() const;
+
+ private:
+  size_t slot(uint32_t producer, uint64_t seq) const { return producer * per_producer_ + seq; }
+
+  static constexpr uint64_t kAcked = uint64_t{1} << 32;
+
+  const uint32_t producers_;
+  const uint64_t per_producer_;
+  std::vector<std::atomic<uint64_t>> acked_;    // kAcked | the body's CRC; 0: not acked
+  std::vector<uint8_t> seen_;                   // copies found, saturating
+  std::vector<uint32_t> found_crc_;             // the CRC of the copy found first
+  std::vector<std::vector<int64_t>> last_seq_;  // [queue][producer]: highest seq found, -1 none
+  uint64_t duplicated_ = 0;
+  uint64_t reordered_ = 0;
+  uint64_t corrupt_ = 0;
+};
+
+}  // namespace comet::bench

@@ -1,0 +1,131 @@
+// comet-bench compare end to end: the real binary starts a local cluster per mode (real
+// comet-namesrv and comet-broker processes), runs the workload with the failover drill, reads
+// every message back, and writes its table, CSV, JSON and chart. The test checks what the
+// benchmark claims against its own files, and that bad arguments get a clear error.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/process.h"
+#include "unit/test_util.h"
+
+namespace comet::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// One CSV line (RFC 4180 quoting, no line breaks inside fields).
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+// results.csv as one map per row.
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::string line;
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> fields = split_csv(line);
+    if (header.empty()) {
+      header = fields;
+      continue;
+    }
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < header.size() && i < fields.size(); ++i)
+      row[header[i]] = fields[i];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+uint64_t num(const std::map<std::string, std::string>& row, const std::string& key) {
+  auto it = row.find(key);
+  return it == row.end() || it->second.empty() ? 0 : std::stoull(it->second);
+}
+
+TEST(BenchCompareTest, EveryModeSurvivesTheFailoverDrillWithNoAckedMessageLost) {
+  TempDir dir;
+  const std::string out = dir.path() + "/results";
+  auto run =
+      run_process({COMET_BENCH_BIN, "compare", "--modes", "single,async,sync,dledger", "--messages",
+                   "6000", "--warmup", "1000", "--inflight", "64", "--failover", "--out", out},
+                  {}, 240s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  EXPECT_NE(run.out.find("| mode | brokers | msgs/s |"), std::string::npos) << run.out;
+
+  auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 4u) << read_file(out + "/results.csv");
+  for (auto& row : rows) {
+    SCOPED_TRACE(row["mode"]);
+    EXPECT_EQ(row["error"], "");
+    EXPECT_EQ(num(row, "messages"), 6000u);
+    // Every send answered one way or another, most of them acknowledged.
+    EXPECT_EQ(num(row, "acked") + num(row, "unconfirmed") + num(row, "failed"), 6000u);
+    EXPECT_GT(num(row, "acked"), 3000u);
+    // Read back: everything acknowledged is there (async may lose what its slave lacked).
+    EXPECT_GE(num(row, "found") + num(row, "lost"), num(row, "acked"));
+    EXPECT_EQ(num(row, "corrupt"), 0u);
+    EXPECT_EQ(num(row, "changed"), 0u);
+    if (row["mode"] != "async") {
+      EXPECT_EQ(num(row, "lost"), 0u);
+    }
+    EXPECT_EQ(row["verified"], "true");
+    // The drill made an outage, and it ended.
+    EXPECT_GT(num(row, "failover_window_ms"), 0u);
+    EXPECT_LT(num(row, "failover_window_ms"), 30000u);
+    EXPECT_GT(std::stod(row["broker_cpu_s"]), 0.0);
+  }
+  const std::string json = read_file(out + "/results.json");
+  EXPECT_NE(json.find("\"drill\": \"SIGKILL master"), std::string::npos) << json;
+  EXPECT_NE(json.find("promoteSlave -b broker-a -i 1"), std::string::npos) << json;
+  const std::string svg = read_file(out + "/chart.svg");
+  EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+}
+
+TEST(BenchCompareTest, BadArgumentsGetAClearError) {
+  auto bad_mode = run_process({COMET_BENCH_BIN, "compare", "--modes", "single,raft"});
+  EXPECT_EQ(bad_mode.exit_code, 2);
+  EXPECT_NE(bad_mode.err.find("unknown mode 'raft'"), std::string::npos) << bad_mode.err;
+  auto external_failover =
+      run_process({COMET_BENCH_BIN, "compare", "--namesrv", "127.0.0.1:1", "--failover"});
+  EXPECT_EQ(external_failover.exit_code, 2);
+  EXPECT_NE(external_failover.err.find("--failover needs the local clusters"), std::string::npos);
+  auto tiny = run_process({COMET_BENCH_BIN, "compare", "--msg-size", "8"});
+  EXPECT_EQ(tiny.exit_code, 2);
+  EXPECT_NE(tiny.err.find("--msg-size must be"), std::string::npos) << tiny.err;
+  // A name server nobody runs: the mode is reported as not run, and the exit status says so.
+  TempDir dir;
+  auto nobody = run_process(
+      {COMET_BENCH_BIN, "compare", "--namesrv", "127.0.0.1:1", "--out", dir.path()}, {}, 60s);
+  EXPECT_EQ(nobody.exit_code, 1) << nobody.out << nobody.err;
+  EXPECT_NE(nobody.out.find("not run"), std::string::npos) << nobody.out;
+}
+
+}  // namespace
+}  // namespace comet::testing

@@ -1,0 +1,215 @@
+// comet-bench compare's checker, outage measure and report (bench/verify.h, ack_timeline.h,
+// report.h): the parts that decide whether a mode passed.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "bench/ack_timeline.h"
+#include "bench/report.h"
+#include "bench/verify.h"
+
+namespace comet::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(BodyMakerTest, BodiesNameTheirSenderAndCatchAnyChangedByte) {
+  BodyMaker maker(1024, 42);
+  std::string body;
+  const uint32_t crc = maker.make(3, 123456789, &body);
+  ASSERT_EQ(body.size(), 1024u);
+  auto id = BodyMaker::parse(body);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->producer, 3u);
+  EXPECT_EQ(id->seq, 123456789u);
+  EXPECT_EQ(id->crc, crc);
+  for (size_t at : {size_t{0}, size_t{5}, size_t{12}, size_t{16}, size_t{500}, size_t{1023}}) {
+    std::string bad = body;
+    bad[at] ^= 0x20;
+    EXPECT_FALSE(BodyMaker::parse(bad).has_value()) << "byte " << at;
+  }
+  EXPECT_FALSE(BodyMaker::parse(body.substr(0, 1000)).has_value());
+  EXPECT_FALSE(BodyMaker::parse("short").has_value());
+  // Another run's bodies differ (another filler), so its CRC differs too.
+  std::string other;
+  EXPECT_NE(BodyMaker(1024, 43).make(3, 123456789, &other), crc);
+}
+
+struct Sent {
+  BodyMaker maker{64, 7};
+  std::string body(uint32_t p, uint64_t seq) const {
+    std::string b;
+    maker.make(p, seq, &b);
+    return b;
+  }
+  void ack(Verifier& v, uint32_t p, uint64_t seq) const {
+    std::string b;
+    v.acked(p, seq, maker.make(p, seq, &b));
+  }
+};
+
+TEST(VerifierTest, EveryAckedMessageFoundOnceInOrderPasses) {
+  Sent s;
+  Verifier v(2, 50);
+  for (uint32_t p = 0; p < 2; ++p) {
+    for (uint64_t seq = 0; seq < 50; ++seq) {
+      s.ack(v, p, seq);
+      v.found(static_cast<uint32_t>(seq % 4), s.body(p, seq));
+    }
+  }
+  VerifyReport r = v.report();
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.acked, 100u);
+  EXPECT_EQ(r.found, 100u);
+  EXPECT_EQ(r.lost + r.duplicated + r.reordered + r.corrupt + r.changed + r.unacked_found, 0u);
+  EXPECT_EQ(r.acked_digest, r.found_digest);
+}
+
+TEST(VerifierTest, ReportsLostDuplicatedReorderedCorruptAndUnacked) {
+  Sent s;
+  Verifier v(1, 10);
+  for (uint64_t seq = 0; seq < 8; ++seq)
+    s.ack(v, 0, seq);  // 8 and 9 were sent but never acknowledged
+  // Queue 0 holds 0..7 but 3 is missing, 5 comes twice, 7 comes before 6; 9 was not acked.
+  for (uint64_t seq : {0, 1, 2, 4, 5, 5, 7, 6, 9})
+    v.found(0, s.body(0, seq));
+  std::string corrupt = s.body(0, 2);
+  corrupt[20] ^= 1;
+  v.found(0, corrupt);
+  VerifyReport r = v.report();
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.acked, 8u);
+  EXPECT_EQ(r.lost, 1u);
+  ASSERT_EQ(r.lost_examples.size(), 1u);
+  EXPECT_EQ(r.lost_examples[0], "0/3");
+  EXPECT_EQ(r.duplicated, 1u);
+  EXPECT_EQ(r.reordered, 1u);
+  EXPECT_EQ(r.corrupt, 1u);
+  EXPECT_EQ(r.unacked_found, 1u);
+  EXPECT_NE(r.acked_digest, r.found_digest);
+}
+
+TEST(VerifierTest, AnotherBodyUnderTheSameIdentityIsChanged) {
+  Sent s;
+  Verifier v(1, 1);
+  s.ack(v, 0, 0);
+  std::string impostor;
+  BodyMaker(64, 8).make(0, 0, &impostor);  // valid CRC, other content
+  v.found(0, impostor);
+  VerifyReport r = v.report();
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(VerifierTest, OrderIsPerQueueAndPerProducer) {
+  Sent s;
+  Verifier v(2, 10);
+  // Two queues, two producers interleaved: each producer's sequence rises within each queue.
+  v.found(0, s.body(0, 5));
+  v.found(1, s.body(0, 1));
+  v.found(0, s.body(1, 0));
+  v.found(0, s.body(0, 6));
+  v.found(1, s.body(1, 9));
+  EXPECT_EQ(v.report().reordered, 0u);
+  v.found(1, s.body(1, 2));
+  EXPECT_EQ(v.report().reordered, 1u);
+}
+
+TEST(AckTimelineTest, TheOutageRunsFromTheLastAckBeforeTheKillToTheFirstAfter) {
+  const auto t0 = std::chrono::steady_clock::now();
+  AckTimeline t(t0);
+  for (int ms = 0; ms < 1000; ms += 2)
+    t.record(t0 + std::chrono::milliseconds(ms));  // steady acks up to 998 ms
+  t.record(t0 + 1003ms);                           // a late answer read after the kill
+  for (int ms = 1750; ms < 2000; ms += 3)
+    t.record(t0 + std::chrono::milliseconds(ms));  // service again at 1750 ms
+  EXPECT_EQ(t.longest_gap_from(t0 + 1001ms, t0 + 2000ms), 1750 - 1003);
+  // No ack after the kill: the outage lasts to the end of the run.
+  AckTimeline dead(t0);
+  dead.record(t0 + 10ms);
+  EXPECT_EQ(dead.longest_gap_from(t0 + 20ms, t0 + 500ms), 490);
+}
+
+ModeResult result(const std::string& mode, double rate, uint64_t lost, bool failover) {
+  ModeResult r;
+  r.mode = mode;
+  r.layout = "layout of " + mode;
+  r.messages = 1000;
+  r.acked = 1000;
+  r.msg_size = 1024;
+  r.msgs_per_s = rate;
+  r.p50_ms = 0.5;
+  r.p90_ms = 1;
+  r.p99_ms = 4;
+  r.p999_ms = 20;
+  r.max_ms = 30;
+  VerifyReport v;
+  v.acked = 1000;
+  v.found = 1000 - lost;
+  v.lost = lost;
+  r.verify = v;
+  if (failover) r.failover = FailoverResult{"SIGKILL master", 812, 1.5};
+  return r;
+}
+
+TEST(ReportTest, LossFailsEveryModeButAnAsyncMasterThatDied) {
+  EXPECT_TRUE(result("async", 1, 3, true).passed());
+  EXPECT_FALSE(result("async", 1, 3, false).passed());
+  EXPECT_FALSE(result("sync", 1, 1, true).passed());
+  EXPECT_FALSE(result("dledger", 1, 1, true).passed());
+  EXPECT_TRUE(result("dledger", 1, 0, true).passed());
+  ModeResult corrupt = result("single", 1, 0, false);
+  corrupt.verify->corrupt = 1;
+  EXPECT_FALSE(corrupt.passed());
+  ModeResult not_run;
+  not_run.mode = "sync";
+  not_run.error = "cluster: no port";
+  EXPECT_FALSE(not_run.passed());
+}
+
+TEST(ReportTest, TableCsvJsonAndChartCarryEveryMode) {
+  ModeResult failed;
+  failed.mode = "dledger";
+  failed.error = "cluster: did not start";
+  std::vector<ModeResult> rs = {result("single", 90000, 0, false), result("sync", 30000, 0, true),
+                                failed};
+  const std::string table = markdown_table(rs);
+  EXPECT_NE(table.find("| single | layout of single | 90000 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("812 ms"), std::string::npos) << table;
+  EXPECT_NE(table.find("not run: cluster: did not start"), std::string::npos) << table;
+
+  const std::string csv = to_csv(rs);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+  EXPECT_EQ(csv.rfind("mode,layout,", 0), 0u);
+  EXPECT_NE(csv.find("\nsync,layout of sync,1000,1024,1000,"), std::string::npos) << csv;
+
+  const std::string json = to_json(rs, "1000 \"quoted\" messages");
+  EXPECT_NE(json.find("\"workload\": \"1000 \\\"quoted\\\" messages\""), std::string::npos);
+  EXPECT_NE(json.find("\"window_ms\": 812"), std::string::npos);
+  EXPECT_NE(json.find("\"error\": \"cluster: did not start\", \"passed\": false"),
+            std::string::npos);
+
+  const std::string svg = to_svg(rs, "a <chart> & more");
+  EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+  EXPECT_NE(svg.find("a &lt;chart&gt; &amp; more"), std::string::npos);
+  // One throughput bar per mode that ran, the faster one taller; four latency bars each.
+  size_t bars = 0, latency = 0;
+  for (size_t at = 0; (at = svg.find("class=\"throughput\"", at)) != std::string::npos; ++at)
+    ++bars;
+  for (size_t at = 0; (at = svg.find("class=\"latency\"", at)) != std::string::npos; ++at)
+    ++latency;
+  EXPECT_EQ(bars, 2u);
+  EXPECT_EQ(latency, 8u);
+  auto height_of = [&](const std::string& mode) {
+    const size_t title = svg.find("<title>" + mode + ": ");
+    const size_t rect = svg.rfind("<rect class=\"throughput\"", title);
+    const size_t h = svg.find("height=\"", rect) + 8;
+    return std::stoi(svg.substr(h));
+  };
+  EXPECT_GT(height_of("single"), 2 * height_of("sync"));
+}
+
+}  // namespace
+}  // namespace comet::bench
