@@ -38,8 +38,6 @@ namespace comet::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// How far ahead of its schedule a paced sender may be before it sleeps.
-constexpr auto kPaceSlack = std::chrono::microseconds(200);
 
 // The options every command takes.
 struct CommonOptions {
@@ -244,23 +242,10 @@ int produce(const ProduceOptions& o) {
     threads.emplace_back([&, p] {
       client::Producer& producer = *producers[static_cast<size_t>(p)];
       Window window(o.inflight);
-      const double per_thread_rate = o.rate / o.producers;
-      const auto interval = per_thread_rate > 0
-                                ? std::chrono::duration<double>(o.batch / per_thread_rate)
-                                : std::chrono::duration<double>(0);
-      auto next_send = Clock::now();
-      std::mutex pace_mu;
-      std::condition_variable pace_cv;  // never notified: a timed wait paces the offered load
+      // One pace per request: a batch of B counts as B messages of the offered rate.
+      Pacer pacer(o.rate / o.producers / o.batch);
       for (uint64_t sent = 0; sent < per_producer; sent += static_cast<uint64_t>(o.batch)) {
-        if (per_thread_rate > 0) {
-          // Sleep only when ahead of schedule by more than kPaceSlack: a timed wait costs tens
-          // of microseconds itself, more than the interval between sends at high rates.
-          if (next_send - Clock::now() > kPaceSlack) {
-            std::unique_lock lock(pace_mu);
-            pace_cv.wait_until(lock, next_send, [] { return false; });
-          }
-          next_send += std::chrono::duration_cast<Clock::duration>(interval);
-        }
+        pacer.pace();
         window.acquire();
         const auto t0 = Clock::now();
         auto done = [&, t0](Result<client::SendResult> r) {

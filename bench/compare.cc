@@ -46,6 +46,7 @@ struct CompareOptions {
   uint64_t messages = 100000;
   int producers = 1;
   int inflight = 256;
+  double rate = 0;      // offered msgs/s over all producers; 0: as fast as possible
   int64_t warmup = -1;  // -1: a fifth of --messages, at most 50,000
   bool failover = false;
   std::string out = "comet-compare";
@@ -58,11 +59,12 @@ struct CompareOptions {
 
 int usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench compare: " << why << "\n";
-  std::cerr << "usage: comet-bench compare [--modes single,async,sync,dledger] [--msg-size B]\n"
-               "                           [--messages N] [--producers P] [--inflight K]\n"
-               "                           [--warmup N] [--failover] [--namesrv host:port]\n"
-               "                           [--broker key=value]... [--send-timeout-ms MS]\n"
-               "                           [--out DIR] [--bin-dir DIR] [--keep]\n";
+  std::cerr
+      << "usage: comet-bench compare [--modes single,async,sync,dledger] [--msg-size B]\n"
+         "                           [--messages N] [--producers P] [--inflight K] [--rate R]\n"
+         "                           [--warmup N] [--failover] [--namesrv host:port]\n"
+         "                           [--broker key=value]... [--send-timeout-ms MS]\n"
+         "                           [--out DIR] [--bin-dir DIR] [--keep]\n";
   return 2;
 }
 
@@ -131,12 +133,12 @@ std::string client_id(const std::string& what) {
 }
 
 // Sends `per_producer` messages from each of o.producers producers, o.inflight async sends in
-// flight each; SEND_OK answers go to `verifier` (when given). `at_half` runs on its own thread
-// once half the sends are answered, while the rest go on.
+// flight each (`paced`: at o.rate in all); SEND_OK answers go to `verifier` (when given).
+// `at_half` runs on this thread once half the sends are answered, while the rest go on.
 Status run_sends(const CompareOptions& o, const std::string& namesrv, const std::string& topic,
                  uint64_t per_producer, const BodyMaker& maker, Verifier* verifier,
                  SendStats& stats, AckTimeline* timeline, const std::string& label,
-                 const std::function<void()>& at_half) {
+                 const std::function<void()>& at_half, bool paced) {
   std::vector<std::unique_ptr<client::Producer>> producers;
   for (int p = 0; p < o.producers; ++p) {
     client::ClientConfig cfg;
@@ -164,7 +166,9 @@ Status run_sends(const CompareOptions& o, const std::string& namesrv, const std:
     threads.emplace_back([&, p] {
       client::Producer& producer = *producers[static_cast<size_t>(p)];
       Window window(o.inflight);
+      Pacer pacer(paced ? o.rate / o.producers : 0);
       for (uint64_t seq = 0; seq < per_producer; ++seq) {
+        pacer.pace();
         window.acquire();
         std::string body;
         const uint32_t crc = maker.make(static_cast<uint32_t>(p), seq, &body);
@@ -300,7 +304,7 @@ void measure(const CompareOptions& o, const std::string& namesrv, const std::str
     SendStats ws;
     const uint64_t per = std::max<uint64_t>(1, warmup / static_cast<uint64_t>(o.producers));
     if (Status s = run_sends(o, namesrv, topic + "Warmup", per, maker, nullptr, ws, nullptr,
-                             label + " warm-up", {});
+                             label + " warm-up", {}, /*paced=*/false);
         !s.is_ok()) {
       r.error = "warm-up: " + s.to_string();
       return;
@@ -316,7 +320,7 @@ void measure(const CompareOptions& o, const std::string& namesrv, const std::str
   if (drill) at_half = [&] { drilled = drill(); };
   if (before_run) before_run();
   if (Status s = run_sends(o, namesrv, topic, per_producer, maker, &verifier, stats, &timeline,
-                           label, at_half);
+                           label, at_half, /*paced=*/true);
       !s.is_ok()) {
     r.error = s.to_string();
     return;
@@ -490,6 +494,8 @@ int run_compare(int argc, char** argv) {
       o.producers = static_cast<int>(number());
     } else if (a == "--inflight") {
       o.inflight = static_cast<int>(number());
+    } else if (a == "--rate") {
+      o.rate = static_cast<double>(number());
     } else if (a == "--warmup") {
       o.warmup = number();
     } else if (a == "--failover") {
@@ -553,7 +559,7 @@ int run_compare(int argc, char** argv) {
   Status written = write_file(out / "results.csv", to_csv(results));
   if (written.is_ok()) written = write_file(out / "results.json", to_json(results, workload));
   if (written.is_ok()) {
-    written = write_file(out / "chart.svg", to_svg(results, "comet-bench compare: " + workload));
+    written = write_file(out / "chart.svg", to_svg(results, "comet-bench compare", workload));
   }
   if (!written.is_ok()) {
     std::cerr << "comet-bench compare: " << written.to_string() << "\n";

@@ -182,7 +182,8 @@ std::string to_json(const std::vector<ModeResult>& results, const std::string& w
   return out + "\n  ]\n}\n";
 }
 
-std::string to_svg(const std::vector<ModeResult>& results, const std::string& title) {
+std::string to_svg(const std::vector<ModeResult>& results, const std::string& title,
+                   const std::string& subtitle) {
   std::vector<const ModeResult*> rows;
   for (const auto& r : results) {
     if (r.error.empty()) rows.push_back(&r);
@@ -195,8 +196,9 @@ std::string to_svg(const std::vector<ModeResult>& results, const std::string& ti
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text x=\"{2}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n",
-      kW, kH, kLeftX, xml_escape(title));
+      "<text x=\"{2}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n"
+      "<text x=\"{2}\" y=\"40\" fill=\"#555\">{4}</text>\n",
+      kW, kH, kLeftX, xml_escape(title), xml_escape(subtitle));
   const int plot_h = kBottom - kTop;
 
   // Throughput: one bar per mode, linear from 0.

@@ -41,6 +41,7 @@ struct ModeResult {
 std::string markdown_table(const std::vector<ModeResult>& results);
 std::string to_csv(const std::vector<ModeResult>& results);
 std::string to_json(const std::vector<ModeResult>& results, const std::string& workload);
-std::string to_svg(const std::vector<ModeResult>& results, const std::string& title);
+std::string to_svg(const std::vector<ModeResult>& results, const std::string& title,
+                   const std::string& subtitle = "");
 
 }  // namespace comet::bench

@@ -1,7 +1,9 @@
-// Window: bounds the requests a benchmark sender keeps in flight.
+// Window: bounds the requests a benchmark sender keeps in flight. Pacer: spaces its sends to
+// offer a fixed rate.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -46,6 +48,37 @@ class Window {
   std::condition_variable cv_;
   int used_ = 0;
   bool waiting_ = false;
+};
+
+// Offers `rate` sends per second (0: as fast as possible) from one thread: pace() returns when
+// the next send is due. It sleeps (a timed wait) only when ahead of schedule by more than
+// kSlack: a timed wait costs tens of microseconds itself, more than the interval between sends at
+// high rates.
+class Pacer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kSlack = std::chrono::microseconds(200);
+
+  explicit Pacer(double rate)
+      : interval_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(1.0 / rate))
+                           : Clock::duration::zero()),
+        next_(Clock::now()) {}
+
+  void pace() {
+    if (interval_ == Clock::duration::zero()) return;
+    if (next_ - Clock::now() > kSlack) {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_, [] { return false; });  // never notified: only the time
+    }
+    next_ += interval_;
+  }
+
+ private:
+  const Clock::duration interval_;
+  Clock::time_point next_;
+  std::mutex mu_;
+  std::condition_variable cv_;
 };
 
 }  // namespace comet::bench

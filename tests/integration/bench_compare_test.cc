@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/cluster.h"
 #include "integration/process.h"
 #include "unit/test_util.h"
 
@@ -106,6 +107,27 @@ TEST(BenchCompareTest, EveryModeSurvivesTheFailoverDrillWithNoAckedMessageLost) 
   const std::string svg = read_file(out + "/chart.svg");
   EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
+}
+
+TEST(BenchCompareTest, RunsAgainstAnExistingCluster) {
+  TempDir dir;
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  ASSERT_TRUE(cluster.start_broker("a").is_ok());
+  ASSERT_TRUE(cluster.start_broker("b").is_ok());
+  const std::string out = dir.path() + "/results";
+  auto run = run_process({COMET_BENCH_BIN, "compare", "--namesrv", cluster.namesrv_addr(),
+                          "--messages", "4000", "--warmup", "0", "--producers", "2", "--out", out},
+                         {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["mode"], "cluster");
+  EXPECT_NE(rows[0]["layout"].find("2 master(s)"), std::string::npos) << rows[0]["layout"];
+  EXPECT_EQ(num(rows[0], "acked"), 4000u);
+  EXPECT_EQ(num(rows[0], "found"), 4000u);
+  EXPECT_EQ(rows[0]["verified"], "true");
+  EXPECT_EQ(rows[0]["broker_cpu_s"], "");  // not its processes: not measured
 }
 
 TEST(BenchCompareTest, BadArgumentsGetAClearError) {

@@ -191,9 +191,10 @@ TEST(ReportTest, TableCsvJsonAndChartCarryEveryMode) {
   EXPECT_NE(json.find("\"error\": \"cluster: did not start\", \"passed\": false"),
             std::string::npos);
 
-  const std::string svg = to_svg(rs, "a <chart> & more");
+  const std::string svg = to_svg(rs, "a <chart> & more", "1000 messages");
   EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
   EXPECT_NE(svg.find("a &lt;chart&gt; &amp; more"), std::string::npos);
+  EXPECT_NE(svg.find(">1000 messages<"), std::string::npos);
   // One throughput bar per mode that ran, the faster one taller; four latency bars each.
   size_t bars = 0, latency = 0;
   for (size_t at = 0; (at = svg.find("class=\"throughput\"", at)) != std::string::npos; ++at)
