@@ -6,32 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "admin/table.h"
+
 namespace comet::bench {
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string xml_escape(const std::string& s) {
   std::string out;
@@ -142,13 +120,14 @@ std::string to_csv(const std::vector<ModeResult>& results) {
 }
 
 std::string to_json(const std::vector<ModeResult>& results, const std::string& workload) {
-  std::string out = "{\n  \"workload\": " + json_string(workload) + ",\n  \"modes\": [";
+  std::string out = "{\n  \"workload\": " + admin::json_quote(workload) + ",\n  \"modes\": [";
   for (size_t i = 0; i < results.size(); ++i) {
     const ModeResult& r = results[i];
     out += i ? ",\n    {" : "\n    {";
-    out += fmt::format("\"mode\": {}, \"layout\": {}", json_string(r.mode), json_string(r.layout));
+    out += fmt::format("\"mode\": {}, \"layout\": {}", admin::json_quote(r.mode),
+                       admin::json_quote(r.layout));
     if (!r.error.empty()) {
-      out += ", \"error\": " + json_string(r.error) + ", \"passed\": false}";
+      out += ", \"error\": " + admin::json_quote(r.error) + ", \"passed\": false}";
       continue;
     }
     out += fmt::format(
@@ -168,14 +147,14 @@ std::string to_json(const std::vector<ModeResult>& results, const std::string& w
           v.found, v.lost, v.duplicated, v.reordered, v.corrupt, v.changed, v.unacked_found,
           v.acked_digest, v.found_digest);
       for (size_t k = 0; k < v.lost_examples.size(); ++k)
-        out += (k ? ", " : "") + json_string(v.lost_examples[k]);
+        out += (k ? ", " : "") + admin::json_quote(v.lost_examples[k]);
       out += "]}";
     }
     if (r.failover) {
       out += fmt::format(
           ", \"failover\": {{\"window_ms\": {:.0f}, \"kill_at_s\": {:.3f}, "
           "\"drill\": {}}}",
-          r.failover->window_ms, r.failover->kill_at_s, json_string(r.failover->drill));
+          r.failover->window_ms, r.failover->kill_at_s, admin::json_quote(r.failover->drill));
     }
     out += fmt::format(", \"passed\": {}}}", r.passed() ? "true" : "false");
   }

@@ -5,11 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "commitlog/mapped_file.h"
 #include "commitlog/message_store.h"
 #include "test_util.h"
 
@@ -282,6 +285,41 @@ TEST(Recovery, KillNineDuringSyncFlushLosesNoAcknowledgedRecord) {
     auto d = record::decode(g.messages[i].data, g.messages[i].size);
     ASSERT_EQ(d.outcome, record::Outcome::kRecord);
     EXPECT_EQ(d.record.body, body_for("R", 0, i, 200));
+  }
+}
+
+TEST(Recovery, TruncationLeavesZeroesOnDiskAndTheTailWritable) {
+  // A segment full of data (some pre-faulted, some flushed); truncating it mid-page must leave
+  // nothing past the cut, in the mapping or in the file, and the tail must take appends again.
+  TempDir dir;
+  const std::string path = dir.path() + "/seg";
+  constexpr uint64_t kSize = 256 * 1024;
+  constexpr uint64_t kCut = 10000;  // inside a page
+  for (bool prefault : {false, true}) {
+    SCOPED_TRACE(prefault ? "pre-faulted" : "not pre-faulted");
+    fs::remove(path);
+    auto f = MappedFile::create(path, 0, kSize, prefault);
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    std::memset((*f)->data(), 'x', kSize);
+    (*f)->set_write_pos(kSize);
+    ASSERT_TRUE((*f)->flush(kSize / 2).is_ok());  // half on disk, half only in the page cache
+    ASSERT_TRUE((*f)->zero_from(kCut).is_ok());
+    EXPECT_EQ((*f)->write_pos(), kCut);
+    const uint8_t* m = (*f)->data();
+    EXPECT_EQ(std::count(m, m + kCut, 'x'), static_cast<long>(kCut));
+    EXPECT_EQ(std::count(m + kCut, m + kSize, 0), static_cast<long>(kSize - kCut));
+    // The file as read(2) sees it, and its size and blocks: unchanged size, nothing past the cut.
+    std::string disk(kSize, '?');
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pread(fd, disk.data(), kSize, 0), static_cast<ssize_t>(kSize));
+    ::close(fd);
+    EXPECT_EQ(std::count(disk.begin(), disk.begin() + kCut, 'x'), static_cast<long>(kCut));
+    EXPECT_EQ(std::count(disk.begin() + kCut, disk.end(), '\0'), static_cast<long>(kSize - kCut));
+    // Appends past the cut land and read back.
+    std::memset((*f)->data() + kCut, 'y', 5000);
+    EXPECT_EQ(std::count(m + kCut, m + kCut + 5000, 'y'), 5000);
+    EXPECT_TRUE((*f)->flush(kCut + 5000).is_ok());
   }
 }
 
