@@ -122,41 +122,17 @@ Status MappedFile::flush(uint64_t upto) {
 
 Status MappedFile::zero_from(uint64_t pos) {
   if (pos >= size_) return Status::ok();
-  // The partial first page: zeroed in place.
-  const uint64_t aligned = pos & ~(kPage - 1);
-  const uint64_t first_end = std::min(size_, aligned + kPage);
-  std::memset(base_ + pos, 0, first_end - pos);
-  if (::msync(base_ + aligned, first_end - aligned, MS_SYNC) != 0) {
-    return Status::from_errno("msync " + path_, errno);
+  uint64_t p = pos;
+  // The partial first page always gets zeroed; whole pages only when they hold data.
+  uint64_t first_end = std::min(size_, (pos + kPage) & ~(kPage - 1));
+  std::memset(base_ + p, 0, first_end - p);
+  for (p = first_end; p < size_; p += kPage) {
+    size_t n = std::min(kPage, size_ - p);
+    if (!page_is_zero(base_ + p, n)) std::memset(base_ + p, 0, n);
   }
-  // The whole pages past it: a hole punched (it reads as zeroes, whatever the page cache or the
-  // disk held there), then allocated again (unwritten, so appends cannot fail for space). Two
-  // metadata operations, where zeroing would write back up to a whole segment of pages the
-  // pre-fault dirtied: seconds on a slow disk, at every restart after a crash.
-  if (first_end < size_) {
-    const auto off = static_cast<off_t>(first_end);
-    const auto len = static_cast<off_t>(size_ - first_end);
-    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0) {
-      if (::fallocate(fd_, 0, off, len) != 0) {
-        return Status::from_errno("fallocate " + path_ + " after punching its tail", errno);
-      }
-      if (::fdatasync(fd_) != 0) return Status::from_errno("fdatasync " + path_, errno);
-    } else if (errno == EOPNOTSUPP) {
-      // A file system without holes: zero the pages that hold data, and sync them.
-      uint64_t zeroed_end = first_end;
-      for (uint64_t p = first_end; p < size_; p += kPage) {
-        const size_t n = std::min(kPage, size_ - p);
-        if (!page_is_zero(base_ + p, n)) {
-          std::memset(base_ + p, 0, n);
-          zeroed_end = p + n;
-        }
-      }
-      if (::msync(base_ + first_end, zeroed_end - first_end, MS_SYNC) != 0) {
-        return Status::from_errno("msync " + path_, errno);
-      }
-    } else {
-      return Status::from_errno("fallocate(PUNCH_HOLE) " + path_, errno);
-    }
+  uint64_t aligned = pos & ~(kPage - 1);
+  if (::msync(base_ + aligned, size_ - aligned, MS_SYNC) != 0) {
+    return Status::from_errno("msync " + path_, errno);
   }
   if (write_pos() > pos) set_write_pos(pos);
   if (flushed_pos() > pos) set_flushed_pos(pos);

@@ -45,8 +45,7 @@ class MappedFile {
 
   // msync(MS_SYNC)s [flushed_pos, upto) and moves flushed_pos to `upto`.
   Status flush(uint64_t upto);
-  // Truncation: [pos, size) reads as zeroes from now on, durably (the partial first page zeroed
-  // and synced, a hole punched past it and allocated again).
+  // Zeroes [pos, size) (skipping pages that are already zero) and syncs it: truncation.
   Status zero_from(uint64_t pos);
   // Unlinks the file now; the mapping stays valid until the last reference is dropped.
   Status destroy();
