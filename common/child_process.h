@@ -86,24 +86,19 @@ class ChildProcess {
         history_.push_back(line);
         if (line.find(marker) != std::string::npos) return line;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        return Status::timeout("no '" + std::string(marker) + "' from pid " + std::to_string(pid_) +
-                               " (log: " + log_path_ + ")");
+      switch (read_more(deadline)) {
+        case Read::kMore:
+          break;
+        case Read::kTimeout:
+          return Status::timeout("no '" + std::string(marker) + "' from pid " +
+                                 std::to_string(pid_) + " (log: " + log_path_ + ")");
+        case Read::kPollError:
+          return Status::from_errno("poll", errno);
+        case Read::kEnd:
+          return Status::unavailable("pid " + std::to_string(pid_) +
+                                     " closed stdout before printing '" + std::string(marker) +
+                                     "' (log: " + log_path_ + ")");
       }
-      pollfd p{out_fd_, POLLIN, 0};
-      int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (rc < 0 && errno != EINTR) return Status::from_errno("poll", errno);
-      if (rc <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(out_fd_, buf, sizeof(buf));
-      if (n <= 0) {
-        return Status::unavailable("pid " + std::to_string(pid_) +
-                                   " closed stdout before printing '" + std::string(marker) +
-                                   "' (log: " + log_path_ + ")");
-      }
-      buffer_.append(buf, static_cast<size_t>(n));
     }
   }
 
@@ -111,21 +106,11 @@ class ChildProcess {
   // `timeout` passed.
   std::string read_rest(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (read_more(deadline) == Read::kMore) {
+    }
     std::string out = std::move(buffer_);
     buffer_.clear();
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return out;
-      pollfd p{out_fd_, POLLIN, 0};
-      int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (rc < 0 && errno != EINTR) return out;
-      if (rc <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(out_fd_, buf, sizeof(buf));
-      if (n <= 0) return out;
-      out.append(buf, static_cast<size_t>(n));
-    }
+    return out;
   }
 
   // "<name> ready on 127.0.0.1:PORT" → "127.0.0.1:PORT".
@@ -187,6 +172,25 @@ class ChildProcess {
  private:
   ChildProcess(pid_t pid, int out_fd, std::string log_path)
       : pid_(pid), out_fd_(out_fd), log_path_(std::move(log_path)) {}
+
+  enum class Read { kMore, kTimeout, kPollError, kEnd };
+  // Waits (until `deadline`) for stdout to be readable and appends what one read gets to buffer_.
+  Read read_more(std::chrono::steady_clock::time_point deadline) {
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Read::kTimeout;
+      pollfd p{out_fd_, POLLIN, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (rc < 0 && errno != EINTR) return Read::kPollError;
+      if (rc <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(out_fd_, buf, sizeof(buf));
+      if (n <= 0) return Read::kEnd;
+      buffer_.append(buf, static_cast<size_t>(n));
+      return Read::kMore;
+    }
+  }
 
   static constexpr size_t kHistory = 256;
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -157,6 +158,17 @@ Status MQClient::start() {
   return Status::ok();
 }
 
+template <typename Pred>
+std::vector<std::function<void(bool)>> MQClient::take_route_watches_locked(Pred take) {
+  std::vector<std::function<void(bool)>> fns;
+  std::erase_if(route_watches_, [&](RouteWatch& w) {
+    if (!take(std::as_const(w))) return false;
+    fns.push_back(std::move(w.fn));
+    return true;
+  });
+  return fns;
+}
+
 void MQClient::shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -172,9 +184,7 @@ void MQClient::shutdown() {
   std::vector<std::function<void(bool)>> watches;
   {
     std::lock_guard lock(mu_);
-    for (auto& w : route_watches_)
-      watches.push_back(std::move(w.fn));
-    route_watches_.clear();
+    watches = take_route_watches_locked([](const RouteWatch&) { return true; });
   }
   fire_route_watches(std::move(watches), false);
   {
@@ -294,11 +304,8 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::stri
       new_master = rebuild_brokers_locked();
       heartbeat_wanted_ = heartbeat_wanted_ || new_master;
       changed = true;
-      std::erase_if(route_watches_, [&](RouteWatch& w) {
-        if (w.topic != topic || w.seen == slot) return false;
-        watches.push_back(std::move(w.fn));
-        return true;
-      });
+      watches = take_route_watches_locked(
+          [&](const RouteWatch& w) { return w.topic == topic && w.seen != slot; });
     }
     route = slot;
   }
@@ -343,11 +350,7 @@ void MQClient::cancel_route_watches(const void* owner) {
   std::vector<std::function<void(bool)>> fns;
   {
     std::lock_guard lock(mu_);
-    std::erase_if(route_watches_, [&](RouteWatch& w) {
-      if (w.owner != owner) return false;
-      fns.push_back(std::move(w.fn));
-      return true;
-    });
+    fns = take_route_watches_locked([&](const RouteWatch& w) { return w.owner == owner; });
   }
   fire_route_watches(std::move(fns), false);
 }
@@ -527,12 +530,8 @@ void MQClient::background_loop() {
     const auto now = Clock::now();
     // Route watches: the expired ones answer false; the rest have their topics asked for again
     // every kRouteWatchRecheck.
-    std::vector<std::function<void(bool)>> expired;
-    std::erase_if(route_watches_, [&](RouteWatch& w) {
-      if (w.deadline > now) return false;
-      expired.push_back(std::move(w.fn));
-      return true;
-    });
+    std::vector<std::function<void(bool)>> expired =
+        take_route_watches_locked([&](const RouteWatch& w) { return w.deadline <= now; });
     route_watch_added_ = false;
     if (!expired.empty()) {
       lock.unlock();

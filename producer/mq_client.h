@@ -115,6 +115,9 @@ class MQClient {
   bool rebuild_brokers_locked();
   void background_loop();
   void unregister_client(const std::string& producer_group, const std::string& consumer_group);
+  // With mu_ held: removes the route watches `take` accepts and returns their callbacks.
+  template <typename Pred>
+  std::vector<std::function<void(bool)>> take_route_watches_locked(Pred take);
   // Runs each fn(changed) on a callback thread, or here once there are none.
   void fire_route_watches(std::vector<std::function<void(bool)>> fns, bool changed);
 

@@ -177,8 +177,11 @@ struct PublishInfo {
 constexpr std::string_view kAutoCreateTopic = "TBW102";
 constexpr uint32_t kDefaultTopicQueueNums = 4;
 constexpr auto kDefaultRouteRecheck = std::chrono::milliseconds(1000);
-// How often a send that found no writable queue asks the name servers again while it waits.
-constexpr auto kRouteRecheck = std::chrono::milliseconds(200);
+// A send that used up its attempts: the last failure, with how many there were.
+Status failed_after(const std::string& topic, int attempts, const Status& last) {
+  return Status(last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}", topic,
+                                         attempts, last.message()));
+}
 
 enum class Next { kDone, kRetry, kTopicGone };
 
@@ -222,7 +225,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   Result<SendResult> send_ordered(const ProducerMessage& msg, std::string_view sharding_key);
   Result<std::shared_ptr<const PublishInfo>> publish_info(const std::string& topic);
   // The topic has no writable queue (its masters are gone, a failover is under way): waits for
-  // its route to change, asking the name servers again every kRouteRecheck, up to `deadline`.
+  // its route to change, asking the name servers again every MQClient::kRouteWatchRecheck, up to
+  // `deadline`.
   bool await_route_change(const std::string& topic, Clock::time_point deadline);
 
   const std::string group_;
@@ -393,7 +397,8 @@ bool Producer::Impl::await_route_change(const std::string& topic, Clock::time_po
   const auto seen = client_->cached_route(topic);
   for (int rounds = 0; rounds < 1000 && Clock::now() < deadline; ++rounds) {
     client_->request_route_refresh(topic);
-    if (client_->wait_route_change(topic, seen, std::min(deadline, Clock::now() + kRouteRecheck))) {
+    if (client_->wait_route_change(
+            topic, seen, std::min(deadline, Clock::now() + MQClient::kRouteWatchRecheck))) {
       return true;
     }
     if (!client_->running()) return false;
@@ -539,8 +544,7 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
                     "the first attempt",
                     topic, timeout.count()));
   }
-  return Status(last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}", topic,
-                                         attempts, last.message()));
+  return failed_after(topic, attempts, last);
 }
 
 void Producer::Impl::on_callback_thread(std::function<void()> fn) {
@@ -605,8 +609,7 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
       finish(Status::timeout("send to topic " + topic +
                              ": send_msg_timeout passed before the first attempt"));
     } else {
-      finish(Status(s->last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}",
-                                                topic, s->attempts, s->last.message())));
+      finish(failed_after(topic, s->attempts, s->last));
     }
     return;
   }
@@ -619,10 +622,7 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
   if (!s->failed_addr.empty() && s->addr == s->failed_addr) {
     // As send_sync: no other broker to try, and the route still names the master that just
     // failed. Retry once the name server names another.
-    async_await_route(s, (*info)->route,
-                      Status(s->last.code(), fmt::format("send to topic {} failed after {} "
-                                                         "attempt(s): {}",
-                                                         topic, s->attempts, s->last.message())));
+    async_await_route(s, (*info)->route, failed_after(topic, s->attempts, s->last));
     return;
   }
   s->mq = std::move(*mq);
@@ -653,9 +653,7 @@ void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s) {
   s->avoid = mq.broker_name;
   s->failed_addr = s->addr;
   if (s->attempts >= s->max_attempts) {
-    async_finish(
-        s, Status(s->last.code(), fmt::format("send to topic {} failed after {} attempt(s): {}",
-                                              mq.topic, s->attempts, s->last.message())));
+    async_finish(s, failed_after(mq.topic, s->attempts, s->last));
     return;
   }
   async_step(s);

@@ -2,8 +2,6 @@
 // server on 127.0.0.1. A producer runs while the leader is killed with -9 again and again (and
 // restarted); afterwards every acknowledged message must be at the queue offset its send
 // reported, exactly once, on every member, and the members' queues must be identical.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
