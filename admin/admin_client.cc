@@ -2,18 +2,14 @@
 
 #include <cstring>
 
+#include "common/clock.h"
+
 namespace comet::admin {
 
 using remoting::RemotingCommand;
 using remoting::RequestCode;
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Code code_for(ResponseCode rc) {
   switch (rc) {

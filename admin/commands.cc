@@ -17,6 +17,7 @@
 
 #include "admin/admin_client.h"
 #include "admin/table.h"
+#include "common/clock.h"
 #include "common/record_codec.h"
 
 namespace comet::admin {
@@ -118,12 +119,6 @@ struct Context {
 };
 
 // --- helpers -------------------------------------------------------------------------------
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string format_time(int64_t ms) {
   if (ms <= 0) return "-";

@@ -4,20 +4,11 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
-namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 void AdminProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
   switch (static_cast<RequestCode>(req.code())) {
     case RequestCode::UPDATE_AND_CREATE_TOPIC:

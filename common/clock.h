@@ -25,4 +25,9 @@ class SystemClock final : public Clock {
   }
 };
 
+// Wall-clock milliseconds since the epoch (timestamps, liveness checks).
+inline int64_t now_ms() {
+  return SystemClock::instance().now_ms();
+}
+
 }  // namespace comet

@@ -49,14 +49,26 @@ inline uint32_t record_crc(const uint8_t* p, size_t size) {
 
 namespace record {
 
-bool valid_topic_name(std::string_view topic) {
-  if (topic.empty() || topic.size() > kMaxTopicLength) return false;
-  for (char c : topic) {
+namespace {
+
+bool valid_name(std::string_view name, size_t max_length) {
+  if (name.empty() || name.size() > max_length) return false;
+  for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '%' || c == '|';
     if (!ok) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool valid_topic_name(std::string_view topic) {
+  return valid_name(topic, kMaxTopicLength);
+}
+
+bool valid_group_name(std::string_view group) {
+  return valid_name(group, kMaxGroupLength);
 }
 
 Status validate(const Message& m, size_t max_body_bytes) {

@@ -85,6 +85,9 @@ inline size_t encoded_size(const Message& m) {
 // Checks names and lengths; `max_body_bytes` is the configured maxMessageSize.
 Status validate(const Message& m, size_t max_body_bytes);
 bool valid_topic_name(std::string_view topic);
+// Producer and consumer group names: 1-255 characters of the same set (as RocketMQ).
+constexpr size_t kMaxGroupLength = 255;
+bool valid_group_name(std::string_view group);
 
 // Writes the record for `m` at `dst` (encoded_size(m) bytes) and seals it with its CRC.
 void encode(const Message& m, uint64_t queue_offset, uint64_t physical_offset,

@@ -17,12 +17,12 @@ using remoting::RemotingCommand;
 using remoting::RequestCode;
 using remoting::ResponseCode;
 
-namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = logger("consumer");
+const std::shared_ptr<spdlog::logger>& consumer_log() {
+  static const auto l = logger("consumer");
   return l;
 }
+
+namespace {
 
 RemotingCommand offset_request(RequestCode code, const std::string& group, const MessageQueue& mq,
                                int64_t commit_offset) {
@@ -206,8 +206,8 @@ Status ConsumerApi::update_consumer_offset(const MessageQueue& mq, uint64_t offs
 void ConsumerApi::update_consumer_offset_async(const MessageQueue& mq, uint64_t offset) {
   auto target = read_target(mq);
   if (!target.is_ok()) {
-    log()->warn("offset commit of {} on {}: {}", group_, mq.to_string(),
-                target.status().to_string());
+    consumer_log()->warn("offset commit of {} on {}: {}", group_, mq.to_string(),
+                         target.status().to_string());
     return;
   }
   client_->remoting().invoke_async(
@@ -218,8 +218,8 @@ void ConsumerApi::update_consumer_offset_async(const MessageQueue& mq, uint64_t 
         Status s =
             response.is_ok() ? response_status(*response, "offset commit") : response.status();
         if (!s.is_ok() && s.code() != Code::kShutdown) {
-          log()->warn("offset commit of {} on {} at {}: {}", group, mq.to_string(), addr,
-                      s.to_string());
+          consumer_log()->warn("offset commit of {} on {} at {}: {}", group, mq.to_string(), addr,
+                               s.to_string());
         }
       });
 }
@@ -317,7 +317,7 @@ void ConsumerApi::unregister_client(const std::vector<std::string>& topics) {
     client_->remoting().invoke_async(
         addr, std::move(request), timeout, [latch, addr](Result<RemotingCommand> response) {
           if (!response.is_ok()) {
-            log()->debug("unregistering at {}: {}", addr, response.status().to_string());
+            consumer_log()->debug("unregistering at {}: {}", addr, response.status().to_string());
           }
           std::lock_guard lock(latch->mu);
           if (--latch->left == 0) latch->cv.notify_all();
@@ -326,7 +326,8 @@ void ConsumerApi::unregister_client(const std::vector<std::string>& topics) {
   std::unique_lock lock(latch->mu);
   if (!latch->cv.wait_for(lock, timeout + std::chrono::milliseconds(500),
                           [&] { return latch->left == 0; })) {
-    log()->warn("group {}: {} broker(s) did not answer UNREGISTER_CLIENT", group_, latch->left);
+    consumer_log()->warn("group {}: {} broker(s) did not answer UNREGISTER_CLIENT", group_,
+                         latch->left);
   }
 }
 

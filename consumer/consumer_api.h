@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/logging.h"
 #include "common/status.h"
 #include "consumer/pull_result.h"
 #include "producer/mq_client.h"
@@ -22,6 +23,9 @@
 #include "remoting/remoting_command.h"
 
 namespace comet::client {
+
+// The "consumer" logger, shared by the pull and push consumers.
+const std::shared_ptr<spdlog::logger>& consumer_log();
 
 struct ReadTarget {
   int64_t broker_id = kMasterId;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/logging.h"
+#include "common/record_codec.h"
 #include "consumer/consumer_api.h"
 #include "producer/mq_client.h"
 
@@ -11,14 +12,6 @@ namespace comet::client {
 namespace {
 
 constexpr std::chrono::milliseconds kMaxSuspend{15000};
-
-bool valid_group_name(std::string_view group) {
-  if (group.empty() || group.size() > 127) return false;
-  return std::all_of(group.begin(), group.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '%' || c == '|';
-  });
-}
 
 }  // namespace
 
@@ -31,9 +24,9 @@ PullConsumer::~PullConsumer() {
 
 Status PullConsumer::start() {
   if (running_) return Status::invalid_argument("pull consumer " + group_ + " is started already");
-  if (!valid_group_name(group_)) {
+  if (!record::valid_group_name(group_)) {
     return Status::invalid_argument("illegal consumer group '" + group_ +
-                                    "' (1-127 chars of [A-Za-z0-9_%|-])");
+                                    "' (1-255 chars of [A-Za-z0-9_%|-])");
   }
   client_ = MQClient::get_or_create(config_);
   if (Status s = client_->start(); !s.is_ok()) {

@@ -17,6 +17,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "common/logging.h"
+#include "common/record_codec.h"
 #include "consumer/allocate_message_queue_averagely.h"
 #include "consumer/consumer_api.h"
 #include "consumer/offset_store.h"
@@ -30,11 +31,6 @@ using Millis = std::chrono::milliseconds;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = logger("consumer");
-  return l;
-}
-
 constexpr Millis kPullBackoff{1000};
 // A pull answered at once with nothing (the broker did not hold it) is retried after this.
 constexpr Millis kIdlePullDelay{100};
@@ -43,14 +39,6 @@ constexpr Millis kPullTimeoutMargin{3000};
 constexpr Millis kDropWait{10000};
 constexpr Millis kShutdownWait{30000};
 constexpr int kServiceThreads = 2;
-
-bool valid_group_name(std::string_view group) {
-  if (group.empty() || group.size() > 127) return false;
-  return std::all_of(group.begin(), group.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '%' || c == '|';
-  });
-}
 
 // One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
 struct ProcessQueue {
@@ -162,9 +150,9 @@ class PushConsumer::Impl {
 };
 
 Status PushConsumer::Impl::validate() const {
-  if (!valid_group_name(group_)) {
+  if (!record::valid_group_name(group_)) {
     return Status::invalid_argument("illegal consumer group '" + group_ +
-                                    "' (1-127 chars of [A-Za-z0-9_%|-])");
+                                    "' (1-255 chars of [A-Za-z0-9_%|-])");
   }
   if (subscriptions_.empty()) return Status::invalid_argument("no subscription: call subscribe()");
   if (!listener_) return Status::invalid_argument("no message listener registered");
@@ -227,8 +215,8 @@ Status PushConsumer::Impl::start() {
   for (const auto& [topic, _] : subscriptions_) {
     // Heartbeats go to the brokers of cached routes: fetch them before registering.
     if (auto route = client->find_route(topic); !route.is_ok()) {
-      log()->warn("consumer {}: route of subscribed topic {}: {}", group_, topic,
-                  route.status().to_string());
+      consumer_log()->warn("consumer {}: route of subscribed topic {}: {}", group_, topic,
+                           route.status().to_string());
     }
   }
   auto data = std::make_shared<const protocol::ConsumerDataT>(consumer_data());
@@ -255,8 +243,8 @@ Status PushConsumer::Impl::start() {
   state_ = State::kRunning;
   asio::post(*service_, [this] { rebalance(); });
   schedule(persist_interval_, [this] { persist_all(); });
-  log()->info("push consumer {} ({}) started in client {}", group_,
-              clustering() ? "clustering" : "broadcasting", client_->client_id());
+  consumer_log()->info("push consumer {} ({}) started in client {}", group_,
+                       clustering() ? "clustering" : "broadcasting", client_->client_id());
   return Status::ok();
 }
 
@@ -293,7 +281,7 @@ void PushConsumer::Impl::shutdown() {
   for (const auto& pq : queues)
     drop_and_commit(pq, deadline);
   if (Status s = offset_store_->flush(); !s.is_ok()) {
-    log()->error("consumer {}: writing offsets: {}", group_, s.to_string());
+    consumer_log()->error("consumer {}: writing offsets: {}", group_, s.to_string());
   }
 
   left_group_->store(true);
@@ -307,7 +295,7 @@ void PushConsumer::Impl::shutdown() {
   consume_pool_->stop();
   consume_pool_->join();
   client_->shutdown();
-  log()->info("push consumer {} of client {} shut down", group_, client_->client_id());
+  consumer_log()->info("push consumer {} of client {} shut down", group_, client_->client_id());
 }
 
 std::vector<MessageQueue> PushConsumer::Impl::assigned_queues() const {
@@ -341,7 +329,7 @@ void PushConsumer::Impl::rebalance_topic(const std::string& topic, const std::st
   auto failed = [&](const Status& s) {
     std::string& last = last_rebalance_error_[topic];
     if (last != s.message()) {
-      log()->warn("consumer {}: rebalancing topic {}: {}", group_, topic, s.to_string());
+      consumer_log()->warn("consumer {}: rebalancing topic {}: {}", group_, topic, s.to_string());
       last = s.message();
     }
   };
@@ -389,14 +377,15 @@ void PushConsumer::Impl::update_process_queues(const std::string& topic,
   }
   for (const auto& pq : lost) {
     drop_and_commit(pq, Clock::now() + kDropWait);
-    log()->info("consumer {} of {}: released {}", group_, client_->client_id(), pq->mq.to_string());
+    consumer_log()->info("consumer {} of {}: released {}", group_, client_->client_id(),
+                         pq->mq.to_string());
   }
   for (const auto& mq : gained) {
     if (stopping_) return;
     auto offset = compute_pull_from_where(mq);
     if (!offset.is_ok()) {
-      log()->warn("consumer {}: starting {}: {}", group_, mq.to_string(),
-                  offset.status().to_string());
+      consumer_log()->warn("consumer {}: starting {}: {}", group_, mq.to_string(),
+                           offset.status().to_string());
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(mq, expression, *offset);
@@ -404,8 +393,8 @@ void PushConsumer::Impl::update_process_queues(const std::string& topic,
       std::lock_guard lock(table_mu_);
       table_[mq] = pq;
     }
-    log()->info("consumer {} of {}: took {} at offset {}", group_, client_->client_id(),
-                mq.to_string(), *offset);
+    consumer_log()->info("consumer {} of {}: took {} at offset {}", group_, client_->client_id(),
+                         mq.to_string(), *offset);
     pull(pq);
   }
 }
@@ -421,8 +410,8 @@ Result<uint64_t> PushConsumer::Impl::compute_pull_from_where(const MessageQueue&
   }
   // Recorded at once: a member taking the queue over before our first commit starts here too.
   if (Status s = offset_store_->commit(mq, start, /*sync=*/true); !s.is_ok()) {
-    log()->warn("consumer {}: recording the start offset of {}: {}", group_, mq.to_string(),
-                s.to_string());
+    consumer_log()->warn("consumer {}: recording the start offset of {}: {}", group_,
+                         mq.to_string(), s.to_string());
   }
   return start;
 }
@@ -437,12 +426,13 @@ void PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_
     offset = pq->committable();
   }
   if (!idle) {
-    log()->warn("consumer {}: the listener still runs on {}; committing offset {} without it",
-                group_, pq->mq.to_string(), offset);
+    consumer_log()->warn(
+        "consumer {}: the listener still runs on {}; committing offset {} without it", group_,
+        pq->mq.to_string(), offset);
   }
   if (Status s = offset_store_->commit(pq->mq, offset, /*sync=*/true); !s.is_ok()) {
-    log()->warn("consumer {}: committing offset {} of {}: {}", group_, offset, pq->mq.to_string(),
-                s.to_string());
+    consumer_log()->warn("consumer {}: committing offset {} of {}: {}", group_, offset,
+                         pq->mq.to_string(), s.to_string());
   }
 }
 
@@ -463,8 +453,8 @@ void PushConsumer::Impl::pull(const ProcessQueuePtr& pq) {
   }
   auto target = api_->read_target(pq->mq);
   if (!target.is_ok()) {
-    log()->warn("consumer {}: pulling {}: {}", group_, pq->mq.to_string(),
-                target.status().to_string());
+    consumer_log()->warn("consumer {}: pulling {}: {}", group_, pq->mq.to_string(),
+                         target.status().to_string());
     client_->request_route_refresh(pq->mq.topic);
     schedule(kPullBackoff, [this, pq] { pull(pq); });
     return;
@@ -494,8 +484,8 @@ void PushConsumer::Impl::on_pull_response(const ProcessQueuePtr& pq, uint64_t of
       errors = ++pq->pull_errors;
     }
     if (errors == 1 || errors % 30 == 0) {
-      log()->warn("consumer {}: {} (failure {} in a row; retrying in {} ms)", group_,
-                  result.status().to_string(), errors, kPullBackoff.count());
+      consumer_log()->warn("consumer {}: {} (failure {} in a row; retrying in {} ms)", group_,
+                           result.status().to_string(), errors, kPullBackoff.count());
     }
     client_->request_route_refresh(pq->mq.topic);
     schedule(kPullBackoff, [this, pq] { pull(pq); });
@@ -512,9 +502,9 @@ void PushConsumer::Impl::on_pull_response(const ProcessQueuePtr& pq, uint64_t of
         if (m.queue_offset >= pq->next_offset) pq->msgs.push_back(std::move(m));
       }
     } else if (pr.status == PullStatus::kOffsetIllegal) {
-      log()->warn("consumer {}: offset {} of {} is illegal (queue holds {}..{}); continuing at {}",
-                  group_, offset, pq->mq.to_string(), pr.min_offset, pr.max_offset,
-                  pr.next_begin_offset);
+      consumer_log()->warn(
+          "consumer {}: offset {} of {} is illegal (queue holds {}..{}); continuing at {}", group_,
+          offset, pq->mq.to_string(), pr.min_offset, pr.max_offset, pr.next_begin_offset);
     }
     pq->next_offset = pr.next_begin_offset;
     if (!pq->consume_pending && !pq->msgs.empty()) {
@@ -541,10 +531,11 @@ ConsumeStatus PushConsumer::Impl::call_listener(const std::vector<MessageExt>& b
   try {
     return listener_(batch);
   } catch (const std::exception& e) {
-    log()->error("consumer {}: the listener threw on {}: {}", group_,
-                 batch.front().topic + "#" + std::to_string(batch.front().queue_id), e.what());
+    consumer_log()->error("consumer {}: the listener threw on {}: {}", group_,
+                          batch.front().topic + "#" + std::to_string(batch.front().queue_id),
+                          e.what());
   } catch (...) {
-    log()->error("consumer {}: the listener threw", group_);
+    consumer_log()->error("consumer {}: the listener threw", group_);
   }
   return ConsumeStatus::kReconsumeLater;
 }
@@ -577,7 +568,7 @@ void PushConsumer::Impl::consume(const ProcessQueuePtr& pq) {
     } else {
       if (status != ConsumeStatus::kSuccess) {
         dropped_after_retries_ += batch.size();
-        log()->error(
+        consumer_log()->error(
             "consumer {}: skipping {} message(s) of {} from offset {} after {} redeliveries",
             group_, batch.size(), pq->mq.to_string(), batch.front().queue_offset, pq->attempts);
       }
@@ -615,12 +606,12 @@ void PushConsumer::Impl::persist_all() {
       pq->committed = offset;
     }
     if (Status s = offset_store_->commit(pq->mq, offset, /*sync=*/false); !s.is_ok()) {
-      log()->warn("consumer {}: committing {} of {}: {}", group_, offset, pq->mq.to_string(),
-                  s.to_string());
+      consumer_log()->warn("consumer {}: committing {} of {}: {}", group_, offset,
+                           pq->mq.to_string(), s.to_string());
     }
   }
   if (Status s = offset_store_->flush(); !s.is_ok()) {
-    log()->warn("consumer {}: writing offsets: {}", group_, s.to_string());
+    consumer_log()->warn("consumer {}: writing offsets: {}", group_, s.to_string());
   }
   schedule(persist_interval_, [this] { persist_all(); });
 }

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "ha/ha_service.h"
 
@@ -11,14 +12,6 @@ using remoting::Connection;
 using remoting::RemotingCommand;
 using remoting::RequestCode;
 using remoting::ResponseCode;
-
-namespace {
-
-int64_t now_ms() {
-  return SystemClock::instance().now_ms();
-}
-
-}  // namespace
 
 HAClient::HAClient(commitlog::MessageStore& store, HaOptions options, Identity identity,
                    EpochsFn epochs, AdoptFn adopt)

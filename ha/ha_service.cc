@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "common/clock.h"
 #include "common/deferred_wake.h"
 #include "common/logging.h"
 
@@ -12,14 +13,6 @@ using remoting::RemotingCommand;
 using remoting::RequestCode;
 using remoting::ResponseCode;
 namespace protocol = ::comet::protocol;
-
-namespace {
-
-int64_t now_ms() {
-  return SystemClock::instance().now_ms();
-}
-
-}  // namespace
 
 std::vector<std::unique_ptr<protocol::EpochEntryT>> to_protocol(const std::vector<EpochEntry>& in) {
   std::vector<std::unique_ptr<protocol::EpochEntryT>> out;

@@ -23,7 +23,7 @@ using remoting::ResponseCode;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> client_log() {
   static auto l = logger("client");
   return l;
 }
@@ -153,7 +153,8 @@ Status MQClient::start() {
   if (!started_) {
     started_ = true;
     background_ = std::thread([this] { background_loop(); });
-    log()->info("client {} started, name servers {}", client_id(), fmt::join(namesrv_addrs_, ";"));
+    client_log()->info("client {} started, name servers {}", client_id(),
+                       fmt::join(namesrv_addrs_, ";"));
   }
   return Status::ok();
 }
@@ -192,7 +193,7 @@ void MQClient::shutdown() {
     callbacks_stopped_ = true;
   }
   callbacks_.join();
-  log()->info("client {} shut down", client_id());
+  client_log()->info("client {} shut down", client_id());
 }
 
 bool MQClient::running() const {
@@ -254,7 +255,7 @@ Result<TopicRoute> MQClient::fetch_route(const std::string& topic) {
     if (!response.is_ok()) {
       last = Status(response.status().code(),
                     "name server " + addr + ": " + response.status().message());
-      log()->debug("route of {}: {}", topic, last.message());
+      client_log()->debug("route of {}: {}", topic, last.message());
       continue;
     }
     const std::string context = "route of topic " + topic + " from name server " + addr;
@@ -299,7 +300,7 @@ Result<std::shared_ptr<const TopicRoute>> MQClient::update_route(const std::stri
     }
     auto& slot = routes_[topic];
     if (!slot || !(*slot == *fetched)) {
-      if (slot) log()->info("route of topic {} changed", topic);
+      if (slot) client_log()->info("route of topic {} changed", topic);
       slot = std::make_shared<const TopicRoute>(std::move(fetched).value());
       new_master = rebuild_brokers_locked();
       heartbeat_wanted_ = heartbeat_wanted_ || new_master;
@@ -515,7 +516,7 @@ void MQClient::send_heartbeat_to_all_brokers() {
     auto request = RemotingCommand::request(RequestCode::HEART_BEAT);
     request.set_ext(protocol::HeartbeatRequestT(heartbeat));
     if (Status s = remoting_->invoke_oneway(addr, std::move(request)); !s.is_ok()) {
-      log()->debug("heartbeat to {}: {}", addr, s.to_string());
+      client_log()->debug("heartbeat to {}: {}", addr, s.to_string());
     }
   }
 }
@@ -562,7 +563,7 @@ void MQClient::background_loop() {
       for (const auto& topic : topics) {
         if (stopping_) break;
         if (auto r = update_route(topic); !r.is_ok() && !stopping_) {
-          log()->warn("refreshing the route of {}: {}", topic, r.status().to_string());
+          client_log()->warn("refreshing the route of {}: {}", topic, r.status().to_string());
         }
       }
       if (heartbeat && !stopping_) send_heartbeat_to_all_brokers();

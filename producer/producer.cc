@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 #include "producer/latency_fault_tolerance.h"
@@ -25,19 +26,9 @@ using Millis = std::chrono::milliseconds;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> producer_log() {
   static auto l = logger("producer");
   return l;
-}
-
-constexpr size_t kMaxGroupLength = 255;
-
-bool valid_group_name(std::string_view group) {
-  if (group.empty() || group.size() > kMaxGroupLength) return false;
-  return std::all_of(group.begin(), group.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '%' || c == '|';
-  });
 }
 
 // 64-bit FNV-1a: stable across processes and builds, unlike std::hash.
@@ -48,11 +39,6 @@ uint64_t stable_hash(std::string_view key) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Millis elapsed_since(Clock::time_point begin) {
@@ -292,7 +278,7 @@ struct AsyncSend {
 }  // namespace
 
 Status Producer::Impl::start() {
-  if (!valid_group_name(group_)) {
+  if (!record::valid_group_name(group_)) {
     return Status::invalid_argument("illegal producer group '" + group_ +
                                     "' (1-255 chars of [A-Za-z0-9_%|-])");
   }
@@ -307,7 +293,7 @@ Status Producer::Impl::start() {
                   "producer group " + group_ + " already runs in client " + client_->client_id());
   }
   state_ = State::kRunning;
-  log()->info("producer {} started in client {}", group_, client_->client_id());
+  producer_log()->info("producer {} started in client {}", group_, client_->client_id());
   return Status::ok();
 }
 
@@ -322,13 +308,13 @@ void Producer::Impl::shutdown() {
     std::unique_lock lock(async_mu_);
     const auto bound = 2 * Millis(send_msg_timeout_ms_.load()) + std::chrono::seconds(1);
     if (!async_cv_.wait_for(lock, bound, [&] { return async_in_flight_ == 0; })) {
-      log()->warn("producer {}: {} async sends still in flight at shutdown", group_,
-                  async_in_flight_);
+      producer_log()->warn("producer {}: {} async sends still in flight at shutdown", group_,
+                           async_in_flight_);
     }
   }
   client_->unregister_producer(group_);
   client_->shutdown();
-  log()->info("producer {} shut down", group_);
+  producer_log()->info("producer {} shut down", group_);
 }
 
 Status Producer::Impl::check_running() const {
@@ -536,7 +522,7 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
     last = outcome.result.status();
     avoid = mq->broker_name;
     failed_addr = addr;
-    log()->debug("{} (attempt {} of {})", last.to_string(), attempts, max_attempts);
+    producer_log()->debug("{} (attempt {} of {})", last.to_string(), attempts, max_attempts);
   }
   if (attempts == 0) {
     return Status::timeout(

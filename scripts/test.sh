@@ -15,16 +15,16 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DCOMET_SANITIZE=ON -DCOMET_BUILD_BENCH=OFF)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # The Raft simulation is ~50x slower in this build: fewer seeds (the plain build runs
+  # 1000 + 500) keep every code path under the sanitizers at a tenth of the time.
+  export COMET_RAFT_SEEDS=${COMET_RAFT_SEEDS:-60}
 fi
 ctest_args=()
 targets=()
 # Under ASan + UBSan, the unit suite (the multi-process tests run in the plain build; sanitized,
 # their build and their run would double CI's time).
-# Known open bug, left out here only: ConsumeQueue.StaleIndexPastTheCheckpointIsRebuiltAfterACrash
-# fails in this build (Debug, slower) and passes in the plain one. After a crash, entries of the
-# damaged index segment that lie before the checkpoint are not rebuilt. Issue 7 (crash recovery).
 if [[ "${1:-}" == "--sanitize" ]]; then
-  ctest_args=(-L unit -E "StaleIndexPastTheCheckpointIsRebuiltAfterACrash")
+  ctest_args=(-L unit)
   targets=(unit_tests)
 fi
 if [[ "${1:-}" == "--tsan" ]]; then
@@ -37,6 +37,11 @@ if [[ "${1:-}" == "--tsan" ]]; then
            producer_test consumer_test topic_deletion_test)
 fi
 if [[ -n "${CI:-}" ]]; then cmake_args+=(-DCOMET_WERROR=ON); fi
+# Unity builds (8 sources per compiler run): the sources of a library share Asio, spdlog and
+# FlatBuffers, so one run parses and instantiates them once instead of eight times; the build
+# takes about a third less time. Translation-unit-local names must therefore be unique within a
+# library (the plain CMake build, without this, checks that every file has its own includes).
+cmake_args+=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
 
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" >/dev/null
 ninja -C "$build_dir" "${targets[@]}"
