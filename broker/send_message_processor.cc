@@ -12,10 +12,9 @@ namespace {
 
 // Completes a send exactly once: with the store's result (after a slave acked it, for a
 // SYNC_MASTER), or FLUSH_DISK_TIMEOUT / FLUSH_SLAVE_TIMEOUT when that takes longer than
-// syncFlushTimeout. The timer lives on its own strand (Asio timers are not thread-safe) and is
-// cancelled there when the result comes first; an ASYNC_FLUSH send to an ASYNC_MASTER has no
-// timer and costs no hand-off at all.
-class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
+// syncFlushTimeout (SendDeadlines expires it). An ASYNC_FLUSH send to an ASYNC_MASTER has no
+// deadline and costs no hand-off at all.
+class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
  public:
   SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
       : conn_(std::move(conn)),
@@ -24,22 +23,21 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
         queue_id_(queue_id) {}
 
   // `replication` names what a stored message waits for, in the timeout's remark.
-  void arm(asio::io_context& io, std::chrono::milliseconds timeout,
+  void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
            const char* replication = "no slave acknowledged the message") {
-    timer_ = std::make_unique<Timer>(io);
-    asio::post(timer_->strand, [self = shared_from_this(), timeout, replication] {
-      self->timer_->timer.expires_after(timeout);
-      self->timer_->timer.async_wait([self, replication](std::error_code ec) {
-        if (ec) return;
-        if (self->stored_.load()) {
-          self->finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
-                       std::string(replication) + " within syncFlushTimeout", {});
-        } else {
-          self->finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout",
-                       {});
-        }
-      });
-    });
+    replication_ = replication;
+    deadlines.add(SendDeadlines::Clock::now() + timeout, shared_from_this());
+  }
+
+  bool finished() const override { return done_.load(std::memory_order_acquire); }
+
+  void expire() override {
+    if (stored_.load()) {
+      finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
+             std::string(replication_) + " within syncFlushTimeout", {});
+    } else {
+      finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout", {});
+    }
   }
 
   // The store holds (and, under SYNC_FLUSH, has flushed) the messages.
@@ -47,10 +45,7 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
 
   void finish(ResponseCode code, std::string remark,
               const std::vector<commitlog::AppendResult>& results) {
-    if (done_.exchange(true)) return;
-    if (timer_) {
-      asio::post(timer_->strand, [self = shared_from_this()] { self->timer_->timer.cancel(); });
-    }
+    if (done_.exchange(true, std::memory_order_acq_rel)) return;
     if (req_.is_oneway()) return;
     auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
     if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
@@ -74,12 +69,7 @@ class SendCompletion : public std::enable_shared_from_this<SendCompletion> {
   }
 
  private:
-  struct Timer {
-    explicit Timer(asio::io_context& io) : strand(asio::make_strand(io)), timer(strand) {}
-    asio::strand<asio::io_context::executor_type> strand;
-    asio::steady_timer timer;
-  };
-  std::unique_ptr<Timer> timer_;  // set before the store can complete, then only read
+  const char* replication_ = "";  // set before the store can complete, then only read
   ConnectionPtr conn_;
   RemotingCommand req_;
   HostAddress store_host_;
@@ -199,7 +189,7 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     auto completion =
         std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
     completion->stored();
-    completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
+    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
                     "no quorum of the DLedger group acknowledged the message");
     ctx_.dledger->append(
         std::move(msgs), body_ptr, [completion](Result<std::vector<commitlog::AppendResult>> r) {
@@ -222,7 +212,7 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   auto completion =
       std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
   if (sync_flush || sync_master) {
-    completion->arm(*ctx_.io, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
+    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
   }
   ctx_.store->put_messages_async(msgs, [completion, sync_master,
                                         &ha](Result<std::vector<commitlog::AppendResult>> r) {

@@ -6,16 +6,18 @@
 #include <atomic>
 
 #include "broker/broker_context.h"
+#include "broker/send_deadlines.h"
 
 namespace comet::broker {
 
 class SendMessageProcessor {
  public:
-  explicit SendMessageProcessor(BrokerContext& ctx) : ctx_(ctx) {}
+  explicit SendMessageProcessor(BrokerContext& ctx) : ctx_(ctx), deadlines_(*ctx.io) {}
   void process(const ConnectionPtr& conn, RemotingCommand req);
 
  private:
   BrokerContext& ctx_;
+  SendDeadlines deadlines_;  // of sends that wait for a flush, a slave or a quorum
   std::atomic<uint32_t> round_robin_{0};
 };
 
