@@ -107,6 +107,7 @@ Status DLedgerCommitLog::start(commitlog::MessageStore& store) {
   c.heartbeat_ticks = static_cast<int>(options_.heartbeat_interval_ms / options_.tick_ms);
   c.max_inflight = static_cast<int>(options_.max_inflight);
   c.max_batch_bytes = options_.max_batch_bytes;
+  c.committed_data = false;  // persist() put every entry's records in the CommitLog already
   c.seed = std::random_device{}();
   RestoredLog restored;
   restored.store = log_.get();
@@ -383,9 +384,9 @@ void DLedgerCommitLog::process_ready() {
       store_->committed().fail_all(s, true);
       break;
     }
-    for (const Message& m : ready.messages) {
+    for (Message& m : ready.messages) {
       const auto& addr = options_.peers[static_cast<size_t>(m.to)].address;
-      (void)client_->invoke_oneway(addr, encode_raft_message(options_.group, m));
+      (void)client_->invoke_oneway(addr, encode_raft_message(options_.group, std::move(m)));
     }
     if (!ready.committed.empty()) {
       applied_index_ = ready.committed.back().index;

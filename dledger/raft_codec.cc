@@ -4,14 +4,14 @@ namespace comet::dledger {
 
 namespace protocol = ::comet::protocol;
 
-remoting::RemotingCommand encode_raft_message(const std::string& group, const Message& m) {
+remoting::RemotingCommand encode_raft_message(const std::string& group, Message m) {
   protocol::RaftMessageT h;
   h.group = group;
   h.from = m.from;
   h.to = m.to;
-  std::string body;
+  remoting::Body body;
   std::visit(
-      [&](const auto& p) {
+      [&](auto& p) {
         using T = std::decay_t<decltype(p)>;
         h.term = p.term;
         if constexpr (std::is_same_v<T, VoteRequest>) {
@@ -30,14 +30,16 @@ remoting::RemotingCommand encode_raft_message(const std::string& group, const Me
           h.index_a = p.prev_index;
           h.index_b = p.prev_term;
           h.index_c = p.commit;
-          size_t total = 0;
-          for (const Entry& e : p.entries)
-            total += e.data.size();
-          body.reserve(total);
-          for (const Entry& e : p.entries) {
+          // The body is the entries' data in place: the frame is written from it.
+          auto held = std::make_shared<const std::vector<Entry>>(std::move(p.entries));
+          for (const Entry& e : *held) {
             h.entries.emplace_back(e.term, e.index, static_cast<uint32_t>(e.data.size()));
-            body += e.data;
+            if (!e.data.empty()) {
+              body.views.emplace_back(reinterpret_cast<const uint8_t*>(e.data.data()),
+                                      e.data.size());
+            }
           }
+          body.keepalive = std::move(held);
         } else if constexpr (std::is_same_v<T, AppendResponse>) {
           h.kind = protocol::RaftKind::APPEND_RESPONSE;
           h.flag_a = p.success;
@@ -53,7 +55,7 @@ remoting::RemotingCommand encode_raft_message(const std::string& group, const Me
   auto cmd = remoting::RemotingCommand::request(protocol::RequestCode::DLEDGER_RAFT);
   cmd.header.flags |= remoting::kFlagOneway;
   cmd.set_ext(std::move(h));
-  cmd.body.owned = std::move(body);
+  cmd.body = std::move(body);
   return cmd;
 }
 

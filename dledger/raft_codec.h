@@ -1,6 +1,7 @@
 // The wire form of Raft messages between the members of a DLedger group: a oneway
 // DLEDGER_RAFT frame whose header (RaftMessage) carries the message's fields and each entry's
-// term, index and size, and whose body carries the entries' data back to back.
+// term, index and size, and whose body carries the entries' data back to back. The encoded
+// command's body points into the entries moved out of `m` (no copy; it keeps them alive).
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@
 
 namespace comet::dledger {
 
-remoting::RemotingCommand encode_raft_message(const std::string& group, const Message& m);
+remoting::RemotingCommand encode_raft_message(const std::string& group, Message m);
 // Checks the group, the kind, the member ids (in [0, members)) and that the entry sizes add up
 // to the body.
 Result<Message> decode_raft_message(const std::string& group, int members,

@@ -297,6 +297,10 @@ Ready RaftNode::take_ready() {
   }
   // Hands out what is committed; an entry the LogStore cannot read now is retried next time.
   const int64_t commit = std::min(state_.commit, last_index());
+  if (!config_.committed_data) {
+    for (; applied_ < commit; ++applied_)
+      ready_.committed.push_back(Entry{term_at(applied_ + 1), applied_ + 1, {}});
+  }
   while (applied_ < commit) {
     const size_t before = ready_.committed.size();
     if (!fetch(applied_ + 1, commit + 1, config_.max_batch_bytes, &ready_.committed).is_ok()) break;

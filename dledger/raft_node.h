@@ -132,6 +132,10 @@ struct RaftConfig {
   size_t max_batch_entries = 256;
   size_t max_batch_bytes = 1 << 20;
   uint64_t seed = 1;  // of the election-timeout randomness
+  // false: Ready::committed entries carry their index and term but no data, for an owner that
+  // applied the data when it persisted the entries (the DLedger CommitLog); saves a copy of
+  // every entry, or a read of it back from the LogStore.
+  bool committed_data = true;
 };
 
 class RaftNode {

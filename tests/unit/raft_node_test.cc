@@ -107,6 +107,32 @@ TEST(RaftNode, ASingleNodeElectsItselfAndCommitsAlone) {
   EXPECT_EQ(r.committed[1].data, "x");
 }
 
+TEST(RaftNode, CommittedEntriesCanBeHandedOutWithoutTheirData) {
+  RaftConfig c;
+  c.id = 0;
+  c.peers = {0};
+  c.committed_data = false;
+  RaftNode n(c, HardState{}, {});
+  for (int i = 0; i < 25 && n.role() != Role::kLeader; ++i)
+    n.tick();
+  ASSERT_EQ(n.role(), Role::kLeader);
+  ASSERT_TRUE(n.propose_batch({"a", "bc"}).is_ok());
+  Ready r = n.take_ready();
+  ASSERT_EQ(r.entries.size(), 3u);  // persisted with their data
+  EXPECT_EQ(r.entries[2].data, "bc");
+  ASSERT_EQ(r.committed.size(), 3u);  // handed out as index and term only
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.committed[static_cast<size_t>(i)].index, i + 1);
+    EXPECT_EQ(r.committed[static_cast<size_t>(i)].term, 1);
+    EXPECT_TRUE(r.committed[static_cast<size_t>(i)].data.empty());
+  }
+  // Nothing is handed out twice.
+  ASSERT_TRUE(n.propose("d").is_ok());
+  r = n.take_ready();
+  ASSERT_EQ(r.committed.size(), 1u);
+  EXPECT_EQ(r.committed[0].index, 4);
+}
+
 TEST(RaftNode, ElectionReplicatesAndCommitsOnAMajority) {
   Group g(3);
   ASSERT_EQ(g.elect(0), 0);
