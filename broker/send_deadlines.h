@@ -6,9 +6,13 @@
 // fires when the oldest send still waiting reaches its deadline.
 #pragma once
 
-#include <asio.hpp>
 #include <chrono>
 #include <memory>
+
+// After a standard header: Asio's config tests libstdc++'s macros (_GLIBCXX_HAVE_ALIGNED_ALLOC),
+// and a file that includes Asio before any of them compiles another aligned_new/aligned_delete
+// pair than the rest of the program (ASan: alloc-dealloc-mismatch).
+#include <asio.hpp>
 
 namespace comet::broker {
 

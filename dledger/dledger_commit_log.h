@@ -14,7 +14,6 @@
 // hard state (synced when term or vote changed), then send, then advance the committed offset.
 #pragma once
 
-#include <asio.hpp>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -23,6 +22,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// After a standard header: see broker/send_deadlines.h.
+#include <asio.hpp>
 
 #include "commitlog/message_store.h"
 #include "dledger/dledger_log.h"

@@ -1,10 +1,12 @@
 // One name server and one broker as real processes on loopback, driven over the wire protocol.
-#include <asio.hpp>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
+
+// After a standard header: see broker/send_deadlines.h.
+#include <asio.hpp>
 
 #include "integration/cluster.h"
 
