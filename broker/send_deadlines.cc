@@ -31,14 +31,13 @@ struct SendDeadlines::State {
   mutable std::mutex mu;
   std::deque<Entry> queue;
   bool armed = false;  // a timer wait, or the post that starts one, is pending
-  bool stopped = false;
 };
 
 SendDeadlines::SendDeadlines(asio::io_context& io) : state_(std::make_shared<State>(io)) {}
 
 SendDeadlines::~SendDeadlines() {
+  // Nothing is added after this; a pending wait finds the queue empty and stops.
   std::lock_guard lock(state_->mu);
-  state_->stopped = true;
   state_->queue.clear();
 }
 
@@ -61,7 +60,7 @@ void SendDeadlines::on_timer(const std::shared_ptr<State>& state) {
   {
     std::lock_guard lock(state->mu);
     state->pop_front_locked(Clock::now(), &expired);
-    if (state->stopped || state->queue.empty()) {
+    if (state->queue.empty()) {
       state->armed = false;
     } else {
       state->timer.expires_at(state->queue.front().deadline);

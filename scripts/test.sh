@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
-# Line tables only (-g1): backtraces and ASan reports keep file:line, and the -O2 build takes a
-# fifth less time than with full debug info (-g), most of CI's time being compilation.
+# Line tables only (-g1): backtraces keep file:line, and the -O2 build takes a fifth less time
+# than with full debug info (-g), most of CI's time being compilation. (The sanitizer builds
+# below are Debug builds, with -g.)
 cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
 if [[ "${1:-}" == "--sanitize" ]]; then
   build_dir=build-asan
