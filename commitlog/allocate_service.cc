@@ -1,6 +1,7 @@
 #include "commitlog/allocate_service.h"
 
 #include <chrono>
+#include <utility>
 
 #include "common/logging.h"
 
@@ -25,8 +26,17 @@ AllocateService::~AllocateService() {
 void AllocateService::run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty() || warm_.file != nullptr; });
     if (stop_) return;
+    if (warm_.file != nullptr) {  // the active segment first: appends are about to need it
+      Warm w = std::move(warm_);
+      warm_ = Warm{};
+      lock.unlock();
+      w.file->warm(w.from, w.upto);
+      w.file.reset();  // may unmap a segment dropped meanwhile: not under the lock
+      lock.lock();
+      continue;
+    }
     std::string path = queue_.front();
     queue_.pop_front();
     auto it = requests_.find(path);
@@ -63,8 +73,19 @@ void AllocateService::enqueue_locked(const std::string& path, uint64_t start_off
   cv_.notify_all();
 }
 
+void AllocateService::warm(MappedFilePtr file, uint64_t from, uint64_t upto) {
+  Warm replaced;  // released outside the lock
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    replaced = std::exchange(warm_, Warm{std::move(file), from, upto});
+  }
+  cv_.notify_all();
+}
+
 void AllocateService::discard_all() {
   std::lock_guard lock(mu_);
+  warm_ = Warm{};
   for (auto& [path, req] : requests_) {
     if (req.done && req.result.is_ok()) (void)req.result.value()->destroy();
   }

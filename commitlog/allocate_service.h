@@ -1,5 +1,6 @@
 // Creates segments in the background so that rolling to a new segment on the append path
-// finds it allocated and pre-faulted (RocketMQ's AllocateMappedFileService). One thread.
+// finds it allocated and its head pre-faulted (RocketMQ's AllocateMappedFileService), and keeps
+// the active segment pre-faulted a window ahead of the writer (MappedFile::warm). One thread.
 #pragma once
 
 #include <condition_variable>
@@ -27,8 +28,16 @@ class AllocateService {
   void discard_all();
   // Starts making the segment for `path` in the background, for a later take().
   void prefetch(const std::string& path, uint64_t start_offset, uint64_t size);
+  // Warms `file` over [from, upto) in the background (MappedFile::warm). A later request
+  // replaces one not yet started: only the writer's latest window matters.
+  void warm(MappedFilePtr file, uint64_t from, uint64_t upto);
 
  private:
+  struct Warm {
+    MappedFilePtr file;
+    uint64_t from = 0;
+    uint64_t upto = 0;
+  };
   struct Request {
     std::string path;
     uint64_t start_offset = 0;
@@ -44,6 +53,7 @@ class AllocateService {
   std::condition_variable cv_;
   std::map<std::string, Request> requests_;
   std::deque<std::string> queue_;
+  Warm warm_;  // pending when warm_.file is set
   bool stop_ = false;
   std::thread thread_;
 };

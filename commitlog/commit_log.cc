@@ -215,6 +215,11 @@ Result<MappedFile*> CommitLog::reserve(size_t size) {
   return active_.get();
 }
 
+void CommitLog::warm_ahead(uint64_t pos) {
+  if (!config_.warm_mapped_file_enable) return;
+  if (const uint64_t upto = active_->warm_request(pos)) allocator_.warm(active_, pos, upto);
+}
+
 uint64_t& CommitLog::queue_offset_slot(std::string_view topic, uint32_t queue_id) {
   auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
   if (it == queue_offsets_.end()) {
@@ -248,6 +253,7 @@ Result<AppendResult> CommitLog::append(const Message& msg) {
                    seg->data() + pos);
     seg->set_write_pos(pos + size);
     max_offset_.store(r.end_offset(), std::memory_order_release);
+    warm_ahead(pos + size);
   }
   if (append_hook_) append_hook_();
   return r;
@@ -283,6 +289,7 @@ Result<std::vector<AppendResult>> CommitLog::append_batch(std::span<const Messag
     }
     seg->set_write_pos(pos);
     max_offset_.store(seg->start_offset() + pos, std::memory_order_release);
+    warm_ahead(pos);
   }
   if (append_hook_) append_hook_();
   return out;
@@ -348,6 +355,7 @@ Result<uint64_t> CommitLog::append_raw(uint64_t offset, std::span<const uint8_t>
     }
     std::memcpy(seg->data() + pos, bytes.data(), bytes.size());
     seg->set_write_pos(pos + bytes.size());
+    warm_ahead(pos + bytes.size());
     for (const Placed& p : placed) {
       uint64_t& next = queue_offset_slot(p.topic, p.queue_id);
       next = std::max(next, p.queue_offset + 1);

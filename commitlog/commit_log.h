@@ -154,6 +154,9 @@ class CommitLog {
   // Makes room for `size` bytes in the active segment, filling the tail of a full one with a
   // blank and rolling over. Caller holds append_mu_.
   Result<MappedFile*> reserve(size_t size);
+  // With warmMapedFileEnable: has the allocator warm the active segment a window ahead of `pos`
+  // (MappedFile::warm) once the writer nears the end of what was warmed. Under append_mu_.
+  void warm_ahead(uint64_t pos);
   // The next queue offset of (topic, queue), made 0 if absent. Caller holds append_mu_.
   uint64_t& queue_offset_slot(std::string_view topic, uint32_t queue_id);
   uint64_t next_queue_offset(std::string_view topic, uint32_t queue_id);

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older glibc headers lack it
@@ -24,9 +26,9 @@ bool page_is_zero(const uint8_t* p, size_t n) {
   return std::memcmp(p, kZero, n) == 0;
 }
 
-// Faults every page in writable (and so dirty), so that appends into the segment take no page
-// faults at all. MAP_POPULATE is not enough: it maps shared file pages clean and read-only, and
-// each still takes a write fault on first store (measured: 4.1 M vs 17 M 1 KiB memcpy/s).
+// Faults every page in writable (and so dirty), so that appends there take no page faults.
+// MAP_POPULATE is not enough: it maps shared file pages clean and read-only, and each still
+// takes a write fault on first store (measured: 4.1 M vs 17 M 1 KiB memcpy/s).
 void prefault_writable(uint8_t* base, uint64_t size) {
   if (::madvise(base, size, MADV_POPULATE_WRITE) == 0) return;
   // Kernels before 5.14: touch each page (the segment is all zeroes, so this writes nothing new).
@@ -60,9 +62,13 @@ Result<MappedFilePtr> MappedFile::map(const std::string& path, uint64_t start_of
     ::close(fd);
     return Status::from_errno("mmap " + path, err);
   }
-  if (prefault) prefault_writable(static_cast<uint8_t*>(base), size);
   ::madvise(base, size, MADV_SEQUENTIAL);
-  return MappedFilePtr(new MappedFile(path, start_offset, size, fd, static_cast<uint8_t*>(base)));
+  MappedFilePtr file(new MappedFile(path, start_offset, size, fd, static_cast<uint8_t*>(base)));
+  if (prefault) {
+    file->warm_requested_ = std::min(size, kWarmWindow);
+    file->warm(0, file->warm_requested_);
+  }
+  return file;
 }
 
 Result<MappedFilePtr> MappedFile::create(const std::string& path, uint64_t start_offset,
@@ -120,15 +126,53 @@ Status MappedFile::flush(uint64_t upto) {
   return Status::ok();
 }
 
+void MappedFile::warm(uint64_t from, uint64_t upto) {
+  upto = std::min(upto, size_);
+  from = std::max(from & ~(kPage - 1), warmed_to());
+  if (from >= upto) return;
+  prefault_writable(base_ + from, upto - from);
+  warmed_to_.store(upto, std::memory_order_release);
+}
+
+uint64_t MappedFile::warm_request(uint64_t pos) {
+  if (pos + kWarmWindow / 2 <= warm_requested_ || warm_requested_ >= size_) return 0;
+  warm_requested_ = std::min(size_, pos + kWarmWindow);
+  return warm_requested_;
+}
+
 Status MappedFile::zero_from(uint64_t pos) {
   if (pos >= size_) return Status::ok();
   uint64_t p = pos;
   // The partial first page always gets zeroed; whole pages only when they hold data.
   uint64_t first_end = std::min(size_, (pos + kPage) & ~(kPage - 1));
   std::memset(base_ + p, 0, first_end - p);
-  for (p = first_end; p < size_; p += kPage) {
-    size_t n = std::min(kPage, size_ - p);
-    if (!page_is_zero(base_ + p, n)) std::memset(base_ + p, 0, n);
+  // Only where the file has data: a range SEEK_DATA skips reads as zeroes already (never
+  // written, and not in the page cache), and reading it through the mapping would only fill the
+  // page cache with zeroes (a second or more for the tail of a 1 GiB segment on a slow VM). The
+  // ranges are listed before any is read: a read's read-ahead would make the next one data.
+  // Where SEEK_DATA is not supported, the whole tail counts as data.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (p = first_end; p < size_;) {
+    const off_t data = ::lseek(fd_, static_cast<off_t>(p), SEEK_DATA);
+    if (data < 0) {
+      if (errno != ENXIO) ranges.emplace_back(p, size_);  // ENXIO: no data past p
+      break;
+    }
+    const off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+    const uint64_t from = std::max<uint64_t>(p, static_cast<uint64_t>(data) & ~(kPage - 1));
+    const uint64_t to = hole < 0 ? size_ : std::min<uint64_t>(size_, static_cast<uint64_t>(hole));
+    if (to <= from) {
+      ranges.emplace_back(from, size_);  // not what SEEK_HOLE promises: take the rest as data
+      break;
+    }
+    ranges.emplace_back(from, to);
+    p = to;
+  }
+  for (const auto& [from, to] : ranges) {
+    for (p = from; p < to; p += kPage) {
+      size_t n = std::min(kPage, size_ - p);
+      if (!page_is_zero(base_ + p, n)) std::memset(base_ + p, 0, n);
+    }
   }
   uint64_t aligned = pos & ~(kPage - 1);
   if (::msync(base_ + aligned, size_ - aligned, MS_SYNC) != 0) {

@@ -15,8 +15,11 @@ namespace comet::commitlog {
 
 class MappedFile {
  public:
+  // How far ahead of the writer a segment is kept pre-faulted (see warm()).
+  static constexpr uint64_t kWarmWindow = 64ull << 20;
+
   // Creates (or reuses, if present) the segment file, allocates its blocks and maps it.
-  // `prefault` faults every page in writable now, so appends into it take no page faults.
+  // `prefault` warms its first kWarmWindow bytes now (see warm()).
   static Result<std::shared_ptr<MappedFile>> create(const std::string& path, uint64_t start_offset,
                                                     uint64_t size, bool prefault);
   // Maps an existing segment. A file shorter than `size` (a lost tail) is extended with
@@ -43,6 +46,17 @@ class MappedFile {
   uint64_t flushed_pos() const { return flushed_pos_.load(std::memory_order_acquire); }
   void set_flushed_pos(uint64_t pos) { flushed_pos_.store(pos, std::memory_order_release); }
 
+  // Faults the pages of [from, upto) in writable (clamped to the segment; pages already warmed
+  // are skipped), so that appends there take no page faults. Warmed pages are dirty zeroes: the
+  // kernel writes them back like data, so a segment is warmed a window ahead of its writer
+  // rather than whole (a whole 1 GiB segment per broker saturated slow disks with zeroes and
+  // stalled every fsync behind them). One thread at a time.
+  void warm(uint64_t from, uint64_t upto);
+  uint64_t warmed_to() const { return warmed_to_.load(std::memory_order_acquire); }
+  // The writer's side (under its lock): whether the window ahead of `pos` should be warmed
+  // further, and if so the end to warm to (recorded as requested, so each window is asked once).
+  uint64_t warm_request(uint64_t pos);
+
   // msync(MS_SYNC)s [flushed_pos, upto) and moves flushed_pos to `upto`.
   Status flush(uint64_t upto);
   // Zeroes [pos, size) (skipping pages that are already zero) and syncs it: truncation.
@@ -63,6 +77,8 @@ class MappedFile {
   bool was_short_ = false;
   std::atomic<uint64_t> write_pos_{0};
   std::atomic<uint64_t> flushed_pos_{0};
+  std::atomic<uint64_t> warmed_to_{0};
+  uint64_t warm_requested_ = 0;  // the writer's
 };
 
 using MappedFilePtr = std::shared_ptr<MappedFile>;
