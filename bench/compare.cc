@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -406,6 +407,39 @@ Status create_topic(const std::string& namesrv, const std::vector<std::string>& 
   return Status::ok();
 }
 
+// What the cluster's logs say that explains a failed mode, for a reader who has only this
+// program's output (CI keeps no files): each log's last warnings and errors, and its role
+// changes and starts and stops.
+void print_log_excerpts(const std::string& dir, const std::string& label) {
+  std::vector<std::filesystem::path> logs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".log") logs.push_back(e.path());
+  }
+  std::sort(logs.begin(), logs.end());
+  constexpr size_t kLines = 30;
+  for (const auto& path : logs) {
+    std::ifstream in(path);
+    std::vector<std::string> picked;
+    for (std::string line; std::getline(in, line);) {
+      const bool notable = line.find(" warning [") != std::string::npos ||
+                           line.find(" error [") != std::string::npos ||
+                           line.find(" critical [") != std::string::npos ||
+                           line.find(" is LEADER") != std::string::npos ||
+                           line.find(" is FOLLOWER") != std::string::npos ||
+                           line.find(" is CANDIDATE") != std::string::npos ||
+                           line.find("serving on") != std::string::npos ||
+                           line.find("signal") != std::string::npos;
+      if (notable) picked.push_back(std::move(line));
+    }
+    const size_t from = picked.size() > kLines ? picked.size() - kLines : 0;
+    std::cerr << fmt::format("{}: {} ({} notable lines{}):\n", label, path.filename().string(),
+                             picked.size(), from > 0 ? fmt::format(", the last {}", kLines) : "");
+    for (size_t i = from; i < picked.size(); ++i)
+      std::cerr << "  " << picked[i] << "\n";
+  }
+}
+
 ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
   ModeResult r;
   r.mode = std::string(mode_name(mode));
@@ -438,7 +472,8 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
   }
   c.stop();
   cluster->reset();
-  if (o.keep || !r.error.empty()) {
+  if (!r.passed()) print_log_excerpts(dir, r.mode);
+  if (o.keep || !r.passed()) {
     std::cerr << fmt::format("{}: stores and logs kept in {}\n", r.mode, dir);
   } else {
     std::error_code ec;

@@ -137,29 +137,48 @@ Result<PullResult> to_pull_result(Result<RemotingCommand> response, const Messag
 ConsumerApi::ConsumerApi(std::shared_ptr<MQClient> client, std::string group)
     : client_(std::move(client)), group_(std::move(group)) {}
 
-Result<ReadTarget> ConsumerApi::read_target(const MessageQueue& mq) {
+Result<ReadTarget> ConsumerApi::read_target(const MessageQueue& mq, std::string_view avoid) {
   std::shared_ptr<const TopicRoute> route = client_->cached_route(mq.topic);
   if (!route) {
     COMET_ASSIGN_OR_RETURN(route, client_->find_route(mq.topic));
   }
   if (const BrokerData* broker = route->find_broker(mq.broker_name)) {
-    if (auto target = select_read_target(*broker)) return *std::move(target);
+    if (avoid.empty()) {
+      if (auto target = select_read_target(*broker)) return *std::move(target);
+    } else {
+      for (const auto& [id, addr] : broker->addrs) {  // ascending ids: the master first
+        if (id >= kMasterId && !addr.empty() && addr != avoid) return ReadTarget{id, addr};
+      }
+    }
   }
-  return Status::unavailable("no address of broker " + mq.broker_name + " in the route of " +
+  return Status::unavailable("no " + std::string(avoid.empty() ? "" : "other ") +
+                             "address of broker " + mq.broker_name + " in the route of " +
                              mq.topic);
+}
+
+Result<RemotingCommand> ConsumerApi::invoke_read(const MessageQueue& mq, RemotingCommand request,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::string_view what) {
+  COMET_ASSIGN_OR_RETURN(ReadTarget target, read_target(mq));
+  RemotingCommand again = request;
+  auto response = client_->remoting().invoke(target.addr, std::move(request), timeout);
+  if (response.is_ok()) return response;
+  client_->request_route_refresh(mq.topic);
+  Status first(response.status().code(), fmt::format("{} of {} at {}: {}", what, mq.to_string(),
+                                                     target.addr, response.status().message()));
+  // No answer (the master was just killed and the route still names it, say): every replica
+  // of the broker holds the queue, so the read goes to the next one rather than failing.
+  auto other = read_target(mq, target.addr);
+  if (!other.is_ok()) return first;
+  auto second = client_->remoting().invoke(other->addr, std::move(again), timeout);
+  if (second.is_ok()) return second;
+  return Status(first.code(), first.message() + fmt::format("; then at {}: {}", other->addr,
+                                                            second.status().message()));
 }
 
 Result<RemotingCommand> ConsumerApi::call(const MessageQueue& mq, RemotingCommand request,
                                           std::string_view what) {
-  COMET_ASSIGN_OR_RETURN(ReadTarget target, read_target(mq));
-  auto response = client_->remoting().invoke(target.addr, std::move(request),
-                                             client_->config().request_timeout);
-  if (!response.is_ok()) {
-    client_->request_route_refresh(mq.topic);
-    return Status(response.status().code(), fmt::format("{} of {} at {}: {}", what, mq.to_string(),
-                                                        target.addr, response.status().message()));
-  }
-  return response;
+  return invoke_read(mq, std::move(request), client_->config().request_timeout, what);
 }
 
 Result<PullResult> ConsumerApi::pull(const MessageQueue& mq, std::string_view expression,
@@ -168,11 +187,10 @@ Result<PullResult> ConsumerApi::pull(const MessageQueue& mq, std::string_view ex
                                      std::chrono::milliseconds timeout,
                                      std::optional<uint64_t> commit_offset) {
   if (max_nums <= 0) return Status::invalid_argument("max_nums must be > 0");
-  COMET_ASSIGN_OR_RETURN(ReadTarget target, read_target(mq));
   auto request =
       make_pull_request(group_, mq, expression, offset, max_nums, suspend, commit_offset);
-  auto result = to_pull_result(client_->remoting().invoke(target.addr, std::move(request), timeout),
-                               mq, parse_subscription_tags(expression));
+  auto result = to_pull_result(invoke_read(mq, std::move(request), timeout, "pull"), mq,
+                               parse_subscription_tags(expression));
   if (!result.is_ok()) client_->request_route_refresh(mq.topic);
   return result;
 }

@@ -63,7 +63,9 @@ class ConsumerApi {
   const std::string& group() const { return group_; }
 
   // From the cached route of mq.topic (fetched when not cached).
-  Result<ReadTarget> read_target(const MessageQueue& mq);
+  // The replica to read `mq` from: the master, else the lowest slave; with `avoid`, the first
+  // replica (master included) at another address.
+  Result<ReadTarget> read_target(const MessageQueue& mq, std::string_view avoid = {});
 
   Result<PullResult> pull(const MessageQueue& mq, std::string_view expression, uint64_t offset,
                           int max_nums, std::chrono::milliseconds suspend,
@@ -85,6 +87,12 @@ class ConsumerApi {
   void unregister_client(const std::vector<std::string>& topics);
 
  private:
+  // Sends `request` to read_target(mq); when that replica does not answer, once more to the
+  // next one (reads and offset commits are served by every replica of a broker).
+  Result<remoting::RemotingCommand> invoke_read(const MessageQueue& mq,
+                                                remoting::RemotingCommand request,
+                                                std::chrono::milliseconds timeout,
+                                                std::string_view what);
   Result<remoting::RemotingCommand> call(const MessageQueue& mq, remoting::RemotingCommand request,
                                          std::string_view what);
   Result<uint64_t> queue_offset(const MessageQueue& mq, bool max);

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <asio.hpp>
 
+#include "common/child_process.h"
 #include "common/record_codec.h"
 #include "consumer/allocate_message_queue_averagely.h"
 #include "consumer/consumer_api.h"
@@ -848,6 +849,32 @@ TEST_F(ConsumerTest, ReadsAndCommitsGoToTheLowestSlaveWhenTheMasterIsGone) {
   EXPECT_EQ(slave1.pulls().size(), 1u);
   EXPECT_EQ(slave2.requests_seen(), 0u);
   EXPECT_EQ(broker_.requests_seen(), 0u);
+}
+
+TEST_F(ConsumerTest, AReadTheMasterDoesNotAnswerGoesToASlave) {
+  // The master was killed a moment ago and the route still names it: its port refuses.
+  const std::string dead = "127.0.0.1:" + std::to_string(free_loopback_port());
+  FakeBroker slave("broker-a", signal_);
+  slave.add_messages(0, 4);
+  namesrv_.set_route("broker-a", {{0, dead}, {1, slave.addr()}});
+  PullConsumer consumer(kGroup, config());
+  ASSERT_TRUE(consumer.start().is_ok());
+  const MessageQueue mq{kTopic, "broker-a", 0};
+  auto max = consumer.max_offset(mq);
+  ASSERT_TRUE(max.is_ok()) << max.status().to_string();
+  EXPECT_EQ(*max, 4u);
+  auto r = consumer.pull(mq, "*", 0, 32);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->msgs.size(), 4u);
+  EXPECT_EQ(slave.pulls().size(), 1u);
+
+  // With no replica answering, the error names both attempts.
+  namesrv_.set_route("broker-a", {{0, dead}});
+  PullConsumer alone(kGroup, config());
+  ASSERT_TRUE(alone.start().is_ok());
+  auto none = alone.max_offset(mq);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.status().message().find(dead), std::string::npos) << none.status().to_string();
 }
 
 // --- PushConsumer --------------------------------------------------------------------------
