@@ -128,14 +128,18 @@ Status MappedFile::flush(uint64_t upto) {
 
 void MappedFile::warm(uint64_t from, uint64_t upto) {
   upto = std::min(upto, size_);
-  from = std::max(from & ~(kPage - 1), warmed_to());
+  const uint64_t warmed = warmed_to();
+  // A writer that overtook the warming faults its own pages; warming starts a little ahead of
+  // it rather than on the very pages it is faulting.
+  from = from >= warmed && warmed > 0 ? (from & ~(kPage - 1)) + kWarmLead
+                                      : std::max(from & ~(kPage - 1), warmed);
   if (from >= upto) return;
   prefault_writable(base_ + from, upto - from);
   warmed_to_.store(upto, std::memory_order_release);
 }
 
 uint64_t MappedFile::warm_request(uint64_t pos) {
-  if (pos + kWarmWindow / 2 <= warm_requested_ || warm_requested_ >= size_) return 0;
+  if (pos + kWarmWindow * 3 / 4 <= warm_requested_ || warm_requested_ >= size_) return 0;
   warm_requested_ = std::min(size_, pos + kWarmWindow);
   return warm_requested_;
 }

@@ -17,6 +17,8 @@ class MappedFile {
  public:
   // How far ahead of the writer a segment is kept pre-faulted (see warm()).
   static constexpr uint64_t kWarmWindow = 64ull << 20;
+  // Where warming starts past a writer that has overtaken it.
+  static constexpr uint64_t kWarmLead = 4ull << 20;
 
   // Creates (or reuses, if present) the segment file, allocates its blocks and maps it.
   // `prefault` warms its first kWarmWindow bytes now (see warm()).
@@ -47,10 +49,11 @@ class MappedFile {
   void set_flushed_pos(uint64_t pos) { flushed_pos_.store(pos, std::memory_order_release); }
 
   // Faults the pages of [from, upto) in writable (clamped to the segment; pages already warmed
-  // are skipped), so that appends there take no page faults. Warmed pages are dirty zeroes: the
-  // kernel writes them back like data, so a segment is warmed a window ahead of its writer
-  // rather than whole (a whole 1 GiB segment per broker saturated slow disks with zeroes and
-  // stalled every fsync behind them). One thread at a time.
+  // are skipped, and when `from` is past the warmed end, the writer having overtaken the
+  // warming, it starts kWarmLead further on), so that appends there take no page faults. Warmed
+  // pages are dirty zeroes: the kernel writes them back like data, so a segment is warmed a window
+  // ahead of its writer rather than whole (a whole 1 GiB segment per broker saturated slow disks
+  // with zeroes and stalled every fsync behind them). One thread at a time.
   void warm(uint64_t from, uint64_t upto);
   uint64_t warmed_to() const { return warmed_to_.load(std::memory_order_acquire); }
   // The writer's side (under its lock): whether the window ahead of `pos` should be warmed

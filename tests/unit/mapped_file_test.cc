@@ -56,15 +56,15 @@ TEST(MappedFileWarm, ANewSegmentIsWarmedOnlyOneWindowAhead) {
   EXPECT_EQ(resident_pages(**cold, 0, 16 * kMiB), 0u);
 }
 
-TEST(MappedFileWarm, TheWriterAsksForTheNextWindowOnceHalfOfTheLastIsUsed) {
+TEST(MappedFileWarm, TheWriterAsksForTheNextWindowOnceAQuarterOfTheLastIsUsed) {
   TempDir dir;
   const uint64_t size = 3 * kWindow;
   auto made = MappedFile::create(dir.path() + "/seg", 0, size, true);
   ASSERT_TRUE(made.is_ok());
   MappedFile& f = **made;
   EXPECT_EQ(f.warm_request(0), 0u);            // the first window is warm already
-  EXPECT_EQ(f.warm_request(kWindow / 2), 0u);  // half of it left: not yet
-  const uint64_t pos = kWindow / 2 + 4096;
+  EXPECT_EQ(f.warm_request(kWindow / 4), 0u);  // three quarters of it ahead: not yet
+  const uint64_t pos = kWindow / 4 + 4096;
   EXPECT_EQ(f.warm_request(pos), pos + kWindow);  // now, one window past the writer
   EXPECT_EQ(f.warm_request(pos + 4096), 0u);      // asked once
   // Near the end the window stops at the segment's end, and then nothing more is asked.
@@ -76,7 +76,7 @@ TEST(MappedFileWarm, TheWriterAsksForTheNextWindowOnceHalfOfTheLastIsUsed) {
   EXPECT_EQ(f.warmed_to(), pos + kWindow);
   EXPECT_EQ(resident_pages(f, 0, pos + kWindow), pages(pos + kWindow));
   EXPECT_EQ(resident_pages(f, pos + kWindow + kSlack, size), 0u);
-  f.warm(size - kMiB, size + kWindow);
+  f.warm(size - 16 * kMiB, size + kWindow);
   EXPECT_EQ(f.warmed_to(), size);
 }
 
@@ -116,16 +116,16 @@ TEST(AllocateServiceWarm, TheActiveSegmentIsWarmedBeforeTheNextIsMade) {
   AllocateService svc(true);
   auto active = MappedFile::create(dir.path() + "/a", 0, 2 * kWindow, false);
   ASSERT_TRUE(active.is_ok());
-  // A later request replaces one not yet started: only [kWindow/2, kWindow) is asked for at
-  // the end, and its pages are warm by the time the allocator has made the next segment.
+  // A later request replaces one not yet started (or follows it): the window's pages are warm
+  // by the time the allocator has made the next segment.
   svc.warm(*active, 0, 4 * kMiB);
-  svc.warm(*active, kWindow / 2, kWindow);
+  svc.warm(*active, 0, kWindow);
   const std::string next = dir.path() + "/b";
   svc.prefetch(next, 2 * kWindow, 2 * kWindow);
   auto b = svc.take(next, 2 * kWindow, 2 * kWindow, "", 0);
   ASSERT_TRUE(b.is_ok()) << b.status().to_string();
   EXPECT_EQ((*active)->warmed_to(), kWindow);
-  EXPECT_EQ(resident_pages(**active, kWindow / 2, kWindow), pages(kWindow / 2));
+  EXPECT_EQ(resident_pages(**active, 0, kWindow), pages(kWindow));
   EXPECT_EQ(resident_pages(**active, kWindow + kSlack, 2 * kWindow), 0u);
   // The segment made in the background has its first window warm, and no more.
   EXPECT_EQ((*b)->warmed_to(), kWindow);
