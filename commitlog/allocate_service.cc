@@ -1,11 +1,17 @@
 #include "commitlog/allocate_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
 #include "common/logging.h"
 
 namespace comet::commitlog {
+
+namespace {
+// A fill's step: between steps, a warm or an allocation request goes first.
+constexpr uint64_t kFillStep = 8ull << 20;
+}  // namespace
 
 AllocateService::AllocateService(bool prefault) : prefault_(prefault) {
   thread_ = std::thread([this] { run(); });
@@ -26,14 +32,37 @@ AllocateService::~AllocateService() {
 void AllocateService::run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty() || warm_.file != nullptr; });
+    busy_ = false;
+    cv_.notify_all();  // wait_idle()
+    cv_.wait(lock,
+             [&] { return stop_ || !queue_.empty() || warm_.file != nullptr || !fills_.empty(); });
     if (stop_) return;
+    busy_ = true;
     if (warm_.file != nullptr) {  // the active segment first: appends are about to need it
       Warm w = std::move(warm_);
       warm_ = Warm{};
       lock.unlock();
       w.file->warm(w.from, w.upto);
       w.file.reset();  // may unmap a segment dropped meanwhile: not under the lock
+      lock.lock();
+      continue;
+    }
+    if (queue_.empty()) {  // a fill, a step at a time, so that other work can go first
+      Fill& f = fills_.front();
+      if (f.file.use_count() == 1 || f.from >= f.file->size()) {  // dropped by its log, or done
+        MappedFilePtr dropped = std::move(f.file);
+        fills_.pop_front();
+        lock.unlock();
+        dropped.reset();
+        lock.lock();
+        continue;
+      }
+      MappedFilePtr file = f.file;
+      const uint64_t from = f.from;
+      f.from = std::min(file->size(), from + kFillStep);
+      lock.unlock();
+      file->fill(from, from + kFillStep);
+      file.reset();
       lock.lock();
       continue;
     }
@@ -83,9 +112,17 @@ void AllocateService::warm(MappedFilePtr file, uint64_t from, uint64_t upto) {
   cv_.notify_all();
 }
 
+void AllocateService::wait_idle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] {
+    return stop_ || (!busy_ && queue_.empty() && warm_.file == nullptr && fills_.empty());
+  });
+}
+
 void AllocateService::discard_all() {
   std::lock_guard lock(mu_);
   warm_ = Warm{};
+  fills_.clear();
   for (auto& [path, req] : requests_) {
     if (req.done && req.result.is_ok()) (void)req.result.value()->destroy();
   }
@@ -126,6 +163,15 @@ Result<MappedFilePtr> AllocateService::take(const std::string& path, uint64_t st
   }
   // A failed background attempt (disk full then) is retried here, on the caller's thread.
   if (!out.is_ok()) out = MappedFile::create(path, start_offset, size, prefault_);
+  // The segment is the active one now: the rest of it is filled in the background. (Not when
+  // it is made: a fresh broker would then zero-fill its first two segments, 2 GiB, at once.)
+  if (out.is_ok() && prefault_) {
+    {
+      std::lock_guard lock(mu_);
+      fills_.push_back({out.value(), MappedFile::kWarmWindow});
+    }
+    cv_.notify_all();
+  }
   return out;
 }
 

@@ -1,6 +1,8 @@
 // Creates segments in the background so that rolling to a new segment on the append path
-// finds it allocated and its head pre-faulted (RocketMQ's AllocateMappedFileService), and keeps
-// the active segment pre-faulted a window ahead of the writer (MappedFile::warm). One thread.
+// finds it allocated and its head pre-faulted (RocketMQ's AllocateMappedFileService), keeps the
+// active segment pre-faulted a window ahead of the writer (MappedFile::warm), and, when it has
+// nothing else to do, faults the rest of each new segment in clean (MappedFile::fill). One
+// thread; its work in that order.
 #pragma once
 
 #include <condition_variable>
@@ -31,8 +33,14 @@ class AllocateService {
   // Warms `file` over [from, upto) in the background (MappedFile::warm). A later request
   // replaces one not yet started: only the writer's latest window matters.
   void warm(MappedFilePtr file, uint64_t from, uint64_t upto);
+  // Returns once nothing is queued or in progress (tests, benchmarks).
+  void wait_idle();
 
  private:
+  struct Fill {
+    MappedFilePtr file;
+    uint64_t from = 0;
+  };
   struct Warm {
     MappedFilePtr file;
     uint64_t from = 0;
@@ -54,6 +62,8 @@ class AllocateService {
   std::map<std::string, Request> requests_;
   std::deque<std::string> queue_;
   Warm warm_;  // pending when warm_.file is set
+  std::deque<Fill> fills_;
+  bool busy_ = false;
   bool stop_ = false;
   std::thread thread_;
 };

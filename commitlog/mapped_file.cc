@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older glibc headers lack it
 #endif
@@ -30,7 +33,16 @@ bool page_is_zero(const uint8_t* p, size_t n) {
 // MAP_POPULATE is not enough: it maps shared file pages clean and read-only, and each still
 // takes a write fault on first store (measured: 4.1 M vs 17 M 1 KiB memcpy/s).
 void prefault_writable(uint8_t* base, uint64_t size) {
-  if (::madvise(base, size, MADV_POPULATE_WRITE) == 0) return;
+  // In steps of 1 MiB: the call holds the process's mmap lock, and a thread that maps or unmaps
+  // memory meanwhile (malloc of a large block, a new ConsumeQueue file) waits for it, and then
+  // every page fault in the process waits behind that thread. A whole window at once made
+  // tens-of-ms stalls in the brokers' latency tails.
+  constexpr uint64_t kStep = 1ull << 20;
+  bool populated = true;
+  for (uint64_t off = 0; off < size && populated; off += kStep) {
+    populated = ::madvise(base + off, std::min(kStep, size - off), MADV_POPULATE_WRITE) == 0;
+  }
+  if (populated) return;
   // Kernels before 5.14: touch each page (the segment is all zeroes, so this writes nothing new).
   for (uint64_t off = 0; off < size; off += kPage) {
     reinterpret_cast<volatile uint8_t*>(base)[off] = 0;
@@ -136,6 +148,20 @@ void MappedFile::warm(uint64_t from, uint64_t upto) {
   if (from >= upto) return;
   prefault_writable(base_ + from, upto - from);
   warmed_to_.store(upto, std::memory_order_release);
+}
+
+void MappedFile::fill(uint64_t from, uint64_t upto) {
+  upto = std::min(upto, size_);
+  from &= ~(kPage - 1);
+  constexpr uint64_t kStep = 1ull << 20;  // the mmap lock, as in prefault_writable
+  for (uint64_t off = from; off < upto; off += kStep) {
+    const uint64_t n = std::min(kStep, upto - off);
+    if (::madvise(base_ + off, n, MADV_POPULATE_READ) != 0) {
+      for (uint64_t p = off; p < off + n; p += kPage) {  // kernels before 5.14
+        (void)reinterpret_cast<volatile const uint8_t*>(base_)[p];
+      }
+    }
+  }
 }
 
 uint64_t MappedFile::warm_request(uint64_t pos) {

@@ -56,6 +56,11 @@ class MappedFile {
   // with zeroes and stalled every fsync behind them). One thread at a time.
   void warm(uint64_t from, uint64_t upto);
   uint64_t warmed_to() const { return warmed_to_.load(std::memory_order_acquire); }
+  // Faults the pages of [from, upto) in for reading: the kernel allocates and zero-fills them
+  // (the costly part of a first touch; on some VMs the host's too) but they stay clean, with
+  // nothing to write back. Writing one later costs a minor fault, and warm() takes even that off
+  // the writer.
+  void fill(uint64_t from, uint64_t upto);
   // The writer's side (under its lock): whether the window ahead of `pos` should be warmed
   // further, and if so the end to warm to (recorded as requested, so each window is asked once).
   uint64_t warm_request(uint64_t pos);

@@ -140,6 +140,11 @@ class MessageStore {
   using DiskUsageProbe = std::function<double(const std::string& path)>;
   void set_disk_usage_probe(DiskUsageProbe probe);
   static double file_system_usage(const std::string& path);
+  // The fraction of the space this process could ever write that is used, from statvfs counts
+  // (blocks, free blocks, blocks available to unprivileged users). A privileged process (root)
+  // may write the reserved blocks too; an unprivileged one never can, so they count for neither
+  // used nor capacity (df's Use%).
+  static double disk_usage(uint64_t blocks, uint64_t free, uint64_t available, bool privileged);
   // Flushes ConsumeQueues and writes the checkpoint now.
   Status checkpoint();
 

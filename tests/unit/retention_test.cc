@@ -146,6 +146,26 @@ TEST(Retention, AFullDiskForcesOutUnexpiredSegmentsOnlyAboveTheForciblyRatio) {
   EXPECT_EQ(store.delete_expired_files(), 0u);  // never the active segment
 }
 
+TEST(Retention, DiskUsageCountsTheSpaceThisProcessCanWrite) {
+  // A disk seen on a CI machine: 66 M blocks, 49 M free, but only 8 M available to users (a
+  // large reserve). df says 67% used (used / (used + available)).
+  constexpr uint64_t kBlocks = 66053021, kFree = 49160212, kAvail = 8191488;
+  // root may write the reserve: a quarter used, far from any retention ratio. (Counting only
+  // the available blocks against all of them said 88%, and forced unconsumed segments out.)
+  EXPECT_NEAR(MessageStore::disk_usage(kBlocks, kFree, kAvail, true), 0.256, 0.001);
+  // Anyone else never can: the reserve counts for neither side, as in df.
+  EXPECT_NEAR(MessageStore::disk_usage(kBlocks, kFree, kAvail, false), 0.673, 0.001);
+  // A disk with a 5% reserve, down to the reserve: full for a user, 95% for root.
+  EXPECT_DOUBLE_EQ(MessageStore::disk_usage(1000, 50, 0, false), 1.0);
+  EXPECT_NEAR(MessageStore::disk_usage(1000, 50, 0, true), 0.95, 1e-9);
+  EXPECT_DOUBLE_EQ(MessageStore::disk_usage(1000, 1000, 950, true), 0.0);
+  EXPECT_DOUBLE_EQ(MessageStore::disk_usage(0, 0, 0, true), 1.0);  // nothing to write to
+  // The probe the store uses by default agrees with statvfs of a real directory.
+  const double here = MessageStore::file_system_usage("/tmp");
+  EXPECT_GE(here, 0.0);
+  EXPECT_LE(here, 1.0);
+}
+
 TEST(Retention, ForcedCleaningCanBeSwitchedOff) {
   TempDir dir;
   ManualClock clock;
