@@ -52,10 +52,9 @@ std::string_view pull_status_name(PullStatus status) {
   return "UNKNOWN";
 }
 
-std::optional<ReadTarget> select_read_target(const BrokerData& broker) {
-  if (auto master = broker.master_addr()) return ReadTarget{kMasterId, *master};
-  for (const auto& [id, addr] : broker.addrs) {  // ascending ids
-    if (id > kMasterId && !addr.empty()) return ReadTarget{id, addr};
+std::optional<ReadTarget> select_read_target(const BrokerData& broker, std::string_view avoid) {
+  for (const auto& [id, addr] : broker.addrs) {  // ascending ids: the master first
+    if (id >= kMasterId && !addr.empty() && addr != avoid) return ReadTarget{id, addr};
   }
   return std::nullopt;
 }
@@ -143,13 +142,7 @@ Result<ReadTarget> ConsumerApi::read_target(const MessageQueue& mq, std::string_
     COMET_ASSIGN_OR_RETURN(route, client_->find_route(mq.topic));
   }
   if (const BrokerData* broker = route->find_broker(mq.broker_name)) {
-    if (avoid.empty()) {
-      if (auto target = select_read_target(*broker)) return *std::move(target);
-    } else {
-      for (const auto& [id, addr] : broker->addrs) {  // ascending ids: the master first
-        if (id >= kMasterId && !addr.empty() && addr != avoid) return ReadTarget{id, addr};
-      }
-    }
+    if (auto target = select_read_target(*broker, avoid)) return *std::move(target);
   }
   return Status::unavailable("no " + std::string(avoid.empty() ? "" : "other ") +
                              "address of broker " + mq.broker_name + " in the route of " +

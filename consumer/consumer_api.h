@@ -33,8 +33,9 @@ struct ReadTarget {
   bool operator==(const ReadTarget&) const = default;
 };
 
-// The master of `broker`, else its slave with the lowest id; nullopt when it lists no address.
-std::optional<ReadTarget> select_read_target(const BrokerData& broker);
+// The master of `broker`, else its slave with the lowest id, leaving out any replica at `avoid`;
+// nullopt when none is left.
+std::optional<ReadTarget> select_read_target(const BrokerData& broker, std::string_view avoid = {});
 
 // The tags of a subscription expression ("TagA || TagB"); empty for "*" or "" (every message).
 // Parsed as the broker parses it (split_tag_expression in common/record_codec.h).
