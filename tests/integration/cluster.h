@@ -3,7 +3,10 @@
 // directory, plus helpers that speak the protocol directly with a RemotingClient.
 #pragma once
 
+#include <cstdio>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +68,27 @@ class LocalCluster {
   }
 
   ChildProcess* broker(const std::string& name) { return brokers_.at(name).get(); }
+
+  // Prints the last `lines` lines of each process's log (its stderr): for a failed test, whose
+  // directory is gone once it ends, and for CI, which keeps no files.
+  void print_log_tails(size_t lines = 40) const {
+    std::vector<std::pair<std::string, std::string>> logs;
+    if (namesrv_) logs.emplace_back("namesrv", namesrv_->log_path());
+    for (const auto& [name, proc] : brokers_)
+      logs.emplace_back(name, proc->log_path());
+    for (const auto& [name, path] : logs) {
+      std::ifstream in(path);
+      std::deque<std::string> tail;
+      for (std::string line; std::getline(in, line);) {
+        if (tail.size() == lines) tail.pop_front();
+        tail.push_back(std::move(line));
+      }
+      std::printf("---- last %zu lines of %s (%s)\n", tail.size(), name.c_str(), path.c_str());
+      for (const auto& line : tail)
+        std::printf("%s\n", line.c_str());
+    }
+    std::fflush(stdout);
+  }
   const std::string& namesrv_addr() const { return namesrv_addr_; }
   remoting::RemotingClient& client() { return client_; }
 

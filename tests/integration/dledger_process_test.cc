@@ -4,6 +4,7 @@
 // reported, exactly once, on every member, and the members' queues must be identical.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,8 +34,9 @@ constexpr int kMembers = 3;
 constexpr int kQueues = 4;
 
 // The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
-int next_leader_announced(ChildProcess* member) {
-  auto line = member->wait_for_line("is led by", kWait);
+int next_leader_announced(ChildProcess* member,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds(kWait)) {
+  auto line = member->wait_for_line("is led by", timeout);
   if (!line.is_ok()) return -1;
   const size_t at = line->find("is led by n");
   return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
@@ -60,6 +62,9 @@ class DLedgerProcessTest : public ::testing::Test {
     peers_ = peers;
     for (int i = 0; i < kMembers; ++i)
       ASSERT_NO_FATAL_FAILURE(start_member(i));
+  }
+  void TearDown() override {
+    if (HasFailure() && cluster_) cluster_->print_log_tails();
   }
 
   static std::string id(int i) { return "n" + std::to_string(i); }
@@ -325,9 +330,18 @@ class DLedgerNetnsTest : public ::testing::Test {
     }
   }
   void TearDown() override {
+    if (HasFailure() && cluster_) cluster_->print_log_tails();
     cluster_.reset();  // members killed and reaped before their namespaces go
     in_a_.reset();
     net_.reset();
+  }
+
+  // What is left of the test's budget, at most `cap`: the waits below share one budget, kept
+  // well under ctest's 300 s timeout so a group that never recovers fails with its logs printed
+  // instead of being killed silently.
+  std::chrono::milliseconds left(std::chrono::milliseconds cap = kWait) const {
+    auto l = std::chrono::duration_cast<std::chrono::milliseconds>(budget_ - Clock::now());
+    return std::clamp(l, std::chrono::milliseconds(0), cap);
   }
 
   Result<RemotingCommand> send(int member, int first, int count) {
@@ -344,11 +358,12 @@ class DLedgerNetnsTest : public ::testing::Test {
   std::unique_ptr<LocalCluster> cluster_;
   std::vector<std::string> hosts_;
   std::string addrs_[kMembers];
+  Clock::time_point budget_ = Clock::now() + 180s;
 };
 
 TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
-  int leader = next_leader_announced(cluster_->broker("n0"));
-  ASSERT_GE(leader, 0);
+  int leader = next_leader_announced(cluster_->broker("n0"), left());
+  ASSERT_GE(leader, 0) << "no leader elected";
   if (leader != 0) {
     // n0, alone in namespace A, is to be the leader the partition isolates.
     auto req = RemotingCommand::request(RequestCode::DLEDGER_TRANSFER_LEADER);
@@ -358,7 +373,7 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
     auto r = cluster_->client().invoke(addrs_[leader], std::move(req), 10s);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
-    ASSERT_EQ(next_leader_announced(cluster_->broker("n0")), 0);
+    ASSERT_EQ(next_leader_announced(cluster_->broker("n0"), left()), 0);
   }
   for (const auto& addr : addrs_) {
     auto r = cluster_->client().invoke(addr, update_topic_request("DLNet", kQueues), 10s);
@@ -388,7 +403,7 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
   // Bodies whose sends got FLUSH_SLAVE_TIMEOUT: stored on n0, outcome unknown (they may commit
   // if n0 leads again). Refused ones were never stored.
   std::set<std::string> unknown;
-  const auto deadline = Clock::now() + kWait;
+  const auto deadline = Clock::now() + left();
   while (refused < 3 && Clock::now() < deadline) {
     auto r = send(0, next, 10);
     if (r.is_ok() && r->response_code() == ResponseCode::FLUSH_SLAVE_TIMEOUT) {
@@ -410,8 +425,8 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
   // follows; the new leader takes sends.
   ASSERT_TRUE(net_->restore().is_ok());
   int now = -1;
-  for (int lines = 0; lines < 5 && (now < 0 || now == 0); ++lines)
-    now = next_leader_announced(cluster_->broker("n0"));
+  for (int lines = 0; lines < 5 && now <= 0 && left() > 0ms; ++lines)
+    now = next_leader_announced(cluster_->broker("n0"), left());
   ASSERT_GT(now, 0) << "n0 never learned of a new leader";
   for (int i = 0; i < 10; ++i)
     ASSERT_NO_FATAL_FAILURE(send_ok(now));
@@ -423,7 +438,7 @@ TEST_F(DLedgerNetnsTest, APartitionedLeaderCannotAckAndRejoinsAsFollower) {
   for (int m = 0; m < kMembers; ++m) {
     for (const auto& [queue, end] : ends) {
       std::vector<std::string> bodies;
-      const auto until = Clock::now() + kWait;
+      const auto until = Clock::now() + left();
       while (bodies.size() < end && Clock::now() < until) {
         auto r =
             cluster_->client().invoke(addrs_[m],

@@ -39,6 +39,9 @@ class HaProcessTest : public ::testing::Test {
     cluster_ = std::make_unique<LocalCluster>(dir_.path());
     ASSERT_TRUE(cluster_->start_namesrv().is_ok());
   }
+  void TearDown() override {
+    if (HasFailure() && cluster_) cluster_->print_log_tails();
+  }
 
   std::string start(const std::string& key, std::vector<std::string> extra) {
     extra.push_back("slaveSyncIntervalMs=200");
@@ -330,6 +333,7 @@ class HaNetnsTest : public HaProcessTest {
     cluster_ = std::make_unique<LocalCluster>(dir_.path());  // its client's threads live in A
   }
   void TearDown() override {
+    HaProcessTest::TearDown();
     cluster_.reset();  // brokers killed and reaped before their namespaces go
     in_a_.reset();
     net_.reset();
