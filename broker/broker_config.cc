@@ -17,24 +17,12 @@ Status invalid(std::string_view key, const std::string& what) {
   return Status::invalid_argument(std::string(key) + ": " + what);
 }
 
-Status get_ranged(const Properties& p, std::string_view key, uint64_t lo, uint64_t hi,
-                  uint64_t& out) {
-  uint64_t v = out;
-  COMET_RETURN_IF_ERROR(p.get_uint(key, v));
-  if (v < lo || v > hi) {
-    return invalid(key, "must be within " + std::to_string(lo) + ".." + std::to_string(hi) +
-                            ", got " + std::to_string(v));
-  }
-  out = v;
-  return Status::ok();
-}
-
 template <typename T>
 Status get_field(const Properties& p, std::string_view key, T& out,
                  uint64_t lo = std::numeric_limits<T>::min(),
                  uint64_t hi = std::numeric_limits<T>::max()) {
   uint64_t v = out;
-  COMET_RETURN_IF_ERROR(get_ranged(p, key, lo, hi, v));
+  COMET_RETURN_IF_ERROR(p.get_uint_in(key, lo, hi, v));
   out = static_cast<T>(v);
   return Status::ok();
 }
@@ -136,6 +124,7 @@ Result<BrokerConfig> BrokerConfig::from_properties(const Properties& p) {
   COMET_RETURN_IF_ERROR(get_field(p, "ioThreads", c.io_threads));
   COMET_RETURN_IF_ERROR(get_field(p, "sendQueueMaxBytes", c.send_queue_max_bytes));
   COMET_RETURN_IF_ERROR(get_field(p, "maxFrameBytes", c.max_frame_bytes));
+  COMET_ASSIGN_OR_RETURN(c.server_limits, remoting::ServerLimits::from_properties(p));
   COMET_ASSIGN_OR_RETURN(c.store, commitlog::StoreConfig::from_properties(p));
   COMET_RETURN_IF_ERROR(p.get_bool("enableDLegerCommitLog", c.enable_dleger_commit_log));
   c.dledger.group = c.broker_name;

@@ -13,6 +13,7 @@
 #include "common/properties.h"
 #include "common/status.h"
 #include "dledger/dledger_options.h"
+#include "remoting/server_limits.h"
 
 namespace comet::broker {
 
@@ -55,7 +56,10 @@ struct BrokerConfig {
   uint32_t io_threads = 2;                   // ioThreads
   uint64_t send_queue_max_bytes = 64ull << 20;  // sendQueueMaxBytes (per connection)
   uint32_t max_frame_bytes = 16u << 20;         // maxFrameBytes
-  commitlog::StoreConfig store;                 // storePathRootDir, flushDiskType, ...
+  // serverMaxConnections, serverMaxConnectionsPerIp, serverMaxInflightRequests,
+  // serverFrameReadTimeoutMs, serverChannelMaxIdleTimeSeconds (remoting/server_limits.h)
+  remoting::ServerLimits server_limits;
+  commitlog::StoreConfig store;  // storePathRootDir, flushDiskType, ...
   // DLedger mode: the CommitLog is replicated by a Raft group; brokerRole, brokerId and the HA
   // keys do not apply (the leader registers as master, brokerId 0; member i as slave i + 1).
   bool enable_dleger_commit_log = false;  // enableDLegerCommitLog

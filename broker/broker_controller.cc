@@ -39,6 +39,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   opts.io_threads = static_cast<int>(config.io_threads);
   opts.connection.max_frame_bytes = config.max_frame_bytes;
   opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
+  config.server_limits.apply(opts);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
   return b;
 }

@@ -10,6 +10,11 @@ namespace comet::broker {
 
 using commitlog::GetStatus;
 
+namespace {
+constexpr int32_t kMaxPullMessages = 1024;
+constexpr uint64_t kMaxPullBytes = uint64_t{8} << 20;
+}  // namespace
+
 std::vector<uint64_t> parse_tag_filter(std::string_view expression) {
   std::vector<uint64_t> out;
   for (std::string_view tag : split_tag_expression(expression))
@@ -53,11 +58,15 @@ void PullMessageProcessor::pull(const ConnectionPtr& conn,
   const auto* ext = req->ext<protocol::PullMessageRequestT>();
   const auto queue_id = static_cast<uint32_t>(ext->queue_id);
   const auto offset = static_cast<uint64_t>(ext->queue_offset);
-  const uint64_t max_bytes =
-      ext->max_bytes > 0 ? static_cast<uint64_t>(ext->max_bytes) : uint64_t{8} << 20;
+  // A pull answers at most kMaxPullMessages messages and kMaxPullBytes bytes (at least one
+  // message), whatever the request asks: one request must not make the broker walk or send a
+  // whole queue (RocketMQ caps a pull batch at 1024 as well).
+  const uint64_t max_bytes = ext->max_bytes > 0
+                                 ? std::min(static_cast<uint64_t>(ext->max_bytes), kMaxPullBytes)
+                                 : kMaxPullBytes;
+  const auto max_msgs = static_cast<uint32_t>(std::min(ext->max_msg_nums, kMaxPullMessages));
   const std::vector<uint64_t> tags = parse_tag_filter(ext->subscription);
-  auto got = ctx_.store->get_messages(ext->topic, queue_id, offset,
-                                      static_cast<uint32_t>(ext->max_msg_nums), max_bytes, tags);
+  auto got = ctx_.store->get_messages(ext->topic, queue_id, offset, max_msgs, max_bytes, tags);
 
   const bool nothing_new = got.status == GetStatus::kOffsetOverflowOne ||
                            got.status == GetStatus::kNoMessageInQueue ||

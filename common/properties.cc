@@ -80,6 +80,18 @@ Status Properties::get_uint(std::string_view key, uint64_t& out) const {
   return Status::ok();
 }
 
+Status Properties::get_uint_in(std::string_view key, uint64_t lo, uint64_t hi,
+                               uint64_t& out) const {
+  uint64_t v = out;
+  COMET_RETURN_IF_ERROR(get_uint(key, v));
+  if (v < lo || v > hi) {
+    return Status::invalid_argument(std::string(key) + ": must be within " + std::to_string(lo) +
+                                    ".." + std::to_string(hi) + ", got " + std::to_string(v));
+  }
+  out = v;
+  return Status::ok();
+}
+
 Status Properties::get_bool(std::string_view key, bool& out) const {
   auto it = values_.find(key);
   if (it == values_.end()) return Status::ok();

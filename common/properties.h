@@ -24,6 +24,8 @@ class Properties {
   Status get_string(std::string_view key, std::string& out) const;
   Status get_int(std::string_view key, int64_t& out) const;
   Status get_uint(std::string_view key, uint64_t& out) const;
+  // get_uint, and the value must be within [lo, hi].
+  Status get_uint_in(std::string_view key, uint64_t lo, uint64_t hi, uint64_t& out) const;
   Status get_bool(std::string_view key, bool& out) const;
 
  private:

@@ -35,6 +35,7 @@ Result<NamesrvConfig> NamesrvConfig::from_properties(const Properties& p) {
                                     std::to_string(threads));
   }
   c.io_threads = static_cast<int>(threads);
+  COMET_ASSIGN_OR_RETURN(c.server_limits, remoting::ServerLimits::from_properties(p));
   COMET_RETURN_IF_ERROR(c.validate());
   return c;
 }
@@ -61,8 +62,13 @@ Status NamesrvConfig::validate() const {
 }
 
 const std::vector<std::string_view>& NamesrvConfig::known_keys() {
-  static const std::vector<std::string_view> keys = {"listenPort", "bindAddress", "brokerExpiryMs",
-                                                     "scanNotActiveBrokerInterval", "ioThreads"};
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> k = {"listenPort", "bindAddress", "brokerExpiryMs",
+                                       "scanNotActiveBrokerInterval", "ioThreads"};
+    const auto& limits = remoting::ServerLimits::keys();
+    k.insert(k.end(), limits.begin(), limits.end());
+    return k;
+  }();
   return keys;
 }
 

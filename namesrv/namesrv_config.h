@@ -9,6 +9,7 @@
 
 #include "common/properties.h"
 #include "common/status.h"
+#include "remoting/server_limits.h"
 
 namespace comet::namesrv {
 
@@ -18,6 +19,9 @@ struct NamesrvConfig {
   int64_t broker_expiry_ms = 3000;                    // brokerExpiryMs
   int64_t scan_not_active_broker_interval_ms = 1000;  // scanNotActiveBrokerInterval
   int io_threads = 2;                                 // ioThreads
+  // serverMaxConnections, serverMaxConnectionsPerIp, serverMaxInflightRequests,
+  // serverFrameReadTimeoutMs, serverChannelMaxIdleTimeSeconds (remoting/server_limits.h)
+  remoting::ServerLimits server_limits;
 
   static Result<NamesrvConfig> from_properties(const Properties& props);
   Status validate() const;

@@ -29,6 +29,7 @@ NamesrvController::NamesrvController(NamesrvConfig config, const Clock& clock)
   opts.bind_address = config_.bind_address;
   opts.port = config_.listen_port;
   opts.io_threads = config_.io_threads;
+  config_.server_limits.apply(opts);
   server_ = std::make_unique<remoting::RemotingServer>(opts);
   scan_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(server_->io_context()));
   register_handlers();

@@ -24,6 +24,10 @@ constexpr size_t kMaxFramesPerWrite = 256;
 constexpr size_t kMaxBytesPerWrite = 4 * 1024 * 1024;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 
+int64_t ticks_now() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
 std::string endpoint_string(const asio::ip::tcp::socket& s) {
   std::error_code ec;
   auto ep = s.remote_endpoint(ec);
@@ -63,8 +67,10 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionOptions options,
       on_request_(std::move(on_request)),
       on_close_(std::move(on_close)),
       writer_wake_(socket_.get_executor()),
+      reader_wake_(socket_.get_executor()),
       sweep_timer_(socket_.get_executor()) {
   writer_wake_.expires_at(asio::steady_timer::time_point::max());
+  reader_wake_.expires_at(asio::steady_timer::time_point::max());
 }
 
 Connection::~Connection() = default;
@@ -138,13 +144,21 @@ awaitable<void> Connection::reader() {
   // frame in it is handled before the next recv (syscalls are the cost that matters here).
   std::vector<uint8_t> buf(kReadBufferBytes);
   size_t begin = 0, end = 0;
+  const uint32_t limit = options_.max_inflight_requests;
+  last_read_.store(ticks_now(), std::memory_order_relaxed);
   while (is_open()) {
     // Handle every complete frame in [begin, end). Wake-ups the handlers cause (the store's
     // dispatcher) are deferred to the end of the batch: the scope closes before the co_await.
     bool bad = false;
+    bool at_limit = false;
+    size_t handled = 0;
     {
       DeferredWakeScope wakes;
       while (end - begin >= kFramePrefixSize) {
+        if (limit != 0 && inflight_.load(std::memory_order_acquire) >= limit) {
+          at_limit = true;
+          break;
+        }
         auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
         if (!prefix.is_ok()) {
           log->warn("closing connection from {}: {}", remote_address_, prefix.status().to_string());
@@ -153,9 +167,11 @@ awaitable<void> Connection::reader() {
         }
         const size_t frame_bytes = kFramePrefixSize + prefix->rest();
         if (end - begin < frame_bytes) {
-          if (frame_bytes > buf.size()) {
-            // A frame larger than the buffer: grow it (bounded by max_frame_bytes above).
-            std::vector<uint8_t> bigger(frame_bytes);
+          if (frame_bytes > buf.size() && end == buf.size()) {
+            // A frame larger than the buffer, which its bytes have filled: grow it, at most
+            // doubling (bounded by max_frame_bytes above), so memory follows the bytes that
+            // arrived, not the length a peer announces.
+            std::vector<uint8_t> bigger(std::min(frame_bytes, 2 * buf.size()));
             std::memcpy(bigger.data(), buf.data() + begin, end - begin);
             end -= begin;
             begin = 0;
@@ -170,10 +186,12 @@ awaitable<void> Connection::reader() {
           break;
         }
         begin += frame_bytes;
+        ++handled;
         if (cmd->is_response()) {
           const uint32_t opaque = cmd->opaque();
           complete(opaque, std::move(cmd));
         } else if (on_request_) {
+          if (limit != 0 && !cmd->is_oneway()) inflight_.fetch_add(1, std::memory_order_acq_rel);
           on_request_(self, std::move(cmd).value());
         } else if (!cmd->is_oneway()) {
           send(RemotingCommand::response_to(*cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
@@ -183,8 +201,35 @@ awaitable<void> Connection::reader() {
     }
     if (bad) break;
     if (begin == end) {
+      partial_since_.store(0, std::memory_order_relaxed);
+    } else if (handled > 0 || partial_since_.load(std::memory_order_relaxed) == 0) {
+      partial_since_.store(ticks_now(), std::memory_order_relaxed);  // a new frame began
+    }
+    if (at_limit) {
+      // At the in-flight limit: read nothing more (the frames already buffered wait too) until
+      // a response brings the count under it.
+      bool sleep = false;
+      {
+        std::lock_guard lock(out_mu_);
+        if (inflight_.load(std::memory_order_acquire) >= limit) sleep = reader_sleeping_ = true;
+      }
+      if (sleep) {
+        reader_paused_.store(true, std::memory_order_relaxed);
+        co_await reader_wake_.async_wait(as_tuple(use_awaitable));
+        reader_paused_.store(false, std::memory_order_relaxed);
+        // The time spent paused was ours, not the peer's.
+        const int64_t now = ticks_now();
+        last_read_.store(now, std::memory_order_relaxed);
+        if (begin != end) partial_since_.store(now, std::memory_order_relaxed);
+      }
+      continue;
+    }
+    if (begin == end) {
       begin = end = 0;
-      if (buf.size() > kReadBufferBytes) buf.resize(kReadBufferBytes);  // give back a big frame
+      if (buf.size() > kReadBufferBytes) {  // give back a big frame's memory
+        buf.resize(kReadBufferBytes);
+        buf.shrink_to_fit();
+      }
     } else if (begin > 0 && buf.size() - end < kFramePrefixSize) {
       std::memmove(buf.data(), buf.data() + begin, end - begin);
       end -= begin;
@@ -199,6 +244,7 @@ awaitable<void> Connection::reader() {
         asio::buffer(buf.data() + end, buf.size() - end), as_tuple(use_awaitable));
     if (ec) break;
     end += n;
+    last_read_.store(ticks_now(), std::memory_order_relaxed);
   }
   close();
 }
@@ -254,6 +300,21 @@ awaitable<void> Connection::writer() {
 }
 
 bool Connection::send(RemotingCommand cmd) {
+  bool wake_reader = false;
+  if (options_.max_inflight_requests != 0 && cmd.is_response()) {
+    // One request fewer in flight (a response to a request this connection read).
+    uint32_t n = inflight_.load(std::memory_order_relaxed);
+    while (n > 0 && !inflight_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+    }
+    if (n == options_.max_inflight_requests) {
+      std::lock_guard lock(out_mu_);
+      wake_reader = std::exchange(reader_sleeping_, false);
+    }
+  }
+  if (wake_reader) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->reader_wake_.cancel(); });
+  }
   if (!is_open()) return false;
   OutFrame f;
   const size_t body_size = cmd.body.size();
@@ -382,6 +443,29 @@ void Connection::fail_all_pending(const Status& status) {
     p.callback(status);
 }
 
+std::string Connection::overdue(std::chrono::steady_clock::time_point now,
+                                std::chrono::milliseconds frame_timeout,
+                                std::chrono::milliseconds idle_timeout) const {
+  if (!is_open() || reader_paused_.load(std::memory_order_relaxed)) return "";
+  const int64_t t = now.time_since_epoch().count();
+  auto ms = [t](int64_t since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::duration(t - since))
+        .count();
+  };
+  const int64_t partial = partial_since_.load(std::memory_order_relaxed);
+  if (frame_timeout.count() > 0 && partial != 0 && ms(partial) > frame_timeout.count()) {
+    return "a frame still incomplete after " + std::to_string(ms(partial)) +
+           " ms (frame read timeout " + std::to_string(frame_timeout.count()) + " ms)";
+  }
+  const int64_t last = last_read_.load(std::memory_order_relaxed);
+  if (idle_timeout.count() > 0 && last != 0 && ms(last) > idle_timeout.count()) {
+    return "idle for " + std::to_string(ms(last)) + " ms (idle timeout " +
+           std::to_string(idle_timeout.count()) + " ms)";
+  }
+  return "";
+}
+
 size_t Connection::pending_requests() const {
   std::lock_guard lock(pending_mu_);
   return pending_.size();
@@ -400,6 +484,7 @@ void Connection::close() {
     self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     self->socket_.close(ec);
     self->writer_wake_.cancel();
+    self->reader_wake_.cancel();
     self->sweep_timer_.cancel();
     std::lock_guard lock(self->out_mu_);
     self->out_.clear();  // releases the mappings queued frames kept alive

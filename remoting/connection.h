@@ -28,6 +28,9 @@ struct ConnectionOptions {
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   // A peer that does not read what we send is cut off past this many queued bytes.
   size_t send_queue_max_bytes = 64 * 1024 * 1024;
+  // Server side: while this many requests wait for their responses, the connection reads no
+  // more (TCP then pushes back on the client, as Kafka mutes a channel). 0: no limit.
+  uint32_t max_inflight_requests = 0;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -60,6 +63,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool is_open() const { return open_.load(std::memory_order_acquire); }
   const std::string& remote_address() const { return remote_address_; }
   size_t pending_requests() const;
+  // Requests read and not yet answered (counted only with max_inflight_requests set).
+  uint32_t inflight_requests() const { return inflight_.load(std::memory_order_relaxed); }
+
+  // Why this connection should be cut at `now`, or "": a frame whose bytes began arriving more
+  // than `frame_timeout` ago and is still incomplete (a slow-loris sender), or nothing read for
+  // `idle_timeout`. A zero timeout is off; time spent not reading because of the in-flight limit
+  // does not count.
+  std::string overdue(std::chrono::steady_clock::time_point now,
+                      std::chrono::milliseconds frame_timeout,
+                      std::chrono::milliseconds idle_timeout) const;
 
  private:
   struct OutFrame {
@@ -97,6 +110,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writer_sleeping_ = false;  // guarded by out_mu_: the writer waits on writer_wake_
   asio::steady_timer writer_wake_;
   std::atomic<size_t> queued_bytes_{0};
+
+  // In-flight limit: the reader sleeps on reader_wake_ while inflight_ is at the limit; the
+  // response that brings it under wakes it (the writer's wake-up scheme).
+  std::atomic<uint32_t> inflight_{0};
+  bool reader_sleeping_ = false;  // guarded by out_mu_
+  asio::steady_timer reader_wake_;
+  // For overdue(), in steady_clock ticks: the last read, and when the bytes of the incomplete
+  // frame at the buffer's tail began to arrive (0: none).
+  std::atomic<int64_t> last_read_{0};
+  std::atomic<int64_t> partial_since_{0};
+  std::atomic<bool> reader_paused_{false};
 
   mutable std::mutex pending_mu_;
   std::unordered_map<uint32_t, Pending> pending_;

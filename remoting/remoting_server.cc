@@ -1,5 +1,6 @@
 #include "remoting/remoting_server.h"
 
+#include <algorithm>
 #include <latch>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -11,7 +12,9 @@ namespace comet::remoting {
 using asio::experimental::as_tuple;
 
 RemotingServer::RemotingServer(ServerOptions options)
-    : options_(std::move(options)), acceptor_(asio::make_strand(io_)) {}
+    : options_(std::move(options)),
+      acceptor_(asio::make_strand(io_)),
+      deadline_timer_(acceptor_.get_executor()) {}
 
 RemotingServer::~RemotingServer() {
   stop();
@@ -44,6 +47,9 @@ Status RemotingServer::start() {
   // The accept loop and the acceptor's close share a strand: a connection is either registered
   // before stop() takes its snapshot or never accepted.
   asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+  if (options_.frame_read_timeout.count() > 0 || options_.idle_timeout.count() > 0) {
+    asio::co_spawn(acceptor_.get_executor(), deadline_loop(), asio::detached);
+  }
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
     threads_.emplace_back([this] { io_.run(); });
   }
@@ -52,12 +58,33 @@ Status RemotingServer::start() {
 }
 
 asio::awaitable<void> RemotingServer::accept_loop() {
+  auto log = logger("remoting");
   while (acceptor_.is_open()) {
     auto [ec, socket] =
         co_await acceptor_.async_accept(asio::make_strand(io_), as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      logger("remoting")->warn("accept failed: {}", ec.message());
+      log->warn("accept failed: {}", ec.message());
+      continue;
+    }
+    std::error_code ep_ec;
+    const auto ep = socket.remote_endpoint(ep_ec);
+    const std::string ip = ep_ec ? "?" : ep.address().to_string();
+    std::string refusal;
+    {
+      std::lock_guard lock(conns_mu_);
+      refusal = over_limit(ip);
+    }
+    if (!refusal.empty()) {
+      std::error_code ignored;
+      socket.close(ignored);
+      ++refused_unlogged_;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - refusal_logged_at_ >= std::chrono::seconds(1)) {
+        log->warn("refused {} connection(s), the last from {}: {}", refused_unlogged_, ip, refusal);
+        refused_unlogged_ = 0;
+        refusal_logged_at_ = now;
+      }
       continue;
     }
     auto conn = std::make_shared<Connection>(
@@ -68,15 +95,68 @@ asio::awaitable<void> RemotingServer::accept_loop() {
         [this](Connection* c) {
           {
             std::lock_guard lock(conns_mu_);
-            conns_.erase(c);
+            if (auto it = conns_.find(c); it != conns_.end()) {
+              if (auto n = conns_per_ip_.find(it->second.ip);
+                  n != conns_per_ip_.end() && --n->second == 0) {
+                conns_per_ip_.erase(n);
+              }
+              conns_.erase(it);
+            }
           }
           if (close_handler_) close_handler_(c);
         });
     {
       std::lock_guard lock(conns_mu_);
-      conns_.emplace(conn.get(), conn);
+      conns_.emplace(conn.get(), Accepted{conn, ip});
+      ++conns_per_ip_[ip];
     }
     conn->start();
+  }
+}
+
+std::string RemotingServer::over_limit(const std::string& ip) const {
+  if (options_.max_connections != 0 && conns_.size() >= options_.max_connections) {
+    return "the server holds its limit of " + std::to_string(options_.max_connections) +
+           " connections";
+  }
+  if (options_.max_connections_per_ip != 0) {
+    auto it = conns_per_ip_.find(ip);
+    if (it != conns_per_ip_.end() && it->second >= options_.max_connections_per_ip) {
+      return ip + " holds its limit of " + std::to_string(options_.max_connections_per_ip) +
+             " connections";
+    }
+  }
+  return "";
+}
+
+asio::awaitable<void> RemotingServer::deadline_loop() {
+  using std::chrono::milliseconds;
+  milliseconds shortest = milliseconds::max();
+  for (auto t : {options_.frame_read_timeout, options_.idle_timeout}) {
+    if (t.count() > 0) shortest = std::min(shortest, t);
+  }
+  // Checked four times per shortest timeout: a connection is cut within 1.25 times it.
+  const milliseconds period = std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
+  auto& timer = deadline_timer_;
+  auto log = logger("remoting");
+  while (acceptor_.is_open()) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
+    if (ec || !acceptor_.is_open()) co_return;
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      std::lock_guard lock(conns_mu_);
+      for (auto& [_, a] : conns_) {
+        if (auto c = a.conn.lock()) open.push_back(std::move(c));
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& c : open) {
+      std::string why = c->overdue(now, options_.frame_read_timeout, options_.idle_timeout);
+      if (why.empty()) continue;
+      log->warn("closing connection from {}: {}", c->remote_address(), why);
+      c->close();
+    }
   }
 }
 
@@ -101,6 +181,7 @@ void RemotingServer::stop() {
     asio::post(acceptor_.get_executor(), [this, &acceptor_closed] {
       std::error_code ec;
       acceptor_.close(ec);
+      deadline_timer_.cancel();
       acceptor_closed.count_down();
     });
     acceptor_closed.wait();
@@ -108,8 +189,8 @@ void RemotingServer::stop() {
   std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(conns_mu_);
-    for (auto& [_, weak] : conns_) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
+    for (auto& [_, a] : conns_) {
+      if (auto c = a.conn.lock()) open.push_back(std::move(c));
     }
   }
   // Close every socket on its strand and wait, so that peers see the close before the I/O

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,15 @@ struct ServerOptions {
   uint16_t port = 0;  // 0: any free port (see port())
   int io_threads = 2;
   ConnectionOptions connection;
+  // Limits that keep one client from exhausting the server (0: none). A connection past a
+  // count limit is closed as soon as it is accepted.
+  uint32_t max_connections = 0;
+  uint32_t max_connections_per_ip = 0;
+  // A frame must arrive whole within frame_read_timeout of its first bytes (slow-loris senders
+  // are cut), and a connection that sends nothing for idle_timeout is closed (RocketMQ's
+  // serverChannelMaxIdleTimeSeconds; clients heartbeat far more often).
+  std::chrono::milliseconds frame_read_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 class RemotingServer {
@@ -52,6 +62,10 @@ class RemotingServer {
 
  private:
   asio::awaitable<void> accept_loop();
+  // Every so often: closes the connections overdue() names.
+  asio::awaitable<void> deadline_loop();
+  // Under conns_mu_: why a new connection from `ip` is refused, or "".
+  std::string over_limit(const std::string& ip) const;
   void dispatch(const std::shared_ptr<Connection>& conn, RemotingCommand cmd);
 
   ServerOptions options_;
@@ -59,10 +73,19 @@ class RemotingServer {
   // Keeps the I/O threads running until stop() has closed everything.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer deadline_timer_;  // on the acceptor's strand
   std::unordered_map<int32_t, Handler> handlers_;
   std::function<void(Connection*)> close_handler_;
   mutable std::mutex conns_mu_;
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> conns_;
+  struct Accepted {
+    std::weak_ptr<Connection> conn;
+    std::string ip;
+  };
+  std::unordered_map<Connection*, Accepted> conns_;
+  std::unordered_map<std::string, uint32_t> conns_per_ip_;  // guarded by conns_mu_
+  // Refusals since the last one logged (logged at most once a second).
+  uint64_t refused_unlogged_ = 0;                              // accept strand only
+  std::chrono::steady_clock::time_point refusal_logged_at_{};  // accept strand only
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> started_{false};

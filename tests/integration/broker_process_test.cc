@@ -1,7 +1,10 @@
 // One name server and one broker as real processes on loopback, driven over the wire protocol.
+#include <poll.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -199,9 +202,39 @@ TEST_F(BrokerProcessTest, BadRequestsGetTypedErrors) {
   EXPECT_EQ(call(*broker, pull_request("Real", 9, 0))->response_code(), ResponseCode::BAD_REQUEST);
   EXPECT_EQ(call(*broker, pull_request("Nope", 0, 0))->response_code(),
             ResponseCode::TOPIC_NOT_EXIST);
+  EXPECT_EQ(call(*broker, pull_request("Real", 0, -1))->response_code(), ResponseCode::BAD_REQUEST);
   // Nothing was stored by any of them.
   EXPECT_EQ(call(*broker, pull_request("Real", 0, 0))->response_code(),
             ResponseCode::PULL_NOT_FOUND);
+
+  // Offsets past the end move the consumer back to it; a batch larger than 1024 is cut to it.
+  std::vector<std::string> bodies(1500, "m");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(call(*broker, send_request("Real", 1,
+                                         std::vector<std::string>(bodies.begin() + i * 500,
+                                                                  bodies.begin() + (i + 1) * 500)))
+                  ->response_code(),
+              ResponseCode::SUCCESS);
+  // Indexed a moment after the acks: long polls from the start wait for that.
+  int64_t indexed = 0;
+  for (int i = 0; i < 100 && indexed < 1500; ++i) {
+    auto r = call(*broker, pull_request("Real", 1, indexed, 1024, 5000));
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS);
+    indexed = r->ext<protocol::PullMessageResponseT>()->next_begin_offset;
+  }
+  ASSERT_EQ(indexed, 1500);
+  auto far = call(*broker, pull_request("Real", 1, int64_t{1} << 62));
+  ASSERT_TRUE(far.is_ok());
+  EXPECT_EQ(far->response_code(), ResponseCode::PULL_OFFSET_MOVED);
+  EXPECT_EQ(far->ext<protocol::PullMessageResponseT>()->next_begin_offset, 1500);
+  auto greedy = pull_request("Real", 1, 0, std::numeric_limits<int32_t>::max());
+  const_cast<protocol::PullMessageRequestT*>(greedy.ext<protocol::PullMessageRequestT>())
+      ->max_bytes = std::numeric_limits<int32_t>::max();
+  auto all = call(*broker, std::move(greedy));
+  ASSERT_TRUE(all.is_ok());
+  EXPECT_EQ(all->response_code(), ResponseCode::SUCCESS);
+  EXPECT_EQ(all->ext<protocol::PullMessageResponseT>()->next_begin_offset, 1024);
 }
 
 TEST_F(BrokerProcessTest, HostileBytesDoNotStopTheBroker) {
@@ -236,6 +269,58 @@ TEST_F(BrokerProcessTest, HostileBytesDoNotStopTheBroker) {
   auto ok = call(*broker, send_request("AfterAttack", -1, {"still serving"}));
   ASSERT_TRUE(ok.is_ok());
   EXPECT_EQ(ok->response_code(), ResponseCode::SUCCESS) << ok->remark();
+}
+
+// A slow-loris sender and a client holding more connections than it may: each is cut off
+// (clear warnings in the broker's log), and the broker goes on serving the others.
+TEST_F(BrokerProcessTest, SlowAndGreedyClientsAreCutAndOthersServed) {
+  auto broker = cluster_->start_broker(
+      "broker-a", {"serverFrameReadTimeoutMs=500", "serverMaxConnectionsPerIp=3"});
+  ASSERT_TRUE(broker.is_ok());
+  auto ok = call(*broker, send_request("Limits", -1, {"first"}));  // connection 1 of 3
+  ASSERT_TRUE(ok.is_ok());
+  ASSERT_EQ(ok->response_code(), ResponseCode::SUCCESS) << ok->remark();
+  auto hp = remoting::split_host_port(*broker);
+  ASSERT_TRUE(hp.is_ok());
+  asio::io_context io;
+  auto open = [&] {
+    auto s = std::make_unique<asio::ip::tcp::socket>(io);
+    s->connect({asio::ip::make_address(hp->first), hp->second});
+    return s;
+  };
+  // Waits up to 5 s for the broker to close the socket; false if it answers with data or not
+  // at all.
+  auto closed_by_broker = [](asio::ip::tcp::socket& s) {
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return false;
+    char buf[64];
+    std::error_code ec;
+    s.read_some(asio::buffer(buf), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  };
+  // Connection 2: half a frame, then silence.
+  auto loris = open();
+  const std::string frame = remoting::encode_frame(send_request("Limits", -1, {"never ends"}));
+  asio::write(*loris, asio::buffer(frame.data(), frame.size() / 2));
+  auto third = open();   // connection 3
+  auto fourth = open();  // one too many
+  EXPECT_TRUE(closed_by_broker(*fourth)) << "a 4th connection from one address was accepted";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(closed_by_broker(*loris));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 5s);
+  // With the slow sender gone there is room again, and the broker serves.
+  auto again = open();
+  asio::write(*again, asio::buffer(remoting::encode_frame(send_request("Limits", -1, {"next"}))));
+  char buf[16];
+  std::error_code ec;
+  pollfd p{again->native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1) << "no answer on a new connection";
+  EXPECT_GT(again->read_some(asio::buffer(buf), ec), 0u) << ec.message();
+  auto still = call(*broker, send_request("Limits", -1, {"still"}));
+  ASSERT_TRUE(still.is_ok());
+  EXPECT_EQ(still->response_code(), ResponseCode::SUCCESS) << still->remark();
+  EXPECT_TRUE(cluster_->broker("broker-a")->running());
 }
 
 // SYNC_FLUSH: a producer sends while the broker is SIGKILLed; after a restart every message

@@ -47,6 +47,11 @@ TEST(BrokerConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->io_threads, 2u);
   EXPECT_EQ(c->send_queue_max_bytes, 67108864u);
   EXPECT_EQ(c->max_frame_bytes, 16777216u);
+  EXPECT_EQ(c->server_limits.max_connections, 4096u);
+  EXPECT_EQ(c->server_limits.max_connections_per_ip, 1024u);
+  EXPECT_EQ(c->server_limits.max_inflight_requests, 4096u);
+  EXPECT_EQ(c->server_limits.frame_read_timeout_ms, 30000u);
+  EXPECT_EQ(c->server_limits.channel_max_idle_seconds, 120u);
   EXPECT_TRUE(c->is_master());
   EXPECT_EQ(c->broker_addr(), "127.0.0.1:10911");
   EXPECT_EQ(c->ha_server_addr(), "127.0.0.1:10912");
@@ -82,8 +87,18 @@ TEST(BrokerConfig, ParsesEveryKey) {
       "suspendMaxTimeMillis=30000\n"
       "ioThreads=4\n"
       "sendQueueMaxBytes=33554432\n"
-      "maxFrameBytes=8388608\n");
+      "maxFrameBytes=8388608\n"
+      "serverMaxConnections=100\n"
+      "serverMaxConnectionsPerIp=10\n"
+      "serverMaxInflightRequests=0\n"
+      "serverFrameReadTimeoutMs=5000\n"
+      "serverChannelMaxIdleTimeSeconds=60\n");
   ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->server_limits.max_connections, 100u);
+  EXPECT_EQ(c->server_limits.max_connections_per_ip, 10u);
+  EXPECT_EQ(c->server_limits.max_inflight_requests, 0u);
+  EXPECT_EQ(c->server_limits.frame_read_timeout_ms, 5000u);
+  EXPECT_EQ(c->server_limits.channel_max_idle_seconds, 60u);
   EXPECT_EQ(c->broker_cluster_name, "ClusterX");
   EXPECT_EQ(c->broker_name, "broker-b");
   EXPECT_EQ(c->broker_id, 2);
@@ -230,6 +245,11 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"sendQueueMaxBytes=-1", "sendQueueMaxBytes", "negative"},
       {"maxFrameBytes=65536", "maxFrameBytes", "maxMessageSize + 65536"},
       {"maxFrameBytes=5000000000", "maxFrameBytes", "0..4294967295"},
+      {"serverMaxConnections=-1", "serverMaxConnections", "negative"},
+      {"serverMaxConnectionsPerIp=many", "serverMaxConnectionsPerIp", "not an integer"},
+      {"serverMaxInflightRequests=5000000000", "serverMaxInflightRequests", "0..4294967295"},
+      {"serverFrameReadTimeoutMs=86400001", "serverFrameReadTimeoutMs", "0..86400000"},
+      {"serverChannelMaxIdleTimeSeconds=-120", "serverChannelMaxIdleTimeSeconds", "negative"},
       {"enableDLegerCommitLog=maybe", "enableDLegerCommitLog", "true/false"},
       {"enableDLegerCommitLog=true", "dLegerPeers", "empty"},
       {"dLegerPeers=n0-127.0.0.1", "dLegerPeers", "<id>-<host>:<port>"},

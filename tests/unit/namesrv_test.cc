@@ -446,7 +446,20 @@ TEST(NamesrvConfig, IoThreads) {
 }
 
 TEST(NamesrvConfig, KnownKeysAreTheDocumentedOnes) {
-  EXPECT_EQ(NamesrvConfig::known_keys().size(), 5u);
+  EXPECT_EQ(NamesrvConfig::known_keys().size(), 10u);
+}
+
+TEST(NamesrvConfig, ServerLimits) {
+  auto d = config_from("");
+  ASSERT_TRUE(d.is_ok());
+  EXPECT_EQ(d->server_limits.max_connections_per_ip, 1024u);
+  EXPECT_EQ(d->server_limits.channel_max_idle_seconds, 120u);
+  auto c = config_from("serverMaxConnectionsPerIp=16\nserverFrameReadTimeoutMs=0");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->server_limits.max_connections_per_ip, 16u);
+  EXPECT_EQ(c->server_limits.frame_read_timeout_ms, 0u);
+  expect_rejected("serverMaxConnections=-1", "serverMaxConnections");
+  expect_rejected("serverChannelMaxIdleTimeSeconds=forever", "serverChannelMaxIdleTimeSeconds");
 }
 
 // ---- NamesrvController over loopback -----------------------------------------------------

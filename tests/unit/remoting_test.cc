@@ -1,6 +1,13 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <random>
@@ -332,6 +339,290 @@ TEST_F(RemotingTest, ServerStopFailsPendingRequests) {
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return done; }));
   EXPECT_EQ(got.code(), Code::kUnavailable);
+}
+
+// ---- limits a server puts on its clients -------------------------------------------------
+
+// A raw client socket from `source` (a loopback address) to the server on 127.0.0.1.
+int connect_raw(uint16_t port, const char* source = "127.0.0.1") {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Waits up to `timeout` for the server to close `fd` (EOF or reset); bytes it sends are skipped.
+bool closed_within(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+  }
+}
+
+// Sends a request on `fd` and waits up to 5 s for bytes of its answer.
+bool answered(int fd) {
+  const std::string frame = encode_frame(route_request("raw"));
+  if (::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) {
+    return false;
+  }
+  pollfd p{fd, POLLIN, 0};
+  char buf[256];
+  return ::poll(&p, 1, 5000) == 1 && ::recv(fd, buf, sizeof(buf), 0) > 0;
+}
+
+class RemotingLimitsTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions opts) {
+    opts.bind_address = "127.0.0.1";
+    server_ = std::make_unique<RemotingServer>(opts);
+    server_->register_handler(RequestCode::GET_ROUTEINFO_BY_TOPIC,
+                              [](const std::shared_ptr<Connection>& c, RemotingCommand req) {
+                                c->send(RemotingCommand::response_to(req, ResponseCode::SUCCESS));
+                              });
+    // Held until the test answers.
+    server_->register_handler(RequestCode::GET_BROKER_CLUSTER_INFO,
+                              [this](const std::shared_ptr<Connection>& c, RemotingCommand req) {
+                                std::lock_guard lock(mu_);
+                                held_.emplace_back(c, std::move(req));
+                                cv_.notify_all();
+                              });
+    server_->set_close_handler([this](Connection*) {
+      std::lock_guard lock(mu_);
+      ++closed_;
+      cv_.notify_all();
+    });
+    ASSERT_TRUE(server_->start().is_ok());
+    addr_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    for (int fd : fds_)
+      ::close(fd);
+    if (server_) server_->stop();
+  }
+  int raw(const char* source = "127.0.0.1") {
+    int fd = connect_raw(server_->port(), source);
+    if (fd >= 0) fds_.push_back(fd);
+    return fd;
+  }
+  // Answers the held requests, oldest first, up to `n` of them.
+  void answer(size_t n) {
+    std::vector<std::pair<std::shared_ptr<Connection>, RemotingCommand>> now;
+    {
+      std::lock_guard lock(mu_);
+      for (; n > 0 && answered_ < held_.size(); --n, ++answered_)
+        now.emplace_back(held_[answered_].first, std::move(held_[answered_].second));
+    }
+    for (auto& [c, req] : now)
+      c->send(RemotingCommand::response_to(req, ResponseCode::SUCCESS));
+  }
+
+  std::unique_ptr<RemotingServer> server_;
+  std::string addr_;
+  std::vector<int> fds_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<std::shared_ptr<Connection>, RemotingCommand>> held_;
+  size_t answered_ = 0;
+  int closed_ = 0;
+};
+
+TEST_F(RemotingLimitsTest, ConnectionsPastTheLimitsAreClosedAndTheOthersServed) {
+  ServerOptions opts;
+  opts.max_connections = 4;
+  opts.max_connections_per_ip = 2;
+  start(opts);
+  // Two from 127.0.0.1 (its limit), one from 127.0.0.2: every one served.
+  int a = raw(), b = raw(), c = raw("127.0.0.2");
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  ASSERT_GE(c, 0);
+  EXPECT_TRUE(answered(a));
+  EXPECT_TRUE(answered(b));
+  EXPECT_TRUE(answered(c));
+  int over_ip = raw();  // a third from 127.0.0.1
+  ASSERT_GE(over_ip, 0);
+  EXPECT_TRUE(closed_within(over_ip, 5s));
+  int d = raw("127.0.0.3");  // the fourth in all
+  ASSERT_GE(d, 0);
+  EXPECT_TRUE(answered(d));
+  int over_all = raw("127.0.0.4");  // a fifth
+  ASSERT_GE(over_all, 0);
+  EXPECT_TRUE(closed_within(over_all, 5s));
+  EXPECT_TRUE(answered(a)) << "an accepted connection was disturbed";
+  EXPECT_EQ(server_->connection_count(), 4u);
+
+  // A closed connection frees its place.
+  ::close(a);
+  fds_.erase(fds_.begin());
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, 5s, [&] { return closed_ == 1; }));
+  }
+  int again = raw();
+  ASSERT_GE(again, 0);
+  EXPECT_TRUE(answered(again));
+}
+
+TEST_F(RemotingLimitsTest, ASlowLorisFrameIsCutWhileOthersAreServed) {
+  ServerOptions opts;
+  opts.frame_read_timeout = 300ms;
+  start(opts);
+  const std::string frame = encode_frame(route_request(std::string(2000, 't')));
+  // Half a frame, then nothing.
+  int stalled = raw();
+  ASSERT_GE(stalled, 0);
+  ASSERT_EQ(::send(stalled, frame.data(), frame.size() / 2, MSG_NOSIGNAL),
+            static_cast<ssize_t>(frame.size() / 2));
+  // A frame trickled a byte at a time, every 20 ms: bytes keep coming, the frame never ends.
+  int trickle = raw();
+  ASSERT_GE(trickle, 0);
+  const auto start_at = std::chrono::steady_clock::now();
+  bool cut = false;
+  for (size_t i = 0; i < frame.size() && !cut; ++i) {
+    if (::send(trickle, frame.data() + i, 1, MSG_NOSIGNAL) != 1) break;
+    cut = closed_within(trickle, 20ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - start_at;
+  EXPECT_TRUE(cut) << "the trickled frame was never cut";
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 5s);
+  EXPECT_TRUE(closed_within(stalled, 5s));
+
+  // Meanwhile a client that sends whole frames, pipelined, for longer than the timeout (its
+  // reads end mid-frame all the time) is never cut.
+  RemotingClient client;
+  const auto until = std::chrono::steady_clock::now() + 800ms;
+  int ok = 0;
+  for (int round = 0; round < 10000 && std::chrono::steady_clock::now() < until; ++round) {
+    std::vector<std::future<Result<RemotingCommand>>> replies;
+    for (int i = 0; i < 64; ++i) {
+      auto p = std::make_shared<std::promise<Result<RemotingCommand>>>();
+      replies.push_back(p->get_future());
+      client.invoke_async(addr_, route_request(std::string(700 + i, 'x')), 5s,
+                          [p](Result<RemotingCommand> r) { p->set_value(std::move(r)); });
+    }
+    for (auto& f : replies)
+      ok += f.get().is_ok() ? 1 : 0;
+  }
+  EXPECT_GT(ok, 0);
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(closed_, 2) << "only the two slow senders were cut";
+  }
+}
+
+TEST_F(RemotingLimitsTest, ASilentConnectionIsClosedAfterTheIdleTimeout) {
+  ServerOptions opts;
+  opts.idle_timeout = 300ms;
+  start(opts);
+  int fd = raw();
+  ASSERT_GE(fd, 0);
+  const auto start_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(closed_within(fd, 5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start_at, 300ms);
+}
+
+TEST_F(RemotingLimitsTest, AtTheInflightLimitTheConnectionIsNotReadUntilAResponseGoesOut) {
+  ServerOptions opts;
+  opts.connection.max_inflight_requests = 4;
+  opts.frame_read_timeout = 200ms;  // time spent paused by the limit must not count
+  start(opts);
+  RemotingClient client;
+  std::mutex mu;
+  std::condition_variable cv;
+  int replies = 0;
+  for (int i = 0; i < 10; ++i) {
+    client.invoke_async(addr_, RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), 10s,
+                        [&](Result<RemotingCommand> r) {
+                          EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+                          std::lock_guard lock(mu);
+                          ++replies;
+                          cv.notify_all();
+                        });
+  }
+  auto held = [&](size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return held_.size() >= n; });
+  };
+  ASSERT_TRUE(held(4));
+  // No fifth request is read while four wait, however long they wait.
+  {
+    std::unique_lock lock(mu_);
+    EXPECT_FALSE(cv_.wait_for(lock, 500ms, [&] { return held_.size() > 4; }))
+        << held_.size() << " requests read with 4 unanswered";
+  }
+  answer(1);
+  ASSERT_TRUE(held(5));
+  {
+    std::unique_lock lock(mu_);
+    EXPECT_EQ(held_.size(), 5u);
+  }
+  // Answering as they arrive drains the rest.
+  for (size_t n = 6; n <= 10; ++n) {
+    answer(10);
+    ASSERT_TRUE(held(n));
+  }
+  answer(10);
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return replies == 10; }));
+  EXPECT_EQ(closed_, 0);
+}
+
+// Peak resident memory of this process in KiB (VmHWM), after resetting it.
+int64_t peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+TEST_F(RemotingLimitsTest, AnAnnouncedFrameLengthTakesNoMemoryUntilItsBytesArrive) {
+  ServerOptions opts;
+  opts.connection.max_frame_bytes = 64u << 20;
+  opts.frame_read_timeout = 300ms;
+  start(opts);
+  reset_peak_rss();
+  const int64_t before = peak_rss_kib();
+  ASSERT_GT(before, 0);
+  // Eight connections each announce a 60 MiB frame and send 8 bytes of it.
+  std::string prefix(16, 'x');
+  uint32_t total = 60u << 20, header = 4;
+  std::memcpy(prefix.data(), &total, 4);
+  std::memcpy(prefix.data() + 4, &header, 4);
+  std::vector<int> fds;
+  for (int i = 0; i < 8; ++i) {
+    int fd = raw();
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL), 16);
+    fds.push_back(fd);
+  }
+  // Cut by the frame timeout: by then the server has read every prefix.
+  for (int fd : fds)
+    EXPECT_TRUE(closed_within(fd, 5s));
+  const int64_t grew_mib = (peak_rss_kib() - before) / 1024;
+  EXPECT_LT(grew_mib, 64) << "8 announced frames of 60 MiB took " << grew_mib << " MiB";
 }
 
 }  // namespace
