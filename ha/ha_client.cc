@@ -167,7 +167,7 @@ void HAClient::on_connected_handshake(const std::shared_ptr<Connection>& conn,
   log->warn("log ends at {} but the master's history agrees only up to {}: {} first", end, start,
             start < end ? "truncating" : "restarting the log");
   store_.truncate_async(start, [this, conn, begin](Status s) {
-    asio::post(strand_, [this, conn, begin, s] {
+    asio::post(strand_, [conn, begin, s] {
       if (!s.is_ok()) {
         logger("ha")->error("cannot truncate the log for the master: {}", s.to_string());
         conn->close();

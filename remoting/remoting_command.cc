@@ -88,6 +88,13 @@ Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8
   }
   RemotingCommand cmd;
   protocol::GetHeader(header)->UnPackTo(&cmd.header);
+  if (cmd.header.ext.type != protocol::Ext::NONE && cmd.header.ext.value == nullptr) {
+    // The verifier lets a union name a type without a table; such a header could not even be
+    // encoded again (found by tests/fuzz/frame_fuzzer).
+    return Status::corruption("frame header names an extension of type " +
+                              std::string(protocol::EnumNameExt(cmd.header.ext.type)) +
+                              " but holds none");
+  }
   const size_t body_len = prefix.rest() - prefix.header_length;
   cmd.body.owned.assign(reinterpret_cast<const char*>(p + prefix.header_length), body_len);
   return cmd;

@@ -1,0 +1,179 @@
+// Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
+// kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
+// (CommitLog records, alone and back to back, a blank among them). The fuzzers start from these
+// instead of from nothing, so their mutations begin inside the formats.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/record_codec.h"
+#include "remoting/remoting_command.h"
+
+using namespace comet;
+using namespace comet::remoting;
+
+namespace {
+
+std::string record_of(std::string_view topic, std::string_view body, std::string_view tags,
+                      uint64_t queue_offset, uint64_t physical_offset) {
+  const std::string props = tags.empty() ? "" : encode_properties({{"TAGS", std::string(tags)}});
+  Message m;
+  m.topic = topic;
+  m.body = body;
+  m.properties = props;
+  m.queue_id = 1;
+  m.born_timestamp_ms = 1700000000000;
+  m.born_host = {0x7f000001, 40000};
+  std::string out(record::encoded_size(m), '\0');
+  record::encode(m, queue_offset, physical_offset, 1700000000001, {0x7f000001, 10911},
+                 reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+template <typename Ext>
+std::string frame(RequestCode code, Ext ext, std::string body = {}) {
+  auto cmd = RemotingCommand::request(code);
+  cmd.header.opaque = 7;
+  cmd.set_ext(std::move(ext));
+  cmd.body.owned = std::move(body);
+  return encode_frame(cmd);
+}
+
+std::string bare(RequestCode code) {
+  auto cmd = RemotingCommand::request(code);
+  cmd.header.opaque = 7;
+  return encode_frame(cmd);
+}
+
+std::vector<std::string> frames() {
+  std::vector<std::string> out;
+  {
+    protocol::SendMessageRequestT s;
+    s.producer_group = "pg";
+    s.topic = "FuzzTopic";
+    s.queue_id = 0;
+    out.push_back(frame(RequestCode::SEND_MESSAGE, s, record_of("FuzzTopic", "hello", "A", 0, 0)));
+    s.batch = true;
+    s.queue_id = -1;
+    out.push_back(
+        frame(RequestCode::SEND_MESSAGE, s,
+              record_of("FuzzTopic", "one", "A", 0, 0) + record_of("FuzzTopic", "two", "", 0, 0)));
+  }
+  {
+    protocol::PullMessageRequestT p;
+    p.consumer_group = "cg";
+    p.topic = "FuzzTopic";
+    p.queue_offset = 0;
+    p.max_msg_nums = 32;
+    p.commit_offset = -1;
+    p.subscription = "A || B";
+    out.push_back(frame(RequestCode::PULL_MESSAGE, p));
+  }
+  {
+    protocol::ConsumerOffsetRequestT o;
+    o.consumer_group = "cg";
+    o.topic = "FuzzTopic";
+    o.commit_offset = 3;
+    out.push_back(frame(RequestCode::QUERY_CONSUMER_OFFSET, o));
+    out.push_back(frame(RequestCode::UPDATE_CONSUMER_OFFSET, o));
+  }
+  {
+    protocol::UpdateTopicRequestT u;
+    u.config = std::make_unique<protocol::TopicConfigT>();
+    u.config->topic_name = "FuzzTopic2";
+    u.config->read_queue_nums = 4;
+    u.config->write_queue_nums = 4;
+    u.config->perm = 6;
+    out.push_back(frame(RequestCode::UPDATE_AND_CREATE_TOPIC, std::move(u)));
+  }
+  {
+    protocol::QueueOffsetRequestT q;
+    q.topic = "FuzzTopic";
+    out.push_back(frame(RequestCode::GET_MAX_OFFSET, q));
+    out.push_back(frame(RequestCode::GET_MIN_OFFSET, q));
+  }
+  {
+    protocol::HeartbeatRequestT h;
+    h.client_id = "client-1";
+    h.producer_groups = {"pg"};
+    auto c = std::make_unique<protocol::ConsumerDataT>();
+    c->group_name = "cg";
+    c->message_model = "CLUSTERING";
+    auto sub = std::make_unique<protocol::SubscriptionT>();
+    sub->topic = "FuzzTopic";
+    sub->expression = "*";
+    c->subscriptions.push_back(std::move(sub));
+    h.consumers.push_back(std::move(c));
+    out.push_back(frame(RequestCode::HEART_BEAT, std::move(h)));
+  }
+  {
+    protocol::UnregisterClientRequestT u;
+    u.client_id = "client-1";
+    u.consumer_group = "cg";
+    out.push_back(frame(RequestCode::UNREGISTER_CLIENT, u));
+    protocol::ConsumerListRequestT l;
+    l.consumer_group = "cg";
+    out.push_back(frame(RequestCode::GET_CONSUMER_LIST_BY_GROUP, l));
+  }
+  {
+    protocol::DeleteTopicRequestT d;
+    d.topic = "FuzzTopic2";
+    out.push_back(frame(RequestCode::DELETE_TOPIC_IN_BROKER, d));
+    protocol::PromoteSlaveRequestT p;
+    p.epoch = 2;
+    p.role = "SYNC_MASTER";
+    out.push_back(frame(RequestCode::PROMOTE_SLAVE, p));
+    protocol::TransferLeaderRequestT t;
+    t.target_id = "n1";
+    out.push_back(frame(RequestCode::DLEDGER_TRANSFER_LEADER, t));
+  }
+  for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
+                        RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
+                        RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC}) {
+    out.push_back(bare(c));
+  }
+  return out;
+}
+
+std::vector<std::string> records() {
+  std::vector<std::string> out;
+  out.push_back(record_of("FuzzTopic", "hello", "TagA", 0, 0));
+  out.push_back(record_of("T", "", "", 5, 4096));
+  std::string run = record_of("FuzzTopic", "first", "A", 0, 0);
+  run += record_of("FuzzTopic", std::string(300, 'b'), "B", 1, run.size());
+  std::string blank(record::kBlankSize + 20, '\0');
+  record::encode_blank(reinterpret_cast<uint8_t*>(blank.data()),
+                       static_cast<uint32_t>(blank.size()));
+  out.push_back(run + blank);
+  out.push_back(run + std::string(64, '\0'));
+  return out;
+}
+
+bool write_all(const std::filesystem::path& dir, const std::vector<std::string>& seeds) {
+  std::filesystem::create_directories(dir);
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    std::ofstream f(dir / ("seed-" + std::to_string(i)), std::ios::binary);
+    f << seeds[i];
+    if (!f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
+    return 2;
+  }
+  const std::filesystem::path root = argv[1];
+  const auto f = frames();
+  if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
+      !write_all(root / "record", records())) {
+    std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
+    return 1;
+  }
+  return 0;
+}
