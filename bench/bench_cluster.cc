@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "admin/admin_client.h"
@@ -108,39 +109,56 @@ double process_cpu_seconds(pid_t pid) {
 
 Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
     Mode mode, const Binaries& bin, const std::string& dir,
-    const std::vector<std::string>& broker_args, std::chrono::milliseconds timeout) {
+    const std::vector<std::string>& broker_args, std::chrono::milliseconds timeout, NetnsLab* lab) {
   std::unique_ptr<BenchCluster> c(new BenchCluster(mode, bin, dir));
   c->timeout_ = timeout;
+  c->lab_ = lab;
   COMET_RETURN_IF_ERROR(c->start_namesrv());
-  std::vector<std::string> common = {"listenPort=0", "bindAddress=127.0.0.1",
-                                     "namesrvAddr=" + c->namesrv_addr_,
-                                     std::string("brokerName=") + kBrokerName};
+  const size_t members = mode == Mode::kSingle ? 1 : mode == Mode::kDLedger ? 3 : 2;
+  if (lab && lab->hosts() < static_cast<int>(members)) {
+    return Status::invalid_argument("the network lab has fewer hosts than the cluster brokers");
+  }
+  // On loopback the servers choose their ports; in a lab each broker has a host of its own.
+  auto host = [&](size_t i) { return lab ? NetnsLab::host_addr(static_cast<int>(i)) : ""; };
   auto add = [&](std::string label, std::vector<std::string> extra) {
+    const size_t i = c->brokers_.size();
     Broker b;
     b.label = std::move(label);
-    b.argv = {bin.broker};
-    b.argv.insert(b.argv.end(), common.begin(), common.end());
+    b.argv = {bin.broker, "namesrvAddr=" + c->namesrv_addr_,
+              std::string("brokerName=") + kBrokerName};
+    if (lab) {
+      b.netns = lab->host_ns(static_cast<int>(i));
+      b.argv.insert(b.argv.end(),
+                    {"listenPort=10911", "bindAddress=" + host(i), "brokerIP1=" + host(i)});
+    } else {
+      b.argv.insert(b.argv.end(), {"listenPort=0", "bindAddress=127.0.0.1"});
+    }
     b.argv.push_back("storePathRootDir=" + dir + "/" + b.label);
     b.argv.insert(b.argv.end(), extra.begin(), extra.end());
     b.argv.insert(b.argv.end(), broker_args.begin(), broker_args.end());
     c->brokers_.push_back(std::move(b));
   };
+  const std::string ha_port = lab ? "haListenPort=10912" : "haListenPort=0";
   switch (mode) {
     case Mode::kSingle:
-      add("master", {"brokerRole=ASYNC_MASTER", "haListenPort=0"});
+      add("master", {"brokerRole=ASYNC_MASTER", ha_port});
       break;
     case Mode::kAsync:
     case Mode::kSync:
-      add("master", {mode == Mode::kSync ? "brokerRole=SYNC_MASTER" : "brokerRole=ASYNC_MASTER",
-                     "haListenPort=0"});
-      add("slave", {"brokerRole=SLAVE", "brokerId=1", "haListenPort=0"});
+      add("master",
+          {mode == Mode::kSync ? "brokerRole=SYNC_MASTER" : "brokerRole=ASYNC_MASTER", ha_port});
+      add("slave", {"brokerRole=SLAVE", "brokerId=1", ha_port});
       break;
     case Mode::kDLedger: {
       std::string peers;
-      for (int i = 0; i < 3; ++i) {
-        const uint16_t port = free_loopback_port();
-        if (port == 0) return Status::unavailable("no free port on 127.0.0.1");
-        peers += (i ? ";n" : "n") + std::to_string(i) + "-127.0.0.1:" + std::to_string(port);
+      for (size_t i = 0; i < 3; ++i) {
+        uint16_t port = 40911;
+        if (!lab) {
+          port = free_loopback_port();
+          if (port == 0) return Status::unavailable("no free port on 127.0.0.1");
+        }
+        peers += (i ? ";n" : "n") + std::to_string(i) + "-" + (lab ? host(i) : "127.0.0.1") + ":" +
+                 std::to_string(port);
       }
       for (int i = 0; i < 3; ++i) {
         add("n" + std::to_string(i),
@@ -161,16 +179,25 @@ BenchCluster::~BenchCluster() {
 }
 
 Status BenchCluster::start_namesrv() {
-  COMET_ASSIGN_OR_RETURN(
-      namesrv_, ChildProcess::spawn({bin_.namesrv, "listenPort=0", "bindAddress=127.0.0.1"},
-                                    dir_ + "/namesrv.log"));
+  const std::string bind = lab_ ? NetnsLab::hub_addr() : "127.0.0.1";
+  COMET_ASSIGN_OR_RETURN(namesrv_,
+                         ChildProcess::spawn({bin_.namesrv, "listenPort=0", "bindAddress=" + bind},
+                                             dir_ + "/namesrv.log"));
   COMET_ASSIGN_OR_RETURN(std::string line, namesrv_->wait_for_line(" ready on ", timeout_));
   namesrv_addr_ = ChildProcess::address_in(line);
   return Status::ok();
 }
 
 Status BenchCluster::start_broker(Broker& b) {
-  COMET_ASSIGN_OR_RETURN(b.proc, ChildProcess::spawn(b.argv, dir_ + "/" + b.label + ".log"));
+  {
+    // A child forked from this thread in the broker's namespace stays there.
+    std::optional<InNetns> in;
+    if (!b.netns.empty()) {
+      in.emplace(b.netns);
+      COMET_RETURN_IF_ERROR(in->status());
+    }
+    COMET_ASSIGN_OR_RETURN(b.proc, ChildProcess::spawn(b.argv, dir_ + "/" + b.label + ".log"));
+  }
   auto line = b.proc->wait_for_line(" ready on ", timeout_);
   if (!line.is_ok()) {
     return Status(line.status().code(),
@@ -292,8 +319,80 @@ Result<DrillReport> BenchCluster::fail_over() {
   return report;
 }
 
+Status BenchCluster::kill(size_t i) {
+  Broker& b = brokers_[i];
+  if (!b.proc) return Status::ok();
+  b.cpu_banked += process_cpu_seconds(b.proc->pid()) - b.cpu_mark;
+  b.cpu_mark = 0;
+  b.proc->kill9();
+  b.proc.reset();
+  return Status::ok();
+}
+
+Status BenchCluster::restart(size_t i) {
+  if (brokers_[i].proc) return Status::ok();
+  return start_broker(brokers_[i]);
+}
+
+void BenchCluster::pause(size_t i) {
+  if (brokers_[i].proc) brokers_[i].proc->signal(SIGSTOP);
+}
+
+void BenchCluster::resume(size_t i) {
+  if (brokers_[i].proc) brokers_[i].proc->signal(SIGCONT);
+}
+
+size_t BenchCluster::index_of_addr(const std::string& addr) const {
+  for (size_t i = 0; i < brokers_.size(); ++i) {
+    if (brokers_[i].proc && brokers_[i].addr == addr) return i;
+  }
+  return brokers_.size();
+}
+
+Result<size_t> BenchCluster::master_index() {
+  admin::AdminClient admin({namesrv_addr_}, 2s);
+  if (mode_ == Mode::kDLedger) {
+    for (size_t i = 0; i < brokers_.size(); ++i) {
+      if (!brokers_[i].proc) continue;
+      auto s = admin.dledger_status(brokers_[i].addr);
+      if (s.is_ok() && s->role == "LEADER") return i;
+    }
+    return Status::not_found("no member leads now");
+  }
+  COMET_ASSIGN_OR_RETURN(auto info, admin.cluster_info());
+  for (const auto& bd : info.broker_datas) {
+    if (!bd || bd->broker_name != kBrokerName) continue;
+    for (const auto& a : bd->broker_addrs) {
+      if (a && a->broker_id == 0) {
+        const size_t i = index_of_addr(a->addr);
+        if (i < brokers_.size()) return i;
+      }
+    }
+  }
+  return Status::not_found("the name server names no live master");
+}
+
+Status BenchCluster::promote(size_t i) {
+  admin::AdminClient admin({namesrv_addr_}, 2s);
+  COMET_ASSIGN_OR_RETURN(auto info, admin.cluster_info());
+  for (const auto& bd : info.broker_datas) {
+    if (!bd || bd->broker_name != kBrokerName) continue;
+    for (const auto& a : bd->broker_addrs) {
+      if (a && a->addr == brokers_[i].addr && a->broker_id > 0) {
+        auto r = run_admin({"promoteSlave", "-n", namesrv_addr_, "-b", kBrokerName, "-i",
+                            std::to_string(a->broker_id)});
+        if (!r.is_ok()) return r.status();
+        master_addr_ = brokers_[i].addr;
+        return Status::ok();
+      }
+    }
+  }
+  return Status::not_found("broker " + brokers_[i].label + " is not a registered slave");
+}
+
 void BenchCluster::stop() {
   for (auto& b : brokers_) {
+    if (b.proc) b.proc->signal(SIGCONT);  // a paused broker could not stop
     if (b.proc) b.proc->stop();
     b.proc.reset();
   }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/child_process.h"
+#include "common/netns.h"
 #include "common/status.h"
 
 namespace comet::bench {
@@ -55,10 +56,14 @@ class BenchCluster {
 
   // `dir`: an empty directory the stores and logs go in (the caller removes it).
   // `broker_args`: "key=value" settings every broker gets last (they win).
+  // `lab` (optional, kept by the caller for the cluster's life): the name server runs in the
+  // lab's hub and broker i on host i, each in its own network namespace with its own address and
+  // fixed ports there. The caller's thread must then be in the hub namespace.
   static Result<std::unique_ptr<BenchCluster>> start(Mode mode, const Binaries& bin,
                                                      const std::string& dir,
                                                      const std::vector<std::string>& broker_args,
-                                                     std::chrono::milliseconds timeout);
+                                                     std::chrono::milliseconds timeout,
+                                                     NetnsLab* lab = nullptr);
   ~BenchCluster();
   BenchCluster(const BenchCluster&) = delete;
   BenchCluster& operator=(const BenchCluster&) = delete;
@@ -78,9 +83,27 @@ class BenchCluster {
   // SIGTERM to every process (SIGKILL after a grace period), waited for.
   void stop();
 
+  // Faults, by broker index (comet-bench chaos). kill() is SIGKILL and reaping; restart() starts
+  // a killed broker again on its store with its first settings (a former master comes back as a
+  // slave, a member as a follower); pause() and resume() are SIGSTOP and SIGCONT.
+  const std::string& broker_label(size_t i) const { return brokers_[i].label; }
+  const std::string& broker_addr(size_t i) const { return brokers_[i].addr; }
+  bool alive(size_t i) const { return brokers_[i].proc != nullptr; }
+  Status kill(size_t i);
+  Status restart(size_t i);
+  void pause(size_t i);
+  void resume(size_t i);
+  // The broker the name server names master (brokerId 0) of the group, or the member whose
+  // status says LEADER; not_found when none does now.
+  Result<size_t> master_index();
+  // The drill's step: comet-admin promoteSlave for broker i, under the brokerId the name server
+  // has for it now.
+  Status promote(size_t i);
+
  private:
   struct Broker {
     std::string label;  // "master", "slave", "n0", ...
+    std::string netns;  // where it runs ("": here)
     std::vector<std::string> argv;
     std::unique_ptr<ChildProcess> proc;
     std::string addr;
@@ -92,6 +115,7 @@ class BenchCluster {
       : mode_(mode), bin_(std::move(bin)), dir_(std::move(dir)) {}
   Status start_namesrv();
   Status start_broker(Broker& b);
+  size_t index_of_addr(const std::string& addr) const;
   Status wait_until_writable();
   Result<std::string> run_admin(const std::vector<std::string>& args);
 
@@ -103,6 +127,7 @@ class BenchCluster {
   std::string namesrv_addr_;
   std::vector<Broker> brokers_;
   std::string master_addr_;
+  NetnsLab* lab_ = nullptr;
 };
 
 // CPU seconds (utime + stime) a live process has used, from /proc/<pid>/stat; 0 if unreadable.

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/latency_histogram.h"
 #include "bench/window.h"
@@ -72,7 +73,9 @@ int usage(const char* why) {
          "                          [--timeout-s S] [--json]\n"
          "       comet-bench compare [--modes single,async,sync,dledger] [--messages N]"
          " [--failover] ...\n"
-         "                          (comet-bench compare --help for the rest)\n";
+         "                          (comet-bench compare --help for the rest)\n"
+         "       comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S] ...\n"
+         "                          (comet-bench chaos --help for the rest)\n";
   return 2;
 }
 
@@ -320,6 +323,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd == "compare") return run_compare(argc, argv);
+  if (cmd == "chaos") return run_chaos(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/netns.h"
 #include "common/status.h"
 #include "integration/process.h"
 
@@ -25,11 +26,7 @@ class NetnsPair {
   static constexpr const char* kAddrB = "10.77.0.2";
 
   // Why namespaces cannot be made here (empty when they can).
-  static std::string unavailable() {
-    if (::geteuid() != 0) return "network namespaces need root";
-    if (ip_binary().empty()) return "iproute2's ip is not installed";
-    return "";
-  }
+  static std::string unavailable() { return netns_unavailable(); }
 
   // Namespaces and veth ends are named after the test process, so parallel tests do not meet.
   explicit NetnsPair(std::string log_dir) : log_dir_(std::move(log_dir)) {
@@ -71,25 +68,9 @@ class NetnsPair {
   const std::string& ns_b() const { return ns_b_; }
 
  private:
-  static std::string ip_binary() {
-    for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
-      if (::access(p, X_OK) == 0) return p;
-    }
-    return "";
-  }
-
   Status ip(std::vector<std::string> args) {
     args.insert(args.begin(), ip_binary());
-    std::string what;
-    for (const auto& a : args)
-      what += (what.empty() ? "" : " ") + a;
-    COMET_ASSIGN_OR_RETURN(auto proc, ChildProcess::spawn(args, log_dir_ + "/ip.log"));
-    if (!proc->wait_exit(std::chrono::seconds(20))) return Status::timeout(what);
-    const int st = proc->stop();
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      return Status::io_error(what + " failed (see " + log_dir_ + "/ip.log)");
-    }
-    return Status::ok();
+    return run_command(args, log_dir_ + "/ip.log");
   }
 
   std::string log_dir_;
@@ -97,33 +78,6 @@ class NetnsPair {
   bool created_ = false;
 };
 
-// Moves the calling thread into a named network namespace until destroyed. Processes it forks
-// and threads it starts meanwhile stay in that namespace for good.
-class InNetns {
- public:
-  explicit InNetns(const std::string& ns) {
-    home_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (home_ < 0 || fd < 0) {
-      status_ = Status::from_errno("open netns " + ns, errno);
-    } else if (::setns(fd, CLONE_NEWNET) != 0) {
-      status_ = Status::from_errno("setns " + ns, errno);
-    }
-    if (fd >= 0) ::close(fd);
-  }
-  ~InNetns() {
-    if (home_ < 0) return;
-    if (status_.is_ok()) (void)::setns(home_, CLONE_NEWNET);
-    ::close(home_);
-  }
-  InNetns(const InNetns&) = delete;
-  InNetns& operator=(const InNetns&) = delete;
-
-  const Status& status() const { return status_; }
-
- private:
-  int home_ = -1;
-  Status status_ = Status::ok();
-};
+using ::comet::InNetns;
 
 }  // namespace comet::testing

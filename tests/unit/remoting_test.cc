@@ -600,8 +600,11 @@ TEST_F(RemotingLimitsTest, AtTheInflightLimitTheConnectionIsNotReadUntilARespons
     ASSERT_TRUE(held(n));
   }
   answer(10);
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return replies == 10; }));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return replies == 10; }));
+  }
+  std::lock_guard lock(mu_);
   EXPECT_EQ(closed_, 0);
 }
 

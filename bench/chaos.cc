@@ -1,0 +1,415 @@
+#include "bench/chaos.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/bench_cluster.h"
+#include "bench/verify.h"
+#include "bench/workload.h"
+#include "common/netns.h"
+
+namespace comet::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+enum class Fault { kKill, kPause, kPartition, kDelay };
+
+std::string_view fault_name(Fault f) {
+  switch (f) {
+    case Fault::kKill:
+      return "kill";
+    case Fault::kPause:
+      return "pause";
+    case Fault::kPartition:
+      return "partition";
+    case Fault::kDelay:
+      return "delay";
+  }
+  return "?";
+}
+
+struct ChaosOptions {
+  std::vector<Mode> modes = {Mode::kSync, Mode::kDLedger};
+  std::vector<Fault> faults = {Fault::kKill, Fault::kPause, Fault::kPartition, Fault::kDelay};
+  int cycles = 20;
+  uint64_t seed = 0;  // 0: from the clock (printed, to replay)
+  std::chrono::milliseconds fault{3000};
+  std::chrono::milliseconds settle{3000};
+  SendOptions send;
+  size_t size = 256;
+  bool netns = true;
+  std::vector<std::string> broker_args;
+  std::string bin_dir;
+  bool keep = false;
+};
+
+int chaos_usage(const std::string& why) {
+  if (!why.empty()) std::cerr << "comet-bench chaos: " << why << "\n";
+  std::cerr << "usage: comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S]\n"
+               "                         [--faults kill,pause,partition,delay] [--fault-ms MS]\n"
+               "                         [--settle-ms MS] [--rate R] [--producers P]\n"
+               "                         [--msg-size B] [--no-netns] [--broker key=value]...\n"
+               "                         [--bin-dir DIR] [--keep]\n";
+  return 2;
+}
+
+struct ChaosResult {
+  std::string mode;
+  std::string error;
+  int cycles = 0;
+  std::vector<int> by_fault = std::vector<int>(4, 0);
+  int drills = 0, drills_failed = 0;
+  uint64_t sent = 0, acked = 0, unconfirmed = 0, failed = 0;
+  double seconds = 0;
+  std::optional<VerifyReport> verify;
+  bool may_lose = false;  // async replication
+  bool passed() const {
+    return error.empty() && verify && verify->corrupt == 0 && verify->changed == 0 &&
+           (may_lose || verify->lost == 0);
+  }
+};
+
+// Waits `d` unless `abort` is set meanwhile (the schedule's clock, not coordination).
+class Sleeper {
+ public:
+  void sleep(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, d, [&] { return abort_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool abort_ = false;
+};
+
+ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint64_t seed) {
+  ChaosResult r;
+  r.mode = std::string(mode_name(mode));
+  r.may_lose = mode == Mode::kAsync;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "comet-chaos-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    r.error = "cannot make a temporary directory";
+    return r;
+  }
+  const std::string dir = tmpl;
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> history;
+  const auto t0 = Clock::now();
+  auto note = [&](const std::string& what) {
+    const std::string line = fmt::format(
+        "  {:>7.1f} s  {}", std::chrono::duration<double>(Clock::now() - t0).count(), what);
+    history.push_back(line);
+    std::cout << line << "\n" << std::flush;
+  };
+
+  std::unique_ptr<NetnsLab> lab;
+  std::optional<InNetns> in_hub;
+  bool netem = false;
+  if (o.netns) {
+    lab = std::make_unique<NetnsLab>("cc", 3, dir + "/ip.log");
+    if (Status s = lab->create(); !s.is_ok()) {
+      r.error = "network namespaces: " + s.to_string();
+      return r;
+    }
+    netem = lab->netem_available();
+    in_hub.emplace(lab->hub());  // this thread's clients and drills talk from the hub
+    if (!in_hub->status().is_ok()) {
+      r.error = in_hub->status().to_string();
+      return r;
+    }
+  }
+  std::vector<Fault> faults;
+  for (Fault f : o.faults) {
+    if ((f == Fault::kPartition && !lab) || (f == Fault::kDelay && !netem)) {
+      note(fmt::format("{} faults are not possible here ({}): left out", fault_name(f),
+                       lab ? "no tc netem" : "no network namespaces"));
+      continue;
+    }
+    faults.push_back(f);
+  }
+  if (faults.empty()) {
+    r.error = "no fault kind possible here";
+    return r;
+  }
+
+  auto cluster = BenchCluster::start(mode, bin, dir, o.broker_args, 60s, lab.get());
+  if (!cluster.is_ok()) {
+    r.error = "cluster: " + cluster.status().to_string();
+    print_log_excerpts(dir, r.mode);
+    return r;
+  }
+  BenchCluster& c = **cluster;
+  const std::string topic = "ChaosTopic";
+  Status s = create_topic(c.namesrv_addr(), {c.master_addr()}, topic, 8);
+  // The first send (which may wait for an election) goes to a topic of its own: the checker
+  // reads only the workload's.
+  if (s.is_ok()) s = create_topic(c.namesrv_addr(), {c.master_addr()}, topic + "Warmup", 1);
+  if (s.is_ok()) s = first_send(c.namesrv_addr(), topic + "Warmup");
+  if (!s.is_ok()) {
+    r.error = "setup: " + s.to_string();
+    print_log_excerpts(dir, r.mode);
+    return r;
+  }
+  note(fmt::format("{} cluster up ({}), seed {}", r.mode,
+                   lab ? "a namespace per broker" : "loopback", seed));
+
+  // Enough sends for the whole schedule and then some; producers stop when it is over.
+  const double schedule_s =
+      o.cycles * std::chrono::duration<double>(o.fault + o.settle).count() + 60;
+  const auto per_producer = static_cast<uint64_t>(o.send.rate / o.send.producers * schedule_s);
+  std::random_device rd;
+  const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
+  Verifier verifier(static_cast<uint32_t>(o.send.producers), per_producer);
+  SendStats stats;
+  std::atomic<bool> stop{false};
+  Sleeper sleeper;
+  Status schedule_status;
+
+  auto schedule = [&] {
+    for (int cycle = 1; cycle <= o.cycles; ++cycle) {
+      const Fault f = faults[rng() % faults.size()];
+      const size_t victim = rng() % c.broker_count();
+      const std::string who = c.broker_label(victim);
+      auto master = c.master_index();
+      const bool was_master = master.is_ok() && *master == victim;
+      const std::string role =
+          was_master ? (mode == Mode::kDLedger ? " (leader)" : " (master)") : "";
+      ++r.by_fault[static_cast<size_t>(f)];
+      switch (f) {
+        case Fault::kKill: {
+          note(fmt::format("cycle {}/{}: kill -9 {}{}", cycle, o.cycles, who, role));
+          (void)c.kill(victim);
+          if (was_master && (mode == Mode::kSync || mode == Mode::kAsync)) {
+            const size_t other = 1 - victim;
+            ++r.drills;
+            if (Status p = c.promote(other); p.is_ok()) {
+              note(fmt::format("  promoted {}", c.broker_label(other)));
+            } else {
+              ++r.drills_failed;
+              note(fmt::format("  promoteSlave failed: {}", p.to_string()));
+            }
+          }
+          sleeper.sleep(o.fault);
+          if (Status rs = c.restart(victim); !rs.is_ok()) {
+            schedule_status = rs;
+            note(fmt::format("  restart of {} failed: {}", who, rs.to_string()));
+            return;
+          }
+          note(fmt::format("  restarted {}", who));
+          break;
+        }
+        case Fault::kPause:
+          note(fmt::format("cycle {}/{}: SIGSTOP {}{}", cycle, o.cycles, who, role));
+          c.pause(victim);
+          sleeper.sleep(o.fault);
+          c.resume(victim);
+          note(fmt::format("  SIGCONT {}", who));
+          break;
+        case Fault::kPartition:
+          note(fmt::format("cycle {}/{}: partition {}{}", cycle, o.cycles, who, role));
+          (void)lab->cut(static_cast<int>(victim));
+          sleeper.sleep(o.fault);
+          (void)lab->restore(static_cast<int>(victim));
+          note(fmt::format("  healed {}", who));
+          break;
+        case Fault::kDelay:
+          note(fmt::format("cycle {}/{}: 50 ms delay, 5 % loss on {}{}", cycle, o.cycles, who,
+                           role));
+          (void)lab->degrade(static_cast<int>(victim), 50, 5);
+          sleeper.sleep(o.fault);
+          (void)lab->undegrade(static_cast<int>(victim));
+          note(fmt::format("  link of {} clean again", who));
+          break;
+      }
+      ++r.cycles;
+      sleeper.sleep(o.settle);
+    }
+  };
+  auto during = [&] {
+    schedule();
+    stop = true;
+  };
+  const auto start = Clock::now();
+  s = run_sends(o.send, c.namesrv_addr(), topic, per_producer, maker, &verifier, stats, nullptr,
+                r.mode, during, /*paced=*/true, &stop, /*at=*/1);
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!stop) {
+    r.error = "the producers ran out of messages before the schedule ended";
+  }
+  // Heal whatever the schedule left (it always heals, but a failed restart may leave one down).
+  for (size_t i = 0; i < c.broker_count(); ++i) {
+    c.resume(i);
+    if (lab) (void)lab->restore(static_cast<int>(i));
+    if (!c.alive(i)) (void)c.restart(i);
+  }
+  if (!s.is_ok() && r.error.empty()) r.error = "producers: " + s.to_string();
+  if (!schedule_status.is_ok() && r.error.empty()) r.error = schedule_status.to_string();
+  r.acked = stats.acked.load();
+  r.unconfirmed = stats.unconfirmed.load();
+  r.failed = stats.failed.load();
+  r.sent = stats.completed.load();
+  for (const auto& [what, n] : stats.errors)
+    std::cerr << fmt::format("  {}: {} x {}\n", r.mode, n, what);
+  note(fmt::format("schedule done: {} sends, {} acked, {} unconfirmed, {} failed; reading back",
+                   r.sent, r.acked, r.unconfirmed, r.failed));
+  if (Status rb = read_back(c.namesrv_addr(), topic, stats.acked_ends, verifier, 180s);
+      !rb.is_ok()) {
+    if (r.error.empty()) r.error = "reading back: " + rb.to_string();
+  }
+  r.verify = verifier.report();
+  c.stop();
+  if (!r.passed()) print_log_excerpts(dir, r.mode);
+  if (o.keep || !r.passed()) {
+    std::cout << "  stores and logs kept in " << dir << "\n";
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return r;
+}
+
+void print_results(const std::vector<ChaosResult>& results) {
+  std::cout << "\n| mode | cycles | kill / pause / partition / delay | drills (failed) | sends | "
+               "acked | unconfirmed | failed | lost | duplicated | reordered | unacked found | "
+               "corrupt | result |\n"
+               "|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const auto& r : results) {
+    if (!r.verify) {
+      std::cout << fmt::format("| {} | {} | | | | | | | | | | | | error: {} |\n", r.mode, r.cycles,
+                               r.error);
+      continue;
+    }
+    const VerifyReport& v = *r.verify;
+    std::string verdict = r.passed() ? "passed" : "FAILED";
+    if (!r.error.empty()) verdict += ": " + r.error;
+    if (r.may_lose && v.lost > 0) verdict += " (async: losses counted, not failed)";
+    std::cout << fmt::format(
+        "| {} | {} | {} / {} / {} / {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | "
+        "{} |\n",
+        r.mode, r.cycles, r.by_fault[0], r.by_fault[1], r.by_fault[2], r.by_fault[3], r.drills,
+        r.drills_failed, r.sent, r.acked, r.unconfirmed, r.failed, v.lost, v.duplicated,
+        v.reordered, v.unacked_found, v.corrupt + v.changed, verdict);
+    for (const auto& ex : v.lost_examples)
+      std::cout << "  lost: " << ex << "\n";
+    if (v.corrupt + v.changed > 0) {
+      std::cout << fmt::format("  {}: {} corrupt, {} changed\n", r.mode, v.corrupt, v.changed);
+    }
+  }
+}
+
+}  // namespace
+
+int run_chaos(int argc, char** argv) {
+  ChaosOptions o;
+  o.send.producers = 2;
+  o.send.inflight = 64;
+  o.send.rate = 2000;
+  o.send.send_timeout = 3000ms;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    auto number = [&](int64_t lo) -> std::optional<int64_t> {
+      const std::string v = value();
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < lo) return std::nullopt;
+      return n;
+    };
+    std::optional<int64_t> n;
+    if (a == "--help" || a == "-h") return chaos_usage("");
+    if (a == "--modes") {
+      o.modes.clear();
+      const std::string v = value();
+      for (size_t at = 0; at <= v.size();) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        auto m = parse_mode(v.substr(at, comma - at));
+        if (!m.is_ok()) return chaos_usage(m.status().message());
+        o.modes.push_back(*m);
+        at = comma + 1;
+      }
+    } else if (a == "--faults") {
+      o.faults.clear();
+      const std::string v = value();
+      for (size_t at = 0; at <= v.size();) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        const std::string name = v.substr(at, comma - at);
+        bool known = false;
+        for (Fault f : {Fault::kKill, Fault::kPause, Fault::kPartition, Fault::kDelay}) {
+          if (name == fault_name(f)) {
+            o.faults.push_back(f);
+            known = true;
+          }
+        }
+        if (!known)
+          return chaos_usage("unknown fault '" + name + "' (kill, pause, partition, delay)");
+        at = comma + 1;
+      }
+    } else if (a == "--cycles" && (n = number(1))) {
+      o.cycles = static_cast<int>(*n);
+    } else if (a == "--seed" && (n = number(1))) {
+      o.seed = static_cast<uint64_t>(*n);
+    } else if (a == "--fault-ms" && (n = number(1))) {
+      o.fault = std::chrono::milliseconds(*n);
+    } else if (a == "--settle-ms" && (n = number(0))) {
+      o.settle = std::chrono::milliseconds(*n);
+    } else if (a == "--rate" && (n = number(1))) {
+      o.send.rate = static_cast<double>(*n);
+    } else if (a == "--producers" && (n = number(1))) {
+      o.send.producers = static_cast<int>(*n);
+    } else if (a == "--msg-size" && (n = number(static_cast<int64_t>(kMinBodySize)))) {
+      o.size = static_cast<size_t>(*n);
+    } else if (a == "--no-netns") {
+      o.netns = false;
+    } else if (a == "--broker") {
+      o.broker_args.push_back(value());
+    } else if (a == "--bin-dir") {
+      o.bin_dir = value();
+    } else if (a == "--keep") {
+      o.keep = true;
+    } else {
+      return chaos_usage("bad or incomplete option '" + a + "'");
+    }
+  }
+  if (o.netns) {
+    if (std::string why = netns_unavailable(); !why.empty()) {
+      std::cout << "chaos: " << why << ": brokers on 127.0.0.1, process faults only\n";
+      o.netns = false;
+    }
+  }
+  auto bin = Binaries::find(o.bin_dir);
+  if (!bin.is_ok()) return chaos_usage(bin.status().message());
+  const uint64_t seed =
+      o.seed ? o.seed
+             : static_cast<uint64_t>(Clock::now().time_since_epoch().count()) % 1000000 + 1;
+  std::cout << fmt::format(
+      "chaos: {} cycles per mode of {} ms fault + {} ms settle, {} msgs/s "
+      "from {} producers, seed {} (--seed {} replays the schedule)\n",
+      o.cycles, o.fault.count(), o.settle.count(), o.send.rate, o.send.producers, seed, seed);
+  std::vector<ChaosResult> results;
+  for (Mode m : o.modes)
+    results.push_back(run_mode(o, *bin, m, seed));
+  print_results(results);
+  const bool all =
+      std::all_of(results.begin(), results.end(), [](const ChaosResult& r) { return r.passed(); });
+  return all ? 0 : 1;
+}
+
+}  // namespace comet::bench
