@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -70,6 +71,25 @@ Result<Mode> parse_mode(std::string_view name) {
                                   "' (single, async, sync, dledger)");
 }
 
+std::vector<std::string> split_commas(std::string_view list) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    out.emplace_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+Result<std::vector<Mode>> parse_modes(std::string_view list) {
+  std::vector<Mode> modes;
+  for (const std::string& name : split_commas(list)) {
+    COMET_ASSIGN_OR_RETURN(Mode m, parse_mode(name));
+    modes.push_back(m);
+  }
+  return modes;
+}
+
 Result<Binaries> Binaries::find(const std::string& dir) {
   std::vector<std::string> roots;
   if (!dir.empty()) {
@@ -105,6 +125,14 @@ double process_cpu_seconds(pid_t pid) {
   fields >> utime >> stime;
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
+}
+
+int64_t process_rss_anon_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::stoll(line.substr(8));
+  }
+  return -1;
 }
 
 Result<std::unique_ptr<BenchCluster>> BenchCluster::start(

@@ -33,6 +33,10 @@ enum class Mode { kSingle, kAsync, kSync, kDLedger };
 
 std::string_view mode_name(Mode mode);
 Result<Mode> parse_mode(std::string_view name);
+// "sync,dledger" → {kSync, kDLedger}; an error names the first unknown one.
+Result<std::vector<Mode>> parse_modes(std::string_view list);
+// "a,b,c" → {"a", "b", "c"} ("" → {""}).
+std::vector<std::string> split_commas(std::string_view list);
 // "ASYNC_MASTER + SLAVE", ...
 std::string_view mode_layout(Mode mode);
 
@@ -89,6 +93,7 @@ class BenchCluster {
   const std::string& broker_label(size_t i) const { return brokers_[i].label; }
   const std::string& broker_addr(size_t i) const { return brokers_[i].addr; }
   bool alive(size_t i) const { return brokers_[i].proc != nullptr; }
+  pid_t broker_pid(size_t i) const { return brokers_[i].proc ? brokers_[i].proc->pid() : -1; }
   Status kill(size_t i);
   Status restart(size_t i);
   void pause(size_t i);
@@ -132,5 +137,8 @@ class BenchCluster {
 
 // CPU seconds (utime + stime) a live process has used, from /proc/<pid>/stat; 0 if unreadable.
 double process_cpu_seconds(pid_t pid);
+// A process's anonymous resident memory (RssAnon in /proc/<pid>/status: heap, stacks, not the
+// mapped CommitLog), in KiB; -1 if unreadable.
+int64_t process_rss_anon_kib(pid_t pid);
 
 }  // namespace comet::bench

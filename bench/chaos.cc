@@ -336,21 +336,12 @@ int run_chaos(int argc, char** argv) {
     std::optional<int64_t> n;
     if (a == "--help" || a == "-h") return chaos_usage("");
     if (a == "--modes") {
-      o.modes.clear();
-      const std::string v = value();
-      for (size_t at = 0; at <= v.size();) {
-        const size_t comma = std::min(v.find(',', at), v.size());
-        auto m = parse_mode(v.substr(at, comma - at));
-        if (!m.is_ok()) return chaos_usage(m.status().message());
-        o.modes.push_back(*m);
-        at = comma + 1;
-      }
+      auto modes = parse_modes(value());
+      if (!modes.is_ok()) return chaos_usage(modes.status().message());
+      o.modes = std::move(*modes);
     } else if (a == "--faults") {
       o.faults.clear();
-      const std::string v = value();
-      for (size_t at = 0; at <= v.size();) {
-        const size_t comma = std::min(v.find(',', at), v.size());
-        const std::string name = v.substr(at, comma - at);
+      for (const std::string& name : split_commas(value())) {
         bool known = false;
         for (Fault f : {Fault::kKill, Fault::kPause, Fault::kPartition, Fault::kDelay}) {
           if (name == fault_name(f)) {
@@ -358,9 +349,9 @@ int run_chaos(int argc, char** argv) {
             known = true;
           }
         }
-        if (!known)
+        if (!known) {
           return chaos_usage("unknown fault '" + name + "' (kill, pause, partition, delay)");
-        at = comma + 1;
+        }
       }
     } else if (a == "--cycles" && (n = number(1))) {
       o.cycles = static_cast<int>(*n);

@@ -29,6 +29,7 @@
 #include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/latency_histogram.h"
+#include "bench/soak.h"
 #include "bench/window.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -75,7 +76,9 @@ int usage(const char* why) {
          " [--failover] ...\n"
          "                          (comet-bench compare --help for the rest)\n"
          "       comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S] ...\n"
-         "                          (comet-bench chaos --help for the rest)\n";
+         "                          (comet-bench chaos --help for the rest)\n"
+         "       comet-bench soak [--mode sync] [--minutes M] [--load F] ...\n"
+         "                          (comet-bench soak --help for the rest)\n";
   return 2;
 }
 
@@ -324,6 +327,7 @@ int main(int argc, char** argv) {
   if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd == "compare") return run_compare(argc, argv);
   if (cmd == "chaos") return run_chaos(argc, argv);
+  if (cmd == "soak") return run_soak(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {

@@ -262,16 +262,9 @@ int run_compare(int argc, char** argv) {
       usage("");
       return 0;
     } else if (a == "--modes") {
-      o.modes.clear();
-      const std::string list = value();
-      size_t pos = 0;
-      while (pos <= list.size()) {
-        const size_t comma = std::min(list.find(',', pos), list.size());
-        auto m = parse_mode(list.substr(pos, comma - pos));
-        if (!m.is_ok()) return usage(m.status().message());
-        o.modes.push_back(*m);
-        pos = comma + 1;
-      }
+      auto modes = parse_modes(value());
+      if (!modes.is_ok()) return usage(modes.status().message());
+      o.modes = std::move(*modes);
     } else if (a == "--msg-size") {
       o.size = static_cast<size_t>(number());
     } else if (a == "--messages") {

@@ -26,6 +26,32 @@ class LatencyHistogram {
   }
 
   uint64_t count() const { return total_.load(std::memory_order_relaxed); }
+
+  // Bucket counts at one moment, for percentiles over a window of time (comet-bench soak).
+  struct Counts {
+    std::array<uint64_t, static_cast<size_t>(kMaxPow - kSubBits + 1) * kSub> n{};
+  };
+  Counts snapshot() const {
+    Counts c;
+    for (size_t i = 0; i < counts_.size(); ++i)
+      c.n[i] = counts_[i].load(std::memory_order_relaxed);
+    return c;
+  }
+  // The latency (µs, bucket upper bound) at quantile q among the records made between two
+  // snapshots; 0 when there were none.
+  static uint64_t percentile_between(const Counts& before, const Counts& after, double q) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < after.n.size(); ++i)
+      n += after.n[i] - before.n[i];
+    if (n == 0) return 0;
+    const auto rank = static_cast<uint64_t>(q * static_cast<double>(n - 1)) + 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < after.n.size(); ++i) {
+      seen += after.n[i] - before.n[i];
+      if (seen >= rank) return upper_of(i);
+    }
+    return upper_of(after.n.size() - 1);
+  }
   uint64_t max_us() const { return max_us_.load(std::memory_order_relaxed); }
 
   // The latency (µs, bucket upper bound) at quantile q in [0, 1].

@@ -360,7 +360,16 @@ Result<std::shared_ptr<const PublishInfo>> Producer::Impl::publish_info(const st
   }
   std::lock_guard lock(publish_mu_);
   auto& slot = publish_[topic];
-  if (slot && slot->route == route && !via_default) return slot;
+  const auto no_queue = [&] {
+    return Status::unavailable("topic " + topic +
+                               " has no writable queue on a broker with a master");
+  };
+  if (slot && slot->route == route && !via_default) {
+    // The cached list may be empty (a route without a master): that is still "wait for the
+    // route to change", for every send, not only the one that built it.
+    if (slot->queues.empty()) return no_queue();
+    return slot;
+  }
   auto info = std::make_shared<PublishInfo>();
   info->route = route;
   info->queues = std::move(queues);
@@ -372,10 +381,7 @@ Result<std::shared_ptr<const PublishInfo>> Producer::Impl::publish_info(const st
     info->next = std::make_shared<std::atomic<uint32_t>>(rd());
   }
   slot = info;
-  if (info->queues.empty()) {
-    return Status::unavailable("topic " + topic +
-                               " has no writable queue on a broker with a master");
-  }
+  if (info->queues.empty()) return no_queue();
   return slot;
 }
 

@@ -910,6 +910,36 @@ TEST_F(ProducerTest, SendWithoutAWritableQueueGivesUpAtSendMsgTimeout) {
   EXPECT_EQ(total_sends(), 0u);
 }
 
+// Every send on a route without a writable queue waits for the route to change, not only the
+// first: the second once found the route's (empty) queue list cached and failed at once, so a
+// producer fed thousands of instant failures until its next periodic route refresh, 30 s later
+// (found by comet-bench chaos: a master paused past its expiry).
+TEST_F(ProducerTest, EverySendOnAMasterlessRouteWaitsForItToChange) {
+  ns_->set_route(kTopic, {a_.get()}, 4, kPermRead);
+  auto p = start_producer();
+  p->set_send_msg_timeout(300ms);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const auto begin = std::chrono::steady_clock::now();
+    auto sync = p->send(message("sync"));
+    EXPECT_FALSE(sync.is_ok());
+    EXPECT_GE(std::chrono::steady_clock::now() - begin, 250ms) << sync.status().to_string();
+    Callbacks cbs;
+    const auto async_begin = std::chrono::steady_clock::now();
+    p->send_async(message("async"), cbs.callback());
+    ASSERT_TRUE(cbs.wait(1));
+    EXPECT_FALSE(cbs.results()[0].is_ok());
+    EXPECT_GE(std::chrono::steady_clock::now() - async_begin, 250ms)
+        << cbs.results()[0].status().to_string();
+  }
+  // Once the route names a writable master again, sends go through.
+  ns_->set_route(kTopic, {a_.get()}, 4);
+  p->set_send_msg_timeout(5s);
+  auto ok = p->send(message("after"));
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  EXPECT_EQ(total_sends(), 1u);
+}
+
 TEST_F(ProducerTest, HangingBrokersTimeOutWithinSendMsgTimeout) {
   a_->hang();
   b_->hang();
