@@ -276,6 +276,9 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   }
   r.verify = verifier.report();
   c.stop();
+  // The network goes before the directory its log is in.
+  in_hub.reset();
+  lab.reset();
   if (!r.passed()) print_log_excerpts(dir, r.mode);
   if (o.keep || !r.passed()) {
     std::cout << "  stores and logs kept in " << dir << "\n";

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,9 @@ class NetnsLab {
   }
   ~NetnsLab() {
     if (!created_) return;
+    // The log's directory may be gone by now (a run removes its directory when it passed):
+    // the namespaces must go all the same.
+    if (!std::filesystem::exists(std::filesystem::path(log_).parent_path())) log_ = "/dev/null";
     (void)ip({"netns", "del", hub()});
     for (int i = 0; i < hosts_; ++i)
       (void)ip({"netns", "del", host_ns(i)});

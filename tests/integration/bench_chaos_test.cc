@@ -37,6 +37,12 @@ std::vector<std::string> row_of(const std::string& out, const std::string& mode)
 TEST(BenchChaosTest, SyncAndDLedgerLoseNoAckedMessageThroughAFaultSchedule) {
   // Without namespaces the harness leaves partitions out, and the seed's schedule is another.
   if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  // The harness removes every namespace it made (the test runs alone: RUN_SERIAL).
+  auto namespaces = [] {
+    auto r = run_process({ip_binary(), "netns", "list"}, {}, 10s);
+    return r.out;
+  };
+  const std::string before = namespaces();
   auto run = run_process({COMET_BENCH_BIN, "chaos", "--modes", "sync,dledger", "--cycles", "4",
                           "--seed", "224", "--faults", "kill,pause,partition", "--fault-ms", "1200",
                           "--settle-ms", "1500", "--rate", "1000"},
@@ -63,6 +69,8 @@ TEST(BenchChaosTest, SyncAndDLedgerLoseNoAckedMessageThroughAFaultSchedule) {
   // The seed's faults (which member leads when one is killed depends on the elections).
   EXPECT_EQ(sync[2], "3 / 0 / 1 / 0");
   EXPECT_EQ(row_of(run.out, "dledger")[2], "3 / 0 / 1 / 0");
+
+  EXPECT_EQ(namespaces(), before) << "network namespaces left behind";
 
   // Bad arguments get a clear message.
   auto bad = run_process({COMET_BENCH_BIN, "chaos", "--faults", "meteor"}, {}, 10s);
