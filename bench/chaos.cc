@@ -86,20 +86,6 @@ struct ChaosResult {
   }
 };
 
-// Waits `d` unless `abort` is set meanwhile (the schedule's clock, not coordination).
-class Sleeper {
- public:
-  void sleep(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [&] { return abort_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool abort_ = false;
-};
-
 ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint64_t seed) {
   ChaosResult r;
   r.mode = std::string(mode_name(mode));
@@ -180,7 +166,6 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   Verifier verifier(static_cast<uint32_t>(o.send.producers), per_producer);
   SendStats stats;
   std::atomic<bool> stop{false};
-  Sleeper sleeper;
   Status schedule_status;
 
   auto schedule = [&] {
@@ -207,7 +192,7 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
               note(fmt::format("  promoteSlave failed: {}", p.to_string()));
             }
           }
-          sleeper.sleep(o.fault);
+          wait_out(o.fault);
           if (Status rs = c.restart(victim); !rs.is_ok()) {
             schedule_status = rs;
             note(fmt::format("  restart of {} failed: {}", who, rs.to_string()));
@@ -219,14 +204,14 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
         case Fault::kPause:
           note(fmt::format("cycle {}/{}: SIGSTOP {}{}", cycle, o.cycles, who, role));
           c.pause(victim);
-          sleeper.sleep(o.fault);
+          wait_out(o.fault);
           c.resume(victim);
           note(fmt::format("  SIGCONT {}", who));
           break;
         case Fault::kPartition:
           note(fmt::format("cycle {}/{}: partition {}{}", cycle, o.cycles, who, role));
           (void)lab->cut(static_cast<int>(victim));
-          sleeper.sleep(o.fault);
+          wait_out(o.fault);
           (void)lab->restore(static_cast<int>(victim));
           note(fmt::format("  healed {}", who));
           break;
@@ -234,13 +219,13 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
           note(fmt::format("cycle {}/{}: 50 ms delay, 5 % loss on {}{}", cycle, o.cycles, who,
                            role));
           (void)lab->degrade(static_cast<int>(victim), 50, 5);
-          sleeper.sleep(o.fault);
+          wait_out(o.fault);
           (void)lab->undegrade(static_cast<int>(victim));
           note(fmt::format("  link of {} clean again", who));
           break;
       }
       ++r.cycles;
-      sleeper.sleep(o.settle);
+      wait_out(o.settle);
     }
   };
   auto during = [&] {

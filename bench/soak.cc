@@ -51,14 +51,6 @@ int soak_usage(const std::string& why) {
   return 2;
 }
 
-// Waits out a stretch of the run (the schedule's clock, not coordination).
-void wait_for(std::chrono::milliseconds d) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, d, [] { return false; });
-}
-
 struct Sample {
   double at_s = 0;
   double msgs_per_s = 0;
@@ -123,7 +115,7 @@ int soak(const SoakOptions& o, const Binaries& bin) {
         flat, c.namesrv_addr(), topic, uint64_t{1} << 40, maker, nullptr, probe, nullptr,
         mode + " probe",
         [&] {
-          wait_for(std::chrono::seconds(o.probe_s));
+          wait_out(std::chrono::seconds(o.probe_s));
           stop = true;
         },
         /*paced=*/false, &stop, /*at=*/1);
@@ -159,7 +151,7 @@ int soak(const SoakOptions& o, const Binaries& bin) {
     uint64_t prev_acked = stats.acked.load();
     auto prev_t = started;
     while (Clock::now() - started < duration) {
-      wait_for(std::chrono::seconds(o.sample_s));
+      wait_out(std::chrono::seconds(o.sample_s));
       Sample cur;
       const auto now = Clock::now();
       cur.at_s = std::chrono::duration<double>(now - started).count();

@@ -91,6 +91,13 @@ uint64_t AckedEnds::end(const client::MessageQueue& mq) const {
   return it == ends_.end() ? 0 : it->second;
 }
 
+void wait_out(std::chrono::milliseconds d) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, d, [] { return false; });
+}
+
 std::string client_id(const std::string& what) {
   return client::default_client_id() + "-" + what;
 }

@@ -51,6 +51,10 @@ struct SendStats {
 
 std::string client_id(const std::string& what);
 
+// Waits out a stretch of a run's schedule (a fault's length, a sampling period): time itself is
+// what is awaited, not another thread.
+void wait_out(std::chrono::milliseconds d);
+
 // Sends `per_producer` messages from each of o.producers producers, o.inflight async sends in
 // flight each (`paced`: at o.rate in all); SEND_OK answers go to `verifier` (when given).
 // `at_half` runs on this thread once `at` sends are answered (0: half of them), while the rest go
