@@ -22,6 +22,7 @@
 #include "bench/verify.h"
 #include "bench/workload.h"
 #include "common/netns.h"
+#include "consumer/push_consumer.h"
 
 namespace comet::bench {
 namespace {
@@ -53,6 +54,8 @@ struct ChaosOptions {
   std::chrono::milliseconds fault{3000};
   std::chrono::milliseconds settle{3000};
   SendOptions send;
+  int consumers = 2;       // members of the consumer group running through the faults
+  int consumer_churn = 3;  // every Nth cycle one member leaves for the fault and a new one joins
   size_t size = 256;
   bool netns = true;
   std::vector<std::string> broker_args;
@@ -65,7 +68,8 @@ int chaos_usage(const std::string& why) {
   std::cerr << "usage: comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S]\n"
                "                         [--faults kill,pause,partition,delay] [--fault-ms MS]\n"
                "                         [--settle-ms MS] [--rate R] [--producers P]\n"
-               "                         [--msg-size B] [--no-netns] [--broker key=value]...\n"
+               "                         [--msg-size B] [--consumers N] [--consumer-churn N]\n"
+               "                         [--no-netns] [--broker key=value]...\n"
                "                         [--bin-dir DIR] [--keep]\n";
   return 2;
 }
@@ -79,11 +83,68 @@ struct ChaosResult {
   uint64_t sent = 0, acked = 0, unconfirmed = 0, failed = 0;
   double seconds = 0;
   std::optional<VerifyReport> verify;
+  std::optional<DeliveryReport> delivery;  // with consumers
+  int churns = 0;
   bool may_lose = false;  // async replication
   bool passed() const {
-    return error.empty() && verify && verify->corrupt == 0 && verify->changed == 0 &&
-           (may_lose || verify->lost == 0);
+    if (!error.empty() || !verify || verify->corrupt != 0 || verify->changed != 0) return false;
+    if (delivery && (delivery->verify.corrupt != 0 || delivery->verify.changed != 0 ||
+                     (!may_lose && (delivery->verify.lost != 0 || delivery->vanished != 0)))) {
+      return false;
+    }
+    return may_lose || verify->lost == 0;
   }
+};
+
+// The consumer group that runs through the faults: push consumers, each message handed to the
+// delivery log. Members are started and stopped on the schedule's thread only.
+class ConsumerGroup {
+ public:
+  ConsumerGroup(std::string namesrv, std::string topic, DeliveryLog& log)
+      : namesrv_(std::move(namesrv)), topic_(std::move(topic)), log_(log) {}
+  ~ConsumerGroup() { stop(); }
+
+  Status add() {
+    client::ClientConfig cfg;
+    cfg.namesrv_addr = namesrv_;
+    cfg.client_id = client_id("chaos-consumer-" + std::to_string(started_++));
+    auto c = std::make_unique<client::PushConsumer>("ChaosConsumers", cfg);
+    c->set_consume_from_where(client::ConsumeFromWhere::kFirstOffset);
+    c->set_consume_message_batch_max_size(16);
+    COMET_RETURN_IF_ERROR(c->subscribe(topic_));
+    c->register_message_listener([this](const std::vector<client::MessageExt>& msgs) {
+      for (const auto& m : msgs)
+        log_.delivered(m.broker_name, m.queue_id, m.queue_offset, m.body);
+      return client::ConsumeStatus::kSuccess;
+    });
+    COMET_RETURN_IF_ERROR(c->start());
+    members_.push_back(std::move(c));
+    return Status::ok();
+  }
+  // Shuts down the member at `i` (modulo the members): it commits its offsets and leaves.
+  void remove(size_t i) {
+    if (members_.empty()) return;
+    auto it = members_.begin() + static_cast<std::ptrdiff_t>(i % members_.size());
+    (*it)->shutdown();
+    members_.erase(it);
+  }
+  uint64_t dropped() const {
+    uint64_t n = 0;
+    for (const auto& m : members_)
+      n += m->dropped_after_retries();
+    return n;
+  }
+  void stop() {
+    for (auto& m : members_)
+      m->shutdown();
+    members_.clear();
+  }
+
+ private:
+  const std::string namesrv_, topic_;
+  DeliveryLog& log_;
+  std::vector<std::unique_ptr<client::PushConsumer>> members_;
+  int started_ = 0;
 };
 
 ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint64_t seed) {
@@ -164,6 +225,15 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   std::random_device rd;
   const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
   Verifier verifier(static_cast<uint32_t>(o.send.producers), per_producer);
+  DeliveryLog deliveries(static_cast<uint32_t>(o.send.producers), per_producer);
+  ConsumerGroup consumers(c.namesrv_addr(), topic, deliveries);
+  for (int i = 0; i < o.consumers && s.is_ok(); ++i)
+    s = consumers.add();
+  if (!s.is_ok()) {
+    r.error = "consumers: " + s.to_string();
+    return r;
+  }
+  if (o.consumers > 0) note(fmt::format("{} consumers of group ChaosConsumers up", o.consumers));
   SendStats stats;
   std::atomic<bool> stop{false};
   Status schedule_status;
@@ -178,6 +248,11 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
       const std::string role =
           was_master ? (mode == Mode::kDLedger ? " (leader)" : " (master)") : "";
       ++r.by_fault[static_cast<size_t>(f)];
+      const bool churn = o.consumers > 0 && o.consumer_churn > 0 && cycle % o.consumer_churn == 0;
+      if (churn) {
+        consumers.remove(static_cast<size_t>(cycle / o.consumer_churn));
+        ++r.churns;
+      }
       switch (f) {
         case Fault::kKill: {
           note(fmt::format("cycle {}/{}: kill -9 {}{}", cycle, o.cycles, who, role));
@@ -224,6 +299,15 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
           note(fmt::format("  link of {} clean again", who));
           break;
       }
+      if (churn) {
+        if (Status cs = consumers.add(); cs.is_ok()) {
+          note("  a consumer left the group and a new one joined");
+        } else {
+          schedule_status = cs;
+          note("  a new consumer could not start: " + cs.to_string());
+          return;
+        }
+      }
       ++r.cycles;
       wait_out(o.settle);
     }
@@ -253,13 +337,24 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   r.sent = stats.completed.load();
   for (const auto& [what, n] : stats.errors)
     std::cerr << fmt::format("  {}: {} x {}\n", r.mode, n, what);
-  note(fmt::format("schedule done: {} sends, {} acked, {} unconfirmed, {} failed; reading back",
-                   r.sent, r.acked, r.unconfirmed, r.failed));
+  note(fmt::format("schedule done: {} sends, {} acked, {} unconfirmed, {} failed", r.sent, r.acked,
+                   r.unconfirmed, r.failed));
+  if (o.consumers > 0) {
+    const uint64_t missing = deliveries.wait_for_acked(verifier, 120s);
+    note(missing == 0 ? std::string("every acked message was delivered to the consumers")
+                      : fmt::format("{} acked messages not delivered after 120 s", missing));
+    if (uint64_t dropped = consumers.dropped(); dropped > 0) {
+      note(fmt::format("consumers skipped {} messages after retries", dropped));
+    }
+    consumers.stop();
+  }
+  note("reading back");
   if (Status rb = read_back(c.namesrv_addr(), topic, stats.acked_ends, verifier, 180s);
       !rb.is_ok()) {
     if (r.error.empty()) r.error = "reading back: " + rb.to_string();
   }
   r.verify = verifier.report();
+  if (o.consumers > 0) r.delivery = deliveries.report(&verifier);
   c.stop();
   // The network goes before the directory its log is in.
   in_hub.reset();
@@ -300,6 +395,25 @@ void print_results(const std::vector<ChaosResult>& results) {
     if (v.corrupt + v.changed > 0) {
       std::cout << fmt::format("  {}: {} corrupt, {} changed\n", r.mode, v.corrupt, v.changed);
     }
+  }
+  const bool any_consumers = std::any_of(
+      results.begin(), results.end(), [](const ChaosResult& r) { return r.delivery.has_value(); });
+  if (!any_consumers) return;
+  std::cout << "\nWhat the consumer group was handed while the faults ran:\n\n"
+               "| mode | churns | deliveries | acked delivered | acked not delivered | "
+               "redelivered | stored copies | reordered | unacked delivered | delivered, then "
+               "gone | corrupt |\n"
+               "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  for (const auto& r : results) {
+    if (!r.delivery) continue;
+    const DeliveryReport& d = *r.delivery;
+    const VerifyReport& v = d.verify;
+    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.mode,
+                             r.churns, d.deliveries, v.acked - v.lost, v.lost, d.redelivered,
+                             d.stored_copies, v.reordered, v.unacked_found, d.vanished,
+                             v.corrupt + v.changed);
+    for (const auto& ex : v.lost_examples)
+      std::cout << "  not delivered: " << ex << "\n";
   }
 }
 
@@ -355,6 +469,10 @@ int run_chaos(int argc, char** argv) {
       o.send.producers = static_cast<int>(*n);
     } else if (a == "--msg-size" && (n = number(static_cast<int64_t>(kMinBodySize)))) {
       o.size = static_cast<size_t>(*n);
+    } else if (a == "--consumers" && (n = number(0))) {
+      o.consumers = static_cast<int>(*n);
+    } else if (a == "--consumer-churn" && (n = number(0))) {
+      o.consumer_churn = static_cast<int>(*n);
     } else if (a == "--no-netns") {
       o.netns = false;
     } else if (a == "--broker") {

@@ -79,17 +79,31 @@ uint64_t Verifier::acked_count() const {
   return n;
 }
 
-void Verifier::found(uint32_t queue, std::string_view body) {
+bool Verifier::is_acked(uint32_t producer, uint64_t seq) const {
+  return producer < producers_ && seq < per_producer_ &&
+         acked_[slot(producer, seq)].load(std::memory_order_relaxed) != 0;
+}
+
+bool Verifier::was_found(uint32_t producer, uint64_t seq) const {
+  return producer < producers_ && seq < per_producer_ && seen_[slot(producer, seq)] > 0;
+}
+
+void Verifier::copy_acked_from(const Verifier& other) {
+  for (size_t i = 0; i < acked_.size() && i < other.acked_.size(); ++i)
+    acked_[i].store(other.acked_[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+std::optional<BodyId> Verifier::found(uint32_t queue, std::string_view body) {
   auto id = BodyMaker::parse(body);
   if (!id || id->producer >= producers_ || id->seq >= per_producer_) {
     ++corrupt_;
-    return;
+    return std::nullopt;
   }
   uint8_t& seen = seen_[slot(id->producer, id->seq)];
   if (seen > 0) {
     ++duplicated_;
     if (seen < 255) ++seen;
-    return;
+    return std::nullopt;
   }
   seen = 1;
   found_crc_[slot(id->producer, id->seq)] = id->crc;
@@ -103,6 +117,7 @@ void Verifier::found(uint32_t queue, std::string_view body) {
   } else {
     prev = seq;
   }
+  return id;
 }
 
 VerifyReport Verifier::report() const {
@@ -133,6 +148,57 @@ VerifyReport Verifier::report() const {
       }
     }
   }
+  return r;
+}
+
+DeliveryLog::DeliveryLog(uint32_t producers, uint64_t per_producer)
+    : verifier_(producers, per_producer),
+      per_producer_(per_producer),
+      first_at_(producers * per_producer, ~uint64_t{0}) {}
+
+void DeliveryLog::delivered(const std::string& broker, uint32_t queue_id, uint64_t queue_offset,
+                            std::string_view body) {
+  std::lock_guard lock(mu_);
+  ++deliveries_;
+  const auto [it, added] = queues_.try_emplace(broker + "/" + std::to_string(queue_id),
+                                               static_cast<uint32_t>(queues_.size()));
+  const uint64_t at = uint64_t{it->second} << 40 | (queue_offset & ((uint64_t{1} << 40) - 1));
+  if (auto id = verifier_.found(it->second, body)) {
+    first_at_[id->producer * per_producer_ + id->seq] = at;
+    if (missing_ && *missing_ > 0 && verifier_.is_acked(id->producer, id->seq)) {
+      if (--*missing_ == 0) all_delivered_.notify_all();
+    }
+    return;
+  }
+  // Another copy (a corrupt body is the verifier's count).
+  auto id = BodyMaker::parse(body);
+  if (!id || id->seq >= per_producer_) return;
+  const uint64_t i = id->producer * per_producer_ + id->seq;
+  if (i >= first_at_.size()) return;
+  (first_at_[i] == at ? redelivered_ : stored_copies_)++;
+}
+
+uint64_t DeliveryLog::wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  verifier_.copy_acked_from(acked);
+  missing_ = verifier_.report().lost;
+  all_delivered_.wait_for(lock, timeout, [&] { return *missing_ == 0; });
+  return *missing_;
+}
+
+DeliveryReport DeliveryLog::report(const Verifier* read_back) const {
+  std::lock_guard lock(mu_);
+  DeliveryReport r;
+  if (read_back != nullptr) {
+    for (uint32_t p = 0; p < verifier_.producers(); ++p) {
+      for (uint64_t s = 0; s < per_producer_; ++s)
+        r.vanished += verifier_.was_found(p, s) && !read_back->was_found(p, s);
+    }
+  }
+  r.verify = verifier_.report();
+  r.deliveries = deliveries_;
+  r.redelivered = redelivered_;
+  r.stored_copies = stored_copies_;
   return r;
 }
 

@@ -13,7 +13,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,10 +65,16 @@ class Verifier {
   Verifier(uint32_t producers, uint64_t per_producer);
   // Thread-safe for distinct messages: a SEND_OK for (producer, seq) with the body's CRC.
   void acked(uint32_t producer, uint64_t seq, uint32_t crc);
-  // Reading back, one thread, each queue in offset order.
-  void found(uint32_t queue, std::string_view body);
+  // Reading back, one thread, each queue in offset order. Returns the identity of a message
+  // found for the first time, nullopt for a copy or a corrupt body.
+  std::optional<BodyId> found(uint32_t queue, std::string_view body);
   VerifyReport report() const;
   uint64_t acked_count() const;
+  bool is_acked(uint32_t producer, uint64_t seq) const;
+  bool was_found(uint32_t producer, uint64_t seq) const;
+  uint32_t producers() const { return producers_; }
+  // Takes over which messages `other` (of the same shape) holds acknowledged.
+  void copy_acked_from(const Verifier& other);
 
  private:
   size_t slot(uint32_t producer, uint64_t seq) const { return producer * per_producer_ + seq; }
@@ -80,6 +90,44 @@ class Verifier {
   uint64_t duplicated_ = 0;
   uint64_t reordered_ = 0;
   uint64_t corrupt_ = 0;
+};
+
+// What a consumer group was handed while the faults ran: every delivery, from any listener
+// thread, checked as a read back is (lost: acked and never delivered; reordered: delivered for the
+// first time after a later message of its producer on its queue), and each extra copy told apart:
+// a redelivery is the same stored message (queue and queue offset) handed over again (a consumer
+// resumed from an offset committed before it); a stored copy is another message of the same
+// identity (a producer's retry stored twice).
+struct DeliveryReport {
+  VerifyReport verify;
+  uint64_t deliveries = 0;   // listener calls' messages, copies included
+  uint64_t redelivered = 0;  // the same stored message again
+  uint64_t stored_copies = 0;
+  // Delivered, then not in the log read back: a consumer acted on a message the cluster no
+  // longer holds (read before it was replicated, then cut in a failover).
+  uint64_t vanished = 0;
+};
+
+class DeliveryLog {
+ public:
+  DeliveryLog(uint32_t producers, uint64_t per_producer);
+  void delivered(const std::string& broker, uint32_t queue_id, uint64_t queue_offset,
+                 std::string_view body);
+  // Once the producers are done, with what they were told: waits until every acked message was
+  // delivered, or for `timeout`. Returns how many acked messages are still not delivered.
+  uint64_t wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout);
+  // With `read_back` (the log read back once every fault was healed), counts what vanished.
+  DeliveryReport report(const Verifier* read_back = nullptr) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable all_delivered_;
+  Verifier verifier_;
+  const uint64_t per_producer_;
+  std::map<std::string, uint32_t> queues_;  // "broker/queue" -> index
+  std::vector<uint64_t> first_at_;          // queue index << 40 | queue offset of the first copy
+  uint64_t deliveries_ = 0, redelivered_ = 0, stored_copies_ = 0;
+  std::optional<uint64_t> missing_;  // acked, not delivered; counted once the acks are final
 };
 
 }  // namespace comet::bench

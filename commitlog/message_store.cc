@@ -438,8 +438,24 @@ uint64_t MessageStore::dispatch_end() const {
 
 void MessageStore::advance_committed(uint64_t offset) {
   committed_.advance(offset);
+  if (!commit_bounded_.load(std::memory_order_acquire)) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (dispatcher_idle_.load(std::memory_order_relaxed)) wake_dispatcher(this);
+}
+
+void MessageStore::bound_to_committed(uint64_t committed) {
+  if (commit_bounded_.load(std::memory_order_acquire)) {
+    advance_committed(committed);
+    return;
+  }
+  // Unbounded, nobody waits on the committed mark: it may move back to where the bound starts.
+  committed_.reset(committed);
+  commit_bounded_.store(true, std::memory_order_release);
+}
+
+void MessageStore::unbound() {
+  if (!commit_bounded_.exchange(false, std::memory_order_acq_rel)) return;
+  wake_dispatcher(this);
 }
 
 void MessageStore::truncate_async(uint64_t offset, std::function<void(Status)> done) {

@@ -106,9 +106,16 @@ class MessageStore {
   Watermark& dispatched() { return dispatched_; }
   // Consensus mode: the committed end of the log. Waiters complete as it advances.
   Watermark& committed() { return committed_; }
-  bool commit_bounded() const { return commit_bounded_; }
+  bool commit_bounded() const { return commit_bounded_.load(std::memory_order_acquire); }
   // Consensus mode: records below `offset` are committed; the dispatcher indexes them.
   void advance_committed(uint64_t offset);
+  // Master/slave: from now on only records below the committed offset are indexed (and so
+  // read); it starts at `committed` (when the store was not bounded yet) and moves with
+  // advance_committed(). A SYNC_MASTER bounds its reads by what a slave acknowledged, so no
+  // consumer sees a message a promoted slave would not have. Records indexed already stay.
+  void bound_to_committed(uint64_t committed);
+  // Every record written is indexed again (ASYNC_MASTER, a slave that follows a master).
+  void unbound();
   const RecoveryInfo& recovery_info() const { return recovery_; }
   const StoreConfig& config() const { return config_; }
 
@@ -220,7 +227,7 @@ class MessageStore {
   std::mutex listeners_mu_;
 
   Watermark dispatched_;
-  bool commit_bounded_ = false;
+  std::atomic<bool> commit_bounded_{false};
   Watermark committed_;
   uint64_t reput_offset_ = 0;  // dispatcher thread only
   std::atomic<bool> dispatcher_idle_{false};

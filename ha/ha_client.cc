@@ -203,6 +203,7 @@ void HAClient::on_push(const std::shared_ptr<Connection>& conn, RemotingCommand 
     conn->close();
     return;
   }
+  store_.advance_committed(end.value());  // a slave reads all it holds from its master
   send_ack(conn, end.value());
 }
 

@@ -212,7 +212,10 @@ void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCo
     s->acked.store(offset, std::memory_order_relaxed);
   }
   if (began && slave_listener_) slave_listener_(s->broker_addr, offset);
-  if (offset <= store_.commit_log().max_offset()) replicated_.advance(offset);
+  if (offset <= store_.commit_log().max_offset()) {
+    replicated_.advance(offset);
+    store_.advance_committed(offset);  // what a SYNC_MASTER's consumers may read
+  }
   pump(*s);
 }
 

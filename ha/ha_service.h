@@ -3,9 +3,10 @@
 // with the offset where the two logs agree (ha/epoch_cache.h) and then streams whole CommitLog
 // records from there, zero-copy from the mapped segments, at most `window_bytes` ahead of the
 // slave's acks. New appends wake an idle stream (no polling). Acks advance `replicated()`, the
-// watermark SYNC_MASTER sends wait on; a slave is in sync while connected and at most
-// haMaxGapNotInSync bytes behind. When the last in-sync slave goes, waiters fail at once with
-// kUnavailable instead of running into their timeout.
+// watermark SYNC_MASTER sends wait on, and the store's committed offset, which bounds what a
+// SYNC_MASTER's consumers read (MessageStore::bound_to_committed); a slave is in sync while
+// connected and at most haMaxGapNotInSync bytes behind. When the last in-sync slave goes, waiters
+// fail at once with kUnavailable instead of running into their timeout.
 #pragma once
 
 #include <atomic>

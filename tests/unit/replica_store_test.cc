@@ -213,5 +213,43 @@ TEST(ReplicaStore, AReplicaBehindTheMastersRetainedLogRestartsAtItsStart) {
   EXPECT_EQ(replica->commit_log().max_offset(), end);
 }
 
+// A SYNC_MASTER's reads end where its slave's acks do: a store bounded to its committed offset
+// indexes (so serves) nothing past it, then what the bound passes, in order; unbound, all.
+TEST(ReplicaStore, ABoundedStoreServesOnlyWhatItsBoundPassed) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  fill(*store, 0, 6);  // queue offsets 0 and 1 on each of the 3 queues
+  const uint64_t before = store->commit_log().max_offset();
+  ASSERT_TRUE(store->dispatched().wait(before, 10s).is_ok());
+  ASSERT_EQ(store->max_queue_offset("T", 0), 2u);
+
+  store->bound_to_committed(before);
+  std::vector<uint64_t> ends;
+  for (int i = 6; i < 9; ++i) {  // queue 0 at offsets 2, 3 and 4
+    auto r = store->put_message(make_message("T", 0, body_for("T", 0, i, 100)));
+    ASSERT_TRUE(r.is_ok());
+    ends.push_back(r->physical_offset + r->size);
+  }
+  // The dispatcher is idle at the bound: nothing of the three is indexed or read.
+  EXPECT_EQ(store->dispatched().get(), before);
+  EXPECT_EQ(store->max_queue_offset("T", 0), 2u);
+  EXPECT_EQ(store->get_messages("T", 0, 2, 32, 1 << 20).status, GetStatus::kOffsetOverflowOne);
+
+  store->advance_committed(ends[0]);
+  ASSERT_TRUE(store->dispatched().wait(ends[0], 10s).is_ok());
+  EXPECT_EQ(store->max_queue_offset("T", 0), 3u);
+  auto got = store->get_messages("T", 0, 2, 32, 1 << 20);
+  ASSERT_EQ(got.status, GetStatus::kFound);
+  EXPECT_EQ(got.messages.size(), 1u);
+
+  // An ack below the bound changes nothing; unbounding indexes the rest.
+  store->advance_committed(before);
+  EXPECT_EQ(store->max_queue_offset("T", 0), 3u);
+  store->unbound();
+  ASSERT_TRUE(store->dispatched().wait(ends[2], 10s).is_ok());
+  EXPECT_EQ(store->max_queue_offset("T", 0), 5u);
+  EXPECT_EQ(store->get_messages("T", 0, 2, 32, 1 << 20).messages.size(), 3u);
+}
+
 }  // namespace
 }  // namespace comet::commitlog
