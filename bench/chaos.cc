@@ -238,6 +238,7 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   std::atomic<bool> stop{false};
   Status schedule_status;
 
+  DeliveryReport last_delivery;
   auto schedule = [&] {
     for (int cycle = 1; cycle <= o.cycles; ++cycle) {
       const Fault f = faults[rng() % faults.size()];
@@ -310,6 +311,13 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
       }
       ++r.cycles;
       wait_out(o.settle);
+      if (o.consumers > 0) {
+        const DeliveryReport d = deliveries.report();
+        note(fmt::format("  consumers: {} delivered, {} redelivered in the cycle",
+                         d.deliveries - last_delivery.deliveries,
+                         d.redelivered - last_delivery.redelivered));
+        last_delivery = d;
+      }
     }
   };
   auto during = [&] {
