@@ -1,12 +1,18 @@
 #include "bench/bench_cluster.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "admin/admin_client.h"
 
@@ -88,6 +94,22 @@ Result<std::vector<Mode>> parse_modes(std::string_view list) {
     modes.push_back(m);
   }
   return modes;
+}
+
+Result<std::string> make_run_dir(std::string_view what) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / fmt::format("comet-{}-XXXXXX", what)).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return Status::from_errno("mkdtemp " + tmpl, errno);
+  return tmpl;
+}
+
+void finish_run_dir(const std::string& dir, bool keep, std::string_view label) {
+  if (keep) {
+    std::cerr << fmt::format("{}: stores and logs kept in {}\n", label, dir);
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 }
 
 Result<Binaries> Binaries::find(const std::string& dir) {

@@ -40,6 +40,11 @@ std::vector<std::string> split_commas(std::string_view list);
 // "ASYNC_MASTER + SLAVE", ...
 std::string_view mode_layout(Mode mode);
 
+// A fresh directory for a run's stores and logs: <tmp>/comet-<what>-XXXXXX.
+Result<std::string> make_run_dir(std::string_view what);
+// The end of a run's directory: removed, or (with `keep`) kept and named on stderr.
+void finish_run_dir(const std::string& dir, bool keep, std::string_view label);
+
 struct Binaries {
   std::string namesrv, broker, admin;
   // Next to this executable: the build tree (bench/../namesrv/comet-namesrv, ...) or one

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -151,12 +150,12 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   ChaosResult r;
   r.mode = std::string(mode_name(mode));
   r.may_lose = mode == Mode::kAsync;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "comet-chaos-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    r.error = "cannot make a temporary directory";
+  auto run_dir = make_run_dir("chaos");
+  if (!run_dir.is_ok()) {
+    r.error = run_dir.status().to_string();
     return r;
   }
-  const std::string dir = tmpl;
+  const std::string dir = *run_dir;
   std::mt19937_64 rng(seed);
   std::vector<std::string> history;
   const auto t0 = Clock::now();
@@ -238,7 +237,7 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   std::atomic<bool> stop{false};
   Status schedule_status;
 
-  DeliveryReport last_delivery;
+  DeliveryLog::Counts last_delivery;
   auto schedule = [&] {
     for (int cycle = 1; cycle <= o.cycles; ++cycle) {
       const Fault f = faults[rng() % faults.size()];
@@ -312,7 +311,7 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
       ++r.cycles;
       wait_out(o.settle);
       if (o.consumers > 0) {
-        const DeliveryReport d = deliveries.report();
+        const DeliveryLog::Counts d = deliveries.counts();
         note(fmt::format("  consumers: {} delivered, {} redelivered in the cycle",
                          d.deliveries - last_delivery.deliveries,
                          d.redelivered - last_delivery.redelivered));
@@ -368,12 +367,7 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   in_hub.reset();
   lab.reset();
   if (!r.passed()) print_log_excerpts(dir, r.mode);
-  if (o.keep || !r.passed()) {
-    std::cout << "  stores and logs kept in " << dir << "\n";
-  } else {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  finish_run_dir(dir, o.keep || !r.passed(), r.mode);
   return r;
 }
 

@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -165,12 +164,12 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
   ModeResult r;
   r.mode = std::string(mode_name(mode));
   r.layout = std::string(mode_layout(mode));
-  char tmpl[] = "/tmp/comet-compare-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    r.error = std::string("mkdtemp: ") + std::strerror(errno);
+  auto run_dir = make_run_dir("compare");
+  if (!run_dir.is_ok()) {
+    r.error = run_dir.status().to_string();
     return r;
   }
-  const std::string dir = tmpl;
+  const std::string dir = *run_dir;
   const auto t0 = Clock::now();
   auto cluster = BenchCluster::start(mode, bin, dir, o.broker_args, 60s);
   if (!cluster.is_ok()) {
@@ -194,12 +193,7 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
   c.stop();
   cluster->reset();
   if (!r.passed()) print_log_excerpts(dir, r.mode);
-  if (o.keep || !r.passed()) {
-    std::cerr << fmt::format("{}: stores and logs kept in {}\n", r.mode, dir);
-  } else {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  finish_run_dir(dir, o.keep || !r.passed(), r.mode);
   return r;
 }
 

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -73,16 +72,11 @@ int64_t brokers_rss_kib(const BenchCluster& c) {
 }
 
 int soak(const SoakOptions& o, const Binaries& bin) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "comet-soak-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) return soak_usage("cannot make a temporary directory");
-  const std::string dir = tmpl;
+  auto run_dir = make_run_dir("soak");
+  if (!run_dir.is_ok()) return soak_usage(run_dir.status().to_string());
+  const std::string dir = *run_dir;
   auto cleanup = [&](int code) {
-    if (o.keep || code != 0) {
-      std::cout << "stores and logs kept in " << dir << "\n";
-    } else {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
+    finish_run_dir(dir, o.keep || code != 0, "soak");
     return code;
   };
   auto cluster = BenchCluster::start(o.mode, bin, dir, o.broker_args, 60s);

@@ -93,17 +93,17 @@ void Verifier::copy_acked_from(const Verifier& other) {
     acked_[i].store(other.acked_[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
-std::optional<BodyId> Verifier::found(uint32_t queue, std::string_view body) {
+Verifier::Found Verifier::found(uint32_t queue, std::string_view body) {
   auto id = BodyMaker::parse(body);
   if (!id || id->producer >= producers_ || id->seq >= per_producer_) {
     ++corrupt_;
-    return std::nullopt;
+    return {};
   }
   uint8_t& seen = seen_[slot(id->producer, id->seq)];
   if (seen > 0) {
     ++duplicated_;
     if (seen < 255) ++seen;
-    return std::nullopt;
+    return {id, false};
   }
   seen = 1;
   found_crc_[slot(id->producer, id->seq)] = id->crc;
@@ -117,7 +117,7 @@ std::optional<BodyId> Verifier::found(uint32_t queue, std::string_view body) {
   } else {
     prev = seq;
   }
-  return id;
+  return {id, true};
 }
 
 VerifyReport Verifier::report() const {
@@ -152,30 +152,28 @@ VerifyReport Verifier::report() const {
 }
 
 DeliveryLog::DeliveryLog(uint32_t producers, uint64_t per_producer)
-    : verifier_(producers, per_producer),
-      per_producer_(per_producer),
-      first_at_(producers * per_producer, ~uint64_t{0}) {}
+    : verifier_(producers, per_producer), first_at_(producers * per_producer, ~uint64_t{0}) {}
 
 void DeliveryLog::delivered(const std::string& broker, uint32_t queue_id, uint64_t queue_offset,
                             std::string_view body) {
   std::lock_guard lock(mu_);
   ++deliveries_;
-  const auto [it, added] = queues_.try_emplace(broker + "/" + std::to_string(queue_id),
-                                               static_cast<uint32_t>(queues_.size()));
+  const auto it = queues_
+                      .try_emplace(broker + "/" + std::to_string(queue_id),
+                                   static_cast<uint32_t>(queues_.size()))
+                      .first;
   const uint64_t at = uint64_t{it->second} << 40 | (queue_offset & ((uint64_t{1} << 40) - 1));
-  if (auto id = verifier_.found(it->second, body)) {
-    first_at_[id->producer * per_producer_ + id->seq] = at;
-    if (missing_ && *missing_ > 0 && verifier_.is_acked(id->producer, id->seq)) {
-      if (--*missing_ == 0) all_delivered_.notify_all();
-    }
+  const Verifier::Found f = verifier_.found(it->second, body);
+  if (!f.id) return;  // corrupt: the verifier counts it
+  uint64_t& first_at = first_at_[verifier_.slot(f.id->producer, f.id->seq)];
+  if (!f.first) {
+    (first_at == at ? redelivered_ : stored_copies_)++;
     return;
   }
-  // Another copy (a corrupt body is the verifier's count).
-  auto id = BodyMaker::parse(body);
-  if (!id || id->seq >= per_producer_) return;
-  const uint64_t i = id->producer * per_producer_ + id->seq;
-  if (i >= first_at_.size()) return;
-  (first_at_[i] == at ? redelivered_ : stored_copies_)++;
+  first_at = at;
+  if (missing_ && *missing_ > 0 && verifier_.is_acked(f.id->producer, f.id->seq)) {
+    if (--*missing_ == 0) all_delivered_.notify_all();
+  }
 }
 
 uint64_t DeliveryLog::wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout) {
@@ -186,12 +184,17 @@ uint64_t DeliveryLog::wait_for_acked(const Verifier& acked, std::chrono::millise
   return *missing_;
 }
 
+DeliveryLog::Counts DeliveryLog::counts() const {
+  std::lock_guard lock(mu_);
+  return {deliveries_, redelivered_};
+}
+
 DeliveryReport DeliveryLog::report(const Verifier* read_back) const {
   std::lock_guard lock(mu_);
   DeliveryReport r;
   if (read_back != nullptr) {
     for (uint32_t p = 0; p < verifier_.producers(); ++p) {
-      for (uint64_t s = 0; s < per_producer_; ++s)
+      for (uint64_t s = 0; s < verifier_.per_producer(); ++s)
         r.vanished += verifier_.was_found(p, s) && !read_back->was_found(p, s);
     }
   }

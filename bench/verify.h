@@ -65,20 +65,26 @@ class Verifier {
   Verifier(uint32_t producers, uint64_t per_producer);
   // Thread-safe for distinct messages: a SEND_OK for (producer, seq) with the body's CRC.
   void acked(uint32_t producer, uint64_t seq, uint32_t crc);
-  // Reading back, one thread, each queue in offset order. Returns the identity of a message
-  // found for the first time, nullopt for a copy or a corrupt body.
-  std::optional<BodyId> found(uint32_t queue, std::string_view body);
+  // What found() made of a body: its identity (nullopt: corrupt) and whether it was the first
+  // copy of it.
+  struct Found {
+    std::optional<BodyId> id;
+    bool first = false;
+  };
+  // Reading back, one thread, each queue in offset order.
+  Found found(uint32_t queue, std::string_view body);
   VerifyReport report() const;
   uint64_t acked_count() const;
   bool is_acked(uint32_t producer, uint64_t seq) const;
   bool was_found(uint32_t producer, uint64_t seq) const;
   uint32_t producers() const { return producers_; }
+  uint64_t per_producer() const { return per_producer_; }
   // Takes over which messages `other` (of the same shape) holds acknowledged.
   void copy_acked_from(const Verifier& other);
-
- private:
+  // The index of a valid identity in per-message tables of this shape.
   size_t slot(uint32_t producer, uint64_t seq) const { return producer * per_producer_ + seq; }
 
+ private:
   static constexpr uint64_t kAcked = uint64_t{1} << 32;
 
   const uint32_t producers_;
@@ -118,12 +124,16 @@ class DeliveryLog {
   uint64_t wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout);
   // With `read_back` (the log read back once every fault was healed), counts what vanished.
   DeliveryReport report(const Verifier* read_back = nullptr) const;
+  // The running counts alone, without checking every message (report() does).
+  struct Counts {
+    uint64_t deliveries = 0, redelivered = 0;
+  };
+  Counts counts() const;
 
  private:
   mutable std::mutex mu_;
   std::condition_variable all_delivered_;
   Verifier verifier_;
-  const uint64_t per_producer_;
   std::map<std::string, uint32_t> queues_;  // "broker/queue" -> index
   std::vector<uint64_t> first_at_;          // queue index << 40 | queue offset of the first copy
   uint64_t deliveries_ = 0, redelivered_ = 0, stored_copies_ = 0;
