@@ -155,10 +155,7 @@ Status RoleManager::start(std::function<void()> reregister) {
     announce("slave " + slave + " in sync from offset " + std::to_string(offset));
   });
   COMET_RETURN_IF_ERROR(service_->start(ctx_.config.bind_address, ctx_.config.ha_listen_port));
-  service_->reset_replicated(ctx_.store->commit_log().max_offset());
-  if (role_ == BrokerRole::kSyncMaster) {
-    ctx_.store->bound_to_committed(ctx_.store->commit_log().max_offset());
-  }
+  restart_replication(role_, ctx_.store->commit_log().max_offset());
   sync_client_ = std::make_unique<remoting::RemotingClient>();
   sync_timer_ = std::make_unique<asio::steady_timer>(*ctx_.io);
   confirmed_ = ctx_.config.namesrv_addrs().empty();
@@ -265,10 +262,7 @@ void RoleManager::demote(int64_t new_id, const std::string& master_ha_addr, int6
     if (!s.is_ok()) log->error("cannot persist the demotion: {}", s.to_string());
   }
   service_->drop_slaves();
-  service_->reset_replicated(ctx_.store->commit_log().max_offset());
-  // A SYNC_MASTER's store stays bounded: the tail no slave acknowledged (which the new master
-  // may not have) is not indexed before the handshake cuts it; what the new master streams is
-  // indexed as it arrives (HAClient advances the bound).
+  restart_replication(BrokerRole::kSlave, ctx_.store->commit_log().max_offset());
   std::unique_ptr<ha::HAClient> old;  // made for another id; stopped outside the lock
   {
     std::lock_guard lock(mu_);
@@ -309,14 +303,7 @@ Status RoleManager::promote(int64_t min_epoch, const std::string& role_name, std
     start = ctx_.store->commit_log().max_offset();
     new_epoch = std::max(min_epoch, epochs_.max_seen() + 1);
     COMET_RETURN_IF_ERROR(epochs_.start_epoch(new_epoch, start));
-    service_->reset_replicated(start);
-    // Everything this log holds is the group's now; from here a SYNC_MASTER shows consumers
-    // only what a slave acknowledged.
-    if (new_role == BrokerRole::kSyncMaster) {
-      ctx_.store->bound_to_committed(start);
-    } else {
-      ctx_.store->unbound();
-    }
+    restart_replication(new_role, start);
     adopt_logged_topics();
     broker_id_ = 0;
     role_ = new_role;
@@ -328,6 +315,15 @@ Status RoleManager::promote(int64_t min_epoch, const std::string& role_name, std
   logger("broker")->warn("{}", *detail);
   if (reregister_) reregister_();
   return Status::ok();
+}
+
+void RoleManager::restart_replication(BrokerRole role, uint64_t start) {
+  service_->reset_replicated(start);
+  if (role == BrokerRole::kSyncMaster) {
+    ctx_.store->bound_to_committed(start);
+  } else if (role == BrokerRole::kAsyncMaster) {
+    ctx_.store->unbound();
+  }
 }
 
 void RoleManager::adopt_logged_topics() {

@@ -65,6 +65,13 @@ class RoleManager {
   Status promote(int64_t min_epoch, const std::string& role_name, std::string* detail);
   void demote(int64_t new_id, const std::string& master_ha_addr, int64_t master_epoch);
   ha::HaOptions ha_options() const;
+  // The broker takes `role` with its log ending at `start`: slave acks of an earlier term say
+  // nothing about it, and everything it holds is readable. From there a SYNC_MASTER's consumers
+  // read only what a slave acknowledged (the store's read bound moves with the acks); an
+  // ASYNC_MASTER's read everything; a demoted SYNC_MASTER's store stays bounded, so the tail no
+  // slave acknowledged (which the new master may not have) is not indexed before the handshake
+  // cuts it, and what the new master streams is indexed as it arrives.
+  void restart_replication(BrokerRole role, uint64_t start);
   Status persist_locked();
   void adopt_logged_topics();
   void start_client_locked(const std::string& master_ha_addr);
