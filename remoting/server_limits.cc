@@ -6,27 +6,42 @@
 
 namespace comet::remoting {
 
+namespace {
+
+// Each key once: its field and its upper bound.
+struct LimitKey {
+  std::string_view name;
+  uint64_t max;
+  uint32_t ServerLimits::*field;
+};
+constexpr uint64_t kMaxCount = std::numeric_limits<uint32_t>::max();
+constexpr LimitKey kLimitKeys[] = {
+    {"serverMaxConnections", kMaxCount, &ServerLimits::max_connections},
+    {"serverMaxConnectionsPerIp", kMaxCount, &ServerLimits::max_connections_per_ip},
+    {"serverMaxInflightRequests", kMaxCount, &ServerLimits::max_inflight_requests},
+    {"serverFrameReadTimeoutMs", 86'400'000, &ServerLimits::frame_read_timeout_ms},
+    {"serverChannelMaxIdleTimeSeconds", 86'400, &ServerLimits::channel_max_idle_seconds},
+};
+
+}  // namespace
+
 Result<ServerLimits> ServerLimits::from_properties(const Properties& p) {
   ServerLimits l;
-  constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
-  auto get = [&p](std::string_view key, uint64_t hi, uint32_t& out) {
-    uint64_t v = out;
-    COMET_RETURN_IF_ERROR(p.get_uint_in(key, 0, hi, v));
-    out = static_cast<uint32_t>(v);
-    return Status::ok();
-  };
-  COMET_RETURN_IF_ERROR(get("serverMaxConnections", kMax, l.max_connections));
-  COMET_RETURN_IF_ERROR(get("serverMaxConnectionsPerIp", kMax, l.max_connections_per_ip));
-  COMET_RETURN_IF_ERROR(get("serverMaxInflightRequests", kMax, l.max_inflight_requests));
-  COMET_RETURN_IF_ERROR(get("serverFrameReadTimeoutMs", 86'400'000, l.frame_read_timeout_ms));
-  COMET_RETURN_IF_ERROR(get("serverChannelMaxIdleTimeSeconds", 86'400, l.channel_max_idle_seconds));
+  for (const LimitKey& k : kLimitKeys) {
+    uint64_t v = l.*k.field;
+    COMET_RETURN_IF_ERROR(p.get_uint_in(k.name, 0, k.max, v));
+    l.*k.field = static_cast<uint32_t>(v);
+  }
   return l;
 }
 
 const std::vector<std::string_view>& ServerLimits::keys() {
-  static const std::vector<std::string_view> k = {
-      "serverMaxConnections", "serverMaxConnectionsPerIp", "serverMaxInflightRequests",
-      "serverFrameReadTimeoutMs", "serverChannelMaxIdleTimeSeconds"};
+  static const std::vector<std::string_view> k = [] {
+    std::vector<std::string_view> names;
+    for (const LimitKey& key : kLimitKeys)
+      names.push_back(key.name);
+    return names;
+  }();
   return k;
 }
 
