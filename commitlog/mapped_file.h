@@ -56,6 +56,9 @@ class MappedFile {
   // with zeroes and stalled every fsync behind them). One thread at a time.
   void warm(uint64_t from, uint64_t upto);
   uint64_t warmed_to() const { return warmed_to_.load(std::memory_order_acquire); }
+  // Pages warm() and fill() faulted in one at a time, in this process: the fallback for a
+  // madvise(MADV_POPULATE_*) the kernel refused (before Linux 5.14, or a bad range).
+  static uint64_t pages_touched_one_by_one();
   // Faults the pages of [from, upto) in for reading: the kernel allocates and zero-fills them
   // (the costly part of a first touch; on some VMs the host's too) but they stay clean, with
   // nothing to write back. Writing one later costs a minor fault, and warm() takes even that off

@@ -91,6 +91,36 @@ TEST(MappedFileWarm, WarmingAReopenedSegmentLeavesThePagesBehindTheWriterAlone) 
   EXPECT_EQ(resident_pages(**f, 16 * kMiB + kSlack, 64 * kMiB), 0u);
 }
 
+TEST(MappedFileWarm, AWindowThatStartsInsideAPageIsWarmedByTheKernelNotPageByPage) {
+  // The writer's positions are not page-aligned, and madvise() refuses an unaligned start
+  // (EINVAL). Warming once fell back to touching every page of every window itself.
+  {
+    void* probe = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(probe, MAP_FAILED);
+    const bool supported = ::madvise(probe, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+    ::munmap(probe, 4096);
+    if (!supported) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux < 5.14)";
+  }
+  TempDir dir;
+  auto made = MappedFile::create(dir.path() + "/seg", 0, 3 * kWindow, true);
+  ASSERT_TRUE(made.is_ok());
+  MappedFile& f = **made;
+  const uint64_t before = MappedFile::pages_touched_one_by_one();
+  // Two windows in a row, as a writer asks for them: each starts where the last one ended.
+  uint64_t pos = kWindow / 4 + 1000;  // inside a page, as a writer is
+  uint64_t upto = 0;
+  for (int i = 0; i < 2; ++i, pos += kWindow / 4 + 1000) {
+    upto = f.warm_request(pos);
+    ASSERT_EQ(upto, pos + kWindow);
+    f.warm(pos, upto);
+  }
+  EXPECT_EQ(MappedFile::pages_touched_one_by_one(), before);
+  // The whole page holding the end is warm.
+  const uint64_t page_end = (upto + 4095) / 4096 * 4096;
+  EXPECT_EQ(f.warmed_to(), page_end);
+  EXPECT_EQ(resident_pages(f, 0, page_end), pages(page_end));
+}
+
 TEST(MappedFileTruncate, CuttingReadsOnlyWhereTheFileHasData) {
   // Data at the head and one page far out, nothing between: the cut zeroes both, and the
   // never-written space between them is not read into the page cache.
