@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
@@ -427,25 +428,19 @@ int run_chaos(int argc, char** argv) {
   o.send.inflight = 64;
   o.send.rate = 2000;
   o.send.send_timeout = 3000ms;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    auto number = [&](int64_t lo) -> std::optional<int64_t> {
-      const std::string v = value();
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < lo) return std::nullopt;
-      return n;
-    };
-    std::optional<int64_t> n;
+  Args args(argc, argv, 2);
+  std::optional<std::string> s;
+  std::optional<int64_t> n;
+  while (args.next()) {
+    const std::string& a = args.option();
     if (a == "--help" || a == "-h") return chaos_usage("");
-    if (a == "--modes") {
-      auto modes = parse_modes(value());
+    if (a == "--modes" && (s = args.value())) {
+      auto modes = parse_modes(*s);
       if (!modes.is_ok()) return chaos_usage(modes.status().message());
       o.modes = std::move(*modes);
-    } else if (a == "--faults") {
+    } else if (a == "--faults" && (s = args.value())) {
       o.faults.clear();
-      for (const std::string& name : split_commas(value())) {
+      for (const std::string& name : split_commas(*s)) {
         bool known = false;
         for (Fault f : {Fault::kKill, Fault::kPause, Fault::kPartition, Fault::kDelay}) {
           if (name == fault_name(f)) {
@@ -457,34 +452,34 @@ int run_chaos(int argc, char** argv) {
           return chaos_usage("unknown fault '" + name + "' (kill, pause, partition, delay)");
         }
       }
-    } else if (a == "--cycles" && (n = number(1))) {
+    } else if (a == "--cycles" && (n = args.count(1))) {
       o.cycles = static_cast<int>(*n);
-    } else if (a == "--seed" && (n = number(1))) {
+    } else if (a == "--seed" && (n = args.count(1))) {
       o.seed = static_cast<uint64_t>(*n);
-    } else if (a == "--fault-ms" && (n = number(1))) {
+    } else if (a == "--fault-ms" && (n = args.count(1))) {
       o.fault = std::chrono::milliseconds(*n);
-    } else if (a == "--settle-ms" && (n = number(0))) {
+    } else if (a == "--settle-ms" && (n = args.count(0))) {
       o.settle = std::chrono::milliseconds(*n);
-    } else if (a == "--rate" && (n = number(1))) {
+    } else if (a == "--rate" && (n = args.count(1))) {
       o.send.rate = static_cast<double>(*n);
-    } else if (a == "--producers" && (n = number(1))) {
+    } else if (a == "--producers" && (n = args.count(1))) {
       o.send.producers = static_cast<int>(*n);
-    } else if (a == "--msg-size" && (n = number(static_cast<int64_t>(kMinBodySize)))) {
+    } else if (a == "--msg-size" && (n = args.count(static_cast<int64_t>(kMinBodySize)))) {
       o.size = static_cast<size_t>(*n);
-    } else if (a == "--consumers" && (n = number(0))) {
+    } else if (a == "--consumers" && (n = args.count(0))) {
       o.consumers = static_cast<int>(*n);
-    } else if (a == "--consumer-churn" && (n = number(0))) {
+    } else if (a == "--consumer-churn" && (n = args.count(0))) {
       o.consumer_churn = static_cast<int>(*n);
     } else if (a == "--no-netns") {
       o.netns = false;
-    } else if (a == "--broker") {
-      o.broker_args.push_back(value());
-    } else if (a == "--bin-dir") {
-      o.bin_dir = value();
+    } else if (a == "--broker" && (s = args.value())) {
+      o.broker_args.push_back(*s);
+    } else if (a == "--bin-dir" && (s = args.value())) {
+      o.bin_dir = *s;
     } else if (a == "--keep") {
       o.keep = true;
     } else {
-      return chaos_usage("bad or incomplete option '" + a + "'");
+      return chaos_usage(args.bad());
     }
   }
   if (o.netns) {

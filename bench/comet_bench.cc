@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/args.h"
 #include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/latency_histogram.h"
@@ -83,26 +84,26 @@ int usage(const char* why) {
 }
 
 // Reads argv[2..]: the common options into `common`, the command's own through
-// `specific(option, value)`, which returns false for an option it does not know (`value()`
-// takes the option's argument). Returns 0, or usage()'s exit code.
+// `specific(args)`, which returns false for an option it does not know or whose value is bad.
+// Returns 0, or usage()'s exit code.
 template <typename Specific>
 int parse_options(int argc, char** argv, CommonOptions& common, Specific specific) {
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) std::exit(usage((a + " needs a value").c_str()));
-      return argv[++i];
-    };
-    if (a == "-n")
-      common.namesrv = value();
-    else if (a == "-t")
-      common.topic = value();
-    else if (a == "--messages")
-      common.messages = std::strtoull(value(), nullptr, 10);
-    else if (a == "--json")
+  Args args(argc, argv, 2);
+  std::optional<std::string> s;
+  std::optional<int64_t> n;
+  while (args.next()) {
+    const std::string& a = args.option();
+    if (a == "-n" && (s = args.value())) {
+      common.namesrv = *s;
+    } else if (a == "-t" && (s = args.value())) {
+      common.topic = *s;
+    } else if (a == "--messages" && (n = args.count(1))) {
+      common.messages = static_cast<uint64_t>(*n);
+    } else if (a == "--json") {
       common.json = true;
-    else if (!specific(a, value))
-      return usage(("unknown option " + a).c_str());
+    } else if (!specific(args)) {
+      return usage(args.bad().c_str());
+    }
   }
   return 0;
 }
@@ -187,15 +188,19 @@ int consume(const ConsumeOptions& o) {
 
 int parse_consume(int argc, char** argv) {
   ConsumeOptions o;
-  int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {
-    if (a == "-g")
-      o.group = value();
-    else if (a == "--threads")
-      o.threads = std::atoi(value());
-    else if (a == "--timeout-s")
-      o.timeout_s = std::atoi(value());
-    else
+  int bad = parse_options(argc, argv, o, [&](Args& args) {
+    const std::string& a = args.option();
+    std::optional<std::string> s;
+    std::optional<int64_t> n;
+    if (a == "-g" && (s = args.value())) {
+      o.group = *s;
+    } else if (a == "--threads" && (n = args.count(1))) {
+      o.threads = static_cast<int>(*n);
+    } else if (a == "--timeout-s" && (n = args.count(1))) {
+      o.timeout_s = static_cast<int>(*n);
+    } else {
       return false;
+    }
     return true;
   });
   if (bad != 0) return bad;
@@ -330,19 +335,23 @@ int main(int argc, char** argv) {
   if (cmd == "soak") return run_soak(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
-  int bad = parse_options(argc, argv, o, [&](const std::string& a, auto& value) {
-    if (a == "--size")
-      o.size = std::strtoull(value(), nullptr, 10);
-    else if (a == "--inflight")
-      o.inflight = std::atoi(value());
-    else if (a == "--batch")
-      o.batch = std::atoi(value());
-    else if (a == "--producers")
-      o.producers = std::atoi(value());
-    else if (a == "--rate")
-      o.rate = std::atof(value());
-    else
+  int bad = parse_options(argc, argv, o, [&](Args& args) {
+    const std::string& a = args.option();
+    std::optional<int64_t> n;
+    std::optional<double> r;
+    if (a == "--size" && (n = args.count(1))) {
+      o.size = static_cast<size_t>(*n);
+    } else if (a == "--inflight" && (n = args.count(1))) {
+      o.inflight = static_cast<int>(*n);
+    } else if (a == "--batch" && (n = args.count(1))) {
+      o.batch = static_cast<int>(*n);
+    } else if (a == "--producers" && (n = args.count(1))) {
+      o.producers = static_cast<int>(*n);
+    } else if (a == "--rate" && (r = args.real(0))) {
+      o.rate = *r;
+    } else {
       return false;
+    }
     return true;
   });
   if (bad != 0) return bad;

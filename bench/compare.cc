@@ -25,6 +25,7 @@
 
 #include "admin/admin_client.h"
 #include "bench/ack_timeline.h"
+#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/report.h"
@@ -239,56 +240,47 @@ Status write_file(const std::filesystem::path& path, const std::string& text) {
 
 int run_compare(int argc, char** argv) {
   CompareOptions o;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) std::exit(usage(a + " needs a value"));
-      return argv[++i];
-    };
-    auto number = [&]() -> long long {
-      const std::string v = value();
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 0) std::exit(usage(a + ": not a count: " + v));
-      return n;
-    };
+  Args args(argc, argv, 2);
+  std::optional<std::string> s;
+  std::optional<int64_t> n;
+  while (args.next()) {
+    const std::string& a = args.option();
     if (a == "--help" || a == "-h") {
       usage("");
       return 0;
-    } else if (a == "--modes") {
-      auto modes = parse_modes(value());
+    } else if (a == "--modes" && (s = args.value())) {
+      auto modes = parse_modes(*s);
       if (!modes.is_ok()) return usage(modes.status().message());
       o.modes = std::move(*modes);
-    } else if (a == "--msg-size") {
-      o.size = static_cast<size_t>(number());
-    } else if (a == "--messages") {
-      o.messages = static_cast<uint64_t>(number());
-    } else if (a == "--producers") {
-      o.producers = static_cast<int>(number());
-    } else if (a == "--inflight") {
-      o.inflight = static_cast<int>(number());
-    } else if (a == "--rate") {
-      o.rate = static_cast<double>(number());
-    } else if (a == "--warmup") {
-      o.warmup = number();
+    } else if (a == "--msg-size" && (n = args.count())) {
+      o.size = static_cast<size_t>(*n);
+    } else if (a == "--messages" && (n = args.count())) {
+      o.messages = static_cast<uint64_t>(*n);
+    } else if (a == "--producers" && (n = args.count())) {
+      o.producers = static_cast<int>(*n);
+    } else if (a == "--inflight" && (n = args.count())) {
+      o.inflight = static_cast<int>(*n);
+    } else if (a == "--rate" && (n = args.count())) {
+      o.rate = static_cast<double>(*n);
+    } else if (a == "--warmup" && (n = args.count())) {
+      o.warmup = *n;
     } else if (a == "--failover") {
       o.failover = true;
-    } else if (a == "--namesrv" || a == "-n") {
-      o.namesrv = value();
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--bin-dir") {
-      o.bin_dir = value();
+    } else if ((a == "--namesrv" || a == "-n") && (s = args.value())) {
+      o.namesrv = *s;
+    } else if (a == "--out" && (s = args.value())) {
+      o.out = *s;
+    } else if (a == "--bin-dir" && (s = args.value())) {
+      o.bin_dir = *s;
     } else if (a == "--keep") {
       o.keep = true;
-    } else if (a == "--broker") {
-      const std::string kv = value();
-      if (kv.find('=') == std::string::npos) return usage("--broker takes key=value, not " + kv);
-      o.broker_args.push_back(kv);
-    } else if (a == "--send-timeout-ms") {
-      o.send_timeout = std::chrono::milliseconds(number());
+    } else if (a == "--broker" && (s = args.value())) {
+      if (s->find('=') == std::string::npos) return usage("--broker takes key=value, not " + *s);
+      o.broker_args.push_back(*s);
+    } else if (a == "--send-timeout-ms" && (n = args.count())) {
+      o.send_timeout = std::chrono::milliseconds(*n);
     } else {
-      return usage("unknown option " + a);
+      return usage(args.bad());
     }
   }
   if (o.size < kMinBodySize || o.size > client::Producer::kDefaultMaxMessageSize) {

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/verify.h"
@@ -232,44 +233,38 @@ int run_soak(int argc, char** argv) {
   o.send.producers = 2;
   o.send.inflight = 256;
   o.send.send_timeout = 3000ms;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    auto real = [&](double lo) -> std::optional<double> {
-      const std::string v = value();
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(d >= lo)) return std::nullopt;
-      return d;
-    };
-    std::optional<double> n;
+  Args args(argc, argv, 2);
+  std::optional<std::string> s;
+  std::optional<double> n;
+  while (args.next()) {
+    const std::string& a = args.option();
     if (a == "--help" || a == "-h") return soak_usage("");
-    if (a == "--mode") {
-      auto m = parse_mode(value());
+    if (a == "--mode" && (s = args.value())) {
+      auto m = parse_mode(*s);
       if (!m.is_ok()) return soak_usage(m.status().message());
       o.mode = *m;
-    } else if (a == "--minutes" && (n = real(0.1))) {
+    } else if (a == "--minutes" && (n = args.real(0.1))) {
       o.minutes = *n;
-    } else if (a == "--load" && (n = real(0.01)) && *n <= 1) {
+    } else if (a == "--load" && (n = args.real(0.01, 1))) {
       o.load = *n;
-    } else if (a == "--rate" && (n = real(1))) {
+    } else if (a == "--rate" && (n = args.real(1))) {
       o.rate = *n;
-    } else if (a == "--probe-s" && (n = real(1))) {
+    } else if (a == "--probe-s" && (n = args.real(1))) {
       o.probe_s = static_cast<int>(*n);
-    } else if (a == "--sample-s" && (n = real(1))) {
+    } else if (a == "--sample-s" && (n = args.real(1))) {
       o.sample_s = static_cast<int>(*n);
-    } else if (a == "--msg-size" && (n = real(static_cast<double>(kMinBodySize)))) {
+    } else if (a == "--msg-size" && (n = args.real(static_cast<double>(kMinBodySize)))) {
       o.size = static_cast<size_t>(*n);
-    } else if (a == "--producers" && (n = real(1))) {
+    } else if (a == "--producers" && (n = args.real(1))) {
       o.send.producers = static_cast<int>(*n);
-    } else if (a == "--broker") {
-      o.broker_args.push_back(value());
-    } else if (a == "--bin-dir") {
-      o.bin_dir = value();
+    } else if (a == "--broker" && (s = args.value())) {
+      o.broker_args.push_back(*s);
+    } else if (a == "--bin-dir" && (s = args.value())) {
+      o.bin_dir = *s;
     } else if (a == "--keep") {
       o.keep = true;
     } else {
-      return soak_usage("bad or incomplete option '" + a + "'");
+      return soak_usage(args.bad());
     }
   }
   auto bin = Binaries::find(o.bin_dir);

@@ -1,11 +1,13 @@
 // comet-bench compare's checker, outage measure and report (bench/verify.h, ack_timeline.h,
-// report.h): the parts that decide whether a mode passed.
+// report.h): the parts that decide whether a mode passed. And the option reader every
+// comet-bench command uses (bench/args.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
 #include "bench/ack_timeline.h"
+#include "bench/args.h"
 #include "bench/report.h"
 #include "bench/verify.h"
 
@@ -13,6 +15,37 @@ namespace comet::bench {
 namespace {
 
 using namespace std::chrono_literals;
+
+TEST(ArgsTest, ValuesAreCheckedForTheirKindAndABadOneIsNamed) {
+  const char* argv[] = {"comet-bench", "chaos", "--cycles", "3",   "--seed", "x7",
+                        "--load",      "0.5",   "--load",   "1.5", "--keep", "--out"};
+  Args args(12, const_cast<char**>(argv), 2);
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "--cycles");
+  EXPECT_EQ(args.count(1), 3);
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "--seed");
+  EXPECT_EQ(args.count(), std::nullopt);  // not a number: its value is used up all the same
+  EXPECT_EQ(args.bad(), "bad or incomplete option '--seed' (given 'x7')");
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.real(0.01, 1), 0.5);
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.real(0.01, 1), std::nullopt);  // out of range
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "--keep");  // a flag: no value taken
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.value(), std::nullopt);  // the last option, its value missing
+  EXPECT_EQ(args.bad(), "bad or incomplete option '--out'");
+  EXPECT_FALSE(args.next());
+
+  const char* negative[] = {"comet-bench", "compare", "--messages", "-5", "--rate", ""};
+  Args more(6, const_cast<char**>(negative), 2);
+  ASSERT_TRUE(more.next());
+  EXPECT_EQ(more.count(), std::nullopt);  // below the default floor of 0
+  ASSERT_TRUE(more.next());
+  EXPECT_EQ(more.count(), std::nullopt);  // empty
+  EXPECT_FALSE(more.next());
+}
 
 TEST(BodyMakerTest, BodiesNameTheirSenderAndCatchAnyChangedByte) {
   BodyMaker maker(1024, 42);
