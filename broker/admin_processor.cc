@@ -178,7 +178,7 @@ void AdminProcessor::heartbeat(const ConnectionPtr& conn, const RemotingCommand&
   if (ext == nullptr || ext->client_id.empty()) {
     return reply(conn, req, ResponseCode::BAD_REQUEST, "HEART_BEAT lacks a client id");
   }
-  if (ctx_.clients->heartbeat(*ext, now_ms())) {
+  if (ctx_.clients->heartbeat(*ext, now_ms(), conn)) {
     logger("broker")->info("client {} joined consumer group(s)", ext->client_id);
   }
   reply(conn, req, ResponseCode::SUCCESS);

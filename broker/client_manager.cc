@@ -2,32 +2,65 @@
 
 namespace comet::broker {
 
-bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now_ms) {
-  std::lock_guard lock(mu_);
-  bool changed = false;
-  for (const auto& c : hb.consumers) {
-    if (!c || c->group_name.empty()) continue;
-    Group& g = consumer_groups_[c->group_name];
-    g.data = *c;
-    changed |= g.clients.emplace(hb.client_id, now_ms).second;
-    g.clients[hb.client_id] = now_ms;
+ClientManager::Notice ClientManager::notice_locked(const std::string& name, const Group& g) {
+  Notice n{name, {}};
+  for (const auto& [_, m] : g.clients) {
+    if (auto conn = m.conn.lock(); conn && conn->is_open()) n.members.push_back(std::move(conn));
   }
-  for (const auto& p : hb.producer_groups)
-    producer_groups_[p][hb.client_id] = now_ms;
-  return changed;
+  return n;
+}
+
+void ClientManager::send(const std::vector<Notice>& notices) {
+  for (const auto& n : notices) {
+    for (const auto& conn : n.members) {
+      auto cmd =
+          remoting::RemotingCommand::request(protocol::RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
+      protocol::ConsumerListRequestT ext;
+      ext.consumer_group = n.group;
+      cmd.set_ext(std::move(ext));
+      (void)conn->invoke_oneway(std::move(cmd));  // a closed one: that member is leaving anyway
+    }
+  }
+}
+
+bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now_ms,
+                              const std::shared_ptr<remoting::Connection>& conn) {
+  std::vector<Notice> notices;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& c : hb.consumers) {
+      if (!c || c->group_name.empty()) continue;
+      Group& g = consumer_groups_[c->group_name];
+      g.data = *c;
+      auto [it, joined] = g.clients.try_emplace(hb.client_id);
+      it->second.last_heartbeat_ms = now_ms;
+      if (conn) it->second.conn = conn;
+      if (joined) notices.push_back(notice_locked(c->group_name, g));
+    }
+    for (const auto& p : hb.producer_groups)
+      producer_groups_[p][hb.client_id] = now_ms;
+  }
+  send(notices);
+  return !notices.empty();
 }
 
 void ClientManager::unregister(const std::string& client_id, const std::string& consumer_group,
                                const std::string& producer_group) {
-  std::lock_guard lock(mu_);
-  if (auto it = consumer_groups_.find(consumer_group); it != consumer_groups_.end()) {
-    it->second.clients.erase(client_id);
-    if (it->second.clients.empty()) consumer_groups_.erase(it);
+  std::vector<Notice> notices;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = consumer_groups_.find(consumer_group); it != consumer_groups_.end()) {
+      if (it->second.clients.erase(client_id) > 0) {
+        notices.push_back(notice_locked(consumer_group, it->second));
+      }
+      if (it->second.clients.empty()) consumer_groups_.erase(it);
+    }
+    if (auto it = producer_groups_.find(producer_group); it != producer_groups_.end()) {
+      it->second.erase(client_id);
+      if (it->second.empty()) producer_groups_.erase(it);
+    }
   }
-  if (auto it = producer_groups_.find(producer_group); it != producer_groups_.end()) {
-    it->second.erase(client_id);
-    if (it->second.empty()) producer_groups_.erase(it);
-  }
+  send(notices);
 }
 
 std::vector<std::string> ClientManager::consumers(const std::string& group) const {
@@ -56,24 +89,26 @@ std::vector<std::string> ClientManager::consumer_groups() const {
 }
 
 size_t ClientManager::scan_expired(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  std::vector<Notice> notices;
   size_t n = 0;
-  for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
-    auto& clients = g->second.clients;
-    for (auto c = clients.begin(); c != clients.end();) {
-      if (now_ms - c->second > expiry_ms_) {
-        c = clients.erase(c);
-        ++n;
-      } else {
-        ++c;
+  {
+    std::lock_guard lock(mu_);
+    for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
+      const size_t dropped = std::erase_if(g->second.clients, [&](const auto& kv) {
+        return now_ms - kv.second.last_heartbeat_ms > expiry_ms_;
+      });
+      n += dropped;
+      if (dropped > 0 && !g->second.clients.empty()) {
+        notices.push_back(notice_locked(g->first, g->second));
       }
+      g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
     }
-    g = clients.empty() ? consumer_groups_.erase(g) : std::next(g);
+    for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
+      std::erase_if(p->second, [&](const auto& kv) { return now_ms - kv.second > expiry_ms_; });
+      p = p->second.empty() ? producer_groups_.erase(p) : std::next(p);
+    }
   }
-  for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
-    std::erase_if(p->second, [&](const auto& kv) { return now_ms - kv.second > expiry_ms_; });
-    p = p->second.empty() ? producer_groups_.erase(p) : std::next(p);
-  }
+  send(notices);
   return n;
 }
 

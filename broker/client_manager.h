@@ -1,15 +1,21 @@
 // Consumer and producer groups as the broker knows them from client heartbeats: which clients
 // are in a consumer group (what rebalancing divides queues among) and what they subscribe to.
 // A client drops out when its heartbeats stop for `client_expiry_ms` or it unregisters.
+// Whenever a consumer group's members change, every member still connected is told so
+// (NOTIFY_CONSUMER_IDS_CHANGED, as RocketMQ does) and rebalances at once rather than at its next
+// periodic rebalance: until then a member that joined and one that has not yet given up its
+// queues would both consume them.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "remoting/connection.h"
 #include "remoting/remoting_command.h"
 
 namespace comet::broker {
@@ -18,8 +24,10 @@ class ClientManager {
  public:
   explicit ClientManager(int64_t client_expiry_ms = 120000) : expiry_ms_(client_expiry_ms) {}
 
+  // `conn`: where the heartbeat came from, where the client hears of changes to its groups.
   // Returns true when a consumer group's membership changed.
-  bool heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now_ms);
+  bool heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now_ms,
+                 const std::shared_ptr<remoting::Connection>& conn = nullptr);
   void unregister(const std::string& client_id, const std::string& consumer_group,
                   const std::string& producer_group);
   // Client ids of a consumer group, sorted (every member sorts the same way to rebalance).
@@ -30,10 +38,21 @@ class ClientManager {
   size_t scan_expired(int64_t now_ms);
 
  private:
+  struct Member {
+    int64_t last_heartbeat_ms = 0;
+    std::weak_ptr<remoting::Connection> conn;
+  };
   struct Group {
     protocol::ConsumerDataT data;
-    std::map<std::string, int64_t> clients;  // client id → last heartbeat
+    std::map<std::string, Member> clients;  // by client id
   };
+  struct Notice {
+    std::string group;
+    std::vector<std::shared_ptr<remoting::Connection>> members;
+  };
+  // The notice of a change to `g`: its members' live connections.
+  static Notice notice_locked(const std::string& name, const Group& g);
+  static void send(const std::vector<Notice>& notices);
   const int64_t expiry_ms_;
   mutable std::mutex mu_;
   std::map<std::string, Group> consumer_groups_;

@@ -109,7 +109,8 @@ class PushConsumer::Impl {
   protocol::ConsumerDataT consumer_data() const;
 
   void schedule(Millis delay, std::function<void()> fn);
-  void rebalance();
+  void rebalance();      // now, then again every rebalance_interval_
+  void rebalance_now();  // once
   void rebalance_topic(const std::string& topic, const std::string& expression);
   void update_process_queues(const std::string& topic, const std::string& expression,
                              const std::vector<MessageQueue>& mine);
@@ -241,6 +242,11 @@ Status PushConsumer::Impl::start() {
   }
   consume_pool_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(consume_threads_));
   state_ = State::kRunning;
+  // A broker's notice that the group's members changed: rebalance now, on a service thread,
+  // besides the periodic run. (A notice after shutdown is posted to the stopped service, and
+  // never runs.)
+  client_->on_consumer_ids_changed(
+      group_, [this, service = service_] { asio::post(*service, [this] { rebalance_now(); }); });
   asio::post(*service_, [this] { rebalance(); });
   schedule(persist_interval_, [this] { persist_all(); });
   consumer_log()->info("push consumer {} ({}) started in client {}", group_,
@@ -316,13 +322,15 @@ void PushConsumer::Impl::schedule(Millis delay, std::function<void()> fn) {
 // --- rebalancing ---------------------------------------------------------------------------
 
 void PushConsumer::Impl::rebalance() {
-  {
-    std::lock_guard lock(rebalance_mu_);
-    if (stopping_) return;
-    for (const auto& [topic, expression] : subscriptions_)
-      rebalance_topic(topic, expression);
-  }
+  rebalance_now();
   schedule(rebalance_interval_, [this] { rebalance(); });
+}
+
+void PushConsumer::Impl::rebalance_now() {
+  std::lock_guard lock(rebalance_mu_);
+  if (stopping_) return;
+  for (const auto& [topic, expression] : subscriptions_)
+    rebalance_topic(topic, expression);
 }
 
 void PushConsumer::Impl::rebalance_topic(const std::string& topic, const std::string& expression) {

@@ -124,9 +124,40 @@ std::shared_ptr<MQClient> MQClient::get_or_create(const ClientConfig& config) {
 MQClient::MQClient(ClientConfig config)
     : config_(std::move(config)),
       namesrv_addrs_(namesrv_list(config_.namesrv_addr)),
-      remoting_(std::make_unique<remoting::RemotingClient>()),
+      remoting_(std::make_unique<remoting::RemotingClient>(remoting_options())),
       callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))),
       lanes_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
+
+remoting::ClientOptions MQClient::remoting_options() {
+  remoting::ClientOptions o;
+  o.on_request = [this](const std::shared_ptr<remoting::Connection>&, RemotingCommand cmd) {
+    on_server_request(cmd);
+  };
+  return o;
+}
+
+void MQClient::on_server_request(const RemotingCommand& cmd) {
+  if (cmd.code() != static_cast<int32_t>(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED)) return;
+  const auto* ext = cmd.ext<protocol::ConsumerListRequestT>();
+  if (ext == nullptr) return;
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(ids_changed_mu_);
+    auto it = ids_changed_.find(ext->consumer_group);
+    if (it == ids_changed_.end()) return;
+    fn = it->second;
+  }
+  fn();
+}
+
+void MQClient::on_consumer_ids_changed(const std::string& group, std::function<void()> fn) {
+  std::lock_guard lock(ids_changed_mu_);
+  if (fn) {
+    ids_changed_[group] = std::move(fn);
+  } else {
+    ids_changed_.erase(group);
+  }
+}
 
 MQClient::~MQClient() {
   {
@@ -459,6 +490,7 @@ bool MQClient::register_consumer(const std::string& group, ConsumerDataProvider 
 }
 
 void MQClient::unregister_consumer(const std::string& group) {
+  on_consumer_ids_changed(group, nullptr);
   {
     std::lock_guard lock(mu_);
     if (consumers_.erase(group) == 0) return;

@@ -101,6 +101,10 @@ class MQClient {
   void unregister_producer(const std::string& group);
   bool register_consumer(const std::string& group, ConsumerDataProvider provider);
   void unregister_consumer(const std::string& group);
+  // `fn` runs, on an I/O thread (it must not block), when a broker tells this client that the
+  // members of consumer group `group` changed (NOTIFY_CONSUMER_IDS_CHANGED); an empty `fn`
+  // removes it, as unregister_consumer() does.
+  void on_consumer_ids_changed(const std::string& group, std::function<void()> fn);
   // Asks the background thread for a heartbeat round now.
   void request_heartbeat();
   void send_heartbeat_to_all_brokers();
@@ -110,6 +114,8 @@ class MQClient {
   bool post(std::function<void()> fn);
 
  private:
+  remoting::ClientOptions remoting_options();
+  void on_server_request(const remoting::RemotingCommand& cmd);
   Result<TopicRoute> fetch_route(const std::string& topic);
   // With mu_ held: the broker table from all routes; true when a master address is new.
   bool rebuild_brokers_locked();
@@ -148,6 +154,9 @@ class MQClient {
   bool route_watch_added_ = false;
   std::set<std::string> producer_groups_;
   std::map<std::string, ConsumerDataProvider> consumers_;
+  // Its own lock: taken on an I/O thread, which must never wait behind mu_'s holders.
+  std::mutex ids_changed_mu_;
+  std::map<std::string, std::function<void()>> ids_changed_;
   std::thread background_;
 
   // Callbacks are queued on lanes (one per callback thread, picked by the posting thread, so

@@ -38,7 +38,7 @@ std::shared_ptr<Connection> RemotingClient::connection(const std::string& addres
   auto it = conns_.find(address);
   if (it != conns_.end() && it->second->is_open()) return it->second;
   auto conn = std::make_shared<Connection>(asio::ip::tcp::socket(asio::make_strand(io_)),
-                                           options_.connection, nullptr, nullptr);
+                                           options_.connection, options_.on_request, nullptr);
   conns_[address] = conn;
   conn->start_connect(address, options_.connect_timeout);
   return conn;

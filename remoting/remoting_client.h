@@ -21,6 +21,10 @@ struct ClientOptions {
   int io_threads = 1;
   std::chrono::milliseconds connect_timeout{3000};
   ConnectionOptions connection;
+  // Requests a server sends on one of this client's connections (oneway notices, such as
+  // NOTIFY_CONSUMER_IDS_CHANGED); run on an I/O thread, so they must not block. Without one, a
+  // request is answered REQUEST_CODE_NOT_SUPPORTED.
+  Connection::RequestHandler on_request;
 };
 
 class RemotingClient {

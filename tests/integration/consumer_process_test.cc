@@ -323,6 +323,49 @@ TEST_F(ConsumerProcessTest, PushGroupMembersJoinAndLeaveWithoutLosingMessages) {
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
 }
 
+TEST_F(ConsumerProcessTest, MembersRebalanceWhenTheBrokerSaysTheGroupChanged) {
+  // The periodic rebalance is a minute away for both members: only the broker's notice
+  // (NOTIFY_CONSUMER_IDS_CHANGED) can make a member give up queues to one that joined, or take
+  // over the queues of one that left, within this test's bounds.
+  const std::string topic = "GroupNotice";
+  const std::string group = "notice-group";
+  constexpr int kBatch = 2000;
+  create_topic(topic, 8);
+  Deliveries d;
+  const auto deadline = Clock::now() + kWait;
+  auto member = [&](const std::string& id, int n) {
+    auto c = push_consumer(group, id, topic, d.listener(n));
+    c->set_rebalance_interval(60s);
+    return c;
+  };
+  auto a = member("notice-a@test", 0);
+  ASSERT_TRUE(a->start().is_ok());
+  send(topic, kBatch);
+  ASSERT_TRUE(d.wait_distinct(kBatch, deadline)) << d.distinct();
+  EXPECT_EQ(a->assigned_queues().size(), 8u);
+
+  // b joins: a hears of it and gives up half its queues before b consumes them, so a second
+  // batch is consumed once (a minute of both consuming b's queues would deliver half of it
+  // twice).
+  auto b = member("notice-b@test", 1);
+  ASSERT_TRUE(b->start().is_ok());
+  send(topic, kBatch);
+  ASSERT_TRUE(d.wait_distinct(2 * kBatch, deadline)) << d.distinct();
+  size_t duplicates = 0;
+  for (const auto& [key, n] : d.counts())
+    duplicates += static_cast<size_t>(n - 1);
+  EXPECT_LT(duplicates * 20, static_cast<size_t>(kBatch)) << duplicates << " delivered twice";
+  EXPECT_FALSE(d.keys_of(1).empty());
+  EXPECT_EQ(a->assigned_queues().size() + b->assigned_queues().size(), 8u);
+
+  // b leaves: a takes its queues back at once, well before its own next rebalance.
+  b->shutdown();
+  send(topic, kBatch);
+  ASSERT_TRUE(d.wait_distinct(3 * kBatch, Clock::now() + 20s)) << d.distinct();
+  EXPECT_EQ(a->assigned_queues().size(), 8u);
+  a->shutdown();
+}
+
 TEST_F(ConsumerProcessTest, CommittedOffsetsSurviveAGroupRestart) {
   const std::string topic = "Resume";
   const std::string group = "resume-group";
