@@ -12,13 +12,14 @@ ClientManager::Notice ClientManager::notice_locked(const std::string& name, cons
 
 void ClientManager::send(const std::vector<Notice>& notices) {
   for (const auto& n : notices) {
+    if (n.members.empty()) continue;
+    auto cmd =
+        remoting::RemotingCommand::request(protocol::RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
+    protocol::ConsumerListRequestT ext;
+    ext.consumer_group = n.group;
+    cmd.set_ext(std::move(ext));
     for (const auto& conn : n.members) {
-      auto cmd =
-          remoting::RemotingCommand::request(protocol::RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
-      protocol::ConsumerListRequestT ext;
-      ext.consumer_group = n.group;
-      cmd.set_ext(std::move(ext));
-      (void)conn->invoke_oneway(std::move(cmd));  // a closed one: that member is leaving anyway
+      (void)conn->invoke_oneway(cmd);  // a closed one: that member is leaving anyway
     }
   }
 }

@@ -130,14 +130,22 @@ MQClient::MQClient(ClientConfig config)
 
 remoting::ClientOptions MQClient::remoting_options() {
   remoting::ClientOptions o;
-  o.on_request = [this](const std::shared_ptr<remoting::Connection>&, RemotingCommand cmd) {
-    on_server_request(cmd);
+  o.on_request = [this](const std::shared_ptr<remoting::Connection>& conn, RemotingCommand cmd) {
+    on_server_request(conn, cmd);
   };
   return o;
 }
 
-void MQClient::on_server_request(const RemotingCommand& cmd) {
-  if (cmd.code() != static_cast<int32_t>(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED)) return;
+void MQClient::on_server_request(const std::shared_ptr<remoting::Connection>& conn,
+                                 const RemotingCommand& cmd) {
+  if (cmd.code() != static_cast<int32_t>(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED)) {
+    // As a connection without a request handler answers: the server learns at once.
+    if (!cmd.is_oneway()) {
+      conn->send(RemotingCommand::response_to(cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                                              "a client serves no such request"));
+    }
+    return;
+  }
   const auto* ext = cmd.ext<protocol::ConsumerListRequestT>();
   if (ext == nullptr) return;
   std::function<void()> fn;

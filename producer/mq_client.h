@@ -115,7 +115,8 @@ class MQClient {
 
  private:
   remoting::ClientOptions remoting_options();
-  void on_server_request(const remoting::RemotingCommand& cmd);
+  void on_server_request(const std::shared_ptr<remoting::Connection>& conn,
+                         const remoting::RemotingCommand& cmd);
   Result<TopicRoute> fetch_route(const std::string& topic);
   // With mu_ held: the broker table from all routes; true when a master address is new.
   bool rebuild_brokers_locked();
