@@ -1,6 +1,6 @@
 #include "broker/admin_processor.h"
 
-#include "broker/role_manager.h"
+#include "broker/replication.h"
 
 #include <chrono>
 
@@ -229,9 +229,9 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   };
   const auto& log = ctx_.store->commit_log();
   add("brokerName", ctx_.config.broker_name);
-  add("brokerId", std::to_string(ctx_.roles->broker_id()));
-  add("brokerRole", std::string(broker_role_name(ctx_.roles->role())));
-  add("epoch", std::to_string(ctx_.roles->epoch()));
+  add("brokerId", std::to_string(ctx_.replication->broker_id()));
+  add("brokerRole", std::string(broker_role_name(ctx_.replication->role())));
+  add("epoch", std::to_string(ctx_.replication->epoch()));
   add("brokerAddr", ctx_.config.broker_addr());
   add("flushDiskType", ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush
                            ? "SYNC_FLUSH"

@@ -1,5 +1,6 @@
-// What the broker's request processors share: configuration, the store, metadata, client groups
-// and the long-polling service. Owned by BrokerController; processors hold a reference.
+// What the broker's request processors share: configuration, the store, metadata, client groups,
+// the long-polling service and the replication seam. Owned by BrokerController; processors hold a
+// reference.
 #pragma once
 
 #include <atomic>
@@ -24,12 +25,7 @@ using remoting::RemotingCommand;
 using remoting::RequestCode;
 using remoting::ResponseCode;
 
-class RoleManager;
-}  // namespace comet::broker
-namespace comet::dledger {
-class DLedgerCommitLog;
-}  // namespace comet::dledger
-namespace comet::broker {
+class Replication;
 
 struct BrokerContext {
   BrokerConfig config;
@@ -39,8 +35,7 @@ struct BrokerContext {
   ConsumerOffsetManager* offsets = nullptr;
   ClientManager* clients = nullptr;
   PullRequestHoldService* holds = nullptr;
-  RoleManager* roles = nullptr;
-  dledger::DLedgerCommitLog* dledger = nullptr;  // DLedger mode only
+  Replication* replication = nullptr;  // master/slave or DLedger: broker/replication.h
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

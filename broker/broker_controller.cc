@@ -59,12 +59,13 @@ Status BrokerController::start() {
   ctx_.config.listen_port = server_->port();
   ctx_.store_host = host_address(ctx_.config.broker_ip1, server_->port());
   std::optional<uint64_t> committed;
+  std::unique_ptr<dledger::DLedgerCommitLog> raft_log;
   if (ctx_.config.enable_dleger_commit_log) {
     // The Raft metadata first: it tells the store how far its log is committed.
     COMET_ASSIGN_OR_RETURN(
-        dledger_, dledger::DLedgerCommitLog::open(
+        raft_log, dledger::DLedgerCommitLog::open(
                       ctx_.config.dledger, ctx_.config.store.store_path_root_dir + "/dledger"));
-    committed = dledger_->committed_offset();
+    committed = raft_log->committed_offset();
   }
   COMET_ASSIGN_OR_RETURN(store_,
                          commitlog::MessageStore::open(ctx_.config.store, SystemClock::instance(),
@@ -81,12 +82,18 @@ Status BrokerController::start() {
   ctx_.offsets = offsets_.get();
   ctx_.clients = clients_.get();
   ctx_.holds = holds_.get();
-  roles_ = std::make_unique<RoleManager>(ctx_, *metadata_);
-  ctx_.roles = roles_.get();
-  ctx_.dledger = dledger_.get();
-  COMET_RETURN_IF_ERROR(roles_->start(
-      [this] { asio::post(server_->io_context(), [this] { register_all_namesrv(); }); }));
-  if (ctx_.config.ha_listen_port == 0) ctx_.config.ha_listen_port = roles_->ha_port();
+  if (raft_log) {
+    replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));
+  } else {
+    replication_ = std::make_unique<MasterSlaveReplication>(ctx_, *metadata_);
+  }
+  ctx_.replication = replication_.get();
+  metadata_sync_ = std::make_unique<SlaveMetadataSync>(ctx_, *replication_);
+  metadata_log_ = std::make_unique<MetadataLog>(ctx_, *replication_, *metadata_);
+  COMET_RETURN_IF_ERROR(metadata_log_->attach());
+  COMET_RETURN_IF_ERROR(replication_->start(replication_hooks()));
+  metadata_sync_->start();
+  metadata_log_->start_flushing();
   ctx_.topics_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
   };
@@ -117,7 +124,9 @@ Status BrokerController::start() {
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_HA_STATUS,
                            RequestCode::GET_DLEDGER_STATUS, RequestCode::DLEDGER_TRANSFER_LEADER})
-    server_->register_handler(code, route(roles_.get()));
+    server_->register_handler(code, [this](const ConnectionPtr& c, RemotingCommand req) {
+      replication_->process_admin(c, std::move(req));
+    });
 
   namesrv_client_ = std::make_unique<remoting::RemotingClient>();
   namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);
@@ -133,9 +142,22 @@ Status BrokerController::start() {
   }
   schedule_heartbeat();
   log->info("broker {} ({} id {}) serving on {} (HA {}), store {}", ctx_.config.broker_name,
-            broker_role_name(roles_->role()), roles_->broker_id(), address(), roles_->ha_address(),
-            ctx_.config.store.store_path_root_dir);
+            broker_role_name(replication_->role()), replication_->broker_id(), address(),
+            replication_->ha_address(), ctx_.config.store.store_path_root_dir);
   return Status::ok();
+}
+
+ReplicationHooks BrokerController::replication_hooks() {
+  ReplicationHooks hooks;
+  hooks.role_changed = [this] {
+    asio::post(server_->io_context(), [this] { register_all_namesrv(); });
+  };
+  hooks.becoming_master = [this] {
+    metadata_log_->on_becoming_master();
+    metadata_sync_->adopt_logged_topics();
+  };
+  hooks.following = [this] { metadata_sync_->sync_soon(); };
+  return hooks;
 }
 
 protocol::RegisterBrokerRequestT BrokerController::registration() const {
@@ -143,9 +165,9 @@ protocol::RegisterBrokerRequestT BrokerController::registration() const {
   r.cluster_name = ctx_.config.broker_cluster_name;
   r.broker_addr = ctx_.config.broker_addr();
   r.broker_name = ctx_.config.broker_name;
-  r.broker_id = roles_->broker_id();
-  r.epoch = roles_->epoch();
-  r.ha_server_addr = roles_->ha_address();
+  r.broker_id = replication_->broker_id();
+  r.epoch = replication_->epoch();
+  r.ha_server_addr = replication_->ha_address();
   r.max_offset = static_cast<int64_t>(store_->commit_log().max_offset());
   r.heartbeat_timeout_millis = ctx_.config.broker_expiry_ms;
   for (const auto& t : topics_->all()) {
@@ -176,7 +198,7 @@ void BrokerController::register_all_namesrv(std::function<void()> done) {
           const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
           if (ok) {
             if (const auto* answer = r->ext<protocol::RegisterBrokerResponseT>()) {
-              roles_->on_registered(*answer, epoch);
+              replication_->on_registered(*answer, epoch);
             }
           }
           if (remaining->fetch_sub(1) == 1 && *finished) (*finished)();
@@ -217,7 +239,7 @@ void BrokerController::shutdown() {
     u.cluster_name = ctx_.config.broker_cluster_name;
     u.broker_addr = ctx_.config.broker_addr();
     u.broker_name = ctx_.config.broker_name;
-    u.broker_id = roles_->broker_id();
+    u.broker_id = replication_->broker_id();
     req.set_ext(std::move(u));
     auto r = namesrv_client_->invoke(addr, std::move(req), std::chrono::milliseconds(1000));
     if (!r.is_ok()) log->warn("unregister from {}: {}", addr, r.status().to_string());
@@ -225,8 +247,9 @@ void BrokerController::shutdown() {
   stopped_ = true;
   asio::post(server_->io_context(), [this] { heartbeat_timer_->cancel(); });
   holds_->wake_all();
-  roles_->stop();
-  if (dledger_) dledger_->stop();
+  metadata_sync_->stop();
+  metadata_log_->stop();
+  replication_->stop();
   server_->stop();
   namesrv_client_->shutdown();
   Status s = store_->shutdown();

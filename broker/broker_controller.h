@@ -9,11 +9,13 @@
 
 #include "broker/admin_processor.h"
 #include "broker/broker_context.h"
+#include "broker/dledger_replication.h"
+#include "broker/master_slave_replication.h"
+#include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
 #include "broker/pull_message_processor.h"
-#include "broker/role_manager.h"
 #include "broker/send_message_processor.h"
-#include "dledger/dledger_commit_log.h"
+#include "broker/slave_metadata_sync.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 
@@ -34,8 +36,7 @@ class BrokerController {
   // brokerIP1 with the port actually bound.
   std::string address() const;
   commitlog::MessageStore& store() { return *store_; }
-  RoleManager& roles() { return *roles_; }
-  uint16_t ha_port() const { return roles_ ? roles_->ha_port() : 0; }
+  Replication& replication() { return *replication_; }
   const BrokerConfig& config() const { return ctx_.config; }
 
  private:
@@ -44,9 +45,9 @@ class BrokerController {
   void register_all_namesrv(std::function<void()> done = nullptr);
   void schedule_heartbeat();
   protocol::RegisterBrokerRequestT registration() const;
+  ReplicationHooks replication_hooks();
 
   BrokerContext ctx_;
-  std::unique_ptr<dledger::DLedgerCommitLog> dledger_;
   std::unique_ptr<commitlog::MessageStore> store_;
   std::unique_ptr<MetadataStore> metadata_;
   std::unique_ptr<TopicConfigManager> topics_;
@@ -57,7 +58,10 @@ class BrokerController {
   std::unique_ptr<SendMessageProcessor> send_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
-  std::unique_ptr<RoleManager> roles_;
+  // Declared before the replication: an append it completes while stopping may still reach it.
+  std::unique_ptr<MetadataLog> metadata_log_;
+  std::unique_ptr<Replication> replication_;
+  std::unique_ptr<SlaveMetadataSync> metadata_sync_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   std::vector<bool> namesrv_ok_;  // last outcome per name server, to log changes only

@@ -96,6 +96,7 @@ Status ConsumerOffsetManager::commit(std::string_view group, std::string_view to
   COMET_RETURN_IF_ERROR(
       store_.put(Family::kConsumerOffsets, key(group, topic, queue_id), encode_offset(offset)));
   queues_locked(group, topic)[queue_id] = offset;
+  if (listener_) listener_(Entry{std::string(group), std::string(topic), queue_id, offset});
   return Status::ok();
 }
 

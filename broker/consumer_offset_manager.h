@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,12 @@ class ConsumerOffsetManager {
 
   static std::string key(std::string_view group, std::string_view topic, uint32_t queue_id);
 
+  // Runs after each commit that moved an offset, under the manager's lock (so listeners see
+  // commits in the order they took effect): it must be cheap and must not call the manager.
+  // Set it before the first commit.
+  using CommitListener = std::function<void(const Entry&)>;
+  void set_commit_listener(CommitListener listener) { listener_ = std::move(listener); }
+
  private:
   using QueueOffsets = std::map<uint32_t, uint64_t>;
   using GroupOffsets = std::map<std::string, QueueOffsets, std::less<>>;
@@ -64,6 +71,7 @@ class ConsumerOffsetManager {
   QueueOffsets& queues_locked(std::string_view group, std::string_view topic);
 
   MetadataStore& store_;
+  CommitListener listener_;
   mutable std::mutex mu_;
   std::map<std::string, GroupOffsets, std::less<>> by_topic_;  // topic -> group -> queue
 };

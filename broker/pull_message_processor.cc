@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "broker/role_manager.h"
+#include "broker/replication.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
@@ -28,7 +28,7 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     return reply(conn, req, ResponseCode::BAD_REQUEST, "PULL_MESSAGE lacks its header");
   auto config = ctx_.topics->find(ext->topic);
   // A slave serves what its log holds even before it synced the topic's config from the master.
-  if (!config && !ctx_.roles->is_master()) {
+  if (!config && !ctx_.replication->is_master()) {
     config = TopicConfig{.name = ext->topic, .read_queue_nums = kMaxQueueNums};
   }
   if (!config) {

@@ -3,9 +3,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "broker/role_manager.h"
+#include "broker/replication.h"
 #include "common/record_codec.h"
-#include "dledger/dledger_commit_log.h"
 
 namespace comet::broker {
 namespace {
@@ -24,7 +23,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
 
   // `replication` names what a stored message waits for, in the timeout's remark.
   void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
-           const char* replication = "no slave acknowledged the message") {
+           std::string_view replication) {
     replication_ = replication;
     deadlines.add(SendDeadlines::Clock::now() + timeout, shared_from_this());
   }
@@ -48,8 +47,11 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
     if (done_.exchange(true, std::memory_order_acq_rel)) return;
     if (req_.is_oneway()) return;
     auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
+    // SLAVE_NOT_AVAILABLE carries the stored position only when it was stored: without one,
+    // clients know the send was refused and may take it elsewhere.
     if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
-        code == ResponseCode::FLUSH_SLAVE_TIMEOUT || code == ResponseCode::SLAVE_NOT_AVAILABLE) {
+        code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
+        (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty())) {
       protocol::SendMessageResponseT ext;
       ext.queue_id = static_cast<int32_t>(queue_id_);
       if (!results.empty()) {
@@ -63,13 +65,25 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
     conn_->send(std::move(resp));
   }
 
-  void finish(const Status& s, const std::vector<commitlog::AppendResult>& results) {
-    if (s.is_ok()) return finish(ResponseCode::SUCCESS, "", results);
-    finish(response_code_for(s), s.message(), results);
+  // The answer RocketMQ gives for each outcome of a replicated append.
+  void finish(AppendOutcome out) {
+    switch (out.failure) {
+      case AppendFailure::kNoReplicaInSync:
+        return finish(ResponseCode::SLAVE_NOT_AVAILABLE, out.status.message(), out.results);
+      case AppendFailure::kOutcomeUnknown:
+        // Stored, not known to be replicated: not a refusal to retry.
+        return finish(ResponseCode::FLUSH_SLAVE_TIMEOUT, out.status.message(), out.results);
+      case AppendFailure::kRefused:
+        return finish(ResponseCode::SERVICE_NOT_AVAILABLE, out.status.message(), {});
+      case AppendFailure::kNone:
+        break;
+    }
+    if (out.status.is_ok()) return finish(ResponseCode::SUCCESS, "", out.results);
+    finish(response_code_for(out.status), out.status.message(), out.results);
   }
 
  private:
-  const char* replication_ = "";  // set before the store can complete, then only read
+  std::string_view replication_;  // a literal; set before the store can complete, then read
   ConnectionPtr conn_;
   RemotingCommand req_;
   HostAddress store_host_;
@@ -101,12 +115,8 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (ctx_.shutting_down.load()) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is shutting down");
   }
-  if (!ctx_.roles->writable()) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE,
-                 ctx_.roles->is_master()
-                     ? "broker " + ctx_.config.broker_addr() +
-                           " is not yet confirmed by a name server as master of its epoch"
-                     : "broker " + ctx_.config.broker_addr() + " is a slave and takes no writes");
+  if (Status writable = ctx_.replication->check_writable(); !writable.is_ok()) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, writable.message());
   }
   if (!(ctx_.config.broker_permission & kPermWrite)) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
@@ -184,49 +194,18 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "several messages in a non-batch send");
   }
 
-  if (ctx_.dledger != nullptr) {
-    // DLedger: the answer waits until a quorum of the group holds the entry.
-    auto completion =
-        std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
-    completion->stored();
-    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
-                    "no quorum of the DLedger group acknowledged the message");
-    ctx_.dledger->append(
-        std::move(msgs), body_ptr, [completion](Result<std::vector<commitlog::AppendResult>> r) {
-          if (r.is_ok()) return completion->finish(Status::ok(), r.value());
-          if (r.status().code() == Code::kTimeout) {
-            // Stored, not known to be committed: not a refusal to retry.
-            return completion->finish(ResponseCode::FLUSH_SLAVE_TIMEOUT, r.status().message(), {});
-          }
-          completion->finish(r.status(), {});
-        });
-    return;
-  }
-  const bool sync_flush = ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush;
-  const bool sync_master = ctx_.roles->role() == BrokerRole::kSyncMaster;
-  ha::HAService& ha = ctx_.roles->service();
-  if (sync_master && !ha.has_in_sync_slave()) {
-    return reply(conn, req, ResponseCode::SLAVE_NOT_AVAILABLE,
-                 "SYNC_MASTER " + ctx_.config.broker_name + " has no slave in sync");
-  }
   auto completion =
       std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
-  if (sync_flush || sync_master) {
-    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms));
+  Replication& replication = *ctx_.replication;
+  const std::string_view awaits = replication.awaits();
+  if (!awaits.empty() ||
+      ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
+    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
+                    awaits);
   }
-  ctx_.store->put_messages_async(msgs, [completion, sync_master,
-                                        &ha](Result<std::vector<commitlog::AppendResult>> r) {
-    if (!r.is_ok()) return completion->finish(r.status(), {});
-    if (!sync_master) return completion->finish(Status::ok(), r.value());
-    // SYNC_MASTER: the answer waits until a slave holds everything up to the last message.
-    completion->stored();
-    const uint64_t end = r->back().end_offset();
-    ha.replicated().on_reach(end, [completion, results = std::move(r).value()](Status s) {
-      if (s.is_ok()) return completion->finish(ResponseCode::SUCCESS, "", results);
-      completion->finish(ResponseCode::SLAVE_NOT_AVAILABLE,
-                         "stored on the master, but no slave is in sync: " + s.message(), results);
-    });
-  });
+  replication.append(
+      std::move(msgs), body_ptr, [completion] { completion->stored(); },
+      [completion](AppendOutcome out) { completion->finish(std::move(out)); });
 }
 
 }  // namespace comet::broker

@@ -155,6 +155,7 @@ Result<TopicConfig> TopicConfigManager::create_or_update(TopicConfig config) {
   if (it != topics_.end() && it->second == config) return config;
   COMET_RETURN_IF_ERROR(persist_locked(&config, {}));
   topics_.insert_or_assign(config.name, config);
+  if (listener_) listener_(config);
   return config;
 }
 
@@ -188,6 +189,7 @@ Result<TopicConfig> TopicConfigManager::auto_create(std::string_view name,
   if (it != topics_.end()) return it->second;
   COMET_RETURN_IF_ERROR(persist_locked(&config, {}));
   topics_.emplace(config.name, config);
+  if (listener_) listener_(config);
   logger("broker")->info("auto-created topic {} with {} queues", config.name, default_queue_nums);
   return config;
 }

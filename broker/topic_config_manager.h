@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,6 +51,11 @@ class TopicConfigManager {
  public:
   static Result<std::unique_ptr<TopicConfigManager>> load(MetadataStore& store);
 
+  // Runs after each config created or changed (not removed), under the manager's lock: it must
+  // be cheap and must not call the manager. Set it before the first change.
+  using ChangeListener = std::function<void(const TopicConfig&)>;
+  void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }
+
   // Creates the topic or replaces its config; an identical config is not a change.
   Result<TopicConfig> create_or_update(TopicConfig config);
   // kNotFound if there is no such topic.
@@ -68,6 +74,7 @@ class TopicConfigManager {
   Status persist_locked(const TopicConfig* upsert, std::string_view remove_name);
 
   MetadataStore& store_;
+  ChangeListener listener_;
   mutable std::shared_mutex mu_;
   std::map<std::string, TopicConfig, std::less<>> topics_;
   uint64_t data_version_ = 0;

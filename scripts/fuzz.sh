@@ -3,7 +3,8 @@
 # for a bounded time from its seed corpus.
 #   scripts/fuzz.sh [seconds per target (30)] [target ...]
 # Targets: frame_fuzzer (the frame decoder), record_fuzzer (the CommitLog record decoder),
-# broker_fuzzer (every request handler of an in-process broker). Inputs that once failed are kept
+# broker_fuzzer (every request handler of an in-process broker), metadata_record_fuzzer (the
+# metadata records a replica applies from the CommitLog). Inputs that once failed are kept
 # in tests/fuzz/regressions/<target name>-* and are run first. A failure prints the fuzzer's
 # report and leaves the input in build-fuzz/artifacts/; replay it with
 #   build-fuzz/tests/fuzz/<target> build-fuzz/artifacts/<file>
@@ -13,7 +14,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(frame_fuzzer record_fuzzer broker_fuzzer); fi
+if ((${#targets[@]} == 0)); then
+  targets=(frame_fuzzer record_fuzzer broker_fuzzer metadata_record_fuzzer)
+fi
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \

@@ -1,6 +1,7 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
-// (CommitLog records, alone and back to back, a blank among them). The fuzzers start from these
+// (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
+// (metadata records: offsets, topics, both, none). The fuzzers start from these
 // instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <filesystem>
@@ -163,6 +164,32 @@ bool write_all(const std::filesystem::path& dir, const std::vector<std::string>&
 
 }  // namespace
 
+// Metadata records (broker/metadata_record.h): offsets alone, topics alone, both, and empty.
+std::vector<std::string> metadata_records() {
+  auto record = [](int offsets, int topics) {
+    protocol::MetadataRecordT r;
+    for (int i = 0; i < offsets; ++i) {
+      auto e = std::make_unique<protocol::ConsumerOffsetEntryT>();
+      e->consumer_group = "group-" + std::to_string(i);
+      e->topic = "Orders";
+      e->queue_id = i;
+      e->offset = 1000 + i;
+      r.offsets.push_back(std::move(e));
+    }
+    for (int i = 0; i < topics; ++i) {
+      auto t = std::make_unique<protocol::TopicConfigT>();
+      t->topic_name = "Topic" + std::to_string(i);
+      t->read_queue_nums = t->write_queue_nums = 8;
+      t->perm = 6;
+      r.topics.push_back(std::move(t));
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
+    return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  };
+  return {record(3, 0), record(0, 2), record(2, 2), record(0, 0)};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -171,7 +198,8 @@ int main(int argc, char** argv) {
   const std::filesystem::path root = argv[1];
   const auto f = frames();
   if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
-      !write_all(root / "record", records())) {
+      !write_all(root / "record", records()) ||
+      !write_all(root / "metadata_record", metadata_records())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }

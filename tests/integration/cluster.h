@@ -172,6 +172,30 @@ inline RemotingCommand promote_slave_request(int64_t min_epoch, const std::strin
   return req;
 }
 
+// UPDATE_CONSUMER_OFFSET and QUERY_CONSUMER_OFFSET, as a consumer sends them.
+inline RemotingCommand commit_offset_request(const std::string& group, const std::string& topic,
+                                             int32_t queue, int64_t offset) {
+  auto req = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
+  protocol::ConsumerOffsetRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = topic;
+  ext.queue_id = queue;
+  ext.commit_offset = offset;
+  req.set_ext(std::move(ext));
+  return req;
+}
+
+inline RemotingCommand query_offset_request(const std::string& group, const std::string& topic,
+                                            int32_t queue) {
+  auto req = RemotingCommand::request(RequestCode::QUERY_CONSUMER_OFFSET);
+  protocol::ConsumerOffsetRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = topic;
+  ext.queue_id = queue;
+  req.set_ext(std::move(ext));
+  return req;
+}
+
 // Bodies of the records in a pull response (each record's CRC checked).
 inline std::vector<std::string> bodies_of(const RemotingCommand& resp) {
   std::vector<std::string> out;

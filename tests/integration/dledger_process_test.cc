@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "integration/cluster.h"
+#include "integration/metadata_offsets.h"
 #include "integration/netns.h"
 #include "producer/producer.h"
 
@@ -73,7 +74,8 @@ class DLedgerProcessTest : public ::testing::Test {
     auto addr = cluster_->start_broker_as(
         id(i), "dl-a",
         {"enableDLegerCommitLog=true", "dLegerGroup=dl-a", "dLegerPeers=" + peers_,
-         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=200", "defaultTopicQueueNums=4",
+         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=" + slave_sync_interval_ms_,
+         "defaultTopicQueueNums=4",
          // Small segments: entries that end one segment and start the next are common.
          "mappedFileSizeCommitLog=65536", "maxMessageSize=16384"});
     ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
@@ -129,6 +131,7 @@ class DLedgerProcessTest : public ::testing::Test {
     return out;
   }
 
+  std::string slave_sync_interval_ms_ = "200";
   TempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
   std::string peers_;
@@ -240,6 +243,45 @@ TEST_F(DLedgerProcessTest, EveryAckedMessageSurvivesRepeatedLeaderKillsOnEveryMe
     std::printf("  failed %d x %s\n", n, k.c_str());
   std::printf("dledger: %zu acknowledged, %d failed sends, failover (kill -9 to first ack) ms:%s\n",
               acked.size(), failures.load(), figures.c_str());
+}
+
+// With the periodic sync off (an hour), only the Raft log carries consumer offsets: a follower
+// holds what consumers committed on the leader within a moment, and whichever member leads after
+// the leader is killed answers those offsets.
+class DLedgerOffsetTest : public DLedgerProcessTest {
+ protected:
+  DLedgerOffsetTest() { slave_sync_interval_ms_ = "3600000"; }
+};
+
+TEST_F(DLedgerOffsetTest, ConsumerOffsetsFollowLeadership) {
+  const std::string topic = "DLOffsets";
+  const int first = next_leader_announced(cluster_->broker(id(0)));
+  ASSERT_GE(first, 0) << "no leader elected";
+  auto created =
+      cluster_->client().invoke(addrs_[first], update_topic_request(topic, kQueues), 10s);
+  ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
+  OffsetMap committed;
+  for (int q = 0; q < kQueues; ++q) {
+    auto r = cluster_->client().invoke(addrs_[first],
+                                       commit_offset_request("dl-group", topic, q, 200 + q), 10s);
+    ASSERT_TRUE(r.is_ok() && r->response_code() == ResponseCode::SUCCESS);
+    committed[offset_key("dl-group", topic, q)] = 200 + q;
+  }
+  for (int i = 0; i < kMembers; ++i) {
+    if (i == first) continue;
+    EXPECT_EQ(await_replicated_offsets(cluster_->client(), addrs_[i], committed, 30s), committed)
+        << "member " << id(i);
+  }
+
+  cluster_->broker(id(first))->kill9();
+  alive_[first] = false;
+  const int watcher = (first + 1) % kMembers;
+  int next = first;
+  for (int announced = 0; announced < 8 && next == first; ++announced)
+    next = next_leader_announced(cluster_->broker(id(watcher)));
+  ASSERT_GE(next, 0) << "no new leader";
+  ASSERT_NE(next, first);
+  EXPECT_EQ(query_offsets(cluster_->client(), addrs_[next], "dl-group", topic, kQueues), committed);
 }
 
 TEST_F(DLedgerProcessTest, AdminShowsTheGroupAndTransfersLeadership) {

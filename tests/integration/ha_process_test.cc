@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/cluster.h"
+#include "integration/metadata_offsets.h"
 #include "integration/netns.h"
 
 namespace comet::testing {
@@ -282,6 +283,30 @@ TEST_F(HaProcessTest, SyncMasterServesConsumersOnlyWhatItsSlaveHolds) {
     EXPECT_EQ(all[static_cast<size_t>(i)], body_of(i));
     EXPECT_EQ(all[static_cast<size_t>(10 + i)], body_of(40 + i));
   }
+}
+
+// Consumer offsets travel with the CommitLog: with the periodic sync off (an hour), a slave holds
+// what consumers committed on the master within a moment, and keeps it when promoted.
+TEST_F(HaProcessTest, ConsumerOffsetsReachTheSlaveWithTheLogAndSurvivePromotion) {
+  const std::string master = start("m", {"brokerRole=ASYNC_MASTER"});
+  const std::string slave =
+      start("s", {"brokerRole=SLAVE", "brokerId=1", "slaveSyncIntervalMs=3600000"});
+  await_streaming("s", "m");
+  create_topic(master);
+  OffsetMap committed;
+  for (int q = 0; q < kQueues; ++q) {
+    auto r = cluster_->client().invoke(
+        master, commit_offset_request("offsets-group", kTopic, q, 100 + q), 10s);
+    ASSERT_TRUE(r.is_ok() && r->response_code() == ResponseCode::SUCCESS);
+    committed[offset_key("offsets-group", kTopic, q)] = 100 + q;
+  }
+  EXPECT_EQ(await_replicated_offsets(cluster_->client(), slave, committed, 30s), committed);
+
+  cluster_->broker("m")->kill9();
+  auto promoted = cluster_->client().invoke(slave, promote_slave_request(2), 10s);
+  ASSERT_TRUE(promoted.is_ok());
+  ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
+  EXPECT_EQ(query_offsets(cluster_->client(), slave, "offsets-group", kTopic, kQueues), committed);
 }
 
 TEST_F(HaProcessTest, FailoverDrillLosesNoAcknowledgedMessage) {

@@ -1,0 +1,66 @@
+#include "broker/metadata_record.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "common/record_codec.h"
+#include "remoting_generated.h"
+
+namespace comet::broker {
+namespace {
+
+Result<ConsumerOffsetManager::Entry> offset_entry(const protocol::ConsumerOffsetEntryT& e) {
+  if (!record::valid_topic_name(e.consumer_group) || !record::valid_topic_name(e.topic) ||
+      e.queue_id < 0 || e.offset < 0) {
+    return Status::corruption("metadata record: bad offset entry for group '" + e.consumer_group +
+                              "' topic '" + e.topic + "'");
+  }
+  return ConsumerOffsetManager::Entry{e.consumer_group, e.topic, static_cast<uint32_t>(e.queue_id),
+                                      static_cast<uint64_t>(e.offset)};
+}
+
+}  // namespace
+
+std::string encode_metadata_record(const MetadataChanges& changes) {
+  protocol::MetadataRecordT r;
+  for (const auto& e : changes.offsets) {
+    auto p = std::make_unique<protocol::ConsumerOffsetEntryT>();
+    p->consumer_group = e.group;
+    p->topic = e.topic;
+    p->queue_id = static_cast<int32_t>(e.queue_id);
+    p->offset = static_cast<int64_t>(e.offset);
+    r.offsets.push_back(std::move(p));
+  }
+  for (const auto& t : changes.topics) {
+    r.topics.push_back(std::make_unique<protocol::TopicConfigT>(t.to_protocol()));
+  }
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+Result<MetadataChanges> decode_metadata_record(std::string_view body) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  if (!verifier.VerifyBuffer<protocol::MetadataRecord>(nullptr)) {
+    return Status::corruption("metadata record: not a well-formed MetadataRecord (" +
+                              std::to_string(body.size()) + " bytes)");
+  }
+  protocol::MetadataRecordT r;
+  flatbuffers::GetRoot<protocol::MetadataRecord>(body.data())->UnPackTo(&r);
+  MetadataChanges out;
+  for (const auto& e : r.offsets) {
+    if (!e) return Status::corruption("metadata record: empty offset entry");
+    COMET_ASSIGN_OR_RETURN(auto entry, offset_entry(*e));
+    out.offsets.push_back(std::move(entry));
+  }
+  for (const auto& t : r.topics) {
+    if (!t) return Status::corruption("metadata record: empty topic config");
+    TopicConfig c = TopicConfig::from_protocol(*t);
+    if (Status s = validate_topic_config(c); !s.is_ok()) {
+      return Status::corruption("metadata record: " + s.message());
+    }
+    out.topics.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace comet::broker
