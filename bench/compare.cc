@@ -25,12 +25,12 @@
 
 #include "admin/admin_client.h"
 #include "bench/ack_timeline.h"
-#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/report.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
+#include "common/args.h"
 #include "consumer/pull_consumer.h"
 #include "producer/producer.h"
 

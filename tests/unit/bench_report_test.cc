@@ -1,15 +1,15 @@
 // comet-bench compare's checker, outage measure and report (bench/verify.h, ack_timeline.h,
 // report.h): the parts that decide whether a mode passed. And the option reader every
-// comet-bench command uses (bench/args.h).
+// comet-bench command uses (common/args.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
 #include "bench/ack_timeline.h"
-#include "bench/args.h"
 #include "bench/report.h"
 #include "bench/verify.h"
+#include "common/args.h"
 
 namespace comet::bench {
 namespace {
