@@ -201,7 +201,7 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
 ModeResult run_external(const CompareOptions& o) {
   ModeResult r;
   r.mode = "cluster";
-  admin::AdminClient admin(admin::split_namesrv_addrs(o.namesrv), 10s);
+  admin::AdminClient admin(o.namesrv, 10s);
   auto info = admin.cluster_info();
   if (!info.is_ok()) {
     r.error = "cluster info from " + o.namesrv + ": " + info.status().to_string();

@@ -12,8 +12,10 @@
 #include <sstream>
 
 #include "admin/admin_client.h"
+#include "admin/command.h"
 #include "admin/commands.h"
 #include "admin/table.h"
+#include "consumer/message_ext.h"
 #include "integration/cluster.h"
 
 namespace comet::testing {
@@ -528,20 +530,97 @@ TEST(AdminOutputTest, TableAlignsColumnsAndBodiesArePrintable) {
   EXPECT_EQ(admin::printable("abcdef", 3), "abc...");
 }
 
-TEST(AdminOutputTest, DecodeRecordsStopsAtABadChecksum) {
+// consumeMessage reads with the client library, whose decoding checks every CRC and names the
+// record that fails.
+TEST(AdminOutputTest, DecodeStopsAtABadChecksum) {
   std::string body = encode_records("T", {"one", "two", "three"}, "TagA");
-  auto good = admin::decode_records(body);
-  ASSERT_EQ(good.messages.size(), 3u);
-  EXPECT_FALSE(good.corruption);
-  EXPECT_EQ(good.messages[1].record.body, "two");
-  EXPECT_EQ(good.messages[1].tags, "TagA");
-  const size_t second = good.messages[0].record.total_size;
-  body[second + record::kHeaderSize] ^= 0x01;
-  auto bad = admin::decode_records(body);
-  EXPECT_EQ(bad.messages.size(), 1u);
-  ASSERT_TRUE(bad.corruption);
-  EXPECT_EQ(*bad.corruption, "record checksum mismatch");
-  EXPECT_EQ(bad.corrupt_at, second);
+  auto good = client::decode_messages(body, "b");
+  ASSERT_TRUE(good.is_ok()) << good.status().message();
+  ASSERT_EQ(good->size(), 3u);
+  EXPECT_EQ(good->at(1).body, "two");
+  EXPECT_EQ(good->at(1).tags, "TagA");
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const size_t first_size = record::decode(p, body.size(), true).size;
+  body[first_size + record::kHeaderSize] ^= 0x01;
+  auto bad = client::decode_messages(body, "b");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorruption);
+  EXPECT_NE(bad.status().message().find("record 1 at byte " + std::to_string(first_size)),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("record checksum mismatch"), std::string::npos);
+}
+
+// Every command's --help (and -h) prints its usage with each of its options, on stdout, and
+// exits 0, without a cluster to talk to.
+TEST(AdminUsageTest, EveryCommandsHelpNamesItsOptions) {
+  for (const auto& spec : admin::commands()) {
+    for (const char* flag : {"--help", "-h"}) {
+      auto r = run_process({COMET_ADMIN_BIN, std::string(spec.name), flag});
+      EXPECT_EQ(r.exit_code, 0) << spec.name << " " << flag << ": " << r.err;
+      EXPECT_TRUE(r.err.empty()) << r.err;
+      EXPECT_NE(r.out.find("usage: comet-admin " + std::string(spec.name)), std::string::npos)
+          << r.out;
+      EXPECT_NE(r.out.find(std::string(spec.summary)), std::string::npos) << r.out;
+      for (const auto& opt : spec.options) {
+        EXPECT_NE(r.out.find("--" + std::string(opt.name)), std::string::npos)
+            << spec.name << " does not name --" << opt.name << ":\n"
+            << r.out;
+        if (opt.letter) {
+          EXPECT_NE(r.out.find(std::string("-") + opt.letter + ", --"), std::string::npos)
+              << spec.name << " does not name -" << opt.letter << ":\n"
+              << r.out;
+        }
+      }
+      EXPECT_NE(r.out.find("--namesrvAddr"), std::string::npos) << r.out;
+    }
+  }
+}
+
+TEST(AdminUsageTest, HelpListsEveryCommandWithItsSummary) {
+  for (const char* form : {"--help", "-h", "help"}) {
+    auto r = run_process({COMET_ADMIN_BIN, form});
+    EXPECT_EQ(r.exit_code, 0) << form;
+    for (const auto& spec : admin::commands()) {
+      EXPECT_NE(r.out.find(std::string(spec.name)), std::string::npos) << spec.name;
+      EXPECT_NE(r.out.find(std::string(spec.summary)), std::string::npos) << spec.summary;
+    }
+  }
+  auto one = run_process({COMET_ADMIN_BIN, "help", "haStatus"});
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_NE(one.out.find("usage: comet-admin haStatus -b <brokerName>"), std::string::npos)
+      << one.out;
+}
+
+TEST(AdminUsageTest, ABadOptionOrCommandIsNamedAndExitsNonZero) {
+  auto unknown = run_process({COMET_ADMIN_BIN, "topicStatus", "-t", "T", "--frob"});
+  EXPECT_EQ(unknown.exit_code, admin::kExitUsage);
+  EXPECT_TRUE(unknown.out.empty()) << unknown.out;
+  EXPECT_NE(unknown.err.find("comet-admin topicStatus: unknown option '--frob'"), std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find("usage: comet-admin topicStatus"), std::string::npos);
+
+  auto not_int = run_process({COMET_ADMIN_BIN, "consumeMessage", "-t", "T", "-c", "lots"});
+  EXPECT_EQ(not_int.exit_code, admin::kExitUsage);
+  EXPECT_NE(not_int.err.find("bad or incomplete option '-c' (given 'lots')"), std::string::npos)
+      << not_int.err;
+  auto no_value = run_process({COMET_ADMIN_BIN, "topicRoute", "-t"});
+  EXPECT_EQ(no_value.exit_code, admin::kExitUsage);
+  EXPECT_NE(no_value.err.find("bad or incomplete option '-t': needs a value <topic>"),
+            std::string::npos)
+      << no_value.err;
+  auto flag_value = run_process({COMET_ADMIN_BIN, "clusterList", "--json=yes"});
+  EXPECT_EQ(flag_value.exit_code, admin::kExitUsage);
+  EXPECT_NE(flag_value.err.find("option --json takes no value"), std::string::npos);
+  auto stray = run_process({COMET_ADMIN_BIN, "clusterList", "extra"});
+  EXPECT_EQ(stray.exit_code, admin::kExitUsage);
+  EXPECT_NE(stray.err.find("unexpected argument 'extra'"), std::string::npos);
+
+  auto no_command = run_process({COMET_ADMIN_BIN, "nosuch", "--help"});
+  EXPECT_EQ(no_command.exit_code, admin::kExitUsage);
+  EXPECT_NE(no_command.err.find("unknown command 'nosuch'"), std::string::npos);
+  auto help_of_nothing = run_process({COMET_ADMIN_BIN, "help", "nosuch"});
+  EXPECT_EQ(help_of_nothing.exit_code, admin::kExitUsage);
 }
 
 }  // namespace
