@@ -89,9 +89,44 @@ void print_sent(Context& c, const client::SendResult& r, const std::string& addr
 struct CorruptPull {
   std::string broker_name;
   uint32_t queue_id;
-  uint64_t pull_offset;
+  uint64_t pull_offset;      // where the pull that met it began
+  uint64_t good_before = 0;  // records read from pull_offset before it
   std::string reason;
 };
+
+// Where a queue's read stands. A pull whose body holds a corrupt record fails whole (the client
+// checks every CRC); the read then narrows down, one record a pull, so that the records before the
+// bad one are still shown and the bad one is named.
+struct QueueRead {
+  uint64_t offset = 0;
+  int narrowing = 0;  // single-record pulls left; 0: whole batches
+  uint64_t narrowed_from = 0;
+  uint64_t good_since = 0;
+};
+
+// Handles a failed pull; false when the queue's read ends.
+bool on_pull_failure(Context& c, const client::MessageQueue& mq, const std::string& where,
+                     int batch, const Status& s, QueueRead& q, std::vector<CorruptPull>& corrupt) {
+  if (s.code() != Code::kCorruption) {
+    c.report(where + " offset " + std::to_string(q.offset), s);
+    return false;
+  }
+  if (batch > 1) {
+    q.narrowing = batch;
+    q.narrowed_from = q.offset;
+    q.good_since = 0;
+    return true;
+  }
+  const uint64_t from = q.narrowing > 0 ? q.narrowed_from : q.offset;
+  corrupt.push_back({mq.broker_name, mq.queue_id, from, q.good_since, s.message()});
+  c.report(where, "corrupt record at offset " + std::to_string(q.offset) +
+                      " in the pull from offset " + std::to_string(from) + " (after " +
+                      std::to_string(q.good_since) + " good record(s)): " + s.message());
+  q.narrowing = 0;
+  q.good_since = 0;
+  ++q.offset;  // the next record
+  return true;
+}
 
 // Reads queue `mq` from `offset` into `rows`, at most `remaining` messages; what goes wrong is
 // reported, a corrupt record also recorded in `corrupt`.
@@ -100,31 +135,28 @@ void read_queue(Context& c, client::PullConsumer& consumer, const client::Messag
                 std::vector<client::MessageExt>& rows, std::vector<CorruptPull>& corrupt) {
   const std::string where =
       topic_what(mq.topic) + " broker " + mq.broker_name + " queue " + std::to_string(mq.queue_id);
+  QueueRead q{.offset = offset};
   while (remaining > 0) {
-    const int batch = static_cast<int>(std::min(remaining, kPullBatch));
-    auto pulled = long_poll ? consumer.pull_block_if_not_found(mq, expression, offset, batch)
-                            : consumer.pull(mq, expression, offset, batch);
+    const int batch = q.narrowing > 0 ? 1 : static_cast<int>(std::min(remaining, kPullBatch));
+    auto pulled = long_poll ? consumer.pull_block_if_not_found(mq, expression, q.offset, batch)
+                            : consumer.pull(mq, expression, q.offset, batch);
     if (!pulled.is_ok()) {
-      if (pulled.status().code() == Code::kCorruption) {
-        corrupt.push_back({mq.broker_name, mq.queue_id, offset, pulled.status().message()});
-        c.report(where, "corrupt record in the pull from offset " + std::to_string(offset) + ": " +
-                            pulled.status().message());
-      } else {
-        c.report(where + " offset " + std::to_string(offset), pulled.status());
-      }
-      return;
+      if (!on_pull_failure(c, mq, where, batch, pulled.status(), q, corrupt)) return;
+      continue;
     }
+    if (q.narrowing > 0) --q.narrowing;
     const uint64_t next = pulled->next_begin_offset;
     switch (pulled->status) {
       case client::PullStatus::kNoNewMsg:
         return;
       case client::PullStatus::kOffsetIllegal:
-        c.err << "consumeMessage: warning: " << where << ": offset " << offset << " is outside ["
+        c.err << "consumeMessage: warning: " << where << ": offset " << q.offset << " is outside ["
               << pulled->min_offset << ", " << pulled->max_offset << "]"
-              << (next > offset ? "; continuing at " + std::to_string(next) : std::string())
+              << (next > q.offset ? "; continuing at " + std::to_string(next) : std::string())
               << '\n';
         break;
       case client::PullStatus::kFound:
+        q.good_since += pulled->msgs.size();
         for (auto& m : pulled->msgs) {
           if (remaining == 0) break;
           rows.push_back(std::move(m));
@@ -134,8 +166,8 @@ void read_queue(Context& c, client::PullConsumer& consumer, const client::Messag
       case client::PullStatus::kNoMatchedMsg:  // everything in the window was filtered out
         break;
     }
-    if (next <= offset) return;
-    offset = next;
+    if (next <= q.offset) return;
+    q.offset = next;
   }
 }
 
@@ -168,6 +200,7 @@ void print_consumed(Context& c, const std::string& topic,
           .field("brokerName", x.broker_name)
           .field("queueId", x.queue_id)
           .field("pullOffset", x.pull_offset)
+          .field("goodRecordsBefore", x.good_before)
           .field("reason", x.reason)
           .end_object();
     }

@@ -476,6 +476,38 @@ TEST_F(AdminProcessTest, ConsumeMessageReportsACorruptRecord) {
   EXPECT_NE(bad.out.find("\"corruptRecords\": ["), std::string::npos);
 }
 
+// A rotten record among good ones: the records before and after it are shown, and it is named
+// with its offset.
+TEST_F(AdminProcessTest, ConsumeMessageShowsTheGoodRecordsAroundACorruptOne) {
+  create_topic("Rot3", 1);
+  std::vector<int64_t> physical;
+  for (const char* body : {"first body", "second body", "third body"}) {
+    auto sent = admin({"sendMessage", "-t", "Rot3", "-p", body, "-i", "0", "--json"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    physical.push_back(json_int(sent.out, "physicalOffset"));
+  }
+  auto ok = admin({"consumeMessage", "-t", "Rot3", "--wait-ms", "5000", "-c", "3", "--json"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_EQ(json_int(ok.out, "count"), 3) << ok.out;
+
+  const std::string segment = dir_.path() + "/broker-a/commitlog/00000000000000000000";
+  int fd = ::open(segment.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << segment << ": " << std::strerror(errno);
+  char byte = 's' ^ 0x20;  // "second body" becomes "Second body"
+  ASSERT_EQ(::pwrite(fd, &byte, 1, physical[1] + static_cast<int64_t>(record::kHeaderSize)), 1);
+  ::close(fd);
+
+  auto bad = admin({"consumeMessage", "-t", "Rot3", "--json"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(is_json(bad.out)) << bad.out;
+  EXPECT_EQ(json_int(bad.out, "count"), 2) << bad.out;
+  EXPECT_NE(bad.out.find("\"body\": \"first body\""), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("\"body\": \"third body\""), std::string::npos) << bad.out;
+  EXPECT_EQ(json_int(bad.out, "goodRecordsBefore"), 1) << bad.out;
+  EXPECT_NE(bad.err.find("corrupt record at offset 1"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("checksum mismatch"), std::string::npos) << bad.err;
+}
+
 // --- in process ----------------------------------------------------------------------------
 
 TEST_F(AdminProcessTest, RunInProcessWritesToTheGivenStreams) {
