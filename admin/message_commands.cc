@@ -36,6 +36,17 @@ Status broker_not_in_route(const std::string& broker, const protocol::TopicRoute
 
 // --- sendMessage ---------------------------------------------------------------------------
 
+// Why no writable queue matches -b / -i.
+std::string no_such_queue(const std::vector<client::MessageQueue>& writable,
+                          const std::string& broker, std::optional<int64_t> qid) {
+  if (broker.empty()) return "no broker has a writable queue " + std::to_string(*qid);
+  const auto of_broker = std::count_if(writable.begin(), writable.end(),
+                                       [&](const auto& mq) { return mq.broker_name == broker; });
+  if (of_broker == 0) return "broker " + broker + " takes no writes (no master, or not writable)";
+  return "queue " + std::to_string(*qid) + " out of range: broker " + broker + " has " +
+         std::to_string(of_broker) + " write queues";
+}
+
 // The queue -b and -i name (any writable queue of broker -b when -i is absent); nullopt when
 // neither is given and the producer picks.
 Result<std::optional<client::MessageQueue>> requested_queue(client::Producer& producer,
@@ -54,11 +65,7 @@ Result<std::optional<client::MessageQueue>> requested_queue(client::Producer& pr
     if (qid && mq.queue_id != static_cast<uint64_t>(*qid)) continue;
     candidates.push_back(std::move(mq));
   }
-  if (candidates.empty()) {
-    const std::string where = broker.empty() ? "no broker" : "broker " + broker;
-    return Status::out_of_range(qid ? where + " has a writable queue " + std::to_string(*qid)
-                                    : where + " takes writes (no master, or not writable)");
-  }
+  if (candidates.empty()) return Status::out_of_range(no_such_queue(writable, broker, qid));
   std::mt19937 pick(std::random_device{}());
   return std::optional(candidates[pick() % candidates.size()]);
 }

@@ -426,6 +426,18 @@ TEST_F(AdminProcessTest, ErrorsNameWhatFailedAndSetTheExitCode) {
   EXPECT_NE(no_cluster.err.find("cluster NoSuchCluster"), std::string::npos) << no_cluster.err;
   EXPECT_NE(no_cluster.err.find("DefaultCluster"), std::string::npos) << no_cluster.err;
 
+  create_topic("Narrow", 2);
+  auto no_queue = admin({"sendMessage", "-t", "Narrow", "-p", "x", "-b", "broker-a", "-i", "7"});
+  EXPECT_EQ(no_queue.exit_code, 1);
+  EXPECT_NE(no_queue.err.find("queue 7 out of range: broker broker-a has 2 write queues"),
+            std::string::npos)
+      << no_queue.err;
+  auto no_broker = admin({"sendMessage", "-t", "Narrow", "-p", "x", "-b", "broker-z"});
+  EXPECT_EQ(no_broker.exit_code, 1);
+  EXPECT_NE(no_broker.err.find("broker broker-z is not in the route (brokers: broker-a)"),
+            std::string::npos)
+      << no_broker.err;
+
   auto no_route = admin({"sendMessage", "-t", "Nowhere", "-p", "x"});
   EXPECT_EQ(no_route.exit_code, 1);
   EXPECT_NE(no_route.err.find("sendMessage: topic Nowhere: TOPIC_NOT_EXIST"), std::string::npos)
