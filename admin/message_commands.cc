@@ -60,10 +60,10 @@ Result<std::optional<client::MessageQueue>> requested_queue(client::Producer& pr
   }
   COMET_ASSIGN_OR_RETURN(auto writable, producer.fetch_publish_queues(topic));
   std::vector<client::MessageQueue> candidates;
-  for (auto& mq : writable) {
+  for (const auto& mq : writable) {
     if (!broker.empty() && mq.broker_name != broker) continue;
     if (qid && mq.queue_id != static_cast<uint64_t>(*qid)) continue;
-    candidates.push_back(std::move(mq));
+    candidates.push_back(mq);
   }
   if (candidates.empty()) return Status::out_of_range(no_such_queue(writable, broker, qid));
   std::mt19937 pick(std::random_device{}());
