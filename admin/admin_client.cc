@@ -1,43 +1,11 @@
 #include "admin/admin_client.h"
 
-#include <cstring>
-
-#include "common/clock.h"
-
 namespace comet::admin {
 
 using remoting::RemotingCommand;
 using remoting::RequestCode;
 
 namespace {
-
-Code code_for(ResponseCode rc) {
-  switch (rc) {
-    case ResponseCode::TOPIC_NOT_EXIST:
-    case ResponseCode::QUERY_NOT_FOUND:
-    case ResponseCode::PULL_NOT_FOUND:
-    case ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST:
-      return Code::kNotFound;
-    case ResponseCode::BAD_REQUEST:
-    case ResponseCode::ILLEGAL_TOPIC_NAME:
-    case ResponseCode::MESSAGE_ILLEGAL:
-    case ResponseCode::REQUEST_CODE_NOT_SUPPORTED:
-      return Code::kInvalidArgument;
-    case ResponseCode::MESSAGE_TOO_LARGE:
-      return Code::kMessageTooLarge;
-    case ResponseCode::SYSTEM_BUSY:
-    case ResponseCode::SERVICE_NOT_AVAILABLE:
-    case ResponseCode::SLAVE_NOT_AVAILABLE:
-      return Code::kUnavailable;
-    case ResponseCode::FLUSH_DISK_TIMEOUT:
-    case ResponseCode::FLUSH_SLAVE_TIMEOUT:
-      return Code::kTimeout;
-    case ResponseCode::PULL_OFFSET_MOVED:
-      return Code::kOutOfRange;
-    default:
-      return Code::kIOError;
-  }
-}
 
 // The typed answer of a SUCCESS response, or a Status naming what is missing.
 template <typename T>
@@ -52,46 +20,40 @@ Result<T> ext_of(RemotingCommand& resp, std::string_view what) {
 
 }  // namespace
 
-std::vector<std::string> split_namesrv_addrs(std::string_view list) {
-  std::vector<std::string> out;
-  while (!list.empty()) {
-    size_t semi = list.find(';');
-    std::string_view part = list.substr(0, semi);
-    while (!part.empty() && part.front() == ' ')
-      part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ')
-      part.remove_suffix(1);
-    if (!part.empty()) out.emplace_back(part);
-    if (semi == std::string_view::npos) break;
-    list.remove_prefix(semi + 1);
-  }
-  return out;
-}
-
 Status status_from_response(const RemotingCommand& resp) {
   std::string msg(remoting::response_code_name(resp.code()));
   if (msg == "UNKNOWN") msg = "response code " + std::to_string(resp.code());
   if (!resp.remark().empty()) msg += ": " + resp.remark();
-  return Status(code_for(resp.response_code()), std::move(msg));
+  return Status(client::status_code_of(resp.response_code()), std::move(msg));
 }
 
-AdminClient::AdminClient(std::vector<std::string> namesrv_addrs, std::chrono::milliseconds timeout)
-    : namesrv_addrs_(std::move(namesrv_addrs)), timeout_(timeout) {}
+namespace {
+
+client::ClientConfig admin_client_config(const std::string& namesrv_addrs,
+                                         std::chrono::milliseconds timeout) {
+  client::ClientConfig config;
+  config.namesrv_addr = namesrv_addrs;
+  config.request_timeout = timeout;
+  config.callback_threads = 1;  // the tool runs no callbacks of its own
+  return config;
+}
+
+}  // namespace
+
+AdminClient::AdminClient(const std::string& namesrv_addrs, std::chrono::milliseconds timeout)
+    : config_(admin_client_config(namesrv_addrs, timeout)),
+      timeout_(timeout),
+      client_(client::MQClient::get_or_create(config_)) {}
+
+AdminClient::~AdminClient() = default;
 
 Result<RemotingCommand> AdminClient::call(const std::string& addr, RemotingCommand req,
                                           std::chrono::milliseconds timeout) {
-  return client_.invoke(addr, std::move(req), timeout);
+  return client_->remoting().invoke(addr, std::move(req), timeout);
 }
 
 Result<RemotingCommand> AdminClient::call_namesrv(const RemotingCommand& req) {
-  if (namesrv_addrs_.empty()) return Status::invalid_argument("no name server address given");
-  Status last;
-  for (const auto& addr : namesrv_addrs_) {
-    auto r = call(addr, RemotingCommand(req));
-    if (r.is_ok()) return r;
-    last = Status(r.status().code(), "name server " + addr + ": " + r.status().message());
-  }
-  return last;
+  return client_->invoke_namesrv(req, timeout_);
 }
 
 Result<protocol::ClusterInfoT> AdminClient::cluster_info() {
@@ -266,98 +228,6 @@ Result<std::string> AdminClient::transfer_leader(const std::string& broker_addr,
   COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
   if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
   return resp.remark();
-}
-
-Result<SendResult> AdminClient::send(const std::string& broker_addr, const OutgoingMessage& msg,
-                                     int32_t queue_id) {
-  std::vector<std::pair<std::string, std::string>> props;
-  if (!msg.tags.empty()) props.emplace_back(kPropertyTags, msg.tags);
-  if (!msg.keys.empty()) props.emplace_back(kPropertyKeys, msg.keys);
-  const std::string properties = encode_properties(props);
-  Message m;
-  m.topic = msg.topic;
-  m.body = msg.body;
-  m.properties = properties;
-  m.born_timestamp_ms = now_ms();
-  COMET_RETURN_IF_ERROR(record::validate(m, remoting::kDefaultMaxFrameBytes));
-
-  auto req = RemotingCommand::request(RequestCode::SEND_MESSAGE);
-  protocol::SendMessageRequestT ext;
-  ext.producer_group = "comet-admin";
-  ext.topic = msg.topic;
-  ext.queue_id = queue_id;
-  ext.batch = false;
-  req.set_ext(std::move(ext));
-  req.body.owned.resize(record::encoded_size(m));
-  record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(req.body.owned.data()));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-
-  SendResult result;
-  switch (resp.response_code()) {
-    case ResponseCode::SUCCESS:
-      result.send_status = "SEND_OK";
-      break;
-    case ResponseCode::FLUSH_DISK_TIMEOUT:
-    case ResponseCode::FLUSH_SLAVE_TIMEOUT:
-    case ResponseCode::SLAVE_NOT_AVAILABLE:
-      // Stored by the master, not yet durable as configured: RocketMQ reports these as a
-      // send status, not a failure.
-      result.send_status = std::string(remoting::response_code_name(resp.code()));
-      break;
-    default:
-      return status_from_response(resp);
-  }
-  if (const auto* r = resp.ext<protocol::SendMessageResponseT>()) result.response = *r;
-  return result;
-}
-
-Result<PullResult> AdminClient::pull(const std::string& broker_addr,
-                                     const protocol::PullMessageRequestT& req_ext) {
-  auto req = RemotingCommand::request(RequestCode::PULL_MESSAGE);
-  req.set_ext(req_ext);
-  const auto timeout =
-      timeout_ + std::chrono::milliseconds(std::max<int64_t>(0, req_ext.suspend_timeout_millis));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req), timeout));
-  PullResult result;
-  result.code = resp.response_code();
-  switch (result.code) {
-    case ResponseCode::SUCCESS:
-    case ResponseCode::PULL_NOT_FOUND:
-    case ResponseCode::PULL_RETRY_IMMEDIATELY:
-    case ResponseCode::PULL_OFFSET_MOVED:
-      break;
-    default:
-      return status_from_response(resp);
-  }
-  COMET_ASSIGN_OR_RETURN(result.response,
-                         ext_of<protocol::PullMessageResponseT>(resp, "PULL_MESSAGE"));
-  result.body = std::move(resp.body.owned);
-  return result;
-}
-
-DecodedRecords decode_records(std::string_view body) {
-  DecodedRecords out;
-  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
-  for (size_t pos = 0; pos < body.size();) {
-    auto d = record::decode(p + pos, body.size() - pos, /*verify_crc=*/true);
-    if (d.outcome == record::Outcome::kBlank) {
-      pos += d.size;
-      continue;
-    }
-    if (d.outcome != record::Outcome::kRecord) {
-      out.corruption = d.outcome == record::Outcome::kEnd ? "zero bytes where a record should be"
-                                                          : std::string(d.reason);
-      out.corrupt_at = pos;
-      break;
-    }
-    DecodedMessage m;
-    m.record = d.record;
-    m.tags = find_property(d.record.properties, kPropertyTags);
-    m.keys = find_property(d.record.properties, kPropertyKeys);
-    out.messages.push_back(m);
-    pos += d.size;
-  }
-  return out;
 }
 
 }  // namespace comet::admin

@@ -1,8 +1,11 @@
-// AdminClient: the blocking, typed requests behind comet-admin, one per wire request, each bounded
-// by the client's timeout. A failure is a Status whose message is either the transport failure
-// ("cannot connect to ...", "no response from ... within N ms") or "<RESPONSE_CODE>: <remark>" as
-// the server answered. Name-server requests try each configured name server in turn until one
-// answers. decode_records() turns a pull response body into messages, checking every CRC.
+// AdminClient: the admin-only requests behind comet-admin (topics, offsets, runtime, HA and
+// DLedger), blocking and typed, one per wire request, each bounded by the client's timeout. They go
+// over the client core (comet_client's MQClient): its connections, and its name-server failover.
+// Sends and pulls are not here: comet-admin makes them with the client's Producer and
+// PullConsumer, on the same MQClient (client_config()).
+// A failure is a Status whose message is either the transport failure ("cannot connect to ...",
+// "no response from ... within N ms") or "<RESPONSE_CODE>: <remark>" as the server answered, its
+// code the client's mapping (client::status_code_of).
 #pragma once
 
 #include <chrono>
@@ -12,39 +15,23 @@
 #include <utility>
 #include <vector>
 
-#include "common/record_codec.h"
 #include "common/status.h"
-#include "remoting/remoting_client.h"
+#include "producer/client_config.h"
+#include "producer/mq_client.h"
+#include "remoting/remoting_command.h"
 
 namespace comet::admin {
 
 namespace protocol = ::comet::protocol;
 using remoting::ResponseCode;
 
-// "a;b" → {"a", "b"} (RocketMQ's namesrvAddr list), blanks dropped.
-std::vector<std::string> split_namesrv_addrs(std::string_view list);
-
-struct SendResult {
-  std::string send_status;  // SEND_OK, FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT, SLAVE_NOT_AVAILABLE
-  protocol::SendMessageResponseT response;
-};
-
-struct PullResult {
-  ResponseCode code = ResponseCode::SUCCESS;  // SUCCESS or one of the PULL_* outcomes
-  protocol::PullMessageResponseT response;
-  std::string body;  // CommitLog records (SUCCESS only)
-};
-
-struct OutgoingMessage {
-  std::string topic;
-  std::string body;
-  std::string tags;
-  std::string keys;
-};
-
 class AdminClient {
  public:
-  AdminClient(std::vector<std::string> namesrv_addrs, std::chrono::milliseconds timeout);
+  // `namesrv_addrs`: "host:port;host:port".
+  AdminClient(const std::string& namesrv_addrs, std::chrono::milliseconds timeout);
+  ~AdminClient();
+  AdminClient(const AdminClient&) = delete;
+  AdminClient& operator=(const AdminClient&) = delete;
 
   Result<protocol::ClusterInfoT> cluster_info();
   Result<protocol::TopicRouteDataT> route(const std::string& topic);
@@ -79,13 +66,10 @@ class AdminClient {
   // once the target leads.
   Result<std::string> transfer_leader(const std::string& broker_addr, const std::string& target_id);
 
-  // One record; queue_id -1 lets the broker pick.
-  Result<SendResult> send(const std::string& broker_addr, const OutgoingMessage& msg,
-                          int32_t queue_id);
-  // Errors are only the answers that are not pull outcomes (TOPIC_NOT_EXIST, BAD_REQUEST, ...).
-  Result<PullResult> pull(const std::string& broker_addr, const protocol::PullMessageRequestT& req);
-
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // For the Producer and PullConsumer of sendMessage and consumeMessage: they share this
+  // client's MQClient (same client_id).
+  const client::ClientConfig& client_config() const { return config_; }
 
  private:
   Result<remoting::RemotingCommand> call(const std::string& addr, remoting::RemotingCommand req,
@@ -97,28 +81,12 @@ class AdminClient {
   Result<int64_t> queue_offset(const std::string& broker_addr, const std::string& topic,
                                int32_t queue_id, bool max);
 
-  std::vector<std::string> namesrv_addrs_;
-  std::chrono::milliseconds timeout_;
-  remoting::RemotingClient client_;
+  const client::ClientConfig config_;
+  const std::chrono::milliseconds timeout_;
+  const std::shared_ptr<client::MQClient> client_;
 };
 
 // A Status for a server's error answer: "<RESPONSE_CODE>: <remark>".
 Status status_from_response(const remoting::RemotingCommand& resp);
-
-struct DecodedMessage {
-  RecordView record;  // views into the decoded body
-  std::string_view tags;
-  std::string_view keys;
-};
-
-struct DecodedRecords {
-  std::vector<DecodedMessage> messages;
-  // Set when a record fails its checks (CRC, magic, lengths); decoding stops there.
-  std::optional<std::string> corruption;
-  size_t corrupt_at = 0;  // byte position of the bad record in the body
-};
-
-// Decodes the records of a pull response body, verifying each CRC. The views point into `body`.
-DecodedRecords decode_records(std::string_view body);
 
 }  // namespace comet::admin

@@ -326,7 +326,7 @@ Result<DrillReport> BenchCluster::fail_over() {
   // The victim: the master, or the member that leads now.
   size_t victim = 0;
   if (mode_ == Mode::kDLedger) {
-    admin::AdminClient admin({namesrv_addr_}, 2s);
+    admin::AdminClient admin(namesrv_addr_, 2s);
     victim = brokers_.size();
     for (size_t i = 0; i < brokers_.size(); ++i) {
       auto s = admin.dledger_status(brokers_[i].addr);
@@ -400,7 +400,7 @@ size_t BenchCluster::index_of_addr(const std::string& addr) const {
 }
 
 Result<size_t> BenchCluster::master_index() {
-  admin::AdminClient admin({namesrv_addr_}, 2s);
+  admin::AdminClient admin(namesrv_addr_, 2s);
   if (mode_ == Mode::kDLedger) {
     for (size_t i = 0; i < brokers_.size(); ++i) {
       if (!brokers_[i].proc) continue;
@@ -423,7 +423,7 @@ Result<size_t> BenchCluster::master_index() {
 }
 
 Status BenchCluster::promote(size_t i) {
-  admin::AdminClient admin({namesrv_addr_}, 2s);
+  admin::AdminClient admin(namesrv_addr_, 2s);
   COMET_ASSIGN_OR_RETURN(auto info, admin.cluster_info());
   for (const auto& bd : info.broker_datas) {
     if (!bd || bd->broker_name != kBrokerName) continue;

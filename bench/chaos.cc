@@ -17,10 +17,10 @@
 
 #include <fmt/format.h>
 
-#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
+#include "common/args.h"
 #include "common/netns.h"
 #include "consumer/push_consumer.h"
 

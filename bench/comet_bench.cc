@@ -26,12 +26,12 @@
 #include <thread>
 #include <vector>
 
-#include "bench/args.h"
 #include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/latency_histogram.h"
 #include "bench/soak.h"
 #include "bench/window.h"
+#include "common/args.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "consumer/push_consumer.h"
@@ -326,6 +326,7 @@ int produce(const ProduceOptions& o) {
 
 int main(int argc, char** argv) {
   using namespace comet::bench;
+  using comet::Args;
   if (argc < 2) return usage(nullptr);
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];

@@ -25,12 +25,12 @@
 
 #include "admin/admin_client.h"
 #include "bench/ack_timeline.h"
-#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/report.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
+#include "common/args.h"
 #include "consumer/pull_consumer.h"
 #include "producer/producer.h"
 
@@ -201,7 +201,7 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
 ModeResult run_external(const CompareOptions& o) {
   ModeResult r;
   r.mode = "cluster";
-  admin::AdminClient admin(admin::split_namesrv_addrs(o.namesrv), 10s);
+  admin::AdminClient admin(o.namesrv, 10s);
   auto info = admin.cluster_info();
   if (!info.is_ok()) {
     r.error = "cluster info from " + o.namesrv + ": " + info.status().to_string();

@@ -16,11 +16,11 @@
 
 #include <fmt/format.h>
 
-#include "bench/args.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
+#include "common/args.h"
 
 namespace comet::bench {
 namespace {

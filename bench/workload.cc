@@ -264,7 +264,7 @@ Status read_back(const std::string& namesrv, const std::string& topic, const Ack
 
 Status create_topic(const std::string& namesrv, const std::vector<std::string>& masters,
                     const std::string& topic, int queues) {
-  admin::AdminClient admin({namesrv}, 10s);
+  admin::AdminClient admin(namesrv, 10s);
   protocol::TopicConfigT config;
   config.topic_name = topic;
   config.read_queue_nums = config.write_queue_nums = queues;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "broker/replication.h"
+#include "common/msg_id.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
@@ -93,20 +94,6 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
 };
 
 }  // namespace
-
-std::string make_msg_id(HostAddress store_host, uint64_t physical_offset) {
-  // "%08X%08X%016llX" without printf's parsing: this runs for every message.
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string id(32, '0');
-  auto put = [&](size_t at, uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i, v >>= 4)
-      id[at + static_cast<size_t>(i)] = kHex[v & 0xF];
-  };
-  put(0, store_host.ipv4, 8);
-  put(8, store_host.port, 8);
-  put(16, physical_offset, 16);
-  return id;
-}
 
 void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
   const auto* ext = req.ext<protocol::SendMessageRequestT>();

@@ -21,7 +21,4 @@ class SendMessageProcessor {
   std::atomic<uint32_t> round_robin_{0};
 };
 
-// The id of a stored message: store host and physical offset, 32 hex digits (as RocketMQ).
-std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
-
 }  // namespace comet::broker

@@ -1,8 +1,8 @@
 #include "consumer/message_ext.h"
 
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include "common/msg_id.h"
 
 namespace comet::client {
 
@@ -23,13 +23,6 @@ std::map<std::string, std::string> decode_properties(std::string_view encoded) {
     encoded.remove_prefix(end + 1);
   }
   return out;
-}
-
-std::string make_msg_id(HostAddress store_host, uint64_t physical_offset) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08X%08X%016llX", store_host.ipv4, store_host.port,
-                static_cast<unsigned long long>(physical_offset));
-  return buf;
 }
 
 MessageExt to_message_ext(const RecordView& record, std::string_view broker_name) {

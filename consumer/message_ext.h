@@ -33,8 +33,6 @@ struct MessageExt {
 
 // "key\x01value\x02..." into a map; an entry without its \x01 separator is skipped.
 std::map<std::string, std::string> decode_properties(std::string_view encoded);
-// The broker's message id: "<store ipv4 %08X><store port %08X><physical offset %016X>".
-std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
 MessageExt to_message_ext(const RecordView& record, std::string_view broker_name);
 // Every record of `body`, in order.
 Result<std::vector<MessageExt>> decode_messages(std::string_view body,

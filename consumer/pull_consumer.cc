@@ -60,6 +60,10 @@ void PullConsumer::set_pull_timeout_when_suspend(std::chrono::milliseconds timeo
   pull_timeout_when_suspend_ = timeout;
 }
 
+void PullConsumer::set_broker_suspend_max_time(std::chrono::milliseconds max) {
+  broker_suspend_max_ = std::clamp(max, std::chrono::milliseconds(0), kMaxSuspend);
+}
+
 Result<std::vector<MessageQueue>> PullConsumer::fetch_subscribe_message_queues(
     const std::string& topic) {
   COMET_RETURN_IF_ERROR(check_running());
@@ -84,7 +88,8 @@ Result<PullResult> PullConsumer::pull_block_if_not_found(const MessageQueue& mq,
   const auto timeout = pull_timeout_when_suspend_;
   // Leave the answer time to travel back before the request times out.
   const auto margin = std::min(timeout / 4, std::chrono::milliseconds(5000));
-  const auto suspend = std::clamp(timeout - margin, std::chrono::milliseconds(0), kMaxSuspend);
+  const auto suspend =
+      std::clamp(timeout - margin, std::chrono::milliseconds(0), broker_suspend_max_);
   return api_->pull(mq, sub_expression, offset, max_nums, suspend, timeout);
 }
 

@@ -56,6 +56,9 @@ class PullConsumer {
   // Timeout of pull() (default 10 s) and of pull_block_if_not_found() (default 20 s).
   void set_consumer_pull_timeout(std::chrono::milliseconds timeout);
   void set_pull_timeout_when_suspend(std::chrono::milliseconds timeout);
+  // How long pull_block_if_not_found() asks the broker to hold a request at most (RocketMQ's
+  // brokerSuspendMaxTimeMillis; default and upper bound 15 s).
+  void set_broker_suspend_max_time(std::chrono::milliseconds max);
 
  private:
   Status check_running() const;
@@ -67,6 +70,7 @@ class PullConsumer {
   bool running_ = false;
   std::chrono::milliseconds pull_timeout_{10000};
   std::chrono::milliseconds pull_timeout_when_suspend_{20000};
+  std::chrono::milliseconds broker_suspend_max_{15000};
 };
 
 }  // namespace comet::client

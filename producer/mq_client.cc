@@ -81,32 +81,40 @@ std::string describe_response(const RemotingCommand& response) {
   return s;
 }
 
-Status response_status(const RemotingCommand& response, std::string_view context) {
-  std::string message = fmt::format("{}: {}", context, describe_response(response));
-  switch (response.response_code()) {
+Code status_code_of(ResponseCode code) {
+  switch (code) {
     case ResponseCode::SUCCESS:
-      return Status::ok();
+      return Code::kOk;
     case ResponseCode::TOPIC_NOT_EXIST:
     case ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST:
     case ResponseCode::QUERY_NOT_FOUND:
-      return Status::not_found(std::move(message));
+    case ResponseCode::PULL_NOT_FOUND:
+      return Code::kNotFound;
+    case ResponseCode::PULL_OFFSET_MOVED:
+      return Code::kOutOfRange;
     case ResponseCode::MESSAGE_TOO_LARGE:
-      return Status::message_too_large(std::move(message));
+      return Code::kMessageTooLarge;
     case ResponseCode::ILLEGAL_TOPIC_NAME:
     case ResponseCode::MESSAGE_ILLEGAL:
     case ResponseCode::BAD_REQUEST:
     case ResponseCode::REQUEST_CODE_NOT_SUPPORTED:
-      return Status::invalid_argument(std::move(message));
+      return Code::kInvalidArgument;
     case ResponseCode::SYSTEM_BUSY:
     case ResponseCode::SERVICE_NOT_AVAILABLE:
     case ResponseCode::SLAVE_NOT_AVAILABLE:
-      return Status::unavailable(std::move(message));
+      return Code::kUnavailable;
     case ResponseCode::FLUSH_DISK_TIMEOUT:
     case ResponseCode::FLUSH_SLAVE_TIMEOUT:
-      return Status::timeout(std::move(message));
+      return Code::kTimeout;
     default:
-      return Status::io_error(std::move(message));
+      return Code::kIOError;
   }
+}
+
+Status response_status(const RemotingCommand& response, std::string_view context) {
+  const Code code = status_code_of(response.response_code());
+  if (code == Code::kOk) return Status::ok();
+  return Status(code, fmt::format("{}: {}", context, describe_response(response)));
 }
 
 std::shared_ptr<MQClient> MQClient::get_or_create(const ClientConfig& config) {
@@ -276,6 +284,26 @@ void MQClient::drain(size_t lane) {
       fn();
   }
   asio::post(callbacks_, [this, lane] { drain(lane); });
+}
+
+Result<RemotingCommand> MQClient::invoke_namesrv(const RemotingCommand& request,
+                                                 std::chrono::milliseconds timeout) {
+  if (namesrv_addrs_.empty()) return Status::invalid_argument("no name server address");
+  const size_t n = namesrv_addrs_.size();
+  const size_t first = namesrv_index_.load();
+  Status last;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t index = (first + i) % n;
+    const std::string& addr = namesrv_addrs_[index];
+    auto response = remoting_->invoke(addr, RemotingCommand(request), timeout);
+    if (response.is_ok()) {
+      namesrv_index_ = index;
+      return response;
+    }
+    last = Status(response.status().code(),
+                  "name server " + addr + ": " + response.status().message());
+  }
+  return last;
 }
 
 Result<TopicRoute> MQClient::fetch_route(const std::string& topic) {

@@ -39,8 +39,14 @@ namespace comet::client {
 
 // "SYSTEM_BUSY (2): <remark>" for a response.
 std::string describe_response(const remoting::RemotingCommand& response);
-// A non-success response as a Status: "<context>: SYSTEM_BUSY (2): <remark>", with a code that
-// says what the caller can do (kUnavailable: try elsewhere or later).
+// What a response code tells the caller, as a Status code (the one mapping of every client and
+// of comet-admin): kOk for SUCCESS; kUnavailable: try elsewhere or later; kTimeout: stored but not
+// yet flushed or replicated; kNotFound: no such topic, group or offset, and PULL_NOT_FOUND, no new
+// message at the offset yet (it is the queue's end); kOutOfRange: PULL_OFFSET_MOVED, the offset is
+// outside the queue's range and the consumer must correct it; kIOError: anything else.
+Code status_code_of(remoting::ResponseCode code);
+// A non-success response as a Status: "<context>: SYSTEM_BUSY (2): <remark>", its code
+// status_code_of() the response's.
 Status response_status(const remoting::RemotingCommand& response, std::string_view context);
 // Splits "host:port;host:port" (blanks and empty entries dropped).
 std::vector<std::string> split_namesrv_addr(std::string_view list);
@@ -65,6 +71,12 @@ class MQClient {
   const ClientConfig& config() const { return config_; }
   const std::string& client_id() const { return config_.client_id; }
   remoting::RemotingClient& remoting() { return *remoting_; }
+
+  // Sends `request` to the name servers in turn, starting with the one that answered last, until
+  // one answers (whatever its response code); the last transport failure, "name server <addr>:
+  // <why>", when none does. Blocks: never call it on an I/O thread of remoting().
+  Result<remoting::RemotingCommand> invoke_namesrv(const remoting::RemotingCommand& request,
+                                                   std::chrono::milliseconds timeout);
 
   // The cached route, or one fetched from the name servers (kNotFound: TOPIC_NOT_EXIST).
   Result<std::shared_ptr<const TopicRoute>> find_route(const std::string& topic);

@@ -209,6 +209,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   void send_async(std::vector<ProducerMessage> batch, SendCallback callback);
   Status send_oneway(const ProducerMessage& msg);
   Result<SendResult> send_ordered(const ProducerMessage& msg, std::string_view sharding_key);
+  // One attempt to `mq` of `info`'s route (no retry elsewhere: the caller chose the queue).
+  Result<SendResult> send_to_queue(const ProducerMessage& msg, const PublishInfo& info,
+                                   const MessageQueue& mq);
   Result<std::shared_ptr<const PublishInfo>> publish_info(const std::string& topic);
   // The topic has no writable queue (its masters are gone, a failover is under way): waits for
   // its route to change, asking the name servers again every MQClient::kRouteWatchRecheck, up to
@@ -690,11 +693,19 @@ Status Producer::Impl::send_oneway(const ProducerMessage& msg) {
 Result<SendResult> Producer::Impl::send_ordered(const ProducerMessage& msg,
                                                 std::string_view sharding_key) {
   COMET_RETURN_IF_ERROR(check_running());
+  COMET_ASSIGN_OR_RETURN(std::shared_ptr<const PublishInfo> info, publish_info(msg.topic));
+  return send_to_queue(msg, *info, info->queues[stable_hash(sharding_key) % info->queues.size()]);
+}
+
+Result<SendResult> Producer::Impl::send_to_queue(const ProducerMessage& msg,
+                                                 const PublishInfo& info, const MessageQueue& mq) {
   COMET_ASSIGN_OR_RETURN(std::vector<Prepared> prepared,
                          prepare(std::span(&msg, 1), max_message_size_.load()));
-  COMET_ASSIGN_OR_RETURN(std::shared_ptr<const PublishInfo> info, publish_info(msg.topic));
-  const MessageQueue& mq = info->queues[stable_hash(sharding_key) % info->queues.size()];
-  const std::string addr = info->route->master_addr(mq.broker_name).value_or("");
+  const std::string addr = info.route->master_addr(mq.broker_name).value_or("");
+  if (addr.empty()) {
+    return Status::unavailable("broker " + mq.broker_name + " of topic " + mq.topic +
+                               " has no master in the route");
+  }
   const auto begin = Clock::now();
   auto response = client_->remoting().invoke(addr, make_send_request(group_, mq, prepared),
                                              Millis(send_msg_timeout_ms_.load()));
@@ -747,6 +758,15 @@ Result<SendResult> Producer::send(const std::vector<ProducerMessage>& batch) {
 Result<SendResult> Producer::send_ordered(const ProducerMessage& msg,
                                           std::string_view sharding_key) {
   return impl_->send_ordered(msg, sharding_key);
+}
+
+Result<SendResult> Producer::send(const ProducerMessage& msg, const MessageQueue& mq) {
+  COMET_RETURN_IF_ERROR(impl_->check_running());
+  if (mq.topic != msg.topic) {
+    return Status::invalid_argument("queue " + mq.to_string() + " is not of topic " + msg.topic);
+  }
+  COMET_ASSIGN_OR_RETURN(std::shared_ptr<const PublishInfo> info, impl_->publish_info(msg.topic));
+  return impl_->send_to_queue(msg, *info, mq);
 }
 
 Result<std::vector<MessageQueue>> Producer::fetch_publish_queues(const std::string& topic) {

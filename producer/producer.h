@@ -6,13 +6,13 @@
 // while any other remains. send() and send_async() retry SYSTEM_BUSY, SERVICE_NOT_AVAILABLE,
 // SYSTEM_ERROR, timeouts and connection errors, up to retry_times + 1 attempts that all fit in
 // send_msg_timeout; other errors come back at once (TOPIC_NOT_EXIST after a forced route refresh).
-// send_ordered() and send_oneway() make one attempt. A send (sync or async) that finds no
-// writable queue, or whose retry would go to the sole master that just failed (a failover under
-// way), waits within send_msg_timeout for the route to change, asking the name servers again every
-// 200 ms; an async send waits without holding a thread. FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and
-// SLAVE_NOT_AVAILABLE with the stored position mean "stored, not yet flushed or replicated": a
-// SendResult with that status. SLAVE_NOT_AVAILABLE without one (a SYNC_MASTER with no slave in
-// sync refuses before storing) is retried on another broker.
+// send_ordered(), send(msg, mq) and send_oneway() make one attempt. A send (sync or async) that
+// finds no writable queue, or whose retry would go to the sole master that just failed (a failover
+// under way), waits within send_msg_timeout for the route to change, asking the name servers again
+// every 200 ms; an async send waits without holding a thread. FLUSH_DISK_TIMEOUT,
+// FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE with the stored position mean "stored, not yet
+// flushed or replicated": a SendResult with that status. SLAVE_NOT_AVAILABLE without one (a
+// SYNC_MASTER with no slave in sync refuses before storing) is retried on another broker.
 //
 // Settings are meant to be set before start(). Sends are thread-safe. Async callbacks run on the
 // client's callback threads, never on an I/O thread, and on the caller's thread only when the
@@ -83,6 +83,8 @@ class Producer {
   // Queue = hash(sharding_key) % writable queue count: a key always lands on the same queue while
   // the route stays the same. No retry on another broker (it would break the order).
   Result<SendResult> send_ordered(const ProducerMessage& msg, std::string_view sharding_key);
+  // To the queue the caller chose (RocketMQ's send(msg, mq)): one attempt, no retry elsewhere.
+  Result<SendResult> send(const ProducerMessage& msg, const MessageQueue& mq);
 
   // The writable queues of `topic`, in the order queue selection uses.
   Result<std::vector<MessageQueue>> fetch_publish_queues(const std::string& topic);

@@ -12,8 +12,10 @@
 #include <sstream>
 
 #include "admin/admin_client.h"
+#include "admin/command.h"
 #include "admin/commands.h"
 #include "admin/table.h"
+#include "consumer/message_ext.h"
 #include "integration/cluster.h"
 
 namespace comet::testing {
@@ -424,6 +426,18 @@ TEST_F(AdminProcessTest, ErrorsNameWhatFailedAndSetTheExitCode) {
   EXPECT_NE(no_cluster.err.find("cluster NoSuchCluster"), std::string::npos) << no_cluster.err;
   EXPECT_NE(no_cluster.err.find("DefaultCluster"), std::string::npos) << no_cluster.err;
 
+  create_topic("Narrow", 2);
+  auto no_queue = admin({"sendMessage", "-t", "Narrow", "-p", "x", "-b", "broker-a", "-i", "7"});
+  EXPECT_EQ(no_queue.exit_code, 1);
+  EXPECT_NE(no_queue.err.find("queue 7 out of range: broker broker-a has 2 write queues"),
+            std::string::npos)
+      << no_queue.err;
+  auto no_broker = admin({"sendMessage", "-t", "Narrow", "-p", "x", "-b", "broker-z"});
+  EXPECT_EQ(no_broker.exit_code, 1);
+  EXPECT_NE(no_broker.err.find("broker broker-z is not in the route (brokers: broker-a)"),
+            std::string::npos)
+      << no_broker.err;
+
   auto no_route = admin({"sendMessage", "-t", "Nowhere", "-p", "x"});
   EXPECT_EQ(no_route.exit_code, 1);
   EXPECT_NE(no_route.err.find("sendMessage: topic Nowhere: TOPIC_NOT_EXIST"), std::string::npos)
@@ -472,6 +486,38 @@ TEST_F(AdminProcessTest, ConsumeMessageReportsACorruptRecord) {
   EXPECT_TRUE(is_json(bad.out)) << bad.out;
   EXPECT_EQ(json_int(bad.out, "count"), 0);
   EXPECT_NE(bad.out.find("\"corruptRecords\": ["), std::string::npos);
+}
+
+// A rotten record among good ones: the records before and after it are shown, and it is named
+// with its offset.
+TEST_F(AdminProcessTest, ConsumeMessageShowsTheGoodRecordsAroundACorruptOne) {
+  create_topic("Rot3", 1);
+  std::vector<int64_t> physical;
+  for (const char* body : {"first body", "second body", "third body"}) {
+    auto sent = admin({"sendMessage", "-t", "Rot3", "-p", body, "-i", "0", "--json"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    physical.push_back(json_int(sent.out, "physicalOffset"));
+  }
+  auto ok = admin({"consumeMessage", "-t", "Rot3", "--wait-ms", "5000", "-c", "3", "--json"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_EQ(json_int(ok.out, "count"), 3) << ok.out;
+
+  const std::string segment = dir_.path() + "/broker-a/commitlog/00000000000000000000";
+  int fd = ::open(segment.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << segment << ": " << std::strerror(errno);
+  char byte = 's' ^ 0x20;  // "second body" becomes "Second body"
+  ASSERT_EQ(::pwrite(fd, &byte, 1, physical[1] + static_cast<int64_t>(record::kHeaderSize)), 1);
+  ::close(fd);
+
+  auto bad = admin({"consumeMessage", "-t", "Rot3", "--json"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(is_json(bad.out)) << bad.out;
+  EXPECT_EQ(json_int(bad.out, "count"), 2) << bad.out;
+  EXPECT_NE(bad.out.find("\"body\": \"first body\""), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("\"body\": \"third body\""), std::string::npos) << bad.out;
+  EXPECT_EQ(json_int(bad.out, "goodRecordsBefore"), 1) << bad.out;
+  EXPECT_NE(bad.err.find("corrupt record at offset 1"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("checksum mismatch"), std::string::npos) << bad.err;
 }
 
 // --- in process ----------------------------------------------------------------------------
@@ -528,20 +574,97 @@ TEST(AdminOutputTest, TableAlignsColumnsAndBodiesArePrintable) {
   EXPECT_EQ(admin::printable("abcdef", 3), "abc...");
 }
 
-TEST(AdminOutputTest, DecodeRecordsStopsAtABadChecksum) {
+// consumeMessage reads with the client library, whose decoding checks every CRC and names the
+// record that fails.
+TEST(AdminOutputTest, DecodeStopsAtABadChecksum) {
   std::string body = encode_records("T", {"one", "two", "three"}, "TagA");
-  auto good = admin::decode_records(body);
-  ASSERT_EQ(good.messages.size(), 3u);
-  EXPECT_FALSE(good.corruption);
-  EXPECT_EQ(good.messages[1].record.body, "two");
-  EXPECT_EQ(good.messages[1].tags, "TagA");
-  const size_t second = good.messages[0].record.total_size;
-  body[second + record::kHeaderSize] ^= 0x01;
-  auto bad = admin::decode_records(body);
-  EXPECT_EQ(bad.messages.size(), 1u);
-  ASSERT_TRUE(bad.corruption);
-  EXPECT_EQ(*bad.corruption, "record checksum mismatch");
-  EXPECT_EQ(bad.corrupt_at, second);
+  auto good = client::decode_messages(body, "b");
+  ASSERT_TRUE(good.is_ok()) << good.status().message();
+  ASSERT_EQ(good->size(), 3u);
+  EXPECT_EQ(good->at(1).body, "two");
+  EXPECT_EQ(good->at(1).tags, "TagA");
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const size_t first_size = record::decode(p, body.size(), true).size;
+  body[first_size + record::kHeaderSize] ^= 0x01;
+  auto bad = client::decode_messages(body, "b");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorruption);
+  EXPECT_NE(bad.status().message().find("record 1 at byte " + std::to_string(first_size)),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("record checksum mismatch"), std::string::npos);
+}
+
+// Every command's --help (and -h) prints its usage with each of its options, on stdout, and
+// exits 0, without a cluster to talk to.
+TEST(AdminUsageTest, EveryCommandsHelpNamesItsOptions) {
+  for (const auto& spec : admin::commands()) {
+    for (const char* flag : {"--help", "-h"}) {
+      auto r = run_process({COMET_ADMIN_BIN, std::string(spec.name), flag});
+      EXPECT_EQ(r.exit_code, 0) << spec.name << " " << flag << ": " << r.err;
+      EXPECT_TRUE(r.err.empty()) << r.err;
+      EXPECT_NE(r.out.find("usage: comet-admin " + std::string(spec.name)), std::string::npos)
+          << r.out;
+      EXPECT_NE(r.out.find(std::string(spec.summary)), std::string::npos) << r.out;
+      for (const auto& opt : spec.options) {
+        EXPECT_NE(r.out.find("--" + std::string(opt.name)), std::string::npos)
+            << spec.name << " does not name --" << opt.name << ":\n"
+            << r.out;
+        if (opt.letter) {
+          EXPECT_NE(r.out.find(std::string("-") + opt.letter + ", --"), std::string::npos)
+              << spec.name << " does not name -" << opt.letter << ":\n"
+              << r.out;
+        }
+      }
+      EXPECT_NE(r.out.find("--namesrvAddr"), std::string::npos) << r.out;
+    }
+  }
+}
+
+TEST(AdminUsageTest, HelpListsEveryCommandWithItsSummary) {
+  for (const char* form : {"--help", "-h", "help"}) {
+    auto r = run_process({COMET_ADMIN_BIN, form});
+    EXPECT_EQ(r.exit_code, 0) << form;
+    for (const auto& spec : admin::commands()) {
+      EXPECT_NE(r.out.find(std::string(spec.name)), std::string::npos) << spec.name;
+      EXPECT_NE(r.out.find(std::string(spec.summary)), std::string::npos) << spec.summary;
+    }
+  }
+  auto one = run_process({COMET_ADMIN_BIN, "help", "haStatus"});
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_NE(one.out.find("usage: comet-admin haStatus -b <brokerName>"), std::string::npos)
+      << one.out;
+}
+
+TEST(AdminUsageTest, ABadOptionOrCommandIsNamedAndExitsNonZero) {
+  auto unknown = run_process({COMET_ADMIN_BIN, "topicStatus", "-t", "T", "--frob"});
+  EXPECT_EQ(unknown.exit_code, admin::kExitUsage);
+  EXPECT_TRUE(unknown.out.empty()) << unknown.out;
+  EXPECT_NE(unknown.err.find("comet-admin topicStatus: unknown option '--frob'"), std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find("usage: comet-admin topicStatus"), std::string::npos);
+
+  auto not_int = run_process({COMET_ADMIN_BIN, "consumeMessage", "-t", "T", "-c", "lots"});
+  EXPECT_EQ(not_int.exit_code, admin::kExitUsage);
+  EXPECT_NE(not_int.err.find("bad or incomplete option '-c' (given 'lots')"), std::string::npos)
+      << not_int.err;
+  auto no_value = run_process({COMET_ADMIN_BIN, "topicRoute", "-t"});
+  EXPECT_EQ(no_value.exit_code, admin::kExitUsage);
+  EXPECT_NE(no_value.err.find("bad or incomplete option '-t': needs a value <topic>"),
+            std::string::npos)
+      << no_value.err;
+  auto flag_value = run_process({COMET_ADMIN_BIN, "clusterList", "--json=yes"});
+  EXPECT_EQ(flag_value.exit_code, admin::kExitUsage);
+  EXPECT_NE(flag_value.err.find("option --json takes no value"), std::string::npos);
+  auto stray = run_process({COMET_ADMIN_BIN, "clusterList", "extra"});
+  EXPECT_EQ(stray.exit_code, admin::kExitUsage);
+  EXPECT_NE(stray.err.find("unexpected argument 'extra'"), std::string::npos);
+
+  auto no_command = run_process({COMET_ADMIN_BIN, "nosuch", "--help"});
+  EXPECT_EQ(no_command.exit_code, admin::kExitUsage);
+  EXPECT_NE(no_command.err.find("unknown command 'nosuch'"), std::string::npos);
+  auto help_of_nothing = run_process({COMET_ADMIN_BIN, "help", "nosuch"});
+  EXPECT_EQ(help_of_nothing.exit_code, admin::kExitUsage);
 }
 
 }  // namespace

@@ -1,15 +1,16 @@
 // comet-bench compare's checker, outage measure and report (bench/verify.h, ack_timeline.h,
 // report.h): the parts that decide whether a mode passed. And the option reader every
-// comet-bench command uses (bench/args.h).
+// comet-bench command uses (common/args.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "bench/ack_timeline.h"
-#include "bench/args.h"
 #include "bench/report.h"
 #include "bench/verify.h"
+#include "common/args.h"
 
 namespace comet::bench {
 namespace {
@@ -45,6 +46,32 @@ TEST(ArgsTest, ValuesAreCheckedForTheirKindAndABadOneIsNamed) {
   ASSERT_TRUE(more.next());
   EXPECT_EQ(more.count(), std::nullopt);  // empty
   EXPECT_FALSE(more.next());
+}
+
+// comet-admin reads its options with the same reader: values attached to the option too.
+TEST(ArgsTest, AValueMayComeAttachedToItsOption) {
+  Args args({"comet-admin", "topicRoute", "--topic=T", "-tX", "--json", "--json=1", "-i", "-3"}, 2);
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "--topic");
+  EXPECT_EQ(args.value(), "T");
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "-tX");  // single-letter options split only when the caller says
+  args.take_attached_value(2);
+  EXPECT_EQ(args.option(), "-t");
+  EXPECT_EQ(args.value(), "X");
+  ASSERT_TRUE(args.next());
+  EXPECT_FALSE(args.has_attached_value());
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.option(), "--json");
+  EXPECT_TRUE(args.has_attached_value());  // a flag given a value: the caller refuses it
+  ASSERT_TRUE(args.next());
+  EXPECT_EQ(args.count(INT64_MIN), -3);
+  EXPECT_FALSE(args.next());
+
+  Args big({"x", "--n", "99999999999999999999"}, 1);
+  ASSERT_TRUE(big.next());
+  EXPECT_EQ(big.count(), std::nullopt);  // out of range is not a number
+  EXPECT_EQ(big.bad(), "bad or incomplete option '--n' (given '99999999999999999999')");
 }
 
 TEST(BodyMakerTest, BodiesNameTheirSenderAndCatchAnyChangedByte) {

@@ -17,6 +17,7 @@
 #include "broker/metadata_store.h"
 #include "broker/send_message_processor.h"
 #include "broker/topic_config_manager.h"
+#include "common/msg_id.h"
 #include "test_util.h"
 
 namespace comet::broker {

@@ -831,6 +831,20 @@ TEST_F(ConsumerTest, PullBlockIfNotFoundIsWokenByAMessage) {
   EXPECT_EQ(broker_.pulls()[0].suspend, 15000);
 }
 
+// comet-admin consumeMessage --wait-ms: the broker is asked to hold the pull no longer than that.
+TEST_F(ConsumerTest, PullBlockIfNotFoundHoldsNoLongerThanTheBrokerSuspendMaxTime) {
+  PullConsumer consumer(kGroup, config());
+  consumer.set_broker_suspend_max_time(300ms);
+  consumer.set_pull_timeout_when_suspend(5300ms);
+  ASSERT_TRUE(consumer.start().is_ok());
+  const MessageQueue mq{kTopic, "broker-a", 2};
+  auto r = consumer.pull_block_if_not_found(mq, "*", 0, 32);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->status, PullStatus::kNoNewMsg);
+  ASSERT_FALSE(broker_.pulls().empty());
+  EXPECT_EQ(broker_.pulls()[0].suspend, 300);
+}
+
 TEST_F(ConsumerTest, ReadsAndCommitsGoToTheLowestSlaveWhenTheMasterIsGone) {
   FakeBroker slave1("broker-a", signal_);
   FakeBroker slave2("broker-a", signal_);

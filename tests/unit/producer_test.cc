@@ -422,6 +422,34 @@ TEST(MQClientConfig, SplitsNameServerList) {
   EXPECT_NE(ClientConfig{}.client_id, ClientConfig{}.client_id);
 }
 
+// One mapping of response codes for every client and comet-admin, with RocketMQ's meaning of the
+// pull outcomes: PULL_NOT_FOUND is "no new message yet" (the offset is the queue's end), and
+// PULL_OFFSET_MOVED "the offset is outside the queue, correct it".
+TEST(ResponseStatus, CodesMapToWhatTheCallerCanDo) {
+  EXPECT_EQ(status_code_of(ResponseCode::SUCCESS), Code::kOk);
+  EXPECT_EQ(status_code_of(ResponseCode::PULL_NOT_FOUND), Code::kNotFound);
+  EXPECT_EQ(status_code_of(ResponseCode::PULL_OFFSET_MOVED), Code::kOutOfRange);
+  EXPECT_EQ(status_code_of(ResponseCode::TOPIC_NOT_EXIST), Code::kNotFound);
+  EXPECT_EQ(status_code_of(ResponseCode::QUERY_NOT_FOUND), Code::kNotFound);
+  EXPECT_EQ(status_code_of(ResponseCode::SYSTEM_BUSY), Code::kUnavailable);
+  EXPECT_EQ(status_code_of(ResponseCode::SLAVE_NOT_AVAILABLE), Code::kUnavailable);
+  EXPECT_EQ(status_code_of(ResponseCode::FLUSH_DISK_TIMEOUT), Code::kTimeout);
+  EXPECT_EQ(status_code_of(ResponseCode::MESSAGE_TOO_LARGE), Code::kMessageTooLarge);
+  EXPECT_EQ(status_code_of(ResponseCode::BAD_REQUEST), Code::kInvalidArgument);
+  EXPECT_EQ(status_code_of(ResponseCode::SYSTEM_ERROR), Code::kIOError);
+
+  const auto pull = RemotingCommand::request(RequestCode::PULL_MESSAGE);
+  auto moved =
+      RemotingCommand::response_to(pull, ResponseCode::PULL_OFFSET_MOVED, "offset 9 > max 3");
+  Status s = response_status(moved, "pull of T");
+  EXPECT_EQ(s.code(), Code::kOutOfRange);
+  EXPECT_EQ(s.message(), "pull of T: PULL_OFFSET_MOVED (" +
+                             std::to_string(static_cast<int>(ResponseCode::PULL_OFFSET_MOVED)) +
+                             "): offset 9 > max 3");
+  EXPECT_TRUE(
+      response_status(RemotingCommand::response_to(pull, ResponseCode::SUCCESS), "x").is_ok());
+}
+
 // ---- lifecycle --------------------------------------------------------------------------------
 
 TEST_F(ProducerTest, SendBeforeStartAndAfterShutdownFails) {
@@ -707,6 +735,49 @@ TEST_F(ProducerTest, OrderedSendMapsAKeyToOneQueueAndSpreadsKeys) {
     ASSERT_TRUE(r.is_ok());
     EXPECT_EQ(queues_of_key[key].count({r->broker_name, r->queue_id}), 1u) << key;
   }
+}
+
+TEST_F(ProducerTest, SendToAChosenQueueGoesToThatQueueOnly) {
+  auto p = start_producer();
+  auto queues = p->fetch_publish_queues(kTopic);
+  ASSERT_TRUE(queues.is_ok()) << queues.status().to_string();
+  for (const MessageQueue& mq : *queues) {
+    auto r = p->send(message("to " + mq.to_string()), mq);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->broker_name, mq.broker_name);
+    EXPECT_EQ(r->queue_id, mq.queue_id);
+  }
+  EXPECT_EQ(total_sends(), queues->size());
+
+  auto other_topic = p->send(message("x", "Other"), queues->front());
+  EXPECT_EQ(other_topic.status().code(), Code::kInvalidArgument);
+  auto no_broker = p->send(message("x"), MessageQueue{kTopic, "broker-z", 0});
+  EXPECT_EQ(no_broker.status().code(), Code::kUnavailable) << no_broker.status().to_string();
+  EXPECT_EQ(total_sends(), queues->size());
+}
+
+// A request of the caller's own (comet-admin's) goes to the name servers in turn until one
+// answers; when none does, the last failure names its name server.
+TEST_F(ProducerTest, InvokeNamesrvSkipsADeadNameServer) {
+  config_.namesrv_addr = dead_address() + ";" + ns_->addr();
+  MQClient client(config_);
+  auto request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
+  protocol::GetRouteInfoRequestT ext;
+  ext.topic = kTopic;
+  request.set_ext(std::move(ext));
+  auto answered = client.invoke_namesrv(request, 2s);
+  ASSERT_TRUE(answered.is_ok()) << answered.status().to_string();
+  EXPECT_EQ(answered->response_code(), ResponseCode::SUCCESS);
+  EXPECT_NE(answered->ext<protocol::TopicRouteDataT>(), nullptr);
+  EXPECT_EQ(ns_->requests(), 1);
+
+  const std::string dead = dead_address();
+  config_.namesrv_addr = dead;
+  MQClient nobody(config_);
+  auto failed = nobody.invoke_namesrv(request, 2s);
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_EQ(failed.status().message().rfind("name server " + dead + ": ", 0), 0u)
+      << failed.status().message();
 }
 
 // ---- failures and retries ---------------------------------------------------------------------

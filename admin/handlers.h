@@ -1,0 +1,33 @@
+// The handlers of comet-admin's commands, one family per file; registry.cc maps names to them.
+#pragma once
+
+#include "admin/command.h"
+
+namespace comet::admin {
+
+// cluster_commands.cc
+int cluster_list(Context& c);
+int topic_route(Context& c);
+int broker_status(Context& c);
+
+// topic_commands.cc
+int update_topic(Context& c);
+int delete_topic(Context& c);
+int topic_list(Context& c);
+int topic_status(Context& c);
+
+// message_commands.cc
+int send_message(Context& c);
+int consume_message(Context& c);
+
+// offset_commands.cc
+int consumer_progress(Context& c);
+int update_consumer_offset(Context& c);
+
+// replication_commands.cc
+int ha_status(Context& c);
+int promote_slave(Context& c);
+int dledger_status(Context& c);
+int transfer_leader(Context& c);
+
+}  // namespace comet::admin

@@ -1,0 +1,15 @@
+// The id of a stored message, as RocketMQ's offset message id: the store host's IPv4 and port and
+// the record's CommitLog offset, as 32 upper-case hex digits ("%08X%08X%016X"). The broker answers
+// a send with it and clients name a pulled message by it, so both use this one function.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/record_codec.h"
+
+namespace comet {
+
+std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
+
+}  // namespace comet
