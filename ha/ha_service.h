@@ -20,6 +20,7 @@
 #include "commitlog/message_store.h"
 #include "ha/epoch_cache.h"
 #include "ha/ha_options.h"
+#include "ha/master_stream.h"
 #include "remoting/remoting_server.h"
 
 namespace comet::ha {
@@ -80,7 +81,6 @@ class HAService {
   std::vector<std::shared_ptr<Slave>> snapshot() const;
   std::shared_ptr<Slave> find(remoting::Connection* conn) const;
   bool in_sync(const Slave& s, uint64_t log_end) const;
-  static remoting::RemotingCommand push_command(const Slave& s, uint64_t log_end);
   void on_handshake(const std::shared_ptr<remoting::Connection>& conn,
                     remoting::RemotingCommand req);
   void on_ack(const std::shared_ptr<remoting::Connection>& conn,
