@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/assert.h"
+
 namespace comet::ha {
 namespace {
 
@@ -77,6 +79,12 @@ Status EpochCache::start_epoch(int64_t epoch, uint64_t start_offset) {
 }
 
 void EpochCache::adopt(const std::vector<EpochEntry>& master) {
+  // SlaveStream refuses a master whose history is out of order: one here would mislabel the log.
+  for (size_t i = 1; i < master.size(); ++i) {
+    COMET_ASSERT(master[i].epoch > master[i - 1].epoch &&
+                     master[i].start_offset >= master[i - 1].start_offset,
+                 "adopting an epoch history out of order");
+  }
   entries_ = master;
   for (const auto& e : entries_)
     observe(e.epoch);

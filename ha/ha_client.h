@@ -3,6 +3,10 @@
 // where the master says the two agree, adopts the master's epochs, then appends the pushed records
 // at exactly their offsets and acks its log end after each push and every heartbeat. It reconnects
 // on a timer after any failure and follows set_master() when the master changes (failover).
+//
+// The protocol (handshake, truncation point, adopting epochs, push checks, acks, silence) is a
+// SlaveStream (ha/slave_stream.h), an I/O-free state machine; this class is its I/O shell: the
+// connection, the timers, the store's truncation and appends, the broker's callbacks.
 #pragma once
 
 #include <atomic>
