@@ -5,18 +5,6 @@
 #include "common/assert.h"
 
 namespace comet::ha {
-namespace {
-
-// Epochs strictly grow and start where the previous one ended or later.
-bool well_formed(const std::vector<EpochEntry>& epochs) {
-  for (size_t i = 1; i < epochs.size(); ++i) {
-    if (epochs[i].epoch <= epochs[i - 1].epoch) return false;
-    if (epochs[i].start_offset < epochs[i - 1].start_offset) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 const char* refusal_name(Refusal r) {
   switch (r) {
@@ -67,7 +55,7 @@ MasterStream::HandshakeResult MasterStream::on_handshake(const SlaveHello& hello
                                              std::to_string(hello.segment_bytes));
   }
   if (!master.is_master) return refuse(Refusal::kNotMaster, "not a master");
-  COMET_ASSERT(well_formed(master.epochs) &&
+  COMET_ASSERT(EpochCache::is_ordered(master.epochs) &&
                    (master.epochs.empty() || master.epochs.back().epoch <= master.epoch),
                "the master's own epoch history is out of order");
   COMET_ASSERT(master.min_offset <= master.max_offset, "the master's log ends before it starts");

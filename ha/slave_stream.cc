@@ -3,17 +3,6 @@
 #include "common/assert.h"
 
 namespace comet::ha {
-namespace {
-
-bool ordered_epochs(const std::vector<EpochEntry>& epochs) {
-  for (size_t i = 1; i < epochs.size(); ++i) {
-    if (epochs[i].epoch <= epochs[i - 1].epoch) return false;
-    if (epochs[i].start_offset < epochs[i - 1].start_offset) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 SlaveStream::SlaveStream(const HaOptions& options, uint64_t segment_bytes)
     : cluster_name_(options.cluster_name),
@@ -49,7 +38,7 @@ SlaveStream::Attach SlaveStream::on_answer(const HandshakeAnswer& answer, uint64
                                            int64_t now_ms) {
   if (phase_ != Phase::kHandshaking) return refuse(Refusal::kBadAnswer, "no handshake pending");
   if (!answer.accepted()) return refuse(answer.refusal, answer.reason);
-  if (!ordered_epochs(answer.epochs) ||
+  if (!EpochCache::is_ordered(answer.epochs) ||
       (!answer.epochs.empty() && answer.epochs.back().epoch > answer.master_epoch)) {
     return refuse(Refusal::kBadAnswer, "the master's epoch history is out of order");
   }
