@@ -100,6 +100,14 @@ HAClient::State HAClient::state() const {
 
 void HAClient::connect() {
   if (stopped_ || master_.empty() || conn_) return;
+  {
+    // A cut from a closed stream still running: a hello now would describe the log before it.
+    std::lock_guard lock(stream_mu_);
+    if (stream_.cut_pending()) {
+      schedule_reconnect();
+      return;
+    }
+  }
   remoting::ConnectionOptions copts;
   auto conn = std::make_shared<Connection>(
       asio::ip::tcp::socket(asio::make_strand(io_)), copts,
@@ -193,12 +201,12 @@ void HAClient::on_connected_handshake(const std::shared_ptr<Connection>& conn,
             start < end ? "truncating" : "restarting the log");
   store_.truncate_async(start, [this, conn, role = h->master_role](Status s) {
     asio::post(strand_, [this, conn, role, s] {
-      if (conn != conn_) return;  // superseded
       std::optional<SlaveStream::Begin> b;
       {
         std::lock_guard lock(stream_mu_);
         b = stream_.on_truncated(s.is_ok(), store_.commit_log().max_offset());
       }
+      if (conn != conn_) return;  // superseded; a reconnect waited for the cut
       if (!b) {
         logger("ha")->error("cannot truncate the log for the master: {}", s.to_string());
         conn->close();

@@ -12,6 +12,7 @@ SlaveStream::SlaveStream(const HaOptions& options, uint64_t segment_bytes)
 
 SlaveHello SlaveStream::on_connect(const EpochCache& epochs, uint64_t log_min, uint64_t log_max,
                                    int64_t now_ms) {
+  COMET_ASSERT(!cut_pending_, "handshaking while the log is still being cut");
   phase_ = Phase::kHandshaking;
   last_push_ms_ = now_ms;
   max_epoch_seen_ = epochs.max_seen();
@@ -62,6 +63,7 @@ SlaveStream::Attach SlaveStream::on_answer(const HandshakeAnswer& answer, uint64
     a.begin = begin();
   } else {
     phase_ = Phase::kTruncating;
+    cut_pending_ = true;
     a.truncate_to = answer.start_offset;
   }
   return a;
@@ -74,6 +76,7 @@ SlaveStream::Begin SlaveStream::begin() {
 }
 
 std::optional<SlaveStream::Begin> SlaveStream::on_truncated(bool ok, uint64_t log_end) {
+  cut_pending_ = false;
   if (phase_ != Phase::kTruncating) return std::nullopt;
   if (!ok) {
     phase_ = Phase::kDisconnected;

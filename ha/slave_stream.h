@@ -58,12 +58,14 @@ class SlaveStream {
 
   SlaveStream(const HaOptions& options, uint64_t segment_bytes);
 
+  // Not while cut_pending(): the hello would describe a log about to change.
   SlaveHello on_connect(const EpochCache& epochs, uint64_t log_min, uint64_t log_max,
                         int64_t now_ms);
   Attach on_answer(const HandshakeAnswer& answer, uint64_t log_end, int64_t now_ms);
-  // The log now ends at `log_end` after the cut: how the stream begins, or none (failed;
-  // close). The master's epochs are adopted only now: adopted before the cut, they would label
-  // the divergent tail as the master's if the slave crashed in between.
+  // The cut finished (also after its stream was closed: it ran anyway) and the log ends at
+  // `log_end`: how the stream begins, or none (failed, or the stream is gone). The master's epochs
+  // are adopted only now: adopted before the cut, they would label the divergent tail as the
+  // master's if the slave crashed in between.
   std::optional<Begin> on_truncated(bool ok, uint64_t log_end);
   PushVerdict on_push(const PushRange& push, uint64_t bytes, uint64_t log_end, int64_t now_ms);
   // The log took the pushed bytes and ends at `log_end`: the offset to ack.
@@ -73,6 +75,8 @@ class SlaveStream {
 
   Phase phase() const { return phase_; }
   bool streaming() const { return phase_ == Phase::kStreaming; }
+  // A cut was started and has not finished: the shell waits before handshaking again.
+  bool cut_pending() const { return cut_pending_; }
   int64_t master_epoch() const { return master_epoch_; }
   uint64_t master_max() const { return master_max_; }
   uint64_t start_offset() const { return start_; }
@@ -93,7 +97,8 @@ class SlaveStream {
   int64_t max_epoch_seen_ = 0;             // as told in the handshake
   std::vector<EpochEntry> master_epochs_;  // adopted when the stream begins
   int64_t last_push_ms_ = 0;
-  uint64_t acked_offset_ = 0;  // the highest offset acknowledged (kept across reconnects)
+  uint64_t acked_offset_ = 0;
+  bool cut_pending_ = false;  // the highest offset acknowledged (kept across reconnects)
 };
 
 }  // namespace comet::ha

@@ -95,6 +95,7 @@ struct Node {
   int64_t reconnect_at = 0;
   std::optional<uint64_t> truncation;  // accepted answer whose cut is pending (async)
   int truncation_conn = -1;
+  int64_t truncation_at = 0;  // mostly quick, now and then slower than a reconnect
 };
 
 struct Conn {
@@ -185,7 +186,7 @@ class Simulation {
     for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
       Node& n = node(i);
       if (!n.up && now_ >= n.down_until) restart(i);
-      if (n.truncation && chance(500)) cut_log(i);
+      if (n.truncation && now_ >= n.truncation_at) cut_log(i);
       if (n.master && i != ns_master_ && n.up && now_ >= n.fence_at) demote(i);
       if (!n.master) connect(i);
       if (n.up && (now_ + i) % kHousekeepingTicks == 0) housekeeping(i);
@@ -256,9 +257,8 @@ class Simulation {
 
   void connect(int i) {
     Node& n = node(i);
-    // A cut still running from an earlier stream finishes first (HAClient's reconnect interval
-    // is far longer than a truncation).
-    if (!n.up || n.conn >= 0 || now_ < n.reconnect_at || ns_master_ == i || n.truncation) return;
+    if (!n.up || n.conn >= 0 || now_ < n.reconnect_at || ns_master_ == i) return;
+    if (n.slave->cut_pending()) return;  // HAClient waits for a cut of a closed stream too
     Conn c;
     c.slave = i;
     // A stale route now and then: the old master, or another slave.
@@ -304,6 +304,7 @@ class Simulation {
           " -> " + std::to_string(*a.truncate_to));
     n.truncation = *a.truncate_to;
     n.truncation_conn = m.conn;
+    n.truncation_at = now_ + static_cast<int64_t>(chance(900) ? r(2) : r(3 * kReconnectTicks));
   }
 
   // The broker's truncate_async: it runs even if the stream was superseded meanwhile.
@@ -316,8 +317,8 @@ class Simulation {
       ++truncations_;
     }
     n.flushed = std::min<uint64_t>(n.flushed, n.log.size());
-    if (n.conn != n.truncation_conn) return;
     auto b = n.slave->on_truncated(true, n.log.size());
+    if (n.conn != n.truncation_conn) return;
     if (!b) return fail("slave " + std::to_string(i) + " cannot begin after its cut");
     begin(i, n.conn, *b);
   }

@@ -168,6 +168,8 @@ TEST(MasterStreamDeathTest, AnInvariantBrokenByTheShellAbortsInEveryBuild) {
   a.master_epoch = 1;
   ASSERT_TRUE(s.on_answer(a, 50, 0).truncate_to.has_value());
   EXPECT_DEATH(s.on_truncated(true, 30), "the log ends at 30 after cutting it at 20");
+  EXPECT_DEATH(s.on_connect(EpochCache(), 0, 50, 0),
+               "handshaking while the log is still being cut");
 }
 
 // A slave stream that sent its hello and got accepted at `start` with its log ending there.
@@ -213,6 +215,21 @@ TEST(SlaveStream, BeginsAfterTheCutWithTheMastersEpochs) {
   EXPECT_EQ(b->master_epoch, 2);
   EXPECT_EQ(b->adopt, a.epochs);
   EXPECT_TRUE(s.streaming());
+}
+
+TEST(SlaveStream, AReconnectWaitsForTheCutOfAClosedStream) {
+  SlaveStream s(options(), kSegment);
+  s.on_connect(EpochCache({{1, 0}}), 0, 120, 0);
+  HandshakeAnswer a;
+  a.start_offset = 80;
+  a.master_epoch = 2;
+  a.epochs = {{1, 0}, {2, 80}};
+  ASSERT_TRUE(s.on_answer(a, 120, 0).truncate_to.has_value());
+  s.on_closed();
+  EXPECT_TRUE(s.cut_pending());  // a hello now would report 120, a log about to end at 80
+  EXPECT_FALSE(s.on_truncated(true, 80).has_value());  // the stream it was for is gone
+  EXPECT_FALSE(s.cut_pending());
+  EXPECT_EQ(s.on_connect(EpochCache({{1, 0}}), 0, 80, 0).max_offset, 80u);
 }
 
 TEST(SlaveStream, RefusesAStaleMasterAndAHistoryOutOfOrder) {
