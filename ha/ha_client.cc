@@ -59,6 +59,15 @@ void HAClient::stop() {
     }
   });
   done.get_future().wait();
+  {
+    // A cut still running calls back into this object, and a promotion that stops this client
+    // starts its epoch at the log end: after the cut, never before.
+    std::unique_lock lock(stream_mu_);
+    if (!cut_done_.wait_for(lock, std::chrono::seconds(30),
+                            [this] { return !stream_.cut_pending(); })) {
+      logger("ha")->error("the log cut for the master did not finish within 30 s");
+    }
+  }
   io_.stop();
   thread_.join();
 }
@@ -200,12 +209,11 @@ void HAClient::on_connected_handshake(const std::shared_ptr<Connection>& conn,
   log->warn("log ends at {} but the master's history agrees only up to {}: {} first", end, start,
             start < end ? "truncating" : "restarting the log");
   store_.truncate_async(start, [this, conn, role = h->master_role](Status s) {
-    asio::post(strand_, [this, conn, role, s] {
-      std::optional<SlaveStream::Begin> b;
-      {
-        std::lock_guard lock(stream_mu_);
-        b = stream_.on_truncated(s.is_ok(), store_.commit_log().max_offset());
-      }
+    // On the store's dispatcher: stop() waits for this, so `this` is alive until the notify.
+    std::lock_guard lock(stream_mu_);
+    auto b = stream_.on_truncated(s.is_ok(), store_.commit_log().max_offset());
+    cut_done_.notify_all();
+    asio::post(strand_, [this, conn, role, s, b] {
       if (conn != conn_) return;  // superseded; a reconnect waited for the cut
       if (!b) {
         logger("ha")->error("cannot truncate the log for the master: {}", s.to_string());

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -98,6 +99,7 @@ class HAClient {
   // The protocol; this class only does its I/O. Pushes arrive on the connection's strand, the
   // rest on strand_, so the mutex (uncontended: one I/O thread) keeps them apart.
   std::mutex stream_mu_;
+  std::condition_variable cut_done_;  // a cut finished (stop() waits for one still running)
   SlaveStream stream_;
 
   // Mirrors of the stream for state() on other threads.
