@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/assert.h"
+
 namespace comet::ha {
 namespace {
 
@@ -77,9 +79,19 @@ Status EpochCache::start_epoch(int64_t epoch, uint64_t start_offset) {
 }
 
 void EpochCache::adopt(const std::vector<EpochEntry>& master) {
+  // SlaveStream refuses a master whose history is out of order: one here would mislabel the log.
+  COMET_ASSERT(is_ordered(master), "adopting an epoch history out of order");
   entries_ = master;
   for (const auto& e : entries_)
     observe(e.epoch);
+}
+
+bool EpochCache::is_ordered(const std::vector<EpochEntry>& entries) {
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].epoch <= entries[i - 1].epoch) return false;
+    if (entries[i].start_offset < entries[i - 1].start_offset) return false;
+  }
+  return true;
 }
 
 uint64_t EpochCache::consistent_offset(const std::vector<EpochEntry>& a, uint64_t a_end,

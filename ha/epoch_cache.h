@@ -4,7 +4,9 @@
 // a replica with a divergent tail truncates there (the fencing rule of the design).
 //
 // A log with no entries holds "epoch 0" from its start: data written before any epoch was
-// recorded. Not thread-safe: the broker's HA state owns it under its lock.
+// recorded. Not thread-safe: the broker's HA state owns it under its lock. MasterStream
+// (ha/master_stream.h) answers a slave's handshake with consistent_offset(); SlaveStream
+// (ha/slave_stream.h) checks a master's history with is_ordered() before it is adopted.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,10 @@ class EpochCache {
   Status start_epoch(int64_t epoch, uint64_t start_offset);
   // A replica adopting its master's history: entries become `master`'s, max_seen grows.
   void adopt(const std::vector<EpochEntry>& master);
+
+  // Epochs strictly grow and each starts where the previous one did or later (a well-formed
+  // history, ours or a master's).
+  static bool is_ordered(const std::vector<EpochEntry>& entries);
 
   // The offset up to which a log with these entries ending at `end` and another log agree.
   static uint64_t consistent_offset(const std::vector<EpochEntry>& a, uint64_t a_end,

@@ -22,7 +22,8 @@ HAClient::HAClient(commitlog::MessageStore& store, HaOptions options, Identity i
       adopt_(std::move(adopt)),
       strand_(asio::make_strand(io_)),
       reconnect_timer_(strand_),
-      heartbeat_timer_(strand_) {}
+      heartbeat_timer_(strand_),
+      stream_(options_, store.config().mapped_file_size_commit_log) {}
 
 HAClient::~HAClient() {
   stop();
@@ -47,6 +48,10 @@ void HAClient::stop() {
     heartbeat_timer_.cancel();
     auto conn = std::move(conn_);
     streaming_ = false;
+    {
+      std::lock_guard lock(stream_mu_);
+      stream_.on_closed();
+    }
     if (conn) {
       conn->close_then([&done] { done.set_value(); });
     } else {
@@ -54,6 +59,15 @@ void HAClient::stop() {
     }
   });
   done.get_future().wait();
+  {
+    // A cut still running calls back into this object, and a promotion that stops this client
+    // starts its epoch at the log end: after the cut, never before.
+    std::unique_lock lock(stream_mu_);
+    if (!cut_done_.wait_for(lock, std::chrono::seconds(30),
+                            [this] { return !stream_.cut_pending(); })) {
+      logger("ha")->error("the log cut for the master did not finish within 30 s");
+    }
+  }
   io_.stop();
   thread_.join();
 }
@@ -71,6 +85,10 @@ void HAClient::set_master(const std::string& ha_addr) {
     if (conn_) {
       auto old = std::move(conn_);
       streaming_ = false;
+      {
+        std::lock_guard lock(stream_mu_);
+        stream_.on_closed();
+      }
       old->close();
     }
     connect();
@@ -91,6 +109,14 @@ HAClient::State HAClient::state() const {
 
 void HAClient::connect() {
   if (stopped_ || master_.empty() || conn_) return;
+  {
+    // A cut from a closed stream still running: a hello now would describe the log before it.
+    std::lock_guard lock(stream_mu_);
+    if (stream_.cut_pending()) {
+      schedule_reconnect();
+      return;
+    }
+  }
   remoting::ConnectionOptions copts;
   auto conn = std::make_shared<Connection>(
       asio::ip::tcp::socket(asio::make_strand(io_)), copts,
@@ -103,21 +129,26 @@ void HAClient::connect() {
       },
       [this](Connection* c) { asio::post(strand_, [this, c] { on_closed(c); }); });
   conn_ = conn;
-  last_push_ms_ = now_ms();
   conn->start_connect(master_, std::chrono::milliseconds(options_.connect_timeout_ms));
 
   const EpochCache epochs = epochs_();
+  SlaveHello hello;
+  {
+    std::lock_guard lock(stream_mu_);
+    hello = stream_.on_connect(epochs, store_.commit_log().min_offset(),
+                               store_.commit_log().max_offset(), now_ms());
+  }
   auto req = RemotingCommand::request(RequestCode::HA_HANDSHAKE);
   protocol::HaHandshakeRequestT h;
-  h.cluster_name = options_.cluster_name;
-  h.broker_name = options_.broker_name;
+  h.cluster_name = hello.cluster_name;
+  h.broker_name = hello.broker_name;
   h.broker_id = identity_.broker_id;
   h.broker_addr = identity_.broker_addr;
-  h.max_offset = static_cast<int64_t>(store_.commit_log().max_offset());
-  h.min_offset = static_cast<int64_t>(store_.commit_log().min_offset());
-  h.max_epoch = epochs.max_seen();
-  h.epochs = to_protocol(epochs.entries());
-  h.mapped_file_size = static_cast<int64_t>(store_.config().mapped_file_size_commit_log);
+  h.max_offset = static_cast<int64_t>(hello.max_offset);
+  h.min_offset = static_cast<int64_t>(hello.min_offset);
+  h.max_epoch = hello.max_epoch;
+  h.epochs = to_protocol(hello.epochs);
+  h.mapped_file_size = static_cast<int64_t>(hello.segment_bytes);
   req.set_ext(std::move(h));
   conn->invoke(
       std::move(req),
@@ -142,69 +173,114 @@ void HAClient::on_connected_handshake(const std::shared_ptr<Connection>& conn,
   } else if ((h = resp->ext<protocol::HaHandshakeResponseT>()) == nullptr) {
     why = "handshake response lacks its header";
   }
+  HandshakeAnswer answer;
   if (h == nullptr) {
-    if (!warned_) log->warn("cannot attach to master {}: {}", master_, why);
+    answer.refusal = Refusal::kBadAnswer;  // refused, failed, or no header
+    answer.reason = why;
+  } else {
+    answer.start_offset = static_cast<uint64_t>(std::max<int64_t>(h->start_offset, 0));
+    answer.master_epoch = h->master_epoch;
+    answer.epochs = from_protocol(h->epochs);
+  }
+  const uint64_t end = store_.commit_log().max_offset();
+  SlaveStream::Attach a;
+  {
+    std::lock_guard lock(stream_mu_);
+    a = stream_.on_answer(answer, end, now_ms());
+  }
+  if (!a.accepted()) {
+    if (!warned_) log->warn("cannot attach to master {}: {}", master_, a.reason);
     warned_ = true;
     conn->close();
     return;
   }
   warned_ = false;
-  const uint64_t start = static_cast<uint64_t>(std::max<int64_t>(h->start_offset, 0));
-  master_epoch_ = h->master_epoch;
-  adopt_(from_protocol(h->epochs), h->master_epoch, h->master_role);
-  const uint64_t end = store_.commit_log().max_offset();
-  auto begin = [this, conn, start] {
-    if (conn != conn_) return;
-    streaming_ = true;
-    logger("ha")->info("streaming from master {} at offset {}", master_, start);
-    send_ack(conn, start);
-    if (stream_listener_) stream_listener_(master_, start);
-  };
-  if (start == end) {
-    begin();
+  if (a.lost_acked_bytes > 0) {
+    log->error(
+        "the master's history lacks {} bytes this replica acknowledged (it lost a tail, "
+        "or a less advanced replica was promoted)",
+        a.lost_acked_bytes);
+  }
+  if (a.begin) {
+    begin_stream(conn, *a.begin, h->master_role);
     return;
   }
+  const uint64_t start = *a.truncate_to;
   log->warn("log ends at {} but the master's history agrees only up to {}: {} first", end, start,
             start < end ? "truncating" : "restarting the log");
-  store_.truncate_async(start, [this, conn, begin](Status s) {
-    asio::post(strand_, [conn, begin, s] {
-      if (!s.is_ok()) {
+  store_.truncate_async(start, [this, conn, role = h->master_role](Status s) {
+    // On the store's dispatcher: stop() waits for this, so `this` is alive until the notify.
+    std::lock_guard lock(stream_mu_);
+    auto b = stream_.on_truncated(s.is_ok(), store_.commit_log().max_offset());
+    cut_done_.notify_all();
+    asio::post(strand_, [this, conn, role, s, b] {
+      if (conn != conn_) return;  // superseded; a reconnect waited for the cut
+      if (!b) {
         logger("ha")->error("cannot truncate the log for the master: {}", s.to_string());
         conn->close();
         return;
       }
-      begin();
+      begin_stream(conn, *b, role);
     });
   });
 }
 
+void HAClient::begin_stream(const std::shared_ptr<Connection>& conn, const SlaveStream::Begin& b,
+                            const std::string& master_role) {
+  if (conn != conn_) return;
+  // Durably before any record of this master lands (the broker persists them).
+  adopt_(b.adopt, b.master_epoch, master_role);
+  streaming_ = true;
+  logger("ha")->info("streaming from master {} at offset {}", master_, b.ack);
+  send_ack(conn, b.ack);
+  if (stream_listener_) stream_listener_(master_, b.ack);
+}
+
 void HAClient::on_push(const std::shared_ptr<Connection>& conn, RemotingCommand cmd) {
   const auto* p = cmd.ext<protocol::HaPushT>();
-  if (p == nullptr || !streaming_.load()) {
+  if (p == nullptr) {
     conn->close();
     return;
   }
-  last_push_ms_.store(now_ms(), std::memory_order_relaxed);
-  master_max_.store(static_cast<uint64_t>(std::max<int64_t>(p->master_max_offset, 0)));
-  if (p->epoch < master_epoch_.load()) {
-    logger("ha")->error("push of epoch {} from a master of epoch {}: closing", p->epoch,
-                        master_epoch_.load());
-    conn->close();
-    return;
-  }
+  PushRange push;
+  push.epoch = p->epoch;
+  push.offset = static_cast<uint64_t>(std::max<int64_t>(p->offset, 0));
+  push.master_max = static_cast<uint64_t>(std::max<int64_t>(p->master_max_offset, 0));
   const std::string& body = cmd.body.owned;
-  if (body.empty()) return;  // a heartbeat
-  const uint64_t offset = static_cast<uint64_t>(std::max<int64_t>(p->offset, 0));
-  auto end =
-      store_.append_replica(offset, {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  std::lock_guard lock(stream_mu_);
+  const auto verdict =
+      stream_.on_push(push, body.size(), store_.commit_log().max_offset(), now_ms());
+  master_max_.store(stream_.master_max());
+  switch (verdict) {
+    case SlaveStream::PushVerdict::kHeartbeat:
+      return;
+    case SlaveStream::PushVerdict::kAppend:
+      break;
+    case SlaveStream::PushVerdict::kNotStreaming:
+      conn->close();
+      return;
+    case SlaveStream::PushVerdict::kStaleEpoch:
+    case SlaveStream::PushVerdict::kNewerEpoch:
+    case SlaveStream::PushVerdict::kOffsetGap:
+      logger("ha")->error(
+          "push of epoch {} at offset {} from a master of epoch {} whose log ends "
+          "at {}: {}; closing",
+          push.epoch, push.offset, stream_.master_epoch(), store_.commit_log().max_offset(),
+          verdict == SlaveStream::PushVerdict::kOffsetGap ? "not at our log end" : "wrong epoch");
+      conn->close();
+      return;
+  }
+  auto end = store_.append_replica(push.offset,
+                                   {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
   if (!end.is_ok()) {
     logger("ha")->error("cannot append {} bytes from the master at {}: {}; reconnecting",
-                        body.size(), offset, end.status().to_string());
+                        body.size(), push.offset, end.status().to_string());
     conn->close();
     return;
   }
-  store_.advance_committed(end.value());  // a slave reads all it holds from its master
-  send_ack(conn, end.value());
+  const uint64_t ack = stream_.on_appended(push.offset, body.size(), end.value());
+  store_.advance_committed(ack);  // a slave reads all it holds from its master
+  send_ack(conn, ack);
 }
 
 void HAClient::send_ack(const std::shared_ptr<Connection>& conn, uint64_t offset) {
@@ -218,6 +294,10 @@ void HAClient::send_ack(const std::shared_ptr<Connection>& conn, uint64_t offset
 void HAClient::on_closed(Connection* c) {
   if (conn_.get() != c) return;
   conn_.reset();
+  {
+    std::lock_guard lock(stream_mu_);
+    stream_.on_closed();
+  }
   if (streaming_.exchange(false)) logger("ha")->warn("lost the stream from master {}", master_);
   schedule_reconnect();
 }
@@ -238,14 +318,17 @@ void HAClient::schedule_heartbeat() {
   heartbeat_timer_.expires_after(std::chrono::milliseconds(options_.heartbeat_interval_ms));
   heartbeat_timer_.async_wait([this](std::error_code ec) {
     if (ec || stopped_) return;
-    if (conn_ && streaming_) {
-      if (now_ms() - last_push_ms_.load() > options_.housekeeping_interval_ms) {
-        logger("ha")->warn("master {} silent for {} ms: reconnecting", master_,
-                           now_ms() - last_push_ms_.load());
-        conn_->close();
-      } else {
-        send_ack(conn_, store_.commit_log().max_offset());
-      }
+    SlaveStream::TickResult t;
+    {
+      std::lock_guard lock(stream_mu_);
+      t = stream_.on_tick(now_ms(), store_.commit_log().max_offset());
+    }
+    if (conn_ && t.reconnect) {
+      logger("ha")->warn("master {} silent for over {} ms: reconnecting", master_,
+                         options_.housekeeping_interval_ms);
+      conn_->close();
+    } else if (conn_ && t.heartbeat) {
+      send_ack(conn_, *t.heartbeat);
     }
     schedule_heartbeat();
   });

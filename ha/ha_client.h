@@ -1,11 +1,16 @@
 // HAClient: the slave side of master/slave replication (RocketMQ's HAClient). Connects to the
 // master's HA port, handshakes with its epochs and log end, truncates (or restarts) its log
-// where the master says the two agree, then appends the pushed records at exactly their
-// offsets and acks its log end after each push and every heartbeat. It reconnects on a timer
-// after any failure and follows set_master() when the master changes (failover).
+// where the master says the two agree, adopts the master's epochs, then appends the pushed records
+// at exactly their offsets and acks its log end after each push and every heartbeat. It reconnects
+// on a timer after any failure and follows set_master() when the master changes (failover).
+//
+// The protocol (handshake, truncation point, adopting epochs, push checks, acks, silence) is a
+// SlaveStream (ha/slave_stream.h), an I/O-free state machine; this class is its I/O shell: the
+// connection, the timers, the store's truncation and appends, the broker's callbacks.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -17,6 +22,7 @@
 #include "commitlog/message_store.h"
 #include "ha/epoch_cache.h"
 #include "ha/ha_options.h"
+#include "ha/slave_stream.h"
 #include "remoting/connection.h"
 
 namespace comet::ha {
@@ -65,6 +71,9 @@ class HAClient {
   void on_push(const std::shared_ptr<remoting::Connection>& conn, remoting::RemotingCommand cmd);
   void on_closed(remoting::Connection* conn);
   void send_ack(const std::shared_ptr<remoting::Connection>& conn, uint64_t offset);
+  // The stream begins (after any truncation): adopt the master's epochs, ack, tell the listener.
+  void begin_stream(const std::shared_ptr<remoting::Connection>& conn,
+                    const SlaveStream::Begin& begin, const std::string& master_role);
   void schedule_reconnect();
   void schedule_heartbeat();
 
@@ -87,10 +96,15 @@ class HAClient {
   bool reconnect_pending_ = false;
   bool warned_ = false;
 
+  // The protocol; this class only does its I/O. Pushes arrive on the connection's strand, the
+  // rest on strand_, so the mutex (uncontended: one I/O thread) keeps them apart.
+  std::mutex stream_mu_;
+  std::condition_variable cut_done_;  // a cut finished (stop() waits for one still running)
+  SlaveStream stream_;
+
+  // Mirrors of the stream for state() on other threads.
   std::atomic<bool> streaming_{false};
-  std::atomic<int64_t> master_epoch_{0};
   std::atomic<uint64_t> master_max_{0};
-  std::atomic<int64_t> last_push_ms_{0};
   std::atomic<bool> stopped_{false};
   mutable std::mutex state_mu_;
   std::string master_shown_;  // guarded by state_mu_

@@ -33,15 +33,47 @@ std::vector<EpochEntry> from_protocol(
   return out;
 }
 
+namespace {
+
+// An HA_PUSH of `range`; the caller adds the records (none: a heartbeat).
+RemotingCommand push_request(const PushRange& range) {
+  auto cmd = RemotingCommand::request(RequestCode::HA_PUSH);
+  protocol::HaPushT p;
+  p.epoch = range.epoch;
+  p.offset = static_cast<int64_t>(range.offset);
+  p.master_max_offset = static_cast<int64_t>(range.master_max);
+  cmd.set_ext(std::move(p));
+  return cmd;
+}
+
+ResponseCode refusal_code(Refusal r) {
+  return r == Refusal::kNotMaster || r == Refusal::kStaleMaster
+             ? ResponseCode::SERVICE_NOT_AVAILABLE
+             : ResponseCode::BAD_REQUEST;
+}
+
+uint64_t non_negative(int64_t v) {
+  return static_cast<uint64_t>(std::max<int64_t>(v, 0));
+}
+
+}  // namespace
+
 struct HAService::Slave {
+  explicit Slave(const HaOptions& options) : stream(options) {}
+  // Copies what readers on other threads look at (the send path asks has_in_sync_slave() per
+  // request and must not wait for a pump holding `mu`).
+  void publish() {
+    streaming.store(stream.streaming());
+    acked.store(stream.acked_offset(), std::memory_order_relaxed);
+    last_ack_ms.store(stream.last_ack_ms(), std::memory_order_relaxed);
+  }
+
   std::shared_ptr<Connection> conn;
   std::string broker_addr;
   int64_t broker_id = 0;
-  int64_t epoch = 0;
-  std::mutex mu;                       // guards the fields below
-  std::atomic<bool> streaming{false};  // the slave acked its start: pushes may flow
-  bool idle = false;                   // sent everything written; waits for an append
-  uint64_t next = 0;                   // next offset to push
+  std::mutex mu;        // guards `stream`
+  MasterStream stream;  // the protocol; this struct only does its I/O
+  std::atomic<bool> streaming{false};
   std::atomic<uint64_t> acked{0};
   std::atomic<int64_t> last_ack_ms{0};
 };
@@ -62,20 +94,9 @@ std::shared_ptr<HAService::Slave> HAService::find(Connection* conn) const {
 }
 
 bool HAService::in_sync(const Slave& s, uint64_t log_end) const {
-  const uint64_t acked = s.acked.load(std::memory_order_relaxed);
   return s.streaming.load() && s.conn->is_open() &&
-         log_end - std::min(log_end, acked) <= options_.max_gap_not_in_sync;
-}
-
-// An HA_PUSH of `s` at its next offset; the caller adds the records (none: a heartbeat).
-RemotingCommand HAService::push_command(const Slave& s, uint64_t log_end) {
-  auto cmd = RemotingCommand::request(RequestCode::HA_PUSH);
-  protocol::HaPushT p;
-  p.epoch = s.epoch;
-  p.offset = static_cast<int64_t>(s.next);
-  p.master_max_offset = static_cast<int64_t>(log_end);
-  cmd.set_ext(std::move(p));
-  return cmd;
+         MasterStream::within_sync_gap(s.acked.load(std::memory_order_relaxed), log_end,
+                                       options_.max_gap_not_in_sync);
 }
 
 HAService::HAService(commitlog::MessageStore& store, HaOptions options, MasterViewFn view,
@@ -131,62 +152,58 @@ void HAService::stop() {
 void HAService::on_handshake(const std::shared_ptr<Connection>& conn, RemotingCommand req) {
   auto log = logger("ha");
   const auto* h = req.ext<protocol::HaHandshakeRequestT>();
-  auto refuse = [&](ResponseCode code, std::string why) {
+  auto refuse = [&](ResponseCode code, const std::string& why) {
     log->warn("refusing slave {} ({}): {}", h ? h->broker_addr : "?", conn->remote_address(), why);
-    conn->send(RemotingCommand::response_to(req, code, std::move(why)));
+    conn->send(RemotingCommand::response_to(req, code, why));
   };
   if (h == nullptr) return refuse(ResponseCode::BAD_REQUEST, "HA_HANDSHAKE lacks its header");
-  if (h->cluster_name != options_.cluster_name || h->broker_name != options_.broker_name) {
-    return refuse(ResponseCode::BAD_REQUEST, "this is the HA port of " + options_.cluster_name +
-                                                 "/" + options_.broker_name + ", not of " +
-                                                 h->cluster_name + "/" + h->broker_name);
-  }
-  const uint64_t segment = store_.config().mapped_file_size_commit_log;
-  if (static_cast<uint64_t>(h->mapped_file_size) != segment) {
-    return refuse(ResponseCode::BAD_REQUEST, "mappedFileSizeCommitLog differs: master " +
-                                                 std::to_string(segment) + ", slave " +
-                                                 std::to_string(h->mapped_file_size));
-  }
+  SlaveHello hello;
+  hello.cluster_name = h->cluster_name;
+  hello.broker_name = h->broker_name;
+  hello.segment_bytes = non_negative(h->mapped_file_size);
+  hello.epochs = from_protocol(h->epochs);
+  hello.max_epoch = h->max_epoch;
+  hello.min_offset = non_negative(h->min_offset);
+  hello.max_offset = non_negative(h->max_offset);
   MasterView view = view_();
-  if (!view.is_master) return refuse(ResponseCode::SERVICE_NOT_AVAILABLE, "not a master");
-  if (h->max_epoch > view.epoch) {
-    refuse(ResponseCode::SERVICE_NOT_AVAILABLE,
-           "stale master: epoch " + std::to_string(view.epoch) + " < " +
-               std::to_string(h->max_epoch) + " seen by the slave");
-    if (fenced_) fenced_(h->max_epoch);
-    return;
-  }
-  const uint64_t master_max = store_.commit_log().max_offset();
-  const uint64_t master_min = store_.commit_log().min_offset();
-  const uint64_t slave_max = static_cast<uint64_t>(std::max<int64_t>(h->max_offset, 0));
-  uint64_t start =
-      EpochCache::consistent_offset(view.epochs, master_max, from_protocol(h->epochs), slave_max);
-  // The slave's log has to start where the master's still does: a slave holding nothing the
-  // master retains restarts its log at the master's first offset.
-  if (start < master_min || static_cast<uint64_t>(std::max<int64_t>(h->min_offset, 0)) > start) {
-    start = master_min;
-  }
-  auto s = std::make_shared<Slave>();
+  MasterLogView master;
+  master.is_master = view.is_master;
+  master.epoch = view.epoch;
+  master.epochs = view.epochs;
+  master.min_offset = store_.commit_log().min_offset();
+  master.max_offset = store_.commit_log().max_offset();
+  master.segment_bytes = store_.config().mapped_file_size_commit_log;
+
+  auto s = std::make_shared<Slave>(options_);
   s->conn = conn;
   s->broker_addr = h->broker_addr;
   s->broker_id = h->broker_id;
-  s->epoch = view.epoch;
-  s->next = start;
-  s->last_ack_ms = now_ms();
+  MasterStream::HandshakeResult r;
+  {
+    std::lock_guard lock(s->mu);
+    r = s->stream.on_handshake(hello, master, now_ms());
+    s->publish();
+  }
+  if (!r.answer.accepted()) {
+    refuse(refusal_code(r.answer.refusal), r.answer.reason);
+    if (r.fence_epoch > 0 && fenced_) fenced_(r.fence_epoch);
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     slaves_[conn.get()] = s;
   }
   auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
-  protocol::HaHandshakeResponseT r;
-  r.start_offset = static_cast<int64_t>(start);
-  r.master_epoch = view.epoch;
-  r.epochs = to_protocol(view.epochs);
-  r.master_role = view.role;
-  resp.set_ext(std::move(r));
+  protocol::HaHandshakeResponseT answer;
+  answer.start_offset = static_cast<int64_t>(r.answer.start_offset);
+  answer.master_epoch = r.answer.master_epoch;
+  answer.epochs = to_protocol(r.answer.epochs);
+  answer.master_role = view.role;
+  resp.set_ext(std::move(answer));
   conn->send(std::move(resp));
   log->info("slave {} (id {}, {}) attached at offset {} (its log ended at {}, ours at {})",
-            h->broker_addr, h->broker_id, conn->remote_address(), start, slave_max, master_max);
+            h->broker_addr, h->broker_id, conn->remote_address(), r.answer.start_offset,
+            hello.max_offset, master.max_offset);
 }
 
 void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCommand& req) {
@@ -196,25 +213,22 @@ void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCo
     conn->close();  // an ack before a handshake: not a slave of ours
     return;
   }
-  const uint64_t offset = static_cast<uint64_t>(std::max<int64_t>(a->offset, 0));
-  s->last_ack_ms.store(now_ms(), std::memory_order_relaxed);
-  bool began = false;
+  MasterStream::AckResult r;
   {
     std::lock_guard lock(s->mu);
-    if (!s->streaming.load()) {
-      // The slave truncated (if it had to) and holds exactly `offset`.
-      s->next = offset;
-      s->streaming.store(true);
-      began = true;
-    }
+    r = s->stream.on_ack(non_negative(a->offset), store_.commit_log().max_offset(), now_ms());
+    s->publish();
   }
-  if (offset > s->acked.load(std::memory_order_relaxed)) {
-    s->acked.store(offset, std::memory_order_relaxed);
+  if (r.close) {
+    logger("ha")->warn("slave {} broke the protocol: {}; closing its stream", s->broker_addr,
+                       r.reason);
+    conn->close();
+    return;
   }
-  if (began && slave_listener_) slave_listener_(s->broker_addr, offset);
-  if (offset <= store_.commit_log().max_offset()) {
-    replicated_.advance(offset);
-    store_.advance_committed(offset);  // what a SYNC_MASTER's consumers may read
+  if (r.began && slave_listener_) slave_listener_(s->broker_addr, non_negative(a->offset));
+  if (r.replicated) {
+    replicated_.advance(*r.replicated);
+    store_.advance_committed(*r.replicated);  // what a SYNC_MASTER's consumers may read
   }
   pump(*s);
 }
@@ -227,6 +241,11 @@ void HAService::on_close(Connection* conn) {
     if (it == slaves_.end()) return;
     gone = std::move(it->second);
     slaves_.erase(it);
+  }
+  {
+    std::lock_guard lock(gone->mu);
+    gone->stream.on_closed();
+    gone->publish();
   }
   logger("ha")->warn("slave {} (id {}) detached at offset {}", gone->broker_addr, gone->broker_id,
                      gone->acked.load());
@@ -242,32 +261,32 @@ void HAService::fail_waiters_if_no_slave() {
 void HAService::pump(Slave& s) {
   auto& log = store_.commit_log();
   std::lock_guard lock(s.mu);
-  if (!s.streaming || !s.conn->is_open()) return;
+  if (!s.conn->is_open()) return;
   for (int rounds = 0; rounds < 1024; ++rounds) {
-    uint64_t max = log.max_offset();
-    if (s.next >= max) {
+    MasterStream::PushDecision d = s.stream.next_push(log.max_offset());
+    if (d.wait == MasterStream::PushWait::kCaughtUp) {
       // Idle until an append: publish that before looking at the log end once more, so an
       // append racing this either sees the flag or is seen here.
-      s.idle = true;
       any_idle_.store(true, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      max = log.max_offset();
-      if (s.next >= max) return;
-      s.idle = false;
+      if (log.max_offset() <= s.stream.next_offset()) return;
+      s.stream.wake();
+      d = s.stream.next_push(log.max_offset());
     }
-    if (s.next - s.acked.load(std::memory_order_relaxed) >= options_.window_bytes) return;
-    auto v = log.read_records(s.next, options_.transfer_batch_bytes);
+    if (d.wait != MasterStream::PushWait::kSend) return;  // not streaming, or the window is full
+    auto v = log.read_records(d.push.offset, d.push.max_bytes);
     if (!v.is_ok()) {
-      logger("ha")->error("cannot read offset {} for slave {}: {}; dropping it", s.next,
+      logger("ha")->error("cannot read offset {} for slave {}: {}; dropping it", d.push.offset,
                           s.broker_addr, v.status().to_string());
       s.conn->close();
       return;
     }
-    auto cmd = push_command(s, max);
+    if (v->size == 0) break;  // nothing readable yet: try again later
+    auto cmd = push_request(d.push);
     cmd.body.views.emplace_back(v->data, v->size);
     cmd.body.keepalive = v->file;
     if (!s.conn->invoke_oneway(std::move(cmd))) return;  // closed, or the slave stopped reading
-    s.next += v->size;
+    s.stream.on_pushed(d.push.offset, v->size);
   }
   // Bounded per call; continue later without starving the other streams.
   asio::post(server_->io_context(), [this, conn = s.conn.get()] {
@@ -295,8 +314,7 @@ void HAService::pump_idle() {
     bool was_idle;
     {
       std::lock_guard lock(s->mu);
-      was_idle = s->idle;
-      s->idle = false;
+      was_idle = s->stream.wake();
     }
     if (was_idle) pump(*s);
   }
@@ -316,15 +334,18 @@ void HAService::housekeeping() {
   const int64_t now = now_ms();
   const uint64_t max = store_.commit_log().max_offset();
   for (auto& s : snapshot()) {
-    if (now - s->last_ack_ms.load(std::memory_order_relaxed) > options_.housekeeping_interval_ms) {
+    MasterStream::TickResult t;
+    {
+      std::lock_guard lock(s->mu);
+      t = s->stream.on_tick(now, max);
+      s->publish();
+      if (t.heartbeat) s->conn->invoke_oneway(push_request(*t.heartbeat));  // no records
+    }
+    if (t.close_silent) {
       logger("ha")->warn("slave {} silent for {} ms: closing its stream", s->broker_addr,
                          now - s->last_ack_ms.load());
       s->conn->close();
-      continue;
     }
-    std::lock_guard lock(s->mu);
-    if (!s->streaming || !s->idle) continue;
-    s->conn->invoke_oneway(push_command(*s, max));  // a heartbeat: no records
   }
 }
 

@@ -7,6 +7,12 @@
 // SYNC_MASTER's consumers read (MessageStore::bound_to_committed); a slave is in sync while
 // connected and at most haMaxGapNotInSync bytes behind. When the last in-sync slave goes, waiters
 // fail at once with kUnavailable instead of running into their timeout.
+//
+// The protocol itself (handshake checks and refusals, the start offset, the window, acks, in-sync
+// state, heartbeats, silence) is one MasterStream per slave (ha/master_stream.h), an I/O-free
+// state machine; this class is its I/O shell: the server, the timer, reading records from the
+// CommitLog, the watermark and the wake-ups. tests/unit/ha_sim_test.cc drives the state machines
+// without it.
 #pragma once
 
 #include <atomic>
@@ -20,6 +26,7 @@
 #include "commitlog/message_store.h"
 #include "ha/epoch_cache.h"
 #include "ha/ha_options.h"
+#include "ha/master_stream.h"
 #include "remoting/remoting_server.h"
 
 namespace comet::ha {
@@ -80,7 +87,6 @@ class HAService {
   std::vector<std::shared_ptr<Slave>> snapshot() const;
   std::shared_ptr<Slave> find(remoting::Connection* conn) const;
   bool in_sync(const Slave& s, uint64_t log_end) const;
-  static remoting::RemotingCommand push_command(const Slave& s, uint64_t log_end);
   void on_handshake(const std::shared_ptr<remoting::Connection>& conn,
                     remoting::RemotingCommand req);
   void on_ack(const std::shared_ptr<remoting::Connection>& conn,

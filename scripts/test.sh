@@ -19,6 +19,8 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   # The Raft simulation is ~50x slower in this build: fewer seeds (the plain build runs
   # 1000 + 500) keep every code path under the sanitizers at a tenth of the time.
   export COMET_RAFT_SEEDS=${COMET_RAFT_SEEDS:-60}
+  # Likewise the master/slave simulation (2,000 seeds in the plain build).
+  export COMET_HA_SEEDS=${COMET_HA_SEEDS:-100}
 fi
 ctest_args=()
 targets=()
