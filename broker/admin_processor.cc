@@ -240,6 +240,8 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   add("commitLogMaxOffset", std::to_string(log.max_offset()));
   add("commitLogFlushedOffset", std::to_string(log.flushed().get()));
   add("dispatchedOffset", std::to_string(ctx_.store->dispatched().get()));
+  // What consumers may read: a SYNC_MASTER's slave-acked or a Raft group's committed offset.
+  add("readBound", std::to_string(ctx_.replication->read_bound()));
   add("commitLogSegments", std::to_string(log.segment_count()));
   add("syncCount", std::to_string(log.sync_count()));
   add("topicCount", std::to_string(ctx_.topics->all().size()));

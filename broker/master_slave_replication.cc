@@ -158,6 +158,10 @@ void MasterSlaveReplication::stop() {
 void MasterSlaveReplication::append(std::vector<Message> msgs,
                                     std::shared_ptr<const void> /*keepalive*/,
                                     std::function<void()> stored, AppendDone done) {
+  // Checked again here: a demotion may have come between the sender's check and this append.
+  if (Status writable = check_writable(); !writable.is_ok()) {
+    return done({std::move(writable), AppendFailure::kRefused, {}});
+  }
   const bool sync_master = role() == BrokerRole::kSyncMaster;
   if (sync_master && !service_->has_in_sync_slave()) {
     return done(

@@ -10,13 +10,11 @@
 #include <vector>
 
 #include "broker/consumer_offset_manager.h"
+#include "broker/system_topics.h"
 #include "broker/topic_config_manager.h"
 #include "common/status.h"
 
 namespace comet::broker {
-
-// Not a valid client topic to create by accident: RocketMQ's system topics use this style.
-inline constexpr std::string_view kMetadataTopic = "COMET_SYS_METADATA";
 
 struct MetadataChanges {
   std::vector<ConsumerOffsetManager::Entry> offsets;  // forward-only commits

@@ -77,8 +77,10 @@ class Replication {
 
   // --- Appends ---
   // Appends `msgs` (whose views `keepalive` keeps valid until `done` has run) as one batch.
-  // `stored` runs when the local store holds them, before replication (it may not run at all
-  // on a failure). The caller owns any deadline: see awaits().
+  // `stored` runs once the append is past the local store and waits only for replication (the
+  // master's store holds it; the Raft thread has it): from then on a timeout means "stored, not
+  // known replicated". It does not run for an append that waits for no replication (awaits()
+  // empty) or that failed first. The caller owns any deadline: see awaits().
   virtual void append(std::vector<Message> msgs, std::shared_ptr<const void> keepalive,
                       std::function<void()> stored, AppendDone done) = 0;
   // What an append waits for after the local store, for a timeout's remark ("no slave

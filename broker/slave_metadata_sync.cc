@@ -3,8 +3,8 @@
 #include <future>
 #include <map>
 
-#include "broker/metadata_record.h"
 #include "broker/replication.h"
+#include "broker/system_topics.h"
 #include "common/logging.h"
 
 namespace comet::broker {
@@ -109,7 +109,7 @@ void SlaveMetadataSync::sync_offsets(const std::string& master) {
 void SlaveMetadataSync::adopt_logged_topics() {
   std::map<std::string, uint32_t> queues;
   for (const auto& k : ctx_.store->queues()) {
-    if (k.topic == kMetadataTopic) continue;  // a system topic, not a client's
+    if (is_system_topic(k.topic)) continue;  // the broker's own, not a client's
     uint32_t& n = queues[k.topic];
     n = std::max(n, k.queue_id + 1);
   }

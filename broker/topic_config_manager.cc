@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "broker/system_topics.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
@@ -65,6 +66,9 @@ Status validate_topic_config(const TopicConfig& c) {
   if (!record::valid_topic_name(c.name)) {
     return Status::invalid_argument("illegal topic name '" + c.name +
                                     "' (1-127 chars of [A-Za-z0-9_%|-])");
+  }
+  if (is_system_topic(c.name)) {
+    return Status::invalid_argument("topic " + c.name + " is reserved for the broker's own use");
   }
   auto bad_nums = [](uint32_t n) { return n < 1 || n > kMaxQueueNums; };
   if (bad_nums(c.read_queue_nums) || bad_nums(c.write_queue_nums)) {

@@ -61,7 +61,7 @@ class HAClient {
     uint64_t offset = 0;
   };
   State state() const;
-  // Waits (bounded) until the log holds `offset` from the master; for tests and drills.
+  // A stream from a master is running (it handshook and its records may arrive).
   bool streaming() const { return streaming_.load(); }
 
  private:

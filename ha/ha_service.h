@@ -5,8 +5,9 @@
 // slave's acks. New appends wake an idle stream (no polling). Acks advance `replicated()`, the
 // watermark SYNC_MASTER sends wait on, and the store's committed offset, which bounds what a
 // SYNC_MASTER's consumers read (MessageStore::bound_to_committed); a slave is in sync while
-// connected and at most haMaxGapNotInSync bytes behind. When the last in-sync slave goes, waiters
-// fail at once with kUnavailable instead of running into their timeout.
+// connected, streaming (it acked its start) and at most haMaxGapNotInSync bytes behind. When the
+// last in-sync slave goes, waiters fail at once with kUnavailable instead of running into their
+// timeout.
 //
 // The protocol itself (handshake checks and refusals, the start offset, the window, acks, in-sync
 // state, heartbeats, silence) is one MasterStream per slave (ha/master_stream.h), an I/O-free

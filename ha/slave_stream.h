@@ -97,8 +97,8 @@ class SlaveStream {
   int64_t max_epoch_seen_ = 0;             // as told in the handshake
   std::vector<EpochEntry> master_epochs_;  // adopted when the stream begins
   int64_t last_push_ms_ = 0;
-  uint64_t acked_offset_ = 0;
-  bool cut_pending_ = false;  // the highest offset acknowledged (kept across reconnects)
+  uint64_t acked_offset_ = 0;  // the highest offset acknowledged (kept across reconnects)
+  bool cut_pending_ = false;   // a cut of the log was asked for and has not completed
 };
 
 }  // namespace comet::ha

@@ -43,7 +43,9 @@ std::string describe_response(const remoting::RemotingCommand& response);
 // of comet-admin): kOk for SUCCESS; kUnavailable: try elsewhere or later; kTimeout: stored but not
 // yet flushed or replicated; kNotFound: no such topic, group or offset, and PULL_NOT_FOUND, no new
 // message at the offset yet (it is the queue's end); kOutOfRange: PULL_OFFSET_MOVED, the offset is
-// outside the queue's range and the consumer must correct it; kIOError: anything else.
+// outside the queue's range and the consumer must correct it; kMessageTooLarge and
+// kInvalidArgument: the request itself is wrong (retrying it cannot help); kIOError: anything
+// else.
 Code status_code_of(remoting::ResponseCode code);
 // A non-success response as a Status: "<context>: SYSTEM_BUSY (2): <remark>", its code
 // status_code_of() the response's.

@@ -143,6 +143,18 @@ class HaProcessTest : public ::testing::Test {
     return r->ext<protocol::QueueOffsetResponseT>()->offset;
   }
 
+  // GET_BROKER_RUNTIME_INFO of the broker at `addr`, as key -> value.
+  std::map<std::string, std::string> runtime_info(const std::string& addr) {
+    std::map<std::string, std::string> out;
+    auto r = cluster_->client().invoke(
+        addr, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO), 10s);
+    const auto* info = r.is_ok() ? r->ext<protocol::RuntimeInfoT>() : nullptr;
+    if (info == nullptr) return out;
+    for (const auto& kv : info->entries)
+      out[kv->key] = kv->value;
+    return out;
+  }
+
   // The CommitLog segments of broker `key` that hold bytes below `end`, by name.
   std::map<std::string, std::string> segments(const std::string& key, uint64_t end) {
     std::map<std::string, std::string> out;
@@ -266,6 +278,7 @@ TEST_F(HaProcessTest, SyncMasterServesConsumersOnlyWhatItsSlaveHolds) {
   const auto code = sent ? r->response_code() : ResponseCode::SUCCESS;
   const int64_t max_while_stopped = max_queue_offset(master, 0);
   auto held = cluster_->client().invoke(master, pull_request(kTopic, 0, 10, 32, 0), 10s);
+  auto info_while_stopped = runtime_info(master);
   ::kill(slave_pid, SIGCONT);
   ASSERT_TRUE(sent) << r.status().to_string();
   EXPECT_TRUE(code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
@@ -275,6 +288,11 @@ TEST_F(HaProcessTest, SyncMasterServesConsumersOnlyWhatItsSlaveHolds) {
   ASSERT_TRUE(held.is_ok()) << held.status().to_string();
   EXPECT_NE(held->response_code(), ResponseCode::SUCCESS)
       << bodies_of(*held).size() << " unreplicated messages pulled from the master";
+  // The broker reports the bound: below its log end while the tail is unacknowledged.
+  ASSERT_TRUE(info_while_stopped.count("readBound") &&
+              info_while_stopped.count("commitLogMaxOffset"));
+  EXPECT_LT(std::stoll(info_while_stopped["readBound"]),
+            std::stoll(info_while_stopped["commitLogMaxOffset"]));
 
   // The slave resumes and acknowledges them: now they are read, in order, unchanged.
   auto all = read_queue(master, 0, 20);

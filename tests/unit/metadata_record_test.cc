@@ -62,5 +62,17 @@ TEST(MetadataRecord, InvalidEntriesRefuseTheWholeRecord) {
             Code::kCorruption);
 }
 
+TEST(MetadataRecord, TheSystemTopicIsNoClientTopic) {
+  TopicConfig t = sample().topics[0];
+  t.name = std::string(kMetadataTopic);
+  auto refused = validate_topic_config(t);
+  EXPECT_EQ(refused.code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.message().find("reserved"), std::string::npos) << refused.message();
+  // And a record naming it as a topic to create is refused whole.
+  MetadataChanges c = sample();
+  c.topics[0] = t;
+  EXPECT_EQ(decode_metadata_record(encode_metadata_record(c)).status().code(), Code::kCorruption);
+}
+
 }  // namespace
 }  // namespace comet::broker

@@ -1,0 +1,16 @@
+// Topics the broker writes for itself. Clients may not create them or send to them: what a
+// replica reads from them it applies (broker/metadata_log.h), so only the broker may write them.
+#pragma once
+
+#include <string_view>
+
+namespace comet::broker {
+
+// Consumer offsets and topic configs on their way to the replicas (broker/metadata_record.h).
+inline constexpr std::string_view kMetadataTopic = "COMET_SYS_METADATA";
+
+inline bool is_system_topic(std::string_view topic) {
+  return topic == kMetadataTopic;
+}
+
+}  // namespace comet::broker
