@@ -122,11 +122,18 @@ Status BrokerController::start() {
         RequestCode::GET_ALL_CONSUMER_OFFSET}) {
     server_->register_handler(code, route(admin_.get()));
   }
-  for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_HA_STATUS,
-                           RequestCode::GET_DLEDGER_STATUS, RequestCode::DLEDGER_TRANSFER_LEADER})
+  for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,
+                           RequestCode::DLEDGER_TRANSFER_LEADER}) {
     server_->register_handler(code, [this](const ConnectionPtr& c, RemotingCommand req) {
       replication_->process_admin(c, std::move(req));
     });
+  }
+  server_->register_handler(RequestCode::GET_HA_STATUS,
+                            [this](const ConnectionPtr& c, RemotingCommand req) {
+                              auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+                              resp.set_ext(replication_->status());
+                              c->send(std::move(resp));
+                            });
 
   namesrv_client_ = std::make_unique<remoting::RemotingClient>();
   namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);

@@ -89,12 +89,6 @@ std::string DLedgerReplication::master_address() const {
 
 void DLedgerReplication::process_admin(const ConnectionPtr& conn, RemotingCommand req) {
   switch (static_cast<RequestCode>(req.code())) {
-    case RequestCode::GET_HA_STATUS: {
-      auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
-      resp.set_ext(status());
-      conn->send(std::move(resp));
-      return;
-    }
     case RequestCode::GET_DLEDGER_STATUS: {
       auto s = log_->status();
       if (!s.is_ok()) return reply(conn, req, ResponseCode::SYSTEM_ERROR, s.status().message());

@@ -335,18 +335,9 @@ void MasterSlaveReplication::restart_replication(BrokerRole role, uint64_t start
 }
 
 void MasterSlaveReplication::process_admin(const ConnectionPtr& conn, RemotingCommand req) {
-  switch (static_cast<RequestCode>(req.code())) {
-    case RequestCode::GET_HA_STATUS: {
-      auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
-      resp.set_ext(status());
-      conn->send(std::move(resp));
-      return;
-    }
-    case RequestCode::PROMOTE_SLAVE:
-      break;
-    default:
-      return reply(conn, req, ResponseCode::BAD_REQUEST,
-                   "broker " + ctx_.config.broker_name + " does not run DLedger");
+  if (req.code() != static_cast<int32_t>(RequestCode::PROMOTE_SLAVE)) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "broker " + ctx_.config.broker_name + " does not run DLedger");
   }
   const auto* p = req.ext<protocol::PromoteSlaveRequestT>();
   if (p == nullptr)

@@ -97,8 +97,10 @@ class Replication {
   virtual void on_registered(const protocol::RegisterBrokerResponseT& r, int64_t epoch) = 0;
   // The master's broker address, as the name servers last said ("" on the master or unknown).
   virtual std::string master_address() const = 0;
-  // PROMOTE_SLAVE, GET_HA_STATUS, GET_DLEDGER_STATUS, DLEDGER_TRANSFER_LEADER.
+  // PROMOTE_SLAVE, GET_DLEDGER_STATUS, DLEDGER_TRANSFER_LEADER: the mode's own operations
+  // (each mode refuses the other's with a remark that names the one to use).
   virtual void process_admin(const ConnectionPtr& conn, RemotingCommand req) = 0;
+  // GET_HA_STATUS: role, offsets and (master/slave) epochs and slaves.
   virtual protocol::HaStatusT status() const = 0;
 };
 
