@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "common/assert.h"
 #include "common/logging.h"
 
 namespace comet::commitlog {
@@ -101,7 +104,24 @@ Status ConsumeQueue::truncate_by_physical(uint64_t physical_offset) {
   return Status::ok();
 }
 
+void ConsumeQueue::assert_follows_last_unit(uint64_t queue_offset, const CqUnit& unit) const {
+  // A unit of size 0 is how readers see a hole: writing one would hide a message.
+  COMET_ASSERT(unit.size > 0, fmt::format("consume queue {}-{}: unit {} of size 0 at offset {}",
+                                          topic_, queue_id_, queue_offset, unit.physical_offset));
+  const uint64_t max = max_offset();
+  if (queue_offset < max || max <= min_offset()) return;
+  // The dispatcher indexes the log in order, so a queue's records lie in the log in queue order.
+  auto last = unit_at(max - 1);
+  if (!last || last->size == 0) return;
+  COMET_ASSERT(last->physical_offset + last->size <= unit.physical_offset,
+               fmt::format("consume queue {}-{}: unit {} at log offset {} does not follow unit {} "
+                           "at {} (size {})",
+                           topic_, queue_id_, queue_offset, unit.physical_offset, max - 1,
+                           last->physical_offset, last->size));
+}
+
 Status ConsumeQueue::put(uint64_t queue_offset, const CqUnit& unit) {
+  assert_follows_last_unit(queue_offset, unit);
   const uint64_t max = max_offset();
   if (queue_offset < max) {
     auto existing = unit_at(queue_offset);

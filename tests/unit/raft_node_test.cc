@@ -226,5 +226,19 @@ TEST(RaftNode, ARestartedNodeKeepsItsTermVoteAndLog) {
   EXPECT_FALSE(std::get<VoteResponse>(r.messages[0].payload).granted);
 }
 
+// Always-on invariants (common/assert.h): an entry from a term later than the leader's own, as a
+// corrupt or forged message would carry, stops the node before it enters the log.
+TEST(RaftNodeDeathTest, AnEntryFromALaterTermThanTheLeadersAborts) {
+  RaftConfig c;
+  c.id = 1;
+  c.peers = {0, 1, 2};
+  RaftNode follower(c, HardState{}, std::vector<Entry>{});
+  AppendRequest bad;
+  bad.term = 1;
+  bad.entries = {Entry{.term = 2, .index = 1, .data = "x"}};
+  EXPECT_DEATH(follower.step(Message{.from = 0, .to = 1, .payload = bad}),
+               "invariant violated.*entry 1 of term 2 after index 0 of term 0 \\(term 1\\)");
+}
+
 }  // namespace
 }  // namespace comet::dledger
