@@ -38,6 +38,15 @@ TEST(HelpProcess, HelpWinsOverABadArgument) {
   expect_help({COMET_NAMESRV_BIN, "notakey"}, {"usage: comet-namesrv"});
 }
 
+TEST(HelpProcess, BrokerNamesAnUnknownKey) {
+  // A typo sets nothing: the warning names the key (here before a bad value stops the start).
+  RunResult broker = run_process({COMET_BROKER_BIN, "listenPrt=1", "brokerId=-1"});
+  EXPECT_EQ(broker.exit_code, 2);
+  EXPECT_NE((broker.out + broker.err).find("unknown configuration key 'listenPrt'"),
+            std::string::npos)
+      << broker.out << broker.err;
+}
+
 TEST(HelpProcess, NamesrvListsItsKeysWithDefaults) {
   expect_help({COMET_NAMESRV_BIN},
               {"usage: comet-namesrv", "  listenPort=9876 ", "  brokerExpiryMs=3000 ",
