@@ -74,6 +74,7 @@ ConfigKey<Config> field_key(std::string_view name, Field field, std::string_view
   ConfigKey<Config> key{name, description, nullptr, nullptr};
   key.parse = [field, range](const Properties& p, std::string_view n, Config& c) -> Status {
     T& value = std::invoke(field, c);
+    (void)range;  // read by integers only
     if constexpr (std::is_same_v<T, bool>) {
       return p.get_bool(n, value);
     } else if constexpr (std::is_same_v<T, std::string>) {
@@ -137,7 +138,9 @@ std::string describe_config_keys(const ConfigKeys<Config>& keys, const Config& d
 template <typename Config>
 std::vector<std::string> unknown_config_keys(const ConfigKeys<Config>& keys, const Properties& p) {
   std::vector<std::string> unknown;
-  for (const auto& [name, _] : p.values()) {
+  for (const auto& entry : p.values()) {
+    // Not a structured binding: clang 14 (scripts/fuzz.sh) cannot capture one in a lambda.
+    const std::string& name = entry.first;
     auto named = [&](const ConfigKey<Config>& k) { return k.name == name; };
     if (std::none_of(keys.begin(), keys.end(), named)) unknown.push_back(name);
   }
