@@ -1,8 +1,8 @@
-// COMET_ASSERT(condition, message): an invariant checked in every build type, Release included.
-// When a rule that keeps the store or the Raft log consistent is broken, carrying on would spread
-// the damage (to disk, to replicas, to consumers); stopping at once keeps it where it started and
-// names it. The message (anything a std::string_view is made from) is built only on failure, so a
-// check costs one predictable branch.
+// COMET_ASSERT(cond, message): an invariant that holds in every build type (TigerBeetle style).
+// When it does not, continuing would spread corruption (a replica with a hole, a log cut below
+// acknowledged data), so the process logs where and why and aborts. `message` is evaluated only
+// on failure and may be anything convertible to std::string_view (a literal, a std::string).
+// For local invariants only: input from a peer gets a typed error, never an assertion.
 #pragma once
 
 #include <cstdio>
@@ -11,10 +11,9 @@
 
 namespace comet::detail {
 
-[[noreturn, gnu::cold, gnu::noinline]] inline void assert_failed(const char* file, int line,
-                                                                 const char* condition,
-                                                                 std::string_view message) {
-  std::fprintf(stderr, "%s:%d: invariant violated: %s: %.*s\n", file, line, condition,
+[[noreturn]] inline void assert_failed(const char* file, int line, const char* cond,
+                                       std::string_view message) {
+  std::fprintf(stderr, "%s:%d: assertion failed: %s: %.*s\n", file, line, cond,
                static_cast<int>(message.size()), message.data());
   std::fflush(stderr);
   std::abort();
@@ -22,9 +21,9 @@ namespace comet::detail {
 
 }  // namespace comet::detail
 
-#define COMET_ASSERT(condition, message)                                         \
-  do {                                                                           \
-    if (__builtin_expect(!(condition), 0)) {                                     \
-      ::comet::detail::assert_failed(__FILE__, __LINE__, #condition, (message)); \
-    }                                                                            \
-  } while (0)
+#define COMET_ASSERT(cond, message)                                         \
+  do {                                                                      \
+    if (!(cond)) [[unlikely]] {                                             \
+      ::comet::detail::assert_failed(__FILE__, __LINE__, #cond, (message)); \
+    }                                                                       \
+  } while (false)

@@ -414,7 +414,19 @@ void RaftNode::on_vote_response(NodeId from, const VoteResponse& r) {
   }
 }
 
+bool RaftNode::well_formed(const AppendRequest& r) {
+  int64_t index = r.prev_index;
+  int64_t term = r.prev_term;
+  for (const Entry& e : r.entries) {
+    if (e.index != index + 1 || e.term < term || e.term > r.term) return false;
+    index = e.index;
+    term = e.term;
+  }
+  return r.prev_index >= 0;
+}
+
 void RaftNode::on_append_request(NodeId from, const AppendRequest& r) {
+  if (!well_formed(r)) return;
   if (role_ != Role::kFollower || leader_ != from) become_follower(state_.term, from);
   elapsed_ = 0;
   AppendResponse resp;

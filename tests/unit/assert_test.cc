@@ -12,7 +12,7 @@ namespace {
 TEST(AssertDeathTest, AFalseConditionAbortsWithFileLineConditionAndMessage) {
   const int offset = 7;
   EXPECT_DEATH(COMET_ASSERT(offset == 8, "append at " + std::to_string(offset)),
-               "assert_test\\.cc:[0-9]+: invariant violated: offset == 8: append at 7");
+               "assert_test\\.cc:[0-9]+: assertion failed: offset == 8: append at 7");
 }
 
 TEST(AssertTest, TheMessageIsBuiltOnlyOnFailure) {

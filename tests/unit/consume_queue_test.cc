@@ -62,7 +62,7 @@ TEST(ConsumeQueueDeathTest, AUnitOfSizeZeroAborts) {
   TempDir dir;
   ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
   ASSERT_TRUE(cq.load().is_ok());
-  EXPECT_DEATH((void)cq.put(0, {100, 0, 0}), "invariant violated.*T-0: unit 0 of size 0");
+  EXPECT_DEATH((void)cq.put(0, {100, 0, 0}), "assertion failed.*T-0: unit 0 of size 0");
 }
 
 TEST(ConsumeQueueDeathTest, AUnitBeforeTheLastOneAborts) {

@@ -226,18 +226,32 @@ TEST(RaftNode, ARestartedNodeKeepsItsTermVoteAndLog) {
   EXPECT_FALSE(std::get<VoteResponse>(r.messages[0].payload).granted);
 }
 
-// Always-on invariants (common/assert.h): an entry from a term later than the leader's own, as a
-// corrupt or forged message would carry, stops the node before it enters the log.
-TEST(RaftNodeDeathTest, AnEntryFromALaterTermThanTheLeadersAborts) {
+// Entries a correct leader cannot send (from a term later than its own, or with a gap) come from
+// a faulty peer: they are dropped, not appended, and do not stop the node (its always-on
+// invariants are for its own mistakes).
+TEST(RaftNode, AMalformedAppendFromAPeerIsDropped) {
   RaftConfig c;
   c.id = 1;
   c.peers = {0, 1, 2};
   RaftNode follower(c, HardState{}, std::vector<Entry>{});
-  AppendRequest bad;
-  bad.term = 1;
-  bad.entries = {Entry{.term = 2, .index = 1, .data = "x"}};
-  EXPECT_DEATH(follower.step(Message{.from = 0, .to = 1, .payload = bad}),
-               "invariant violated.*entry 1 of term 2 after index 0 of term 0 \\(term 1\\)");
+  AppendRequest later_term;
+  later_term.term = 1;
+  later_term.entries = {Entry{.term = 2, .index = 1, .data = "x"}};
+  AppendRequest gap;
+  gap.term = 1;
+  gap.entries = {Entry{.term = 1, .index = 1, .data = "a"},
+                 Entry{.term = 1, .index = 3, .data = "b"}};
+  for (const AppendRequest& bad : {later_term, gap}) {
+    follower.step(Message{.from = 0, .to = 1, .payload = bad});
+    Ready r = follower.take_ready();
+    EXPECT_TRUE(r.entries.empty());
+    EXPECT_TRUE(r.messages.empty());
+    EXPECT_EQ(follower.last_index(), 0);
+  }
+  AppendRequest good = gap;
+  good.entries.pop_back();
+  follower.step(Message{.from = 0, .to = 1, .payload = good});
+  EXPECT_EQ(follower.last_index(), 1);
 }
 
 }  // namespace
