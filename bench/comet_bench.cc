@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -64,23 +65,42 @@ struct ConsumeOptions : CommonOptions {
   int timeout_s = 120;
 };
 
+constexpr const char* kUsage =
+    "usage: comet-bench <command> [options]; comet-bench <command> --help for its options\n"
+    "       comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes]\n"
+    "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]"
+    " [--json]\n"
+    "         sends N messages to a running cluster; prints throughput and latency\n"
+    "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
+    " [--threads T]\n"
+    "                          [--timeout-s S] [--json]\n"
+    "         reads N messages with a push consumer; prints throughput, redeliveries, reorders\n"
+    "       comet-bench compare [--modes single,async,sync,dledger] [--messages N]"
+    " [--failover] ...\n"
+    "         the replication modes side by side on local clusters, every message verified\n"
+    "       comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S] ...\n"
+    "         a seeded schedule of faults against a local cluster, then every message checked\n"
+    "       comet-bench soak [--mode sync] [--minutes M] [--load F] ...\n"
+    "         a long run at a fraction of the probed maximum, judged for memory and latency"
+    " drift\n";
+
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
-  std::cerr
-      << "usage: comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes]\n"
-         "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]"
-         " [--json]\n"
-         "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
-         " [--threads T]\n"
-         "                          [--timeout-s S] [--json]\n"
-         "       comet-bench compare [--modes single,async,sync,dledger] [--messages N]"
-         " [--failover] ...\n"
-         "                          (comet-bench compare --help for the rest)\n"
-         "       comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S] ...\n"
-         "                          (comet-bench chaos --help for the rest)\n"
-         "       comet-bench soak [--mode sync] [--minutes M] [--load F] ...\n"
-         "                          (comet-bench soak --help for the rest)\n";
+  std::cerr << kUsage;
   return 2;
+}
+
+int help() {
+  std::cout << kUsage;
+  return 0;
+}
+
+// True when argv[first..] asks for help (--help or -h).
+bool wants_help(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+  }
+  return false;
 }
 
 // Reads argv[2..]: the common options into `common`, the command's own through
@@ -330,6 +350,10 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(nullptr);
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
+  if (cmd == "help" ||
+      (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" && cmd != "soak")) {
+    return help();
+  }
   if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd == "compare") return run_compare(argc, argv);
   if (cmd == "chaos") return run_chaos(argc, argv);

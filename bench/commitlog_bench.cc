@@ -459,6 +459,16 @@ BENCHMARK(BM_SequentialReadRaw)
 int main(int argc, char** argv) {
   // The store logs every open and recovery at info; keep the table readable unless asked.
   ::setenv("COMET_LOG_LEVEL", "warn", /*overwrite=*/0);
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "-h" && std::string_view(argv[i]) != "--help") continue;
+    static char kHelp[] = "--help";
+    argv[i] = kHelp;  // Google Benchmark knows only --help; it prints its options and exits 0
+    std::printf(
+        "comet-commitlog-bench: Google Benchmark micro-benchmarks of the CommitLog (appends with\n"
+        "ASYNC_FLUSH and SYNC_FLUSH, group commit, sequential reads) in temporary directories.\n"
+        "e.g. --benchmark_filter=Append --benchmark_repetitions=5\n\n");
+    std::fflush(stdout);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -58,15 +58,25 @@ struct CompareOptions {
   std::chrono::milliseconds send_timeout{3000};
 };
 
+constexpr const char* kCompareUsage =
+    "usage: comet-bench compare [--modes single,async,sync,dledger] [--msg-size B]\n"
+    "                           [--messages N] [--producers P] [--inflight K] [--rate R]\n"
+    "                           [--warmup N] [--failover] [--namesrv host:port]\n"
+    "                           [--broker key=value]... [--send-timeout-ms MS]\n"
+    "                           [--out DIR] [--bin-dir DIR] [--keep]\n"
+    "Starts a fresh local cluster per mode (or uses --namesrv's), sends the same workload,\n"
+    "reads every message back and checks it; prints a table, writes results.csv,\n"
+    "results.json and chart.svg to --out. Exit status 0 only if every mode passed.\n";
+
 int usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench compare: " << why << "\n";
-  std::cerr
-      << "usage: comet-bench compare [--modes single,async,sync,dledger] [--msg-size B]\n"
-         "                           [--messages N] [--producers P] [--inflight K] [--rate R]\n"
-         "                           [--warmup N] [--failover] [--namesrv host:port]\n"
-         "                           [--broker key=value]... [--send-timeout-ms MS]\n"
-         "                           [--out DIR] [--bin-dir DIR] [--keep]\n";
+  std::cerr << kCompareUsage;
   return 2;
+}
+
+int compare_help() {
+  std::cout << kCompareUsage;
+  return 0;
 }
 
 SendOptions send_options(const CompareOptions& o) {
@@ -246,8 +256,7 @@ int run_compare(int argc, char** argv) {
   while (args.next()) {
     const std::string& a = args.option();
     if (a == "--help" || a == "-h") {
-      usage("");
-      return 0;
+      return compare_help();
     } else if (a == "--modes" && (s = args.value())) {
       auto modes = parse_modes(*s);
       if (!modes.is_ok()) return usage(modes.status().message());

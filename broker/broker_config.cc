@@ -17,16 +17,6 @@ Status invalid(std::string_view key, const std::string& what) {
   return Status::invalid_argument(std::string(key) + ": " + what);
 }
 
-template <typename T>
-Status get_field(const Properties& p, std::string_view key, T& out,
-                 uint64_t lo = std::numeric_limits<T>::min(),
-                 uint64_t hi = std::numeric_limits<T>::max()) {
-  uint64_t v = out;
-  COMET_RETURN_IF_ERROR(p.get_uint_in(key, lo, hi, v));
-  out = static_cast<T>(v);
-  return Status::ok();
-}
-
 // Cluster and broker names: 1..127 characters of [A-Za-z0-9_.-].
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 127) return false;
@@ -92,58 +82,145 @@ Status validate_host_port(std::string_view key, std::string_view addr) {
 
 Result<BrokerConfig> BrokerConfig::from_properties(const Properties& p) {
   BrokerConfig c;
-  COMET_RETURN_IF_ERROR(p.get_string("brokerClusterName", c.broker_cluster_name));
-  COMET_RETURN_IF_ERROR(p.get_string("brokerName", c.broker_name));
-  int64_t id = c.broker_id;
-  COMET_RETURN_IF_ERROR(p.get_int("brokerId", id));
-  c.broker_id = id;
-  COMET_RETURN_IF_ERROR(p.get_string("brokerIP1", c.broker_ip1));
-  COMET_RETURN_IF_ERROR(get_field(p, "listenPort", c.listen_port));
-  COMET_RETURN_IF_ERROR(p.get_string("bindAddress", c.bind_address));
-  COMET_RETURN_IF_ERROR(p.get_string("namesrvAddr", c.namesrv_addr));
-  if (p.contains("brokerRole")) {
-    std::string role;
-    COMET_RETURN_IF_ERROR(p.get_string("brokerRole", role));
-    COMET_ASSIGN_OR_RETURN(c.broker_role, parse_broker_role(trim(role)));
-  }
-  COMET_RETURN_IF_ERROR(get_field(p, "haListenPort", c.ha_listen_port));
-  COMET_RETURN_IF_ERROR(p.get_string("haMasterAddress", c.ha_master_address));
-  COMET_RETURN_IF_ERROR(get_field(p, "haMaxGapNotInSync", c.ha_max_gap_not_in_sync));
-  COMET_RETURN_IF_ERROR(get_field(p, "haTransferBatchSize", c.ha_transfer_batch_size));
-  COMET_RETURN_IF_ERROR(get_field(p, "haSendHeartbeatInterval", c.ha_heartbeat_interval_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "haHousekeepingInterval", c.ha_housekeeping_interval_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "slaveSyncIntervalMs", c.slave_sync_interval_ms));
-  COMET_RETURN_IF_ERROR(p.get_bool("autoCreateTopicEnable", c.auto_create_topic_enable));
-  COMET_RETURN_IF_ERROR(get_field(p, "defaultTopicQueueNums", c.default_topic_queue_nums));
-  COMET_RETURN_IF_ERROR(get_field(p, "brokerPermission", c.broker_permission));
-  COMET_RETURN_IF_ERROR(get_field(p, "registerNameServerPeriod", c.heartbeat_interval_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "heartbeatIntervalMs", c.heartbeat_interval_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "brokerExpiryMs", c.broker_expiry_ms));
-  COMET_RETURN_IF_ERROR(p.get_bool("longPollingEnable", c.long_polling_enable));
-  COMET_RETURN_IF_ERROR(get_field(p, "suspendMaxTimeMillis", c.suspend_max_time_millis));
-  COMET_RETURN_IF_ERROR(get_field(p, "ioThreads", c.io_threads));
-  COMET_RETURN_IF_ERROR(get_field(p, "sendQueueMaxBytes", c.send_queue_max_bytes));
-  COMET_RETURN_IF_ERROR(get_field(p, "maxFrameBytes", c.max_frame_bytes));
-  COMET_ASSIGN_OR_RETURN(c.server_limits, remoting::ServerLimits::from_properties(p));
-  COMET_ASSIGN_OR_RETURN(c.store, commitlog::StoreConfig::from_properties(p));
-  COMET_RETURN_IF_ERROR(p.get_bool("enableDLegerCommitLog", c.enable_dleger_commit_log));
-  c.dledger.group = c.broker_name;
-  COMET_RETURN_IF_ERROR(p.get_string("dLegerGroup", c.dledger.group));
-  if (p.contains("dLegerPeers")) {
-    std::string peers;
-    COMET_RETURN_IF_ERROR(p.get_string("dLegerPeers", peers));
-    COMET_ASSIGN_OR_RETURN(c.dledger.peers, dledger::DLedgerOptions::parse_peers(peers));
-  }
-  COMET_RETURN_IF_ERROR(p.get_string("dLegerSelfId", c.dledger.self_id));
-  COMET_RETURN_IF_ERROR(get_field(p, "dLegerTickMs", c.dledger.tick_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "dLegerHeartbeatIntervalMs", c.dledger.heartbeat_interval_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "dLegerElectionTimeoutMs", c.dledger.election_timeout_ms));
-  COMET_RETURN_IF_ERROR(get_field(p, "dLegerMaxInflight", c.dledger.max_inflight));
-  COMET_RETURN_IF_ERROR(get_field(p, "dLegerMaxBatchBytes", c.dledger.max_batch_bytes));
+  COMET_RETURN_IF_ERROR(parse_config_keys(keys(), p, c));
   c.dledger.bind_address = c.bind_address;
   c.dledger.max_frame_bytes = c.max_frame_bytes;
   COMET_RETURN_IF_ERROR(c.validate());
   return c;
+}
+
+namespace {
+
+Status parse_role(const Properties& p, std::string_view name, BrokerConfig& c) {
+  if (!p.contains(name)) return Status::ok();
+  std::string role;
+  COMET_RETURN_IF_ERROR(p.get_string(name, role));
+  COMET_ASSIGN_OR_RETURN(c.broker_role, parse_broker_role(trim(role)));
+  return Status::ok();
+}
+
+// The group is named after the broker unless dLegerGroup says otherwise (brokerName comes
+// earlier in the table).
+Status parse_dledger_group(const Properties& p, std::string_view name, BrokerConfig& c) {
+  c.dledger.group = c.broker_name;
+  return p.get_string(name, c.dledger.group);
+}
+
+std::string show_dledger_group(const BrokerConfig& c) {
+  return c.dledger.group.empty() ? c.broker_name : c.dledger.group;
+}
+
+Status parse_dledger_peers(const Properties& p, std::string_view name, BrokerConfig& c) {
+  if (!p.contains(name)) return Status::ok();
+  std::string peers;
+  COMET_RETURN_IF_ERROR(p.get_string(name, peers));
+  COMET_ASSIGN_OR_RETURN(c.dledger.peers, dledger::DLedgerOptions::parse_peers(peers));
+  return Status::ok();
+}
+
+std::string show_dledger_peers(const BrokerConfig& c) {
+  std::string out;
+  for (const dledger::DLedgerPeer& peer : c.dledger.peers)
+    out += (out.empty() ? "" : ";") + peer.id + "-" + peer.address;
+  return out;
+}
+
+// The broker's own keys, before the nested structs' (registerNameServerPeriod before its newer
+// name heartbeatIntervalMs, so that the latter wins when both are set).
+ConfigKeys<BrokerConfig> broker_keys() {
+  using B = BrokerConfig;
+  return {
+      field_key<B>("brokerClusterName", &B::broker_cluster_name, "cluster this broker is in"),
+      field_key<B>("brokerName", &B::broker_name, "name shared by a master and its slaves"),
+      field_key<B>("brokerId", &B::broker_id, "0 for the master, > 0 for a slave"),
+      field_key<B>("brokerIP1", &B::broker_ip1, "address advertised to clients"),
+      field_key<B>("listenPort", &B::listen_port, "client port (0: any free port)"),
+      field_key<B>("bindAddress", &B::bind_address, "address the ports bind"),
+      field_key<B>("namesrvAddr", &B::namesrv_addr, "name servers, host:port;host:port"),
+      {"brokerRole", "ASYNC_MASTER, SYNC_MASTER or SLAVE", parse_role,
+       [](const B& c) { return std::string(broker_role_name(c.broker_role)); }},
+      field_key<B>("haListenPort", &B::ha_listen_port,
+                   "port slaves replicate from (0: any free port)"),
+      field_key<B>("haMasterAddress", &B::ha_master_address,
+                   "slave: master's host:haPort until the name servers name one"),
+      field_key<B>("haMaxGapNotInSync", &B::ha_max_gap_not_in_sync,
+                   "bytes a slave may lag and still count as in sync"),
+      field_key<B>("haTransferBatchSize", &B::ha_transfer_batch_size, "bytes per replication push"),
+      field_key<B>("haSendHeartbeatInterval", &B::ha_heartbeat_interval_ms,
+                   "ms between replication heartbeats"),
+      field_key<B>("haHousekeepingInterval", &B::ha_housekeeping_interval_ms,
+                   "ms of silence after which a replication peer is cut"),
+      field_key<B>("slaveSyncIntervalMs", &B::slave_sync_interval_ms,
+                   "slave: ms between copies of the master's topics and offsets"),
+      field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,
+                   "create a topic on its first send"),
+      field_key<B>("defaultTopicQueueNums", &B::default_topic_queue_nums,
+                   "queues of an auto-created topic (1..1024)"),
+      field_key<B>("brokerPermission", &B::broker_permission, "6 read/write, 4 read, 2 write"),
+      field_key<B>("registerNameServerPeriod", &B::heartbeat_interval_ms,
+                   "older name of heartbeatIntervalMs"),
+      field_key<B>("heartbeatIntervalMs", &B::heartbeat_interval_ms,
+                   "ms between registrations with the name servers"),
+      field_key<B>("brokerExpiryMs", &B::broker_expiry_ms,
+                   "ms of silence after which the name servers drop this broker"),
+      field_key<B>("longPollingEnable", &B::long_polling_enable,
+                   "hold a pull that finds nothing until a message arrives"),
+      field_key<B>("suspendMaxTimeMillis", &B::suspend_max_time_millis,
+                   "longest ms a pull is held"),
+      field_key<B>("ioThreads", &B::io_threads, "network threads"),
+      field_key<B>("sendQueueMaxBytes", &B::send_queue_max_bytes,
+                   "bytes queued for sending per connection"),
+      field_key<B>("maxFrameBytes", &B::max_frame_bytes, "largest request or response frame"),
+  };
+}
+
+ConfigKeys<BrokerConfig> dledger_keys() {
+  using B = BrokerConfig;
+  return {
+      field_key<B>("enableDLegerCommitLog", &B::enable_dleger_commit_log,
+                   "replicate the CommitLog by Raft (brokerRole and HA keys do not apply)"),
+      {"dLegerGroup", "Raft group name (defaults to brokerName)", parse_dledger_group,
+       show_dledger_group},
+      {"dLegerPeers", "every member, id-host:port;id-host:port", parse_dledger_peers,
+       show_dledger_peers},
+      field_key<B>(
+          "dLegerSelfId", [](auto& c) -> auto& { return c.dledger.self_id; },
+          "this member's id in dLegerPeers"),
+      field_key<B>(
+          "dLegerTickMs", [](auto& c) -> auto& { return c.dledger.tick_ms; },
+          "ms per Raft clock tick"),
+      field_key<B>(
+          "dLegerHeartbeatIntervalMs",
+          [](auto& c) -> auto& { return c.dledger.heartbeat_interval_ms; },
+          "ms between a leader's heartbeats"),
+      field_key<B>(
+          "dLegerElectionTimeoutMs", [](auto& c) -> auto& { return c.dledger.election_timeout_ms; },
+          "ms without a leader before a campaign (randomized up to twice)"),
+      field_key<B>(
+          "dLegerMaxInflight", [](auto& c) -> auto& { return c.dledger.max_inflight; },
+          "append batches in flight per follower"),
+      field_key<B>(
+          "dLegerMaxBatchBytes", [](auto& c) -> auto& { return c.dledger.max_batch_bytes; },
+          "bytes per append batch"),
+  };
+}
+
+}  // namespace
+
+const ConfigKeys<BrokerConfig>& BrokerConfig::keys() {
+  static const ConfigKeys<BrokerConfig> k = [] {
+    ConfigKeys<BrokerConfig> all = broker_keys();
+    append_nested_keys(all, &BrokerConfig::server_limits, remoting::ServerLimits::keys());
+    append_nested_keys(all, &BrokerConfig::store, commitlog::StoreConfig::keys());
+    for (ConfigKey<BrokerConfig>& key : dledger_keys())
+      all.push_back(std::move(key));
+    return all;
+  }();
+  return k;
+}
+
+std::string BrokerConfig::keys_help() {
+  return describe_config_keys(keys(), BrokerConfig{});
 }
 
 Status BrokerConfig::validate() const {

@@ -1,7 +1,8 @@
 // Broker configuration, named after RocketMQ's BrokerConfig keys and read from the same
 // `.properties` file as the store's MessageStoreConfig keys (parsed into `store`).
-// from_properties() applies defaults, parses every known key and validates the result; unknown
-// keys are left to other modules. Every validation error names the offending key.
+// from_properties() applies defaults, parses every key of keys() and validates the result; keys
+// it does not know are ignored (comet-broker warns about them). Every validation error names the
+// offending key.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "commitlog/store_config.h"
+#include "common/config_table.h"
 #include "common/properties.h"
 #include "common/status.h"
 #include "dledger/dledger_options.h"
@@ -69,6 +71,11 @@ struct BrokerConfig {
 
   static Result<BrokerConfig> from_properties(const Properties& props);
   Status validate() const;
+  // Every key from_properties() reads, the nested structs' included: parsing and --help both
+  // read this table.
+  static const ConfigKeys<BrokerConfig>& keys();
+  // "  key=default   description" per key, the defaults those of BrokerConfig{}.
+  static std::string keys_help();
 
   bool is_master() const { return broker_role != BrokerRole::kSlave; }
   // "brokerIP1:listenPort" and "brokerIP1:haListenPort". With a port of 0 the caller stores the

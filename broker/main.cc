@@ -1,16 +1,35 @@
 // comet-broker [-c broker.properties] [key=value ...]: runs one broker until SIGTERM/SIGINT.
-// Prints "comet-broker ready on <host:port>" on stdout once serving.
+// Prints "comet-broker ready on <host:port>" on stdout once serving; --help lists every key with
+// its default.
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include <asio.hpp>
 
 #include "broker/broker_controller.h"
 #include "common/logging.h"
 
+namespace {
+
+void print_usage() {
+  std::cout << "usage: comet-broker [-c broker.properties] [key=value ...]\n"
+               "Runs one broker until SIGTERM or SIGINT. key=value arguments override the file's\n"
+               "keys; an unknown key is ignored with a warning. Keys (key=default):\n"
+            << comet::broker::BrokerConfig::keys_help();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace comet;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "-h" || std::string_view(argv[i]) == "--help") {
+      print_usage();
+      return 0;
+    }
+  }
   Properties props;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -22,15 +41,15 @@ int main(int argc, char** argv) {
       }
       for (const auto& [k, v] : file->values())
         props.set(k, v);
-    } else if (arg == "-h" || arg == "--help") {
-      std::cout << "usage: comet-broker [-c broker.properties] [key=value ...]\n";
-      return 0;
     } else if (auto eq = arg.find('='); eq != std::string::npos && eq > 0) {
       props.set(arg.substr(0, eq), arg.substr(eq + 1));
     } else {
       std::cerr << "comet-broker: unexpected argument '" << arg << "'\n";
       return 2;
     }
+  }
+  for (const std::string& key : unknown_config_keys(broker::BrokerConfig::keys(), props)) {
+    logger("broker")->warn("ignoring unknown configuration key '{}'", key);
   }
   auto config = broker::BrokerConfig::from_properties(props);
   if (!config.is_ok()) {

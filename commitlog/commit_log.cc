@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "common/assert.h"
 #include "common/logging.h"
 
 namespace comet::commitlog {
@@ -220,6 +223,14 @@ void CommitLog::warm_ahead(uint64_t pos) {
   if (const uint64_t upto = active_->warm_request(pos)) allocator_.warm(active_, pos, upto);
 }
 
+void CommitLog::assert_continues_log(uint64_t physical_offset) const {
+  // Each record starts where the previous one (or the blank that ended its segment) ended: a gap
+  // or an overlap would leave bytes that recovery, replicas and ConsumeQueues read differently.
+  const uint64_t end = max_offset_.load(std::memory_order_relaxed);
+  COMET_ASSERT(physical_offset == end,
+               fmt::format("append at offset {} but the log ends at {}", physical_offset, end));
+}
+
 uint64_t& CommitLog::queue_offset_slot(std::string_view topic, uint32_t queue_id) {
   auto it = queue_offsets_.find(TopicQueueRef{topic, queue_id});
   if (it == queue_offsets_.end()) {
@@ -246,6 +257,7 @@ Result<AppendResult> CommitLog::append(const Message& msg) {
     COMET_ASSIGN_OR_RETURN(MappedFile * seg, reserve(size));
     const uint64_t pos = seg->write_pos();
     r.physical_offset = seg->start_offset() + pos;
+    assert_continues_log(r.physical_offset);
     r.size = static_cast<uint32_t>(size);
     r.queue_offset = next_queue_offset(msg.topic, msg.queue_id);
     r.store_timestamp_ms = clock_.now_ms();
@@ -276,6 +288,7 @@ Result<std::vector<AppendResult>> CommitLog::append_batch(std::span<const Messag
     if (failed_.load(std::memory_order_relaxed)) return sticky_error_;
     COMET_ASSIGN_OR_RETURN(MappedFile * seg, reserve(total));
     uint64_t pos = seg->write_pos();
+    assert_continues_log(seg->start_offset() + pos);
     const int64_t now = clock_.now_ms();
     for (size_t i = 0; i < msgs.size(); ++i) {
       AppendResult& r = out[i];
@@ -287,6 +300,10 @@ Result<std::vector<AppendResult>> CommitLog::append_batch(std::span<const Messag
                      seg->data() + pos);
       pos += r.size;
     }
+    // reserve() made room for the whole batch and the blank that will end the segment.
+    COMET_ASSERT(pos + record::kBlankSize <= seg->size(),
+                 fmt::format("batch of {} bytes at {} runs past its segment [{}, {})", total,
+                             out.front().physical_offset, seg->start_offset(), seg->end_offset()));
     seg->set_write_pos(pos);
     max_offset_.store(seg->start_offset() + pos, std::memory_order_release);
     warm_ahead(pos);
@@ -462,6 +479,10 @@ uint64_t CommitLog::queue_offset(std::string_view topic, uint32_t queue_id) cons
 
 Status CommitLog::truncate(uint64_t offset) {
   std::lock_guard lock(append_mu_);
+  // A cut only drops a tail; an offset past the end would make bytes never written readable.
+  COMET_ASSERT(offset <= max_offset_.load(std::memory_order_relaxed),
+               fmt::format("truncate at {} past the log end {}", offset,
+                           max_offset_.load(std::memory_order_relaxed)));
   COMET_RETURN_IF_ERROR(files_.truncate(offset));
   active_ = files_.last();
   max_offset_.store(offset, std::memory_order_release);

@@ -157,6 +157,9 @@ class CommitLog {
   // With warmMapedFileEnable: has the allocator warm the active segment a window ahead of `pos`
   // (MappedFile::warm) once the writer nears the end of what was warmed. Under append_mu_.
   void warm_ahead(uint64_t pos);
+  // Aborts unless `physical_offset` is the log's end: where the next record must start. Under
+  // append_mu_.
+  void assert_continues_log(uint64_t physical_offset) const;
   // The next queue offset of (topic, queue), made 0 if absent. Caller holds append_mu_.
   uint64_t& queue_offset_slot(std::string_view topic, uint32_t queue_id);
   uint64_t next_queue_offset(std::string_view topic, uint32_t queue_id);

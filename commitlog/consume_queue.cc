@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "common/assert.h"
 #include "common/logging.h"
 
 namespace comet::commitlog {
@@ -101,7 +104,25 @@ Status ConsumeQueue::truncate_by_physical(uint64_t physical_offset) {
   return Status::ok();
 }
 
+void ConsumeQueue::assert_follows_last_unit(uint64_t queue_offset, const CqUnit& unit,
+                                            const MappedFile& seg, uint64_t pos) const {
+  if (queue_offset != max_offset() || queue_offset <= min_offset()) return;  // a rewrite, a hole
+  // The dispatcher indexes the log in order, so a queue's records lie in the log in queue order.
+  // The last unit is usually just before `pos` in the same segment: no lookup.
+  const std::optional<CqUnit> last =
+      pos >= kUnitSize ? decode_unit(seg.data() + pos - kUnitSize) : unit_at(queue_offset - 1);
+  if (!last || last->size == 0) return;
+  COMET_ASSERT(last->physical_offset + last->size <= unit.physical_offset,
+               fmt::format("consume queue {}-{}: unit {} at log offset {} does not follow unit {} "
+                           "at {} (size {})",
+                           topic_, queue_id_, queue_offset, unit.physical_offset, queue_offset - 1,
+                           last->physical_offset, last->size));
+}
+
 Status ConsumeQueue::put(uint64_t queue_offset, const CqUnit& unit) {
+  // A unit of size 0 is how readers see a hole: writing one would hide a message.
+  COMET_ASSERT(unit.size > 0, fmt::format("consume queue {}-{}: unit {} of size 0 at offset {}",
+                                          topic_, queue_id_, queue_offset, unit.physical_offset));
   const uint64_t max = max_offset();
   if (queue_offset < max) {
     auto existing = unit_at(queue_offset);
@@ -131,6 +152,7 @@ Status ConsumeQueue::put(uint64_t queue_offset, const CqUnit& unit) {
     if (made->end_offset() > byte_pos) seg = made;
   }
   const uint64_t pos = byte_pos - seg->start_offset();
+  assert_follows_last_unit(queue_offset, unit, *seg, pos);
   encode_unit(seg->data() + pos, unit);
   if (seg->write_pos() < pos + kUnitSize) seg->set_write_pos(pos + kUnitSize);
   if (queue_offset + 1 > max) max_offset_.store(queue_offset + 1, std::memory_order_release);

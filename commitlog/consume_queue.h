@@ -57,6 +57,10 @@ class ConsumeQueue {
  private:
   std::optional<CqUnit> unit_at(uint64_t queue_offset) const;  // no bounds check vs max
   void correct_min_offset(uint64_t min_physical_offset);
+  // Aborts unless `unit`, about to be written at `pos` of `seg` as unit `queue_offset`, lies in
+  // the log past the queue's last unit (when it extends the queue).
+  void assert_follows_last_unit(uint64_t queue_offset, const CqUnit& unit, const MappedFile& seg,
+                                uint64_t pos) const;
 
   const std::string topic_;
   const uint32_t queue_id_;

@@ -10,6 +10,9 @@
 #include <future>
 #include <iterator>
 
+#include <fmt/format.h>
+
+#include "common/assert.h"
 #include "common/deferred_wake.h"
 #include "common/logging.h"
 
@@ -377,9 +380,9 @@ void MessageStore::dispatch_loop() {
       if (stop_) return;
     }
     if (deletions_pending_.load(std::memory_order_acquire)) apply_topic_deletions(reput_offset_);
-    while (reput_offset_ < dispatch_end()) {
+    for (uint64_t bound; reput_offset_ < (bound = dispatch_end());) {
       auto view = commit_log_.read(reput_offset_, static_cast<uint32_t>(std::min<uint64_t>(
-                                                      dispatch_end() - reput_offset_, UINT32_MAX)));
+                                                      bound - reput_offset_, UINT32_MAX)));
       if (!view.is_ok()) {
         log->error("dispatcher cannot read offset {}: {}", reput_offset_,
                    view.status().to_string());
@@ -404,6 +407,7 @@ void MessageStore::dispatch_loop() {
           return;
         }
         const RecordView& r = d.record;
+        assert_indexable(r, reput_offset_ + consumed, bound);
         ConsumeQueuePtr cq =
             (last_cq && last_cq->queue_id() == r.queue_id && last_cq->topic() == r.topic)
                 ? last_cq
@@ -429,6 +433,16 @@ void MessageStore::dispatch_loop() {
     }
     if (truncation_pending_.load(std::memory_order_acquire)) apply_truncation();
   }
+}
+
+void MessageStore::assert_indexable(const RecordView& r, uint64_t at, uint64_t bound) {
+  // A unit must name the bytes it lies at (readers fetch the record by the unit's offset), and
+  // never a record past the read bound: in consensus mode that would make an uncommitted message
+  // readable.
+  COMET_ASSERT(r.physical_offset == at && at + r.total_size <= bound,
+               fmt::format("dispatcher: record at {} claims offset {} and ends at {}, past the "
+                           "read bound {}",
+                           at, r.physical_offset, at + r.total_size, bound));
 }
 
 uint64_t MessageStore::dispatch_end() const {

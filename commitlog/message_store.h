@@ -188,6 +188,8 @@ class MessageStore {
   void dispatch_loop();
   // Where indexing stops: the log end, or the committed offset in consensus mode.
   uint64_t dispatch_end() const;
+  // Aborts unless `r`, found at log offset `at`, claims that offset and ends below `bound`.
+  static void assert_indexable(const RecordView& r, uint64_t at, uint64_t bound);
   static void wake_dispatcher(void* store);
   void housekeeping_loop();
 

@@ -3,47 +3,71 @@
 namespace comet::commitlog {
 namespace {
 
-Status get_u32(const Properties& p, std::string_view key, uint32_t& out) {
-  uint64_t v = out;
-  COMET_RETURN_IF_ERROR(p.get_uint(key, v));
-  if (v > UINT32_MAX) return Status::invalid_argument(std::string(key) + ": value too large");
-  out = static_cast<uint32_t>(v);
+Status parse_flush_disk_type(const Properties& p, std::string_view name, StoreConfig& c) {
+  std::string flush;
+  COMET_RETURN_IF_ERROR(p.get_string(name, flush));
+  if (flush == "SYNC_FLUSH") {
+    c.flush_disk_type = FlushDiskType::kSyncFlush;
+  } else if (flush == "ASYNC_FLUSH") {
+    c.flush_disk_type = FlushDiskType::kAsyncFlush;
+  } else if (!flush.empty()) {
+    return Status::invalid_argument(std::string(name) + ": '" + flush +
+                                    "' is neither ASYNC_FLUSH nor SYNC_FLUSH");
+  }
   return Status::ok();
+}
+
+std::string show_flush_disk_type(const StoreConfig& c) {
+  return c.flush_disk_type == FlushDiskType::kSyncFlush ? "SYNC_FLUSH" : "ASYNC_FLUSH";
 }
 
 }  // namespace
 
 Result<StoreConfig> StoreConfig::from_properties(const Properties& p) {
   StoreConfig c;
-  COMET_RETURN_IF_ERROR(p.get_string("storePathRootDir", c.store_path_root_dir));
-  COMET_RETURN_IF_ERROR(p.get_uint("mappedFileSizeCommitLog", c.mapped_file_size_commit_log));
-  COMET_RETURN_IF_ERROR(p.get_uint("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue));
-  std::string flush;
-  COMET_RETURN_IF_ERROR(p.get_string("flushDiskType", flush));
-  if (flush == "SYNC_FLUSH") {
-    c.flush_disk_type = FlushDiskType::kSyncFlush;
-  } else if (flush == "ASYNC_FLUSH" || flush.empty()) {
-    c.flush_disk_type = FlushDiskType::kAsyncFlush;
-  } else {
-    return Status::invalid_argument("flushDiskType: '" + flush +
-                                    "' is neither ASYNC_FLUSH nor SYNC_FLUSH");
-  }
-  COMET_RETURN_IF_ERROR(get_u32(p, "flushIntervalCommitLog", c.flush_interval_commit_log_ms));
-  COMET_RETURN_IF_ERROR(get_u32(p, "flushCommitLogLeastPages", c.flush_commit_log_least_pages));
-  COMET_RETURN_IF_ERROR(get_u32(p, "flushIntervalConsumeQueue", c.flush_consume_queue_interval_ms));
-  COMET_RETURN_IF_ERROR(get_u32(p, "syncFlushTimeout", c.sync_flush_timeout_ms));
-  COMET_RETURN_IF_ERROR(get_u32(p, "groupCommitGatherMicros", c.group_commit_gather_us));
-  COMET_RETURN_IF_ERROR(get_u32(p, "fileReservedTime", c.file_reserved_time_hours));
-  COMET_RETURN_IF_ERROR(get_u32(p, "cleanResourceInterval", c.clean_resource_interval_ms));
-  COMET_RETURN_IF_ERROR(get_u32(p, "deleteCommitLogFilesBatchMax", c.delete_files_batch_max));
-  COMET_RETURN_IF_ERROR(get_u32(p, "diskMaxUsedSpaceRatio", c.disk_max_used_space_ratio));
-  COMET_RETURN_IF_ERROR(
-      get_u32(p, "diskSpaceCleanForciblyRatio", c.disk_space_clean_forcibly_ratio));
-  COMET_RETURN_IF_ERROR(p.get_bool("cleanFileForciblyEnable", c.clean_file_forcibly_enable));
-  COMET_RETURN_IF_ERROR(get_u32(p, "maxMessageSize", c.max_message_size));
-  COMET_RETURN_IF_ERROR(p.get_bool("warmMapedFileEnable", c.warm_mapped_file_enable));
+  COMET_RETURN_IF_ERROR(parse_config_keys(keys(), p, c));
   COMET_RETURN_IF_ERROR(c.validate());
   return c;
+}
+
+const ConfigKeys<StoreConfig>& StoreConfig::keys() {
+  using S = StoreConfig;
+  static const ConfigKeys<S> k = {
+      field_key<S>("storePathRootDir", &S::store_path_root_dir,
+                   "directory of the CommitLog, ConsumeQueues, checkpoint and metadata"),
+      field_key<S>("mappedFileSizeCommitLog", &S::mapped_file_size_commit_log,
+                   "bytes per CommitLog segment (a multiple of 4096)"),
+      field_key<S>("mappedFileSizeConsumeQueue", &S::mapped_file_size_consume_queue,
+                   "bytes per ConsumeQueue segment (a multiple of 20)"),
+      {"flushDiskType", "ASYNC_FLUSH (sync on an interval) or SYNC_FLUSH (group commit)",
+       parse_flush_disk_type, show_flush_disk_type},
+      field_key<S>("flushIntervalCommitLog", &S::flush_interval_commit_log_ms,
+                   "ASYNC_FLUSH: ms between flushes"),
+      field_key<S>("flushCommitLogLeastPages", &S::flush_commit_log_least_pages,
+                   "ASYNC_FLUSH: dirty pages a flush waits for (all every 10 s)"),
+      field_key<S>("flushIntervalConsumeQueue", &S::flush_consume_queue_interval_ms,
+                   "ms between ConsumeQueue flushes"),
+      field_key<S>("syncFlushTimeout", &S::sync_flush_timeout_ms,
+                   "SYNC_FLUSH: ms a send waits for its flush"),
+      field_key<S>("groupCommitGatherMicros", &S::group_commit_gather_us,
+                   "SYNC_FLUSH: us a flush waits to gather the previous group's size"),
+      field_key<S>("fileReservedTime", &S::file_reserved_time_hours,
+                   "hours a CommitLog segment is kept"),
+      field_key<S>("cleanResourceInterval", &S::clean_resource_interval_ms,
+                   "ms between retention passes"),
+      field_key<S>("deleteCommitLogFilesBatchMax", &S::delete_files_batch_max,
+                   "segments one retention pass deletes at most"),
+      field_key<S>("diskMaxUsedSpaceRatio", &S::disk_max_used_space_ratio,
+                   "disk use (%) above which retention runs every pass"),
+      field_key<S>("diskSpaceCleanForciblyRatio", &S::disk_space_clean_forcibly_ratio,
+                   "disk use (%) above which the oldest segments go even if not expired"),
+      field_key<S>("cleanFileForciblyEnable", &S::clean_file_forcibly_enable,
+                   "allow the forced deletion above diskSpaceCleanForciblyRatio"),
+      field_key<S>("maxMessageSize", &S::max_message_size, "largest message body in bytes"),
+      field_key<S>("warmMapedFileEnable", &S::warm_mapped_file_enable,
+                   "pre-fault segments ahead of the writer"),
+  };
+  return k;
 }
 
 Status StoreConfig::validate() const {

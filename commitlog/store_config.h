@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/config_table.h"
 #include "common/properties.h"
 #include "common/status.h"
 
@@ -40,6 +41,8 @@ struct StoreConfig {
   // Reads the keys above from `props`; keys it does not know are left to other modules.
   static Result<StoreConfig> from_properties(const Properties& props);
   Status validate() const;
+  // Each key once: name, description and field (read by parsing and by the broker's --help).
+  static const ConfigKeys<StoreConfig>& keys();
 };
 
 }  // namespace comet::commitlog

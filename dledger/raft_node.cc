@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "common/assert.h"
+
 namespace comet::dledger {
 
 namespace {
@@ -179,6 +183,9 @@ void RaftNode::tick() {
 // ---- role changes ----------------------------------------------------------------------------
 
 void RaftNode::become_follower(int64_t term, NodeId leader) {
+  // A node that went back to an older term could vote twice in it (Raft's election safety).
+  COMET_ASSERT(term >= state_.term, fmt::format("node {}: term would go back from {} to {}",
+                                                config_.id, state_.term, term));
   if (term > state_.term) {
     state_.term = term;
     state_.vote = kNoNode;
@@ -407,7 +414,19 @@ void RaftNode::on_vote_response(NodeId from, const VoteResponse& r) {
   }
 }
 
+bool RaftNode::well_formed(const AppendRequest& r) {
+  int64_t index = r.prev_index;
+  int64_t term = r.prev_term;
+  for (const Entry& e : r.entries) {
+    if (e.index != index + 1 || e.term < term || e.term > r.term) return false;
+    index = e.index;
+    term = e.term;
+  }
+  return r.prev_index >= 0;
+}
+
 void RaftNode::on_append_request(NodeId from, const AppendRequest& r) {
+  if (!well_formed(r)) return;
   if (role_ != Role::kFollower || leader_ != from) become_follower(state_.term, from);
   elapsed_ = 0;
   AppendResponse resp;
@@ -522,15 +541,27 @@ void RaftNode::maybe_commit() {
 }
 
 void RaftNode::set_commit(int64_t index) {
+  // Committed means held by a majority of this log's entries: there is no entry past the last.
+  COMET_ASSERT(index <= last_index(), fmt::format("node {}: commit index {} past the last index {}",
+                                                  config_.id, index, last_index()));
   state_.commit = std::max(state_.commit, index);
 }
 
 void RaftNode::append_local(Entry e) {
+  // The log is a consecutive run of indexes whose terms never decrease and never pass ours.
+  COMET_ASSERT(
+      e.index == last_index() + 1 && e.term >= term_at(last_index()) && e.term <= state_.term,
+      fmt::format("node {}: entry {} of term {} after index {} of term {} (term {})", config_.id,
+                  e.index, e.term, last_index(), term_at(last_index()), state_.term));
   tail_.push_back(std::move(e));
   if (unpersisted_from_ == 0) unpersisted_from_ = last_index();
 }
 
 void RaftNode::truncate_local(int64_t from) {
+  // A committed entry may already be applied (indexed, read, acknowledged): it is never cut.
+  COMET_ASSERT(from > state_.commit,
+               fmt::format("node {}: truncating from {} would cut committed entries up to {}",
+                           config_.id, from, state_.commit));
   if (from <= base_index_) {
     // A restarted node's persisted but uncommitted entries: the base moves back below them.
     base_term_ = term_at(from - 1);

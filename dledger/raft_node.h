@@ -201,6 +201,10 @@ class RaftNode {
   void on_vote_request(NodeId from, const VoteRequest& r);
   void on_vote_response(NodeId from, const VoteResponse& r);
   void on_append_request(NodeId from, const AppendRequest& r);
+  // Entries that continue prev_index one index at a time, in terms that never decrease from
+  // prev_term and never pass the request's: what a correct leader sends. Anything else comes
+  // from a faulty peer and is dropped (the log's own checks are for this node's mistakes).
+  static bool well_formed(const AppendRequest& r);
   void on_append_response(NodeId from, const AppendResponse& r);
   void on_timeout_now(NodeId from, const TimeoutNow& r);
 

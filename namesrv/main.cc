@@ -1,7 +1,6 @@
 // comet-namesrv [-c file.properties] [key=value ...]: runs a name server until SIGTERM/SIGINT.
 // key=value arguments override the file. Prints "comet-namesrv ready on <host>:<port>" on
 // stdout once listening; a bad configuration exits with code 2, a failed start with code 1.
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -20,11 +19,12 @@ namespace {
 constexpr int kExitStartFailed = 1;
 constexpr int kExitBadConfig = 2;
 
-void usage() {
-  std::fprintf(stderr,
+void usage(std::FILE* out) {
+  std::fprintf(out,
                "usage: comet-namesrv [-c file.properties] [key=value ...]\n"
-               "keys: listenPort bindAddress brokerExpiryMs scanNotActiveBrokerInterval "
-               "ioThreads\n");
+               "Runs a name server until SIGTERM or SIGINT. key=value arguments override the "
+               "file's\nkeys; an unknown key is ignored with a warning. Keys (key=default):\n%s",
+               comet::namesrv::NamesrvConfig::keys_help().c_str());
 }
 
 comet::Result<comet::Properties> load_properties(int argc, char** argv) {
@@ -60,7 +60,7 @@ comet::Result<comet::Properties> load_properties(int argc, char** argv) {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) {
-      usage();
+      usage(stdout);
       return 0;
     }
   }
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   auto props = load_properties(argc, argv);
   if (!props.is_ok()) {
     std::fprintf(stderr, "comet-namesrv: %s\n", props.status().message().c_str());
-    usage();
+    usage(stderr);
     return kExitBadConfig;
   }
   auto config = comet::namesrv::NamesrvConfig::from_properties(*props);
@@ -77,11 +77,9 @@ int main(int argc, char** argv) {
                  config.status().message().c_str());
     return kExitBadConfig;
   }
-  const auto& known = comet::namesrv::NamesrvConfig::known_keys();
-  for (const auto& [key, _] : props->values()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      log->warn("ignoring unknown configuration key '{}'", key);
-    }
+  for (const std::string& key :
+       comet::unknown_config_keys(comet::namesrv::NamesrvConfig::keys(), *props)) {
+    log->warn("ignoring unknown configuration key '{}'", key);
   }
 
   // Installed before the server starts, so a signal sent right after the ready line is seen.

@@ -16,26 +16,7 @@ bool is_ip_literal(const std::string& s) {
 
 Result<NamesrvConfig> NamesrvConfig::from_properties(const Properties& p) {
   NamesrvConfig c;
-  int64_t port = c.listen_port;
-  COMET_RETURN_IF_ERROR(p.get_int("listenPort", port));
-  if (port < 0 || port > 65535) {
-    return Status::invalid_argument("listenPort: must be within 0..65535, got " +
-                                    std::to_string(port));
-  }
-  c.listen_port = static_cast<uint16_t>(port);
-  COMET_RETURN_IF_ERROR(p.get_string("bindAddress", c.bind_address));
-  COMET_RETURN_IF_ERROR(p.get_int("brokerExpiryMs", c.broker_expiry_ms));
-  COMET_RETURN_IF_ERROR(
-      p.get_int("scanNotActiveBrokerInterval", c.scan_not_active_broker_interval_ms));
-  int64_t threads = c.io_threads;
-  COMET_RETURN_IF_ERROR(p.get_int("ioThreads", threads));
-  if (threads < 1 || threads > kMaxIoThreads) {
-    return Status::invalid_argument("ioThreads: must be within 1.." +
-                                    std::to_string(kMaxIoThreads) + ", got " +
-                                    std::to_string(threads));
-  }
-  c.io_threads = static_cast<int>(threads);
-  COMET_ASSIGN_OR_RETURN(c.server_limits, remoting::ServerLimits::from_properties(p));
+  COMET_RETURN_IF_ERROR(parse_config_keys(keys(), p, c));
   COMET_RETURN_IF_ERROR(c.validate());
   return c;
 }
@@ -61,15 +42,27 @@ Status NamesrvConfig::validate() const {
   return Status::ok();
 }
 
-const std::vector<std::string_view>& NamesrvConfig::known_keys() {
-  static const std::vector<std::string_view> keys = [] {
-    std::vector<std::string_view> k = {"listenPort", "bindAddress", "brokerExpiryMs",
-                                       "scanNotActiveBrokerInterval", "ioThreads"};
-    const auto& limits = remoting::ServerLimits::keys();
-    k.insert(k.end(), limits.begin(), limits.end());
-    return k;
+const ConfigKeys<NamesrvConfig>& NamesrvConfig::keys() {
+  using N = NamesrvConfig;
+  static const ConfigKeys<N> k = [] {
+    ConfigKeys<N> all = {
+        field_key<N>("listenPort", &N::listen_port, "port brokers and clients connect to (0: any)"),
+        field_key<N>("bindAddress", &N::bind_address, "IP address the port binds"),
+        field_key<N>("brokerExpiryMs", &N::broker_expiry_ms,
+                     "ms without a heartbeat after which a broker is dropped"),
+        field_key<N>("scanNotActiveBrokerInterval", &N::scan_not_active_broker_interval_ms,
+                     "ms between scans for expired brokers"),
+        field_key<N>("ioThreads", &N::io_threads, "network threads (1..256)",
+                     KeyRange<int>{1, kMaxIoThreads}),
+    };
+    append_nested_keys(all, &N::server_limits, remoting::ServerLimits::keys());
+    return all;
   }();
-  return keys;
+  return k;
+}
+
+std::string NamesrvConfig::keys_help() {
+  return describe_config_keys(keys(), NamesrvConfig{});
 }
 
 }  // namespace comet::namesrv

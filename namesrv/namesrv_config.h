@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config_table.h"
 #include "common/properties.h"
 #include "common/status.h"
 #include "remoting/server_limits.h"
@@ -26,8 +27,11 @@ struct NamesrvConfig {
   static Result<NamesrvConfig> from_properties(const Properties& props);
   Status validate() const;
 
-  // The keys above, in properties spelling.
-  static const std::vector<std::string_view>& known_keys();
+  // Every key from_properties() reads (the server limits' included): parsing, --help and the
+  // unknown-key warning all read this table.
+  static const ConfigKeys<NamesrvConfig>& keys();
+  // "  key=default   description" per key, the defaults those of NamesrvConfig{}.
+  static std::string keys_help();
 };
 
 }  // namespace comet::namesrv

@@ -1,47 +1,38 @@
 #include "remoting/server_limits.h"
 
-#include <limits>
-
 #include "remoting/remoting_server.h"
 
 namespace comet::remoting {
 
 namespace {
 
-// Each key once: its field and its upper bound.
-struct LimitKey {
-  std::string_view name;
-  uint64_t max;
-  uint32_t ServerLimits::*field;
-};
-constexpr uint64_t kMaxCount = std::numeric_limits<uint32_t>::max();
-constexpr LimitKey kLimitKeys[] = {
-    {"serverMaxConnections", kMaxCount, &ServerLimits::max_connections},
-    {"serverMaxConnectionsPerIp", kMaxCount, &ServerLimits::max_connections_per_ip},
-    {"serverMaxInflightRequests", kMaxCount, &ServerLimits::max_inflight_requests},
-    {"serverFrameReadTimeoutMs", 86'400'000, &ServerLimits::frame_read_timeout_ms},
-    {"serverChannelMaxIdleTimeSeconds", 86'400, &ServerLimits::channel_max_idle_seconds},
-};
+constexpr KeyRange<uint32_t> kAnyCount{};
+constexpr KeyRange<uint32_t> kUpToADayMs{0, 86'400'000};
+constexpr KeyRange<uint32_t> kUpToADaySeconds{0, 86'400};
 
 }  // namespace
 
 Result<ServerLimits> ServerLimits::from_properties(const Properties& p) {
   ServerLimits l;
-  for (const LimitKey& k : kLimitKeys) {
-    uint64_t v = l.*k.field;
-    COMET_RETURN_IF_ERROR(p.get_uint_in(k.name, 0, k.max, v));
-    l.*k.field = static_cast<uint32_t>(v);
-  }
+  COMET_RETURN_IF_ERROR(parse_config_keys(keys(), p, l));
   return l;
 }
 
-const std::vector<std::string_view>& ServerLimits::keys() {
-  static const std::vector<std::string_view> k = [] {
-    std::vector<std::string_view> names;
-    for (const LimitKey& key : kLimitKeys)
-      names.push_back(key.name);
-    return names;
-  }();
+const ConfigKeys<ServerLimits>& ServerLimits::keys() {
+  using L = ServerLimits;
+  static const ConfigKeys<L> k = {
+      field_key<L>("serverMaxConnections", &L::max_connections,
+                   "connections in all; past it a new one is closed (0: no limit)", kAnyCount),
+      field_key<L>("serverMaxConnectionsPerIp", &L::max_connections_per_ip,
+                   "connections from one IP address (0: no limit)", kAnyCount),
+      field_key<L>("serverMaxInflightRequests", &L::max_inflight_requests,
+                   "unanswered requests per connection before it is not read (0: no limit)",
+                   kAnyCount),
+      field_key<L>("serverFrameReadTimeoutMs", &L::frame_read_timeout_ms,
+                   "a frame must arrive whole within this (0: no limit)", kUpToADayMs),
+      field_key<L>("serverChannelMaxIdleTimeSeconds", &L::channel_max_idle_seconds,
+                   "a connection silent this long is closed (0: never)", kUpToADaySeconds),
+  };
   return k;
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config_table.h"
 #include "common/properties.h"
 #include "common/status.h"
 
@@ -29,7 +30,8 @@ struct ServerLimits {
   // The keys above, over these defaults; a bad value is an error naming its key.
   static Result<ServerLimits> from_properties(const Properties& p);
   void apply(ServerOptions& options) const;
-  static const std::vector<std::string_view>& keys();
+  // Each key once: name, description, bound and field (read by parsing and by --help).
+  static const ConfigKeys<ServerLimits>& keys();
 };
 
 }  // namespace comet::remoting

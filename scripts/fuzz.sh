@@ -8,8 +8,10 @@
 # in tests/fuzz/regressions/<target name>-* and are run first. A failure prints the fuzzer's
 # report and leaves the input in build-fuzz/artifacts/; replay it with
 #   build-fuzz/tests/fuzz/<target> build-fuzz/artifacts/<file>
+# Installs the packages first (clang and its sanitizer runtimes among them), as scripts/test.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
 
 seconds=${1:-30}
 shift || true

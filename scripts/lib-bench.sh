@@ -1,10 +1,12 @@
 # Sourced by the benchmark scripts. Sets $bin: $COMET_BENCH_BIN, or a Release build in
-# build-release/ made now. After a cluster is up ($namesrv, $work, $messages set):
+# build-release/ made now (the packages installed first). After a cluster is up ($namesrv, $work,
+# $messages set):
 #   bench_prepare             creates BenchTopic (8 queues) and runs the unreported warm-up
 #   bench_run LABEL ARGS...   comet-bench produce on BenchTopic, printed under "== LABEL"
 #   bench_throughput          msgs/s of the last bench_run
 bin=${COMET_BENCH_BIN:-}
 if [[ -z "$bin" ]]; then
+  bash scripts/install-deps.sh
   cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMET_BUILD_TESTS=OFF >/dev/null
   ninja -C build-release comet-namesrv comet-broker comet-bench comet-admin >/dev/null
   bin=build-release

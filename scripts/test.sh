@@ -3,8 +3,11 @@
 #   scripts/test.sh              Release-with-debug-info build in build/, all tests
 #   scripts/test.sh --sanitize   AddressSanitizer + UBSan build in build-asan/, the unit suite
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/, the concurrency-heavy suites
+# Works on a fresh Debian 12 machine by itself: it installs the packages first (a quick check when
+# they are present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
 
 build_dir=build
 # Line tables only (-g1): backtraces keep file:line, and the -O2 build takes a fifth less time

@@ -1,6 +1,7 @@
 #include "broker/broker_config.h"
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,122 @@ TEST(BrokerConfig, StoreKeysComeFromTheSameProperties) {
 TEST(BrokerConfig, UnknownKeysAreLeftToOtherModules) {
   auto c = parse("rocketmqHome=/opt/rocketmq\nsomeFutureKey=42\n");
   EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+}
+
+TEST(BrokerConfig, UnknownKeysAreNamedForTheWarning) {
+  auto p = Properties::parse("brokerName=b\nlistenPrt=1\nstorePathRootDir=/d\ndLegerPeer=x\n");
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(unknown_config_keys(BrokerConfig::keys(), *p),
+            (std::vector<std::string>{"dLegerPeer", "listenPrt"}));
+}
+
+// Every key the broker reads, with a legal value other than its default, written out here and
+// not taken from the table: a key added to the table without a line here fails the tests below,
+// and so does a key here that the table (parser and --help alike) does not have.
+const std::map<std::string, std::string>& sample_values() {
+  static const std::map<std::string, std::string> samples = {
+      {"brokerClusterName", "ClusterX"},
+      {"brokerName", "broker-b"},
+      {"brokerId", "2"},
+      {"brokerIP1", "10.0.0.7"},
+      {"listenPort", "20911"},
+      {"bindAddress", "10.0.0.7"},
+      {"namesrvAddr", "10.0.0.1:9876;10.0.0.2:9876"},
+      {"brokerRole", "SLAVE"},
+      {"haListenPort", "20912"},
+      {"haMasterAddress", "10.0.0.9:20912"},
+      {"haMaxGapNotInSync", "1048576"},
+      {"haTransferBatchSize", "65536"},
+      {"haSendHeartbeatInterval", "200"},
+      {"haHousekeepingInterval", "2000"},
+      {"slaveSyncIntervalMs", "500"},
+      {"autoCreateTopicEnable", "false"},
+      {"defaultTopicQueueNums", "16"},
+      {"brokerPermission", "4"},
+      {"registerNameServerPeriod", "700"},
+      {"heartbeatIntervalMs", "500"},
+      {"brokerExpiryMs", "5000"},
+      {"longPollingEnable", "false"},
+      {"suspendMaxTimeMillis", "30000"},
+      {"ioThreads", "4"},
+      {"sendQueueMaxBytes", "33554432"},
+      {"maxFrameBytes", "8388608"},
+      {"serverMaxConnections", "100"},
+      {"serverMaxConnectionsPerIp", "10"},
+      {"serverMaxInflightRequests", "0"},
+      {"serverFrameReadTimeoutMs", "5000"},
+      {"serverChannelMaxIdleTimeSeconds", "60"},
+      {"storePathRootDir", "/data/comet"},
+      {"mappedFileSizeCommitLog", "65536"},
+      {"mappedFileSizeConsumeQueue", "6000"},
+      {"flushDiskType", "SYNC_FLUSH"},
+      {"flushIntervalCommitLog", "100"},
+      {"flushCommitLogLeastPages", "8"},
+      {"flushIntervalConsumeQueue", "2000"},
+      {"syncFlushTimeout", "1000"},
+      {"groupCommitGatherMicros", "50"},
+      {"fileReservedTime", "24"},
+      {"cleanResourceInterval", "5000"},
+      {"deleteCommitLogFilesBatchMax", "3"},
+      {"diskMaxUsedSpaceRatio", "60"},
+      {"diskSpaceCleanForciblyRatio", "90"},
+      {"cleanFileForciblyEnable", "false"},
+      {"maxMessageSize", "8192"},
+      {"warmMapedFileEnable", "false"},
+      {"enableDLegerCommitLog", "true"},
+      {"dLegerGroup", "group-x"},
+      {"dLegerPeers", "n0-127.0.0.1:40911;n1-127.0.0.1:40912"},
+      {"dLegerSelfId", "n1"},
+      {"dLegerTickMs", "20"},
+      {"dLegerHeartbeatIntervalMs", "60"},
+      {"dLegerElectionTimeoutMs", "800"},
+      {"dLegerMaxInflight", "16"},
+      {"dLegerMaxBatchBytes", "65536"},
+  };
+  return samples;
+}
+
+TEST(BrokerConfig, TheKeyTableHasEveryKeyOnce) {
+  std::map<std::string, std::string> in_table;
+  for (const ConfigKey<BrokerConfig>& k : BrokerConfig::keys()) {
+    EXPECT_TRUE(in_table.emplace(k.name, "").second) << k.name << " is in the table twice";
+    EXPECT_TRUE(sample_values().contains(std::string(k.name))) << k.name << " has no sample";
+    EXPECT_FALSE(k.description.empty()) << k.name;
+  }
+  for (const auto& [name, _] : sample_values())
+    EXPECT_TRUE(in_table.contains(name)) << name << " is not parsed";
+}
+
+TEST(BrokerConfig, EveryKeyIsParsedIntoTheFieldHelpShows) {
+  const BrokerConfig defaults;
+  for (const ConfigKey<BrokerConfig>& k : BrokerConfig::keys()) {
+    const std::string& value = sample_values().at(std::string(k.name));
+    Properties p;
+    p.set(std::string(k.name), value);
+    BrokerConfig c;
+    ASSERT_TRUE(parse_config_keys(BrokerConfig::keys(), p, c).is_ok()) << k.name;
+    EXPECT_EQ(k.show(c), value) << k.name;
+    EXPECT_NE(k.show(defaults), value) << k.name << ": the sample should differ from the default";
+  }
+}
+
+TEST(BrokerConfig, HelpListsEveryKeyWithItsDefault) {
+  const std::string help = BrokerConfig::keys_help();
+  const BrokerConfig defaults;
+  for (const ConfigKey<BrokerConfig>& k : BrokerConfig::keys()) {
+    const std::string line = "  " + std::string(k.name) + "=" + k.show(defaults) + " ";
+    EXPECT_NE(help.find(line), std::string::npos) << line;
+  }
+  // The defaults as DefaultsMatchRocketMq and the README state them, spelled out.
+  for (const char* expected :
+       {"  listenPort=10911 ", "  brokerRole=ASYNC_MASTER ",
+        "  namesrvAddr= ", "  storePathRootDir=/tmp/comet/store ", "  flushDiskType=ASYNC_FLUSH ",
+        "  mappedFileSizeCommitLog=1073741824 ", "  serverMaxConnections=4096 ",
+        "  serverChannelMaxIdleTimeSeconds=120 ", "  dLegerGroup=broker-a ",
+        "  dLegerElectionTimeoutMs=600 ", "  autoCreateTopicEnable=true "}) {
+    EXPECT_NE(help.find(expected), std::string::npos) << expected;
+  }
+  EXPECT_NE(help.find("ASYNC_MASTER, SYNC_MASTER or SLAVE"), std::string::npos);
 }
 
 TEST(BrokerConfig, DLedgerKeysAndDefaults) {

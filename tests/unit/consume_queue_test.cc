@@ -56,6 +56,25 @@ TEST(ConsumeQueue, TruncateByPhysicalDropsUnitsAtOrPastIt) {
   EXPECT_EQ(cq.get(10)->physical_offset, 1234u);
 }
 
+// Always-on invariants (common/assert.h): a unit that would hide a message, or index a record
+// before the one the queue already ends with, aborts with its message instead of being written.
+TEST(ConsumeQueueDeathTest, AUnitOfSizeZeroAborts) {
+  TempDir dir;
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+  ASSERT_TRUE(cq.load().is_ok());
+  EXPECT_DEATH((void)cq.put(0, {100, 0, 0}), "assertion failed.*T-0: unit 0 of size 0");
+}
+
+TEST(ConsumeQueueDeathTest, AUnitBeforeTheLastOneAborts) {
+  TempDir dir;
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
+  ASSERT_TRUE(cq.load().is_ok());
+  ASSERT_TRUE(cq.put(0, {100, 50, 0}).is_ok());
+  ASSERT_TRUE(cq.put(1, {150, 50, 0}).is_ok());  // right after the first: legal
+  EXPECT_DEATH((void)cq.put(2, {120, 50, 0}),
+               "unit 2 at log offset 120 does not follow unit 1 at 150");
+}
+
 TEST(ConsumeQueue, FirstUnitMayStartPastZero) {
   TempDir dir;
   {

@@ -226,5 +226,33 @@ TEST(RaftNode, ARestartedNodeKeepsItsTermVoteAndLog) {
   EXPECT_FALSE(std::get<VoteResponse>(r.messages[0].payload).granted);
 }
 
+// Entries a correct leader cannot send (from a term later than its own, or with a gap) come from
+// a faulty peer: they are dropped, not appended, and do not stop the node (its always-on
+// invariants are for its own mistakes).
+TEST(RaftNode, AMalformedAppendFromAPeerIsDropped) {
+  RaftConfig c;
+  c.id = 1;
+  c.peers = {0, 1, 2};
+  RaftNode follower(c, HardState{}, std::vector<Entry>{});
+  AppendRequest later_term;
+  later_term.term = 1;
+  later_term.entries = {Entry{.term = 2, .index = 1, .data = "x"}};
+  AppendRequest gap;
+  gap.term = 1;
+  gap.entries = {Entry{.term = 1, .index = 1, .data = "a"},
+                 Entry{.term = 1, .index = 3, .data = "b"}};
+  for (const AppendRequest& bad : {later_term, gap}) {
+    follower.step(Message{.from = 0, .to = 1, .payload = bad});
+    Ready r = follower.take_ready();
+    EXPECT_TRUE(r.entries.empty());
+    EXPECT_TRUE(r.messages.empty());
+    EXPECT_EQ(follower.last_index(), 0);
+  }
+  AppendRequest good = gap;
+  good.entries.pop_back();
+  follower.step(Message{.from = 0, .to = 1, .payload = good});
+  EXPECT_EQ(follower.last_index(), 1);
+}
+
 }  // namespace
 }  // namespace comet::dledger
