@@ -125,6 +125,18 @@ std::string show_dledger_peers(const BrokerConfig& c) {
   return out;
 }
 
+Status parse_delay_level_key(const Properties& p, std::string_view name, BrokerConfig& c) {
+  if (!p.contains(name)) return Status::ok();
+  std::string text;
+  COMET_RETURN_IF_ERROR(p.get_string(name, text));
+  COMET_ASSIGN_OR_RETURN(c.message_delay_levels_ms, parse_delay_levels(text));
+  return Status::ok();
+}
+
+std::string show_delay_levels(const BrokerConfig& c) {
+  return format_delay_levels(c.message_delay_levels_ms);
+}
+
 // The broker's own keys, before the nested structs' (registerNameServerPeriod before its newer
 // name heartbeatIntervalMs, so that the latter wins when both are set).
 ConfigKeys<BrokerConfig> broker_keys() {
@@ -150,6 +162,8 @@ ConfigKeys<BrokerConfig> broker_keys() {
                    "ms between replication heartbeats"),
       field_key<B>("haHousekeepingInterval", &B::ha_housekeeping_interval_ms,
                    "ms of silence after which a replication peer is cut"),
+      {"messageDelayLevel", "delay of each DELAY level, level 1 first (s, m, h, d)",
+       parse_delay_level_key, show_delay_levels},
       field_key<B>("slaveSyncIntervalMs", &B::slave_sync_interval_ms,
                    "slave: ms between copies of the master's topics and offsets"),
       field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,

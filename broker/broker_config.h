@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/delay_levels.h"
 #include "commitlog/store_config.h"
 #include "common/config_table.h"
 #include "common/properties.h"
@@ -47,6 +48,8 @@ struct BrokerConfig {
   uint32_t ha_transfer_batch_size = 256 * 1024;    // haTransferBatchSize (bytes per push)
   uint32_t ha_heartbeat_interval_ms = 1000;        // haSendHeartbeatInterval
   uint32_t ha_housekeeping_interval_ms = 5000;     // haHousekeepingInterval: silent peer cut
+  // messageDelayLevel: the delay of each level, level 1 first (broker/delay_levels.h).
+  std::vector<int64_t> message_delay_levels_ms = default_delay_levels_ms();
   uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
   bool auto_create_topic_enable = true;    // autoCreateTopicEnable
   uint32_t default_topic_queue_nums = 8;   // defaultTopicQueueNums: 1..1024

@@ -91,9 +91,11 @@ Status BrokerController::start() {
   metadata_sync_ = std::make_unique<SlaveMetadataSync>(ctx_, *replication_);
   metadata_log_ = std::make_unique<MetadataLog>(ctx_, *replication_, *metadata_);
   COMET_RETURN_IF_ERROR(metadata_log_->attach());
+  schedule_ = std::make_unique<ScheduleMessageService>(ctx_, *replication_);
   COMET_RETURN_IF_ERROR(replication_->start(replication_hooks()));
   metadata_sync_->start();
   metadata_log_->start_flushing();
+  schedule_->start();
   ctx_.topics_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
   };
@@ -164,6 +166,7 @@ ReplicationHooks BrokerController::replication_hooks() {
     metadata_sync_->adopt_logged_topics();
   };
   hooks.following = [this] { metadata_sync_->sync_soon(); };
+  hooks.writable = [this] { schedule_->wake_all(); };
   return hooks;
 }
 
@@ -255,6 +258,7 @@ void BrokerController::shutdown() {
   asio::post(server_->io_context(), [this] { heartbeat_timer_->cancel(); });
   holds_->wake_all();
   metadata_sync_->stop();
+  schedule_->stop();
   metadata_log_->stop();
   replication_->stop();
   server_->stop();

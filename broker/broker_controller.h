@@ -14,6 +14,7 @@
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
 #include "broker/pull_message_processor.h"
+#include "broker/schedule_message_service.h"
 #include "broker/send_message_processor.h"
 #include "broker/slave_metadata_sync.h"
 #include "remoting/remoting_client.h"
@@ -60,6 +61,7 @@ class BrokerController {
   std::unique_ptr<AdminProcessor> admin_;
   // Declared before the replication: an append it completes while stopping may still reach it.
   std::unique_ptr<MetadataLog> metadata_log_;
+  std::unique_ptr<ScheduleMessageService> schedule_;
   std::unique_ptr<Replication> replication_;
   std::unique_ptr<SlaveMetadataSync> metadata_sync_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;

@@ -54,6 +54,7 @@ void DLedgerReplication::on_role(bool leader, int64_t term, const std::string& l
              " in term " + std::to_string(term));
   }
   if (hooks_.role_changed) hooks_.role_changed();
+  if (leader && hooks_.writable) hooks_.writable();
 }
 
 void DLedgerReplication::append(std::vector<Message> msgs, std::shared_ptr<const void> keepalive,

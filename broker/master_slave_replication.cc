@@ -241,6 +241,7 @@ void MasterSlaveReplication::on_registered(const protocol::RegisterBrokerRespons
   // Registered as master for the epoch we still hold: writes may flow.
   if (is_master() && epoch == this->epoch() && !confirmed_.exchange(true)) {
     logger("broker")->info("name server confirmed this broker as master of epoch {}", epoch);
+    if (hooks_.writable) hooks_.writable();
   }
 }
 
@@ -322,6 +323,7 @@ Status MasterSlaveReplication::promote(int64_t min_epoch, const std::string& rol
             std::to_string(new_epoch) + " at offset " + std::to_string(start);
   logger("broker")->warn("{}", *detail);
   if (hooks_.role_changed) hooks_.role_changed();
+  if (confirmed_.load() && hooks_.writable) hooks_.writable();  // no name server to confirm it
   return Status::ok();
 }
 

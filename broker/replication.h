@@ -54,6 +54,9 @@ struct ReplicationHooks {
   std::function<void()> becoming_master;
   // A slave began following a master: sync metadata now, not at the next interval.
   std::function<void()> following;
+  // This broker, master now, may take writes from here on (a master confirmed by a name server
+  // for its epoch, a Raft leader): work only a master does can start.
+  std::function<void()> writable;
 };
 
 class Replication {

@@ -3,12 +3,21 @@
 #include <cstdio>
 #include <vector>
 
+#include "broker/delay_levels.h"
 #include "broker/replication.h"
+#include "broker/schedule_message_service.h"
 #include "common/msg_id.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
 namespace {
+
+// What a send's messages point into, kept until the append is done: the request's body and the
+// properties of a message rewritten for the schedule topic.
+struct HeldSend {
+  std::string body;
+  std::string properties;
+};
 
 // Completes a send exactly once: with the store's result (after a slave acked it, for a
 // SYNC_MASTER), or FLUSH_DISK_TIMEOUT / FLUSH_SLAVE_TIMEOUT when that takes longer than
@@ -145,8 +154,9 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   // The messages below point into the body; put_messages_async copies them into the CommitLog
   // before it returns, so the body only has to outlive that call.
   // (DLedger appends on its own thread: the body is shared with it.)
-  const auto body_ptr = std::make_shared<const std::string>(std::move(req.body.owned));
-  const std::string& body = *body_ptr;
+  const auto held = std::make_shared<HeldSend>();
+  held->body = std::move(req.body.owned);
+  const std::string& body = held->body;
   std::vector<Message> msgs;
   if (!ext->batch) msgs.reserve(1);
   const auto* p = reinterpret_cast<const uint8_t*>(body.data());
@@ -180,6 +190,18 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (!ext->batch && msgs.size() > 1) {
     return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "several messages in a non-batch send");
   }
+  // A delayed message waits in the schedule topic until due (RocketMQ: not in a batch).
+  for (Message& m : msgs) {
+    if (delay_level_of(find_property(m.properties, kPropertyDelayLevel),
+                       ctx_.config.message_delay_levels_ms.size()) == 0) {
+      continue;
+    }
+    if (ext->batch) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                   "a batch cannot carry delayed messages (DELAY)");
+    }
+    to_schedule_topic(m, ctx_.config.message_delay_levels_ms.size(), held->properties);
+  }
 
   auto completion =
       std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
@@ -191,7 +213,7 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
                     awaits);
   }
   replication.append(
-      std::move(msgs), body_ptr, [completion] { completion->stored(); },
+      std::move(msgs), held, [completion] { completion->stored(); },
       [completion](AppendOutcome out) { completion->finish(std::move(out)); });
 }
 

@@ -9,8 +9,14 @@ namespace comet::broker {
 // Consumer offsets and topic configs on their way to the replicas (broker/metadata_record.h).
 inline constexpr std::string_view kMetadataTopic = "COMET_SYS_METADATA";
 
+// Delayed messages, queue n-1 for level n, until due (broker/schedule_message_service.h).
+inline constexpr std::string_view kScheduleTopic = "SCHEDULE_TOPIC_XXXX";
+// The consumer group under which each level's delivery progress is kept: as a consumer offset,
+// it reaches the replicas with the metadata log.
+inline constexpr std::string_view kScheduleGroup = "%SCHEDULE%";
+
 inline bool is_system_topic(std::string_view topic) {
-  return topic == kMetadataTopic;
+  return topic == kMetadataTopic || topic == kScheduleTopic;
 }
 
 }  // namespace comet::broker

@@ -1,5 +1,6 @@
 #include "common/record_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -250,6 +251,33 @@ std::string_view find_property(std::string_view encoded, std::string_view key) {
     pos = end + 1;
   }
   return {};
+}
+
+std::string without_properties(std::string_view encoded,
+                               std::initializer_list<std::string_view> keys) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < encoded.size()) {
+    size_t end = encoded.find('\x02', pos);
+    if (end == std::string_view::npos) end = encoded.size();
+    const std::string_view entry = encoded.substr(pos, end - pos);
+    const std::string_view key = entry.substr(0, entry.find('\x01'));
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      out += entry;
+      out += '\x02';
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string with_property(std::string_view encoded, std::string_view key, std::string_view value) {
+  std::string out = without_properties(encoded, {key});
+  out += key;
+  out += '\x01';
+  out += value;
+  out += '\x02';
+  return out;
 }
 
 std::vector<std::string_view> split_tag_expression(std::string_view expression) {

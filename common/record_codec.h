@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -125,8 +126,15 @@ int64_t peek_store_timestamp(const uint8_t* p);
 std::string encode_properties(const std::vector<std::pair<std::string, std::string>>& props);
 // The value of `key`, or an empty view when absent.
 std::string_view find_property(std::string_view encoded, std::string_view key);
+// `encoded` without the properties named in `keys` (all else as it was, in order).
+std::string without_properties(std::string_view encoded,
+                               std::initializer_list<std::string_view> keys);
+// `encoded` with key=value added at the end (any earlier value of `key` removed).
+std::string with_property(std::string_view encoded, std::string_view key, std::string_view value);
 constexpr std::string_view kPropertyTags = "TAGS";
 constexpr std::string_view kPropertyKeys = "KEYS";
+// RocketMQ's delay level of a message (1..n; the broker's messageDelayLevel names each delay).
+constexpr std::string_view kPropertyDelayLevel = "DELAY";
 // The tags of a subscription expression: "TagA || TagB" → {TagA, TagB}; "*" or "" → {} (all).
 std::vector<std::string_view> split_tag_expression(std::string_view expression);
 // 64-bit FNV-1a of a tag; 0 means "no tag" in a ConsumeQueue unit.

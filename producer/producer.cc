@@ -79,7 +79,15 @@ Result<std::string> encode_message_properties(const ProducerMessage& msg) {
         (key == kPropertyKeys && !msg.keys.empty())) {
       continue;
     }
+    if (key == kPropertyDelayLevel && msg.delay_level != 0) continue;
     props.emplace_back(key, value);
+  }
+  if (msg.delay_level < 0) {
+    return Status::invalid_argument("delay level " + std::to_string(msg.delay_level) +
+                                    " is negative (0: no delay; 1, 2, ...: the broker's levels)");
+  }
+  if (msg.delay_level > 0) {
+    props.emplace_back(std::string(kPropertyDelayLevel), std::to_string(msg.delay_level));
   }
   for (const auto& [key, value] : props) {
     if (has_separator(key) || has_separator(value)) {
@@ -101,6 +109,10 @@ Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
     if (msg.topic != msgs.front().topic) {
       return Status::invalid_argument("a batch goes to one topic; got '" + msgs.front().topic +
                                       "' and '" + msg.topic + "'");
+    }
+    if (msgs.size() > 1 && msg.delay_level != 0) {
+      return Status::invalid_argument("a batch cannot carry delayed messages (delay level " +
+                                      std::to_string(msg.delay_level) + ")");
     }
     if (msg.body.size() > max_message_size) {
       return Status::message_too_large(

@@ -43,6 +43,10 @@ struct ProducerMessage {
   std::string keys;
   std::map<std::string, std::string> properties;
   uint32_t flags = 0;
+  // RocketMQ's setDelayTimeLevel: 0 delivers at once; level n waits the broker's n-th
+  // messageDelayLevel (1s 5s 10s 30s 1m ... 2h by default; a level past the last is the last).
+  // Negative is refused before sending, and so is a delayed message in a batch.
+  int32_t delay_level = 0;
 };
 
 enum class SendStatus { kSendOk, kFlushDiskTimeout, kFlushSlaveTimeout, kSlaveNotAvailable };

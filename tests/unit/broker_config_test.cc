@@ -177,6 +177,7 @@ const std::map<std::string, std::string>& sample_values() {
       {"haTransferBatchSize", "65536"},
       {"haSendHeartbeatInterval", "200"},
       {"haHousekeepingInterval", "2000"},
+      {"messageDelayLevel", "1s 2m 3h 1d"},
       {"slaveSyncIntervalMs", "500"},
       {"autoCreateTopicEnable", "false"},
       {"defaultTopicQueueNums", "16"},

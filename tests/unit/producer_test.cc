@@ -637,6 +637,32 @@ TEST_F(ProducerTest, IllegalMessagesAreRejectedClientSide) {
   EXPECT_EQ(total_sends(), 0u);
 }
 
+TEST_F(ProducerTest, ADelayLevelTravelsAsTheDelayPropertyAndBadOnesStayHere) {
+  auto p = start_producer();
+  ProducerMessage m = message("later");
+  m.delay_level = 3;
+  m.properties = {{"DELAY", "7"}};  // the field wins over a hand-set property
+  auto r = p->send(m);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  FakeBroker& broker = r->broker_name == "broker-a" ? *a_ : *b_;
+  auto sends = broker.sends();
+  ASSERT_EQ(sends.size(), 1u);
+  ASSERT_EQ(sends[0].records.size(), 1u);
+  EXPECT_EQ(find_property(sends[0].records[0].properties, kPropertyDelayLevel), "3");
+
+  ProducerMessage negative = message("x");
+  negative.delay_level = -1;
+  auto refused = p->send(negative);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("negative"), std::string::npos);
+  std::vector<ProducerMessage> batch = {message("a"), message("b")};
+  batch[1].delay_level = 2;
+  auto batch_refused = p->send(batch);
+  EXPECT_EQ(batch_refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(batch_refused.status().message().find("batch"), std::string::npos);
+  EXPECT_EQ(total_sends(), 1u);
+}
+
 TEST_F(ProducerTest, MaxMessageSizeIsCheckedClientSide) {
   auto p = start_producer();
   p->set_max_message_size(1024);

@@ -1,0 +1,202 @@
+// Delayed messages (RocketMQ's delay levels) against real comet-broker processes: a message sent
+// with DELAY level n arrives in its topic once the level's delay has passed since it was stored,
+// not before and not much later; it survives kill -9 of its broker and the promotion of a slave,
+// arriving once.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "integration/cluster.h"
+#include "integration/metadata_offsets.h"
+
+namespace comet::testing {
+namespace {
+
+constexpr const char* kTopic = "Delayed";
+constexpr const char* kLevels = "messageDelayLevel=1s 2s 3s";
+constexpr int64_t kLateness = 1000;  // ms a delivery may come after its due time
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Delivered {
+  std::string body;
+  std::string properties;
+  int64_t store_ms = 0;  // when the broker appended it to its real topic
+};
+
+RemotingCommand delayed_send(const std::string& topic, int32_t queue, const std::string& body,
+                             const std::string& level) {
+  auto req = send_request(topic, queue, {body});
+  const std::string props = encode_properties({{"DELAY", level}});
+  Message m;
+  m.topic = topic;
+  m.body = body;
+  m.properties = props;
+  m.born_timestamp_ms = wall_ms();
+  req.body.owned.assign(record::encoded_size(m), '\0');
+  record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(req.body.owned.data()));
+  return req;
+}
+
+std::vector<Delivered> records_of(const RemotingCommand& resp) {
+  std::vector<Delivered> out;
+  const std::string body = resp.body.to_string();
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  for (size_t pos = 0; pos < body.size();) {
+    auto d = record::decode(p + pos, body.size() - pos, true);
+    if (d.outcome != record::Outcome::kRecord) break;
+    out.push_back({std::string(d.record.body), std::string(d.record.properties),
+                   d.record.store_timestamp_ms});
+    pos += d.size;
+  }
+  return out;
+}
+
+class DelayProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { cluster_ = std::make_unique<LocalCluster>(dir_.path()); }
+  void TearDown() override {
+    if (HasFailure() && cluster_) cluster_->print_log_tails();
+  }
+
+  std::string start(const std::string& key, std::vector<std::string> extra = {}) {
+    extra.push_back(kLevels);
+    extra.push_back("slaveSyncIntervalMs=3600000");  // only the metadata log carries progress
+    auto addr = cluster_->start_broker_as(key, "delay-a", std::move(extra));
+    EXPECT_TRUE(addr.is_ok()) << addr.status().to_string();
+    return addr.is_ok() ? *addr : "";
+  }
+
+  Result<RemotingCommand> call(const std::string& addr, RemotingCommand req) {
+    return cluster_->client().invoke(addr, std::move(req), 10s);
+  }
+
+  void send_delayed(const std::string& addr, const std::string& body, const std::string& level) {
+    auto r = call(addr, delayed_send(kTopic, 0, body, level));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+  }
+
+  // Long-polls queue 0 of `topic` on `addr` from `offset` until a message is there (or
+  // `timeout`); the messages of the first pull that finds any.
+  std::vector<Delivered> await_messages(const std::string& addr, const std::string& topic,
+                                        int64_t offset, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = cluster_->client().invoke(addr, pull_request(topic, 0, offset, 32, 1000), 5s);
+      if (r.is_ok() && r->response_code() == ResponseCode::SUCCESS) return records_of(*r);
+    }
+    return {};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(DelayProcessTest, ADelayedMessageArrivesWhenDueNotBeforeAndOnce) {
+  const std::string broker = start("b");
+  ASSERT_TRUE(call(broker, update_topic_request(kTopic, 1)).is_ok());
+  const int64_t sent = wall_ms();
+  ASSERT_NO_FATAL_FAILURE(send_delayed(broker, "after-2s", "2"));
+  const int64_t acked = wall_ms();
+  auto now = call(broker, pull_request(kTopic, 0, 0));
+  ASSERT_TRUE(now.is_ok());
+  EXPECT_NE(now->response_code(), ResponseCode::SUCCESS) << "delivered before its delay";
+
+  auto got = await_messages(broker, kTopic, 0, 10s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "after-2s");
+  EXPECT_GE(got[0].store_ms, sent + 2000);
+  EXPECT_LE(got[0].store_ms, acked + 2000 + kLateness);
+  // Delivered as sent: the scheduling properties are gone.
+  EXPECT_TRUE(find_property(got[0].properties, "DELAY").empty()) << got[0].properties;
+  EXPECT_TRUE(find_property(got[0].properties, "REAL_TOPIC").empty()) << got[0].properties;
+
+  // A level past the last is the last (3 s), as RocketMQ clamps it.
+  const int64_t sent_late = wall_ms();
+  ASSERT_NO_FATAL_FAILURE(send_delayed(broker, "level-99", "99"));
+  got = await_messages(broker, kTopic, 1, 10s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "level-99");
+  EXPECT_GE(got[0].store_ms, sent_late + 3000);
+  // Nothing arrives twice.
+  EXPECT_TRUE(await_messages(broker, kTopic, 2, 1500ms).empty());
+}
+
+TEST_F(DelayProcessTest, BadDelayedSendsGetTypedErrors) {
+  const std::string broker = start("b");
+  ASSERT_TRUE(call(broker, update_topic_request(kTopic, 1)).is_ok());
+  auto batch = send_request(kTopic, 0, {"a", "b"});
+  batch.body.owned.clear();
+  for (const char* body : {"a", "b"}) {
+    const std::string props = encode_properties({{"DELAY", "1"}});
+    Message m;
+    m.topic = kTopic;
+    m.body = body;
+    m.properties = props;
+    const size_t at = batch.body.owned.size();
+    batch.body.owned.resize(at + record::encoded_size(m));
+    record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(batch.body.owned.data() + at));
+  }
+  auto r = call(broker, std::move(batch));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->response_code(), ResponseCode::MESSAGE_ILLEGAL);
+  EXPECT_NE(r->remark().find("batch"), std::string::npos) << r->remark();
+  // The schedule topic is the broker's own.
+  r = call(broker, send_request("SCHEDULE_TOPIC_XXXX", 0, {"x"}));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_NE(r->response_code(), ResponseCode::SUCCESS);
+  EXPECT_NE(r->remark().find("reserved"), std::string::npos) << r->remark();
+}
+
+TEST_F(DelayProcessTest, APendingDelayedMessageSurvivesKillNine) {
+  std::string broker = start("b");
+  ASSERT_TRUE(call(broker, update_topic_request(kTopic, 1)).is_ok());
+  const int64_t sent = wall_ms();
+  ASSERT_NO_FATAL_FAILURE(send_delayed(broker, "survivor", "3"));
+  cluster_->broker("b")->kill9();
+  broker = start("b");
+  auto got = await_messages(broker, kTopic, 0, 15s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "survivor");
+  EXPECT_GE(got[0].store_ms, sent + 3000);
+  EXPECT_TRUE(await_messages(broker, kTopic, 1, 1500ms).empty()) << "delivered twice";
+}
+
+// A promoted slave delivers what was pending on the old master, and not again what the old
+// master delivered (its progress reached the slave with the metadata log).
+TEST_F(DelayProcessTest, APromotedSlaveDeliversPendingMessagesOnce) {
+  ASSERT_TRUE(cluster_->start_namesrv().is_ok());
+  const std::string master = start("m", {"brokerRole=ASYNC_MASTER"});
+  const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", 30s, true).is_ok());
+  ASSERT_TRUE(call(master, update_topic_request(kTopic, 1)).is_ok());
+
+  ASSERT_NO_FATAL_FAILURE(send_delayed(master, "early", "1"));
+  ASSERT_EQ(await_messages(slave, kTopic, 0, 10s).size(), 1u) << "not delivered and copied";
+  const OffsetMap progress = {{offset_key("%SCHEDULE%", "SCHEDULE_TOPIC_XXXX", 0), 1}};
+  ASSERT_EQ(await_replicated_offsets(cluster_->client(), slave, progress, 10s), progress);
+
+  ASSERT_NO_FATAL_FAILURE(send_delayed(master, "pending", "3"));
+  // The slave holds it in the schedule topic (queue 2 for level 3) before the master dies.
+  auto held =
+      cluster_->client().invoke(slave, pull_request("SCHEDULE_TOPIC_XXXX", 2, 0, 32, 5000), 10s);
+  ASSERT_TRUE(held.is_ok() && held->response_code() == ResponseCode::SUCCESS);
+  cluster_->broker("m")->kill9();
+  auto promoted = call(slave, promote_slave_request(2));
+  ASSERT_TRUE(promoted.is_ok());
+  ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
+
+  auto got = await_messages(slave, kTopic, 1, 15s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "pending");
+  EXPECT_TRUE(await_messages(slave, kTopic, 2, 1500ms).empty()) << "delivered twice";
+}
+
+}  // namespace
+}  // namespace comet::testing
