@@ -117,18 +117,22 @@ Status parse_config_keys(const ConfigKeys<Config>& keys, const Properties& p, Co
   return Status::ok();
 }
 
-// One line per key, "  name=default   description", the defaults read from `defaults`.
+// One line per key, "  name=default   description", the defaults read from `defaults`. The
+// descriptions line up after the usual assignment; a longer one (a list of values) pushes only
+// its own description to the right.
 template <typename Config>
 std::string describe_config_keys(const ConfigKeys<Config>& keys, const Config& defaults) {
+  constexpr size_t kMaxAlign = 44;
   std::vector<std::string> assignments;
   size_t width = 0;
   for (const ConfigKey<Config>& k : keys) {
     assignments.push_back(std::string(k.name) + "=" + k.show(defaults));
-    width = std::max(width, assignments.back().size());
+    if (assignments.back().size() <= kMaxAlign) width = std::max(width, assignments.back().size());
   }
   std::string out;
   for (size_t i = 0; i < keys.size(); ++i) {
-    out += "  " + assignments[i] + std::string(width - assignments[i].size() + 3, ' ');
+    const size_t pad = assignments[i].size() < width ? width - assignments[i].size() : 0;
+    out += "  " + assignments[i] + std::string(pad + 3, ' ');
     out.append(keys[i].description).append("\n");
   }
   return out;
