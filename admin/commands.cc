@@ -23,8 +23,8 @@ void describe_options(std::ostream& o, const std::vector<OptionSpec>& options) {
   for (const auto& opt : options) {
     std::string left = "  ";
     left += opt.letter ? std::string("-") + opt.letter + ", " : std::string("    ");
-    left += "--" + std::string(opt.name);
-    if (!opt.placeholder.empty()) left += " " + std::string(opt.placeholder);
+    left.append("--").append(opt.name);
+    if (!opt.placeholder.empty()) left.append(" ").append(opt.placeholder);
     width = std::max(width, left.size());
     lines.emplace_back(std::move(left),
                        std::string(opt.help) + (opt.required ? " (required)" : ""));
