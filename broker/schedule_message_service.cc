@@ -34,15 +34,9 @@ Result<Message> real_message(const RecordView& r, std::string& properties) {
   }
   properties = without_properties(r.properties,
                                   {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId});
-  Message m;
+  Message m = record::message_of(r);
   m.topic = topic;
   m.queue_id = queue;
-  m.flags = r.flags;
-  m.sys_flag = r.sys_flag;
-  m.born_timestamp_ms = r.born_timestamp_ms;
-  m.born_host = r.born_host;
-  m.reconsume_times = r.reconsume_times;
-  m.body = r.body;
   m.properties = properties;
   return m;
 }

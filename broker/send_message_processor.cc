@@ -173,16 +173,8 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
                    "message topic '" + std::string(d.record.topic) +
                        "' differs from request topic '" + topic + "'");
     }
-    Message m;
-    m.topic = topic;
-    m.queue_id = queue_id;
-    m.flags = d.record.flags;
-    m.sys_flag = d.record.sys_flag;
-    m.born_timestamp_ms = d.record.born_timestamp_ms;
-    m.born_host = d.record.born_host;
-    m.reconsume_times = d.record.reconsume_times;
-    m.body = d.record.body;
-    m.properties = d.record.properties;
+    Message m = record::message_of(d.record);
+    m.queue_id = queue_id;  // the record's own is what the producer wrote; the broker chose
     msgs.push_back(m);
     pos += d.size;
   }

@@ -253,6 +253,20 @@ std::string_view find_property(std::string_view encoded, std::string_view key) {
   return {};
 }
 
+Message record::message_of(const RecordView& r) {
+  Message m;
+  m.topic = r.topic;
+  m.queue_id = r.queue_id;
+  m.flags = r.flags;
+  m.sys_flag = r.sys_flag;
+  m.born_timestamp_ms = r.born_timestamp_ms;
+  m.born_host = r.born_host;
+  m.reconsume_times = r.reconsume_times;
+  m.body = r.body;
+  m.properties = r.properties;
+  return m;
+}
+
 std::string without_properties(std::string_view encoded,
                                std::initializer_list<std::string_view> keys) {
   std::string out;

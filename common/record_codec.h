@@ -55,6 +55,10 @@ struct RecordView {
 
 namespace record {
 
+// The message a decoded record holds, to append again (a broker rewriting or re-delivering it);
+// its views point where the record's do.
+Message message_of(const RecordView& r);
+
 constexpr uint32_t kMessageMagic = 0x434d4731;  // "1GMC" little-endian: a message record
 constexpr uint32_t kBlankMagic = 0x434d4230;    // end-of-segment filler
 constexpr size_t kHeaderSize = 80;              // fixed fields up to and including bodyLen

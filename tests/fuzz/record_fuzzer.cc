@@ -43,16 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         !within(r.properties, p, p + d.size)) {
       fail("a field view points outside its record");
     }
-    Message m;
-    m.topic = r.topic;
-    m.queue_id = r.queue_id;
-    m.flags = r.flags;
-    m.sys_flag = r.sys_flag;
-    m.born_timestamp_ms = r.born_timestamp_ms;
-    m.born_host = r.born_host;
-    m.reconsume_times = r.reconsume_times;
-    m.body = r.body;
-    m.properties = r.properties;
+    const Message m = record::message_of(r);
     if (record::encoded_size(m) != d.size) fail("the fields do not account for the record size");
     std::string again(d.size, '\0');
     record::encode(m, r.queue_offset, r.physical_offset, r.store_timestamp_ms, r.store_host,

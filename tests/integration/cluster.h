@@ -100,10 +100,11 @@ class LocalCluster {
   remoting::RemotingClient client_;
 };
 
-// The body of a SEND_MESSAGE: records as the producer encodes them.
-inline std::string encode_records(const std::string& topic, const std::vector<std::string>& bodies,
-                                  const std::string& tags = "") {
-  std::string props = tags.empty() ? "" : encode_properties({{"TAGS", tags}});
+// The body of a SEND_MESSAGE: records as the producer encodes them, each with the (encoded)
+// properties `props`.
+inline std::string encode_records_with_properties(const std::string& topic,
+                                                  const std::vector<std::string>& bodies,
+                                                  const std::string& props) {
   std::string out;
   for (const auto& b : bodies) {
     Message m;
@@ -116,6 +117,12 @@ inline std::string encode_records(const std::string& topic, const std::vector<st
     record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(out.data() + at));
   }
   return out;
+}
+
+inline std::string encode_records(const std::string& topic, const std::vector<std::string>& bodies,
+                                  const std::string& tags = "") {
+  return encode_records_with_properties(topic, bodies,
+                                        tags.empty() ? "" : encode_properties({{"TAGS", tags}}));
 }
 
 inline RemotingCommand send_request(const std::string& topic, int32_t queue,

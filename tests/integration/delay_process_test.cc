@@ -32,14 +32,8 @@ struct Delivered {
 RemotingCommand delayed_send(const std::string& topic, int32_t queue, const std::string& body,
                              const std::string& level) {
   auto req = send_request(topic, queue, {body});
-  const std::string props = encode_properties({{"DELAY", level}});
-  Message m;
-  m.topic = topic;
-  m.body = body;
-  m.properties = props;
-  m.born_timestamp_ms = wall_ms();
-  req.body.owned.assign(record::encoded_size(m), '\0');
-  record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(req.body.owned.data()));
+  req.body.owned =
+      encode_records_with_properties(topic, {body}, encode_properties({{"DELAY", level}}));
   return req;
 }
 
@@ -132,17 +126,8 @@ TEST_F(DelayProcessTest, BadDelayedSendsGetTypedErrors) {
   const std::string broker = start("b");
   ASSERT_TRUE(call(broker, update_topic_request(kTopic, 1)).is_ok());
   auto batch = send_request(kTopic, 0, {"a", "b"});
-  batch.body.owned.clear();
-  for (const char* body : {"a", "b"}) {
-    const std::string props = encode_properties({{"DELAY", "1"}});
-    Message m;
-    m.topic = kTopic;
-    m.body = body;
-    m.properties = props;
-    const size_t at = batch.body.owned.size();
-    batch.body.owned.resize(at + record::encoded_size(m));
-    record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(batch.body.owned.data() + at));
-  }
+  batch.body.owned =
+      encode_records_with_properties(kTopic, {"a", "b"}, encode_properties({{"DELAY", "1"}}));
   auto r = call(broker, std::move(batch));
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r->response_code(), ResponseCode::MESSAGE_ILLEGAL);

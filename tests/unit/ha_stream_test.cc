@@ -172,15 +172,21 @@ TEST(MasterStreamDeathTest, AnInvariantBrokenByTheShellAbortsInEveryBuild) {
                "handshaking while the log is still being cut");
 }
 
-// A slave stream that sent its hello and got accepted at `start` with its log ending there.
-SlaveStream streaming_slave(uint64_t start, int64_t epoch = 2) {
-  SlaveStream s(options(), kSegment);
-  s.on_connect(EpochCache({{1, 0}}), 0, start, 0);
+// A master's answer to a slave whose log holds epoch 1: start at `start`, where the master's
+// `epoch` began (a slave whose log ends later cuts to `start` first).
+HandshakeAnswer answer_from(uint64_t start, int64_t epoch = 2) {
   HandshakeAnswer a;
   a.start_offset = start;
   a.master_epoch = epoch;
   a.epochs = {{1, 0}, {epoch, start}};
-  auto r = s.on_answer(a, start, 0);
+  return a;
+}
+
+// A slave stream that sent its hello and got accepted at `start` with its log ending there.
+SlaveStream streaming_slave(uint64_t start, int64_t epoch = 2) {
+  SlaveStream s(options(), kSegment);
+  s.on_connect(EpochCache({{1, 0}}), 0, start, 0);
+  auto r = s.on_answer(answer_from(start, epoch), start, 0);
   EXPECT_TRUE(r.begin.has_value());
   return s;
 }
@@ -189,10 +195,7 @@ TEST(SlaveStream, CutsADivergentTailBeforeAdoptingTheMastersEpochs) {
   SlaveStream s(options(), kSegment);
   SlaveHello h = s.on_connect(EpochCache({{1, 0}}), 0, 120, 0);
   EXPECT_EQ(h.max_offset, 120u);
-  HandshakeAnswer a;
-  a.start_offset = 80;
-  a.master_epoch = 2;
-  a.epochs = {{1, 0}, {2, 80}};
+  const HandshakeAnswer a = answer_from(80);  // the slave's log ends at 120
   auto r = s.on_answer(a, 120, 0);
   ASSERT_TRUE(r.accepted());
   EXPECT_EQ(r.truncate_to, 80u);
@@ -204,10 +207,7 @@ TEST(SlaveStream, CutsADivergentTailBeforeAdoptingTheMastersEpochs) {
 TEST(SlaveStream, BeginsAfterTheCutWithTheMastersEpochs) {
   SlaveStream s(options(), kSegment);
   s.on_connect(EpochCache({{1, 0}}), 0, 120, 0);
-  HandshakeAnswer a;
-  a.start_offset = 80;
-  a.master_epoch = 2;
-  a.epochs = {{1, 0}, {2, 80}};
+  const HandshakeAnswer a = answer_from(80);  // the slave's log ends at 120
   ASSERT_TRUE(s.on_answer(a, 120, 0).truncate_to.has_value());
   auto b = s.on_truncated(true, 80);
   ASSERT_TRUE(b.has_value());
@@ -220,10 +220,7 @@ TEST(SlaveStream, BeginsAfterTheCutWithTheMastersEpochs) {
 TEST(SlaveStream, AReconnectWaitsForTheCutOfAClosedStream) {
   SlaveStream s(options(), kSegment);
   s.on_connect(EpochCache({{1, 0}}), 0, 120, 0);
-  HandshakeAnswer a;
-  a.start_offset = 80;
-  a.master_epoch = 2;
-  a.epochs = {{1, 0}, {2, 80}};
+  const HandshakeAnswer a = answer_from(80);  // the slave's log ends at 120
   ASSERT_TRUE(s.on_answer(a, 120, 0).truncate_to.has_value());
   s.on_closed();
   EXPECT_TRUE(s.cut_pending());  // a hello now would report 120, a log about to end at 80
