@@ -46,6 +46,13 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
 
 BrokerController::~BrokerController() {
   shutdown();
+  if (stopped_) return;
+  // A start that failed half way left threads running (the server's I/O threads, the store's
+  // dispatcher, replication's own) that would call into the parts about to be destroyed: stop
+  // them first, as shutdown() does for a broker that started.
+  if (replication_) replication_->stop();
+  if (server_) server_->stop();
+  if (store_) (void)store_->shutdown();
 }
 
 std::string BrokerController::address() const {

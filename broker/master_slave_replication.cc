@@ -1,5 +1,7 @@
 #include "broker/master_slave_replication.h"
 
+#include <charconv>
+
 #include "common/logging.h"
 
 namespace comet::broker {
@@ -74,7 +76,10 @@ Status MasterSlaveReplication::load_persisted_role() {
   const std::string& v = saved.value();
   const size_t colon = v.find(':');
   auto role = parse_broker_role(v.substr(0, colon));
-  if (colon == std::string::npos || !role.is_ok()) {
+  int64_t id = 0;
+  const char* id_end = v.data() + v.size();
+  if (colon == std::string::npos || !role.is_ok() ||
+      std::from_chars(v.data() + colon + 1, id_end, id).ptr != id_end || colon + 1 == v.size()) {
     return Status::corruption("bad stored role '" + v + "'");
   }
   if (role.value() != ctx_.config.broker_role) {
@@ -83,7 +88,7 @@ Status MasterSlaveReplication::load_persisted_role() {
                            broker_role_name(ctx_.config.broker_role));
   }
   role_ = role.value();
-  broker_id_ = std::stoll(v.substr(colon + 1));
+  broker_id_ = id;
   return Status::ok();
 }
 

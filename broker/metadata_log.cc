@@ -1,5 +1,7 @@
 #include "broker/metadata_log.h"
 
+#include <charconv>
+
 #include "broker/replication.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -27,7 +29,14 @@ MetadataLog::~MetadataLog() {
 
 Status MetadataLog::attach() {
   if (auto saved = metadata_.get(Family::kHa, kAppliedKey); saved.is_ok()) {
-    applied_ = std::stoull(saved.value());
+    uint64_t applied = 0;
+    const std::string& v = saved.value();
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), applied);
+    if (ec != std::errc() || end != v.data() + v.size()) {
+      return Status::corruption("stored " + std::string(kAppliedKey) + " '" + v +
+                                "' is not an offset");
+    }
+    applied_ = applied;
   } else if (saved.status().code() != Code::kNotFound) {
     return saved.status();
   }

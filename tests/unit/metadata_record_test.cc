@@ -1,8 +1,14 @@
 // The metadata record codec: what a master writes, a replica reads back exactly; a damaged or
-// invalid record is refused whole with kCorruption.
+// invalid record is refused whole with kCorruption. And a broker whose stored replication state
+// is damaged does not start.
 #include "broker/metadata_record.h"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "broker/broker_controller.h"
+#include "test_util.h"
 
 namespace comet::broker {
 namespace {
@@ -72,6 +78,52 @@ TEST(MetadataRecord, TheSystemTopicIsNoClientTopic) {
   MetadataChanges c = sample();
   c.topics[0] = t;
   EXPECT_EQ(decode_metadata_record(encode_metadata_record(c)).status().code(), Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace comet::broker
+
+namespace comet::broker {
+namespace {
+
+// A broker whose stored replication state was damaged refuses to start, with the key named,
+// instead of throwing or guessing a role or position.
+Status start_broker_over(const std::string& root) {
+  auto props = Properties::parse(
+      "listenPort=0\nhaListenPort=0\nbindAddress=127.0.0.1\n"
+      "mappedFileSizeCommitLog=1048576\nmaxMessageSize=65536\nstorePathRootDir=" +
+      root);
+  if (!props.is_ok()) return props.status();
+  auto config = BrokerConfig::from_properties(*props);
+  if (!config.is_ok()) return config.status();
+  auto broker = BrokerController::create(*config);
+  if (!broker.is_ok()) return broker.status();
+  Status s = (*broker)->start();
+  (*broker)->shutdown();
+  return s;
+}
+
+void store_ha_value(const std::string& root, std::string_view key, std::string_view value) {
+  auto metadata = MetadataStore::open(root);
+  ASSERT_TRUE(metadata.is_ok()) << metadata.status().to_string();
+  ASSERT_TRUE((*metadata)->put(Family::kHa, key, value, /*sync=*/true).is_ok());
+}
+
+TEST(StoredReplicationState, ADamagedRoleOrAppliedPositionIsATypedError) {
+  for (const auto& [key, value, named] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"role", "ASYNC_MASTER:x", "bad stored role"},
+           {"role", "ASYNC_MASTER:", "bad stored role"},
+           {"metadataApplied", "12ab", "metadataApplied"}}) {
+    comet::testing::TempDir dir;
+    ASSERT_NO_FATAL_FAILURE(store_ha_value(dir.path(), key, value));
+    Status s = start_broker_over(dir.path());
+    EXPECT_EQ(s.code(), Code::kCorruption) << key << "=" << value << ": " << s.to_string();
+    EXPECT_NE(s.message().find(named), std::string::npos) << s.message();
+  }
+  comet::testing::TempDir fine;
+  ASSERT_NO_FATAL_FAILURE(store_ha_value(fine.path(), "metadataApplied", "0"));
+  EXPECT_TRUE(start_broker_over(fine.path()).is_ok());
 }
 
 }  // namespace
