@@ -20,11 +20,6 @@ inline std::vector<int64_t> default_delay_levels_ms() {
           6 * m, 7 * m, 8 * m,  9 * m,  10 * m, 20 * m, 30 * m, 1 * h, 2 * h};
 }
 
-// Message properties of a delayed message in the schedule topic (RocketMQ's MessageConst names;
-// the level itself is common/record_codec.h's kPropertyDelayLevel).
-inline constexpr std::string_view kPropertyRealTopic = "REAL_TOPIC";
-inline constexpr std::string_view kPropertyRealQueueId = "REAL_QID";
-
 // The delays in milliseconds, level 1 first. kInvalidArgument names the bad entry: each is a
 // positive whole number followed by s, m, h or d, separated by spaces; 1 to 64 levels.
 Result<std::vector<int64_t>> parse_delay_levels(std::string_view text);

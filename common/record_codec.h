@@ -139,6 +139,22 @@ constexpr std::string_view kPropertyTags = "TAGS";
 constexpr std::string_view kPropertyKeys = "KEYS";
 // RocketMQ's delay level of a message (1..n; the broker's messageDelayLevel names each delay).
 constexpr std::string_view kPropertyDelayLevel = "DELAY";
+// Where a delayed, timer or retried message goes when due (RocketMQ's MessageConst names).
+constexpr std::string_view kPropertyRealTopic = "REAL_TOPIC";
+constexpr std::string_view kPropertyRealQueueId = "REAL_QID";
+// Timer messages (RocketMQ 5): an absolute delivery time in ms since the epoch, or a delay in
+// seconds from the send; the broker turns either into TIMER_OUT_MS, the due time it keeps.
+constexpr std::string_view kPropertyTimerDeliverMs = "TIMER_DELIVER_MS";
+constexpr std::string_view kPropertyTimerDelaySec = "TIMER_DELAY_SEC";
+constexpr std::string_view kPropertyTimerOutMs = "TIMER_OUT_MS";
+// Retries: the topic a retried message was first consumed from, the id it had there, how often
+// it was consumed, and after how many times it goes to the dead-letter queue.
+constexpr std::string_view kPropertyRetryTopic = "RETRY_TOPIC";
+constexpr std::string_view kPropertyOriginMessageId = "ORIGIN_MESSAGE_ID";
+constexpr std::string_view kPropertyReconsumeTime = "RECONSUME_TIME";
+constexpr std::string_view kPropertyMaxReconsumeTimes = "MAX_RECONSUME_TIMES";
+// The client-side unique id of a message (RocketMQ's UNIQ_KEY), shown as its message id.
+constexpr std::string_view kPropertyUniqKey = "UNIQ_KEY";
 // The tags of a subscription expression: "TagA || TagB" → {TagA, TagB}; "*" or "" → {} (all).
 std::vector<std::string_view> split_tag_expression(std::string_view expression);
 // 64-bit FNV-1a of a tag; 0 means "no tag" in a ConsumeQueue unit.

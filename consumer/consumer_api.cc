@@ -261,6 +261,28 @@ Result<uint64_t> ConsumerApi::min_offset(const MessageQueue& mq) {
   return queue_offset(mq, false);
 }
 
+Status ConsumerApi::send_message_back(const MessageExt& msg, int delay_level,
+                                      int max_reconsume_times) {
+  const std::optional<std::string> master = client_->find_broker_addr(msg.broker_name, kMasterId);
+  if (!master) {
+    return Status::unavailable("send-back of " + msg.msg_id + ": no master of broker " +
+                               msg.broker_name + " in the route");
+  }
+  auto request = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK);
+  protocol::ConsumerSendMsgBackRequestT ext;
+  ext.offset = static_cast<int64_t>(msg.physical_offset);
+  ext.group = group_;
+  ext.delay_level = delay_level;
+  ext.origin_msg_id = msg.msg_id;
+  ext.origin_topic = msg.topic;
+  ext.max_reconsume_times = max_reconsume_times;
+  request.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(
+      RemotingCommand response,
+      client_->remoting().invoke(*master, std::move(request), client_->config().request_timeout));
+  return response_status(response, "send-back of " + msg.msg_id + " to " + *master);
+}
+
 Result<std::vector<std::string>> ConsumerApi::consumer_ids(const std::string& topic) {
   COMET_ASSIGN_OR_RETURN(std::shared_ptr<const TopicRoute> route, client_->find_route(topic));
   std::vector<ReadTarget> targets;

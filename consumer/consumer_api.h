@@ -17,6 +17,7 @@
 
 #include "common/logging.h"
 #include "common/status.h"
+#include "consumer/message_ext.h"
 #include "consumer/pull_result.h"
 #include "producer/mq_client.h"
 #include "producer/topic_route.h"
@@ -80,6 +81,13 @@ class ConsumerApi {
   void update_consumer_offset_async(const MessageQueue& mq, uint64_t offset);
   Result<uint64_t> max_offset(const MessageQueue& mq);
   Result<uint64_t> min_offset(const MessageQueue& mq);
+
+  // CONSUMER_SEND_MSG_BACK to the master of the broker `msg` was pulled from: that broker writes
+  // it to %RETRY%<group>, delayed by `delay_level` (0: level 3 + its reconsume times), or, once
+  // it was consumed `max_reconsume_times` times (-1: the group's retryMaxTimes), to
+  // %DLQ%<group>. kUnavailable when the route names no master for that broker; any other
+  // failure is the broker's answer or the transport's.
+  Status send_message_back(const MessageExt& msg, int delay_level, int max_reconsume_times);
 
   // Client ids of the group as a broker of `topic` knows them (the first that answers).
   Result<std::vector<std::string>> consumer_ids(const std::string& topic);

@@ -6,10 +6,6 @@
 
 namespace comet::client {
 
-namespace {
-constexpr std::string_view kPropertyUniqKey = "UNIQ_KEY";
-}  // namespace
-
 std::map<std::string, std::string> decode_properties(std::string_view encoded) {
   std::map<std::string, std::string> out;
   while (!encoded.empty()) {
