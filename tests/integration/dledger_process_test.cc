@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "integration/metadata_offsets.h"
 #include "integration/netns.h"
 #include "producer/producer.h"
@@ -34,15 +35,6 @@ constexpr auto kWait = 60s;
 constexpr int kMembers = 3;
 constexpr int kQueues = 4;
 
-// The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
-int next_leader_announced(ChildProcess* member,
-                          std::chrono::milliseconds timeout = std::chrono::milliseconds(kWait)) {
-  auto line = member->wait_for_line("is led by", timeout);
-  if (!line.is_ok()) return -1;
-  const size_t at = line->find("is led by n");
-  return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
-}
-
 struct Acked {
   std::string body;
   uint32_t queue = 0;
@@ -54,13 +46,8 @@ class DLedgerProcessTest : public ::testing::Test {
   void SetUp() override {
     cluster_ = std::make_unique<LocalCluster>(dir_.path());
     ASSERT_TRUE(cluster_->start_namesrv().is_ok());
-    std::string peers;
-    for (int i = 0; i < kMembers; ++i) {
-      const uint16_t port = free_loopback_port();
-      ASSERT_NE(port, 0);
-      peers += (i ? ";" : "") + id(i) + "-127.0.0.1:" + std::to_string(port);
-    }
-    peers_ = peers;
+    peers_ = dledger_peers(kMembers);
+    ASSERT_FALSE(peers_.empty()) << "no free port";
     for (int i = 0; i < kMembers; ++i)
       ASSERT_NO_FATAL_FAILURE(start_member(i));
   }
@@ -68,16 +55,15 @@ class DLedgerProcessTest : public ::testing::Test {
     if (HasFailure() && cluster_) cluster_->print_log_tails();
   }
 
-  static std::string id(int i) { return "n" + std::to_string(i); }
+  static std::string id(int i) { return dledger_member_id(i); }
 
   void start_member(int i) {
-    auto addr = cluster_->start_broker_as(
-        id(i), "dl-a",
-        {"enableDLegerCommitLog=true", "dLegerGroup=dl-a", "dLegerPeers=" + peers_,
-         "dLegerSelfId=" + id(i), "slaveSyncIntervalMs=" + slave_sync_interval_ms_,
-         "defaultTopicQueueNums=4",
-         // Small segments: entries that end one segment and start the next are common.
-         "mappedFileSizeCommitLog=65536", "maxMessageSize=16384"});
+    std::vector<std::string> settings = dledger_member_settings("dl-a", peers_, i);
+    settings.insert(settings.end(),
+                    {"slaveSyncIntervalMs=" + slave_sync_interval_ms_, "defaultTopicQueueNums=4",
+                     // Small segments: entries that end one segment and start the next are common.
+                     "mappedFileSizeCommitLog=65536", "maxMessageSize=16384"});
+    auto addr = cluster_->start_broker_as(id(i), "dl-a", std::move(settings));
     ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
     addrs_[i] = *addr;
   }
