@@ -30,6 +30,7 @@ constexpr int32_t kDueLevel = 1;
 constexpr int32_t kHeldLevel = 2;
 
 struct DelayOptions {
+  Mode mode = Mode::kSingle;
   int rounds = 5;
   uint64_t round_messages = 100000;
   double rate = 50000;
@@ -48,8 +49,10 @@ struct DelayOptions {
 constexpr const char* kDelayUsage =
     "usage: comet-bench delay [--rounds R] [--round-messages N] [--rate R] [--seconds S]\n"
     "                         [--delay-s D] [--msg-size B] [--producers P] [--inflight K]\n"
-    "                         [--broker key=value]... [--bin-dir DIR] [--keep] [--json]\n"
-    "On a fresh single broker with messageDelayLevel \"<D>s 1h\": R rounds each of plain and\n"
+    "                         [--mode single] [--broker key=value]... [--bin-dir DIR]\n"
+    "                         [--keep] [--json]\n"
+    "On a fresh cluster (one broker unless --mode async, sync or dledger) with\n"
+    "messageDelayLevel \"<D>s 1h\": R rounds each of plain and\n"
     "delayed (level 2, held) sends of N messages, alternated, their medians and ratio (target:\n"
     "delayed >= 80 % of plain); then S seconds of level-1 sends paced at R msgs/s, consumed by a\n"
     "push consumer: p50/p99/max of arrival - (born time + D) (target: p99 <= 1 s), acked\n"
@@ -208,9 +211,10 @@ std::string numbers(const std::vector<double>& v) {
 void print_table(const DelayOptions& o, const std::optional<ThroughputResult>& t,
                  const std::optional<LatenessResult>& l) {
   std::cout << fmt::format(
-      "\ndelay: one broker, messageDelayLevel \"{}\", {} B bodies, {} producer(s), {} in "
+      "\ndelay: {} ({}), messageDelayLevel \"{}\", {} B bodies, {} producer(s), {} in "
       "flight each\n",
-      o.levels(), o.size, o.send.producers, o.send.inflight);
+      mode_name(o.mode), mode_layout(o.mode), o.levels(), o.size, o.send.producers,
+      o.send.inflight);
   if (t) {
     const double ratio = t->ratio();
     std::cout << fmt::format(
@@ -248,9 +252,9 @@ void print_table(const DelayOptions& o, const std::optional<ThroughputResult>& t
 
 void print_json(const DelayOptions& o, const std::optional<ThroughputResult>& t,
                 const std::optional<LatenessResult>& l) {
-  std::string out =
-      fmt::format("{{\"levels\":\"{}\",\"msg_size\":{},\"producers\":{},\"inflight\":{}",
-                  o.levels(), o.size, o.send.producers, o.send.inflight);
+  std::string out = fmt::format(
+      "{{\"mode\":\"{}\",\"levels\":\"{}\",\"msg_size\":{},\"producers\":{},\"inflight\":{}",
+      mode_name(o.mode), o.levels(), o.size, o.send.producers, o.send.inflight);
   if (t) {
     out += fmt::format(
         ",\"throughput\":{{\"plain_msgs_per_s\":{},\"delayed_msgs_per_s\":{},"
@@ -284,7 +288,7 @@ int delay(const DelayOptions& o, const Binaries& bin) {
   };
   std::vector<std::string> broker_args = {"messageDelayLevel=" + o.levels()};
   broker_args.insert(broker_args.end(), o.broker_args.begin(), o.broker_args.end());
-  auto cluster = BenchCluster::start(Mode::kSingle, bin, dir, broker_args, 60s);
+  auto cluster = BenchCluster::start(o.mode, bin, dir, broker_args, 60s);
   if (!cluster.is_ok()) {
     std::cerr << "delay: cluster: " << cluster.status().to_string() << "\n";
     print_log_excerpts(dir, "delay");
@@ -342,7 +346,11 @@ int run_delay(int argc, char** argv) {
       std::cout << kDelayUsage;
       return 0;
     }
-    if (a == "--rounds" && (n = args.count(0))) {
+    if (a == "--mode" && (s = args.value())) {
+      auto m = parse_mode(*s);
+      if (!m.is_ok()) return delay_usage(m.status().message());
+      o.mode = *m;
+    } else if (a == "--rounds" && (n = args.count(0))) {
       o.rounds = static_cast<int>(*n);
     } else if (a == "--round-messages" && (n = args.count(1))) {
       o.round_messages = static_cast<uint64_t>(*n);

@@ -1,10 +1,11 @@
 // comet-bench delay: what delayed messages (delay levels) cost and how late they arrive.
 //
 //   comet-bench delay [--rounds R] [--round-messages N] [--rate R] [--seconds S] [--delay-s D]
-//                     [--msg-size B] [--producers P] [--inflight K] [--broker key=value]...
-//                     [--bin-dir DIR] [--keep] [--json]
+//                     [--msg-size B] [--producers P] [--inflight K] [--mode single]
+//                     [--broker key=value]... [--bin-dir DIR] [--keep] [--json]
 //
-// A fresh single broker and name server (bench/bench_cluster.h) with messageDelayLevel "<D>s 1h":
+// A fresh local cluster (bench/bench_cluster.h; one broker unless --mode says async, sync or
+// dledger) with messageDelayLevel "<D>s 1h":
 //
 // 1. Send throughput: R rounds each of plain sends and of sends at level 2 (1 h: held in the
 //    schedule topic for the whole run, so only the send path is measured), alternated plain,

@@ -1,5 +1,6 @@
 #include "broker/schedule_message_service.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "broker/delay_levels.h"
@@ -118,7 +119,9 @@ void ScheduleMessageService::deliver(uint32_t level) {
     l.next = progress(level);
     l.loaded = true;
   }
-  auto head = ctx_.store->get_messages(kScheduleTopic, level, l.next, kMaxBatch, 4u << 20);
+  const uint64_t max_bytes =
+      std::min(kMaxBatchBytes, ctx_.config.store.mapped_file_size_commit_log / 4);
+  auto head = ctx_.store->get_messages(kScheduleTopic, level, l.next, kMaxBatch, max_bytes);
   if (head.status == commitlog::GetStatus::kOffsetTooSmall) {
     l.next = head.min_offset;  // retention took them: nothing left to deliver there
     return asio::post(strand_, [this, level] { deliver(level); });
