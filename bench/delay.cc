@@ -78,7 +78,10 @@ double ms(uint64_t us) {
 
 struct ThroughputResult {
   std::vector<double> plain, delayed;  // msgs/s per round, in run order
-  uint64_t failed = 0;                 // sends failed or not confirmed, all rounds
+  // The broker's CPU (user + system) per acked message, µs, per round: what a send costs, which
+  // other load on the machine moves far less than it moves the rate.
+  std::vector<double> plain_cpu_us, delayed_cpu_us;
+  uint64_t failed = 0;  // sends failed or not confirmed, all rounds
   double ratio() const {
     const double p = median(plain);
     return p > 0 ? median(delayed) / p : 0;
@@ -105,33 +108,49 @@ struct LatenessResult {
   }
 };
 
-// One round of sends as fast as the window allows; its acked msgs/s.
-double send_round(const DelayOptions& o, const std::string& namesrv, const std::string& topic,
-                  int32_t level, const BodyMaker& maker, uint64_t& failed) {
+struct Round {
+  double msgs_per_s = 0;
+  double cpu_us_per_msg = 0;
+};
+
+// One round of sends as fast as the window allows: its acked msgs/s and the broker's CPU per
+// acked message.
+Round send_round(const DelayOptions& o, BenchCluster& c, const std::string& topic, int32_t level,
+                 const BodyMaker& maker, uint64_t& failed) {
   SendOptions so = o.send;
   so.delay_level = level;
   SendStats stats;
   const uint64_t per_producer = o.round_messages / static_cast<uint64_t>(so.producers);
-  const Status s = run_sends(so, namesrv, topic, per_producer, maker, nullptr, stats, nullptr,
-                             level > 0 ? "delayed" : "plain", {}, /*paced=*/false);
+  c.mark_cpu();
+  const Status s = run_sends(so, c.namesrv_addr(), topic, per_producer, maker, nullptr, stats,
+                             nullptr, level > 0 ? "delayed" : "plain", {}, /*paced=*/false);
+  const double cpu_s = c.broker_cpu_seconds();
   failed += stats.failed.load() + stats.unconfirmed.load();
-  if (!s.is_ok() || stats.seconds <= 0) return 0;
-  return static_cast<double>(stats.acked.load()) / stats.seconds;
+  const auto acked = static_cast<double>(stats.acked.load());
+  if (!s.is_ok() || stats.seconds <= 0 || acked == 0) return {};
+  return {acked / stats.seconds, cpu_s * 1e6 / acked};
 }
 
-ThroughputResult measure_throughput(const DelayOptions& o, const std::string& namesrv,
+ThroughputResult measure_throughput(const DelayOptions& o, BenchCluster& c,
                                     const std::string& topic, const BodyMaker& maker) {
   ThroughputResult r;
   // A round of each first, not counted: the first sends of a fresh broker fault its segment in.
   uint64_t warmup_failed = 0;
-  send_round(o, namesrv, topic, 0, maker, warmup_failed);
-  send_round(o, namesrv, topic, kHeldLevel, maker, warmup_failed);
+  send_round(o, c, topic, 0, maker, warmup_failed);
+  send_round(o, c, topic, kHeldLevel, maker, warmup_failed);
   for (int i = 0; i < o.rounds; ++i) {
-    r.plain.push_back(send_round(o, namesrv, topic, 0, maker, r.failed));
-    r.delayed.push_back(send_round(o, namesrv, topic, kHeldLevel, maker, r.failed));
+    const Round plain = send_round(o, c, topic, 0, maker, r.failed);
+    const Round delayed = send_round(o, c, topic, kHeldLevel, maker, r.failed);
+    r.plain.push_back(plain.msgs_per_s);
+    r.plain_cpu_us.push_back(plain.cpu_us_per_msg);
+    r.delayed.push_back(delayed.msgs_per_s);
+    r.delayed_cpu_us.push_back(delayed.cpu_us_per_msg);
     if (!o.json) {
-      std::cout << fmt::format("  round {}: plain {:.0f} msgs/s, delayed {:.0f} msgs/s\n", i + 1,
-                               r.plain.back(), r.delayed.back())
+      std::cout << fmt::format(
+                       "  round {}: plain {:.0f} msgs/s ({:.1f} µs CPU), delayed {:.0f} msgs/s "
+                       "({:.1f} µs CPU)\n",
+                       i + 1, plain.msgs_per_s, plain.cpu_us_per_msg, delayed.msgs_per_s,
+                       delayed.cpu_us_per_msg)
                 << std::flush;
     }
   }
@@ -218,11 +237,15 @@ void print_table(const DelayOptions& o, const std::optional<ThroughputResult>& t
   if (t) {
     const double ratio = t->ratio();
     std::cout << fmt::format(
-        "\n| sends | rounds | msgs/s median | range |\n|---|--:|--:|--:|\n"
-        "| plain | {} | {:.0f} | {} |\n| delayed (level {}) | {} | {:.0f} | {} |\n"
-        "| delayed / plain | | {:.1f} % | target >= 80 %: {} |\n",
-        t->plain.size(), median(t->plain), range_of(t->plain), kHeldLevel, t->delayed.size(),
-        median(t->delayed), range_of(t->delayed), ratio * 100, ratio >= 0.8 ? "met" : "MISSED");
+        "\n| sends | rounds | msgs/s median | range | broker CPU µs/msg median |\n"
+        "|---|--:|--:|--:|--:|\n"
+        "| plain | {} | {:.0f} | {} | {:.1f} |\n| delayed (level {}) | {} | {:.0f} | {} | {:.1f} "
+        "|\n"
+        "| delayed / plain | | {:.1f} % | target >= 80 %: {} | {:.2f}x |\n",
+        t->plain.size(), median(t->plain), range_of(t->plain), median(t->plain_cpu_us), kHeldLevel,
+        t->delayed.size(), median(t->delayed), range_of(t->delayed), median(t->delayed_cpu_us),
+        ratio * 100, ratio >= 0.8 ? "met" : "MISSED",
+        median(t->plain_cpu_us) > 0 ? median(t->delayed_cpu_us) / median(t->plain_cpu_us) : 0);
     if (t->failed > 0) std::cout << fmt::format("  {} sends failed or unconfirmed\n", t->failed);
   }
   if (l) {
@@ -258,9 +281,10 @@ void print_json(const DelayOptions& o, const std::optional<ThroughputResult>& t,
   if (t) {
     out += fmt::format(
         ",\"throughput\":{{\"plain_msgs_per_s\":{},\"delayed_msgs_per_s\":{},"
-        "\"plain_median\":{:.0f},\"delayed_median\":{:.0f},\"ratio\":{:.4f},\"failed\":{}}}",
+        "\"plain_median\":{:.0f},\"delayed_median\":{:.0f},\"ratio\":{:.4f},"
+        "\"plain_cpu_us_per_msg\":{:.2f},\"delayed_cpu_us_per_msg\":{:.2f},\"failed\":{}}}",
         numbers(t->plain), numbers(t->delayed), median(t->plain), median(t->delayed), t->ratio(),
-        t->failed);
+        median(t->plain_cpu_us), median(t->delayed_cpu_us), t->failed);
   }
   if (l) {
     const auto& v = l->report.verify;
@@ -307,7 +331,7 @@ int delay(const DelayOptions& o, const Binaries& bin) {
   const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
 
   std::optional<ThroughputResult> throughput;
-  if (o.rounds > 0) throughput = measure_throughput(o, c.namesrv_addr(), plain_topic, maker);
+  if (o.rounds > 0) throughput = measure_throughput(o, c, plain_topic, maker);
   std::optional<LatenessResult> lateness;
   if (o.seconds > 0) {
     auto l = measure_lateness(o, c.namesrv_addr(), due_topic, maker);

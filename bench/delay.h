@@ -10,7 +10,9 @@
 // 1. Send throughput: R rounds each of plain sends and of sends at level 2 (1 h: held in the
 //    schedule topic for the whole run, so only the send path is measured), alternated plain,
 //    delayed, plain, ... after one uncounted round of each; the same producers, window and body
-//    size. Reported: the median of each and their ratio (target: delayed >= 80 % of plain).
+//    size. Reported: the median of each and their ratio (target: delayed >= 80 % of plain), and
+//    the broker's CPU per acked message (what a send costs; load from other processes on the
+//    machine moves it far less than the rate).
 // 2. Due-time lateness: S seconds of sends at level 1 paced at R msgs/s, so R messages a second
 //    fall due; a push consumer of a fresh group receives them. Lateness = arrival at the consumer
 //    - (born time + D); the producer stamps the born time before sending, so this bounds the
