@@ -31,7 +31,7 @@ constexpr int32_t kHeldLevel = 2;
 
 struct DelayOptions {
   Mode mode = Mode::kSingle;
-  int rounds = 5;
+  int rounds = 9;
   uint64_t round_messages = 100000;
   double rate = 50000;
   int seconds = 5;

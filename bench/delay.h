@@ -7,7 +7,7 @@
 // A fresh local cluster (bench/bench_cluster.h; one broker unless --mode says async, sync or
 // dledger) with messageDelayLevel "<D>s 1h":
 //
-// 1. Send throughput: R rounds each of plain sends and of sends at level 2 (1 h: held in the
+// 1. Send throughput: R (9) rounds each of plain sends and of sends at level 2 (1 h: held in the
 //    schedule topic for the whole run, so only the send path is measured), alternated plain,
 //    delayed, plain, ... after one uncounted round of each; the same producers, window and body
 //    size. Reported: the median of each and their ratio (target: delayed >= 80 % of plain), and
