@@ -72,7 +72,7 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-double ms(uint64_t us) {
+double us_to_ms(uint64_t us) {
   return static_cast<double>(us) / 1000.0;
 }
 
@@ -91,7 +91,7 @@ struct ThroughputResult {
 struct Percentiles {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   static Percentiles of(const LatencyHistogram& h) {
-    return {ms(h.percentile_us(0.50)), ms(h.percentile_us(0.99)), ms(h.max_us())};
+    return {us_to_ms(h.percentile_us(0.50)), us_to_ms(h.percentile_us(0.99)), us_to_ms(h.max_us())};
   }
 };
 
