@@ -29,6 +29,7 @@
 
 #include "bench/chaos.h"
 #include "bench/compare.h"
+#include "bench/delay.h"
 #include "bench/latency_histogram.h"
 #include "bench/soak.h"
 #include "bench/window.h"
@@ -82,7 +83,10 @@ constexpr const char* kUsage =
     "         a seeded schedule of faults against a local cluster, then every message checked\n"
     "       comet-bench soak [--mode sync] [--minutes M] [--load F] ...\n"
     "         a long run at a fraction of the probed maximum, judged for memory and latency"
-    " drift\n";
+    " drift\n"
+    "       comet-bench delay [--rounds R] [--rate R] [--seconds S] [--delay-s D] ...\n"
+    "         delayed sends against plain ones, and how late 50k msgs/s fall due on a local"
+    " broker\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -350,14 +354,15 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(nullptr);
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
-  if (cmd == "help" ||
-      (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" && cmd != "soak")) {
+  if (cmd == "help" || (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" &&
+                        cmd != "soak" && cmd != "delay")) {
     return help();
   }
   if (cmd == "consume") return parse_consume(argc, argv);
   if (cmd == "compare") return run_compare(argc, argv);
   if (cmd == "chaos") return run_chaos(argc, argv);
   if (cmd == "soak") return run_soak(argc, argv);
+  if (cmd == "delay") return run_delay(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {

@@ -146,7 +146,7 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
         const uint32_t crc = maker.make(static_cast<uint32_t>(p), seq, &body);
         const auto t0 = Clock::now();
         producer.send_async(
-            client::ProducerMessage{topic, std::move(body), "bench", "", {}, 0},
+            client::ProducerMessage{topic, std::move(body), "bench", "", {}, 0, o.delay_level},
             [&, p, seq, crc, t0](Result<client::SendResult> r) {
               const auto now = Clock::now();
               if (r.is_ok() && r->status == client::SendStatus::kSendOk) {

@@ -26,6 +26,7 @@ struct SendOptions {
   int inflight = 256;
   double rate = 0;  // msgs/s over all producers when paced; 0: as fast as possible
   std::chrono::milliseconds send_timeout{3000};
+  int32_t delay_level = 0;  // > 0: every message waits that delay level (comet-bench delay)
 };
 
 // Per queue, the end of the acknowledged messages (last queue offset + 1): reading back must get

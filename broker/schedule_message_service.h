@@ -37,7 +37,12 @@ uint32_t to_schedule_topic(Message& m, size_t levels, std::string& storage);
 
 class ScheduleMessageService {
  public:
-  static constexpr uint32_t kMaxBatch = 32;  // messages delivered per append
+  // At most this many messages, and bytes (or a quarter of a CommitLog segment: a batch must
+  // fit in one), per append. One append per level is in flight, so a batch carries what fell
+  // due during the previous one's round trip: with 32 a Raft group (a commit takes milliseconds)
+  // delivered less than 40,000 msgs/s (comet-bench delay --mode dledger, docs/benchmarks.md).
+  static constexpr uint32_t kMaxBatch = 256;
+  static constexpr uint64_t kMaxBatchBytes = 1u << 20;
 
   ScheduleMessageService(BrokerContext& ctx, Replication& replication);
   ~ScheduleMessageService();

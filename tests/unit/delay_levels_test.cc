@@ -53,6 +53,21 @@ TEST(DelayLevels, ADelayedMessageMovesToItsLevelsQueueWithItsRealTopic) {
   EXPECT_EQ(find_property(m.properties, "REAL_QID"), "5");
   EXPECT_EQ(find_property(m.properties, "DELAY"), "18");
   EXPECT_EQ(find_property(m.properties, "TAGS"), "t");
+  // Exactly what replacing the three one by one gives: the rest first, then the three in order.
+  EXPECT_EQ(m.properties,
+            encode_properties(
+                {{"TAGS", "t"}, {"DELAY", "18"}, {"REAL_TOPIC", "Orders"}, {"REAL_QID", "5"}}));
+  // Stale scheduling properties a client sent along are replaced, not repeated.
+  const std::string stale =
+      encode_properties({{"REAL_QID", "9"}, {"DELAY", "2"}, {"KEYS", "k"}, {"REAL_TOPIC", "Old"}});
+  Message again;
+  again.topic = "Orders";
+  again.queue_id = 1;
+  again.properties = stale;
+  EXPECT_EQ(to_schedule_topic(again, 18, storage), 2u);
+  EXPECT_EQ(again.properties,
+            encode_properties(
+                {{"KEYS", "k"}, {"DELAY", "2"}, {"REAL_TOPIC", "Orders"}, {"REAL_QID", "1"}}));
 
   Message plain;
   plain.topic = "Orders";
