@@ -149,13 +149,20 @@ void ScheduleMessageService::deliver_due(uint32_t level, commitlog::GetResult he
   auto held = std::make_shared<HeldDelivery>();
   held->properties.reserve(head.messages.size());  // the messages point into these strings
   std::vector<Message> msgs;
+  // Where the level goes on: past the last record taken, by its own queue offset (a hole the
+  // store skipped is not counted as a message), or past all of `head` when every record was taken.
   uint64_t next = l.next;
+  bool took_all = true;
   for (auto& view : head.messages) {
     auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
-    if (d.outcome != record::Outcome::kRecord) break;
+    if (d.outcome != record::Outcome::kRecord) {
+      took_all = false;
+      break;
+    }
     const int64_t due = d.record.store_timestamp_ms + delay;
     if (due > now) {
       if (msgs.empty()) return wait_until(level, std::chrono::milliseconds(due - now));
+      took_all = false;
       break;
     }
     auto m = real_message(d.record, held->properties.emplace_back());
@@ -165,8 +172,9 @@ void ScheduleMessageService::deliver_due(uint32_t level, commitlog::GetResult he
       msgs.push_back(m.value());
     }
     held->records.push_back(std::move(view));
-    ++next;
+    next = std::max(next, d.record.queue_offset + 1);
   }
+  if (took_all) next = std::max(next, head.next_begin_offset);
   if (msgs.empty()) {  // only undeliverable records: step over them
     (void)ctx_.offsets->commit(kScheduleGroup, kScheduleTopic, level, next);
     l.next = next;
