@@ -691,7 +691,7 @@ class FakeBroker {
       dead_letters_.push_back(std::move(m));
     } else {
       r.queue_offset = static_cast<int64_t>(queues_[queue].size());
-      store_locked(queue, m.body, std::string(d.record.properties), 0);
+      store_locked(queue, m.body, std::string(d.record.properties), d.record.reconsume_times);
       answer_held_locked(queue, answers);
     }
     auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
@@ -1359,6 +1359,8 @@ TEST_F(RetryTest, AFailedSendBackFallsBackToASendToTheRetryTopic) {
     EXPECT_EQ(d.topic, kTopic);
     EXPECT_EQ(d.body, "payload");
     EXPECT_EQ(d.tags, "TagA");
+    // The producer wrote RECONSUME_TIME into the record, as RocketMQ's request header carries it.
+    EXPECT_EQ(d.reconsume_times, 1u);
   }
   EXPECT_EQ(consumer->sent_back_messages(), 1u);
   consumer->shutdown();
