@@ -193,6 +193,9 @@ struct PublishInfo {
 // sent to them (they create it on the first message).
 constexpr std::string_view kAutoCreateTopic = "TBW102";
 constexpr uint32_t kDefaultTopicQueueNums = 4;
+// A consumer group's retry topic is created with one queue per broker (as RocketMQ's heartbeat
+// creates it): a send to it before its route exists uses queue 0 only.
+constexpr uint32_t kRetryTopicQueueNums = 1;
 constexpr auto kDefaultRouteRecheck = std::chrono::milliseconds(1000);
 // A send that used up its attempts: the last failure, with how many there were.
 Status failed_after(const std::string& topic, int attempts, const Status& last) {
@@ -383,8 +386,10 @@ Result<std::shared_ptr<const PublishInfo>> Producer::Impl::publish_info(const st
     auto fallback = client_->find_route(std::string(kAutoCreateTopic));
     if (!fallback.is_ok()) return found.status();
     route = std::move(fallback).value();
+    const uint32_t queue_nums =
+        is_retry_topic(topic) ? kRetryTopicQueueNums : kDefaultTopicQueueNums;
     for (MessageQueue q : route->writable_queues(std::string(kAutoCreateTopic))) {
-      if (q.queue_id >= kDefaultTopicQueueNums) continue;
+      if (q.queue_id >= queue_nums) continue;
       q.topic = topic;
       queues.push_back(std::move(q));
     }

@@ -248,5 +248,52 @@ TEST_F(RetryProcessTest, FailingOneInTenOnceConsumesThoseExactlyOnceMore) {
   EXPECT_EQ(consumer->sent_back_messages(), static_cast<uint64_t>(kMessages / 10));
 }
 
+TEST_F(RetryProcessTest, AnOrderlyQueueSuspendsThenSendsTheMessageToTheDlqAndGoesOn) {
+  const std::string topic = "RetryOrderly";
+  const std::string group = "RetryOrderlyGroup";
+  create_topic(topic, 1);
+  std::vector<ProducerMessage> msgs;
+  for (int i = 0; i < 5; ++i) {
+    ProducerMessage m;
+    m.topic = topic;
+    m.body = "m-" + std::to_string(i);
+    m.properties = {{"index", std::to_string(i)}};
+    msgs.push_back(std::move(m));
+  }
+  ASSERT_NO_FATAL_FAILURE(send(msgs));
+
+  const auto begin = Clock::now();
+  auto consumer = push_consumer(group, topic, [](const MessageExt&) { return false; });
+  consumer->set_max_reconsume_times(3);
+  consumer->set_suspend_current_queue_time(100ms);
+  std::mutex mu;
+  std::vector<std::pair<std::string, uint32_t>> order;  // body, reconsume times
+  consumer->register_message_listener_orderly([&](const std::vector<MessageExt>& batch) {
+    bool suspend = false;
+    for (const auto& m : batch) {
+      deliveries_.add(m);
+      std::lock_guard lock(mu);
+      order.emplace_back(m.body, m.reconsume_times);
+      suspend = suspend || m.body == "m-1";
+    }
+    return suspend ? client::ConsumeOrderlyStatus::kSuspendCurrentQueueAMoment
+                   : client::ConsumeOrderlyStatus::kSuccess;
+  });
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(deliveries_.wait_total(4 + 4, begin + 20s)) << deliveries_.total();
+  auto dead = await_messages(dlq_topic(group), begin + 25s);
+  consumer->shutdown();
+
+  std::lock_guard lock(mu);
+  const std::vector<std::pair<std::string, uint32_t>> expected = {
+      {"m-0", 0}, {"m-1", 0}, {"m-1", 1}, {"m-1", 2},
+      {"m-1", 3}, {"m-2", 0}, {"m-3", 0}, {"m-4", 0}};
+  EXPECT_EQ(order, expected);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].body, "m-1");
+  EXPECT_EQ(dead[0].properties["index"], "1");
+  EXPECT_EQ(dead[0].properties["RETRY_TOPIC"], topic);
+}
+
 }  // namespace
 }  // namespace comet::testing
