@@ -112,7 +112,7 @@ class PushConsumer {
   // Failed messages the broker took back (send-back) or this consumer sent to the retry topic
   // (or, orderly, to the DLQ) itself.
   uint64_t sent_back_messages() const;
-  // The queues this consumer pulls now.
+  // The queues this consumer pulls now (its group's retry topic's among them, once it exists).
   std::vector<MessageQueue> assigned_queues() const;
 
  private:
