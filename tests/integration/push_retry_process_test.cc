@@ -75,7 +75,7 @@ class Deliveries {
   size_t total_ = 0;
 };
 
-class RetryProcessTest : public ::testing::Test {
+class PushRetryProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_ = std::make_unique<LocalCluster>(dir_.path());
@@ -158,7 +158,7 @@ class RetryProcessTest : public ::testing::Test {
   std::condition_variable wait_cv_;
 };
 
-TEST_F(RetryProcessTest, AMessageFailed17TimesGoesToTheDlqAndNothingWaitsForIt) {
+TEST_F(PushRetryProcessTest, AMessageFailed17TimesGoesToTheDlqAndNothingWaitsForIt) {
   const std::string topic = "RetryDlq";
   const std::string group = "RetryDlqGroup";
   create_topic(topic, 1);
@@ -212,7 +212,7 @@ TEST_F(RetryProcessTest, AMessageFailed17TimesGoesToTheDlqAndNothingWaitsForIt) 
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
 }
 
-TEST_F(RetryProcessTest, FailingOneInTenOnceConsumesThoseExactlyOnceMore) {
+TEST_F(PushRetryProcessTest, FailingOneInTenOnceConsumesThoseExactlyOnceMore) {
   const std::string topic = "RetryTenth";
   const std::string group = "RetryTenthGroup";
   constexpr int kMessages = 500;
@@ -248,7 +248,7 @@ TEST_F(RetryProcessTest, FailingOneInTenOnceConsumesThoseExactlyOnceMore) {
   EXPECT_EQ(consumer->sent_back_messages(), static_cast<uint64_t>(kMessages / 10));
 }
 
-TEST_F(RetryProcessTest, AnOrderlyQueueSuspendsThenSendsTheMessageToTheDlqAndGoesOn) {
+TEST_F(PushRetryProcessTest, AnOrderlyQueueSuspendsThenSendsTheMessageToTheDlqAndGoesOn) {
   const std::string topic = "RetryOrderly";
   const std::string group = "RetryOrderlyGroup";
   create_topic(topic, 1);
