@@ -118,10 +118,11 @@ class RetryProcessTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  // The original message, pulled through the consumer API (which caches the broker's route).
+  // The original message, pulled through the consumer API (which caches the broker's route);
+  // a long poll, since the queue is indexed after the send was answered.
   MessageExt pull_original(ConsumerApi& consumer) {
     client::MessageQueue mq{kTopic, kBrokerName, 0};
-    auto r = consumer.pull(mq, "*", 0, 1, 0ms, 5s);
+    auto r = consumer.pull(mq, "*", 0, 1, 3000ms, 5s);
     EXPECT_TRUE(r.is_ok()) << r.status().to_string();
     if (!r.is_ok() || r->msgs.empty()) return {};
     return r->msgs.front();
@@ -249,6 +250,15 @@ TEST_F(RetryProcessTest, ASendToTheRetryTopicGoesToTheDlqPastTheLimit) {
   EXPECT_EQ(dead->body, "spent");
   EXPECT_EQ(dead->properties.at("RECONSUME_TIME"), "3");
   EXPECT_FALSE(await_message(broker, "%RETRY%G2", 1, 1000ms).has_value());
+
+  // A group whose %RETRY% topic could not be named is refused with a typed error.
+  auto back = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK);
+  protocol::ConsumerSendMsgBackRequestT ext;
+  ext.group = std::string(121, 'g');
+  back.set_ext(std::move(ext));
+  r = call(broker, std::move(back));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->response_code(), ResponseCode::BAD_REQUEST) << r->remark();
 
   auto batch = send_request("%RETRY%G2", 0, {"a", "b"});
   r = call(broker, std::move(batch));
