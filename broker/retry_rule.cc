@@ -51,8 +51,9 @@ bool retry_send_goes_to_dlq(std::string_view properties, uint32_t record_reconsu
                             int32_t group_retry_max_times) {
   const int64_t times =
       int_property(properties, kPropertyReconsumeTime).value_or(record_reconsume_times);
-  const int32_t max =
-      int_property(properties, kPropertyMaxReconsumeTimes).value_or(group_retry_max_times);
+  // A negative MAX_RECONSUME_TIMES means "the group's", as -1 does in a send-back.
+  const std::optional<int32_t> asked = int_property(properties, kPropertyMaxReconsumeTimes);
+  const int32_t max = asked && *asked >= 0 ? *asked : group_retry_max_times;
   return times >= max;
 }
 

@@ -48,7 +48,7 @@ SendBack decide_send_back(const RecordView& original, const SendBackRequest& req
 
 // A send to %RETRY%<group> (a consumer whose send-back failed, or an orderly consumer):
 // whether it goes to %DLQ%<group> instead. Its reconsume times is RECONSUME_TIME when that is a
-// number, else the record's field; its limit MAX_RECONSUME_TIMES when that is a number, else
+// number, else the record's field; its limit MAX_RECONSUME_TIMES when that is a number >= 0, else
 // `group_retry_max_times`.
 bool retry_send_goes_to_dlq(std::string_view properties, uint32_t record_reconsume_times,
                             int32_t group_retry_max_times);

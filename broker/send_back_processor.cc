@@ -59,10 +59,12 @@ void SendBackProcessor::process(const ConnectionPtr& conn, RemotingCommand req) 
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
   }
   const std::string& group = ext->group;
-  if (!record::valid_group_name(group) || !record::valid_topic_name(dlq_topic(group))) {
+  // The longer of its topic names, %RETRY%<group>, must be a legal topic.
+  if (!record::valid_group_name(group) || !record::valid_topic_name(retry_topic(group))) {
+    logger("broker")->warn("send-back refused: illegal consumer group '{}'", group);
     return reply(conn, req, ResponseCode::BAD_REQUEST,
                  "illegal consumer group '" + group +
-                     "' (1-122 chars of [A-Za-z0-9_%|-]: its %RETRY% and %DLQ% topics must be "
+                     "' (1-120 chars of [A-Za-z0-9_%|-]: its %RETRY% and %DLQ% topics must be "
                      "legal)");
   }
   auto stored = read_record(ext->offset);

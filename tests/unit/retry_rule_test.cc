@@ -85,6 +85,8 @@ TEST(RetryRule, ASendToTheRetryTopicReadsItsTimesFromPropertiesFirst) {
   EXPECT_TRUE(retry_send_goes_to_dlq(
       encode_properties({{"RECONSUME_TIME", "2"}, {"MAX_RECONSUME_TIMES", "2"}}), 0, 16));
   EXPECT_FALSE(retry_send_goes_to_dlq(encode_properties({{"MAX_RECONSUME_TIMES", "x"}}), 3, 16));
+  EXPECT_FALSE(retry_send_goes_to_dlq(encode_properties({{"MAX_RECONSUME_TIMES", "-1"}}), 3, 16));
+  EXPECT_TRUE(retry_send_goes_to_dlq(encode_properties({{"MAX_RECONSUME_TIMES", "-1"}}), 16, 16));
   EXPECT_FALSE(retry_send_goes_to_dlq(encode_properties({{"RECONSUME_TIME", "3x"}}), 0, 16));
 }
 
