@@ -108,6 +108,30 @@ Result<std::vector<protocol::TopicConfigT>> AdminClient::topic_configs(
   return out;
 }
 
+Status AdminClient::update_subscription_group(const std::string& broker_addr,
+                                              const protocol::SubscriptionGroupConfigT& config) {
+  auto req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+  req.set_ext(protocol::SubscriptionGroupConfigT(config));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return Status::ok();
+}
+
+Result<std::vector<protocol::SubscriptionGroupConfigT>> AdminClient::subscription_groups(
+    const std::string& broker_addr) {
+  COMET_ASSIGN_OR_RETURN(
+      auto resp,
+      call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  COMET_ASSIGN_OR_RETURN(auto list, ext_of<protocol::SubscriptionGroupListT>(
+                                        resp, "GET_ALL_SUBSCRIPTIONGROUP_CONFIG"));
+  std::vector<protocol::SubscriptionGroupConfigT> out;
+  for (auto& g : list.groups) {
+    if (g) out.push_back(std::move(*g));
+  }
+  return out;
+}
+
 Result<int64_t> AdminClient::queue_offset(const std::string& broker_addr, const std::string& topic,
                                           int32_t queue_id, bool max) {
   auto req =

@@ -1,4 +1,5 @@
-// AdminClient: the admin-only requests behind comet-admin (topics, offsets, runtime, HA and
+// AdminClient: the admin-only requests behind comet-admin (topics, subscription groups, offsets,
+// runtime, HA and
 // DLedger), blocking and typed, one per wire request, each bounded by the client's timeout. They go
 // over the client core (comet_client's MQClient): its connections, and its name-server failover.
 // Sends and pulls are not here: comet-admin makes them with the client's Producer and
@@ -39,6 +40,11 @@ class AdminClient {
   Status update_topic(const std::string& broker_addr, const protocol::TopicConfigT& config);
   Status delete_topic(const std::string& broker_addr, const std::string& topic);
   Result<std::vector<protocol::TopicConfigT>> topic_configs(const std::string& broker_addr);
+  // Creates or replaces a consumer group's config (retryMaxTimes, ...) on a master.
+  Status update_subscription_group(const std::string& broker_addr,
+                                   const protocol::SubscriptionGroupConfigT& config);
+  Result<std::vector<protocol::SubscriptionGroupConfigT>> subscription_groups(
+      const std::string& broker_addr);
   Result<int64_t> min_offset(const std::string& broker_addr, const std::string& topic,
                              int32_t queue_id);
   Result<int64_t> max_offset(const std::string& broker_addr, const std::string& topic,

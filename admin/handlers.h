@@ -16,6 +16,10 @@ int delete_topic(Context& c);
 int topic_list(Context& c);
 int topic_status(Context& c);
 
+// group_commands.cc
+int update_sub_group(Context& c);
+int sub_group_list(Context& c);
+
 // message_commands.cc
 int send_message(Context& c);
 int consume_message(Context& c);

@@ -139,12 +139,6 @@ class ConsumerGroup {
     (*it)->shutdown();
     members_.erase(it);
   }
-  uint64_t dropped() const {
-    uint64_t n = 0;
-    for (const auto& m : members_)
-      n += m->dropped_after_retries();
-    return n;
-  }
   void stop() {
     for (auto& m : members_)
       m->shutdown();
@@ -362,9 +356,6 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
     const uint64_t missing = deliveries.wait_for_acked(verifier, 120s);
     note(missing == 0 ? std::string("every acked message was delivered to the consumers")
                       : fmt::format("{} acked messages not delivered after 120 s", missing));
-    if (uint64_t dropped = consumers.dropped(); dropped > 0) {
-      note(fmt::format("consumers skipped {} messages after retries", dropped));
-    }
     consumers.stop();
   }
   note("reading back");

@@ -246,6 +246,7 @@ void MasterSlaveReplication::on_registered(const protocol::RegisterBrokerRespons
   // Registered as master for the epoch we still hold: writes may flow.
   if (is_master() && epoch == this->epoch() && !confirmed_.exchange(true)) {
     logger("broker")->info("name server confirmed this broker as master of epoch {}", epoch);
+    announce("confirmed master of epoch " + std::to_string(epoch));
     if (hooks_.writable) hooks_.writable();
   }
 }

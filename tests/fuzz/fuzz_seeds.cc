@@ -1,7 +1,7 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
 // (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
-// (metadata records: offsets, topics, both, none). The fuzzers start from these
+// (metadata records: offsets, topics, group configs, all, none). The fuzzers start from these
 // instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <filesystem>
@@ -46,6 +46,23 @@ std::string bare(RequestCode code) {
   auto cmd = RemotingCommand::request(code);
   cmd.header.opaque = 7;
   return encode_frame(cmd);
+}
+
+// A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
+std::string send_to_retry_topic() {
+  protocol::SendMessageRequestT s;
+  s.producer_group = "pg";
+  s.topic = "%RETRY%cg";
+  s.queue_id = -1;
+  const std::string props =
+      encode_properties({{"RECONSUME_TIME", "16"}, {"MAX_RECONSUME_TIMES", "16"}});
+  Message m;
+  m.topic = s.topic;
+  m.body = "spent";
+  m.properties = props;
+  std::string body(record::encoded_size(m), '\0');
+  record::encode(m, 0, 0, 0, {}, reinterpret_cast<uint8_t*>(body.data()));
+  return frame(RequestCode::SEND_MESSAGE, s, std::move(body));
 }
 
 std::vector<std::string> frames() {
@@ -130,9 +147,21 @@ std::vector<std::string> frames() {
     t.target_id = "n1";
     out.push_back(frame(RequestCode::DLEDGER_TRANSFER_LEADER, t));
   }
+  {
+    protocol::ConsumerSendMsgBackRequestT b;
+    b.offset = 0;
+    b.group = "cg";
+    out.push_back(frame(RequestCode::CONSUMER_SEND_MSG_BACK, b));
+    protocol::SubscriptionGroupConfigT g;
+    g.group_name = "cg";
+    g.retry_max_times = 2;
+    out.push_back(frame(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, g));
+    out.push_back(send_to_retry_topic());
+  }
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
-                        RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC}) {
+                        RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
+                        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG}) {
     out.push_back(bare(c));
   }
   return out;
@@ -164,9 +193,10 @@ bool write_all(const std::filesystem::path& dir, const std::vector<std::string>&
 
 }  // namespace
 
-// Metadata records (broker/metadata_record.h): offsets alone, topics alone, both, and empty.
+// Metadata records (broker/metadata_record.h): offsets alone, topics alone, groups alone, all
+// three, and empty.
 std::vector<std::string> metadata_records() {
-  auto record = [](int offsets, int topics) {
+  auto record = [](int offsets, int topics, int groups) {
     protocol::MetadataRecordT r;
     for (int i = 0; i < offsets; ++i) {
       auto e = std::make_unique<protocol::ConsumerOffsetEntryT>();
@@ -183,11 +213,18 @@ std::vector<std::string> metadata_records() {
       t->perm = 6;
       r.topics.push_back(std::move(t));
     }
+    for (int i = 0; i < groups; ++i) {
+      auto g = std::make_unique<protocol::SubscriptionGroupConfigT>();
+      g->group_name = "group-" + std::to_string(i);
+      g->retry_max_times = 3 + i;
+      g->retry_queue_nums = 1;
+      r.subscription_groups.push_back(std::move(g));
+    }
     flatbuffers::FlatBufferBuilder fbb;
     fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
-  return {record(3, 0), record(0, 2), record(2, 2), record(0, 0)};
+  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2), record(2, 2, 2), record(0, 0, 0)};
 }
 
 int main(int argc, char** argv) {

@@ -18,7 +18,9 @@ namespace {
 }
 
 bool same(const MetadataChanges& a, const MetadataChanges& b) {
-  if (a.offsets.size() != b.offsets.size() || a.topics != b.topics) return false;
+  if (a.offsets.size() != b.offsets.size() || a.topics != b.topics || a.groups != b.groups) {
+    return false;
+  }
   for (size_t i = 0; i < a.offsets.size(); ++i) {
     const auto& x = a.offsets[i];
     const auto& y = b.offsets[i];
@@ -41,6 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const auto& t : decoded->topics) {
     if (!validate_topic_config(t).is_ok()) fail("an invalid topic config decoded");
+  }
+  for (const auto& g : decoded->groups) {
+    if (!validate_subscription_group(g).is_ok()) fail("an invalid subscription group decoded");
   }
   auto again = decode_metadata_record(encode_metadata_record(decoded.value()));
   if (!again.is_ok() || !same(decoded.value(), again.value())) fail("re-encoding changed it");

@@ -16,6 +16,7 @@
 #include "broker/consumer_offset_manager.h"
 #include "broker/metadata_store.h"
 #include "broker/send_message_processor.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "common/msg_id.h"
 #include "test_util.h"
@@ -79,6 +80,7 @@ TEST(MetadataStore, OpensUnderStoreRootWithIndependentColumnFamilies) {
   EXPECT_TRUE(store->remove(Family::kTopics, "never-there").is_ok());
   EXPECT_EQ(family_name(Family::kTopics), "topics");
   EXPECT_EQ(family_name(Family::kConsumerOffsets), "consumer_offsets");
+  EXPECT_EQ(family_name(Family::kSubscriptionGroups), "subscription_groups");
 }
 
 TEST(MetadataStore, BinaryKeysAndValuesRoundTrip) {
@@ -472,6 +474,87 @@ TEST(TopicConfigManager, ConvertsToAndFromTheWireTable) {
 }
 
 // ---- ConsumerOffsetManager -----------------------------------------------------------------
+
+TEST(SubscriptionGroupManager, AGroupWithoutAConfigHasRocketMqsDefaults) {
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+  EXPECT_FALSE(groups->find("G").has_value());
+  const SubscriptionGroupConfig d = groups->find_or_default("G");
+  EXPECT_EQ(d.group_name, "G");
+  EXPECT_EQ(d.retry_max_times, 16);
+  EXPECT_EQ(d.retry_queue_nums, 1);
+  EXPECT_TRUE(d.consume_enable);
+  EXPECT_TRUE(d.consume_broadcast_enable);
+  EXPECT_TRUE(groups->all().empty());
+}
+
+TEST(SubscriptionGroupManager, PersistsAcrossReopenAndNotifiesChangesOnly) {
+  testing::TempDir dir;
+  std::vector<SubscriptionGroupConfig> expected;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+    int changes = 0;
+    groups->set_change_listener([&](const SubscriptionGroupConfig&) { ++changes; });
+    SubscriptionGroupConfig g{"G1", 3, true, false, 2};
+    ASSERT_TRUE(groups->create_or_update(g).is_ok());
+    ASSERT_TRUE(groups->create_or_update(g).is_ok());  // identical: no change
+    ASSERT_TRUE(groups->create_or_update({"G0", 0, false, true, 0}).is_ok());
+    g.retry_max_times = 5;
+    ASSERT_TRUE(groups->create_or_update(g).is_ok());
+    EXPECT_EQ(changes, 3);
+    expected = groups->all();
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+  EXPECT_EQ(groups->all(), expected);
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(expected[0].group_name, "G0");  // sorted by name
+  EXPECT_EQ(groups->find_or_default("G1").retry_max_times, 5);
+  EXPECT_FALSE(groups->find_or_default("G1").consume_broadcast_enable);
+  EXPECT_EQ(groups->find_or_default("G0").retry_queue_nums, 0);
+}
+
+TEST(SubscriptionGroupManager, RejectsBadConfigsWithTypedErrors) {
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+  for (const SubscriptionGroupConfig& bad :
+       {SubscriptionGroupConfig{"", 16, true, true, 1},
+        SubscriptionGroupConfig{"has space", 16, true, true, 1},
+        SubscriptionGroupConfig{"G", -1, true, true, 1},
+        SubscriptionGroupConfig{"G", 16, true, true, -1},
+        SubscriptionGroupConfig{"G", 16, true, true, 1025}}) {
+    auto r = groups->create_or_update(bad);
+    ASSERT_FALSE(r.is_ok()) << bad.group_name << " " << bad.retry_max_times;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  }
+  EXPECT_TRUE(groups->all().empty());
+}
+
+TEST(SubscriptionGroupManager, EncodingIsVersionedAndCorruptionFailsLoad) {
+  const SubscriptionGroupConfig c{"G", 7, false, true, 3};
+  const std::string bytes = encode_subscription_group(c);
+  EXPECT_EQ(bytes.size(), 10u);
+  EXPECT_EQ(decode_subscription_group("G", bytes).value(), c);
+  EXPECT_EQ(decode_subscription_group("G", bytes + "later").value(), c);
+  EXPECT_EQ(decode_subscription_group("G", bytes.substr(0, 9)).status().code(), Code::kCorruption);
+  EXPECT_EQ(decode_subscription_group("G", "").status().code(), Code::kCorruption);
+
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put(Family::kSubscriptionGroups, "broken", "\x01\x02").is_ok());
+  auto groups = SubscriptionGroupManager::load(*store);
+  ASSERT_FALSE(groups.is_ok());
+  EXPECT_EQ(groups.status().code(), Code::kCorruption);
+  EXPECT_NE(groups.status().message().find("broken"), std::string::npos);
+}
 
 TEST(ConsumerOffsetManager, CommitsAndQueries) {
   testing::TempDir dir;

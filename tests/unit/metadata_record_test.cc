@@ -24,10 +24,16 @@ MetadataChanges sample() {
   t.perm = kPermReadWrite;
   t.order = true;
   c.topics.push_back(t);
+  SubscriptionGroupConfig g;
+  g.group_name = "group-a";
+  g.retry_max_times = 3;
+  g.consume_broadcast_enable = false;
+  g.retry_queue_nums = 2;
+  c.groups.push_back(g);
   return c;
 }
 
-TEST(MetadataRecord, RoundTripsOffsetsAndTopics) {
+TEST(MetadataRecord, RoundTripsOffsetsTopicsAndGroups) {
   auto decoded = decode_metadata_record(encode_metadata_record(sample()));
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
   ASSERT_EQ(decoded->offsets.size(), 2u);
@@ -38,6 +44,8 @@ TEST(MetadataRecord, RoundTripsOffsetsAndTopics) {
   EXPECT_EQ(decoded->offsets[1].group, "group-b");
   ASSERT_EQ(decoded->topics.size(), 1u);
   EXPECT_EQ(decoded->topics[0], sample().topics[0]);
+  ASSERT_EQ(decoded->groups.size(), 1u);
+  EXPECT_EQ(decoded->groups[0], sample().groups[0]);
 }
 
 TEST(MetadataRecord, EmptyRecordDecodesEmpty) {
@@ -65,6 +73,14 @@ TEST(MetadataRecord, InvalidEntriesRefuseTheWholeRecord) {
   MetadataChanges bad_topic = sample();
   bad_topic.topics[0].read_queue_nums = 0;
   EXPECT_EQ(decode_metadata_record(encode_metadata_record(bad_topic)).status().code(),
+            Code::kCorruption);
+  MetadataChanges bad_retries = sample();
+  bad_retries.groups[0].retry_max_times = -1;
+  EXPECT_EQ(decode_metadata_record(encode_metadata_record(bad_retries)).status().code(),
+            Code::kCorruption);
+  MetadataChanges bad_group_name = sample();
+  bad_group_name.groups[0].group_name = "";
+  EXPECT_EQ(decode_metadata_record(encode_metadata_record(bad_group_name)).status().code(),
             Code::kCorruption);
 }
 

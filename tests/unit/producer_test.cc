@@ -59,6 +59,7 @@ struct ReceivedRecord {
   uint32_t queue_id = 0;
   uint32_t flags = 0;
   int64_t born_timestamp_ms = 0;
+  uint32_t reconsume_times = 0;
 };
 
 struct ReceivedSend {
@@ -168,7 +169,7 @@ class FakeBroker {
       }
       got.records.push_back({std::string(d.record.topic), std::string(d.record.body),
                              std::string(d.record.properties), d.record.queue_id, d.record.flags,
-                             d.record.born_timestamp_ms});
+                             d.record.born_timestamp_ms, d.record.reconsume_times});
       pos += d.size;
     }
     if (got.records.empty()) got.records_valid = false;
@@ -661,6 +662,40 @@ TEST_F(ProducerTest, ADelayLevelTravelsAsTheDelayPropertyAndBadOnesStayHere) {
   EXPECT_EQ(batch_refused.status().code(), Code::kInvalidArgument);
   EXPECT_NE(batch_refused.status().message().find("batch"), std::string::npos);
   EXPECT_EQ(total_sends(), 1u);
+}
+
+// A consumer sending a failed message to its group's retry topic itself (RocketMQ's
+// sendMessageBack fallback): the record carries RECONSUME_TIME as its reconsume times, and
+// before the retry topic has a route only queue 0 is used (a broker creates it with one queue).
+TEST_F(ProducerTest, ARetryTopicSendCarriesItsReconsumeTimesAndUsesQueueZeroWithoutARoute) {
+  ns_->set_route("TBW102", {a_.get(), b_.get()});
+  auto p = start_producer();
+  std::set<uint32_t> retry_queues, plain_queues;
+  for (int i = 0; i < 8; ++i) {
+    ProducerMessage m = message("again", "%RETRY%SomeGroup");
+    m.properties = {{"RECONSUME_TIME", "5"}, {"RETRY_TOPIC", kTopic}};
+    auto r = p->send(m);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    retry_queues.insert(r->queue_id);
+    ProducerMessage plain = message("new", "FreshTopic");
+    plain.properties = {{"RECONSUME_TIME", "5"}};
+    auto q = p->send(plain);
+    ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+    plain_queues.insert(q->queue_id);
+  }
+  EXPECT_EQ(retry_queues, std::set<uint32_t>{0});
+  EXPECT_EQ(plain_queues.size(), 4u);  // the auto-create topic's 4 queues
+  size_t retries = 0;
+  for (const FakeBroker* b : {a_.get(), b_.get()}) {
+    for (const auto& send : b->sends()) {
+      ASSERT_EQ(send.records.size(), 1u);
+      const auto& rec = send.records[0];
+      // Only a retry topic's record takes RECONSUME_TIME as its reconsume times.
+      EXPECT_EQ(rec.reconsume_times, rec.topic == "%RETRY%SomeGroup" ? 5u : 0u) << rec.topic;
+      if (rec.topic == "%RETRY%SomeGroup") ++retries;
+    }
+  }
+  EXPECT_EQ(retries, 8u);
 }
 
 TEST_F(ProducerTest, MaxMessageSizeIsCheckedClientSide) {
