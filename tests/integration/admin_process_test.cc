@@ -364,6 +364,14 @@ TEST_F(AdminProcessTest, ConsumerProgressShowsLagAgainstTheCommittedOffset) {
   EXPECT_EQ(json_int(j.out, "diffTotal"), 3);
   EXPECT_NE(j.out.find("\"consumerOffset\": null"), std::string::npos) << j.out;
 
+  // Without -t: every topic the group committed offsets for.
+  auto every = admin({"consumerProgress", "-g", "g1"});
+  ASSERT_EQ(every.exit_code, 0) << every.err;
+  EXPECT_TRUE(find_row(every.out, {"Progress", "broker-a", "0", "5", "2", "3"})) << every.out;
+  EXPECT_NE(every.out.find("Consume TPS n/a, Diff Total: 3"), std::string::npos) << every.out;
+  EXPECT_NE(every.out.find("DLQ depth (%DLQ%g1, not yet resent): 0"), std::string::npos)
+      << every.out;
+
   // The tool's own commit path: nothing left behind on queue 0.
   auto u = admin({"updateConsumerOffset", "-g", "g1", "-t", "Progress", "-b", "broker-a", "-i", "0",
                   "-o", "5"});
