@@ -163,12 +163,6 @@ class ConsumerGroup {
     (*it)->shutdown();
     members_.erase(it);
   }
-  uint64_t dropped() const {
-    uint64_t n = 0;
-    for (const auto& m : members_)
-      n += m->dropped_after_retries();
-    return n;
-  }
   void stop() {
     for (auto& m : members_)
       m->shutdown();
@@ -497,9 +491,6 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
           !ds.is_ok() && r.error.empty()) {
         r.error = "dead letters: " + ds.to_string();
       }
-    }
-    if (uint64_t dropped = consumers.dropped(); dropped > 0) {
-      note(fmt::format("consumers skipped {} messages after retries", dropped));
     }
     consumers.stop();
   }

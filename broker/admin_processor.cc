@@ -17,6 +17,10 @@ void AdminProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
       return delete_topic(conn, req);
     case RequestCode::GET_ALL_TOPIC_CONFIG:
       return all_topics(conn, req);
+    case RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP:
+      return update_group(conn, req);
+    case RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG:
+      return all_groups(conn, req);
     case RequestCode::QUERY_CONSUMER_OFFSET:
       return query_offset(conn, req);
     case RequestCode::UPDATE_CONSUMER_OFFSET:
@@ -113,6 +117,43 @@ void AdminProcessor::all_topics(const ConnectionPtr& conn, const RemotingCommand
   protocol::TopicConfigListT list;
   for (const auto& t : ctx_.topics->all()) {
     list.configs.push_back(std::make_unique<protocol::TopicConfigT>(t.to_protocol()));
+  }
+  resp.set_ext(std::move(list));
+  conn->send(std::move(resp));
+}
+
+// Only a master takes group configs: the metadata log carries them to its replicas, and a
+// replica's own change would be overwritten by the master's next one.
+void AdminProcessor::update_group(const ConnectionPtr& conn, const RemotingCommand& req) {
+  const auto* ext = req.ext<protocol::SubscriptionGroupConfigT>();
+  if (ext == nullptr) {
+    return reply(conn, req, ResponseCode::BAD_REQUEST,
+                 "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP lacks a subscription group config");
+  }
+  if (Status writable = ctx_.replication->check_writable(); !writable.is_ok()) {
+    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE,
+                 "group configs are changed on the master: " + writable.message());
+  }
+  auto r = ctx_.groups->create_or_update(SubscriptionGroupConfig::from_protocol(*ext));
+  if (!r.is_ok()) {
+    logger("broker")->warn("subscription group config refused: {}", r.status().message());
+    const auto code = r.status().code() == Code::kInvalidArgument ? ResponseCode::BAD_REQUEST
+                                                                  : ResponseCode::SYSTEM_ERROR;
+    return reply(conn, req, code, r.status().message());
+  }
+  logger("broker")->info(
+      "subscription group {}: retryMaxTimes {}, retryQueueNums {}, consumeEnable {}, "
+      "consumeBroadcastEnable {}",
+      r->group_name, r->retry_max_times, r->retry_queue_nums, r->consume_enable,
+      r->consume_broadcast_enable);
+  reply(conn, req, ResponseCode::SUCCESS);
+}
+
+void AdminProcessor::all_groups(const ConnectionPtr& conn, const RemotingCommand& req) {
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::SubscriptionGroupListT list;
+  for (const auto& g : ctx_.groups->all()) {
+    list.groups.push_back(std::make_unique<protocol::SubscriptionGroupConfigT>(g.to_protocol()));
   }
   resp.set_ext(std::move(list));
   conn->send(std::move(resp));

@@ -1,4 +1,5 @@
-// The broker's smaller requests: topic admin (create/update, delete, list), consumer offsets
+// The broker's smaller requests: topic admin (create/update, delete, list), subscription group
+// configs (create/update, list), consumer offsets
 // (query, update), queue min/max offsets, client heartbeats and consumer group membership, and
 // runtime information for operators.
 #pragma once
@@ -24,6 +25,8 @@ class AdminProcessor {
   void delete_topic(const ConnectionPtr& conn, const RemotingCommand& req);
   void answer_after_registration(const ConnectionPtr& conn, const RemotingCommand& req);
   void all_topics(const ConnectionPtr& conn, const RemotingCommand& req);
+  void update_group(const ConnectionPtr& conn, const RemotingCommand& req);
+  void all_groups(const ConnectionPtr& conn, const RemotingCommand& req);
   void query_offset(const ConnectionPtr& conn, const RemotingCommand& req);
   void update_offset(const ConnectionPtr& conn, const RemotingCommand& req);
   void queue_offset(const ConnectionPtr& conn, const RemotingCommand& req, bool max);

@@ -14,6 +14,7 @@
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/pull_request_hold_service.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "commitlog/message_store.h"
 #include "remoting/connection.h"
@@ -33,6 +34,7 @@ struct BrokerContext {
   commitlog::MessageStore* store = nullptr;
   TopicConfigManager* topics = nullptr;
   ConsumerOffsetManager* offsets = nullptr;
+  SubscriptionGroupManager* groups = nullptr;
   ClientManager* clients = nullptr;
   PullRequestHoldService* holds = nullptr;
   Replication* replication = nullptr;  // master/slave or DLedger: broker/replication.h

@@ -31,6 +31,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   COMET_ASSIGN_OR_RETURN(b->metadata_, MetadataStore::open(config.store.store_path_root_dir));
   COMET_ASSIGN_OR_RETURN(b->topics_, TopicConfigManager::load(*b->metadata_));
   COMET_ASSIGN_OR_RETURN(b->offsets_, ConsumerOffsetManager::load(*b->metadata_));
+  COMET_ASSIGN_OR_RETURN(b->groups_, SubscriptionGroupManager::load(*b->metadata_));
   b->clients_ = std::make_unique<ClientManager>();
 
   remoting::ServerOptions opts;
@@ -87,6 +88,7 @@ Status BrokerController::start() {
   ctx_.store = store_.get();
   ctx_.topics = topics_.get();
   ctx_.offsets = offsets_.get();
+  ctx_.groups = groups_.get();
   ctx_.clients = clients_.get();
   ctx_.holds = holds_.get();
   if (raft_log) {
@@ -112,6 +114,7 @@ Status BrokerController::start() {
     if (!tbw.is_ok()) return tbw.status();
   }
   send_ = std::make_unique<SendMessageProcessor>(ctx_);
+  send_back_ = std::make_unique<SendBackProcessor>(ctx_);
   pull_ = std::make_unique<PullMessageProcessor>(ctx_);
   admin_ = std::make_unique<AdminProcessor>(
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
@@ -121,6 +124,7 @@ Status BrokerController::start() {
     };
   };
   server_->register_handler(RequestCode::SEND_MESSAGE, route(send_.get()));
+  server_->register_handler(RequestCode::CONSUMER_SEND_MSG_BACK, route(send_back_.get()));
   server_->register_handler(RequestCode::PULL_MESSAGE, route(pull_.get()));
   for (RequestCode code :
        {RequestCode::UPDATE_AND_CREATE_TOPIC, RequestCode::DELETE_TOPIC_IN_BROKER,
@@ -128,7 +132,8 @@ Status BrokerController::start() {
         RequestCode::UPDATE_CONSUMER_OFFSET, RequestCode::GET_MAX_OFFSET,
         RequestCode::GET_MIN_OFFSET, RequestCode::HEART_BEAT, RequestCode::UNREGISTER_CLIENT,
         RequestCode::GET_CONSUMER_LIST_BY_GROUP, RequestCode::GET_BROKER_RUNTIME_INFO,
-        RequestCode::GET_ALL_CONSUMER_OFFSET}) {
+        RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG}) {
     server_->register_handler(code, route(admin_.get()));
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,

@@ -1,6 +1,7 @@
 // BrokerController: one broker process. Opens the store and the metadata, serves the remoting
-// protocol (send, pull with long polling, offsets, topic admin, client heartbeats), and
-// registers with every name server each heartbeatIntervalMs (and at once when topics change).
+// protocol (send, consumer send-back, pull with long polling, offsets, topic admin, client
+// heartbeats), and registers with every name server each heartbeatIntervalMs (and at once when
+// topics change).
 #pragma once
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include "broker/metadata_store.h"
 #include "broker/pull_message_processor.h"
 #include "broker/schedule_message_service.h"
+#include "broker/send_back_processor.h"
 #include "broker/send_message_processor.h"
 #include "broker/slave_metadata_sync.h"
 #include "remoting/remoting_client.h"
@@ -53,10 +55,12 @@ class BrokerController {
   std::unique_ptr<MetadataStore> metadata_;
   std::unique_ptr<TopicConfigManager> topics_;
   std::unique_ptr<ConsumerOffsetManager> offsets_;
+  std::unique_ptr<SubscriptionGroupManager> groups_;
   std::unique_ptr<ClientManager> clients_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;
+  std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
   // Declared before the replication: an append it completes while stopping may still reach it.

@@ -45,6 +45,7 @@ Status MetadataLog::attach() {
   own_from_ = ctx_.store->max_queue_offset(kMetadataTopic, 0);
   ctx_.offsets->set_commit_listener([this](const auto& e) { note_offset(e); });
   ctx_.topics->set_change_listener([this](const TopicConfig& c) { note_topic(c); });
+  ctx_.groups->set_change_listener([this](const SubscriptionGroupConfig& c) { note_group(c); });
   ctx_.store->add_arrival_listener([this](std::string_view topic, uint32_t, uint64_t) {
     if (topic == kMetadataTopic) apply_soon();
   });
@@ -74,6 +75,12 @@ void MetadataLog::note_topic(const TopicConfig& c) {
   topics_.insert_or_assign(c.name, c);
 }
 
+void MetadataLog::note_group(const SubscriptionGroupConfig& c) {
+  if (applying_records || !replication_.is_master()) return;
+  std::lock_guard lock(changes_mu_);
+  groups_.insert_or_assign(c.group_name, c);
+}
+
 void MetadataLog::schedule_flush() {
   if (stopped_) return;
   timer_->expires_after(kFlushInterval);
@@ -91,8 +98,11 @@ MetadataChanges MetadataLog::take_changes() {
     c.offsets.push_back(std::move(e));
   for (auto& [_, t] : topics_)
     c.topics.push_back(std::move(t));
+  for (auto& [_, g] : groups_)
+    c.groups.push_back(std::move(g));
   offsets_.clear();
   topics_.clear();
+  groups_.clear();
   return c;
 }
 
@@ -103,6 +113,8 @@ void MetadataLog::requeue(MetadataChanges changes) {
     offsets_.try_emplace(ConsumerOffsetManager::key(e.group, e.topic, e.queue_id), std::move(e));
   for (auto& t : changes.topics)
     topics_.try_emplace(t.name, std::move(t));
+  for (auto& g : changes.groups)
+    groups_.try_emplace(g.group_name, std::move(g));
 }
 
 void MetadataLog::flush() {
@@ -196,6 +208,10 @@ void MetadataLog::apply(const MetadataChanges& changes, bool from_old_master) {
   for (const auto& t : changes.topics) {
     if (from_old_master && ctx_.topics->find(t.name)) continue;
     (void)ctx_.topics->create_or_update(t);
+  }
+  for (const auto& g : changes.groups) {
+    if (from_old_master && ctx_.groups->find(g.group_name)) continue;
+    (void)ctx_.groups->create_or_update(g);
   }
   applying_records = false;
 }

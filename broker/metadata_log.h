@@ -1,6 +1,6 @@
-// MetadataLog: consumer offsets and topic configs follow replication. Whatever the mode, they
-// travel inside the CommitLog, so they reach the replicas with the HA stream (master/slave) or
-// the Raft log (DLedger), in order, with nothing else to keep in step:
+// MetadataLog: consumer offsets, topic and subscription group configs follow replication. Whatever
+// the mode, they travel inside the CommitLog, so they reach the replicas with the HA stream
+// (master/slave) or the Raft log (DLedger), in order, with nothing else to keep in step:
 //   - The master notes every commit and topic change (the managers' listeners) and appends what
 //     changed as one metadata record (broker/metadata_record.h) every kFlushInterval, through
 //     the Replication seam. One record is in flight at a time, so records keep their order.
@@ -10,8 +10,9 @@
 //     master (an old master's, which a new DLedger leader may commit after its election), and of
 //     those only offset commits and topics it does not have, so nothing it decided is undone.
 //   - Applying a record twice changes nothing: commits move offsets forward only, topic configs
-//     are upserts applied in log order. A broker that stops being master re-reads the records
-//     from where its mastership began (its own, possibly cut, and the new master's after them).
+//     and group configs are upserts applied in log order. A broker that stops being master re-reads
+//     the records from where its mastership began (its own, possibly cut, and the new master's
+//     after them).
 // So a new master resumes its consumer groups from the last record of the old one, at most a
 // flush interval plus replication behind, not from the last periodic sync (SlaveMetadataSync
 // stays as the backstop: offsets committed on a slave, and a replica whose log starts after
@@ -56,6 +57,7 @@ class MetadataLog {
  private:
   void note_offset(const ConsumerOffsetManager::Entry& e);
   void note_topic(const TopicConfig& c);
+  void note_group(const SubscriptionGroupConfig& c);
   void schedule_flush();
   void flush();
   MetadataChanges take_changes();
@@ -74,9 +76,10 @@ class MetadataLog {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> in_flight_{false};  // a record is being appended
 
-  std::mutex changes_mu_;  // guards the two maps: what changed since the last record
+  std::mutex changes_mu_;  // guards the three maps: what changed since the last record
   std::map<std::string, ConsumerOffsetManager::Entry> offsets_;  // by ConsumerOffsetManager::key
   std::map<std::string, TopicConfig> topics_;
+  std::map<std::string, SubscriptionGroupConfig> groups_;
 
   std::atomic<bool> apply_posted_{false};
   std::mutex apply_mu_;  // one apply pass at a time; guards the fields below

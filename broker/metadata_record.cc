@@ -33,6 +33,10 @@ std::string encode_metadata_record(const MetadataChanges& changes) {
   for (const auto& t : changes.topics) {
     r.topics.push_back(std::make_unique<protocol::TopicConfigT>(t.to_protocol()));
   }
+  for (const auto& g : changes.groups) {
+    r.subscription_groups.push_back(
+        std::make_unique<protocol::SubscriptionGroupConfigT>(g.to_protocol()));
+  }
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
@@ -59,6 +63,14 @@ Result<MetadataChanges> decode_metadata_record(std::string_view body) {
       return Status::corruption("metadata record: " + s.message());
     }
     out.topics.push_back(std::move(c));
+  }
+  for (const auto& g : r.subscription_groups) {
+    if (!g) return Status::corruption("metadata record: empty subscription group config");
+    SubscriptionGroupConfig c = SubscriptionGroupConfig::from_protocol(*g);
+    if (Status s = validate_subscription_group(c); !s.is_ok()) {
+      return Status::corruption("metadata record: " + s.message());
+    }
+    out.groups.push_back(std::move(c));
   }
   return out;
 }

@@ -1,6 +1,6 @@
-// The metadata record: consumer offset commits and topic configs as one message body of the
-// system topic kMetadataTopic, so they replicate with the CommitLog (the HA stream, or the Raft
-// log) and every replica applies them in log order (broker/metadata_log.h). The body is a
+// The metadata record: consumer offset commits, topic and subscription group configs as one message
+// body of the system topic kMetadataTopic, so they replicate with the CommitLog (the HA stream, or
+// the Raft log) and every replica applies them in log order (broker/metadata_log.h). The body is a
 // FlatBuffers MetadataRecord (remoting/schema/remoting.fbs); decoding verifies it first, since
 // a replica reads it from a log another broker wrote.
 #pragma once
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/consumer_offset_manager.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/system_topics.h"
 #include "broker/topic_config_manager.h"
 #include "common/status.h"
@@ -19,12 +20,13 @@ namespace comet::broker {
 struct MetadataChanges {
   std::vector<ConsumerOffsetManager::Entry> offsets;  // forward-only commits
   std::vector<TopicConfig> topics;                    // upserts
-  bool empty() const { return offsets.empty() && topics.empty(); }
+  std::vector<SubscriptionGroupConfig> groups;        // upserts
+  bool empty() const { return offsets.empty() && topics.empty() && groups.empty(); }
 };
 
 std::string encode_metadata_record(const MetadataChanges& changes);
 // kCorruption for a body that is not a well-formed MetadataRecord, or that names an illegal
-// group, topic or queue; nothing of a bad record is applied.
+// group, topic or queue (or holds an invalid config); nothing of a bad record is applied.
 Result<MetadataChanges> decode_metadata_record(std::string_view body);
 
 }  // namespace comet::broker

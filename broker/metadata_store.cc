@@ -14,7 +14,8 @@
 namespace comet::broker {
 namespace {
 
-constexpr Family kFamilies[] = {Family::kTopics, Family::kConsumerOffsets, Family::kHa};
+constexpr Family kFamilies[] = {Family::kTopics, Family::kConsumerOffsets, Family::kHa,
+                                Family::kSubscriptionGroups};
 
 rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
@@ -43,6 +44,8 @@ std::string_view family_name(Family f) {
       return "consumer_offsets";
     case Family::kHa:
       return "ha";
+    case Family::kSubscriptionGroups:
+      return "subscription_groups";
   }
   return "unknown";
 }

@@ -21,8 +21,9 @@ class ColumnFamilyHandle;
 
 namespace comet::broker {
 
-enum class Family { kTopics = 0, kConsumerOffsets = 1, kHa = 2 };
-std::string_view family_name(Family f);  // the column family: "topics", "consumer_offsets", "ha"
+enum class Family { kTopics = 0, kConsumerOffsets = 1, kHa = 2, kSubscriptionGroups = 3 };
+// The column family: "topics", "consumer_offsets", "ha", "subscription_groups".
+std::string_view family_name(Family f);
 
 // Mutations applied atomically by MetadataStore::write().
 class MetadataBatch {

@@ -4,105 +4,42 @@
 #include <vector>
 
 #include "broker/delay_levels.h"
-#include "broker/replication.h"
+#include "broker/retry_rule.h"
 #include "broker/schedule_message_service.h"
-#include "common/msg_id.h"
+#include "broker/send_completion.h"
+#include "common/group_topics.h"
+#include "common/logging.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
-namespace {
 
 // What a send's messages point into, kept until the append is done: the request's body and the
 // properties of a message rewritten for the schedule topic.
 struct HeldSend {
   std::string body;
   std::string properties;
+  std::string dlq_topic;  // a spent retry's dead-letter queue
 };
 
-// Completes a send exactly once: with the store's result (after a slave acked it, for a
-// SYNC_MASTER), or FLUSH_DISK_TIMEOUT / FLUSH_SLAVE_TIMEOUT when that takes longer than
-// syncFlushTimeout (SendDeadlines expires it). An ASYNC_FLUSH send to an ASYNC_MASTER has no
-// deadline and costs no hand-off at all.
-class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
- public:
-  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
-      : conn_(std::move(conn)),
-        req_(std::move(req)),
-        store_host_(store_host),
-        queue_id_(queue_id) {}
-
-  // `replication` names what a stored message waits for, in the timeout's remark.
-  void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
-           std::string_view replication) {
-    replication_ = replication;
-    deadlines.add(SendDeadlines::Clock::now() + timeout, shared_from_this());
+Result<bool> SendMessageProcessor::to_dead_letter_queue_if_spent(std::string_view retry_topic,
+                                                                 Message& m, HeldSend& held) {
+  const std::string_view group = retry_topic.substr(kRetryTopicPrefix.size());
+  const SubscriptionGroupConfig config = ctx_.groups->find_or_default(group);
+  if (!retry_send_goes_to_dlq(m.properties, m.reconsume_times, config.retry_max_times)) {
+    return false;
   }
-
-  bool finished() const override { return done_.load(std::memory_order_acquire); }
-
-  void expire() override {
-    if (stored_.load()) {
-      finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
-             std::string(replication_) + " within syncFlushTimeout", {});
-    } else {
-      finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout", {});
-    }
-  }
-
-  // The store holds (and, under SYNC_FLUSH, has flushed) the messages.
-  void stored() { stored_.store(true); }
-
-  void finish(ResponseCode code, std::string remark,
-              const std::vector<commitlog::AppendResult>& results) {
-    if (done_.exchange(true, std::memory_order_acq_rel)) return;
-    if (req_.is_oneway()) return;
-    auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
-    // SLAVE_NOT_AVAILABLE carries the stored position only when it was stored: without one,
-    // clients know the send was refused and may take it elsewhere.
-    if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
-        code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
-        (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty())) {
-      protocol::SendMessageResponseT ext;
-      ext.queue_id = static_cast<int32_t>(queue_id_);
-      if (!results.empty()) {
-        ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
-        ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
-        ext.physical_offset = static_cast<int64_t>(results.front().physical_offset);
-        ext.count = static_cast<int32_t>(results.size());
-      }
-      resp.set_ext(std::move(ext));
-    }
-    conn_->send(std::move(resp));
-  }
-
-  // The answer RocketMQ gives for each outcome of a replicated append.
-  void finish(AppendOutcome out) {
-    switch (out.failure) {
-      case AppendFailure::kNoReplicaInSync:
-        return finish(ResponseCode::SLAVE_NOT_AVAILABLE, out.status.message(), out.results);
-      case AppendFailure::kOutcomeUnknown:
-        // Stored, not known to be replicated: not a refusal to retry.
-        return finish(ResponseCode::FLUSH_SLAVE_TIMEOUT, out.status.message(), out.results);
-      case AppendFailure::kRefused:
-        return finish(ResponseCode::SERVICE_NOT_AVAILABLE, out.status.message(), {});
-      case AppendFailure::kNone:
-        break;
-    }
-    if (out.status.is_ok()) return finish(ResponseCode::SUCCESS, "", out.results);
-    finish(response_code_for(out.status), out.status.message(), out.results);
-  }
-
- private:
-  std::string_view replication_;  // a literal; set before the store can complete, then read
-  ConnectionPtr conn_;
-  RemotingCommand req_;
-  HostAddress store_host_;
-  uint32_t queue_id_;
-  std::atomic<bool> stored_{false};
-  std::atomic<bool> done_{false};
-};
-
-}  // namespace
+  held.dlq_topic = dlq_topic(group);
+  COMET_ASSIGN_OR_RETURN(TopicConfig dlq, ensure_topic(ctx_, held.dlq_topic, kDlqQueueNums));
+  if (!dlq.writable()) return Status::unavailable("topic " + held.dlq_topic + " is not writable");
+  held.properties = dead_letter_properties(m.properties);
+  logger("broker")->info("a message sent to {} goes to {}: consumed {} times (max {})", retry_topic,
+                         held.dlq_topic, find_property(m.properties, kPropertyReconsumeTime),
+                         config.retry_max_times);
+  m.topic = held.dlq_topic;
+  m.queue_id = 0;
+  m.properties = held.properties;
+  return true;
+}
 
 void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
   const auto* ext = req.ext<protocol::SendMessageRequestT>();
@@ -122,7 +59,20 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     return reply(conn, req, ResponseCode::ILLEGAL_TOPIC_NAME,
                  "illegal topic name '" + topic + "' (1-127 chars of [A-Za-z0-9_%|-])");
   }
+  const bool to_retry_topic = is_retry_topic(topic);
+  if (to_retry_topic && ext->batch) {
+    return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                 "a batch cannot be sent to retry topic " + topic);
+  }
   auto config = ctx_.topics->find(topic);
+  if (!config && to_retry_topic) {
+    // A consumer group's retry topic exists on every broker a member sends it to (RocketMQ).
+    auto created = ensure_topic(ctx_, topic, kRetryQueueNums);
+    if (!created.is_ok()) {
+      return reply(conn, req, response_code_for(created.status()), created.status().message());
+    }
+    config = created.value();
+  }
   if (!config) {
     if (!ctx_.config.auto_create_topic_enable) {
       return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
@@ -182,6 +132,13 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (!ext->batch && msgs.size() > 1) {
     return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, "several messages in a non-batch send");
   }
+  if (to_retry_topic) {
+    auto moved = to_dead_letter_queue_if_spent(topic, msgs.front(), *held);
+    if (!moved.is_ok()) {
+      return reply(conn, req, response_code_for(moved.status()), moved.status().message());
+    }
+    if (*moved) queue_id = msgs.front().queue_id;
+  }
   // A delayed message waits in the schedule topic until due (RocketMQ: not in a batch).
   for (Message& m : msgs) {
     if (delay_level_of(find_property(m.properties, kPropertyDelayLevel),
@@ -195,18 +152,7 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     to_schedule_topic(m, ctx_.config.message_delay_levels_ms.size(), held->properties);
   }
 
-  auto completion =
-      std::make_shared<SendCompletion>(conn, std::move(req), ctx_.store_host, queue_id);
-  Replication& replication = *ctx_.replication;
-  const std::string_view awaits = replication.awaits();
-  if (!awaits.empty() ||
-      ctx_.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
-    completion->arm(deadlines_, std::chrono::milliseconds(ctx_.config.store.sync_flush_timeout_ms),
-                    awaits);
-  }
-  replication.append(
-      std::move(msgs), held, [completion] { completion->stored(); },
-      [completion](AppendOutcome out) { completion->finish(std::move(out)); });
+  append_and_answer(ctx_, deadlines_, conn, std::move(req), queue_id, std::move(msgs), held);
 }
 
 }  // namespace comet::broker

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,12 +15,15 @@
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "common/group_topics.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 #include "consumer/allocate_message_queue_averagely.h"
 #include "consumer/consumer_api.h"
 #include "consumer/offset_store.h"
+#include "consumer/retry_message.h"
 #include "producer/mq_client.h"
+#include "producer/producer.h"
 
 namespace comet::client {
 
@@ -48,27 +50,55 @@ struct ProcessQueue {
         tags(parse_subscription_tags(expression)),
         next_offset(offset) {}
 
-  // Everything below it is consumed (or filtered out): the offset to commit.
-  uint64_t committable() const { return msgs.empty() ? next_offset : msgs.front().queue_offset; }
+  // Everything below it is consumed, taken back by the broker or filtered out: the offset to
+  // commit.
+  uint64_t committable() const {
+    uint64_t offset = next_offset;
+    if (!msgs.empty()) offset = std::min(offset, msgs.begin()->first);
+    if (!held.empty()) offset = std::min(offset, held.begin()->first);
+    if (in_flight_from) offset = std::min(offset, *in_flight_from);
+    return offset;
+  }
+  size_t buffered() const { return msgs.size() + held.size() + in_flight_count; }
 
   const MessageQueue mq;
   const std::string expression;
   const std::vector<std::string> tags;
 
   std::mutex mu;
-  std::condition_variable cv;         // in_callback went false
-  std::deque<MessageExt> msgs;        // queue order; the front batch is the one being delivered
+  std::condition_variable cv;           // in_callback went false
+  std::map<uint64_t, MessageExt> msgs;  // pulled, waiting for the listener; by queue offset
+  // Concurrent listener: failed, and neither sent back nor sent to the retry topic; moved back
+  // to `msgs` by a timer after reconsume_delay.
+  std::map<uint64_t, MessageExt> held;
+  std::optional<uint64_t> in_flight_from;  // the lowest offset of the batch being delivered
+  size_t in_flight_count = 0;
   uint64_t next_offset;               // of the next pull
   std::optional<uint64_t> committed;  // last offset handed to the offset store by persist
   bool dropped = false;               // no longer ours: pull and deliver nothing more
   bool paused = false;                // pulling stopped: the buffer is full
-  bool consume_pending = false;       // a delivery is queued, running or scheduled for redelivery
-  bool in_callback = false;           // the listener runs now
-  int attempts = 0;                   // kReconsumeLater answers for the front batch
+  bool consume_pending = false;       // a delivery is queued, running or the queue is suspended
+  bool in_callback = false;           // the listener (or the send-backs after it) runs now
+  bool held_timer = false;            // a timer will move `held` back to `msgs`
   uint64_t pull_errors = 0;           // consecutive
 };
 
 using ProcessQueuePtr = std::shared_ptr<ProcessQueue>;
+
+// What becomes of a batch once the listener, and the send-backs after a failure, are done.
+struct BatchOutcome {
+  std::vector<MessageExt> back;  // return to the queue's buffer, to be delivered again
+  std::vector<MessageExt> held;  // concurrent: deliver again after reconsume_delay
+  bool suspend = false;          // orderly: deliver nothing on the queue for a while
+};
+
+// RocketMQ's CLIENT_INNER_PRODUCER, one per consumer group here (a client may run several
+// groups, and a producer group is registered once per client).
+std::string inner_producer_group(const std::string& consumer_group) {
+  std::string name = "CLIENT_INNER_PRODUCER|" + consumer_group;
+  name.resize(std::min(name.size(), record::kMaxGroupLength));
+  return name;
+}
 
 }  // namespace
 
@@ -87,6 +117,7 @@ class PushConsumer::Impl {
   // Settings: written before start(), read after.
   std::map<std::string, std::string> subscriptions_;
   MessageListener listener_;
+  MessageListenerOrderly orderly_listener_;
   MessageModel model_ = MessageModel::kClustering;
   ConsumeFromWhere from_where_ = ConsumeFromWhere::kLastOffset;
   int consume_threads_ = 4;
@@ -95,16 +126,19 @@ class PushConsumer::Impl {
   int pull_threshold_ = 1000;
   Millis rebalance_interval_{2000};
   Millis persist_interval_{1000};
-  int max_reconsume_times_ = 16;
+  int max_reconsume_times_ = -1;
   Millis reconsume_delay_{1000};
+  Millis suspend_queue_time_{1000};
   Millis suspend_{5000};
   std::string offset_store_dir_;
-  std::atomic<uint64_t> dropped_after_retries_{0};
+  std::atomic<uint64_t> dropped_broadcast_{0};
+  std::atomic<uint64_t> sent_back_{0};
 
  private:
   enum class State { kCreated, kRunning, kStopped };
 
   bool clustering() const { return model_ == MessageModel::kClustering; }
+  bool orderly() const { return static_cast<bool>(orderly_listener_); }
   Status validate() const;
   protocol::ConsumerDataT consumer_data() const;
 
@@ -123,7 +157,18 @@ class PushConsumer::Impl {
                         Result<RemotingCommand> response);
   void submit_consume(const ProcessQueuePtr& pq);
   void consume(const ProcessQueuePtr& pq);
+  bool active(const ProcessQueuePtr& pq);
+  BatchOutcome consume_concurrently(const ProcessQueuePtr& pq, std::vector<MessageExt> batch);
+  BatchOutcome consume_orderly(const ProcessQueuePtr& pq, std::vector<MessageExt> batch);
+  void finish_batch(const ProcessQueuePtr& pq, BatchOutcome outcome);
+  void redeliver_held(const ProcessQueuePtr& pq);
   ConsumeStatus call_listener(const std::vector<MessageExt>& batch);
+  ConsumeOrderlyStatus call_orderly_listener(const std::vector<MessageExt>& batch);
+  // A failed message of a concurrent listener to the broker for a later retry: send-back, else
+  // a send to the retry topic. False when neither worked.
+  bool hand_back(const MessageExt& msg);
+  // An orderly message past max_reconsume_times to the DLQ; false when the send failed.
+  bool send_to_dlq(const MessageExt& msg);
   void persist_all();
 
   std::mutex lifecycle_mu_;
@@ -135,6 +180,9 @@ class PushConsumer::Impl {
   std::shared_ptr<MQClient> client_;
   std::shared_ptr<ConsumerApi> api_;
   std::unique_ptr<OffsetStore> offset_store_;
+  // Sends failed messages to the retry topic when the send-back fails, and orderly ones to the
+  // DLQ.
+  std::unique_ptr<Producer> retry_producer_;
 
   // Timers, pull responses, rebalancing and offset persistence run here; listeners on the
   // consume pool. Both are joined by shutdown(), so their handlers may use `this`. Remoting
@@ -156,7 +204,9 @@ Status PushConsumer::Impl::validate() const {
                                     "' (1-255 chars of [A-Za-z0-9_%|-])");
   }
   if (subscriptions_.empty()) return Status::invalid_argument("no subscription: call subscribe()");
-  if (!listener_) return Status::invalid_argument("no message listener registered");
+  if (!listener_ && !orderly_listener_) {
+    return Status::invalid_argument("no message listener registered");
+  }
   if (consume_threads_ < 1 || consume_threads_ > 1000) {
     return Status::invalid_argument("consume_thread_count must be within 1..1000");
   }
@@ -170,9 +220,12 @@ Status PushConsumer::Impl::validate() const {
   if (rebalance_interval_.count() <= 0 || persist_interval_.count() <= 0) {
     return Status::invalid_argument("rebalance and persist intervals must be > 0");
   }
-  if (max_reconsume_times_ < 0 || reconsume_delay_.count() < 0 || suspend_.count() < 0) {
+  if (max_reconsume_times_ < -1) {
+    return Status::invalid_argument("max_reconsume_times must be >= -1 (-1: RocketMQ's default)");
+  }
+  if (reconsume_delay_.count() < 0 || suspend_.count() < 0 || suspend_queue_time_.count() < 0) {
     return Status::invalid_argument(
-        "max_reconsume_times, reconsume_delay and suspend must be >= 0");
+        "reconsume_delay, suspend and suspend_current_queue_time must be >= 0");
   }
   return Status::ok();
 }
@@ -196,8 +249,15 @@ Status PushConsumer::Impl::start() {
     return Status::invalid_argument("push consumer " + group_ + " was started already");
   }
   COMET_RETURN_IF_ERROR(validate());
+  // RocketMQ's copySubscription: the group's retried messages come back through its retry topic.
+  if (clustering()) subscriptions_.try_emplace(retry_topic(group_), "*");
   auto client = MQClient::get_or_create(config_);
   COMET_RETURN_IF_ERROR(client->start());
+  auto producer = std::make_unique<Producer>(inner_producer_group(group_), config_);
+  if (Status s = producer->start(); !s.is_ok()) {
+    client->shutdown();
+    return s;
+  }
   auto api = std::make_shared<ConsumerApi>(client, group_);
   std::unique_ptr<OffsetStore> store;
   if (clustering()) {
@@ -208,14 +268,16 @@ Status PushConsumer::Impl::start() {
                           : offset_store_dir_;
     auto local = LocalFileOffsetStore::open(dir);
     if (!local.is_ok()) {
+      producer->shutdown();
       client->shutdown();
       return local.status();
     }
     store = std::move(local).value();
   }
   for (const auto& [topic, _] : subscriptions_) {
-    // Heartbeats go to the brokers of cached routes: fetch them before registering.
-    if (auto route = client->find_route(topic); !route.is_ok()) {
+    // Heartbeats go to the brokers of cached routes: fetch them before registering. (The retry
+    // topic exists once the group's first message was sent back.)
+    if (auto route = client->find_route(topic); !route.is_ok() && !is_retry_topic(topic)) {
       consumer_log()->warn("consumer {}: route of subscribed topic {}: {}", group_, topic,
                            route.status().to_string());
     }
@@ -225,6 +287,7 @@ Status PushConsumer::Impl::start() {
         // An empty group name is ignored by brokers: a heartbeat racing shutdown re-adds nothing.
         return left->load() ? protocol::ConsumerDataT() : *data;
       })) {
+    producer->shutdown();
     client->shutdown();
     return Status(Code::kAlreadyExists,
                   "consumer group " + group_ + " already runs in client " + client->client_id());
@@ -235,6 +298,7 @@ Status PushConsumer::Impl::start() {
   client_ = std::move(client);
   api_ = std::move(api);
   offset_store_ = std::move(store);
+  retry_producer_ = std::move(producer);
   service_ = std::make_shared<asio::io_context>();
   service_work_.emplace(asio::make_work_guard(*service_));
   for (int i = 0; i < kServiceThreads; ++i) {
@@ -300,6 +364,7 @@ void PushConsumer::Impl::shutdown() {
 
   consume_pool_->stop();
   consume_pool_->join();
+  retry_producer_->shutdown();
   client_->shutdown();
   consumer_log()->info("push consumer {} of client {} shut down", group_, client_->client_id());
 }
@@ -336,6 +401,11 @@ void PushConsumer::Impl::rebalance_now() {
 void PushConsumer::Impl::rebalance_topic(const std::string& topic, const std::string& expression) {
   auto failed = [&](const Status& s) {
     std::string& last = last_rebalance_error_[topic];
+    // The group's retry topic is created with its first retried message: no warning before.
+    if (is_retry_topic(topic) && s.code() == Code::kNotFound) {
+      consumer_log()->debug("consumer {}: no retry topic {} yet", group_, topic);
+      return;
+    }
     if (last != s.message()) {
       consumer_log()->warn("consumer {}: rebalancing topic {}: {}", group_, topic, s.to_string());
       last = s.message();
@@ -452,7 +522,7 @@ void PushConsumer::Impl::pull(const ProcessQueuePtr& pq) {
   {
     std::lock_guard lock(pq->mu);
     if (pq->dropped || stopping_) return;
-    if (pq->msgs.size() >= static_cast<size_t>(pull_threshold_)) {
+    if (pq->buffered() >= static_cast<size_t>(pull_threshold_)) {
       pq->paused = true;
       return;
     }
@@ -507,7 +577,10 @@ void PushConsumer::Impl::on_pull_response(const ProcessQueuePtr& pq, uint64_t of
     pq->pull_errors = 0;
     if (pr.status == PullStatus::kFound) {
       for (auto& m : pr.msgs) {
-        if (m.queue_offset >= pq->next_offset) pq->msgs.push_back(std::move(m));
+        if (m.queue_offset < pq->next_offset) continue;
+        show_under_original_topic(m, group_);
+        const uint64_t offset = m.queue_offset;
+        pq->msgs.emplace(offset, std::move(m));
       }
     } else if (pr.status == PullStatus::kOffsetIllegal) {
       consumer_log()->warn(
@@ -548,53 +621,183 @@ ConsumeStatus PushConsumer::Impl::call_listener(const std::vector<MessageExt>& b
   return ConsumeStatus::kReconsumeLater;
 }
 
+ConsumeOrderlyStatus PushConsumer::Impl::call_orderly_listener(
+    const std::vector<MessageExt>& batch) {
+  try {
+    return orderly_listener_(batch);
+  } catch (const std::exception& e) {
+    consumer_log()->error("consumer {}: the orderly listener threw on {}: {}", group_,
+                          batch.front().topic + "#" + std::to_string(batch.front().queue_id),
+                          e.what());
+  } catch (...) {
+    consumer_log()->error("consumer {}: the orderly listener threw", group_);
+  }
+  return ConsumeOrderlyStatus::kSuspendCurrentQueueAMoment;
+}
+
 void PushConsumer::Impl::consume(const ProcessQueuePtr& pq) {
   std::vector<MessageExt> batch;
   {
     std::lock_guard lock(pq->mu);
-    const size_t n = std::min(static_cast<size_t>(consume_batch_size_), pq->msgs.size());
-    if (pq->dropped || stopping_ || n == 0) {
+    if (pq->dropped || stopping_ || pq->msgs.empty()) {
       pq->consume_pending = false;
       return;
     }
-    batch.assign(pq->msgs.begin(), pq->msgs.begin() + static_cast<std::ptrdiff_t>(n));
+    const size_t n = std::min(static_cast<size_t>(consume_batch_size_), pq->msgs.size());
+    for (size_t i = 0; i < n; ++i)
+      batch.push_back(std::move(pq->msgs.extract(pq->msgs.begin()).mapped()));
+    pq->in_flight_from = batch.front().queue_offset;
+    pq->in_flight_count = batch.size();
     pq->in_callback = true;
   }
-  const ConsumeStatus status = call_listener(batch);
+  finish_batch(pq, orderly() ? consume_orderly(pq, std::move(batch))
+                             : consume_concurrently(pq, std::move(batch)));
+}
+
+bool PushConsumer::Impl::active(const ProcessQueuePtr& pq) {
+  std::lock_guard lock(pq->mu);
+  return !pq->dropped && !stopping_;
+}
+
+BatchOutcome PushConsumer::Impl::consume_concurrently(const ProcessQueuePtr& pq,
+                                                      std::vector<MessageExt> batch) {
+  BatchOutcome out;
+  if (call_listener(batch) == ConsumeStatus::kSuccess) return out;
+  if (!active(pq)) {
+    // The queue is no longer ours: its offset stays below the batch, and whoever takes the queue
+    // delivers it again.
+    out.back = std::move(batch);
+    return out;
+  }
+  if (!clustering()) {
+    dropped_broadcast_ += batch.size();
+    consumer_log()->error(
+        "consumer {}: broadcasting has no retry: dropping {} failed message(s) of {} from offset "
+        "{}",
+        group_, batch.size(), pq->mq.to_string(), batch.front().queue_offset);
+    return out;
+  }
+  for (auto& m : batch) {
+    if (hand_back(m)) {
+      ++sent_back_;
+      continue;
+    }
+    ++m.reconsume_times;
+    out.held.push_back(std::move(m));
+  }
+  return out;
+}
+
+BatchOutcome PushConsumer::Impl::consume_orderly(const ProcessQueuePtr& pq,
+                                                 std::vector<MessageExt> batch) {
+  BatchOutcome out;
+  if (call_orderly_listener(batch) == ConsumeOrderlyStatus::kSuccess) return out;
+  if (!active(pq)) {
+    out.back = std::move(batch);
+    return out;
+  }
+  // RocketMQ's checkReconsumeTimes: a message failed once more at the limit goes to the DLQ;
+  // the others (and one the DLQ did not take) are delivered again after the suspension.
+  for (auto& m : batch) {
+    const bool at_limit = max_reconsume_times_ >= 0 &&
+                          m.reconsume_times >= static_cast<uint32_t>(max_reconsume_times_);
+    if (at_limit && send_to_dlq(m)) {
+      ++sent_back_;
+      continue;
+    }
+    ++m.reconsume_times;
+    out.back.push_back(std::move(m));
+  }
+  out.suspend = !out.back.empty();
+  return out;
+}
+
+bool PushConsumer::Impl::hand_back(const MessageExt& msg) {
+  const Status back = api_->send_message_back(msg, /*delay_level=*/0, max_reconsume_times_);
+  if (back.is_ok()) return true;
+  auto sent = retry_producer_->send(
+      make_retry_message(msg, group_, msg.reconsume_times + 1, max_reconsume_times_));
+  if (sent.is_ok()) {
+    consumer_log()->warn("consumer {}: {}; sent {} to {} instead", group_, back.to_string(),
+                         msg.msg_id, retry_topic(group_));
+    return true;
+  }
+  consumer_log()->error(
+      "consumer {}: {}; sending it to {}: {}; delivering it again here in {} ms (offset {} of "
+      "{} waits for it)",
+      group_, back.to_string(), retry_topic(group_), sent.status().to_string(),
+      reconsume_delay_.count(), msg.queue_offset, msg.topic);
+  return false;
+}
+
+bool PushConsumer::Impl::send_to_dlq(const MessageExt& msg) {
+  // RECONSUME_TIME at MAX_RECONSUME_TIMES: the broker puts it in %DLQ%<group>.
+  auto sent = retry_producer_->send(
+      make_retry_message(msg, group_, msg.reconsume_times, max_reconsume_times_));
+  if (sent.is_ok()) {
+    consumer_log()->warn("consumer {}: {} failed {} times in order; sent to {}", group_, msg.msg_id,
+                         msg.reconsume_times + 1, dlq_topic(group_));
+    return true;
+  }
+  consumer_log()->error(
+      "consumer {}: sending {} to the dead-letter queue: {}; its queue stays suspended", group_,
+      msg.msg_id, sent.status().to_string());
+  return false;
+}
+
+void PushConsumer::Impl::finish_batch(const ProcessQueuePtr& pq, BatchOutcome outcome) {
   bool next = false;
   bool resume = false;
-  bool redeliver = false;
+  bool suspend = false;
+  bool arm_held = false;
   {
     std::lock_guard lock(pq->mu);
     pq->in_callback = false;
-    const bool active = !pq->dropped && !stopping_;
-    if (status == ConsumeStatus::kReconsumeLater && pq->attempts < max_reconsume_times_) {
-      ++pq->attempts;
-      for (size_t i = 0; i < batch.size(); ++i)
-        ++pq->msgs[i].reconsume_times;
-      redeliver = active;
-    } else {
-      if (status != ConsumeStatus::kSuccess) {
-        dropped_after_retries_ += batch.size();
-        consumer_log()->error(
-            "consumer {}: skipping {} message(s) of {} from offset {} after {} redeliveries",
-            group_, batch.size(), pq->mq.to_string(), batch.front().queue_offset, pq->attempts);
-      }
-      pq->msgs.erase(pq->msgs.begin(),
-                     pq->msgs.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-      pq->attempts = 0;
-      next = active && !pq->msgs.empty();
-      if (active && pq->paused && pq->msgs.size() <= static_cast<size_t>(pull_threshold_) / 2) {
-        pq->paused = false;
-        resume = true;
-      }
+    pq->in_flight_from.reset();
+    pq->in_flight_count = 0;
+    // Pulls add only offsets past these: nothing is replaced.
+    for (auto& m : outcome.back) {
+      const uint64_t offset = m.queue_offset;
+      pq->msgs.emplace(offset, std::move(m));
     }
-    if (!next && !redeliver) pq->consume_pending = false;
+    for (auto& m : outcome.held) {
+      const uint64_t offset = m.queue_offset;
+      pq->held.emplace(offset, std::move(m));
+    }
+    const bool active = !pq->dropped && !stopping_;
+    suspend = active && outcome.suspend;
+    next = active && !suspend && !pq->msgs.empty();
+    if (active && !pq->held.empty() && !pq->held_timer) {
+      pq->held_timer = true;
+      arm_held = true;
+    }
+    if (active && pq->paused && pq->buffered() <= static_cast<size_t>(pull_threshold_) / 2) {
+      pq->paused = false;
+      resume = true;
+    }
+    // Suspended: consume_pending stays set, so no pull starts a delivery before the timer does.
+    if (!next && !suspend) pq->consume_pending = false;
     pq->cv.notify_all();
   }
-  if (redeliver) schedule(reconsume_delay_, [this, pq] { submit_consume(pq); });
+  if (suspend) schedule(suspend_queue_time_, [this, pq] { submit_consume(pq); });
+  if (arm_held) schedule(reconsume_delay_, [this, pq] { redeliver_held(pq); });
   if (next) submit_consume(pq);
   if (resume) asio::post(*service_, [this, pq] { pull(pq); });
+}
+
+void PushConsumer::Impl::redeliver_held(const ProcessQueuePtr& pq) {
+  bool start = false;
+  {
+    std::lock_guard lock(pq->mu);
+    pq->held_timer = false;
+    if (pq->dropped || stopping_) return;
+    pq->msgs.merge(pq->held);
+    if (!pq->consume_pending && !pq->msgs.empty()) {
+      pq->consume_pending = true;
+      start = true;
+    }
+  }
+  if (start) submit_consume(pq);
 }
 
 void PushConsumer::Impl::persist_all() {
@@ -643,6 +846,11 @@ Status PushConsumer::subscribe(const std::string& topic, const std::string& expr
 
 void PushConsumer::register_message_listener(MessageListener listener) {
   impl_->listener_ = std::move(listener);
+  impl_->orderly_listener_ = nullptr;
+}
+void PushConsumer::register_message_listener_orderly(MessageListenerOrderly listener) {
+  impl_->orderly_listener_ = std::move(listener);
+  impl_->listener_ = nullptr;
 }
 void PushConsumer::set_message_model(MessageModel model) {
   impl_->model_ = model;
@@ -674,6 +882,9 @@ void PushConsumer::set_max_reconsume_times(int times) {
 void PushConsumer::set_reconsume_delay(std::chrono::milliseconds delay) {
   impl_->reconsume_delay_ = delay;
 }
+void PushConsumer::set_suspend_current_queue_time(std::chrono::milliseconds suspend) {
+  impl_->suspend_queue_time_ = suspend;
+}
 void PushConsumer::set_long_polling_suspend(std::chrono::milliseconds suspend) {
   impl_->suspend_ = suspend;
 }
@@ -693,8 +904,11 @@ const std::string& PushConsumer::group() const {
 const std::string& PushConsumer::client_id() const {
   return impl_->config_.client_id;
 }
-uint64_t PushConsumer::dropped_after_retries() const {
-  return impl_->dropped_after_retries_.load();
+uint64_t PushConsumer::dropped_broadcast_messages() const {
+  return impl_->dropped_broadcast_.load();
+}
+uint64_t PushConsumer::sent_back_messages() const {
+  return impl_->sent_back_.load();
 }
 std::vector<MessageQueue> PushConsumer::assigned_queues() const {
   return impl_->assigned_queues();

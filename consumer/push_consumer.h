@@ -10,11 +10,40 @@
 // Delivery: serial per queue (one listener call in flight per queue, in queue order), parallel
 // across queues on consume_thread_count threads; at most pull_threshold_for_queue messages are
 // buffered per queue. At least once: a queue's offset moves past a message only once the
-// listener returned kSuccess for it and for everything before it; offsets are committed every
-// persist_offset_interval, with pulls, when a queue moves to another member and at shutdown.
-// kReconsumeLater redelivers the same batch on its queue after reconsume_delay, up to
-// max_reconsume_times times; then the batch is skipped, logged and counted
-// (dropped_after_retries()).
+// listener returned kSuccess for it, or the broker took it back for a retry (below), and the
+// same holds for everything before it; offsets are committed every persist_offset_interval, with
+// pulls, when a queue moves to another member and at shutdown. A clustering consumer never
+// skips a message.
+//
+// Retries (RocketMQ's ConsumeMessageConcurrentlyService and ConsumeMessageOrderlyService):
+// - A clustering consumer also subscribes to its group's retry topic %RETRY%<group> ("*") and
+//   divides its queues like any topic's. A message from there is shown to the listener under the
+//   topic it was first consumed from (its RETRY_TOPIC), with the reconsume times the broker
+//   stored; its queue, offsets and broker_name stay the retry queue's.
+// - Concurrent listener (register_message_listener): for each message of a batch answered with
+//   kReconsumeLater, CONSUMER_SEND_MSG_BACK to the master of the broker it came from (delay level
+//   0: the broker delays it by level 3 + its reconsume times; max_reconsume_times travels with it,
+//   and past it the broker puts it in %DLQ%<group>), and the queue moves on: the offset advances
+//   past it and the queue's later messages do not wait. A send-back that fails is replaced by a
+//   send of the message to %RETRY%<group> by this consumer's own producer (RETRY_TOPIC,
+//   ORIGIN_MESSAGE_ID, RECONSUME_TIME = n + 1, MAX_RECONSUME_TIMES, DELAY = 3 + n, every other
+//   property kept); if that fails too, the message is redelivered here after reconsume_delay with
+//   its reconsume times + 1, and the queue's offset stays below it meanwhile.
+//   Broadcasting has no retry topic: a failed message is dropped with an error line, as RocketMQ
+//   does, and counted (dropped_broadcast_messages()).
+// - Orderly listener (register_message_listener_orderly): kSuspendCurrentQueueAMoment suspends
+//   the queue for suspend_current_queue_time and redelivers the same messages on it, in order,
+//   each time with reconsume times + 1. A message failed once more when its reconsume times has
+//   reached max_reconsume_times goes to the DLQ (sent by this consumer to %RETRY%<group> with
+//   RECONSUME_TIME = MAX_RECONSUME_TIMES, which the broker puts in %DLQ%<group>) and the queue
+//   moves on; if that send fails, the queue stays suspended and it is tried again. With
+//   max_reconsume_times -1 (the default) orderly retries are unbounded, as RocketMQ's
+//   Integer.MAX_VALUE. Orderly here is per consumer: RocketMQ's broker-side queue locks
+//   (LOCK_BATCH_MQ), which keep two members from consuming one queue during a rebalance, are not
+//   built, so a queue that changes owner may be consumed by both for a moment.
+// - max_reconsume_times: -1 (default) is, for a concurrent listener, the group's retryMaxTimes
+//   on the broker (16 unless set), and for an orderly one unbounded; n >= 0 sends the message to
+//   the DLQ once it was redelivered n times (so the listener sees it n + 1 times).
 //
 // Settings and subscriptions are taken before start(). shutdown() stops pulling, waits (bounded)
 // for the listener calls in flight, commits the offsets and leaves the group, so the others
@@ -36,10 +65,12 @@
 namespace comet::client {
 
 enum class ConsumeStatus { kSuccess, kReconsumeLater };
+enum class ConsumeOrderlyStatus { kSuccess, kSuspendCurrentQueueAMoment };
 enum class MessageModel { kClustering, kBroadcasting };
 enum class ConsumeFromWhere { kLastOffset, kFirstOffset };
 
 using MessageListener = std::function<ConsumeStatus(const std::vector<MessageExt>&)>;
+using MessageListenerOrderly = std::function<ConsumeOrderlyStatus(const std::vector<MessageExt>&)>;
 
 class PushConsumer {
  public:
@@ -50,7 +81,9 @@ class PushConsumer {
 
   // `expression`: "*" or "TagA || TagB".
   Status subscribe(const std::string& topic, const std::string& expression = "*");
+  // One listener: registering either kind replaces the other.
   void register_message_listener(MessageListener listener);
+  void register_message_listener_orderly(MessageListenerOrderly listener);
   void set_message_model(MessageModel model);
   void set_consume_from_where(ConsumeFromWhere where);
   void set_consume_thread_count(int threads);                            // default 4
@@ -59,8 +92,11 @@ class PushConsumer {
   void set_pull_threshold_for_queue(int messages);                       // default 1000
   void set_rebalance_interval(std::chrono::milliseconds interval);       // default 2000 ms
   void set_persist_offset_interval(std::chrono::milliseconds interval);  // default 1000 ms
-  void set_max_reconsume_times(int times);                               // default 16
-  void set_reconsume_delay(std::chrono::milliseconds delay);             // default 1000 ms
+  void set_max_reconsume_times(int times);                               // default -1
+  // A concurrent message neither sent back nor sent to the retry topic waits this long.
+  void set_reconsume_delay(std::chrono::milliseconds delay);  // default 1000 ms
+  // Orderly: how long kSuspendCurrentQueueAMoment suspends the queue.
+  void set_suspend_current_queue_time(std::chrono::milliseconds suspend);  // default 1000 ms
   // How long a broker may hold a pull waiting for messages (default 5000 ms).
   void set_long_polling_suspend(std::chrono::milliseconds suspend);
   // Broadcasting only; default /tmp/comet-offsets/<client_id>/<group>.
@@ -71,8 +107,11 @@ class PushConsumer {
 
   const std::string& group() const;
   const std::string& client_id() const;
-  // Messages skipped after max_reconsume_times redeliveries.
-  uint64_t dropped_after_retries() const;
+  // Broadcasting: messages the listener failed, dropped (there is no retry topic).
+  uint64_t dropped_broadcast_messages() const;
+  // Failed messages the broker took back (send-back) or this consumer sent to the retry topic
+  // (or, orderly, to the DLQ) itself.
+  uint64_t sent_back_messages() const;
   // The queues this consumer pulls now.
   std::vector<MessageQueue> assigned_queues() const;
 

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <span>
+#include <system_error>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/group_topics.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 #include "producer/latency_fault_tolerance.h"
@@ -52,6 +55,7 @@ struct Prepared {
   std::string properties;
   uint32_t flags = 0;
   int64_t born_timestamp_ms = 0;
+  uint32_t reconsume_times = 0;
 
   Message message(uint32_t queue_id) const {
     Message m;
@@ -59,6 +63,7 @@ struct Prepared {
     m.queue_id = queue_id;
     m.flags = flags;
     m.born_timestamp_ms = born_timestamp_ms;
+    m.reconsume_times = reconsume_times;
     m.body = body;
     m.properties = properties;
     return m;
@@ -98,6 +103,19 @@ Result<std::string> encode_message_properties(const ProducerMessage& msg) {
   return encode_properties(props);
 }
 
+// A message a consumer sends to its group's retry topic itself carries how often it was consumed
+// as RECONSUME_TIME; the record keeps it as its reconsume times, as RocketMQ's sendKernelImpl puts
+// it in the request header, so the retried message shows it when consumed again.
+uint32_t retry_reconsume_times(const ProducerMessage& msg) {
+  if (!is_retry_topic(msg.topic)) return 0;
+  const auto it = msg.properties.find(std::string(kPropertyReconsumeTime));
+  if (it == msg.properties.end()) return 0;
+  uint32_t times = 0;
+  const char* end = it->second.data() + it->second.size();
+  auto [ptr, ec] = std::from_chars(it->second.data(), end, times);
+  return ec == std::errc() && ptr == end ? times : 0;
+}
+
 Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
                                       size_t max_message_size) {
   if (msgs.empty()) return Status::invalid_argument("no message to send");
@@ -121,7 +139,8 @@ Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
     }
     total_body += msg.body.size();
     COMET_ASSIGN_OR_RETURN(std::string properties, encode_message_properties(msg));
-    Prepared p{msg.topic, msg.body, std::move(properties), msg.flags, born};
+    Prepared p{msg.topic, msg.body, std::move(properties),
+               msg.flags, born,     retry_reconsume_times(msg)};
     const Message m = p.message(0);
     if (Status s = record::validate(m, max_message_size); !s.is_ok()) {
       return Status(s.code(), "topic '" + msg.topic + "': " + s.message());

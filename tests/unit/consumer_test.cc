@@ -132,7 +132,7 @@ TEST(AllocateMessageQueueAveragely, UnknownConsumerGetsNothing) {
 
 std::string encode_record(const std::string& topic, uint32_t queue_id, uint64_t queue_offset,
                           const std::string& body, const std::string& properties,
-                          uint64_t physical_offset = 0) {
+                          uint64_t physical_offset = 0, uint32_t reconsume_times = 0) {
   Message m;
   m.topic = topic;
   m.queue_id = queue_id;
@@ -140,7 +140,7 @@ std::string encode_record(const std::string& topic, uint32_t queue_id, uint64_t 
   m.properties = properties;
   m.born_timestamp_ms = 1'700'000'000'000;
   m.born_host = {0x7f000001, 40000};
-  m.reconsume_times = 0;
+  m.reconsume_times = reconsume_times;
   std::string out(record::encoded_size(m), '\0');
   record::encode(m, queue_offset, physical_offset, 1'700'000'000'123, {0x0a000001, 10911},
                  reinterpret_cast<uint8_t*>(out.data()));
@@ -329,12 +329,22 @@ struct SeenPull {
   int64_t suspend = 0;
 };
 
-// A broker holding messages per queue in memory: answers pulls (holding long polls until a
-// message arrives or the suspend time ends), offsets and group membership.
+// A message a fake broker was sent (SEND_MESSAGE), stored or not.
+struct SentMessage {
+  std::string producer_group;
+  std::string topic;
+  std::map<std::string, std::string> properties;
+  std::string body;
+};
+
+// A broker holding the messages of one topic per queue in memory: answers pulls (holding long
+// polls until a message arrives or the suspend time ends), offsets and group membership. Sends
+// to its topic are stored, except a retried message at its MAX_RECONSUME_TIMES, which goes to
+// dead_letters() as a broker puts it in the DLQ; send-backs are recorded and answered.
 class FakeBroker {
  public:
-  FakeBroker(std::string name, Signal& signal)
-      : name_(std::move(name)), signal_(signal), server_(make_server()) {
+  FakeBroker(std::string name, Signal& signal, std::string topic = kTopic)
+      : name_(std::move(name)), topic_(std::move(topic)), signal_(signal), server_(make_server()) {
     auto handle = [this](RequestCode code, auto fn) {
       server_->register_handler(
           code, [this, fn](const std::shared_ptr<Connection>& c, RemotingCommand req) {
@@ -349,6 +359,8 @@ class FakeBroker {
     handle(RequestCode::HEART_BEAT, &FakeBroker::on_heartbeat);
     handle(RequestCode::UNREGISTER_CLIENT, &FakeBroker::on_unregister);
     handle(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &FakeBroker::on_consumer_list);
+    handle(RequestCode::CONSUMER_SEND_MSG_BACK, &FakeBroker::on_send_back);
+    handle(RequestCode::SEND_MESSAGE, &FakeBroker::on_send);
     EXPECT_TRUE(server_->start().is_ok());
     addr_ = "127.0.0.1:" + std::to_string(server_->port());
   }
@@ -357,23 +369,45 @@ class FakeBroker {
   const std::string& name() const { return name_; }
   const std::string& addr() const { return addr_; }
 
+  // Bodies "q<queue>-<offset>".
   void add_messages(uint32_t queue, int count, const std::string& tags = "") {
+    for (int i = 0; i < count; ++i) {
+      add_message(queue, {}, tags.empty() ? "" : encode_properties({{"TAGS", tags}}));
+    }
+  }
+  void add_message(uint32_t queue, std::string body, const std::string& properties,
+                   uint32_t reconsume_times = 0) {
     std::vector<std::pair<std::shared_ptr<Connection>, RemotingCommand>> answers;
     {
       std::lock_guard lock(mu_);
-      auto& q = queues_[queue];
-      for (int i = 0; i < count; ++i) {
-        const uint64_t offset = q.size();
-        q.push_back(encode_record(
-            kTopic, queue, offset, "q" + std::to_string(queue) + "-" + std::to_string(offset),
-            tags.empty() ? "" : encode_properties({{"TAGS", tags}}), physical_));
-        physical_ += q.back().size();
-      }
+      store_locked(queue, std::move(body), properties, reconsume_times);
       answer_held_locked(queue, answers);
     }
     for (auto& [c, r] : answers)
       c->send(std::move(r));
     signal_.notify();
+  }
+  void fail_send_backs(std::optional<ResponseCode> code) {
+    std::lock_guard lock(mu_);
+    send_back_failure_ = code;
+  }
+  void fail_sends(std::optional<ResponseCode> code) {
+    std::lock_guard lock(mu_);
+    send_failure_ = code;
+  }
+  // Every CONSUMER_SEND_MSG_BACK, answered or failed.
+  std::vector<protocol::ConsumerSendMsgBackRequestT> send_backs() const {
+    std::lock_guard lock(mu_);
+    return send_backs_;
+  }
+  // Every SEND_MESSAGE, answered or failed.
+  std::vector<SentMessage> sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  std::vector<SentMessage> dead_letters() const {
+    std::lock_guard lock(mu_);
+    return dead_letters_;
   }
   void set_min_offset(uint32_t queue, uint64_t min) {
     std::lock_guard lock(mu_);
@@ -600,6 +634,74 @@ class FakeBroker {
     signal_.notify();
   }
 
+  void store_locked(uint32_t queue, std::string body, const std::string& properties,
+                    uint32_t reconsume_times) {
+    auto& q = queues_[queue];
+    const uint64_t offset = q.size();
+    if (body.empty()) body = "q" + std::to_string(queue) + "-" + std::to_string(offset);
+    q.push_back(encode_record(topic_, queue, offset, body, properties, physical_, reconsume_times));
+    physical_ += q.back().size();
+  }
+
+  void on_send_back(const std::shared_ptr<Connection>& c, RemotingCommand req) {
+    std::unique_lock lock(mu_);
+    ++requests_;
+    if (const auto* ext = req.ext<protocol::ConsumerSendMsgBackRequestT>()) {
+      send_backs_.push_back(*ext);
+    }
+    auto resp = send_back_failure_
+                    ? RemotingCommand::response_to(req, *send_back_failure_, "injected")
+                    : RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+    lock.unlock();
+    reply(c, std::move(resp));
+  }
+
+  void on_send(const std::shared_ptr<Connection>& c, RemotingCommand req) {
+    const std::string body = req.body.to_string();
+    auto d = record::decode(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+    std::unique_lock lock(mu_);
+    ++requests_;
+    const auto* ext = req.ext<protocol::SendMessageRequestT>();
+    if (ext == nullptr || d.outcome != record::Outcome::kRecord) {
+      lock.unlock();
+      return reply(c, RemotingCommand::response_to(req, ResponseCode::MESSAGE_ILLEGAL, "bad"));
+    }
+    SentMessage m{ext->producer_group, std::string(d.record.topic),
+                  decode_properties(d.record.properties), std::string(d.record.body)};
+    sent_.push_back(m);
+    if (send_failure_) {
+      auto resp = RemotingCommand::response_to(req, *send_failure_, "injected");
+      lock.unlock();
+      return reply(c, std::move(resp));
+    }
+    const auto queue = static_cast<uint32_t>(std::max(ext->queue_id, 0));
+    protocol::SendMessageResponseT r;
+    r.msg_id = name_ + "-" + std::to_string(physical_);
+    r.queue_id = static_cast<int32_t>(queue);
+    r.physical_offset = static_cast<int64_t>(physical_);
+    r.count = 1;
+    const auto& props = m.properties;
+    auto number = [&](std::string_view key) -> int64_t {
+      auto it = props.find(std::string(key));
+      return it == props.end() ? -1 : std::stoll(it->second);
+    };
+    std::vector<std::pair<std::shared_ptr<Connection>, RemotingCommand>> answers;
+    const int64_t max = number(kPropertyMaxReconsumeTimes);
+    if (max >= 0 && number(kPropertyReconsumeTime) >= max) {
+      dead_letters_.push_back(std::move(m));
+    } else {
+      r.queue_offset = static_cast<int64_t>(queues_[queue].size());
+      store_locked(queue, m.body, std::string(d.record.properties), d.record.reconsume_times);
+      answer_held_locked(queue, answers);
+    }
+    auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+    resp.set_ext(std::move(r));
+    lock.unlock();
+    for (auto& [held_conn, held_resp] : answers)
+      held_conn->send(std::move(held_resp));
+    reply(c, std::move(resp));
+  }
+
   void on_consumer_list(const std::shared_ptr<Connection>& c, RemotingCommand req) {
     std::unique_lock lock(mu_);
     ++requests_;
@@ -616,6 +718,7 @@ class FakeBroker {
   }
 
   const std::string name_;
+  const std::string topic_;
   Signal& signal_;
   std::unique_ptr<RemotingServer> server_;
   std::string addr_;
@@ -627,6 +730,11 @@ class FakeBroker {
   std::map<uint32_t, std::vector<uint64_t>> commit_history_;
   std::vector<SeenPull> pulls_;
   std::optional<ResponseCode> pull_failure_;
+  std::optional<ResponseCode> send_back_failure_;
+  std::optional<ResponseCode> send_failure_;
+  std::vector<protocol::ConsumerSendMsgBackRequestT> send_backs_;
+  std::vector<SentMessage> sent_;
+  std::vector<SentMessage> dead_letters_;
   std::optional<std::vector<std::string>> consumer_ids_override_;
   std::vector<protocol::ConsumerDataT> heartbeat_data_;
   std::set<std::string> members_;
@@ -664,7 +772,7 @@ class FakeNameServer {
 
   // One broker group: `addrs` maps broker id → address (no id 0: the master is gone).
   void set_route(const std::string& broker_name, const std::map<int64_t, std::string>& addrs,
-                 int queues = 4) {
+                 int queues = 4, const std::string& topic = kTopic) {
     protocol::TopicRouteDataT route;
     auto q = std::make_unique<protocol::QueueDataT>();
     q->broker_name = broker_name;
@@ -683,7 +791,7 @@ class FakeNameServer {
     }
     route.broker_datas.push_back(std::move(bd));
     std::lock_guard lock(mu_);
-    routes_[kTopic] = std::move(route);
+    routes_[topic] = std::move(route);
   }
 
  private:
@@ -699,6 +807,12 @@ struct Delivery {
   uint64_t queue_offset;
   uint32_t reconsume_times;
   std::string body;
+  std::string topic;
+  std::string broker_name;
+  std::string msg_id;
+  uint64_t physical_offset = 0;
+  std::string tags;
+  std::chrono::steady_clock::time_point at;
 };
 
 class ConsumerTest : public ::testing::Test {
@@ -738,10 +852,31 @@ class ConsumerTest : public ::testing::Test {
       {
         std::lock_guard lock(mu_);
         for (const auto& m : msgs)
-          deliveries_.push_back({m.queue_id, m.queue_offset, m.reconsume_times, m.body});
+          deliveries_.push_back(delivery_of(m));
       }
       signal_.notify();
       return status;
+    };
+  }
+  static Delivery delivery_of(const MessageExt& m) {
+    return {
+        m.queue_id,    m.queue_offset, m.reconsume_times, m.body, m.topic,
+        m.broker_name, m.msg_id,       m.physical_offset, m.tags, std::chrono::steady_clock::now()};
+  }
+  // An orderly listener recording every delivery; `decide` picks the answer.
+  MessageListenerOrderly orderly_recorder(std::function<bool(const MessageExt&)> suspend) {
+    return [this, suspend](const std::vector<MessageExt>& msgs) {
+      bool failed = false;
+      for (const auto& m : msgs)
+        failed = failed || suspend(m);
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& m : msgs)
+          deliveries_.push_back(delivery_of(m));
+      }
+      signal_.notify();
+      return failed ? ConsumeOrderlyStatus::kSuspendCurrentQueueAMoment
+                    : ConsumeOrderlyStatus::kSuccess;
     };
   }
   std::vector<Delivery> deliveries() {
@@ -752,6 +887,12 @@ class ConsumerTest : public ::testing::Test {
     std::vector<Delivery> out;
     for (auto& d : deliveries())
       if (d.queue_id == queue) out.push_back(d);
+    return out;
+  }
+  std::vector<uint64_t> offsets_of(uint32_t queue, const std::string& broker = "broker-a") {
+    std::vector<uint64_t> out;
+    for (auto& d : deliveries())
+      if (d.queue_id == queue && d.broker_name == broker) out.push_back(d.queue_offset);
     return out;
   }
   bool wait_committed(uint32_t queue, uint64_t offset) {
@@ -925,13 +1066,17 @@ TEST_F(ConsumerTest, PushConsumerDeliversEveryQueueInOrderAndCommits) {
   }
   EXPECT_EQ(consumer->assigned_queues().size(), 4u);
 
-  // Membership: heartbeats carry the group, its model and subscription.
+  // Membership: heartbeats carry the group, its model and subscriptions, the group's retry topic
+  // among them.
   auto hb = broker_.heartbeat_data();
   ASSERT_FALSE(hb.empty());
   EXPECT_EQ(hb.back().group_name, kGroup);
   EXPECT_EQ(hb.back().message_model, "CLUSTERING");
-  ASSERT_EQ(hb.back().subscriptions.size(), 1u);
-  EXPECT_EQ(hb.back().subscriptions[0]->topic, kTopic);
+  std::map<std::string, std::string> subscriptions;
+  for (const auto& sub : hb.back().subscriptions)
+    subscriptions[sub->topic] = sub->expression;
+  EXPECT_EQ(subscriptions,
+            (std::map<std::string, std::string>{{kTopic, "*"}, {"%RETRY%" + kGroup, "*"}}));
   consumer->shutdown();
   // UNREGISTER_CLIENT arrived (the shared client's oneway one may arrive too).
   auto unregistered = broker_.unregistered();
@@ -972,50 +1117,6 @@ TEST_F(ConsumerTest, OffsetIsCommittedOnlyPastSuccessfullyConsumedMessages) {
   }
   gate_cv.notify_all();
   ASSERT_TRUE(wait_committed(0, 10));
-  consumer->shutdown();
-}
-
-TEST_F(ConsumerTest, ReconsumeLaterRedeliversTheSameMessageOnItsQueue) {
-  broker_.add_messages(0, 5);
-  auto consumer = push_consumer();
-  std::atomic<int> refusals{0};
-  consumer->register_message_listener(recorder([&](const MessageExt& m) {
-    if (m.queue_offset == 2 && refusals < 2) {
-      ++refusals;
-      return ConsumeStatus::kReconsumeLater;
-    }
-    return ConsumeStatus::kSuccess;
-  }));
-  ASSERT_TRUE(consumer->start().is_ok());
-  ASSERT_TRUE(signal_.wait([&] { return deliveries_of(0).size() >= 7; }));
-  ASSERT_TRUE(wait_committed(0, 5));
-  auto got = deliveries_of(0);
-  std::vector<uint64_t> offsets;
-  std::vector<uint32_t> times;
-  for (const auto& d : got) {
-    offsets.push_back(d.queue_offset);
-    times.push_back(d.reconsume_times);
-  }
-  EXPECT_EQ(offsets, (std::vector<uint64_t>{0, 1, 2, 2, 2, 3, 4}));
-  EXPECT_EQ(times, (std::vector<uint32_t>{0, 0, 0, 1, 2, 0, 0}));
-  EXPECT_EQ(consumer->dropped_after_retries(), 0u);
-  consumer->shutdown();
-}
-
-TEST_F(ConsumerTest, AMessageRefusedTooOftenIsSkippedAndCounted) {
-  broker_.add_messages(0, 3);
-  auto consumer = push_consumer();
-  consumer->set_max_reconsume_times(2);
-  consumer->register_message_listener(recorder([](const MessageExt& m) {
-    return m.queue_offset == 1 ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
-  }));
-  ASSERT_TRUE(consumer->start().is_ok());
-  ASSERT_TRUE(wait_committed(0, 3));
-  std::vector<uint64_t> offsets;
-  for (const auto& d : deliveries_of(0))
-    offsets.push_back(d.queue_offset);
-  EXPECT_EQ(offsets, (std::vector<uint64_t>{0, 1, 1, 1, 2}));
-  EXPECT_EQ(consumer->dropped_after_retries(), 1u);
   consumer->shutdown();
 }
 
@@ -1165,6 +1266,280 @@ TEST_F(ConsumerTest, BroadcastingKeepsOffsetsInALocalFile) {
   EXPECT_EQ(deliveries().back().queue_id, 1u);
   again->shutdown();
   EXPECT_EQ(deliveries().size(), 11u);
+  std::filesystem::remove_all(dir);
+}
+
+// --- PushConsumer: retries and dead letters ---------------------------------------------------
+
+const std::string kRetryTopic = "%RETRY%" + kGroup;
+
+// A broker holding the group's retry topic (one queue), routed by the name server.
+class RetryTest : public ConsumerTest {
+ protected:
+  RetryTest() : retry_("broker-r", signal_, kRetryTopic) {
+    namesrv_.set_route("broker-r", {{0, retry_.addr()}}, 1, kRetryTopic);
+  }
+  FakeBroker retry_;
+};
+
+TEST_F(RetryTest, AFailedMessageIsSentBackAndTheQueueMovesOn) {
+  broker_.add_messages(0, 5);
+  auto consumer = push_consumer();
+  consumer->set_max_reconsume_times(5);
+  consumer->register_message_listener(recorder([](const MessageExt& m) {
+    return m.queue_offset == 2 ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 5));
+  // Delivered once each: the broker keeps the failed one for a later retry.
+  EXPECT_EQ(offsets_of(0), (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+  const Delivery failed = deliveries_of(0)[2];
+  auto backs = broker_.send_backs();
+  ASSERT_EQ(backs.size(), 1u);
+  EXPECT_EQ(backs[0].offset, static_cast<int64_t>(failed.physical_offset));
+  EXPECT_NE(failed.physical_offset, 0u);
+  EXPECT_EQ(backs[0].group, kGroup);
+  EXPECT_EQ(backs[0].delay_level, 0);
+  EXPECT_EQ(backs[0].origin_msg_id, failed.msg_id);
+  EXPECT_EQ(backs[0].origin_topic, kTopic);
+  EXPECT_EQ(backs[0].max_reconsume_times, 5);
+  EXPECT_TRUE(retry_.sent().empty());
+  EXPECT_EQ(consumer->sent_back_messages(), 1u);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, MaxReconsumeTimesMinusOneLeavesTheLimitToTheGroup) {
+  broker_.add_messages(0, 1);
+  auto consumer = push_consumer();
+  consumer->register_message_listener(
+      recorder([](const MessageExt&) { return ConsumeStatus::kReconsumeLater; }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 1));
+  auto backs = broker_.send_backs();
+  ASSERT_EQ(backs.size(), 1u);
+  EXPECT_EQ(backs[0].max_reconsume_times, -1);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, AFailedSendBackFallsBackToASendToTheRetryTopic) {
+  broker_.fail_send_backs(ResponseCode::SYSTEM_ERROR);
+  broker_.add_message(0, "payload", encode_properties({{"TAGS", "TagA"}, {"color", "blue"}}));
+  broker_.add_messages(0, 1);
+  auto consumer = push_consumer();
+  consumer->set_max_reconsume_times(4);
+  // Fails the message where it was first stored; takes it from the retry topic.
+  consumer->register_message_listener(recorder([](const MessageExt& m) {
+    return m.broker_name == "broker-a" && m.queue_offset == 0 ? ConsumeStatus::kReconsumeLater
+                                                              : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 2));
+  ASSERT_TRUE(signal_.wait([&] { return retry_.committed(0) == std::optional<uint64_t>(1); }));
+  EXPECT_EQ(broker_.send_backs().size(), 1u);
+  const Delivery first = deliveries_of(0).front();
+  auto sent = retry_.sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].producer_group, "CLIENT_INNER_PRODUCER|" + kGroup);
+  EXPECT_EQ(sent[0].topic, kRetryTopic);
+  EXPECT_EQ(sent[0].body, "payload");
+  EXPECT_EQ(sent[0].properties, (std::map<std::string, std::string>{
+                                    {"TAGS", "TagA"},
+                                    {"color", "blue"},
+                                    {"RETRY_TOPIC", kTopic},
+                                    {"ORIGIN_MESSAGE_ID", first.msg_id},
+                                    {"RECONSUME_TIME", "1"},
+                                    {"MAX_RECONSUME_TIMES", "4"},
+                                    {"DELAY", "3"},
+                                }));
+  // The retried copy came back through the retry topic, under its original topic.
+  auto again = offsets_of(0, "broker-r");
+  ASSERT_EQ(again.size(), 1u);
+  for (const auto& d : deliveries()) {
+    if (d.broker_name != "broker-r") continue;
+    EXPECT_EQ(d.topic, kTopic);
+    EXPECT_EQ(d.body, "payload");
+    EXPECT_EQ(d.tags, "TagA");
+    // The producer wrote RECONSUME_TIME into the record, as RocketMQ's request header carries it.
+    EXPECT_EQ(d.reconsume_times, 1u);
+  }
+  EXPECT_EQ(consumer->sent_back_messages(), 1u);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, WhenNoBrokerTakesItBackItIsRedeliveredHereWithoutAdvancingTheOffset) {
+  broker_.fail_send_backs(ResponseCode::SYSTEM_ERROR);
+  retry_.fail_sends(ResponseCode::MESSAGE_ILLEGAL);
+  broker_.add_messages(0, 4);
+  auto consumer = push_consumer();
+  consumer->register_message_listener(recorder([](const MessageExt& m) {
+    return m.queue_offset == 1 && m.reconsume_times < 2 ? ConsumeStatus::kReconsumeLater
+                                                        : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 4));
+  // The others did not wait for it; it came back twice, counting its reconsume times.
+  EXPECT_EQ(offsets_of(0), (std::vector<uint64_t>{0, 1, 2, 3, 1, 1}));
+  std::vector<uint32_t> times;
+  for (const auto& d : deliveries_of(0))
+    if (d.queue_offset == 1) times.push_back(d.reconsume_times);
+  EXPECT_EQ(times, (std::vector<uint32_t>{0, 1, 2}));
+  // While it was held here, no commit went past it.
+  for (uint64_t c : broker_.commit_history(0))
+    EXPECT_TRUE(c <= 1 || c == 4) << c;
+  EXPECT_EQ(broker_.send_backs().size(), 2u);
+  EXPECT_EQ(retry_.sent().size(), 2u);
+  EXPECT_TRUE(retry_.dead_letters().empty());
+  EXPECT_EQ(consumer->sent_back_messages(), 0u);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, ARetriedMessageIsShownUnderItsOriginalTopic) {
+  retry_.add_message(
+      0, "again",
+      encode_properties(
+          {{"TAGS", "TagA"}, {"RETRY_TOPIC", kTopic}, {"ORIGIN_MESSAGE_ID", "ORIGIN-1"}}),
+      /*reconsume_times=*/3);
+  auto consumer = push_consumer();
+  std::atomic<int> calls{0};
+  consumer->register_message_listener(recorder([&](const MessageExt&) {
+    return ++calls == 1 ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(signal_.wait([&] { return retry_.committed(0) == std::optional<uint64_t>(1); }));
+  auto got = deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, kTopic);
+  EXPECT_EQ(got[0].broker_name, "broker-r");
+  EXPECT_EQ(got[0].reconsume_times, 3u);
+  EXPECT_EQ(got[0].body, "again");
+  // Failed again: sent back to the broker that holds it, named by its original topic.
+  auto backs = retry_.send_backs();
+  ASSERT_EQ(backs.size(), 1u);
+  EXPECT_EQ(backs[0].origin_topic, kTopic);
+  EXPECT_EQ(backs[0].offset, static_cast<int64_t>(got[0].physical_offset));
+  EXPECT_TRUE(broker_.send_backs().empty());
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, TheFallbackKeepsTheOriginMessageIdOfAnEarlierRetry) {
+  broker_.fail_send_backs(ResponseCode::SYSTEM_ERROR);
+  retry_.fail_send_backs(ResponseCode::SYSTEM_ERROR);
+  retry_.add_message(0, "again",
+                     encode_properties({{"RETRY_TOPIC", kTopic},
+                                        {"ORIGIN_MESSAGE_ID", "ORIGIN-1"},
+                                        {"RECONSUME_TIME", "2"},
+                                        {"MAX_RECONSUME_TIMES", "16"}}),
+                     /*reconsume_times=*/2);
+  auto consumer = push_consumer();
+  std::atomic<int> calls{0};
+  consumer->register_message_listener(recorder([&](const MessageExt&) {
+    return ++calls == 1 ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(signal_.wait([&] { return retry_.committed(0) == std::optional<uint64_t>(2); }));
+  auto sent = retry_.sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].properties.at("ORIGIN_MESSAGE_ID"), "ORIGIN-1");
+  EXPECT_EQ(sent[0].properties.at("RETRY_TOPIC"), kTopic);
+  EXPECT_EQ(sent[0].properties.at("RECONSUME_TIME"), "3");
+  EXPECT_EQ(sent[0].properties.at("DELAY"), "5");
+  // -1: no MAX_RECONSUME_TIMES of its own, the broker uses the group's.
+  EXPECT_FALSE(sent[0].properties.contains("MAX_RECONSUME_TIMES"));
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, OrderlySuspendsTheQueueRetriesInOrderThenSendsToTheDlq) {
+  broker_.add_messages(0, 4);
+  auto consumer = push_consumer();
+  consumer->set_max_reconsume_times(2);
+  consumer->set_suspend_current_queue_time(100ms);
+  consumer->register_message_listener_orderly(
+      orderly_recorder([](const MessageExt& m) { return m.queue_offset == 1; }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 4));
+  EXPECT_EQ(offsets_of(0), (std::vector<uint64_t>{0, 1, 1, 1, 2, 3}));
+  auto got = deliveries_of(0);
+  for (size_t i = 1; i <= 3; ++i) {
+    EXPECT_EQ(got[i].reconsume_times, i - 1);
+    // Each redelivery came after the queue's suspension.
+    if (i > 1) {
+      EXPECT_GE(got[i].at - got[i - 1].at, 100ms);
+    }
+  }
+  auto dead = retry_.dead_letters();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].topic, kRetryTopic);
+  EXPECT_EQ(dead[0].body, "q0-1");
+  EXPECT_EQ(dead[0].properties.at("RECONSUME_TIME"), "2");
+  EXPECT_EQ(dead[0].properties.at("MAX_RECONSUME_TIMES"), "2");
+  EXPECT_EQ(dead[0].properties.at("RETRY_TOPIC"), kTopic);
+  EXPECT_EQ(dead[0].properties.at("ORIGIN_MESSAGE_ID"), got[1].msg_id);
+  // Orderly never asks the broker to send it back (that would let later messages pass it).
+  EXPECT_TRUE(broker_.send_backs().empty());
+  EXPECT_EQ(consumer->sent_back_messages(), 1u);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, OrderlyKeepsTheQueueSuspendedWhileTheDlqSendFails) {
+  retry_.fail_sends(ResponseCode::MESSAGE_ILLEGAL);
+  broker_.add_messages(0, 3);
+  auto consumer = push_consumer();
+  consumer->set_max_reconsume_times(0);
+  consumer->set_suspend_current_queue_time(20ms);
+  consumer->register_message_listener_orderly(
+      orderly_recorder([](const MessageExt& m) { return m.queue_offset == 1; }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(signal_.wait([&] { return retry_.sent().size() >= 3; }));
+  ASSERT_TRUE(wait_committed(0, 1));
+  for (uint64_t offset : offsets_of(0))
+    EXPECT_LE(offset, 1u);
+  retry_.fail_sends(std::nullopt);
+  ASSERT_TRUE(wait_committed(0, 3));
+  auto offsets = offsets_of(0);
+  EXPECT_EQ(offsets.back(), 2u);
+  EXPECT_EQ(std::count(offsets.begin(), offsets.end(), 2u), 1);
+  for (uint64_t c : broker_.commit_history(0))
+    EXPECT_TRUE(c <= 1 || c == 3) << c;
+  EXPECT_EQ(retry_.dead_letters().size(), 1u);
+  consumer->shutdown();
+}
+
+TEST_F(RetryTest, OrderlyRetriesWithoutLimitByDefault) {
+  broker_.add_messages(0, 2);
+  auto consumer = push_consumer();
+  consumer->set_suspend_current_queue_time(1ms);
+  std::atomic<int> calls{0};
+  consumer->register_message_listener_orderly(
+      orderly_recorder([&](const MessageExt& m) { return m.queue_offset == 0 && ++calls <= 40; }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 2));
+  EXPECT_EQ(offsets_of(0).size(), 42u);
+  EXPECT_EQ(deliveries_of(0)[40].reconsume_times, 40u);
+  EXPECT_TRUE(retry_.sent().empty());
+  consumer->shutdown();
+}
+
+TEST_F(ConsumerTest, BroadcastingDropsAFailedMessageAndCountsIt) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("comet-broadcast-drop-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  broker_.add_messages(0, 3);
+  auto consumer = push_consumer();
+  consumer->set_message_model(MessageModel::kBroadcasting);
+  consumer->set_offset_store_dir(dir.string());
+  consumer->register_message_listener(recorder([](const MessageExt& m) {
+    return m.queue_offset == 1 ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
+  }));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(signal_.wait([&] { return consumer->dropped_broadcast_messages() == 1; }));
+  ASSERT_TRUE(signal_.wait([&] { return deliveries_of(0).size() >= 3; }));
+  consumer->shutdown();
+  EXPECT_EQ(offsets_of(0), (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_TRUE(broker_.send_backs().empty());
+  // No retry topic for broadcasting.
+  for (const auto& hb : broker_.heartbeat_data())
+    for (const auto& sub : hb.subscriptions)
+      EXPECT_EQ(sub->topic, kTopic);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,0 +1,121 @@
+#include "broker/send_completion.h"
+
+#include <atomic>
+#include <string>
+#include <string_view>
+
+#include "broker/replication.h"
+#include "common/msg_id.h"
+
+namespace comet::broker {
+namespace {
+
+// Completes a send exactly once: with the store's result (after a slave acked it, for a
+// SYNC_MASTER), or FLUSH_DISK_TIMEOUT / FLUSH_SLAVE_TIMEOUT when that takes longer than
+// syncFlushTimeout (SendDeadlines expires it). An ASYNC_FLUSH send to an ASYNC_MASTER has no
+// deadline and costs no hand-off at all.
+class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
+ public:
+  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
+      : conn_(std::move(conn)),
+        req_(std::move(req)),
+        store_host_(store_host),
+        queue_id_(queue_id) {}
+
+  // `replication` names what a stored message waits for, in the timeout's remark.
+  void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
+           std::string_view replication) {
+    replication_ = replication;
+    deadlines.add(SendDeadlines::Clock::now() + timeout, shared_from_this());
+  }
+
+  bool finished() const override { return done_.load(std::memory_order_acquire); }
+
+  void expire() override {
+    if (stored_.load()) {
+      finish(ResponseCode::FLUSH_SLAVE_TIMEOUT,
+             std::string(replication_) + " within syncFlushTimeout", {});
+    } else {
+      finish(ResponseCode::FLUSH_DISK_TIMEOUT, "flush took longer than syncFlushTimeout", {});
+    }
+  }
+
+  // The store holds (and, under SYNC_FLUSH, has flushed) the messages.
+  void stored() { stored_.store(true); }
+
+  void finish(ResponseCode code, std::string remark,
+              const std::vector<commitlog::AppendResult>& results) {
+    if (done_.exchange(true, std::memory_order_acq_rel)) return;
+    if (req_.is_oneway()) return;
+    auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
+    // SLAVE_NOT_AVAILABLE carries the stored position only when it was stored: without one,
+    // clients know the send was refused and may take it elsewhere.
+    if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
+        code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
+        (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty())) {
+      protocol::SendMessageResponseT ext;
+      ext.queue_id = static_cast<int32_t>(queue_id_);
+      if (!results.empty()) {
+        ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
+        ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
+        ext.physical_offset = static_cast<int64_t>(results.front().physical_offset);
+        ext.count = static_cast<int32_t>(results.size());
+      }
+      resp.set_ext(std::move(ext));
+    }
+    conn_->send(std::move(resp));
+  }
+
+  // The answer RocketMQ gives for each outcome of a replicated append.
+  void finish(AppendOutcome out) {
+    switch (out.failure) {
+      case AppendFailure::kNoReplicaInSync:
+        return finish(ResponseCode::SLAVE_NOT_AVAILABLE, out.status.message(), out.results);
+      case AppendFailure::kOutcomeUnknown:
+        // Stored, not known to be replicated: not a refusal to retry.
+        return finish(ResponseCode::FLUSH_SLAVE_TIMEOUT, out.status.message(), out.results);
+      case AppendFailure::kRefused:
+        return finish(ResponseCode::SERVICE_NOT_AVAILABLE, out.status.message(), {});
+      case AppendFailure::kNone:
+        break;
+    }
+    if (out.status.is_ok()) return finish(ResponseCode::SUCCESS, "", out.results);
+    finish(response_code_for(out.status), out.status.message(), out.results);
+  }
+
+ private:
+  std::string_view replication_;  // a literal; set before the store can complete, then read
+  ConnectionPtr conn_;
+  RemotingCommand req_;
+  HostAddress store_host_;
+  uint32_t queue_id_;
+  std::atomic<bool> stored_{false};
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace
+
+void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
+                       RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
+                       std::shared_ptr<const void> held) {
+  auto completion =
+      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id);
+  Replication& replication = *ctx.replication;
+  const std::string_view awaits = replication.awaits();
+  if (!awaits.empty() || ctx.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
+    completion->arm(deadlines, std::chrono::milliseconds(ctx.config.store.sync_flush_timeout_ms),
+                    awaits);
+  }
+  replication.append(
+      std::move(msgs), std::move(held), [completion] { completion->stored(); },
+      [completion](AppendOutcome out) { completion->finish(std::move(out)); });
+}
+
+Result<TopicConfig> ensure_topic(BrokerContext& ctx, std::string_view topic, uint32_t queue_nums) {
+  if (auto existing = ctx.topics->find(topic)) return *existing;
+  COMET_ASSIGN_OR_RETURN(TopicConfig created, ctx.topics->auto_create(topic, queue_nums));
+  if (ctx.topics_changed) ctx.topics_changed();
+  return created;
+}
+
+}  // namespace comet::broker

@@ -1,0 +1,28 @@
+// What every processor that stores messages for a client shares (SEND_MESSAGE,
+// CONSUMER_SEND_MSG_BACK): the append through the replication seam, the deadline it may wait
+// for, and the answer RocketMQ gives for each outcome.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "broker/broker_context.h"
+#include "broker/send_deadlines.h"
+
+namespace comet::broker {
+
+// Appends `msgs` (whose views `held` keeps valid) as one batch through ctx.replication and
+// answers `req` once the append is done: SUCCESS with a SendMessageResponse naming `queue_id`
+// and the stored position, or the mapped failure (SLAVE_NOT_AVAILABLE, FLUSH_SLAVE_TIMEOUT,
+// SERVICE_NOT_AVAILABLE, ...). A send that waits for a flush, a slave or a quorum is timed out
+// by `deadlines` after syncFlushTimeout.
+void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
+                       RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
+                       std::shared_ptr<const void> held);
+
+// The config of `topic`, created with `queue_nums` read-write queues when missing (the name
+// servers then learn it). For the topics a broker creates whatever autoCreateTopicEnable says:
+// a group's %RETRY% and %DLQ% topics.
+Result<TopicConfig> ensure_topic(BrokerContext& ctx, std::string_view topic, uint32_t queue_nums);
+
+}  // namespace comet::broker
