@@ -570,10 +570,13 @@ void print_results(const std::vector<ChaosResult>& results) {
     if (!r.delivery) continue;
     const DeliveryReport& d = *r.delivery;
     const VerifyReport& v = d.verify;
+    // A dead-lettered message was not delivered either (the failing listener's table says where
+    // it is).
+    const uint64_t undelivered = v.lost + d.dead_lettered;
     std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.mode,
-                             r.churns, d.deliveries, v.acked - v.lost, v.lost, d.redelivered,
-                             d.stored_copies, v.reordered, v.unacked_found, d.vanished,
-                             v.corrupt + v.changed);
+                             r.churns, d.deliveries, v.acked - undelivered, undelivered,
+                             d.redelivered, d.stored_copies, v.reordered, v.unacked_found,
+                             d.vanished, v.corrupt + v.changed);
     for (const auto& ex : v.lost_examples)
       std::cout << "  not delivered: " << ex << "\n";
   }
