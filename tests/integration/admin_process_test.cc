@@ -180,12 +180,15 @@ class AdminProcessTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  // Long-polls until queue offset `n - 1` of the queue is readable (the ConsumeQueue is filled
-  // in the background after the send is acknowledged).
+  // Long-polls until queue offsets 0 .. n - 1 of the queue are readable (the ConsumeQueue is
+  // filled in the background after the send is acknowledged). One offset at a time: a pull past
+  // the queue's end by more than one is answered PULL_OFFSET_MOVED at once, not held.
   void wait_dispatched(const std::string& topic, int32_t queue, int64_t n) {
-    auto r = call(broker_, pull_request(topic, queue, n - 1, 1, 5000));
-    ASSERT_TRUE(r.is_ok());
-    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+    for (int64_t offset = 0; offset < n; ++offset) {
+      auto r = call(broker_, pull_request(topic, queue, offset, 1, 5000));
+      ASSERT_TRUE(r.is_ok());
+      ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << offset << ": " << r->remark();
+    }
   }
 
   TempDir dir_;
@@ -502,6 +505,65 @@ TEST_F(AdminProcessTest, DeadLettersShowInProgressAndAreResentOnce) {
   auto unknown = admin({"resendDlq", "-g", group, "-i", "NOSUCHID"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("no message with msgId NOSUCHID"), std::string::npos) << unknown.err;
+}
+
+// A dead letter the broker wrote itself (CONSUMER_SEND_MSG_BACK asking for the DLQ at once, as
+// a consumer does when a message is spent): the DLQ's route is registered, consumeMessage shows
+// its bookkeeping, and resendDlq sends it back to the topic it failed on.
+TEST_F(AdminProcessTest, ABrokerWrittenDeadLetterIsShownAndResent) {
+  const std::string group = "g-real";
+  const std::string dlq = dlq_topic(group);
+  create_topic("Payments", 1);
+  auto sent =
+      admin({"sendMessage", "-t", "Payments", "-p", "pay-1", "-k", "K1", "-c", "TagP", "--json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const size_t id_at = sent.out.find("\"msgId\": \"");
+  ASSERT_NE(id_at, std::string::npos) << sent.out;
+  const std::string msg_id = sent.out.substr(id_at + 10, 32);
+  wait_dispatched("Payments", 0, 1);
+
+  auto back = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK);
+  protocol::ConsumerSendMsgBackRequestT b;
+  b.offset = json_int(sent.out, "physicalOffset");
+  b.group = group;
+  b.delay_level = -1;  // straight to the DLQ
+  b.origin_msg_id = msg_id;
+  b.origin_topic = "Payments";
+  b.max_reconsume_times = 16;
+  back.set_ext(std::move(b));
+  auto answered = call(broker_, std::move(back));
+  ASSERT_TRUE(answered.is_ok());
+  ASSERT_EQ(answered->response_code(), ResponseCode::SUCCESS) << answered->remark();
+  wait_dispatched(dlq, 0, 1);
+  // The broker registers the DLQ it created with the name server on its own, asynchronously.
+  // Any registration after that carries it, and updateTopic answers once its registration is
+  // done: creating another topic is the point after which the DLQ must have a route.
+  create_topic("AfterTheDlq", 1);
+
+  auto depth = admin({"consumerProgress", "-g", group, "--json"});
+  ASSERT_EQ(depth.exit_code, 0) << depth.err;
+  EXPECT_EQ(json_int(depth.out, "dlqDepth"), 1) << depth.out;
+  auto read = admin({"consumeMessage", "-t", dlq, "--json"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(json_int(read.out, "count"), 1) << read.out;
+  EXPECT_NE(read.out.find("\"RETRY_TOPIC\": \"Payments\""), std::string::npos) << read.out;
+  EXPECT_NE(read.out.find("\"ORIGIN_MESSAGE_ID\": \"" + msg_id + "\""), std::string::npos)
+      << read.out;
+  EXPECT_EQ(json_int(read.out, "reconsumeTimes"), 1) << read.out;
+
+  auto resent = admin({"resendDlq", "-g", group});
+  ASSERT_EQ(resent.exit_code, 0) << resent.err;
+  EXPECT_NE(resent.out.find("Resent 1 message(s)"), std::string::npos) << resent.out;
+  auto payments = admin(
+      {"consumeMessage", "-t", "Payments", "-o", "1", "--wait-ms", "5000", "-c", "1", "--json"});
+  ASSERT_EQ(payments.exit_code, 0) << payments.err;
+  EXPECT_EQ(json_int(payments.out, "count"), 1) << payments.out;
+  EXPECT_NE(payments.out.find("\"body\": \"pay-1\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"keys\": \"K1\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"ORIGIN_MESSAGE_ID\": \"" + msg_id + "\""), std::string::npos)
+      << payments.out;
+  EXPECT_EQ(payments.out.find("RETRY_TOPIC"), std::string::npos) << payments.out;
+  EXPECT_EQ(json_int(payments.out, "reconsumeTimes"), 0) << payments.out;
 }
 
 TEST_F(AdminProcessTest, BrokerStatusShowsTheCommitLogMaxOffset) {
