@@ -190,6 +190,20 @@ Status AdminClient::update_consumer_offset(const std::string& broker_addr, const
   return Status::ok();
 }
 
+Result<std::vector<protocol::ConsumerOffsetEntryT>> AdminClient::all_consumer_offsets(
+    const std::string& broker_addr) {
+  COMET_ASSIGN_OR_RETURN(
+      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  COMET_ASSIGN_OR_RETURN(auto list,
+                         ext_of<protocol::ConsumerOffsetListT>(resp, "GET_ALL_CONSUMER_OFFSET"));
+  std::vector<protocol::ConsumerOffsetEntryT> out;
+  for (auto& e : list.entries) {
+    if (e) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> AdminClient::consumer_list(const std::string& broker_addr,
                                                             const std::string& group) {
   auto req = RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP);

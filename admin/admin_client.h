@@ -55,6 +55,10 @@ class AdminClient {
                                                  int32_t queue_id);
   Status update_consumer_offset(const std::string& broker_addr, const std::string& group,
                                 const std::string& topic, int32_t queue_id, int64_t offset);
+  // Every committed offset the broker holds (GET_ALL_CONSUMER_OFFSET): which topics each group
+  // consumes, as RocketMQ's consumer stats find them in the offset table.
+  Result<std::vector<protocol::ConsumerOffsetEntryT>> all_consumer_offsets(
+      const std::string& broker_addr);
   Result<std::vector<std::string>> consumer_list(const std::string& broker_addr,
                                                  const std::string& group);
   Result<std::vector<std::pair<std::string, std::string>>> runtime_info(

@@ -28,6 +28,9 @@ int consume_message(Context& c);
 int consumer_progress(Context& c);
 int update_consumer_offset(Context& c);
 
+// dlq_commands.cc
+int resend_dlq(Context& c);
+
 // replication_commands.cc
 int ha_status(Context& c);
 int promote_slave(Context& c);

@@ -11,6 +11,7 @@
 #include "admin/cluster_view.h"
 #include "admin/handlers.h"
 #include "admin/table.h"
+#include "common/group_topics.h"
 #include "common/record_codec.h"
 #include "consumer/pull_consumer.h"
 #include "producer/producer.h"
@@ -178,6 +179,11 @@ void read_queue(Context& c, client::PullConsumer& consumer, const client::Messag
   }
 }
 
+std::string property_or_dash(const client::MessageExt& m, std::string_view key) {
+  auto it = m.properties.find(std::string(key));
+  return it == m.properties.end() || it->second.empty() ? "-" : printable(it->second, 64);
+}
+
 void print_consumed(Context& c, const std::string& topic,
                     const std::vector<client::MessageExt>& rows,
                     const std::vector<CorruptPull>& corrupt, size_t queue_count) {
@@ -199,7 +205,11 @@ void print_consumed(Context& c, const std::string& topic,
           .field("reconsumeTimes", r.reconsume_times)
           .field("bodyLength", r.body.size())
           .field("body", r.body)
-          .end_object();
+          .key("properties")
+          .begin_object();
+      for (const auto& [k, v] : r.properties)
+        j.field(k, v);
+      j.end_object().end_object();
     }
     j.end_array().key("corruptRecords").begin_array();
     for (const auto& x : corrupt) {
@@ -214,13 +224,31 @@ void print_consumed(Context& c, const std::string& topic,
     j.end_array().end_object();
     return;
   }
-  Table t(
-      {"#Broker Name", "#QID", "#Offset", "#Tags", "#Keys", "#Born Time", "#Store Time", "#Body"});
+  // A retry topic's or a DLQ's message also shows where it came from and how often it was
+  // consumed, and its id (what resendDlq -i takes).
+  const bool retried = is_retry_topic(topic) || is_dlq_topic(topic);
+  std::vector<std::string> header = {"#Broker Name", "#QID",       "#Offset",    "#Tags",
+                                     "#Keys",        "#Born Time", "#Store Time"};
+  if (retried) {
+    header.insert(header.end(), {"#MsgId", "#Retry Topic", "#Reconsume Times", "#Origin MsgId"});
+  }
+  header.push_back("#Body");
+  Table t(header);
   for (const auto& r : rows) {
-    t.add_row({r.broker_name, std::to_string(r.queue_id), std::to_string(r.queue_offset),
-               r.tags.empty() ? "-" : printable(r.tags, 64),
-               r.keys.empty() ? "-" : printable(r.keys, 64), format_time(r.born_timestamp_ms),
-               format_time(r.store_timestamp_ms), printable(r.body, kBodyDisplayChars)});
+    std::vector<std::string> row = {r.broker_name,
+                                    std::to_string(r.queue_id),
+                                    std::to_string(r.queue_offset),
+                                    r.tags.empty() ? "-" : printable(r.tags, 64),
+                                    r.keys.empty() ? "-" : printable(r.keys, 64),
+                                    format_time(r.born_timestamp_ms),
+                                    format_time(r.store_timestamp_ms)};
+    if (retried) {
+      row.insert(row.end(), {r.msg_id, property_or_dash(r, kPropertyRetryTopic),
+                             std::to_string(r.reconsume_times),
+                             property_or_dash(r, kPropertyOriginMessageId)});
+    }
+    row.push_back(printable(r.body, kBodyDisplayChars));
+    t.add_row(row);
   }
   t.print(c.out);
   c.out << "\nConsumed " << rows.size() << " message(s) from " << queue_count << " queue(s)";

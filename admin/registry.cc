@@ -55,9 +55,11 @@ const std::vector<CommandSpec>& commands() {
        {{"clusterName", 'c', OptionKind::kString, "<clusterName>", "only this cluster"}},
        sub_group_list},
       {"consumerProgress",
-       "per-queue offsets and lag of a consumer group on a topic, and its online clients",
+       "per-queue offsets and lag of a consumer group, its retry and DLQ depth, and its online "
+       "clients",
        {{"groupName", 'g', OptionKind::kString, "<group>", "consumer group", true},
-        {"topic", 't', OptionKind::kString, "<topic>", "topic name", true}},
+        {"topic", 't', OptionKind::kString, "<topic>",
+         "only this topic (default: every topic the group committed offsets for)"}},
        consumer_progress},
       {"brokerStatus",
        "runtime information of one broker (-b) or of every broker of a cluster (-c)",
@@ -117,6 +119,14 @@ const std::vector<CommandSpec>& commands() {
         {"qid", 'i', OptionKind::kInt, "<queueId>", "queue id", true},
         {"offset", 'o', OptionKind::kInt, "<offset>", "offset to commit", true}},
        update_consumer_offset},
+      {"resendDlq",
+       "resend a consumer group's dead letters (%DLQ%<group>) to the topics they failed on, from "
+       "the group's resend position on (each once), or one message by id",
+       {{"groupName", 'g', OptionKind::kString, "<group>", "consumer group", true},
+        {"msgId", 'i', OptionKind::kString, "<msgId>",
+         "only this message (its msgId as consumeMessage shows it); the resend position moves "
+         "only when it is the message at it"}},
+       resend_dlq},
   };
   return kCommands;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -18,10 +19,13 @@
 #include <fmt/format.h>
 
 #include "bench/bench_cluster.h"
+#include "bench/failure_plan.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
 #include "common/args.h"
+#include "common/group_topics.h"
 #include "common/netns.h"
+#include "consumer/pull_consumer.h"
 #include "consumer/push_consumer.h"
 
 namespace comet::bench {
@@ -61,7 +65,14 @@ struct ChaosOptions {
   std::vector<std::string> broker_args;
   std::string bin_dir;
   bool keep = false;
+  bool failing_listener = false;  // the consumers fail messages (bench/failure_plan.h)
 };
+
+constexpr std::string_view kGroup = "ChaosConsumers";
+// With --failing-listener and no messageDelayLevel of the user's: every retry level 1 s, so that
+// a message failed for good reaches the DLQ after its 16 retries in well under a minute.
+constexpr std::string_view kFastRetryLevels =
+    "messageDelayLevel=1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
 
 constexpr const char* kChaosUsage =
     "usage: comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S]\n"
@@ -69,10 +80,13 @@ constexpr const char* kChaosUsage =
     "                         [--settle-ms MS] [--rate R] [--producers P]\n"
     "                         [--msg-size B] [--consumers N] [--consumer-churn N]\n"
     "                         [--no-netns] [--broker key=value]...\n"
-    "                         [--bin-dir DIR] [--keep]\n"
+    "                         [--bin-dir DIR] [--keep] [--failing-listener]\n"
     "Per mode a fresh local cluster (brokers in network namespaces as root), a seeded\n"
     "schedule of faults while producers and consumers run, then every queue and every\n"
-    "delivery checked. Exit status 0 only if every mode passed.\n";
+    "delivery checked. Exit status 0 only if every mode passed.\n"
+    "--failing-listener: the consumers fail 10 % of the messages once and 0.1 % always (by\n"
+    "message, from the seed); every acked message must then be consumed or in the group's\n"
+    "%DLQ%, which is read at the end (retry levels 1 s unless --broker messageDelayLevel=...).\n";
 
 int chaos_usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench chaos: " << why << "\n";
@@ -96,7 +110,14 @@ struct ChaosResult {
   std::optional<VerifyReport> verify;
   std::optional<DeliveryReport> delivery;  // with consumers
   int churns = 0;
-  bool may_lose = false;  // async replication
+  struct Failing {
+    uint64_t failed_deliveries = 0;  // listener answers RECONSUME_LATER
+    uint64_t fail_always_acked = 0;  // acked messages the listener fails every time
+    uint64_t in_dlq = 0;             // distinct messages read from the DLQ
+    uint64_t dlq_unexpected = 0;     // in the DLQ, though the listener consumes them in the end
+  };
+  std::optional<Failing> failing;  // with --failing-listener
+  bool may_lose = false;           // async replication
   bool passed() const {
     if (!error.empty() || !verify || verify->corrupt != 0 || verify->changed != 0) return false;
     if (delivery && (delivery->verify.corrupt != 0 || delivery->verify.changed != 0 ||
@@ -111,19 +132,22 @@ struct ChaosResult {
 // delivery log. Members are started and stopped on the schedule's thread only.
 class ConsumerGroup {
  public:
-  ConsumerGroup(std::string namesrv, std::string topic, DeliveryLog& log)
-      : namesrv_(std::move(namesrv)), topic_(std::move(topic)), log_(log) {}
+  // `plan`: which deliveries the listener fails (nullptr: none).
+  ConsumerGroup(std::string namesrv, std::string topic, DeliveryLog& log, FailurePlan* plan)
+      : namesrv_(std::move(namesrv)), topic_(std::move(topic)), log_(log), plan_(plan) {}
   ~ConsumerGroup() { stop(); }
 
   Status add() {
     client::ClientConfig cfg;
     cfg.namesrv_addr = namesrv_;
     cfg.client_id = client_id("chaos-consumer-" + std::to_string(started_++));
-    auto c = std::make_unique<client::PushConsumer>("ChaosConsumers", cfg);
+    auto c = std::make_unique<client::PushConsumer>(std::string(kGroup), cfg);
     c->set_consume_from_where(client::ConsumeFromWhere::kFirstOffset);
-    c->set_consume_message_batch_max_size(16);
+    // A failure is the whole batch's: one message a batch when failing on purpose.
+    c->set_consume_message_batch_max_size(plan_ != nullptr ? 1 : 16);
     COMET_RETURN_IF_ERROR(c->subscribe(topic_));
     c->register_message_listener([this](const std::vector<client::MessageExt>& msgs) {
+      if (fails(msgs)) return client::ConsumeStatus::kReconsumeLater;
       for (const auto& m : msgs)
         log_.delivered(m.broker_name, m.queue_id, m.queue_offset, m.body);
       return client::ConsumeStatus::kSuccess;
@@ -146,11 +170,85 @@ class ConsumerGroup {
   }
 
  private:
+  bool fails(const std::vector<client::MessageExt>& msgs) {
+    if (plan_ == nullptr) return false;
+    bool fail = false;
+    for (const auto& m : msgs) {
+      if (auto id = BodyMaker::parse(m.body)) fail |= plan_->fail_delivery(id->producer, id->seq);
+    }
+    return fail;
+  }
+
   const std::string namesrv_, topic_;
   DeliveryLog& log_;
+  FailurePlan* const plan_;
   std::vector<std::unique_ptr<client::PushConsumer>> members_;
   int started_ = 0;
 };
+
+// Reads the dead-letter queue `topic` into `dead`: every queue to its end, then long polls until
+// `complete()` (a message fails its last time a while after the others were consumed) or
+// `timeout`. No DLQ route and nothing expected: nothing was dead-lettered.
+Status read_dead_letters(const std::string& namesrv, const std::string& topic, Verifier& dead,
+                         const std::function<bool()>& complete, std::chrono::milliseconds timeout) {
+  client::ClientConfig cfg;
+  cfg.namesrv_addr = namesrv;
+  cfg.client_id = client_id("dlq-reader");
+  client::PullConsumer consumer("comet-bench-dlq", cfg);
+  consumer.set_broker_suspend_max_time(2s);
+  consumer.set_pull_timeout_when_suspend(5s);
+  COMET_RETURN_IF_ERROR(consumer.start());
+  const auto deadline = Clock::now() + timeout;
+  auto timed_out = [&](const std::string& why) {
+    return Status::timeout(fmt::format("reading {} back took longer than {} s: {}", topic,
+                                       timeout.count() / 1000, why));
+  };
+  // The broker creates the DLQ when a message first fails for good; its route reaches the name
+  // server with the broker's next registration.
+  auto queues = consumer.fetch_subscribe_message_queues(topic);
+  while (!queues.is_ok()) {
+    if (complete()) return Status::ok();
+    if (Clock::now() >= deadline) return timed_out(queues.status().to_string());
+    wait_out(1s);
+    queues = consumer.fetch_subscribe_message_queues(topic);
+  }
+  std::vector<uint64_t> next(queues->size(), 0);
+  int errors = 0;
+  for (bool first_pass = true; first_pass || !complete(); first_pass = false) {
+    for (size_t qi = 0; qi < queues->size(); ++qi) {
+      const client::MessageQueue& mq = (*queues)[qi];
+      for (bool more = true; more;) {
+        if (Clock::now() >= deadline) return timed_out("not every expected message is there");
+        auto r = first_pass ? consumer.pull(mq, "*", next[qi], 64)
+                            : consumer.pull_block_if_not_found(mq, "*", next[qi], 64);
+        if (!r.is_ok()) {
+          if (++errors > 20) return r.status();
+          continue;
+        }
+        for (const auto& m : r->msgs)
+          dead.found(static_cast<uint32_t>(qi), m.body);
+        more = r->status == client::PullStatus::kFound && r->next_begin_offset > next[qi];
+        next[qi] = std::max(next[qi], r->next_begin_offset);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+ChaosResult::Failing failing_figures(const FailurePlan& plan, const Verifier& acked,
+                                     const Verifier& dead) {
+  ChaosResult::Failing f;
+  f.failed_deliveries = plan.failed_deliveries();
+  for (uint32_t p = 0; p < acked.producers(); ++p) {
+    for (uint64_t seq = 0; seq < acked.per_producer(); ++seq) {
+      const bool always = plan.fate(p, seq) == Fate::kFailAlways;
+      f.fail_always_acked += always && acked.is_acked(p, seq);
+      f.in_dlq += dead.was_found(p, seq);
+      f.dlq_unexpected += dead.was_found(p, seq) && !always;
+    }
+  }
+  return f;
+}
 
 ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint64_t seed) {
   ChaosResult r;
@@ -202,7 +300,13 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
     return r;
   }
 
-  auto cluster = BenchCluster::start(mode, bin, dir, o.broker_args, 60s, lab.get());
+  std::vector<std::string> broker_args = o.broker_args;
+  if (o.failing_listener &&
+      std::none_of(broker_args.begin(), broker_args.end(),
+                   [](const std::string& a) { return a.starts_with("messageDelayLevel="); })) {
+    broker_args.emplace_back(kFastRetryLevels);
+  }
+  auto cluster = BenchCluster::start(mode, bin, dir, broker_args, 60s, lab.get());
   if (!cluster.is_ok()) {
     r.error = "cluster: " + cluster.status().to_string();
     print_log_excerpts(dir, r.mode);
@@ -231,14 +335,23 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
   Verifier verifier(static_cast<uint32_t>(o.send.producers), per_producer);
   DeliveryLog deliveries(static_cast<uint32_t>(o.send.producers), per_producer);
-  ConsumerGroup consumers(c.namesrv_addr(), topic, deliveries);
+  Verifier dead(static_cast<uint32_t>(o.send.producers), per_producer);  // the DLQ read back
+  std::unique_ptr<FailurePlan> plan;
+  if (o.failing_listener) {
+    plan =
+        std::make_unique<FailurePlan>(seed, static_cast<uint32_t>(o.send.producers), per_producer);
+  }
+  ConsumerGroup consumers(c.namesrv_addr(), topic, deliveries, plan.get());
   for (int i = 0; i < o.consumers && s.is_ok(); ++i)
     s = consumers.add();
   if (!s.is_ok()) {
     r.error = "consumers: " + s.to_string();
     return r;
   }
-  if (o.consumers > 0) note(fmt::format("{} consumers of group ChaosConsumers up", o.consumers));
+  if (o.consumers > 0) {
+    note(fmt::format("{} consumers of group {} up{}", o.consumers, kGroup,
+                     plan ? ", failing 10 % of the messages once and 0.1 % always" : ""));
+  }
   SendStats stats;
   std::atomic<bool> stop{false};
   Status schedule_status;
@@ -353,9 +466,32 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   note(fmt::format("schedule done: {} sends, {} acked, {} unconfirmed, {} failed", r.sent, r.acked,
                    r.unconfirmed, r.failed));
   if (o.consumers > 0) {
-    const uint64_t missing = deliveries.wait_for_acked(verifier, 120s);
-    note(missing == 0 ? std::string("every acked message was delivered to the consumers")
+    auto fails_always = [&](uint32_t p, uint64_t seq) {
+      return plan && plan->fate(p, seq) == Fate::kFailAlways;
+    };
+    const uint64_t missing = deliveries.wait_for_acked(verifier, 120s, fails_always);
+    note(missing == 0 ? std::string("every acked message was delivered to the consumers") +
+                            (plan ? " (those failed for good left out)" : "")
                       : fmt::format("{} acked messages not delivered after 120 s", missing));
+    if (plan) {
+      // While the consumers still run: the messages failed for good reach the DLQ after their
+      // last retry.
+      note("reading the dead-letter queue back");
+      auto all_dead = [&] {
+        for (uint32_t p = 0; p < verifier.producers(); ++p) {
+          for (uint64_t seq = 0; seq < verifier.per_producer(); ++seq) {
+            if (verifier.is_acked(p, seq) && fails_always(p, seq) && !dead.was_found(p, seq)) {
+              return false;
+            }
+          }
+        }
+        return true;
+      };
+      if (Status ds = read_dead_letters(c.namesrv_addr(), dlq_topic(kGroup), dead, all_dead, 180s);
+          !ds.is_ok() && r.error.empty()) {
+        r.error = "dead letters: " + ds.to_string();
+      }
+    }
     consumers.stop();
   }
   note("reading back");
@@ -364,7 +500,8 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
     if (r.error.empty()) r.error = "reading back: " + rb.to_string();
   }
   r.verify = verifier.report();
-  if (o.consumers > 0) r.delivery = deliveries.report(&verifier);
+  if (o.consumers > 0) r.delivery = deliveries.report(&verifier, plan ? &dead : nullptr);
+  if (plan) r.failing = failing_figures(*plan, verifier, dead);
   c.stop();
   // The network goes before the directory its log is in.
   in_hub.reset();
@@ -372,6 +509,26 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   if (!r.passed()) print_log_excerpts(dir, r.mode);
   finish_run_dir(dir, o.keep || !r.passed(), r.mode);
   return r;
+}
+
+// --failing-listener: what the listener failed, and where those messages ended.
+void print_failing(const std::vector<ChaosResult>& results) {
+  const bool any = std::any_of(results.begin(), results.end(), [](const ChaosResult& r) {
+    return r.failing.has_value() && r.delivery.has_value();
+  });
+  if (!any) return;
+  std::cout << "\nThe failing listener (10 % of the messages failed once, 0.1 % always):\n\n"
+               "| mode | failed deliveries | acked, failed always | in the DLQ | acked, "
+               "dead-lettered | in the DLQ, not failed always | acked, neither consumed nor in "
+               "the DLQ |\n"
+               "|---|--:|--:|--:|--:|--:|--:|\n";
+  for (const auto& r : results) {
+    if (!r.failing || !r.delivery) continue;
+    const ChaosResult::Failing& f = *r.failing;
+    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", r.mode, f.failed_deliveries,
+                             f.fail_always_acked, f.in_dlq, r.delivery->dead_lettered,
+                             f.dlq_unexpected, r.delivery->verify.lost);
+  }
 }
 
 void print_results(const std::vector<ChaosResult>& results) {
@@ -413,13 +570,17 @@ void print_results(const std::vector<ChaosResult>& results) {
     if (!r.delivery) continue;
     const DeliveryReport& d = *r.delivery;
     const VerifyReport& v = d.verify;
+    // A dead-lettered message was not delivered either (the failing listener's table says where
+    // it is).
+    const uint64_t undelivered = v.lost + d.dead_lettered;
     std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.mode,
-                             r.churns, d.deliveries, v.acked - v.lost, v.lost, d.redelivered,
-                             d.stored_copies, v.reordered, v.unacked_found, d.vanished,
-                             v.corrupt + v.changed);
+                             r.churns, d.deliveries, v.acked - undelivered, undelivered,
+                             d.redelivered, d.stored_copies, v.reordered, v.unacked_found,
+                             d.vanished, v.corrupt + v.changed);
     for (const auto& ex : v.lost_examples)
       std::cout << "  not delivered: " << ex << "\n";
   }
+  print_failing(results);
 }
 
 }  // namespace
@@ -480,9 +641,14 @@ int run_chaos(int argc, char** argv) {
       o.bin_dir = *s;
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--failing-listener") {
+      o.failing_listener = true;
     } else {
       return chaos_usage(args.bad());
     }
+  }
+  if (o.failing_listener && o.consumers == 0) {
+    return chaos_usage("--failing-listener needs consumers (--consumers N > 0)");
   }
   if (o.netns) {
     if (std::string why = netns_unavailable(); !why.empty()) {

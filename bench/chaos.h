@@ -4,7 +4,7 @@
 //   comet-bench chaos [--modes sync,dledger] [--cycles N] [--seed S] [--faults kill,pause,...]
 //                     [--fault-ms MS] [--settle-ms MS] [--rate R] [--producers P] [--msg-size B]
 //                     [--consumers N] [--consumer-churn N] [--no-netns] [--broker key=value]...
-//                     [--bin-dir DIR] [--keep]
+//                     [--bin-dir DIR] [--keep] [--failing-listener]
 //
 // Per mode a fresh cluster (bench/bench_cluster.h). As root with iproute2 each broker runs in a
 // network namespace of its own, on a bridge in a hub namespace where the name server and this
@@ -26,6 +26,12 @@
 // changed, undelivered or delivered-then-gone (async replication may lose what its slave had
 // not copied: counted there, not failed). Exit status 0 when every mode passed. The same seed
 // gives the same schedule.
+//
+// --failing-listener: the consumers fail 10 % of the messages once and 0.1 % always, chosen by
+// message from the seed (bench/failure_plan.h), one message a batch. The brokers get 1 s delay
+// levels (unless --broker messageDelayLevel=... says otherwise), so a message failed for good
+// reaches %DLQ%ChaosConsumers after its retries; the DLQ is read back while the consumers run,
+// and an acked message is lost only when it was neither consumed nor found there.
 #pragma once
 
 namespace comet::bench {

@@ -171,15 +171,25 @@ void DeliveryLog::delivered(const std::string& broker, uint32_t queue_id, uint64
     return;
   }
   first_at = at;
-  if (missing_ && *missing_ > 0 && verifier_.is_acked(f.id->producer, f.id->seq)) {
+  if (missing_ && *missing_ > 0 && verifier_.is_acked(f.id->producer, f.id->seq) &&
+      !(excused_ && excused_(f.id->producer, f.id->seq))) {
     if (--*missing_ == 0) all_delivered_.notify_all();
   }
 }
 
-uint64_t DeliveryLog::wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout) {
+uint64_t DeliveryLog::wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout,
+                                     Excused excused) {
   std::unique_lock lock(mu_);
   verifier_.copy_acked_from(acked);
-  missing_ = verifier_.report().lost;
+  excused_ = std::move(excused);
+  uint64_t missing = 0;
+  for (uint32_t p = 0; p < verifier_.producers(); ++p) {
+    for (uint64_t s = 0; s < verifier_.per_producer(); ++s) {
+      missing +=
+          verifier_.is_acked(p, s) && !verifier_.was_found(p, s) && !(excused_ && excused_(p, s));
+    }
+  }
+  missing_ = missing;
   all_delivered_.wait_for(lock, timeout, [&] { return *missing_ == 0; });
   return *missing_;
 }
@@ -189,7 +199,7 @@ DeliveryLog::Counts DeliveryLog::counts() const {
   return {deliveries_, redelivered_};
 }
 
-DeliveryReport DeliveryLog::report(const Verifier* read_back) const {
+DeliveryReport DeliveryLog::report(const Verifier* read_back, const Verifier* dead_letters) const {
   std::lock_guard lock(mu_);
   DeliveryReport r;
   if (read_back != nullptr) {
@@ -199,6 +209,20 @@ DeliveryReport DeliveryLog::report(const Verifier* read_back) const {
     }
   }
   r.verify = verifier_.report();
+  if (dead_letters != nullptr) {
+    r.verify.lost_examples.clear();
+    for (uint32_t p = 0; p < verifier_.producers(); ++p) {
+      for (uint64_t s = 0; s < verifier_.per_producer(); ++s) {
+        if (!verifier_.is_acked(p, s) || verifier_.was_found(p, s)) continue;
+        if (dead_letters->was_found(p, s)) {
+          ++r.dead_lettered;
+          --r.verify.lost;
+        } else if (r.verify.lost_examples.size() < 5) {
+          r.verify.lost_examples.push_back(std::to_string(p) + "/" + std::to_string(s));
+        }
+      }
+    }
+  }
   r.deliveries = deliveries_;
   r.redelivered = redelivered_;
   r.stored_copies = stored_copies_;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,9 @@ struct DeliveryReport {
   // Delivered, then not in the log read back: a consumer acted on a message the cluster no
   // longer holds (read before it was replicated, then cut in a failover).
   uint64_t vanished = 0;
+  // Acked, never consumed, but in the group's dead-letter queue (a listener failed it every
+  // time): not lost, and left out of verify.lost.
+  uint64_t dead_lettered = 0;
 };
 
 class DeliveryLog {
@@ -120,10 +124,16 @@ class DeliveryLog {
   void delivered(const std::string& broker, uint32_t queue_id, uint64_t queue_offset,
                  std::string_view body);
   // Once the producers are done, with what they were told: waits until every acked message was
-  // delivered, or for `timeout`. Returns how many acked messages are still not delivered.
-  uint64_t wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout);
-  // With `read_back` (the log read back once every fault was healed), counts what vanished.
-  DeliveryReport report(const Verifier* read_back = nullptr) const;
+  // delivered, or for `timeout`, leaving out those `excused` names (a listener fails them for
+  // good). Returns how many acked, not excused messages are still not delivered.
+  using Excused = std::function<bool(uint32_t producer, uint64_t seq)>;
+  uint64_t wait_for_acked(const Verifier& acked, std::chrono::milliseconds timeout,
+                          Excused excused = {});
+  // With `read_back` (the log read back once every fault was healed), counts what vanished; with
+  // `dead_letters` (the group's DLQ read back), an acked message found there is dead-lettered,
+  // not lost.
+  DeliveryReport report(const Verifier* read_back = nullptr,
+                        const Verifier* dead_letters = nullptr) const;
   // The running counts alone, without checking every message (report() does).
   struct Counts {
     uint64_t deliveries = 0, redelivered = 0;
@@ -138,6 +148,7 @@ class DeliveryLog {
   std::vector<uint64_t> first_at_;          // queue index << 40 | queue offset of the first copy
   uint64_t deliveries_ = 0, redelivered_ = 0, stored_copies_ = 0;
   std::optional<uint64_t> missing_;  // acked, not delivered; counted once the acks are final
+  Excused excused_;
 };
 
 }  // namespace comet::bench

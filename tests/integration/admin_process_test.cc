@@ -15,8 +15,10 @@
 #include "admin/command.h"
 #include "admin/commands.h"
 #include "admin/table.h"
+#include "common/group_topics.h"
 #include "consumer/message_ext.h"
 #include "integration/cluster.h"
+#include "producer/producer.h"
 
 namespace comet::testing {
 namespace {
@@ -178,12 +180,15 @@ class AdminProcessTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  // Long-polls until queue offset `n - 1` of the queue is readable (the ConsumeQueue is filled
-  // in the background after the send is acknowledged).
+  // Long-polls until queue offsets 0 .. n - 1 of the queue are readable (the ConsumeQueue is
+  // filled in the background after the send is acknowledged). One offset at a time: a pull past
+  // the queue's end by more than one is answered PULL_OFFSET_MOVED at once, not held.
   void wait_dispatched(const std::string& topic, int32_t queue, int64_t n) {
-    auto r = call(broker_, pull_request(topic, queue, n - 1, 1, 5000));
-    ASSERT_TRUE(r.is_ok());
-    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+    for (int64_t offset = 0; offset < n; ++offset) {
+      auto r = call(broker_, pull_request(topic, queue, offset, 1, 5000));
+      ASSERT_TRUE(r.is_ok());
+      ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << offset << ": " << r->remark();
+    }
   }
 
   TempDir dir_;
@@ -362,12 +367,203 @@ TEST_F(AdminProcessTest, ConsumerProgressShowsLagAgainstTheCommittedOffset) {
   EXPECT_EQ(json_int(j.out, "diffTotal"), 3);
   EXPECT_NE(j.out.find("\"consumerOffset\": null"), std::string::npos) << j.out;
 
+  // Without -t: every topic the group committed offsets for.
+  auto every = admin({"consumerProgress", "-g", "g1"});
+  ASSERT_EQ(every.exit_code, 0) << every.err;
+  EXPECT_TRUE(find_row(every.out, {"Progress", "broker-a", "0", "5", "2", "3"})) << every.out;
+  EXPECT_NE(every.out.find("Consume TPS n/a, Diff Total: 3"), std::string::npos) << every.out;
+  EXPECT_NE(every.out.find("DLQ depth (%DLQ%g1, not yet resent): 0"), std::string::npos)
+      << every.out;
+
   // The tool's own commit path: nothing left behind on queue 0.
   auto u = admin({"updateConsumerOffset", "-g", "g1", "-t", "Progress", "-b", "broker-a", "-i", "0",
                   "-o", "5"});
   ASSERT_EQ(u.exit_code, 0) << u.err;
   auto after = admin({"consumerProgress", "-g", "g1", "-t", "Progress"});
   EXPECT_NE(after.out.find("Diff Total: 0"), std::string::npos) << after.out;
+}
+
+// --- retries and dead letters ---------------------------------------------------------------
+
+// A dead letter as the broker writes one (%DLQ%<group>, one queue): the original body and
+// properties, plus where it failed and how often it was consumed. Sent here by a producer, as
+// any client may send to that topic.
+client::ProducerMessage dead_letter(const std::string& group, int i, const std::string& from) {
+  client::ProducerMessage m;
+  m.topic = dlq_topic(group);
+  m.body = "dead-" + std::to_string(i);
+  m.tags = "TagD";
+  m.keys = "key-" + std::to_string(i);
+  m.properties = {{"color", "blue-" + std::to_string(i)},
+                  {"ORIGIN_MESSAGE_ID", "origin-" + std::to_string(i)},
+                  {"RECONSUME_TIME", "16"},
+                  {"MAX_RECONSUME_TIMES", "16"},
+                  {"REAL_TOPIC", retry_topic(group)},
+                  {"REAL_QID", "0"}};
+  if (!from.empty()) m.properties.emplace("RETRY_TOPIC", from);
+  return m;
+}
+
+TEST_F(AdminProcessTest, DeadLettersShowInProgressAndAreResentOnce) {
+  const std::string group = "g-dlq";
+  const std::string dlq = dlq_topic(group);
+  create_topic("Orders", 1);
+  // Nothing dead-lettered yet: no DLQ, depth 0, nothing to resend; not an error.
+  auto none = admin({"consumerProgress", "-g", group});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.out.find("DLQ depth (" + dlq + ", not yet resent): 0"), std::string::npos)
+      << none.out;
+  auto nothing = admin({"resendDlq", "-g", group});
+  ASSERT_EQ(nothing.exit_code, 0) << nothing.err;
+  EXPECT_NE(nothing.out.find("Resent 0 message(s)"), std::string::npos) << nothing.out;
+
+  create_topic(dlq, 1);
+  client::ClientConfig cfg;
+  cfg.namesrv_addr = cluster_->namesrv_addr();
+  cfg.client_id = "dlq-writer@admin-test";
+  client::Producer producer("dlq-writer", cfg);
+  ASSERT_TRUE(producer.start().is_ok());
+  // Three dead letters of Orders, and one without RETRY_TOPIC (resendDlq reports and skips it).
+  for (int i = 0; i < 4; ++i) {
+    auto sent = producer.send(dead_letter(group, i, i == 2 ? "" : "Orders"));
+    ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+  }
+  producer.shutdown();
+  wait_dispatched(dlq, 0, 4);
+
+  auto depth = admin({"consumerProgress", "-g", group});
+  ASSERT_EQ(depth.exit_code, 0) << depth.err;
+  EXPECT_TRUE(find_row(depth.out, {dlq, "broker-a", "0", "4", "-", "4"})) << depth.out;
+  EXPECT_NE(depth.out.find("DLQ depth (" + dlq + ", not yet resent): 4"), std::string::npos)
+      << depth.out;
+  EXPECT_NE(depth.out.find("Diff Total: 0"), std::string::npos) << depth.out;  // DLQ not in it
+  auto depth_json = admin({"consumerProgress", "-g", group, "--json"});
+  ASSERT_EQ(depth_json.exit_code, 0) << depth_json.err;
+  EXPECT_TRUE(is_json(depth_json.out)) << depth_json.out;
+  EXPECT_EQ(json_int(depth_json.out, "dlqDepth"), 4);
+  EXPECT_EQ(json_int(depth_json.out, "retryDepth"), 0);
+
+  // Reading the DLQ shows where each message failed and its bookkeeping.
+  auto read = admin({"consumeMessage", "-t", dlq, "-c", "4"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  auto first = find_row(read.out, {"broker-a", "0", "0", "TagD", "key-0"});
+  ASSERT_TRUE(first.has_value()) << read.out;
+  EXPECT_NE(std::find(first->begin(), first->end(), "Orders"), first->end()) << read.out;
+  EXPECT_NE(std::find(first->begin(), first->end(), "origin-0"), first->end()) << read.out;
+  auto read_json = admin({"consumeMessage", "-t", dlq, "-c", "1", "--json"});
+  ASSERT_EQ(read_json.exit_code, 0) << read_json.err;
+  EXPECT_TRUE(is_json(read_json.out)) << read_json.out;
+  EXPECT_NE(read_json.out.find("\"RETRY_TOPIC\": \"Orders\""), std::string::npos) << read_json.out;
+  EXPECT_NE(read_json.out.find("\"RECONSUME_TIME\": \"16\""), std::string::npos) << read_json.out;
+  const size_t id_at = read_json.out.find("\"msgId\": \"");
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string first_id = read_json.out.substr(id_at + 10, 32);
+
+  // One by id: Orders gets it as a new message, its retry bookkeeping gone.
+  auto one = admin({"resendDlq", "-g", group, "-i", first_id});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_TRUE(find_row(one.out, {"broker-a", "0", "0", first_id, "Orders"})) << one.out;
+  EXPECT_NE(one.out.find("Resent 1 message(s)"), std::string::npos) << one.out;
+  auto orders = admin({"consumeMessage", "-t", "Orders", "-c", "1", "--wait-ms", "5000", "--json"});
+  ASSERT_EQ(orders.exit_code, 0) << orders.err;
+  EXPECT_EQ(json_int(orders.out, "count"), 1) << orders.out;
+  for (const char* kept : {"\"body\": \"dead-0\"", "\"tags\": \"TagD\"", "\"keys\": \"key-0\"",
+                           "\"color\": \"blue-0\"", "\"ORIGIN_MESSAGE_ID\": \"origin-0\""}) {
+    EXPECT_NE(orders.out.find(kept), std::string::npos) << kept << " in " << orders.out;
+  }
+  for (const char* gone :
+       {"RETRY_TOPIC", "RECONSUME_TIME", "MAX_RECONSUME_TIMES", "REAL_TOPIC", "REAL_QID"}) {
+    EXPECT_EQ(orders.out.find(gone), std::string::npos) << gone << " in " << orders.out;
+  }
+
+  // The rest, once: the message resent by id was the one at the resend position, so it is not
+  // sent again; the one without RETRY_TOPIC is reported and passed.
+  auto rest = admin({"resendDlq", "-g", group});
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_NE(rest.out.find("Resent 2 message(s) from " + dlq + "; skipped 1 without RETRY_TOPIC"),
+            std::string::npos)
+      << rest.out;
+  EXPECT_TRUE(find_row(rest.out, {"broker-a", "0", "1"})) << rest.out;
+  EXPECT_TRUE(find_row(rest.out, {"broker-a", "0", "3"})) << rest.out;
+  EXPECT_NE(rest.err.find("has no RETRY_TOPIC property: skipped"), std::string::npos) << rest.err;
+  auto again = admin({"resendDlq", "-g", group, "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(is_json(again.out)) << again.out;
+  EXPECT_EQ(json_int(again.out, "resent"), 0) << again.out;
+
+  auto all = admin({"consumeMessage", "-t", "Orders", "-c", "3", "--wait-ms", "5000", "--json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(json_int(all.out, "count"), 3) << all.out;
+  for (const char* body : {"dead-0", "dead-1", "dead-3"})
+    EXPECT_NE(all.out.find(body), std::string::npos) << body << " in " << all.out;
+  auto after = admin({"consumerProgress", "-g", group});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_TRUE(find_row(after.out, {dlq, "broker-a", "0", "4", "4", "0"})) << after.out;
+  EXPECT_NE(after.out.find("DLQ depth (" + dlq + ", not yet resent): 0"), std::string::npos)
+      << after.out;
+
+  auto unknown = admin({"resendDlq", "-g", group, "-i", "NOSUCHID"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no message with msgId NOSUCHID"), std::string::npos) << unknown.err;
+}
+
+// A dead letter the broker wrote itself (CONSUMER_SEND_MSG_BACK asking for the DLQ at once, as
+// a consumer does when a message is spent): the DLQ's route is registered, consumeMessage shows
+// its bookkeeping, and resendDlq sends it back to the topic it failed on.
+TEST_F(AdminProcessTest, ABrokerWrittenDeadLetterIsShownAndResent) {
+  const std::string group = "g-real";
+  const std::string dlq = dlq_topic(group);
+  create_topic("Payments", 1);
+  auto sent =
+      admin({"sendMessage", "-t", "Payments", "-p", "pay-1", "-k", "K1", "-c", "TagP", "--json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const size_t id_at = sent.out.find("\"msgId\": \"");
+  ASSERT_NE(id_at, std::string::npos) << sent.out;
+  const std::string msg_id = sent.out.substr(id_at + 10, 32);
+  wait_dispatched("Payments", 0, 1);
+
+  auto back = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK);
+  protocol::ConsumerSendMsgBackRequestT b;
+  b.offset = json_int(sent.out, "physicalOffset");
+  b.group = group;
+  b.delay_level = -1;  // straight to the DLQ
+  b.origin_msg_id = msg_id;
+  b.origin_topic = "Payments";
+  b.max_reconsume_times = 16;
+  back.set_ext(std::move(b));
+  auto answered = call(broker_, std::move(back));
+  ASSERT_TRUE(answered.is_ok());
+  ASSERT_EQ(answered->response_code(), ResponseCode::SUCCESS) << answered->remark();
+  wait_dispatched(dlq, 0, 1);
+  // The broker registers the DLQ it created with the name server on its own, asynchronously.
+  // Any registration after that carries it, and updateTopic answers once its registration is
+  // done: creating another topic is the point after which the DLQ must have a route.
+  create_topic("AfterTheDlq", 1);
+
+  auto depth = admin({"consumerProgress", "-g", group, "--json"});
+  ASSERT_EQ(depth.exit_code, 0) << depth.err;
+  EXPECT_EQ(json_int(depth.out, "dlqDepth"), 1) << depth.out;
+  auto read = admin({"consumeMessage", "-t", dlq, "--json"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(json_int(read.out, "count"), 1) << read.out;
+  EXPECT_NE(read.out.find("\"RETRY_TOPIC\": \"Payments\""), std::string::npos) << read.out;
+  EXPECT_NE(read.out.find("\"ORIGIN_MESSAGE_ID\": \"" + msg_id + "\""), std::string::npos)
+      << read.out;
+  EXPECT_EQ(json_int(read.out, "reconsumeTimes"), 1) << read.out;
+
+  auto resent = admin({"resendDlq", "-g", group});
+  ASSERT_EQ(resent.exit_code, 0) << resent.err;
+  EXPECT_NE(resent.out.find("Resent 1 message(s)"), std::string::npos) << resent.out;
+  auto payments = admin(
+      {"consumeMessage", "-t", "Payments", "-o", "1", "--wait-ms", "5000", "-c", "1", "--json"});
+  ASSERT_EQ(payments.exit_code, 0) << payments.err;
+  EXPECT_EQ(json_int(payments.out, "count"), 1) << payments.out;
+  EXPECT_NE(payments.out.find("\"body\": \"pay-1\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"keys\": \"K1\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"ORIGIN_MESSAGE_ID\": \"" + msg_id + "\""), std::string::npos)
+      << payments.out;
+  EXPECT_EQ(payments.out.find("RETRY_TOPIC"), std::string::npos) << payments.out;
+  EXPECT_EQ(json_int(payments.out, "reconsumeTimes"), 0) << payments.out;
 }
 
 TEST_F(AdminProcessTest, BrokerStatusShowsTheCommitLogMaxOffset) {

@@ -5,6 +5,7 @@
 // master, now its slave; kill that one, promote again) and three kills of DLedger members. A
 // consumer group of two runs through it all (one member leaves and another joins on cycle 3):
 // every acked message is delivered, and nothing delivered is missing from the log afterwards.
+// Then the same with a listener that fails messages: each ends consumed or in the DLQ.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -93,6 +94,38 @@ TEST(BenchChaosTest, SyncAndDLedgerLoseNoAckedMessageThroughAFaultSchedule) {
   auto bad = run_process({COMET_BENCH_BIN, "chaos", "--faults", "meteor"}, {}, 10s);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("unknown fault 'meteor'"), std::string::npos) << bad.err;
+}
+
+// --failing-listener: the consumers fail 10 % of the messages once and 0.1 % always. Each
+// acknowledged message ends consumed or in %DLQ%ChaosConsumers; those failed once are consumed
+// at their retry, and only those failed always are dead letters. Process faults only (loopback),
+// so it runs without namespaces too.
+TEST(BenchChaosTest, AFailingListenerLeavesEveryAckedMessageConsumedOrDeadLettered) {
+  auto run = run_process({COMET_BENCH_BIN, "chaos", "--modes", "dledger", "--cycles", "2", "--seed",
+                          "4242", "--faults", "pause", "--fault-ms", "1000", "--settle-ms", "1000",
+                          "--rate", "1000", "--no-netns", "--failing-listener"},
+                         {}, 240s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  const auto log = row_of(run.out, "dledger");
+  ASSERT_GE(log.size(), 14u) << run.out;
+  EXPECT_EQ(log[8], "0") << "acknowledged messages lost";
+  // Columns: mode, failed deliveries, acked failed always, in the DLQ, acked dead-lettered, in
+  // the DLQ though not failed always, acked neither consumed nor in the DLQ.
+  auto cells = row_of(run.out, "dledger", "The failing listener");
+  ASSERT_GE(cells.size(), 7u) << run.out;
+  const uint64_t acked = std::stoull(log[5]);
+  EXPECT_GT(acked, 2000u);
+  // About a tenth of the messages fail once, and the few failed always 17 times each.
+  EXPECT_GT(std::stoull(cells[1]), acked / 20) << run.out;
+  EXPECT_GT(std::stoull(cells[2]), 0u) << "the seed fails some acked message for good";
+  EXPECT_EQ(cells[4], cells[2]) << "every acked message failed always is in the DLQ";
+  EXPECT_EQ(cells[5], "0") << "a message failed once was dead-lettered";
+  EXPECT_EQ(cells[6], "0") << "acked messages neither consumed nor dead-lettered";
+
+  auto bad =
+      run_process({COMET_BENCH_BIN, "chaos", "--failing-listener", "--consumers", "0"}, {}, 10s);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--failing-listener needs consumers"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "bench/ack_timeline.h"
+#include "bench/failure_plan.h"
 #include "bench/report.h"
 #include "bench/verify.h"
 #include "common/args.h"
@@ -108,6 +110,66 @@ struct Sent {
     v.acked(p, seq, maker.make(p, seq, &b));
   }
 };
+
+TEST(FailurePlanTest, FatesAreSeededByMessageAndInTheirProportions) {
+  FailurePlan plan(4242, 2, 100000);
+  FailurePlan same(4242, 2, 100000);
+  FailurePlan other(4243, 2, 100000);
+  uint64_t always = 0, once = 0, differ = 0;
+  for (uint32_t p = 0; p < 2; ++p) {
+    for (uint64_t seq = 0; seq < 100000; ++seq) {
+      const Fate f = plan.fate(p, seq);
+      always += f == Fate::kFailAlways;
+      once += f == Fate::kFailOnce;
+      ASSERT_EQ(f, same.fate(p, seq));
+      differ += f != other.fate(p, seq);
+    }
+  }
+  // 0.1 % and 10 % of 200,000, within a few standard deviations.
+  EXPECT_GT(always, 140u);
+  EXPECT_LT(always, 260u);
+  EXPECT_GT(once, 19000u);
+  EXPECT_LT(once, 21000u);
+  EXPECT_GT(differ, 10000u) << "another seed fails other messages";
+  EXPECT_EQ(plan.fate(2, 0), Fate::kConsume) << "outside the run's shape";
+}
+
+TEST(FailurePlanTest, AFailOnceMessageFailsItsFirstDeliveryOnlyAndAFailAlwaysOneEvery) {
+  FailurePlan plan(7, 1, 10000);
+  std::optional<uint64_t> once, always, consume;
+  for (uint64_t seq = 0; seq < 10000; ++seq) {
+    const Fate f = plan.fate(0, seq);
+    auto& slot = f == Fate::kFailOnce ? once : f == Fate::kFailAlways ? always : consume;
+    if (!slot) slot = seq;
+  }
+  ASSERT_TRUE(once && always && consume);
+  EXPECT_TRUE(plan.fail_delivery(0, *once));
+  EXPECT_FALSE(plan.fail_delivery(0, *once));
+  for (int i = 0; i < 17; ++i)
+    EXPECT_TRUE(plan.fail_delivery(0, *always));
+  EXPECT_FALSE(plan.fail_delivery(0, *consume));
+  EXPECT_EQ(plan.failed_deliveries(), 18u);
+}
+
+TEST(DeliveryLogTest, AnAckedMessageInTheDeadLetterQueueIsNotLost) {
+  Sent s;
+  Verifier acked(1, 4), dead(1, 4);
+  for (uint64_t seq = 0; seq < 4; ++seq)
+    s.ack(acked, 0, seq);
+  DeliveryLog log(1, 4);
+  log.delivered("b", 0, 0, s.body(0, 0));
+  log.delivered("b", 0, 1, s.body(0, 1));
+  dead.found(0, s.body(0, 2));
+  // Seq 2 and 3 excused: nothing to wait for.
+  EXPECT_EQ(log.wait_for_acked(acked, 10ms, [](uint32_t, uint64_t seq) { return seq >= 2; }), 0u);
+  EXPECT_EQ(log.wait_for_acked(acked, 10ms), 2u);
+  DeliveryReport r = log.report(&acked, &dead);
+  EXPECT_EQ(r.dead_lettered, 1u);
+  EXPECT_EQ(r.verify.lost, 1u) << "seq 3: neither consumed nor dead-lettered";
+  ASSERT_EQ(r.verify.lost_examples.size(), 1u);
+  EXPECT_EQ(r.verify.lost_examples[0], "0/3");
+  EXPECT_EQ(log.report(&acked).verify.lost, 2u) << "without the DLQ both count";
+}
 
 TEST(VerifierTest, EveryAckedMessageFoundOnceInOrderPasses) {
   Sent s;
