@@ -16,6 +16,11 @@
 
 namespace comet::admin {
 
+// The producer and consumer group of the clients commands make for themselves (sendMessage,
+// consumeMessage, resendDlq), and how many messages one of their pulls asks for.
+inline constexpr std::string_view kToolGroup = "comet-admin";
+inline constexpr int kPullBatch = 32;
+
 enum class OptionKind { kString, kInt, kFlag };
 
 struct OptionSpec {

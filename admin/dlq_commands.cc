@@ -23,9 +23,6 @@
 namespace comet::admin {
 namespace {
 
-constexpr int kPullBatch = 32;
-constexpr std::string_view kToolGroup = "comet-admin";
-
 // The retry bookkeeping a resent message sheds: it starts over as a new message of its topic.
 // UNIQ_KEY goes too (the new message gets its own id); ORIGIN_MESSAGE_ID stays, naming the
 // message it first was.

@@ -20,8 +20,6 @@ namespace comet::admin {
 namespace {
 
 constexpr size_t kBodyDisplayChars = 200;
-constexpr int64_t kPullBatch = 32;
-constexpr std::string_view kToolGroup = "comet-admin";
 
 std::vector<std::string> route_broker_names(const protocol::TopicRouteDataT& route) {
   std::vector<std::string> names;
@@ -145,7 +143,8 @@ void read_queue(Context& c, client::PullConsumer& consumer, const client::Messag
       topic_what(mq.topic) + " broker " + mq.broker_name + " queue " + std::to_string(mq.queue_id);
   QueueRead q{.offset = offset};
   while (remaining > 0) {
-    const int batch = q.narrowing > 0 ? 1 : static_cast<int>(std::min(remaining, kPullBatch));
+    const int batch =
+        q.narrowing > 0 ? 1 : static_cast<int>(std::min<int64_t>(remaining, kPullBatch));
     auto pulled = long_poll ? consumer.pull_block_if_not_found(mq, expression, q.offset, batch)
                             : consumer.pull(mq, expression, q.offset, batch);
     if (!pulled.is_ok()) {

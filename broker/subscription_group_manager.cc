@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "broker/broker_config.h"
+#include "common/little_endian.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
@@ -13,17 +14,6 @@ constexpr uint8_t kGroupConfigVersion = 1;
 constexpr size_t kGroupConfigV1Size = 1 + 4 + 4 + 1;
 constexpr uint8_t kFlagConsumeEnable = 1;
 constexpr uint8_t kFlagConsumeBroadcastEnable = 2;
-
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint32_t get_u32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
 
 }  // namespace
 

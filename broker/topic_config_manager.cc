@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "broker/system_topics.h"
+#include "common/little_endian.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
@@ -15,16 +16,6 @@ constexpr uint8_t kFlagOrder = 1;
 // '!' is not a topic-name character, so this key never collides with a topic.
 constexpr std::string_view kDataVersionKey = "!data_version";
 
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint32_t get_u32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
 std::string encode_u64(uint64_t v) {
   std::string out;
   for (int i = 0; i < 8; ++i)
