@@ -14,11 +14,11 @@ constexpr size_t kGroupConfigV1Size = 1 + 4 + 4 + 1;
 constexpr uint8_t kFlagConsumeEnable = 1;
 constexpr uint8_t kFlagConsumeBroadcastEnable = 2;
 
-void put_u32(std::string& out, uint32_t v) {
+void append_u32_le(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i)
     out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
-uint32_t get_u32(const char* p) {
+uint32_t read_u32_le(const char* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i)
     v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
@@ -69,8 +69,8 @@ std::string encode_subscription_group(const SubscriptionGroupConfig& c) {
   std::string out;
   out.reserve(kGroupConfigV1Size);
   out.push_back(static_cast<char>(kGroupConfigVersion));
-  put_u32(out, static_cast<uint32_t>(c.retry_max_times));
-  put_u32(out, static_cast<uint32_t>(c.retry_queue_nums));
+  append_u32_le(out, static_cast<uint32_t>(c.retry_max_times));
+  append_u32_le(out, static_cast<uint32_t>(c.retry_queue_nums));
   out.push_back(static_cast<char>((c.consume_enable ? kFlagConsumeEnable : 0) |
                                   (c.consume_broadcast_enable ? kFlagConsumeBroadcastEnable : 0)));
   return out;
@@ -85,8 +85,8 @@ Result<SubscriptionGroupConfig> decode_subscription_group(std::string_view name,
   }
   SubscriptionGroupConfig c;
   c.group_name = name;
-  c.retry_max_times = static_cast<int32_t>(get_u32(value.data() + 1));
-  c.retry_queue_nums = static_cast<int32_t>(get_u32(value.data() + 5));
+  c.retry_max_times = static_cast<int32_t>(read_u32_le(value.data() + 1));
+  c.retry_queue_nums = static_cast<int32_t>(read_u32_le(value.data() + 5));
   const auto flags = static_cast<uint8_t>(value[9]);
   c.consume_enable = (flags & kFlagConsumeEnable) != 0;
   c.consume_broadcast_enable = (flags & kFlagConsumeBroadcastEnable) != 0;
