@@ -119,13 +119,16 @@ void SendBackProcessor::process(const ConnectionPtr& conn, RemotingCommand req) 
   Message m = record::message_of(original);
   held->topic = std::move(back.topic);
   m.topic = held->topic;
-  m.queue_id = round_robin_.fetch_add(1, std::memory_order_relaxed) % topic->write_queue_nums;
+  const uint32_t queue_id =
+      round_robin_.fetch_add(1, std::memory_order_relaxed) % topic->write_queue_nums;
+  m.queue_id = queue_id;
   m.reconsume_times = back.reconsume_times;
   m.properties = held->properties;
   if (!back.dead_letter) {
+    // Waits in the schedule topic; the answer names the queue it will be delivered to.
     to_schedule_topic(m, ctx_.config.message_delay_levels_ms.size(), held->schedule_properties);
   }
-  append_and_answer(ctx_, deadlines_, conn, std::move(req), m.queue_id, {m}, held);
+  append_and_answer(ctx_, deadlines_, conn, std::move(req), queue_id, {m}, held);
 }
 
 }  // namespace comet::broker
