@@ -12,28 +12,24 @@
 #include "common/msg_id.h"
 
 namespace comet::broker {
-namespace {
 
 // What the copy points into until its append is done: the original record (its segment) and
-// the copy's properties, before and after the rewrite for the schedule topic.
-struct HeldSendBack {
+// the copy's topic and properties, before and after the rewrite for the schedule topic.
+struct SendBackProcessor::HeldSendBack {
   commitlog::ReadView record;
   std::string topic;
   std::string properties;
   std::string schedule_properties;
 };
 
-// Enough for the largest record the store takes (maxMessageSize, topic, properties, header).
-constexpr uint32_t kRecordReadBytes = 8u << 20;
-
-}  // namespace
-
 Result<commitlog::ReadView> SendBackProcessor::read_record(int64_t offset) const {
   const auto at = static_cast<uint64_t>(offset);
   const std::string where =
       "no message at offset " + std::to_string(offset) + " on broker " + ctx_.config.broker_name;
   if (offset < 0 || at >= ctx_.replication->read_bound()) return Status::not_found(where);
-  auto view = ctx_.store->commit_log().read(at, kRecordReadBytes);
+  // Enough for the largest record the store takes: its body, and topic and properties.
+  const uint32_t max_bytes = ctx_.config.store.max_message_size + (64u << 10);
+  auto view = ctx_.store->commit_log().read(at, max_bytes);
   if (!view.is_ok()) return Status::not_found(where + " (" + view.status().message() + ")");
   auto d = record::decode(view->data, view->size, /*verify_crc=*/true);
   if (d.outcome != record::Outcome::kRecord) {
@@ -44,32 +40,36 @@ Result<commitlog::ReadView> SendBackProcessor::read_record(int64_t offset) const
   return record;
 }
 
+Status SendBackProcessor::check_request(const protocol::ConsumerSendMsgBackRequestT& ext) const {
+  if (ctx_.shutting_down.load()) return Status::unavailable("broker is shutting down");
+  COMET_RETURN_IF_ERROR(ctx_.replication->check_writable());
+  if (!(ctx_.config.broker_permission & kPermWrite)) {
+    return Status::unavailable("broker is not writable");
+  }
+  // The longer of its topic names, %RETRY%<group>, must be a legal topic.
+  if (!record::valid_group_name(ext.group) || !record::valid_topic_name(retry_topic(ext.group))) {
+    return Status::invalid_argument("illegal consumer group '" + ext.group +
+                                    "' (1-120 chars of [A-Za-z0-9_%|-]: its %RETRY% and %DLQ% "
+                                    "topics must be legal)");
+  }
+  return Status::ok();
+}
+
 void SendBackProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
   const auto* ext = req.ext<protocol::ConsumerSendMsgBackRequestT>();
   if (ext == nullptr) {
     return reply(conn, req, ResponseCode::BAD_REQUEST, "CONSUMER_SEND_MSG_BACK lacks its header");
   }
-  if (ctx_.shutting_down.load()) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is shutting down");
-  }
-  if (Status writable = ctx_.replication->check_writable(); !writable.is_ok()) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, writable.message());
-  }
-  if (!(ctx_.config.broker_permission & kPermWrite)) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
-  }
-  const std::string& group = ext->group;
-  // The longer of its topic names, %RETRY%<group>, must be a legal topic.
-  if (!record::valid_group_name(group) || !record::valid_topic_name(retry_topic(group))) {
-    logger("broker")->warn("send-back refused: illegal consumer group '{}'", group);
-    return reply(conn, req, ResponseCode::BAD_REQUEST,
-                 "illegal consumer group '" + group +
-                     "' (1-120 chars of [A-Za-z0-9_%|-]: its %RETRY% and %DLQ% topics must be "
-                     "legal)");
+  if (Status s = check_request(*ext); !s.is_ok()) {
+    if (s.code() != Code::kInvalidArgument) {
+      return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, s.message());
+    }
+    logger("broker")->warn("send-back refused: {}", s.message());
+    return reply(conn, req, ResponseCode::BAD_REQUEST, s.message());
   }
   auto stored = read_record(ext->offset);
   if (!stored.is_ok()) {
-    logger("broker")->warn("send-back from group {}: {}", group, stored.status().message());
+    logger("broker")->warn("send-back from group {}: {}", ext->group, stored.status().message());
     return reply(conn, req, ResponseCode::SYSTEM_ERROR, stored.status().message());
   }
   auto held = std::make_shared<HeldSendBack>();
@@ -81,18 +81,25 @@ void SendBackProcessor::process(const ConnectionPtr& conn, RemotingCommand req) 
                  "the message at offset " + std::to_string(ext->offset) + " is the broker's own (" +
                      std::string(original.topic) + "): it cannot be consumed or sent back");
   }
-
-  const SubscriptionGroupConfig config = ctx_.groups->find_or_default(group);
+  const SubscriptionGroupConfig config = ctx_.groups->find_or_default(ext->group);
   if (config.retry_queue_nums <= 0) {
     // RocketMQ: a group without retry queues drops what its consumers fail.
-    return reply(conn, req, ResponseCode::SUCCESS, "group " + group + " has no retry queues");
+    return reply(conn, req, ResponseCode::SUCCESS, "group " + ext->group + " has no retry queues");
   }
+  write_copy(conn, std::move(req), original, config, std::move(held));
+}
+
+void SendBackProcessor::write_copy(const ConnectionPtr& conn, RemotingCommand req,
+                                   const RecordView& original,
+                                   const SubscriptionGroupConfig& config,
+                                   std::shared_ptr<HeldSendBack> held) {
+  const auto& ext = *req.ext<protocol::ConsumerSendMsgBackRequestT>();
   SendBackRequest request;
-  request.group = group;
-  request.delay_level = ext->delay_level;
+  request.group = ext.group;
+  request.delay_level = ext.delay_level;
   request.max_reconsume_times =
-      ext->max_reconsume_times >= 0 ? ext->max_reconsume_times : config.retry_max_times;
-  request.origin_msg_id = ext->origin_msg_id;
+      ext.max_reconsume_times >= 0 ? ext.max_reconsume_times : config.retry_max_times;
+  request.origin_msg_id = ext.origin_msg_id;
   const std::string offset_msg_id = make_msg_id(original.store_host, original.physical_offset);
   request.offset_msg_id = offset_msg_id;
   SendBack back = decide_send_back(original, request);
@@ -110,22 +117,25 @@ void SendBackProcessor::process(const ConnectionPtr& conn, RemotingCommand req) 
   if (back.dead_letter) {
     logger("broker")->info(
         "message {} (first id {}) of group {} goes to {} after {} consumes (max {}{})",
-        offset_msg_id, find_property(back.properties, kPropertyOriginMessageId), group, back.topic,
-        original.reconsume_times, request.max_reconsume_times,
-        ext->delay_level < 0 ? ", or the consumer asked" : "");
+        offset_msg_id, find_property(back.properties, kPropertyOriginMessageId), ext.group,
+        back.topic, original.reconsume_times, request.max_reconsume_times,
+        ext.delay_level < 0 ? ", or the consumer asked" : "");
   }
 
+  held->topic = std::move(back.topic);
   held->properties = std::move(back.properties);
   Message m = record::message_of(original);
-  held->topic = std::move(back.topic);
   m.topic = held->topic;
-  m.queue_id = round_robin_.fetch_add(1, std::memory_order_relaxed) % topic->write_queue_nums;
+  const uint32_t queue_id =
+      round_robin_.fetch_add(1, std::memory_order_relaxed) % topic->write_queue_nums;
+  m.queue_id = queue_id;
   m.reconsume_times = back.reconsume_times;
   m.properties = held->properties;
   if (!back.dead_letter) {
+    // Waits in the schedule topic; the answer names the queue it will be delivered to.
     to_schedule_topic(m, ctx_.config.message_delay_levels_ms.size(), held->schedule_properties);
   }
-  append_and_answer(ctx_, deadlines_, conn, std::move(req), m.queue_id, {m}, held);
+  append_and_answer(ctx_, deadlines_, conn, std::move(req), queue_id, {m}, std::move(held));
 }
 
 }  // namespace comet::broker

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 
 #include "broker/broker_context.h"
 #include "broker/send_deadlines.h"
@@ -22,8 +23,15 @@ class SendBackProcessor {
   void process(const ConnectionPtr& conn, RemotingCommand req);
 
  private:
+  struct HeldSendBack;  // what the copy points into until its append is done
+  // kUnavailable when this broker takes no writes now; kInvalidArgument for an illegal group.
+  Status check_request(const protocol::ConsumerSendMsgBackRequestT& ext) const;
   // The record stored at `offset`, held with its segment; kNotFound when none starts there.
   Result<commitlog::ReadView> read_record(int64_t offset) const;
+  // Decides where `original` goes (retry or DLQ), creates that topic and appends the copy, whose
+  // bytes `held` keeps; answers `req` once the append is done.
+  void write_copy(const ConnectionPtr& conn, RemotingCommand req, const RecordView& original,
+                  const SubscriptionGroupConfig& config, std::shared_ptr<HeldSendBack> held);
 
   BrokerContext& ctx_;
   SendDeadlines deadlines_;

@@ -15,7 +15,7 @@ namespace comet::broker {
 
 // What a send's messages point into, kept until the append is done: the request's body and the
 // properties of a message rewritten for the schedule topic.
-struct HeldSend {
+struct SendMessageProcessor::HeldSend {
   std::string body;
   std::string properties;
   std::string dlq_topic;  // a spent retry's dead-letter queue

@@ -14,14 +14,13 @@
 
 namespace comet::broker {
 
-struct HeldSend;
-
 class SendMessageProcessor {
  public:
   explicit SendMessageProcessor(BrokerContext& ctx) : ctx_(ctx), deadlines_(*ctx.io) {}
   void process(const ConnectionPtr& conn, RemotingCommand req);
 
  private:
+  struct HeldSend;  // what a send's messages point into until the append is done
   // A message sent to `retry_topic` that was consumed its maximum times is moved to the group's
   // DLQ (created on demand; its new properties kept in `held`): true when it was.
   Result<bool> to_dead_letter_queue_if_spent(std::string_view retry_topic, Message& m,

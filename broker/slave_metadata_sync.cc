@@ -57,6 +57,7 @@ void SlaveMetadataSync::sync() {
   const std::string master = replication_.master_address();
   if (master.empty()) return;
   sync_topics(master);
+  sync_groups(master);
   sync_offsets(master);
 }
 
@@ -72,6 +73,19 @@ void SlaveMetadataSync::sync_topics(const std::string& master) {
                               (void)ctx_.topics->create_or_update(TopicConfig::from_protocol(*t));
                           }
                         });
+}
+
+void SlaveMetadataSync::sync_groups(const std::string& master) {
+  client_->invoke_async(
+      master, RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG), kSyncTimeout,
+      [this](Result<RemotingCommand> r) {
+        if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return;
+        const auto* list = r->ext<protocol::SubscriptionGroupListT>();
+        if (list == nullptr || replication_.is_master()) return;
+        for (const auto& g : list->groups) {
+          if (g) (void)ctx_.groups->create_or_update(SubscriptionGroupConfig::from_protocol(*g));
+        }
+      });
 }
 
 void SlaveMetadataSync::sync_offsets(const std::string& master) {

@@ -270,7 +270,9 @@ TEST_F(RetryProcessTest, ASendToTheRetryTopicGoesToTheDlqPastTheLimit) {
 // promoted it dead-letters by that config.
 TEST_F(RetryProcessTest, ASlaveRefusesAndAPromotedSlaveHonoursTheGroupConfig) {
   const std::string master = start("m", {"brokerRole=ASYNC_MASTER"});
-  const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  // Only the metadata log may carry the group config (not the periodic sync).
+  const std::string slave =
+      start("s", {"brokerRole=SLAVE", "brokerId=1", "slaveSyncIntervalMs=3600000"});
   ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", 30s, true).is_ok());
   ASSERT_TRUE(call(master, update_topic_request(kTopic, 1)).is_ok());
   ASSERT_NO_FATAL_FAILURE(send_original(master, "replicated"));
