@@ -1,0 +1,453 @@
+#include "broker/timer_message_service.h"
+
+#include <future>
+#include <limits>
+
+#include "broker/system_topics.h"
+#include "broker/timer_messages.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/record_codec.h"
+
+namespace comet::broker {
+namespace {
+
+constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
+constexpr auto kCheckpointInterval = std::chrono::seconds(1);
+// A wake for a timer within the current tick waits at least this long, so a tick with many
+// timers due a few ms apart is scanned a few times, not once per timer.
+constexpr int64_t kMinWakeMs = 10;
+constexpr size_t kMaxQueuedJobs = 4;
+constexpr uint32_t kQueueOfHandled = 0;    // %TIMER% offset of Q
+constexpr uint32_t kQueueOfDelivered = 1;  // %TIMER% offset of W
+
+// What an append's messages point into, kept until it is done.
+struct HeldDelivery {
+  std::vector<commitlog::ReadView> records;
+  std::vector<std::string> properties;
+};
+
+int64_t now_ms() {
+  return SystemClock::instance().now_ms();
+}
+
+}  // namespace
+
+TimerMessageService::TimerMessageService(BrokerContext& ctx, Replication& replication,
+                                         uint64_t segment_entries)
+    : ctx_(ctx),
+      replication_(replication),
+      segment_entries_(segment_entries),
+      dir_(ctx.config.store.store_path_root_dir + "/timer"),
+      strand_(asio::make_strand(*ctx.io)),
+      wake_timer_(*ctx.io),
+      retry_timer_(*ctx.io),
+      checkpoint_timer_(*ctx.io) {}
+
+TimerMessageService::~TimerMessageService() {
+  stop();
+}
+
+Status TimerMessageService::open() {
+  auto log = logger("broker");
+  const int64_t max_delay_ms = ctx_.config.timer_max_delay_sec * 1000;
+  if (int64_t{ctx_.config.store.file_reserved_time_hours} * 3600 <
+      ctx_.config.timer_max_delay_sec) {
+    log->warn(
+        "fileReservedTime ({} h) is shorter than timerMaxDelaySec ({} s): a timer message whose "
+        "CommitLog segment is deleted before it is due is lost",
+        ctx_.config.store.file_reserved_time_hours, ctx_.config.timer_max_delay_sec);
+  }
+  auto checkpoint = read_timer_checkpoint(dir_ + "/checkpoint");
+  if (!checkpoint.is_ok()) {
+    log->warn("{}; rebuilding the timer schedule from the timer queue",
+              checkpoint.status().to_string());
+  }
+  const TimerCheckpoint cp = checkpoint.is_ok() && *checkpoint ? **checkpoint : TimerCheckpoint{};
+  COMET_ASSIGN_OR_RETURN(log_, TimerLog::open(dir_ + "/log", segment_entries_, cp.log_length));
+  wheel_ =
+      std::make_unique<TimerWheel>(ctx_.config.timer_precision_ms,
+                                   timer_wheel_slots(max_delay_ms, ctx_.config.timer_precision_ms));
+  size_t restored = 0;
+  COMET_RETURN_IF_ERROR(log_->load([&](int64_t pos, const TimerEntry& e) {
+    wheel_->restore(pos, e);
+    ++restored;
+  }));
+  cursor_ = cp.queue_offset;
+  const uint64_t min = ctx_.store->min_queue_offset(kTimerTopic, 0);
+  const uint64_t max = ctx_.store->max_queue_offset(kTimerTopic, 0);
+  if (cursor_ < min) cursor_ = min;  // retention took them
+  if (cursor_ > max) {
+    log->warn("timer checkpoint offset {} is past the timer queue's end {} (the log was cut)",
+              cursor_, max);
+    cursor_ = max;
+  }
+  checkpointed_ = {cursor_, log_->end()};
+  log->info("timer schedule: {} entries in {} segments, inserting from queue offset {}", restored,
+            log_->segment_count(), cursor_);
+  return Status::ok();
+}
+
+void TimerMessageService::start() {
+  started_ = true;
+  ctx_.store->add_arrival_listener([this](std::string_view topic, uint32_t, uint64_t) {
+    if (topic != kTimerTopic || insert_posted_.exchange(true)) return;
+    asio::post(strand_, [this] {
+      insert_posted_ = false;
+      insert_more();
+    });
+  });
+  asio::post(strand_, [this] {
+    insert_more();
+    schedule_checkpoint();
+  });
+  wake_all();
+}
+
+void TimerMessageService::stop() {
+  if (stopped_.exchange(true) || !started_ || ctx_.io->stopped()) return;
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  asio::post(strand_, [this, done] {
+    wake_timer_.cancel();
+    retry_timer_.cancel();
+    checkpoint_timer_.cancel();
+    if (log_) checkpoint();
+    done->set_value();
+  });
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    logger("broker")->warn("timer service: the last checkpoint did not complete in time");
+  }
+}
+
+void TimerMessageService::wake_all() {
+  asio::post(strand_, [this] {
+    if (stopped_ || failed_) return;
+    if (!replication_.is_master()) return step_down();
+    if (!replication_.check_writable().is_ok()) return;  // wake_all() again once confirmed
+    if (!leading_) return become_master();
+    scan_due();
+    run_jobs();
+  });
+}
+
+bool TimerMessageService::leading() {
+  if (leading_ && !replication_.is_master()) step_down();
+  return leading_;
+}
+
+void TimerMessageService::step_down() {
+  leading_ = false;
+  catching_up_ = false;
+  ++term_;  // an append still in flight completes into nothing
+  appending_ = false;
+  resume_after_jobs_ = false;
+  retry_armed_ = false;
+  retry_timer_.cancel();
+  jobs_.clear();
+  wake_at_ms_.reset();
+  wake_timer_.cancel();
+}
+
+// A new master: resume from the replicated progress, first catching up over the queue offsets
+// the old master had not handled that this replica's wheel will not scan again (due before W).
+void TimerMessageService::become_master() {
+  const auto w = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfDelivered);
+  const auto q = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfHandled);
+  scanned_ms_ = w ? static_cast<int64_t>(*w) : now_ms();
+  handled_ = q ? *q : ctx_.store->min_queue_offset(kTimerTopic, 0);
+  pushed_scanned_ms_ = scanned_ms_;
+  leading_ = true;
+  catching_up_ = true;
+  catch_up_next_ = std::max(handled_, ctx_.store->min_queue_offset(kTimerTopic, 0));
+  catch_up_end_ = cursor_;
+  logger("broker")->info(
+      "timer delivery resumes: delivered below {} ms, handled below queue offset {}, catching up "
+      "over [{}, {})",
+      scanned_ms_, handled_, catch_up_next_, catch_up_end_);
+  catch_up();
+}
+
+void TimerMessageService::catch_up() {
+  if (!leading() || !catching_up_) return;
+  if (jobs_.size() >= kMaxQueuedJobs) {
+    resume_after_jobs_ = true;
+    return;
+  }
+  if (catch_up_next_ >= catch_up_end_) {
+    catching_up_ = false;
+    Job done;
+    done.handled_offset = catch_up_end_;
+    push_job(std::move(done));
+    insert_more();
+    scan_due();
+    return;
+  }
+  auto got = ctx_.store->get_messages(kTimerTopic, 0, catch_up_next_, kInsertBatch, 8u << 20);
+  if (got.status == commitlog::GetStatus::kOffsetTooSmall) {
+    catch_up_next_ = got.min_offset;
+  } else if (got.status != commitlog::GetStatus::kFound) {
+    catch_up_next_ = catch_up_end_;  // the queue was cut below the cursor: nothing to read
+  } else {
+    Job job;
+    for (const auto& view : got.messages) {
+      auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
+      if (d.outcome != record::Outcome::kRecord || d.record.queue_offset >= catch_up_end_) break;
+      const auto due = timer_out_ms(d.record.properties);
+      if (due && *due < scanned_ms_) {
+        job.timers.push_back({*due, -1, d.record.physical_offset, d.record.total_size});
+      }
+      catch_up_next_ = d.record.queue_offset + 1;
+    }
+    job.handled_offset = catch_up_next_;
+    push_job(std::move(job));
+  }
+  asio::post(strand_, [this] { catch_up(); });
+}
+
+void TimerMessageService::insert_more() {
+  if (stopped_ || failed_) return;
+  const bool master = leading();
+  if (master && catching_up_) return;  // catch_up() calls it once done
+  if (master && jobs_.size() >= kMaxQueuedJobs) {
+    resume_after_jobs_ = true;
+    return;
+  }
+  auto got = ctx_.store->get_messages(kTimerTopic, 0, cursor_, kInsertBatch, 8u << 20);
+  if (got.status == commitlog::GetStatus::kOffsetTooSmall) {
+    cursor_ = got.min_offset;
+    return asio::post(strand_, [this] { insert_more(); });
+  }
+  if (got.status != commitlog::GetStatus::kFound) return;  // an arrival wakes it
+  Job immediate;
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  for (const auto& view : got.messages) {
+    auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
+    if (d.outcome != record::Outcome::kRecord) break;
+    const auto due = timer_out_ms(d.record.properties);
+    if (!due) {
+      logger("broker")->error("timer record at offset {} has no TIMER_OUT_MS: skipped",
+                              d.record.physical_offset);
+    } else {
+      auto pos = wheel_->insert(*log_, d.record.physical_offset, d.record.total_size, *due);
+      if (!pos.is_ok()) return fail(pos.status());
+      if (master && d.record.queue_offset >= handled_) {
+        if (*due < scanned_ms_) {
+          immediate.timers.push_back({*due, *pos, d.record.physical_offset, d.record.total_size});
+        } else {
+          earliest = std::min(earliest, *due);
+        }
+      }
+    }
+    cursor_ = d.record.queue_offset + 1;
+  }
+  if (master) {
+    immediate.handled_offset = cursor_;
+    push_job(std::move(immediate));
+    if (earliest != std::numeric_limits<int64_t>::max()) arm_wake(earliest);
+  }
+  if (got.messages.size() == kInsertBatch) asio::post(strand_, [this] { insert_more(); });
+}
+
+// Gathers the timers due from scanned_ms_ up to now, tick by tick, into a job.
+void TimerMessageService::scan_due() {
+  if (stopped_ || failed_ || !leading() || catching_up_) return;
+  if (jobs_.size() >= kMaxQueuedJobs) {
+    resume_after_jobs_ = true;
+    return;
+  }
+  const int64_t now = now_ms();
+  if (now < scanned_ms_) return arm_wake(scanned_ms_);  // the clock went back: wait for W
+  const int64_t now_tick = wheel_->tick_of(now);
+  Job job;
+  std::optional<int64_t> pending;
+  bool more = false;
+  for (int64_t tick = wheel_->tick_of(scanned_ms_); tick <= now_tick;) {
+    const auto t = wheel_->next_occupied_tick(tick, now_tick);
+    if (!t) {
+      scanned_ms_ = now + 1;
+      break;
+    }
+    auto scan = wheel_->scan(*log_, *t, scanned_ms_, now);
+    if (!scan.is_ok()) return fail(scan.status());
+    job.timers.insert(job.timers.end(), scan->due.begin(), scan->due.end());
+    if (scan->earliest_pending) {  // only in the current tick
+      pending = scan->earliest_pending;
+      scanned_ms_ = now + 1;
+      break;
+    }
+    if (Status s = wheel_->finish(*log_, *t, scan->later_rounds); !s.is_ok()) return fail(s);
+    tick = *t + 1;
+    scanned_ms_ = std::max(scanned_ms_, tick * wheel_->precision_ms());
+    if (scanned_ms_ > now) scanned_ms_ = now + 1;
+    if (job.timers.size() >= kMaxJobTimers) {
+      more = tick <= now_tick;
+      break;
+    }
+  }
+  // Without deliveries the watermark is committed once per tick: what a new master would scan
+  // again below it holds nothing this master delivered.
+  if (!job.timers.empty() || scanned_ms_ - pushed_scanned_ms_ >= wheel_->precision_ms()) {
+    job.delivered_below_ms = scanned_ms_;
+    pushed_scanned_ms_ = scanned_ms_;
+    push_job(std::move(job));
+  }
+  if (more) return asio::post(strand_, [this] { scan_due(); });
+  wake_at_ms_.reset();
+  if (pending) {
+    arm_wake(std::max(*pending, now + kMinWakeMs));
+  } else if (auto next = wheel_->next_occupied_tick(
+                 now_tick + 1, now_tick + static_cast<int64_t>(wheel_->slots()))) {
+    arm_wake(*next * wheel_->precision_ms());
+  }
+}
+
+void TimerMessageService::arm_wake(int64_t at_ms) {
+  if (wake_at_ms_ && *wake_at_ms_ <= at_ms) return;
+  wake_at_ms_ = at_ms;
+  wake_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, at_ms - now_ms())));
+  wake_timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+    if (ec) return;
+    wake_at_ms_.reset();
+    scan_due();
+  }));
+}
+
+void TimerMessageService::push_job(Job job) {
+  // Progress alone joins the last job not yet started: fewer commits, same order.
+  if (!jobs_.empty() && (jobs_.size() > 1 || !appending_)) {
+    Job& last = jobs_.back();
+    if (last.timers.size() + job.timers.size() <= kMaxJobTimers && last.appended == 0) {
+      last.timers.insert(last.timers.end(), job.timers.begin(), job.timers.end());
+      if (job.delivered_below_ms) last.delivered_below_ms = job.delivered_below_ms;
+      if (job.handled_offset) last.handled_offset = job.handled_offset;
+      return run_jobs();
+    }
+  }
+  jobs_.push_back(std::move(job));
+  run_jobs();
+}
+
+void TimerMessageService::run_jobs() {
+  while (!appending_ && !retry_armed_ && !jobs_.empty()) {
+    if (!leading()) return;
+    if (!replication_.check_writable().is_ok()) return;  // wake_all() once writable again
+    Job& job = jobs_.front();
+    auto held = std::make_shared<HeldDelivery>();
+    held->properties.reserve(kMaxBatch);  // the messages point into these strings
+    std::vector<Message> msgs;
+    size_t taken = 0;
+    while (job.appended + taken < job.timers.size() && msgs.size() < kMaxBatch) {
+      const DueTimer& t = job.timers[job.appended + taken++];
+      auto view = ctx_.store->commit_log().read_exact(t.commitlog_offset, t.size);
+      auto d = view.is_ok() ? record::decode(view->data, view->size, /*verify_crc=*/false)
+                            : record::Decoded{};
+      if (d.outcome != record::Outcome::kRecord || d.record.topic != kTimerTopic ||
+          timer_out_ms(d.record.properties) != t.due_ms) {
+        logger("broker")->error("timer message at offset {} is gone or not a timer: skipped",
+                                t.commitlog_offset);
+        continue;
+      }
+      auto m = real_timer_message(d.record, held->properties.emplace_back());
+      if (!m.is_ok()) {
+        logger("broker")->error("timer message dropped: {}", m.status().to_string());
+        continue;
+      }
+      msgs.push_back(m.value());
+      held->records.push_back(std::move(view).value());
+    }
+    if (msgs.empty()) {
+      job.appended += taken;
+      if (job.appended >= job.timers.size()) {
+        commit_progress(job);
+        jobs_.pop_front();
+      }
+      continue;
+    }
+    appending_ = true;
+    replication_.append(
+        std::move(msgs), held, [] {},
+        [this, taken, term = term_](AppendOutcome out) {
+          asio::post(strand_, [this, taken, term, out = std::move(out)] {
+            if (term == term_) appended(out, taken);
+          });
+        });
+  }
+  if (resume_after_jobs_ && jobs_.size() < kMaxQueuedJobs && leading_) {
+    resume_after_jobs_ = false;
+    asio::post(strand_, [this] {
+      catch_up();
+      insert_more();
+      scan_due();
+    });
+  }
+}
+
+void TimerMessageService::appended(const AppendOutcome& out, size_t count) {
+  appending_ = false;
+  if (stopped_ || jobs_.empty()) return;
+  if (!out.status.is_ok()) {
+    logger("broker")->warn("delivering timer messages failed ({}); retrying in 1 s",
+                           out.status.to_string());
+    retry_armed_ = true;
+    retry_timer_.expires_after(kRetryAfterFailure);
+    retry_timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+      if (ec) return;
+      retry_armed_ = false;
+      run_jobs();
+    }));
+    return;
+  }
+  Job& job = jobs_.front();
+  job.appended += count;
+  if (job.appended >= job.timers.size()) {
+    commit_progress(job);
+    jobs_.pop_front();
+  }
+  run_jobs();
+}
+
+void TimerMessageService::commit_progress(const Job& job) {
+  if (job.handled_offset) {
+    (void)ctx_.offsets->commit(kTimerGroup, kTimerTopic, kQueueOfHandled, *job.handled_offset);
+  }
+  if (job.delivered_below_ms) {
+    (void)ctx_.offsets->commit(kTimerGroup, kTimerTopic, kQueueOfDelivered,
+                               static_cast<uint64_t>(*job.delivered_below_ms));
+  }
+}
+
+void TimerMessageService::schedule_checkpoint() {
+  checkpoint_timer_.expires_after(kCheckpointInterval);
+  checkpoint_timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+    if (ec || stopped_) return;
+    checkpoint();
+    schedule_checkpoint();
+  }));
+}
+
+// Syncs the log, then records what it holds; deletes the segments whose timers were delivered
+// (W as the master committed it, replicated to every replica).
+void TimerMessageService::checkpoint() {
+  if (failed_) return;
+  if (checkpointed_.queue_offset != cursor_ || checkpointed_.log_length != log_->end()) {
+    Status s = log_->sync();
+    const TimerCheckpoint next{cursor_, log_->end()};
+    if (s.is_ok()) s = write_timer_checkpoint(dir_ + "/checkpoint", next);
+    if (!s.is_ok()) return fail(s);
+    checkpointed_ = next;
+  }
+  if (auto w = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfDelivered)) {
+    log_->delete_delivered(static_cast<int64_t>(*w));
+  }
+}
+
+void TimerMessageService::fail(const Status& s) {
+  logger("broker")->error(
+      "timer schedule stopped: {}; timer messages wait in their queue until a restart",
+      s.to_string());
+  failed_ = true;
+  step_down();
+}
+
+}  // namespace comet::broker
