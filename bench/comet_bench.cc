@@ -31,6 +31,7 @@
 #include "bench/compare.h"
 #include "bench/latency_histogram.h"
 #include "bench/soak.h"
+#include "bench/timers.h"
 #include "bench/window.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -82,7 +83,9 @@ constexpr const char* kUsage =
     "         a seeded schedule of faults against a local cluster, then every message checked\n"
     "       comet-bench soak [--mode sync] [--minutes M] [--load F] ...\n"
     "         a long run at a fraction of the probed maximum, judged for memory and latency"
-    " drift\n";
+    " drift\n"
+    "       comet-bench timers [--timers N] [--sample M] [--window W] [--bin-dir D] [--keep]\n"
+    "         broker RSS with N pending timer messages, restart time, lateness of M falling due\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -358,6 +361,7 @@ int main(int argc, char** argv) {
   if (cmd == "compare") return run_compare(argc, argv);
   if (cmd == "chaos") return run_chaos(argc, argv);
   if (cmd == "soak") return run_soak(argc, argv);
+  if (cmd == "timers") return run_timers(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {

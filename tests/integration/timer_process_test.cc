@@ -241,5 +241,73 @@ TEST_F(TimerProcessTest, APromotedSlaveDeliversPendingTimersOnce) {
       << "delivered twice";
 }
 
+// The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
+int next_leader_announced(ChildProcess* member, std::chrono::milliseconds timeout) {
+  auto line = member->wait_for_line("is led by", timeout);
+  if (!line.is_ok()) return -1;
+  const size_t at = line->find("is led by n");
+  return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
+}
+
+// A DLedger group: the leader is killed with -9 while timers are pending; whichever member leads
+// next delivers them from its own schedule, each once, and not again what the old leader did.
+TEST_F(TimerProcessTest, TimersSurviveKillNineOfTheDLedgerLeaderOnce) {
+  ASSERT_TRUE(cluster_->start_namesrv().is_ok());
+  constexpr int kMembers = 3;
+  std::string peers;
+  for (int i = 0; i < kMembers; ++i) {
+    const uint16_t port = free_loopback_port();
+    ASSERT_NE(port, 0);
+    peers += (i ? ";" : "") + ("n" + std::to_string(i)) + "-127.0.0.1:" + std::to_string(port);
+  }
+  std::string addrs[kMembers];
+  for (int i = 0; i < kMembers; ++i) {
+    const std::string id = "n" + std::to_string(i);
+    auto addr = cluster_->start_broker_as(
+        id, "dl-timer",
+        {"enableDLegerCommitLog=true", "dLegerGroup=dl-timer", "dLegerPeers=" + peers,
+         "dLegerSelfId=" + id, "slaveSyncIntervalMs=3600000"});
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    addrs[i] = *addr;
+  }
+  const int first = next_leader_announced(cluster_->broker("n0"), 60s);
+  ASSERT_GE(first, 0) << "no leader elected";
+  ASSERT_TRUE(call(addrs[first], update_topic_request("Timers", 1)).is_ok());
+  ASSERT_NO_FATAL_FAILURE(send_timer(addrs[first], "Timers", "early", "TIMER_DELAY_MS", "300"));
+  const int watcher = (first + 1) % kMembers;
+  int64_t offset = 0;
+  ASSERT_EQ(
+      collect(addrs[watcher], "Timers", &offset, 1, std::chrono::steady_clock::now() + 10s).size(),
+      1u);
+  const OffsetMap handled = {{offset_key("%TIMER%", "rmq_sys_wheel_timer", 0), 1}};
+  ASSERT_EQ(await_replicated_offsets(cluster_->client(), addrs[watcher], handled, 10s), handled);
+
+  const int64_t sent = wall_ms();
+  constexpr int kCount = 20;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_NO_FATAL_FAILURE(send_timer(addrs[first], "Timers", "p" + std::to_string(i),
+                                       "TIMER_DELAY_MS", std::to_string(3000 + i * 50)));
+  }
+  cluster_->broker("n" + std::to_string(first))->kill9();
+  int next = first;
+  for (int announced = 0; announced < 8 && next == first; ++announced)
+    next = next_leader_announced(cluster_->broker("n" + std::to_string(watcher)), 30s);
+  ASSERT_GE(next, 0) << "no new leader";
+  ASSERT_NE(next, first);
+  auto got =
+      collect(addrs[next], "Timers", &offset, kCount, std::chrono::steady_clock::now() + 20s);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kCount));
+  std::map<std::string, int> seen;
+  for (const Delivered& d : got) {
+    ++seen[d.body];
+    EXPECT_GE(d.store_ms, sent + 3000) << d.body << " delivered early";
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kCount)) << "some arrived twice";
+  EXPECT_EQ(seen.count("early"), 0u) << "delivered again by the new leader";
+  EXPECT_TRUE(
+      collect(addrs[next], "Timers", &offset, 1, std::chrono::steady_clock::now() + 1500ms).empty())
+      << "delivered twice";
+}
+
 }  // namespace
 }  // namespace comet::testing
