@@ -156,7 +156,6 @@ void TimerMessageService::become_master() {
   const auto q = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfHandled);
   scanned_ms_ = w ? static_cast<int64_t>(*w) : now_ms();
   handled_ = q ? *q : ctx_.store->min_queue_offset(kTimerTopic, 0);
-  pushed_scanned_ms_ = scanned_ms_;
   leading_ = true;
   catching_up_ = true;
   catch_up_next_ = std::max(handled_, ctx_.store->min_queue_offset(kTimerTopic, 0));
@@ -285,11 +284,10 @@ void TimerMessageService::scan_due() {
       break;
     }
   }
-  // Without deliveries the watermark is committed once per tick: what a new master would scan
-  // again below it holds nothing this master delivered.
-  if (!job.timers.empty() || scanned_ms_ - pushed_scanned_ms_ >= wheel_->precision_ms()) {
+  // The watermark is committed with deliveries only: what a new master scans again between the
+  // last one and now holds nothing this master delivered, and an idle broker writes nothing.
+  if (!job.timers.empty()) {
     job.delivered_below_ms = scanned_ms_;
-    pushed_scanned_ms_ = scanned_ms_;
     push_job(std::move(job));
   }
   if (more) return asio::post(strand_, [this] { scan_due(); });
@@ -408,7 +406,10 @@ void TimerMessageService::appended(const AppendOutcome& out, size_t count) {
 }
 
 void TimerMessageService::commit_progress(const Job& job) {
-  if (job.handled_offset) {
+  // Q only when it moved: a broker without timer messages commits nothing.
+  const uint64_t handled =
+      ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfHandled).value_or(0);
+  if (job.handled_offset && *job.handled_offset > handled) {
     (void)ctx_.offsets->commit(kTimerGroup, kTimerTopic, kQueueOfHandled, *job.handled_offset);
   }
   if (job.delivered_below_ms) {
