@@ -52,9 +52,9 @@ struct ProducerMessage {
   // delivers the message at that time (a past time: at once); later than its timerMaxDelaySec
   // (3 days by default) it refuses the send. Negative values, two set together, one set with a
   // delay level, and any in a batch are refused before sending.
-  std::optional<int64_t> deliver_time_ms;  // setDeliverTimeMs: ms since the epoch
-  std::optional<int64_t> delay_time_sec;   // setDelayTimeSec: s from the send
-  std::optional<int64_t> delay_time_ms;    // setDelayTimeMs: ms from the send
+  std::optional<int64_t> deliver_time_ms = std::nullopt;  // setDeliverTimeMs: ms since the epoch
+  std::optional<int64_t> delay_time_sec = std::nullopt;   // setDelayTimeSec: s from the send
+  std::optional<int64_t> delay_time_ms = std::nullopt;    // setDelayTimeMs: ms from the send
   bool is_timer() const { return deliver_time_ms || delay_time_sec || delay_time_ms; }
 };
 
