@@ -5,6 +5,7 @@
 
 #include "broker/system_topics.h"
 #include "broker/timer_messages.h"
+#include "broker/timer_progress.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -152,14 +153,16 @@ void TimerMessageService::step_down() {
 // A new master: resume from the replicated progress, first catching up over the queue offsets
 // the old master had not handled that this replica's wheel will not scan again (due before W).
 void TimerMessageService::become_master() {
-  const auto w = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfDelivered);
-  const auto q = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfHandled);
-  scanned_ms_ = w ? static_cast<int64_t>(*w) : now_ms();
-  handled_ = q ? *q : ctx_.store->min_queue_offset(kTimerTopic, 0);
+  const TimerResume r =
+      resume_from(ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfDelivered),
+                  ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfHandled), now_ms(),
+                  ctx_.store->min_queue_offset(kTimerTopic, 0), cursor_);
+  scanned_ms_ = r.scanned_ms;
+  handled_ = r.handled_below;
   leading_ = true;
   catching_up_ = true;
-  catch_up_next_ = std::max(handled_, ctx_.store->min_queue_offset(kTimerTopic, 0));
-  catch_up_end_ = cursor_;
+  catch_up_next_ = r.catch_up_from;
+  catch_up_end_ = r.catch_up_to;
   logger("broker")->info(
       "timer delivery resumes: delivered below {} ms, handled below queue offset {}, catching up "
       "over [{}, {})",
@@ -193,7 +196,7 @@ void TimerMessageService::catch_up() {
       auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
       if (d.outcome != record::Outcome::kRecord || d.record.queue_offset >= catch_up_end_) break;
       const auto due = timer_out_ms(d.record.properties);
-      if (due && *due < scanned_ms_) {
+      if (due && *due < scanned_ms_) {  // due at or after W: the wheel scan delivers it
         job.timers.push_back({*due, -1, d.record.physical_offset, d.record.total_size});
       }
       catch_up_next_ = d.record.queue_offset + 1;
@@ -230,12 +233,11 @@ void TimerMessageService::insert_more() {
     } else {
       auto pos = wheel_->insert(*log_, d.record.physical_offset, d.record.total_size, *due);
       if (!pos.is_ok()) return fail(pos.status());
-      if (master && d.record.queue_offset >= handled_) {
-        if (*due < scanned_ms_) {
-          immediate.timers.push_back({*due, *pos, d.record.physical_offset, d.record.total_size});
-        } else {
-          earliest = std::min(earliest, *due);
-        }
+      const auto arrival = classify_arrival(d.record.queue_offset, *due, handled_, scanned_ms_);
+      if (master && arrival == TimerArrival::kDueNow) {
+        immediate.timers.push_back({*due, *pos, d.record.physical_offset, d.record.total_size});
+      } else if (master && arrival == TimerArrival::kScheduled) {
+        earliest = std::min(earliest, *due);
       }
     }
     cursor_ = d.record.queue_offset + 1;
@@ -257,47 +259,20 @@ void TimerMessageService::scan_due() {
   }
   const int64_t now = now_ms();
   if (now < scanned_ms_) return arm_wake(scanned_ms_);  // the clock went back: wait for W
-  const int64_t now_tick = wheel_->tick_of(now);
-  Job job;
-  std::optional<int64_t> pending;
-  bool more = false;
-  for (int64_t tick = wheel_->tick_of(scanned_ms_); tick <= now_tick;) {
-    const auto t = wheel_->next_occupied_tick(tick, now_tick);
-    if (!t) {
-      scanned_ms_ = now + 1;
-      break;
-    }
-    auto scan = wheel_->scan(*log_, *t, scanned_ms_, now);
-    if (!scan.is_ok()) return fail(scan.status());
-    job.timers.insert(job.timers.end(), scan->due.begin(), scan->due.end());
-    if (scan->earliest_pending) {  // only in the current tick
-      pending = scan->earliest_pending;
-      scanned_ms_ = now + 1;
-      break;
-    }
-    if (Status s = wheel_->finish(*log_, *t, scan->later_rounds); !s.is_ok()) return fail(s);
-    tick = *t + 1;
-    scanned_ms_ = std::max(scanned_ms_, tick * wheel_->precision_ms());
-    if (scanned_ms_ > now) scanned_ms_ = now + 1;
-    if (job.timers.size() >= kMaxJobTimers) {
-      more = tick <= now_tick;
-      break;
-    }
-  }
+  auto gathered = wheel_->gather(*log_, scanned_ms_, now, kMaxJobTimers);
+  if (!gathered.is_ok()) return fail(gathered.status());
+  scanned_ms_ = gathered->scanned_ms;
   // The watermark is committed with deliveries only: what a new master scans again between the
   // last one and now holds nothing this master delivered, and an idle broker writes nothing.
-  if (!job.timers.empty()) {
+  if (!gathered->due.empty()) {
+    Job job;
+    job.timers = std::move(gathered->due);
     job.delivered_below_ms = scanned_ms_;
     push_job(std::move(job));
   }
-  if (more) return asio::post(strand_, [this] { scan_due(); });
+  if (gathered->more) return asio::post(strand_, [this] { scan_due(); });
   wake_at_ms_.reset();
-  if (pending) {
-    arm_wake(std::max(*pending, now + kMinWakeMs));
-  } else if (auto next = wheel_->next_occupied_tick(
-                 now_tick + 1, now_tick + static_cast<int64_t>(wheel_->slots()))) {
-    arm_wake(*next * wheel_->precision_ms());
-  }
+  if (auto at = wheel_->next_wake_ms(*gathered, now, kMinWakeMs)) arm_wake(*at);
 }
 
 void TimerMessageService::arm_wake(int64_t at_ms) {

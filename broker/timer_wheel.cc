@@ -93,4 +93,42 @@ Status TimerWheel::finish(TimerEntrySource& log, int64_t tick,
   return Status::ok();
 }
 
+Result<Gathered> TimerWheel::gather(TimerEntrySource& log, int64_t scanned_ms, int64_t now_ms,
+                                    size_t max_timers) {
+  Gathered g;
+  g.scanned_ms = scanned_ms;
+  const int64_t now_tick = tick_of(now_ms);
+  for (int64_t tick = tick_of(scanned_ms); tick <= now_tick;) {
+    const auto t = next_occupied_tick(tick, now_tick);
+    if (!t) {
+      g.scanned_ms = now_ms + 1;
+      break;
+    }
+    COMET_ASSIGN_OR_RETURN(TickScan scan, this->scan(log, *t, g.scanned_ms, now_ms));
+    g.due.insert(g.due.end(), scan.due.begin(), scan.due.end());
+    if (scan.earliest_pending) {  // only the current tick has timers due after now
+      g.earliest_pending = scan.earliest_pending;
+      g.scanned_ms = now_ms + 1;
+      break;
+    }
+    COMET_RETURN_IF_ERROR(finish(log, *t, scan.later_rounds));
+    tick = *t + 1;
+    g.scanned_ms = std::min(std::max(g.scanned_ms, tick * precision_ms_), now_ms + 1);
+    if (g.due.size() >= max_timers) {
+      g.more = tick <= now_tick;
+      break;
+    }
+  }
+  return g;
+}
+
+std::optional<int64_t> TimerWheel::next_wake_ms(const Gathered& g, int64_t now_ms,
+                                                int64_t min_wait_ms) const {
+  if (g.earliest_pending) return std::max(*g.earliest_pending, now_ms + min_wait_ms);
+  const int64_t now_tick = tick_of(now_ms);
+  auto next = next_occupied_tick(now_tick + 1, now_tick + static_cast<int64_t>(slots()));
+  if (!next) return std::nullopt;
+  return *next * precision_ms_;
+}
+
 }  // namespace comet::broker

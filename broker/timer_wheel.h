@@ -34,6 +34,14 @@ struct TickScan {
   size_t walked = 0;                        // entries read
 };
 
+// What gather() found: the timers due from the scanned time up to now, in delivery order.
+struct Gathered {
+  std::vector<DueTimer> due;
+  int64_t scanned_ms = 0;                   // every timer due before this is in `due` or earlier
+  std::optional<int64_t> earliest_pending;  // the earliest due of the current tick after now
+  bool more = false;                        // stopped at the limit: gather again
+};
+
 class TimerWheel {
  public:
   TimerWheel(int64_t precision_ms, uint64_t slots);
@@ -60,6 +68,17 @@ class TimerWheel {
                         int64_t now_ms) const;
   // `tick` is delivered: its slot keeps only `later_rounds` (re-linked), or is emptied.
   Status finish(TimerEntrySource& log, int64_t tick, const std::vector<TimerEntry>& later_rounds);
+
+  // Scans the ticks from `scanned_ms` (timers due before it were gathered already) up to
+  // `now_ms` (>= scanned_ms), finishing every tick it passes whole, and gathers the due timers,
+  // about `max_timers` of them (whole ticks). The master delivers them, then commits the new
+  // scanned time as its watermark W.
+  Result<Gathered> gather(TimerEntrySource& log, int64_t scanned_ms, int64_t now_ms,
+                          size_t max_timers);
+  // When to scan next after a gather at `now_ms`: the earliest pending due of the current tick
+  // (not before `now_ms` + `min_wait_ms`), else the start of the next occupied tick; nullopt
+  // when the wheel is empty (an arrival wakes the master).
+  std::optional<int64_t> next_wake_ms(const Gathered& g, int64_t now_ms, int64_t min_wait_ms) const;
 
   int64_t head(uint64_t slot) const { return heads_[slot]; }
   bool occupied(uint64_t slot) const { return (bits_[slot / 64] >> (slot % 64)) & 1u; }
