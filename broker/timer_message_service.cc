@@ -126,6 +126,8 @@ void TimerMessageService::wake_all() {
     if (stopped_ || failed_) return;
     if (!replication_.is_master()) return step_down();
     if (!replication_.check_writable().is_ok()) return;  // wake_all() again once confirmed
+    // Leading again in a later epoch (term): another master may have delivered meanwhile.
+    if (leading_ && replication_.epoch() != leading_epoch_) step_down();
     if (!leading_) return become_master();
     scan_due();
     run_jobs();
@@ -160,6 +162,7 @@ void TimerMessageService::become_master() {
   scanned_ms_ = r.scanned_ms;
   handled_ = r.handled_below;
   leading_ = true;
+  leading_epoch_ = replication_.epoch();
   catching_up_ = true;
   catch_up_next_ = r.catch_up_from;
   catch_up_end_ = r.catch_up_to;

@@ -101,6 +101,7 @@ class TimerMessageService {
   TimerCheckpoint checkpointed_;  // what the last checkpoint holds
   // Delivery (master only).
   bool leading_ = false;
+  int64_t leading_epoch_ = 0;  // the epoch (term) this broker leads in
   bool catching_up_ = false;
   uint64_t catch_up_next_ = 0;
   uint64_t catch_up_end_ = 0;
