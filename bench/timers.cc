@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -39,6 +40,7 @@ int64_t wall_ms() {
 struct Rss {
   int64_t rss_kb = -1;
   int64_t anon_kb = -1;
+  int64_t file_kb = -1;
 };
 
 Rss rss_of(pid_t pid) {
@@ -47,6 +49,7 @@ Rss rss_of(pid_t pid) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("VmRSS:", 0) == 0) r.rss_kb = std::stoll(line.substr(6));
     if (line.rfind("RssAnon:", 0) == 0) r.anon_kb = std::stoll(line.substr(8));
+    if (line.rfind("RssFile:", 0) == 0) r.file_kb = std::stoll(line.substr(8));
   }
   return r;
 }
@@ -133,6 +136,19 @@ int64_t checkpointed_offset(const std::string& store) {
   return in ? offset : -1;
 }
 
+// RSS once it stops moving (the broker pre-faults its CommitLog segment in the background after
+// start): two reads a second apart within 1 MiB, for at most 60 s.
+Rss settled_rss(pid_t pid) {
+  Rss last = rss_of(pid);
+  for (int i = 0; i < 60; ++i) {
+    std::this_thread::sleep_for(1s);
+    const Rss now = rss_of(pid);
+    if (std::abs(now.rss_kb - last.rss_kb) < 1024) return now;
+    last = now;
+  }
+  return last;
+}
+
 Result<std::unique_ptr<ChildProcess>> start_broker(const Binaries& bins, const std::string& dir,
                                                    std::string* addr) {
   COMET_ASSIGN_OR_RETURN(
@@ -197,8 +213,7 @@ int run_timers(int argc, char** argv) {
     auto r = client.invoke(addr, create_topic(topic), 10s);
     if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return 1;
   }
-  std::this_thread::sleep_for(2s);  // settle: the first checkpoint, the topics written
-  const Rss idle = rss_of((*broker)->pid());
+  const Rss idle = settled_rss((*broker)->pid());
 
   // Pending: due one to two hours ahead, spread so that every tick of the wheel holds some.
   const int64_t base = wall_ms() + 3'600'000;
@@ -213,8 +228,7 @@ int run_timers(int argc, char** argv) {
          std::chrono::steady_clock::now() < inserted_by) {
     std::this_thread::sleep_for(500ms);
   }
-  std::this_thread::sleep_for(2s);
-  const Rss loaded = rss_of((*broker)->pid());
+  const Rss loaded = settled_rss((*broker)->pid());
 
   // Restart with them pending.
   (*broker)->stop();
@@ -226,8 +240,7 @@ int run_timers(int argc, char** argv) {
   }
   const double restart_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - restart_start).count();
-  std::this_thread::sleep_for(2s);
-  const Rss restarted = rss_of((*broker)->pid());
+  const Rss restarted = settled_rss((*broker)->pid());
 
   // Lateness of a sample falling due over 10 s while the rest stays pending.
   const int64_t due_base = wall_ms() + 5'000;
@@ -257,14 +270,16 @@ int run_timers(int argc, char** argv) {
   auto pct = [&](size_t p) { return late.empty() ? -1 : late[(late.size() - 1) * p / 100]; };
   std::cout << fmt::format(
       "timers: {} pending sent in {:.1f} s ({} failed)\n"
-      "  RSS idle:      VmRSS {} MiB, RssAnon {} MiB\n"
-      "  RSS pending:   VmRSS {} MiB, RssAnon {} MiB (+{} MiB, +{} MiB over idle)\n"
-      "  restart:       {:.2f} s to ready; then VmRSS {} MiB, RssAnon {} MiB\n"
+      "  RSS idle:      VmRSS {} MiB, RssAnon {} MiB, RssFile {} MiB\n"
+      "  RSS pending:   VmRSS {} MiB, RssAnon {} MiB, RssFile {} MiB (+{} MiB, +{} MiB, +{} MiB "
+      "over idle)\n"
+      "  restart:       {:.2f} s to ready; then VmRSS {} MiB, RssAnon {} MiB, RssFile {} MiB\n"
       "  lateness of {} of {} timers due over 10 s: p50 {} ms, p99 {} ms, max {} ms\n",
-      pending, send_s, failed, idle.rss_kb / 1024, idle.anon_kb / 1024, loaded.rss_kb / 1024,
-      loaded.anon_kb / 1024, (loaded.rss_kb - idle.rss_kb) / 1024,
-      (loaded.anon_kb - idle.anon_kb) / 1024, restart_s, restarted.rss_kb / 1024,
-      restarted.anon_kb / 1024, late.size(), sample, pct(50), pct(99),
+      pending, send_s, failed, idle.rss_kb / 1024, idle.anon_kb / 1024, idle.file_kb / 1024,
+      loaded.rss_kb / 1024, loaded.anon_kb / 1024, loaded.file_kb / 1024,
+      (loaded.rss_kb - idle.rss_kb) / 1024, (loaded.anon_kb - idle.anon_kb) / 1024,
+      (loaded.file_kb - idle.file_kb) / 1024, restart_s, restarted.rss_kb / 1024,
+      restarted.anon_kb / 1024, restarted.file_kb / 1024, late.size(), sample, pct(50), pct(99),
       late.empty() ? -1 : late.back());
   (*broker)->stop();
   finish_run_dir(dir, keep, "timers");
