@@ -191,19 +191,22 @@ void TimerMessageService::catch_up() {
   auto got = ctx_.store->get_messages(kTimerTopic, 0, catch_up_next_, kInsertBatch, 8u << 20);
   if (got.status == commitlog::GetStatus::kOffsetTooSmall) {
     catch_up_next_ = got.min_offset;
+  } else if (got.status == commitlog::GetStatus::kNoMatchedMessage) {
+    catch_up_next_ = got.next_begin_offset;  // only units whose records retention deleted
   } else if (got.status != commitlog::GetStatus::kFound) {
     catch_up_next_ = catch_up_end_;  // the queue was cut below the cursor: nothing to read
   } else {
     Job job;
     for (const auto& view : got.messages) {
       auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
-      if (d.outcome != record::Outcome::kRecord || d.record.queue_offset >= catch_up_end_) break;
+      if (d.outcome != record::Outcome::kRecord) continue;  // the store verified it
+      if (d.record.queue_offset >= catch_up_end_) break;
       const auto due = timer_out_ms(d.record.properties);
       if (due && *due < scanned_ms_) {  // due at or after W: the wheel scan delivers it
         job.timers.push_back({*due, -1, d.record.physical_offset, d.record.total_size});
       }
-      catch_up_next_ = d.record.queue_offset + 1;
     }
+    catch_up_next_ = std::min(got.next_begin_offset, catch_up_end_);
     job.handled_offset = catch_up_next_;
     push_job(std::move(job));
   }
@@ -219,8 +222,11 @@ void TimerMessageService::insert_more() {
     return;
   }
   auto got = ctx_.store->get_messages(kTimerTopic, 0, cursor_, kInsertBatch, 8u << 20);
-  if (got.status == commitlog::GetStatus::kOffsetTooSmall) {
-    cursor_ = got.min_offset;
+  if (got.status == commitlog::GetStatus::kOffsetTooSmall ||
+      got.status == commitlog::GetStatus::kNoMatchedMessage) {
+    // Retention deleted them (all the units read, for kNoMatchedMessage): step over.
+    cursor_ = got.status == commitlog::GetStatus::kOffsetTooSmall ? got.min_offset
+                                                                  : got.next_begin_offset;
     return asio::post(strand_, [this] { insert_more(); });
   }
   if (got.status != commitlog::GetStatus::kFound) return;  // an arrival wakes it
@@ -228,29 +234,29 @@ void TimerMessageService::insert_more() {
   int64_t earliest = std::numeric_limits<int64_t>::max();
   for (const auto& view : got.messages) {
     auto d = record::decode(view.data, view.size, /*verify_crc=*/false);
-    if (d.outcome != record::Outcome::kRecord) break;
+    if (d.outcome != record::Outcome::kRecord) continue;  // the store verified it
     const auto due = timer_out_ms(d.record.properties);
     if (!due) {
-      logger("broker")->error("timer record at offset {} has no TIMER_OUT_MS: skipped",
-                              d.record.physical_offset);
-    } else {
-      auto pos = wheel_->insert(*log_, d.record.physical_offset, d.record.total_size, *due);
-      if (!pos.is_ok()) return fail(pos.status());
-      const auto arrival = classify_arrival(d.record.queue_offset, *due, handled_, scanned_ms_);
-      if (master && arrival == TimerArrival::kDueNow) {
-        immediate.timers.push_back({*due, *pos, d.record.physical_offset, d.record.total_size});
-      } else if (master && arrival == TimerArrival::kScheduled) {
-        earliest = std::min(earliest, *due);
-      }
+      logger("broker")->error("timer queue offset {} has no TIMER_OUT_MS: skipped",
+                              d.record.queue_offset);
+      continue;
     }
-    cursor_ = d.record.queue_offset + 1;
+    auto pos = wheel_->insert(*log_, d.record.physical_offset, d.record.total_size, *due);
+    if (!pos.is_ok()) return fail(pos.status());
+    const auto arrival = classify_arrival(d.record.queue_offset, *due, handled_, scanned_ms_);
+    if (master && arrival == TimerArrival::kDueNow) {
+      immediate.timers.push_back({*due, *pos, d.record.physical_offset, d.record.total_size});
+    } else if (master && arrival == TimerArrival::kScheduled) {
+      earliest = std::min(earliest, *due);
+    }
   }
+  cursor_ = got.next_begin_offset;
   if (master) {
     immediate.handled_offset = cursor_;
     push_job(std::move(immediate));
     if (earliest != std::numeric_limits<int64_t>::max()) arm_wake(earliest);
   }
-  if (got.messages.size() == kInsertBatch) asio::post(strand_, [this] { insert_more(); });
+  if (cursor_ < got.max_offset) asio::post(strand_, [this] { insert_more(); });  // more to read
 }
 
 // Gathers the timers due from scanned_ms_ up to now, tick by tick, into a job.
