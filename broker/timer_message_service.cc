@@ -311,7 +311,7 @@ void TimerMessageService::push_job(Job job) {
 }
 
 void TimerMessageService::run_jobs() {
-  while (!appending_ && !retry_armed_ && !jobs_.empty()) {
+  while (!stopped_ && !appending_ && !retry_armed_ && !jobs_.empty()) {
     if (!leading()) return;
     if (!replication_.check_writable().is_ok()) return;  // wake_all() once writable again
     Job& job = jobs_.front();
