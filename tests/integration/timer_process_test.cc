@@ -3,6 +3,7 @@
 // 10,000 timers spread over a minute all arrive, once each; a timer beyond timerMaxDelaySec is
 // refused; pending timers survive kill -9 of the broker and the promotion of a slave.
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -201,6 +202,38 @@ TEST_F(TimerProcessTest, PendingTimersSurviveKillNineOnce) {
     EXPECT_GE(d.store_ms, sent + 3000);
   }
   EXPECT_EQ(seen.size(), static_cast<size_t>(kCount)) << "some arrived twice";
+  EXPECT_TRUE(
+      collect(broker, "Timers", &offset, 1, std::chrono::steady_clock::now() + 1500ms).empty())
+      << "delivered twice";
+}
+
+// The schedule is derived: with its directory gone, a restart rebuilds it from the timer queue
+// and the replicated progress, delivering what was pending once and nothing delivered before.
+TEST_F(TimerProcessTest, ALostScheduleIsRebuiltFromTheTimerQueue) {
+  std::string broker = start("b");
+  ASSERT_TRUE(call(broker, update_topic_request("Timers", 1)).is_ok());
+  ASSERT_NO_FATAL_FAILURE(send_timer(broker, "Timers", "early", "TIMER_DELAY_MS", "200"));
+  int64_t offset = 0;
+  ASSERT_EQ(collect(broker, "Timers", &offset, 1, std::chrono::steady_clock::now() + 10s).size(),
+            1u);
+  const int64_t sent = wall_ms();
+  constexpr int kCount = 20;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_NO_FATAL_FAILURE(send_timer(broker, "Timers", "r" + std::to_string(i), "TIMER_DELAY_MS",
+                                       std::to_string(2500 + i * 20)));
+  }
+  cluster_->broker("b")->kill9();
+  std::filesystem::remove_all(dir_.path() + "/b/timer");
+  broker = start("b");
+  auto got = collect(broker, "Timers", &offset, kCount, std::chrono::steady_clock::now() + 15s);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kCount));
+  std::map<std::string, int> seen;
+  for (const Delivered& d : got) {
+    ++seen[d.body];
+    EXPECT_GE(d.store_ms, sent + 2500) << d.body << " delivered early";
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kCount)) << "some arrived twice";
+  EXPECT_EQ(seen.count("early"), 0u) << "delivered again after the rebuild";
   EXPECT_TRUE(
       collect(broker, "Timers", &offset, 1, std::chrono::steady_clock::now() + 1500ms).empty())
       << "delivered twice";
