@@ -206,6 +206,17 @@ Status TimerLog::sync() {
   return Status::ok();
 }
 
+std::vector<int> TimerLog::take_sync_handles() {
+  std::vector<int> fds;
+  if (!dirty_) return fds;
+  for (const Segment& s : segments_) {
+    const int fd = ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  dirty_ = false;
+  return fds;
+}
+
 size_t TimerLog::delete_delivered(int64_t delivered_below_ms) {
   size_t deleted = 0;
   while (segments_.size() > 1 && segments_.front().max_due_ms < delivered_below_ms) {

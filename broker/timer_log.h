@@ -70,6 +70,10 @@ class TimerLog : public TimerEntrySource {
   Status load(const std::function<void(int64_t pos, const TimerEntry&)>& visit);
   // Makes every append so far durable.
   Status sync();
+  // For a sync on another thread: duplicates of the segments' descriptors when anything was
+  // appended since the last call (or sync()), else none; the caller fdatasyncs and closes them
+  // (a segment deleted meanwhile stays open through its duplicate).
+  std::vector<int> take_sync_handles();
   // Deletes the oldest segments whose entries are all due before `delivered_below_ms` (and so
   // delivered), never the one being written. Returns how many were deleted.
   size_t delete_delivered(int64_t delivered_below_ms);

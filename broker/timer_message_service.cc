@@ -1,5 +1,8 @@
 #include "broker/timer_message_service.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <future>
 #include <limits>
 
@@ -91,6 +94,7 @@ Status TimerMessageService::open() {
 
 void TimerMessageService::start() {
   started_ = true;
+  sync_thread_ = std::thread([this] { sync_loop(); });
   ctx_.store->add_arrival_listener([this](std::string_view topic, uint32_t, uint64_t) {
     if (topic != kTimerTopic || insert_posted_.exchange(true)) return;
     asio::post(strand_, [this] {
@@ -106,14 +110,28 @@ void TimerMessageService::start() {
 }
 
 void TimerMessageService::stop() {
-  if (stopped_.exchange(true) || !started_ || ctx_.io->stopped()) return;
+  if (stopped_.exchange(true) || !started_) return;
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stop_ = true;
+    sync_cv_.notify_one();
+  }
+  // The sync thread finishes a job it took, or the one handed to it, before it ends: no older
+  // checkpoint can be written after the last one below.
+  if (sync_thread_.joinable()) sync_thread_.join();
+  if (ctx_.io->stopped()) return;
   auto done = std::make_shared<std::promise<void>>();
   auto future = done->get_future();
   asio::post(strand_, [this, done] {
     wake_timer_.cancel();
     retry_timer_.cancel();
     checkpoint_timer_.cancel();
-    if (log_) checkpoint();
+    if (log_ && !failed_) {  // the last checkpoint, synchronously
+      const TimerCheckpoint last{cursor_, log_->end()};
+      Status s = log_->sync();
+      if (s.is_ok()) s = write_timer_checkpoint(dir_ + "/checkpoint", last);
+      if (!s.is_ok()) logger("broker")->error("timer checkpoint at stop: {}", s.to_string());
+    }
     done->set_value();
   });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
@@ -411,19 +429,44 @@ void TimerMessageService::schedule_checkpoint() {
   }));
 }
 
-// Syncs the log, then records what it holds; deletes the segments whose timers were delivered
-// (W as the master committed it, replicated to every replica).
+// Hands the sync of the log and the checkpoint of what it holds to the sync thread; deletes the
+// segments whose timers were delivered (W as the master committed it, replicated to every
+// replica).
 void TimerMessageService::checkpoint() {
   if (failed_) return;
-  if (checkpointed_.queue_offset != cursor_ || checkpointed_.log_length != log_->end()) {
-    Status s = log_->sync();
-    const TimerCheckpoint next{cursor_, log_->end()};
-    if (s.is_ok()) s = write_timer_checkpoint(dir_ + "/checkpoint", next);
-    if (!s.is_ok()) return fail(s);
-    checkpointed_ = next;
+  if (!syncing_ &&
+      (checkpointed_.queue_offset != cursor_ || checkpointed_.log_length != log_->end())) {
+    syncing_ = true;
+    std::lock_guard lock(sync_mu_);
+    sync_job_ = SyncJob{log_->take_sync_handles(), {cursor_, log_->end()}};
+    sync_cv_.notify_one();
   }
   if (auto w = ctx_.offsets->query(kTimerGroup, kTimerTopic, kQueueOfDelivered)) {
     log_->delete_delivered(static_cast<int64_t>(*w));
+  }
+}
+
+void TimerMessageService::sync_loop() {
+  while (true) {
+    SyncJob job;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return sync_stop_ || sync_job_.has_value(); });
+      if (!sync_job_) return;  // stopping with nothing to do
+      job = std::move(*sync_job_);
+      sync_job_.reset();
+    }
+    Status s;
+    for (int fd : job.fds) {
+      if (s.is_ok() && ::fdatasync(fd) != 0) s = Status::from_errno("timer log fdatasync", errno);
+      ::close(fd);
+    }
+    if (s.is_ok()) s = write_timer_checkpoint(dir_ + "/checkpoint", job.checkpoint);
+    asio::post(strand_, [this, s, cp = job.checkpoint] {
+      syncing_ = false;
+      if (!s.is_ok()) return fail(s);
+      checkpointed_ = cp;
+    });
   }
 }
 

@@ -24,10 +24,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <asio.hpp>
@@ -81,6 +84,7 @@ class TimerMessageService {
   void commit_progress(const Job& job);
   void checkpoint();
   void schedule_checkpoint();
+  void sync_loop();
   void fail(const Status& s);
 
   BrokerContext& ctx_;
@@ -99,6 +103,18 @@ class TimerMessageService {
   bool failed_ = false;           // a timer log write failed: nothing more until a restart
   uint64_t cursor_ = 0;           // next timer queue offset to insert
   TimerCheckpoint checkpointed_;  // what the last checkpoint holds
+  // The periodic checkpoint's fdatasync and file write run on their own thread, not on an I/O
+  // thread: the strand hands over duplicated descriptors and the checkpoint they make true.
+  struct SyncJob {
+    std::vector<int> fds;
+    TimerCheckpoint checkpoint;
+  };
+  std::thread sync_thread_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::optional<SyncJob> sync_job_;  // guarded by sync_mu_
+  bool sync_stop_ = false;           // guarded by sync_mu_
+  bool syncing_ = false;             // strand: a job is with the sync thread
   // Delivery (master only).
   bool leading_ = false;
   int64_t leading_epoch_ = 0;  // the epoch (term) this broker leads in
