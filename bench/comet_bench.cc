@@ -32,6 +32,7 @@
 #include "bench/delay.h"
 #include "bench/latency_histogram.h"
 #include "bench/soak.h"
+#include "bench/timers.h"
 #include "bench/window.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -86,7 +87,10 @@ constexpr const char* kUsage =
     " drift\n"
     "       comet-bench delay [--rounds R] [--rate R] [--seconds S] [--delay-s D] ...\n"
     "         delayed sends against plain ones, and how late 50k msgs/s fall due on a local"
-    " broker\n";
+    " broker\n"
+
+    "       comet-bench timers [--timers N] [--sample M] [--window W] [--bin-dir D] [--keep]\n"
+    "         broker RSS with N pending timer messages, restart time, lateness of M falling due\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -363,6 +367,7 @@ int main(int argc, char** argv) {
   if (cmd == "chaos") return run_chaos(argc, argv);
   if (cmd == "soak") return run_soak(argc, argv);
   if (cmd == "delay") return run_delay(argc, argv);
+  if (cmd == "timers") return run_timers(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {

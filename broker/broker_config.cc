@@ -164,6 +164,10 @@ ConfigKeys<BrokerConfig> broker_keys() {
                    "ms of silence after which a replication peer is cut"),
       {"messageDelayLevel", "delay of each DELAY level, level 1 first (s, m, h, d)",
        parse_delay_level_key, show_delay_levels},
+      field_key<B>("timerMaxDelaySec", &B::timer_max_delay_sec,
+                   "latest a timer message may be due, s after its send (1..31536000)"),
+      field_key<B>("timerPrecisionMs", &B::timer_precision_ms,
+                   "ms per timing-wheel tick of timer messages (10..60000)"),
       field_key<B>("slaveSyncIntervalMs", &B::slave_sync_interval_ms,
                    "slave: ms between copies of the master's topics and offsets"),
       field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,
@@ -274,6 +278,14 @@ Status BrokerConfig::validate() const {
   if (ha_heartbeat_interval_ms == 0 || ha_housekeeping_interval_ms <= ha_heartbeat_interval_ms) {
     return invalid("haHousekeepingInterval",
                    "must exceed haSendHeartbeatInterval (> 0), or a live peer would be cut");
+  }
+  if (timer_max_delay_sec < 1 || timer_max_delay_sec > 31'536'000) {
+    return invalid("timerMaxDelaySec", "must be within 1..31536000 (a year), got " +
+                                           std::to_string(timer_max_delay_sec));
+  }
+  if (timer_precision_ms < 10 || timer_precision_ms > 60'000) {
+    return invalid("timerPrecisionMs",
+                   "must be within 10..60000, got " + std::to_string(timer_precision_ms));
   }
   if (slave_sync_interval_ms == 0) return invalid("slaveSyncIntervalMs", "must be > 0");
   if (listen_port != 0 && listen_port == ha_listen_port) {

@@ -50,6 +50,10 @@ struct BrokerConfig {
   uint32_t ha_housekeeping_interval_ms = 5000;     // haHousekeepingInterval: silent peer cut
   // messageDelayLevel: the delay of each level, level 1 first (broker/delay_levels.h).
   std::vector<int64_t> message_delay_levels_ms = default_delay_levels_ms();
+  // Timer messages (broker/timer_message_service.h): the latest a timer may be due, in seconds
+  // after its send, and the width of a timing-wheel tick.
+  int64_t timer_max_delay_sec = 259200;    // timerMaxDelaySec: 3 days
+  int64_t timer_precision_ms = 1000;       // timerPrecisionMs
   uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
   bool auto_create_topic_enable = true;    // autoCreateTopicEnable
   uint32_t default_topic_queue_nums = 8;   // defaultTopicQueueNums: 1..1024

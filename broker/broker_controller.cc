@@ -101,10 +101,13 @@ Status BrokerController::start() {
   metadata_log_ = std::make_unique<MetadataLog>(ctx_, *replication_, *metadata_);
   COMET_RETURN_IF_ERROR(metadata_log_->attach());
   schedule_ = std::make_unique<ScheduleMessageService>(ctx_, *replication_);
+  timers_ = std::make_unique<TimerMessageService>(ctx_, *replication_);
+  COMET_RETURN_IF_ERROR(timers_->open());
   COMET_RETURN_IF_ERROR(replication_->start(replication_hooks()));
   metadata_sync_->start();
   metadata_log_->start_flushing();
   schedule_->start();
+  timers_->start();
   ctx_.topics_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
   };
@@ -178,7 +181,10 @@ ReplicationHooks BrokerController::replication_hooks() {
     metadata_sync_->adopt_logged_topics();
   };
   hooks.following = [this] { metadata_sync_->sync_soon(); };
-  hooks.writable = [this] { schedule_->wake_all(); };
+  hooks.writable = [this] {
+    schedule_->wake_all();
+    timers_->wake_all();
+  };
   return hooks;
 }
 
@@ -271,6 +277,7 @@ void BrokerController::shutdown() {
   holds_->wake_all();
   metadata_sync_->stop();
   schedule_->stop();
+  timers_->stop();
   metadata_log_->stop();
   replication_->stop();
   server_->stop();

@@ -7,8 +7,11 @@
 #include "broker/retry_rule.h"
 #include "broker/schedule_message_service.h"
 #include "broker/send_completion.h"
+#include "broker/timer_messages.h"
+#include "common/clock.h"
 #include "common/group_topics.h"
 #include "common/logging.h"
+#include "common/msg_id.h"
 #include "common/record_codec.h"
 
 namespace comet::broker {
@@ -138,6 +141,21 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
       return reply(conn, req, response_code_for(moved.status()), moved.status().message());
     }
     if (*moved) queue_id = msgs.front().queue_id;
+  }
+  // A timer message waits in the timer topic until due (RocketMQ 5: not in a batch).
+  for (Message& m : msgs) {
+    if (!has_timer_properties(m.properties)) continue;
+    if (ext->batch) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL,
+                   "a batch cannot carry timer messages (TIMER_DELIVER_MS, TIMER_DELAY_SEC, "
+                   "TIMER_DELAY_MS)");
+    }
+    auto timer =
+        to_timer_topic(m, SystemClock::instance().now_ms(), ctx_.config.timer_max_delay_sec,
+                       ctx_.config.message_delay_levels_ms.size(), held->properties);
+    if (!timer.is_ok()) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, timer.status().message());
+    }
   }
   // A delayed message waits in the schedule topic until due (RocketMQ: not in a batch).
   for (Message& m : msgs) {

@@ -15,8 +15,14 @@ inline constexpr std::string_view kScheduleTopic = "SCHEDULE_TOPIC_XXXX";
 // it reaches the replicas with the metadata log.
 inline constexpr std::string_view kScheduleGroup = "%SCHEDULE%";
 
+// Timer messages, queue 0, until due (broker/timer_message_service.h; RocketMQ 5's name).
+inline constexpr std::string_view kTimerTopic = "rmq_sys_wheel_timer";
+// The group under which timer delivery progress is kept (queue 0: the timer queue offset the
+// master has handled; queue 1: the delivered watermark in ms), carried by the metadata log.
+inline constexpr std::string_view kTimerGroup = "%TIMER%";
+
 inline bool is_system_topic(std::string_view topic) {
-  return topic == kMetadataTopic || topic == kScheduleTopic;
+  return topic == kMetadataTopic || topic == kScheduleTopic || topic == kTimerTopic;
 }
 
 }  // namespace comet::broker

@@ -146,6 +146,8 @@ constexpr std::string_view kPropertyRealQueueId = "REAL_QID";
 // seconds from the send; the broker turns either into TIMER_OUT_MS, the due time it keeps.
 constexpr std::string_view kPropertyTimerDeliverMs = "TIMER_DELIVER_MS";
 constexpr std::string_view kPropertyTimerDelaySec = "TIMER_DELAY_SEC";
+// A delay in milliseconds from the send (RocketMQ 5's setDelayTimeMs).
+constexpr std::string_view kPropertyTimerDelayMs = "TIMER_DELAY_MS";
 constexpr std::string_view kPropertyTimerOutMs = "TIMER_OUT_MS";
 // Retries: the topic a retried message was first consumed from, the id it had there, how often
 // it was consumed, and after how many times it goes to the dead-letter queue.

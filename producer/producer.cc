@@ -74,6 +74,32 @@ bool has_separator(std::string_view s) {
   return s.find('\x01') != std::string_view::npos || s.find('\x02') != std::string_view::npos;
 }
 
+// The timer property of a timer message; a typed error for a value the broker would refuse.
+Status add_timer_properties(const ProducerMessage& msg,
+                            std::vector<std::pair<std::string, std::string>>& props) {
+  const std::pair<std::string_view, const std::optional<int64_t>*> timers[] = {
+      {kPropertyTimerDeliverMs, &msg.deliver_time_ms},
+      {kPropertyTimerDelaySec, &msg.delay_time_sec},
+      {kPropertyTimerDelayMs, &msg.delay_time_ms}};
+  int set = 0;
+  for (const auto& [key, value] : timers) {
+    if (!*value) continue;
+    if (**value < 0) {
+      return Status::invalid_argument(std::string(key) + " " + std::to_string(**value) +
+                                      " is negative");
+    }
+    if (++set > 1) {
+      return Status::invalid_argument(
+          "a message takes one of deliver_time_ms, delay_time_sec and delay_time_ms");
+    }
+    props.emplace_back(std::string(key), std::to_string(**value));
+  }
+  if (set > 0 && msg.delay_level != 0) {
+    return Status::invalid_argument("a message takes a delay level or a timer, not both");
+  }
+  return Status::ok();
+}
+
 Result<std::string> encode_message_properties(const ProducerMessage& msg) {
   std::vector<std::pair<std::string, std::string>> props;
   if (!msg.tags.empty()) props.emplace_back(std::string(kPropertyTags), msg.tags);
@@ -85,8 +111,14 @@ Result<std::string> encode_message_properties(const ProducerMessage& msg) {
       continue;
     }
     if (key == kPropertyDelayLevel && msg.delay_level != 0) continue;
+    if ((key == kPropertyTimerDeliverMs || key == kPropertyTimerDelaySec ||
+         key == kPropertyTimerDelayMs) &&
+        msg.is_timer()) {
+      continue;
+    }
     props.emplace_back(key, value);
   }
+  COMET_RETURN_IF_ERROR(add_timer_properties(msg, props));
   if (msg.delay_level < 0) {
     return Status::invalid_argument("delay level " + std::to_string(msg.delay_level) +
                                     " is negative (0: no delay; 1, 2, ...: the broker's levels)");
@@ -127,6 +159,10 @@ Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
     if (msg.topic != msgs.front().topic) {
       return Status::invalid_argument("a batch goes to one topic; got '" + msgs.front().topic +
                                       "' and '" + msg.topic + "'");
+    }
+    if (msgs.size() > 1 && msg.is_timer()) {
+      return Status::invalid_argument(
+          "a batch cannot carry timer messages (deliver_time_ms, delay_time_sec, delay_time_ms)");
     }
     if (msgs.size() > 1 && msg.delay_level != 0) {
       return Status::invalid_argument("a batch cannot carry delayed messages (delay level " +

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,14 @@ struct ProducerMessage {
   // messageDelayLevel (1s 5s 10s 30s 1m ... 2h by default; a level past the last is the last).
   // Negative is refused before sending, and so is a delayed message in a batch.
   int32_t delay_level = 0;
+  // RocketMQ 5's timer messages: at most one of these, and not with a delay level. The broker
+  // delivers the message at that time (a past time: at once); later than its timerMaxDelaySec
+  // (3 days by default) it refuses the send. Negative values, two set together, one set with a
+  // delay level, and any in a batch are refused before sending.
+  std::optional<int64_t> deliver_time_ms = std::nullopt;  // setDeliverTimeMs: ms since the epoch
+  std::optional<int64_t> delay_time_sec = std::nullopt;   // setDelayTimeSec: s from the send
+  std::optional<int64_t> delay_time_ms = std::nullopt;    // setDelayTimeMs: ms from the send
+  bool is_timer() const { return deliver_time_ms || delay_time_sec || delay_time_ms; }
 };
 
 enum class SendStatus { kSendOk, kFlushDiskTimeout, kFlushSlaveTimeout, kSlaveNotAvailable };

@@ -1,9 +1,11 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
 // (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
-// (metadata records: offsets, topics, group configs, all, none). The fuzzers start from these
-// instead of from nothing, so their mutations begin inside the formats.
+// (metadata records: offsets, topics, group configs, all, none) and <dir>/timer (timer
+// properties as a producer and the broker write them, timer log entries). The fuzzers start from
+// these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -227,6 +229,31 @@ std::vector<std::string> metadata_records() {
   return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2), record(2, 2, 2), record(0, 0, 0)};
 }
 
+// Timer messages (broker/timer_messages.h, broker/timer_log.h): properties of a send and of a
+// stored timer record, and two timer log entries (the second linked to the first).
+std::vector<std::string> timers() {
+  std::vector<std::string> out = {
+      encode_properties({{"TIMER_DELAY_SEC", "30"}}),
+      encode_properties({{"TIMER_DELIVER_MS", "1700000005000"}, {"TAGS", "t"}}),
+      encode_properties({{"TIMER_DELAY_MS", "1500"}, {"DELAY", "3"}}),
+      encode_properties(
+          {{"TIMER_OUT_MS", "1700000030000"}, {"REAL_TOPIC", "Orders"}, {"REAL_QID", "2"}})};
+  std::string entries(64, '\0');
+  auto entry = [&](size_t at, uint64_t offset, int64_t due, int64_t prev) {
+    const uint32_t size = 120;
+    const uint32_t magic = 0x31524d54;  // "TMR1"
+    std::memcpy(&entries[at], &offset, 8);
+    std::memcpy(&entries[at + 8], &size, 4);
+    std::memcpy(&entries[at + 12], &magic, 4);
+    std::memcpy(&entries[at + 16], &due, 8);
+    std::memcpy(&entries[at + 24], &prev, 8);
+  };
+  entry(0, 4096, 1'700'000'030'000, -1);
+  entry(32, 8192, 1'700'000'030'500, 0);
+  out.push_back(entries);
+  return out;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -236,7 +263,8 @@ int main(int argc, char** argv) {
   const auto f = frames();
   if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
       !write_all(root / "record", records()) ||
-      !write_all(root / "metadata_record", metadata_records())) {
+      !write_all(root / "metadata_record", metadata_records()) ||
+      !write_all(root / "timer", timers())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }

@@ -178,6 +178,8 @@ const std::map<std::string, std::string>& sample_values() {
       {"haSendHeartbeatInterval", "200"},
       {"haHousekeepingInterval", "2000"},
       {"messageDelayLevel", "1s 2m 3h 1d"},
+      {"timerMaxDelaySec", "86400"},
+      {"timerPrecisionMs", "100"},
       {"slaveSyncIntervalMs", "500"},
       {"autoCreateTopicEnable", "false"},
       {"defaultTopicQueueNums", "16"},
@@ -262,7 +264,8 @@ TEST(BrokerConfig, HelpListsEveryKeyWithItsDefault) {
         "  namesrvAddr= ", "  storePathRootDir=/tmp/comet/store ", "  flushDiskType=ASYNC_FLUSH ",
         "  mappedFileSizeCommitLog=1073741824 ", "  serverMaxConnections=4096 ",
         "  serverChannelMaxIdleTimeSeconds=120 ", "  dLegerGroup=broker-a ",
-        "  dLegerElectionTimeoutMs=600 ", "  autoCreateTopicEnable=true "}) {
+        "  dLegerElectionTimeoutMs=600 ", "  autoCreateTopicEnable=true ",
+        "  timerMaxDelaySec=259200 ", "  timerPrecisionMs=1000 "}) {
     EXPECT_NE(help.find(expected), std::string::npos) << expected;
   }
   EXPECT_NE(help.find("ASYNC_MASTER, SYNC_MASTER or SLAVE"), std::string::npos);
@@ -317,6 +320,10 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"brokerName=a;b", "brokerName"},
       {"brokerName=" + std::string(128, 'b'), "brokerName"},
       {"brokerId=-1", "brokerId", ">= 0"},
+      {"timerMaxDelaySec=0", "timerMaxDelaySec", "1..31536000"},
+      {"timerMaxDelaySec=99999999999", "timerMaxDelaySec", "1..31536000"},
+      {"timerPrecisionMs=5", "timerPrecisionMs", "10..60000"},
+      {"timerPrecisionMs=soon", "timerPrecisionMs", "not an integer"},
       {"brokerId=one", "brokerId", "not an integer"},
       {"brokerIP1=", "brokerIP1"},
       {"brokerIP1=10.0.0.1:10911", "brokerIP1"},

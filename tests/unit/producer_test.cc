@@ -698,6 +698,54 @@ TEST_F(ProducerTest, ARetryTopicSendCarriesItsReconsumeTimesAndUsesQueueZeroWith
   EXPECT_EQ(retries, 8u);
 }
 
+TEST_F(ProducerTest, ATimerTravelsAsItsTimerPropertyAndBadOnesStayHere) {
+  auto p = start_producer();
+  ProducerMessage m = message("at");
+  m.deliver_time_ms = 1'900'000'000'000;
+  m.properties = {{"TIMER_DELIVER_MS", "5"}};  // the field wins over a hand-set property
+  auto r = p->send(m);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ProducerMessage in = message("in");
+  in.delay_time_sec = 30;
+  ASSERT_TRUE(p->send(in).is_ok());
+  ProducerMessage in_ms = message("in-ms");
+  in_ms.delay_time_ms = 1500;
+  ASSERT_TRUE(p->send(in_ms).is_ok());
+  std::map<std::string, std::string> props_of;  // body -> properties, whichever broker
+  for (FakeBroker* broker : {a_.get(), b_.get()}) {
+    for (const auto& send : broker->sends()) {
+      for (const auto& rec : send.records)
+        props_of[rec.body] = rec.properties;
+    }
+  }
+  EXPECT_EQ(find_property(props_of["at"], kPropertyTimerDeliverMs), "1900000000000");
+  EXPECT_EQ(find_property(props_of["in"], kPropertyTimerDelaySec), "30");
+  EXPECT_EQ(find_property(props_of["in-ms"], kPropertyTimerDelayMs), "1500");
+
+  auto refused = [&](ProducerMessage bad, const std::string& why) {
+    auto result = p->send(bad);
+    EXPECT_EQ(result.status().code(), Code::kInvalidArgument) << why;
+    EXPECT_NE(result.status().message().find(why), std::string::npos) << result.status().message();
+  };
+  ProducerMessage negative = message("x");
+  negative.delay_time_sec = -1;
+  refused(negative, "negative");
+  ProducerMessage both = message("x");
+  both.delay_time_sec = 1;
+  both.deliver_time_ms = 1;
+  refused(both, "one of");
+  ProducerMessage with_level = message("x");
+  with_level.delay_time_ms = 10;
+  with_level.delay_level = 2;
+  refused(with_level, "not both");
+  std::vector<ProducerMessage> batch = {message("a"), message("b")};
+  batch[0].deliver_time_ms = 1;
+  auto batch_refused = p->send(batch);
+  EXPECT_EQ(batch_refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(batch_refused.status().message().find("batch"), std::string::npos);
+  EXPECT_EQ(total_sends(), 3u);
+}
+
 TEST_F(ProducerTest, MaxMessageSizeIsCheckedClientSide) {
   auto p = start_producer();
   p->set_max_message_size(1024);
