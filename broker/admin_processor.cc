@@ -197,6 +197,11 @@ void AdminProcessor::queue_offset(const ConnectionPtr& conn, const RemotingComma
     return reply(conn, req, ResponseCode::BAD_REQUEST, "offset request lacks topic/queue");
   }
   auto topic = ctx_.topics->find(ext->topic);
+  // As for pulls: a slave answers for what its log holds even before it has the topic's config
+  // (its master may have died before the config reached it).
+  if (!topic && !ctx_.replication->is_master()) {
+    topic = TopicConfig{.name = ext->topic, .read_queue_nums = kMaxQueueNums};
+  }
   if (!topic) {
     return reply(conn, req, ResponseCode::TOPIC_NOT_EXIST,
                  "topic " + ext->topic + " does not exist");

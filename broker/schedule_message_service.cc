@@ -1,10 +1,11 @@
 #include "broker/schedule_message_service.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "broker/delay_levels.h"
+#include "broker/scheduled_record.h"
 #include "broker/system_topics.h"
+#include "broker/topic_creation.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -21,25 +22,11 @@ struct HeldDelivery {
   std::vector<std::string> properties;
 };
 
-// The message a schedule record stands for, in its real topic and queue; kCorruption for a
-// record without a legal REAL_TOPIC and REAL_QID.
+// The message a schedule record stands for; kCorruption for one without a legal REAL_TOPIC and
+// REAL_QID.
 Result<Message> real_message(const RecordView& r, std::string& properties) {
-  const std::string_view topic = find_property(r.properties, kPropertyRealTopic);
-  const std::string_view qid = find_property(r.properties, kPropertyRealQueueId);
-  uint32_t queue = 0;
-  const auto [end, ec] = std::from_chars(qid.data(), qid.data() + qid.size(), queue);
-  if (!record::valid_topic_name(topic) || qid.empty() || ec != std::errc() ||
-      end != qid.data() + qid.size()) {
-    return Status::corruption("schedule record at offset " + std::to_string(r.physical_offset) +
-                              " names no real topic and queue");
-  }
-  properties = without_properties(r.properties,
-                                  {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId});
-  Message m = record::message_of(r);
-  m.topic = topic;
-  m.queue_id = queue;
-  m.properties = properties;
-  return m;
+  return real_message_of(
+      r, "schedule", {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId}, properties);
 }
 
 }  // namespace
@@ -169,6 +156,7 @@ void ScheduleMessageService::deliver_due(uint32_t level, commitlog::GetResult he
     if (!m.is_ok()) {
       logger("broker")->error("delayed message dropped: {}", m.status().to_string());
     } else {
+      ensure_delivery_topic(ctx_, m->topic, m->queue_id);
       msgs.push_back(m.value());
     }
     held->records.push_back(std::move(view));

@@ -7,6 +7,7 @@
 #include "broker/schedule_message_service.h"
 #include "broker/send_completion.h"
 #include "broker/system_topics.h"
+#include "broker/topic_creation.h"
 #include "common/group_topics.h"
 #include "common/logging.h"
 #include "common/msg_id.h"

@@ -111,11 +111,4 @@ void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const Conne
       [completion](AppendOutcome out) { completion->finish(std::move(out)); });
 }
 
-Result<TopicConfig> ensure_topic(BrokerContext& ctx, std::string_view topic, uint32_t queue_nums) {
-  if (auto existing = ctx.topics->find(topic)) return *existing;
-  COMET_ASSIGN_OR_RETURN(TopicConfig created, ctx.topics->auto_create(topic, queue_nums));
-  if (ctx.topics_changed) ctx.topics_changed();
-  return created;
-}
-
 }  // namespace comet::broker

@@ -20,9 +20,4 @@ void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const Conne
                        RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
                        std::shared_ptr<const void> held);
 
-// The config of `topic`, created with `queue_nums` read-write queues when missing (the name
-// servers then learn it). For the topics a broker creates whatever autoCreateTopicEnable says:
-// a group's %RETRY% and %DLQ% topics.
-Result<TopicConfig> ensure_topic(BrokerContext& ctx, std::string_view topic, uint32_t queue_nums);
-
 }  // namespace comet::broker

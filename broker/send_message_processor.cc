@@ -8,6 +8,7 @@
 #include "broker/schedule_message_service.h"
 #include "broker/send_completion.h"
 #include "broker/timer_messages.h"
+#include "broker/topic_creation.h"
 #include "common/clock.h"
 #include "common/group_topics.h"
 #include "common/logging.h"

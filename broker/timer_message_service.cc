@@ -9,6 +9,7 @@
 #include "broker/system_topics.h"
 #include "broker/timer_messages.h"
 #include "broker/timer_progress.h"
+#include "broker/topic_creation.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -353,6 +354,7 @@ void TimerMessageService::run_jobs() {
         logger("broker")->error("timer message dropped: {}", m.status().to_string());
         continue;
       }
+      ensure_delivery_topic(ctx_, m->topic, m->queue_id);
       msgs.push_back(m.value());
       held->records.push_back(std::move(view).value());
     }

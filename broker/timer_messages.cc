@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "broker/delay_levels.h"
+#include "broker/scheduled_record.h"
 #include "broker/system_topics.h"
 
 namespace comet::broker {
@@ -91,23 +92,10 @@ Result<TimerSend> to_timer_topic(Message& m, int64_t now_ms, int64_t max_delay_s
 }
 
 Result<Message> real_timer_message(const RecordView& r, std::string& properties) {
-  const std::string_view topic = find_property(r.properties, kPropertyRealTopic);
-  const std::string_view qid = find_property(r.properties, kPropertyRealQueueId);
-  uint32_t queue = 0;
-  const auto [end, ec] = std::from_chars(qid.data(), qid.data() + qid.size(), queue);
-  if (!record::valid_topic_name(topic) || qid.empty() || ec != std::errc() ||
-      end != qid.data() + qid.size()) {
-    return Status::corruption("timer record at offset " + std::to_string(r.physical_offset) +
-                              " names no real topic and queue");
-  }
-  properties = without_properties(
-      r.properties, {kPropertyTimerOutMs, kPropertyTimerDelaySec, kPropertyTimerDelayMs,
-                     kPropertyTimerDeliverMs, kPropertyRealTopic, kPropertyRealQueueId});
-  Message m = record::message_of(r);
-  m.topic = topic;
-  m.queue_id = queue;
-  m.properties = properties;
-  return m;
+  return real_message_of(r, "timer",
+                         {kPropertyTimerOutMs, kPropertyTimerDelaySec, kPropertyTimerDelayMs,
+                          kPropertyTimerDeliverMs, kPropertyRealTopic, kPropertyRealQueueId},
+                         properties);
 }
 
 std::optional<int64_t> timer_out_ms(std::string_view properties) {

@@ -16,6 +16,7 @@
 
 #include "common/record_codec.h"
 #include "integration/process.h"
+#include "producer/client_config.h"
 #include "remoting/remoting_client.h"
 #include "unit/test_util.h"
 
@@ -90,6 +91,16 @@ class LocalCluster {
     std::fflush(stdout);
   }
   const std::string& namesrv_addr() const { return namesrv_addr_; }
+  // A client of this cluster's name server that notices brokers and routes change within a
+  // second (heartbeats and route polls every second), as the process tests want.
+  client::ClientConfig client_config(const std::string& client_id) const {
+    client::ClientConfig c;
+    c.namesrv_addr = namesrv_addr_;
+    c.client_id = client_id;
+    c.heartbeat_interval = std::chrono::milliseconds(1000);
+    c.poll_name_server_interval = std::chrono::milliseconds(1000);
+    return c;
+  }
   remoting::RemotingClient& client() { return client_; }
 
  private:

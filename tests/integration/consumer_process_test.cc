@@ -132,6 +132,9 @@ class ConsumerProcessTest : public ::testing::Test {
     ASSERT_TRUE(broker.is_ok()) << broker.status().to_string();
     broker_ = *broker;
   }
+  void TearDown() override {
+    if (HasFailure() && cluster_) cluster_->print_log_tails();
+  }
 
   void create_topic(const std::string& topic, int queues) {
     auto r = cluster_->client().invoke(broker_, update_topic_request(topic, queues), 10s);
@@ -139,14 +142,7 @@ class ConsumerProcessTest : public ::testing::Test {
     ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
   }
 
-  ClientConfig config(const std::string& client_id) {
-    ClientConfig c;
-    c.namesrv_addr = cluster_->namesrv_addr();
-    c.client_id = client_id;
-    c.heartbeat_interval = 1000ms;
-    c.poll_name_server_interval = 1000ms;
-    return c;
-  }
+  ClientConfig config(const std::string& client_id) { return cluster_->client_config(client_id); }
 
   std::unique_ptr<PushConsumer> push_consumer(const std::string& group, const std::string& id,
                                               const std::string& topic,

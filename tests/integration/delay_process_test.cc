@@ -10,6 +10,7 @@
 #include "integration/cluster.h"
 #include "integration/dledger_group.h"
 #include "integration/metadata_offsets.h"
+#include "integration/scheduled_messages.h"
 
 namespace comet::testing {
 namespace {
@@ -18,38 +19,9 @@ constexpr const char* kTopic = "Delayed";
 constexpr const char* kLevels = "messageDelayLevel=1s 2s 3s";
 constexpr int64_t kLateness = 1000;  // ms a delivery may come after its due time
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-struct Delivered {
-  std::string body;
-  std::string properties;
-  int64_t store_ms = 0;  // when the broker appended it to its real topic
-};
-
 RemotingCommand delayed_send(const std::string& topic, int32_t queue, const std::string& body,
                              const std::string& level) {
-  auto req = send_request(topic, queue, {body});
-  req.body.owned =
-      encode_records_with_properties(topic, {body}, encode_properties({{"DELAY", level}}));
-  return req;
-}
-
-std::vector<Delivered> records_of(const RemotingCommand& resp) {
-  std::vector<Delivered> out;
-  const std::string body = resp.body.to_string();
-  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
-  for (size_t pos = 0; pos < body.size();) {
-    auto d = record::decode(p + pos, body.size() - pos, true);
-    if (d.outcome != record::Outcome::kRecord) break;
-    out.push_back({std::string(d.record.body), std::string(d.record.properties),
-                   d.record.store_timestamp_ms});
-    pos += d.size;
-  }
-  return out;
+  return send_with_property(topic, queue, body, "DELAY", level);
 }
 
 class DelayProcessTest : public ::testing::Test {

@@ -89,14 +89,7 @@ class DLedgerProcessTest : public ::testing::Test {
     return -1;
   }
 
-  ClientConfig config(const std::string& client_id) {
-    ClientConfig c;
-    c.namesrv_addr = cluster_->namesrv_addr();
-    c.client_id = client_id;
-    c.heartbeat_interval = 1000ms;
-    c.poll_name_server_interval = 1000ms;
-    return c;
-  }
+  ClientConfig config(const std::string& client_id) { return cluster_->client_config(client_id); }
 
   // Queue `queue` of member `i` from offset 0 up to `end` (long-polling for what has not
   // arrived yet), as bodies in queue order.

@@ -94,14 +94,7 @@ class PushRetryProcessTest : public ::testing::Test {
     ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
   }
 
-  ClientConfig config(const std::string& client_id) {
-    ClientConfig c;
-    c.namesrv_addr = cluster_->namesrv_addr();
-    c.client_id = client_id;
-    c.heartbeat_interval = 1000ms;
-    c.poll_name_server_interval = 1000ms;
-    return c;
-  }
+  ClientConfig config(const std::string& client_id) { return cluster_->client_config(client_id); }
 
   void send(const std::vector<ProducerMessage>& msgs) {
     Producer producer("retry-test-producer", config("retry-test-producer"));

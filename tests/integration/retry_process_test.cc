@@ -3,7 +3,8 @@
 // delay level with everything it had and the retry properties; past its limit (the request's,
 // else the group's retryMaxTimes set by comet-admin updateSubGroup) it lands in %DLQ%<group>. A
 // send to %RETRY%<group> goes to the DLQ past the limit too; a slave refuses send-backs, and a
-// group config reaches it with the metadata log, so a promoted slave honours it.
+// group config reaches it with the metadata log, so a promoted slave honours it. A retry still
+// waiting for its delay survives kill -9 of its broker and of the DLedger leader, arriving once.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "consumer/consumer_api.h"
 #include "consumer/message_ext.h"
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "producer/mq_client.h"
 
 namespace comet::testing {
@@ -40,8 +42,9 @@ class RetryProcessTest : public ::testing::Test {
 
   // The broker's own topics only: retry and DLQ topics must come into being without
   // autoCreateTopicEnable.
-  std::string start(const std::string& key, std::vector<std::string> extra = {}) {
-    extra.push_back(kLevels);
+  std::string start(const std::string& key, std::vector<std::string> extra = {},
+                    const std::string& levels = kLevels) {
+    extra.push_back(levels);
     extra.push_back("autoCreateTopicEnable=false");
     auto addr = cluster_->start_broker_as(key, kBrokerName, std::move(extra));
     EXPECT_TRUE(addr.is_ok()) << addr.status().to_string();
@@ -313,6 +316,62 @@ TEST_F(RetryProcessTest, ASlaveRefusesAndAPromotedSlaveHonoursTheGroupConfig) {
   auto dead = await_message(slave, "%DLQ%G3", 0, 5s);
   ASSERT_TRUE(dead.has_value()) << "retryMaxTimes 0 not honoured by the promoted slave";
   EXPECT_EQ(dead->body, "replicated");
+}
+
+// Level 3 (a first retry) waits 4 s: long enough to kill the broker while the retry is pending.
+constexpr const char* kSlowRetryLevels = "messageDelayLevel=1s 1s 4s 1s";
+
+TEST_F(RetryProcessTest, APendingRetrySurvivesKillNineOfItsBroker) {
+  std::string broker = start("b", {}, kSlowRetryLevels);
+  ASSERT_TRUE(call(broker, update_topic_request(kTopic, 1)).is_ok());
+  ASSERT_NO_FATAL_FAILURE(send_original(broker, "pay-7"));
+  ConsumerApi& consumer = api("G");
+  const MessageExt original = pull_original(consumer);
+  ASSERT_TRUE(consumer.send_message_back(original, 0, 16).is_ok());
+  cluster_->broker("b")->kill9();
+  broker = start("b", {}, kSlowRetryLevels);
+
+  auto retried = await_message(broker, "%RETRY%G", 0, 15s);
+  ASSERT_TRUE(retried.has_value()) << "the pending retry was lost";
+  expect_kept(*retried, original);
+  EXPECT_EQ(retried->reconsume_times, 1u);
+  EXPECT_FALSE(await_message(broker, "%RETRY%G", 1, 1500ms).has_value()) << "retried twice";
+}
+
+// Send-back through the seam in DLedger mode: the leader stores the retry in the schedule topic
+// (a quorum holds it before the answer), is killed with -9, and the next leader delivers it once.
+TEST_F(RetryProcessTest, APendingRetrySurvivesKillNineOfTheDLedgerLeader) {
+  constexpr int kMembers = 3;
+  const std::string peers = dledger_peers(kMembers);
+  ASSERT_FALSE(peers.empty());
+  std::string addrs[kMembers];
+  for (int i = 0; i < kMembers; ++i) {
+    addrs[i] = start(dledger_member_id(i), dledger_member_settings("retry-dl", peers, i),
+                     kSlowRetryLevels);
+    ASSERT_FALSE(addrs[i].empty());
+  }
+  const int leader = next_leader_announced(cluster_->broker(dledger_member_id(0)));
+  ASSERT_GE(leader, 0) << "no leader elected";
+  ASSERT_TRUE(call(addrs[leader], update_topic_request(kTopic, 1)).is_ok());
+  ASSERT_NO_FATAL_FAILURE(send_original(addrs[leader], "pay-9"));
+  ConsumerApi& consumer = api("G");
+  const MessageExt original = pull_original(consumer);
+  ASSERT_EQ(original.body, "pay-9");
+  ASSERT_TRUE(consumer.send_message_back(original, 0, 16).is_ok());
+
+  cluster_->broker(dledger_member_id(leader))->kill9();
+  const int watcher = (leader + 1) % kMembers;
+  int next = leader;
+  for (int announced = 0; announced < 8 && next == leader; ++announced)
+    next = next_leader_announced(cluster_->broker(dledger_member_id(watcher)));
+  ASSERT_GE(next, 0) << "no new leader";
+  ASSERT_NE(next, leader);
+
+  auto retried = await_message(addrs[next], "%RETRY%G", 0, 15s);
+  ASSERT_TRUE(retried.has_value()) << "the pending retry was lost";
+  expect_kept(*retried, original);
+  EXPECT_EQ(retried->reconsume_times, 1u);
+  EXPECT_FALSE(await_message(addrs[next], "%RETRY%G", 1, 1500ms).has_value()) << "retried twice";
 }
 
 }  // namespace

@@ -10,44 +10,12 @@
 
 #include "integration/cluster.h"
 #include "integration/metadata_offsets.h"
+#include "integration/scheduled_messages.h"
 
 namespace comet::testing {
 namespace {
 
 constexpr int64_t kLateness = 1000;  // ms a delivery may come after its due time
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-struct Delivered {
-  std::string body;
-  std::string properties;
-  int64_t store_ms = 0;  // when the broker appended it to its real topic
-};
-
-RemotingCommand timer_send(const std::string& topic, const std::string& body,
-                           const std::string& key, const std::string& value) {
-  auto req = send_request(topic, 0, {body});
-  req.body.owned = encode_records_with_properties(topic, {body}, encode_properties({{key, value}}));
-  return req;
-}
-
-std::vector<Delivered> records_of(const RemotingCommand& resp) {
-  std::vector<Delivered> out;
-  const std::string body = resp.body.to_string();
-  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
-  for (size_t pos = 0; pos < body.size();) {
-    auto d = record::decode(p + pos, body.size() - pos, true);
-    if (d.outcome != record::Outcome::kRecord) break;
-    out.push_back({std::string(d.record.body), std::string(d.record.properties),
-                   d.record.store_timestamp_ms});
-    pos += d.size;
-  }
-  return out;
-}
 
 class TimerProcessTest : public ::testing::Test {
  protected:
@@ -69,7 +37,7 @@ class TimerProcessTest : public ::testing::Test {
 
   void send_timer(const std::string& addr, const std::string& topic, const std::string& body,
                   const std::string& key, const std::string& value) {
-    auto r = call(addr, timer_send(topic, body, key, value));
+    auto r = call(addr, send_with_property(topic, 0, body, key, value));
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
   }
@@ -153,11 +121,11 @@ TEST_F(TimerProcessTest, TimersArriveWhenDueOnceEachAndNotBefore) {
 TEST_F(TimerProcessTest, BadTimerSendsGetTypedErrors) {
   const std::string broker = start("b", {"timerMaxDelaySec=3600"});
   ASSERT_TRUE(call(broker, update_topic_request("Timers", 1)).is_ok());
-  auto r = call(broker, timer_send("Timers", "far", "TIMER_DELAY_SEC", "3601"));
+  auto r = call(broker, send_with_property("Timers", 0, "far", "TIMER_DELAY_SEC", "3601"));
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r->response_code(), ResponseCode::MESSAGE_ILLEGAL);
   EXPECT_NE(r->remark().find("timerMaxDelaySec (3600 s)"), std::string::npos) << r->remark();
-  r = call(broker, timer_send("Timers", "bad", "TIMER_DELIVER_MS", "soon"));
+  r = call(broker, send_with_property("Timers", 0, "bad", "TIMER_DELIVER_MS", "soon"));
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r->response_code(), ResponseCode::MESSAGE_ILLEGAL);
   EXPECT_NE(r->remark().find("TIMER_DELIVER_MS"), std::string::npos) << r->remark();
@@ -173,7 +141,7 @@ TEST_F(TimerProcessTest, BadTimerSendsGetTypedErrors) {
   EXPECT_NE(r->response_code(), ResponseCode::SUCCESS);
   EXPECT_NE(r->remark().find("reserved"), std::string::npos) << r->remark();
   // A due time in the past is now: stored in its topic at once.
-  r = call(broker, timer_send("Timers", "past", "TIMER_DELIVER_MS", "1000"));
+  r = call(broker, send_with_property("Timers", 0, "past", "TIMER_DELIVER_MS", "1000"));
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
   int64_t offset = 0;

@@ -114,6 +114,9 @@ class ScheduleMessageServiceTest : public ::testing::Test {
     auto meta = MetadataStore::open(dir_.path());
     ASSERT_TRUE(meta.is_ok()) << meta.status().to_string();
     meta_ = std::move(*meta);
+    auto topics = TopicConfigManager::load(*meta_);
+    ASSERT_TRUE(topics.is_ok()) << topics.status().to_string();
+    topics_ = std::move(*topics);
     auto offsets = ConsumerOffsetManager::load(*meta_);
     ASSERT_TRUE(offsets.is_ok()) << offsets.status().to_string();
     offsets_ = std::move(*offsets);
@@ -126,6 +129,7 @@ class ScheduleMessageServiceTest : public ::testing::Test {
     ctx_.io = &io_;
     ctx_.store = store_.get();
     ctx_.offsets = offsets_.get();
+    ctx_.topics = topics_.get();
     replication_ = std::make_unique<FlakyReplication>(*store_, *offsets_);
     ctx_.replication = replication_.get();
     io_thread_ = std::thread([this] { io_.run(); });
@@ -179,6 +183,7 @@ class ScheduleMessageServiceTest : public ::testing::Test {
   BrokerContext ctx_;
   std::unique_ptr<commitlog::MessageStore> store_;
   std::unique_ptr<MetadataStore> meta_;
+  std::unique_ptr<TopicConfigManager> topics_;
   std::unique_ptr<ConsumerOffsetManager> offsets_;
   std::unique_ptr<FlakyReplication> replication_;
   std::unique_ptr<ScheduleMessageService> service_;
@@ -221,6 +226,20 @@ TEST_F(ScheduleMessageServiceTest, AFailedDeliveryIsRetriedAfterASecondAndNothin
     ASSERT_EQ(bodies[i], "m-" + std::to_string(i)) << "out of order at " << i;
   // The level's progress ends past the last message once the last completion is committed.
   EXPECT_EQ(wait_for_progress(kMessages, 5s), kMessages);
+}
+
+// The real topic had no config on this broker (created by a master that failed before the
+// metadata log carried it): delivery creates it, so what was delivered can be read.
+TEST_F(ScheduleMessageServiceTest, DeliveryCreatesARealTopicThisBrokerHasNoConfigFor) {
+  ASSERT_FALSE(topics_->find(kRealTopic).has_value());
+  ASSERT_NO_FATAL_FAILURE(put_delayed(3));
+  service_ = std::make_unique<ScheduleMessageService>(ctx_, *replication_);
+  service_->start();
+  ASSERT_FALSE(replication_->wait_for_delivered(3, 15s).empty());
+  const auto created = topics_->find(kRealTopic);
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->perm & kPermRead);
+  EXPECT_GE(created->read_queue_nums, 1u);
 }
 
 }  // namespace

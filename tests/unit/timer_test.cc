@@ -128,7 +128,8 @@ TEST(TimerMessages, TheDeliveredMessageHasItsRealTopicAndNoTimerProperties) {
   EXPECT_EQ(m->topic, "Orders");
   EXPECT_EQ(m->queue_id, 2u);
   EXPECT_EQ(m->properties, encode_properties({{"TAGS", "t"}}));
-  r.properties = encode_properties({{"REAL_TOPIC", "Orders"}, {"REAL_QID", "x"}});
+  const std::string bad_qid = encode_properties({{"REAL_TOPIC", "Orders"}, {"REAL_QID", "x"}});
+  r.properties = bad_qid;  // a view: the string must outlive it
   EXPECT_EQ(real_timer_message(r, storage).status().code(), Code::kCorruption);
 }
 
