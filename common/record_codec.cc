@@ -241,13 +241,15 @@ std::string encode_properties(const std::vector<std::pair<std::string, std::stri
 }
 
 std::string_view find_property(std::string_view encoded, std::string_view key) {
+  // Entry by entry, as without_properties reads them: an entry without its \x01 is skipped, never
+  // read as the start of the next one's key.
   size_t pos = 0;
   while (pos < encoded.size()) {
-    size_t sep = encoded.find('\x01', pos);
-    if (sep == std::string_view::npos) break;
-    size_t end = encoded.find('\x02', sep + 1);
+    size_t end = encoded.find('\x02', pos);
     if (end == std::string_view::npos) end = encoded.size();
-    if (encoded.substr(pos, sep - pos) == key) return encoded.substr(sep + 1, end - sep - 1);
+    const std::string_view entry = encoded.substr(pos, end - pos);
+    const size_t sep = entry.find('\x01');
+    if (sep != std::string_view::npos && entry.substr(0, sep) == key) return entry.substr(sep + 1);
     pos = end + 1;
   }
   return {};

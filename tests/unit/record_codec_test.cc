@@ -62,6 +62,15 @@ TEST(RecordCodec, RoundTripsEveryField) {
   EXPECT_EQ(record::peek_physical_offset(e.bytes.data()), 4096u);
 }
 
+// An entry without its key/value separator is skipped, as without_properties skips it: it must
+// not swallow the next entry's key (timer_fuzzer found TIMER_OUT_MS hidden behind "DELA\x02").
+TEST(RecordCodec, APropertyAfterAnEntryWithoutSeparatorIsFound) {
+  const std::string props = std::string("DELA\x02") + "TIMER_OUT_MS\x01" + "5\x02";
+  EXPECT_EQ(find_property(props, "TIMER_OUT_MS"), "5");
+  EXPECT_EQ(find_property(props, "DELA"), "");
+  EXPECT_EQ(find_property(with_property(props, "K", "v"), "K"), "v");
+}
+
 // Any single flipped bit anywhere in a record must be caught: never decoded as a valid record.
 TEST(RecordCodec, EveryFlippedBitIsDetected) {
   Encoded e = encode_sample(40);
