@@ -1,6 +1,9 @@
 #include "broker/delay_levels.h"
 
+#include <algorithm>
 #include <charconv>
+
+#include "common/whole_number.h"
 
 namespace comet::broker {
 namespace {
@@ -78,13 +81,9 @@ std::string format_delay_levels(const std::vector<int64_t>& delays_ms) {
 }
 
 uint32_t delay_level_of(std::string_view property, size_t levels) {
-  int64_t level = 0;
-  const auto [end, ec] = std::from_chars(property.data(), property.data() + property.size(), level);
-  if (property.empty() || ec != std::errc() || end != property.data() + property.size() ||
-      level <= 0) {
-    return 0;
-  }
-  return static_cast<uint32_t>(std::min<int64_t>(level, static_cast<int64_t>(levels)));
+  const std::optional<int64_t> level = parse_whole_number<int64_t>(property);
+  if (!level || *level <= 0) return 0;
+  return static_cast<uint32_t>(std::min<int64_t>(*level, static_cast<int64_t>(levels)));
 }
 
 }  // namespace comet::broker

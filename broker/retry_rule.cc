@@ -1,8 +1,7 @@
 #include "broker/retry_rule.h"
 
-#include <charconv>
-
 #include "common/group_topics.h"
+#include "common/whole_number.h"
 
 namespace comet::broker {
 namespace {
@@ -13,11 +12,7 @@ constexpr uint32_t kFirstRetryLevel = 3;
 }  // namespace
 
 std::optional<int32_t> int_property(std::string_view properties, std::string_view key) {
-  const std::string_view v = find_property(properties, key);
-  int32_t out = 0;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
-  return out;
+  return parse_whole_number<int32_t>(find_property(properties, key));
 }
 
 SendBack decide_send_back(const RecordView& original, const SendBackRequest& request) {

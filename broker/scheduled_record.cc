@@ -1,6 +1,6 @@
 #include "broker/scheduled_record.h"
 
-#include <charconv>
+#include "common/whole_number.h"
 
 namespace comet::broker {
 
@@ -9,17 +9,15 @@ Result<Message> real_message_of(const RecordView& r, std::string_view kind,
                                 std::string& properties) {
   const std::string_view topic = find_property(r.properties, kPropertyRealTopic);
   const std::string_view qid = find_property(r.properties, kPropertyRealQueueId);
-  uint32_t queue = 0;
-  const auto [end, ec] = std::from_chars(qid.data(), qid.data() + qid.size(), queue);
-  if (!record::valid_topic_name(topic) || qid.empty() || ec != std::errc() ||
-      end != qid.data() + qid.size()) {
+  const std::optional<uint32_t> queue = parse_whole_number<uint32_t>(qid);
+  if (!record::valid_topic_name(topic) || !queue) {
     return Status::corruption(std::string(kind) + " record at offset " +
                               std::to_string(r.physical_offset) + " names no real topic and queue");
   }
   properties = without_properties(r.properties, drop);
   Message m = record::message_of(r);
   m.topic = topic;
-  m.queue_id = queue;
+  m.queue_id = *queue;
   m.properties = properties;
   return m;
 }

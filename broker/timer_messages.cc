@@ -1,22 +1,19 @@
 #include "broker/timer_messages.h"
 
-#include <charconv>
 #include <limits>
 #include <optional>
 
 #include "broker/delay_levels.h"
 #include "broker/scheduled_record.h"
 #include "broker/system_topics.h"
+#include "common/whole_number.h"
 
 namespace comet::broker {
 namespace {
 
 std::optional<int64_t> parse_non_negative(std::string_view text) {
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0) {
-    return std::nullopt;
-  }
+  const auto v = parse_whole_number<int64_t>(text);
+  if (!v || *v < 0) return std::nullopt;
   return v;
 }
 

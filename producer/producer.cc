@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <span>
-#include <system_error>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -17,6 +15,7 @@
 #include "common/group_topics.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
+#include "common/whole_number.h"
 #include "producer/latency_fault_tolerance.h"
 
 namespace comet::client {
@@ -142,10 +141,7 @@ uint32_t retry_reconsume_times(const ProducerMessage& msg) {
   if (!is_retry_topic(msg.topic)) return 0;
   const auto it = msg.properties.find(std::string(kPropertyReconsumeTime));
   if (it == msg.properties.end()) return 0;
-  uint32_t times = 0;
-  const char* end = it->second.data() + it->second.size();
-  auto [ptr, ec] = std::from_chars(it->second.data(), end, times);
-  return ec == std::errc() && ptr == end ? times : 0;
+  return parse_whole_number<uint32_t>(it->second).value_or(0);
 }
 
 Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
