@@ -42,11 +42,7 @@ Result<commitlog::ReadView> SendBackProcessor::read_record(int64_t offset) const
 }
 
 Status SendBackProcessor::check_request(const protocol::ConsumerSendMsgBackRequestT& ext) const {
-  if (ctx_.shutting_down.load()) return Status::unavailable("broker is shutting down");
-  COMET_RETURN_IF_ERROR(ctx_.replication->check_writable());
-  if (!(ctx_.config.broker_permission & kPermWrite)) {
-    return Status::unavailable("broker is not writable");
-  }
+  COMET_RETURN_IF_ERROR(check_accepts_writes(ctx_));
   // The longer of its topic names, %RETRY%<group>, must be a legal topic.
   if (!record::valid_group_name(ext.group) || !record::valid_topic_name(retry_topic(ext.group))) {
     return Status::invalid_argument("illegal consumer group '" + ext.group +

@@ -95,6 +95,15 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
 
 }  // namespace
 
+Status check_accepts_writes(const BrokerContext& ctx) {
+  if (ctx.shutting_down.load()) return Status::unavailable("broker is shutting down");
+  COMET_RETURN_IF_ERROR(ctx.replication->check_writable());
+  if (!(ctx.config.broker_permission & kPermWrite)) {
+    return Status::unavailable("broker is not writable");
+  }
+  return Status::ok();
+}
+
 void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
                        RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
                        std::shared_ptr<const void> held) {

@@ -11,6 +11,10 @@
 
 namespace comet::broker {
 
+// OK when this broker takes client writes now; else kUnavailable saying why: it is shutting
+// down, not the master (or leader) confirmed for its epoch, or its brokerPermission has no write.
+Status check_accepts_writes(const BrokerContext& ctx);
+
 // Appends `msgs` (whose views `held` keeps valid) as one batch through ctx.replication and
 // answers `req` once the append is done: SUCCESS with a SendMessageResponse naming `queue_id`
 // and the stored position, or the mapped failure (SLAVE_NOT_AVAILABLE, FLUSH_SLAVE_TIMEOUT,

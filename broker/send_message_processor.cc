@@ -49,14 +49,8 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   const auto* ext = req.ext<protocol::SendMessageRequestT>();
   if (ext == nullptr)
     return reply(conn, req, ResponseCode::BAD_REQUEST, "SEND_MESSAGE lacks its header");
-  if (ctx_.shutting_down.load()) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is shutting down");
-  }
-  if (Status writable = ctx_.replication->check_writable(); !writable.is_ok()) {
+  if (Status writable = check_accepts_writes(ctx_); !writable.is_ok()) {
     return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, writable.message());
-  }
-  if (!(ctx_.config.broker_permission & kPermWrite)) {
-    return reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "broker is not writable");
   }
   const std::string& topic = ext->topic;
   if (!record::valid_topic_name(topic)) {
