@@ -157,6 +157,21 @@ constexpr std::string_view kPropertyReconsumeTime = "RECONSUME_TIME";
 constexpr std::string_view kPropertyMaxReconsumeTimes = "MAX_RECONSUME_TIMES";
 // The client-side unique id of a message (RocketMQ's UNIQ_KEY), shown as its message id.
 constexpr std::string_view kPropertyUniqKey = "UNIQ_KEY";
+// Transactions (broker/transaction_service.h). TRAN_MSG=true and PGROUP on a send make it a half
+// message of that producer group. TRAN_PREPARED_QUEUE_OFFSET: on a half message's copy (a check)
+// and on the committed message, the queue offset of the first half message, the transaction's
+// key. TRANSACTION_CHECK_TIMES: checks so far. CHECK_IMMUNITY_TIME_IN_SECONDS: the first check
+// waits this long instead of transactionTimeOut.
+constexpr std::string_view kPropertyTransactionPrepared = "TRAN_MSG";
+constexpr std::string_view kPropertyProducerGroup = "PGROUP";
+constexpr std::string_view kPropertyTransactionPreparedQueueOffset = "TRAN_PREPARED_QUEUE_OFFSET";
+constexpr std::string_view kPropertyTransactionCheckTimes = "TRANSACTION_CHECK_TIMES";
+constexpr std::string_view kPropertyCheckImmunityTimeInSeconds = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+// RocketMQ's MessageSysFlag transaction bits (sys_flag & 0xC).
+constexpr uint32_t kSysFlagTransactionPrepared = 0x4;
+constexpr uint32_t kSysFlagTransactionCommit = 0x8;
+constexpr uint32_t kSysFlagTransactionRollback = 0xC;
+constexpr uint32_t kSysFlagTransactionMask = 0xC;
 // The tags of a subscription expression: "TagA || TagB" → {TagA, TagB}; "*" or "" → {} (all).
 std::vector<std::string_view> split_tag_expression(std::string_view expression);
 // 64-bit FNV-1a of a tag; 0 means "no tag" in a ConsumeQueue unit.
