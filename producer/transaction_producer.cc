@@ -83,17 +83,19 @@ std::string describe_end(const protocol::EndTransactionRequestT& req, const std:
                      addr);
 }
 
-// Logs what the broker made of an END_TRANSACTION; a failure is not retried: the broker checks
-// the transaction again.
-void log_end_result(const protocol::EndTransactionRequestT& req, const std::string& addr,
-                    const Result<RemotingCommand>& response) {
-  if (!response.is_ok()) {
+// What the broker made of an END_TRANSACTION, logged when it failed; a failure is not retried:
+// the broker checks the transaction again.
+Status end_result(const protocol::EndTransactionRequestT& req, const std::string& addr,
+                  const Result<RemotingCommand>& response) {
+  Status s = !response.is_ok() ? response.status()
+             : response->response_code() != ResponseCode::SUCCESS
+                 ? response_status(*response, "END_TRANSACTION")
+                 : Status::ok();
+  if (!s.is_ok()) {
     transaction_log()->warn("{} failed: {}; the broker's check settles it", describe_end(req, addr),
-                            response.status().to_string());
-  } else if (response->response_code() != ResponseCode::SUCCESS) {
-    transaction_log()->warn("{} refused: {}; the broker's check settles it",
-                            describe_end(req, addr), describe_response(*response));
+                            s.to_string());
   }
+  return s;
 }
 
 RemotingCommand end_request(protocol::EndTransactionRequestT req) {
@@ -132,8 +134,8 @@ class TransactionProducer::Impl : public std::enable_shared_from_this<Impl> {
  private:
   // Tells the broker that stored the half message what became of its transaction, and waits
   // for its answer (logged; not retried).
-  void end_after_send(const SendResult& sent, const std::string& transaction_id,
-                      LocalTransactionState state);
+  Status end_after_send(const SendResult& sent, const std::string& transaction_id,
+                        LocalTransactionState state);
   // On a callback thread: asks the listener and answers the broker that asked.
   void on_check(TransactionCheck check);
 
@@ -194,14 +196,14 @@ Result<TransactionSendResult> TransactionProducer::Impl::send_in_transaction(
                             result.transaction_id, send_status_name(sent.status));
     result.local_state = LocalTransactionState::kRollbackMessage;
   }
-  end_after_send(sent, result.transaction_id, result.local_state);
+  result.end = end_after_send(sent, result.transaction_id, result.local_state);
   result.send = std::move(sent);
   return result;
 }
 
-void TransactionProducer::Impl::end_after_send(const SendResult& sent,
-                                               const std::string& transaction_id,
-                                               LocalTransactionState state) {
+Status TransactionProducer::Impl::end_after_send(const SendResult& sent,
+                                                 const std::string& transaction_id,
+                                                 LocalTransactionState state) {
   protocol::EndTransactionRequestT req;
   req.producer_group = group_;
   req.tran_state_table_offset = static_cast<int64_t>(sent.queue_offset);
@@ -212,15 +214,15 @@ void TransactionProducer::Impl::end_after_send(const SendResult& sent,
   req.transaction_id = transaction_id;
   const auto addr = producer_.client()->find_broker_addr(sent.broker_name);
   if (!addr) {
+    Status s = Status::unavailable("no address of broker " + sent.broker_name);
     transaction_log()->warn(
-        "END_TRANSACTION of transaction {} not sent: no address of broker {}; the broker's check "
-        "settles it",
-        transaction_id, sent.broker_name);
-    return;
+        "END_TRANSACTION of transaction {} not sent: {}; the broker's check settles it",
+        transaction_id, s.message());
+    return s;
   }
   auto response =
       producer_.client()->remoting().invoke(*addr, end_request(req), producer_.send_msg_timeout());
-  log_end_result(req, *addr, response);
+  return end_result(req, *addr, response);
 }
 
 void TransactionProducer::Impl::on_check(TransactionCheck check) {
@@ -242,7 +244,7 @@ void TransactionProducer::Impl::on_check(TransactionCheck check) {
   producer_.client()->remoting().invoke_async(
       check.broker_addr, end_request(req), producer_.send_msg_timeout(),
       [req, addr = check.broker_addr](Result<RemotingCommand> response) {
-        log_end_result(req, addr, response);
+        (void)end_result(req, addr, response);  // logged there; the check comes again
       });
 }
 

@@ -44,6 +44,9 @@ struct TransactionSendResult {
   SendResult send;             // where the half message was stored
   std::string transaction_id;  // the half message's UNIQ_KEY
   LocalTransactionState local_state = LocalTransactionState::kUnknow;
+  // What became of the END_TRANSACTION that told the broker local_state: ok once the broker
+  // answered SUCCESS, else why not (logged, not retried: the broker's check settles it).
+  Status end;
 };
 
 class TransactionProducer {

@@ -75,6 +75,10 @@ class FakeTxnBroker {
     std::lock_guard lock(mu_);
     send_answer_ = code;
   }
+  void answer_ends(ResponseCode code) {
+    std::lock_guard lock(mu_);
+    end_answer_ = code;
+  }
   std::vector<HalfSend> sends() const {
     std::lock_guard lock(mu_);
     return sends_;
@@ -144,12 +148,14 @@ class FakeTxnBroker {
   }
 
   void on_end(const std::shared_ptr<Connection>& conn, RemotingCommand req) {
-    if (auto* ext = req.ext<protocol::EndTransactionRequestT>()) {
+    ResponseCode code;
+    {
       std::lock_guard lock(mu_);
-      ends_.push_back(*ext);
+      if (auto* ext = req.ext<protocol::EndTransactionRequestT>()) ends_.push_back(*ext);
+      code = end_answer_;
     }
     signal_.notify();
-    if (!req.is_oneway()) conn->send(RemotingCommand::response_to(req, ResponseCode::SUCCESS));
+    if (!req.is_oneway()) conn->send(RemotingCommand::response_to(req, code, "not now"));
   }
 
   Signal& signal_;
@@ -157,6 +163,7 @@ class FakeTxnBroker {
   std::string addr_;
   mutable std::mutex mu_;
   ResponseCode send_answer_ = ResponseCode::SUCCESS;
+  ResponseCode end_answer_ = ResponseCode::SUCCESS;
   uint64_t next_queue_offset_ = 7;  // not 0, so a mix-up of offsets shows
   uint64_t physical_ = 1000;
   std::shared_ptr<Connection> client_conn_;
@@ -313,6 +320,7 @@ TEST_F(TransactionProducerTest, SendsAHalfMessageThenCommitsWhereItWasStored) {
   EXPECT_EQ(r->local_state, LocalTransactionState::kCommitMessage);
   EXPECT_EQ(r->transaction_id, "TXN-7");
   EXPECT_EQ(r->send.broker_name, kBrokerName);
+  EXPECT_TRUE(r->end.is_ok()) << r->end.to_string();
 
   const auto sends = broker_->sends();
   ASSERT_EQ(sends.size(), 1u);
@@ -361,6 +369,16 @@ TEST_F(TransactionProducerTest, RollbackAndUnknowAreSentAsSuch) {
   EXPECT_EQ(ends[1].commit_or_rollback, protocol::TransactionOutcome::UNKNOWN);
   EXPECT_EQ(ends[1].tran_state_table_offset, 8);
   EXPECT_EQ(ends[1].transaction_id, "TXN-8");
+}
+
+TEST_F(TransactionProducerTest, ARefusedEndIsReportedNotRetried) {
+  broker_->answer_ends(ResponseCode::SYSTEM_BUSY);
+  auto r = producer_->send_in_transaction(message("a"));
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->local_state, LocalTransactionState::kCommitMessage);
+  EXPECT_EQ(r->end.code(), Code::kUnavailable) << r->end.to_string();
+  EXPECT_NE(r->end.message().find("SYSTEM_BUSY"), std::string::npos) << r->end.to_string();
+  EXPECT_EQ(broker_->ends().size(), 1u);
 }
 
 TEST_F(TransactionProducerTest, AThrowingLocalTransactionIsUnknown) {
