@@ -157,8 +157,9 @@ Status TransactionProducer::Impl::start() {
         if (auto self = weak.lock()) self->on_check(std::move(check));
       })) {
     producer_.shutdown();
-    return Status::invalid_argument("a transaction producer of group " + group_ +
-                                    " already runs in client " + producer_.client()->client_id());
+    return Status(Code::kAlreadyExists, "a transaction producer of group " + group_ +
+                                            " already runs in client " +
+                                            producer_.client()->client_id());
   }
   check_registered_ = true;
   return Status::ok();

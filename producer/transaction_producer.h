@@ -57,8 +57,9 @@ class TransactionProducer {
   TransactionProducer(const TransactionProducer&) = delete;
   TransactionProducer& operator=(const TransactionProducer&) = delete;
 
-  // Starts the producer and registers the group's check handler with the client (a second
-  // TransactionProducer of the same group in one client is refused: kInvalidArgument).
+  // Starts the producer and registers the group's check handler with the client. A second
+  // producer of the same group in one client (client_id) is refused, kAlreadyExists, as for
+  // Producer; kInvalidArgument without a listener.
   Status start();
   void shutdown();
 

@@ -440,7 +440,9 @@ TEST_F(TransactionProducerTest, RefusesDelayedTimerAndTopiclessMessagesBeforeSen
 
 TEST_F(TransactionProducerTest, ASecondTransactionProducerOfTheGroupInTheClientIsRefused) {
   TransactionProducer second(kGroup, config_, listener_);
-  EXPECT_FALSE(second.start().is_ok());
+  EXPECT_EQ(second.start().code(), Code::kAlreadyExists);
+  TransactionProducer no_listener("OtherGroup", config_, nullptr);
+  EXPECT_EQ(no_listener.start().code(), Code::kInvalidArgument);
   // The first one still answers checks.
   listener_->execute_answer = LocalTransactionState::kUnknow;
   ASSERT_TRUE(producer_->send_in_transaction(message("a")).is_ok());
