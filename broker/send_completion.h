@@ -3,10 +3,12 @@
 // for, and the answer RocketMQ gives for each outcome.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "broker/broker_context.h"
+#include "broker/replication.h"
 #include "broker/send_deadlines.h"
 
 namespace comet::broker {
@@ -23,5 +25,13 @@ Status check_accepts_writes(const BrokerContext& ctx);
 void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
                        RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
                        std::shared_ptr<const void> held);
+
+// The same for an append that answers a request other than a send (END_TRANSACTION): the same
+// codes, remarks and deadline, no SendMessageResponse. `then` sees the outcome first, on the
+// thread that completes the append.
+void append_and_reply(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
+                      RemotingCommand req, std::vector<Message> msgs,
+                      std::shared_ptr<const void> held,
+                      std::function<void(const AppendOutcome&)> then);
 
 }  // namespace comet::broker
