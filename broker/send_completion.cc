@@ -16,11 +16,13 @@ namespace {
 // deadline and costs no hand-off at all.
 class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
  public:
-  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
+  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id,
+                 std::string transaction_id)
       : conn_(std::move(conn)),
         req_(std::move(req)),
         store_host_(store_host),
-        queue_id_(queue_id) {}
+        queue_id_(queue_id),
+        transaction_id_(std::move(transaction_id)) {}
 
   // `replication` names what a stored message waits for, in the timeout's remark.
   void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
@@ -55,6 +57,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
         (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty())) {
       protocol::SendMessageResponseT ext;
       ext.queue_id = static_cast<int32_t>(queue_id_);
+      ext.transaction_id = transaction_id_;
       if (!results.empty()) {
         ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
         ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
@@ -89,6 +92,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
   RemotingCommand req_;
   HostAddress store_host_;
   uint32_t queue_id_;
+  std::string transaction_id_;  // a half message's; empty otherwise
   std::atomic<bool> stored_{false};
   std::atomic<bool> done_{false};
 };
@@ -106,9 +110,9 @@ Status check_accepts_writes(const BrokerContext& ctx) {
 
 void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
                        RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
-                       std::shared_ptr<const void> held) {
-  auto completion =
-      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id);
+                       std::shared_ptr<const void> held, std::string transaction_id) {
+  auto completion = std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id,
+                                                     std::move(transaction_id));
   Replication& replication = *ctx.replication;
   const std::string_view awaits = replication.awaits();
   if (!awaits.empty() || ctx.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
