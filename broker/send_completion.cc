@@ -16,11 +16,13 @@ namespace {
 // deadline and costs no hand-off at all.
 class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
  public:
-  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
+  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id,
+                 std::string transaction_id)
       : conn_(std::move(conn)),
         req_(std::move(req)),
         store_host_(store_host),
-        queue_id_(queue_id) {}
+        queue_id_(queue_id),
+        transaction_id_(std::move(transaction_id)) {}
 
   // Not a send (END_TRANSACTION): the same codes and remarks, no SendMessageResponse; `then`
   // sees the outcome first.
@@ -63,6 +65,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
          (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty()))) {
       protocol::SendMessageResponseT ext;
       ext.queue_id = static_cast<int32_t>(queue_id_);
+      ext.transaction_id = transaction_id_;
       if (!results.empty()) {
         ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
         ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
@@ -98,6 +101,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
   RemotingCommand req_;
   HostAddress store_host_;
   uint32_t queue_id_;
+  std::string transaction_id_;  // a half message's; empty otherwise
   bool send_response_ = true;
   std::function<void(const AppendOutcome&)> then_;
   std::atomic<bool> stored_{false};
@@ -135,18 +139,19 @@ void append_completing(BrokerContext& ctx, SendDeadlines& deadlines,
 
 void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
                        RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
-                       std::shared_ptr<const void> held) {
-  append_completing(
-      ctx, deadlines,
-      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id),
-      std::move(msgs), std::move(held));
+                       std::shared_ptr<const void> held, std::string transaction_id) {
+  append_completing(ctx, deadlines,
+                    std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id,
+                                                     std::move(transaction_id)),
+                    std::move(msgs), std::move(held));
 }
 
 void append_and_reply(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
                       RemotingCommand req, std::vector<Message> msgs,
                       std::shared_ptr<const void> held,
                       std::function<void(const AppendOutcome&)> then) {
-  auto completion = std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, 0);
+  auto completion =
+      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, 0, std::string());
   completion->answer_without_send_response(std::move(then));
   append_completing(ctx, deadlines, completion, std::move(msgs), std::move(held));
 }
