@@ -21,6 +21,7 @@ constexpr uint64_t kTxnReadBytes = 4u << 20;  // per queue per follow step
 constexpr int kTxnFollowSteps = 64;           // steps per strand turn before yielding
 constexpr int64_t kCatchUpRecheckMs = 1000;   // a catch-up with no arrival looks again
 constexpr int32_t kMaxListed = 10000;
+constexpr size_t kMaxWaitingEnds = 10000;  // ENDs for halves not indexed yet
 
 int64_t txn_now_ms() {
   return SystemClock::instance().now_ms();
@@ -43,8 +44,9 @@ struct TransactionService::Batch {
   std::vector<std::shared_ptr<Held>> halves;
   std::deque<std::string> storage;  // a deque: its strings never move
   std::vector<Message> msgs;
-  std::vector<uint64_t> origins;    // the transactions the batch marked in flight
-  std::vector<std::string> groups;  // per message of a check batch: its producer group
+  std::vector<uint64_t> origins;     // the transactions the batch marked in flight
+  InFlight kind = InFlight::kCheck;  // how it marked them
+  std::vector<std::string> groups;   // per message of a check batch: its producer group
   std::string& more() { return storage.emplace_back(); }
 };
 
@@ -111,6 +113,10 @@ void TransactionService::step_down() {
   check_at_ms_.reset();
   not_before_ms_ = 0;
   check_timer_.cancel();
+  for (auto& [conn, req] : waiting_ends_) {
+    reply(conn, req, ResponseCode::SERVICE_NOT_AVAILABLE, "no longer the master");
+  }
+  waiting_ends_.clear();
 }
 
 // The table from the log: H as the last master committed it, the half queue from H, and the op
@@ -178,6 +184,12 @@ void TransactionService::follow() {
   }
   if (catching_up_ && !repairing_ && ctx_.store->dispatched().get() >= catch_up_log_end_) {
     finish_catching_up();
+  }
+  if (!waiting_ends_.empty() && !catching_up_) {
+    auto waiting = std::move(waiting_ends_);
+    waiting_ends_.clear();
+    for (auto& [conn, req] : waiting)
+      end(conn, std::move(req));
   }
 }
 
@@ -405,6 +417,15 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
     return reply(conn, req, ResponseCode::SYSTEM_ERROR, half.status().message());
   }
   const RecordView& r = (*half)->record;
+  if (r.queue_offset >= half_next_) follow();
+  if (r.queue_offset >= half_next_) {
+    // In the log but not indexed yet, so not in the table: decide once the table has it.
+    if (waiting_ends_.size() >= kMaxWaitingEnds) {
+      return reply(conn, req, ResponseCode::SYSTEM_BUSY, "transaction state is catching up");
+    }
+    waiting_ends_.emplace_back(conn, std::move(req));
+    return;
+  }
   std::string refusal;
   if (ext.tran_state_table_offset < 0 ||
       r.queue_offset != static_cast<uint64_t>(ext.tran_state_table_offset)) {
@@ -430,9 +451,9 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
   if (!table_->is_open(origin)) {
     return reply(conn, req, ResponseCode::SUCCESS, "transaction already ended");
   }
-  if (table_->in_flight(origin)) {
+  if (table_->in_flight(origin) == InFlight::kEnd) {
     return reply(conn, req, ResponseCode::SYSTEM_BUSY,
-                 "transaction " + std::to_string(origin) + " is being ended or checked");
+                 "transaction " + std::to_string(origin) + " is being ended");
   }
   if (ext.commit_or_rollback == protocol::TransactionOutcome::UNKNOWN) {
     return reply(conn, req, ResponseCode::SUCCESS);  // RocketMQ: wait for the check
@@ -451,13 +472,14 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
     ensure_delivery_topic(ctx_, m.topic, m.queue_id);
     batch->msgs.push_back(m);
   }
-  table_->mark_in_flight(origin);
+  table_->mark_in_flight(origin, InFlight::kEnd);  // over a check in flight: that is no decision
   std::vector<Message> msgs = batch->msgs;
   append_and_reply(ctx_, deadlines_, conn, std::move(req), std::move(msgs), batch,
                    [this, origin, term = term_](const AppendOutcome& out) {
                      // Nothing stored: it may be sent again. Else the op's arrival clears it.
                      if (!out.results.empty()) return;
-                     on_strand_in_term(term, [this, origin] { table_->clear_in_flight(origin); });
+                     on_strand_in_term(
+                         term, [this, origin] { table_->clear_in_flight(origin, InFlight::kEnd); });
                    });
 }
 
@@ -522,11 +544,12 @@ void TransactionService::check_round() {
   }
   auto checks = std::make_shared<Batch>();
   auto discards = std::make_shared<Batch>();
+  discards->kind = InFlight::kEnd;
   for (const OpenEntry& e : scan.due) {
-    if (!table_->mark_in_flight(e.origin)) continue;
     auto half = read_half(e.physical_offset);
     const bool discard = !half.is_ok() || e.check_times >= ctx_.config.transaction_check_max;
     Batch& b = discard ? *discards : *checks;
+    if (!table_->mark_in_flight(e.origin, b.kind)) continue;
     b.origins.push_back(e.origin);
     if (!half.is_ok()) {  // retention took it: nothing to check or commit any more
       logger("broker")->warn("transaction {} of producer group {} discarded: {}", e.origin,
@@ -584,7 +607,7 @@ void TransactionService::checks_appended(const std::shared_ptr<Batch>& b,
   if (out.results.size() != b->msgs.size()) {  // refused: due again at the next round
     logger("broker")->warn("transaction checks not appended: {}", out.status.to_string());
     for (uint64_t origin : b->origins)
-      table_->clear_in_flight(origin);
+      table_->clear_in_flight(origin, b->kind);
     return;
   }
   // The copies are in the log (their arrival clears the marks): ask the producers.

@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <asio.hpp>
@@ -109,6 +110,8 @@ class TransactionService {
   std::optional<int64_t> check_at_ms_;  // when the check timer fires
   int64_t not_before_ms_ = 0;           // the pace: no round before this
   uint64_t committed_low_ = 0;
+  // ENDs naming a half in the log that the table has not read yet (the store indexes it soon).
+  std::vector<std::pair<ConnectionPtr, RemotingCommand>> waiting_ends_;
 };
 
 }  // namespace comet::broker

@@ -3,13 +3,20 @@
 #include <algorithm>
 
 namespace comet::broker {
+namespace {
+
+constexpr uint32_t kMaxCheckTimes = (1u << 30) - 1;  // the entry's field; checks stop at 15
+
+}  // namespace
 
 TransactionTable::TransactionTable(TransactionTiming timing, uint64_t low_water)
     : timing_(timing), floor_(low_water), half_end_(low_water) {}
 
 int64_t TransactionTable::first_due_ms(const HalfRecordInfo& h) const {
-  // RocketMQ: the immunity time replaces transactionTimeOut for the first check.
-  return h.born_ms + (h.immunity_ms ? *h.immunity_ms : timing_.timeout_ms);
+  // RocketMQ: the immunity time replaces transactionTimeOut for the first check. Counted from
+  // the store time (the broker's clock), not the born time as RocketMQ does: a producer whose
+  // clock is behind would be checked at once.
+  return h.stored_ms + (h.immunity_ms ? *h.immunity_ms : timing_.timeout_ms);
 }
 
 void TransactionTable::on_half(const HalfRecordInfo& h) {
@@ -23,7 +30,7 @@ void TransactionTable::on_half(const HalfRecordInfo& h) {
     e.born_ms = h.born_ms;
     e.due_ms = first_due_ms(h);
     e.group = intern(h.producer_group);
-    e.check_times = std::min<uint32_t>(h.check_times, 0x7fffffff);
+    e.check_times = std::min<uint32_t>(h.check_times, kMaxCheckTimes);
     e.in_flight = 0;
     open_.emplace(h.origin, e);
     return;
@@ -31,9 +38,11 @@ void TransactionTable::on_half(const HalfRecordInfo& h) {
   if (it == open_.end()) return;  // a copy of a settled transaction
   Entry& e = it->second;
   e.physical_offset = h.physical_offset;
-  e.check_times = std::max<uint32_t>(e.check_times, std::min<uint32_t>(h.check_times, 0x7fffffff));
+  e.check_times =
+      std::max<uint32_t>(e.check_times, std::min<uint32_t>(h.check_times, kMaxCheckTimes));
   e.due_ms = h.stored_ms + timing_.check_interval_ms;
-  e.in_flight = 0;  // the check it was marked for is in the log now
+  // The check it was marked for is in the log now (an END's mark stays until its op).
+  if (e.in_flight == static_cast<uint32_t>(InFlight::kCheck)) e.in_flight = 0;
 }
 
 void TransactionTable::on_op(uint64_t origin) {
@@ -86,21 +95,23 @@ std::vector<OpenEntry> TransactionTable::list(std::string_view group, size_t lim
   return out;
 }
 
-bool TransactionTable::mark_in_flight(uint64_t origin) {
+bool TransactionTable::mark_in_flight(uint64_t origin, InFlight kind) {
   const auto it = open_.find(origin);
-  if (it == open_.end() || it->second.in_flight) return false;
-  it->second.in_flight = 1;
+  if (it == open_.end() || it->second.in_flight >= static_cast<uint32_t>(kind)) return false;
+  it->second.in_flight = static_cast<uint32_t>(kind);
   return true;
 }
 
-void TransactionTable::clear_in_flight(uint64_t origin) {
+void TransactionTable::clear_in_flight(uint64_t origin, InFlight kind) {
   const auto it = open_.find(origin);
-  if (it != open_.end()) it->second.in_flight = 0;
+  if (it != open_.end() && it->second.in_flight == static_cast<uint32_t>(kind)) {
+    it->second.in_flight = 0;
+  }
 }
 
-bool TransactionTable::in_flight(uint64_t origin) const {
+InFlight TransactionTable::in_flight(uint64_t origin) const {
   const auto it = open_.find(origin);
-  return it != open_.end() && it->second.in_flight;
+  return it == open_.end() ? InFlight::kNone : static_cast<InFlight>(it->second.in_flight);
 }
 
 uint32_t TransactionTable::intern(std::string_view group) {

@@ -12,9 +12,11 @@
 //     ignored when the origin is not open (settled already, or below H);
 //   - an op ends its open transaction and is ignored when the origin is not open;
 //   - a transaction is due for its first check `timeout` (or its CHECK_IMMUNITY_TIME_IN_SECONDS)
-//     after its producer sent it, and for each next one `check_interval` after the last check;
-//   - an in-flight mark (an END or a check being appended) keeps it out of due() until its op or
-//     its copy arrives, or the service clears the mark after a refused append;
+//     after its first half was stored, and for each next one `check_interval` after the last check;
+//   - an in-flight mark keeps it out of due(): kCheck (a check's copy being appended) until the
+//     copy arrives, kEnd (an END's or a discard's op being appended) until the op arrives; the
+//     service clears a mark after a refused append. An END may overtake a check (kCheck to
+//     kEnd), never another END;
 //   - H = the lowest open origin, or the half queue's end when none is open; it never moves back.
 #pragma once
 
@@ -56,6 +58,8 @@ struct OpenEntry {
   bool operator==(const OpenEntry&) const = default;
 };
 
+enum class InFlight : uint8_t { kNone = 0, kCheck = 1, kEnd = 2 };
+
 struct DueScan {
   std::vector<OpenEntry> due;  // in origin order, at most `limit`
   // The earliest due time of the open transactions not due yet (and not in flight); only when
@@ -86,10 +90,12 @@ class TransactionTable {
   std::vector<OpenEntry> list(std::string_view group, size_t limit, uint64_t& total) const;
 
   // --- In-flight marks ---
-  // Marks an open transaction in flight: false when it is not open or already in flight.
-  bool mark_in_flight(uint64_t origin);
-  void clear_in_flight(uint64_t origin);
-  bool in_flight(uint64_t origin) const;
+  // Marks an open transaction in flight for `kind`: false when it is not open or its mark is
+  // kind or more already (a check over nothing; an end over nothing or a check).
+  bool mark_in_flight(uint64_t origin, InFlight kind);
+  // Clears the mark if it is `kind` (a refused append of that kind).
+  void clear_in_flight(uint64_t origin, InFlight kind);
+  InFlight in_flight(uint64_t origin) const;
 
  private:
   // 32 bytes per open transaction besides the map node; the group is an index into groups_.
@@ -98,8 +104,8 @@ class TransactionTable {
     int64_t born_ms;
     int64_t due_ms;
     uint32_t group;
-    uint32_t check_times : 31;
-    uint32_t in_flight : 1;
+    uint32_t check_times : 30;
+    uint32_t in_flight : 2;  // an InFlight
   };
 
   uint32_t intern(std::string_view group);

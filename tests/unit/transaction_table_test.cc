@@ -134,13 +134,20 @@ TEST(TransactionTable, TheFirstCheckWaitsForTheTimeoutOrTheImmunity) {
   s = t.due(21000, 100);
   EXPECT_EQ(origins(s.due), (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_FALSE(s.next_due_ms);
+
+  // Counted from the store time: a producer clock far behind does not make it due at once.
+  HalfRecordInfo skewed = first_half(3, 1);
+  skewed.stored_ms = 30000;
+  t.on_half(skewed);
+  EXPECT_EQ(t.find(3)->due_ms, 36000);
+  EXPECT_EQ(t.find(3)->born_ms, 1);
 }
 
 TEST(TransactionTable, LaterChecksWaitTheIntervalAfterTheLastOne) {
   TransactionTable t(kTiming, 0);
   t.on_half(first_half(0, 0));
   ASSERT_EQ(t.due(6000, 10).due.size(), 1u);
-  ASSERT_TRUE(t.mark_in_flight(0));
+  ASSERT_TRUE(t.mark_in_flight(0, InFlight::kCheck));
   t.on_half(check_copy(0, 1, 1, 6500));
   EXPECT_TRUE(t.due(7499, 10).due.empty());
   EXPECT_EQ(t.due(7499, 10).next_due_ms, 7500);
@@ -157,25 +164,36 @@ TEST(TransactionTable, DueIsInOriginOrderAndStopsAtTheLimit) {
   EXPECT_TRUE(t.due(1'000'000, 0).due.empty());
 }
 
-TEST(TransactionTable, InFlightIsNotDueAndIsClearedByItsCopyOrByTheService) {
+TEST(TransactionTable, InFlightIsNotDueAndIsClearedByItsCopyItsOpOrTheService) {
   TransactionTable t(kTiming, 0);
   t.on_half(first_half(0, 0));
   t.on_half(first_half(1, 0));
-  EXPECT_TRUE(t.mark_in_flight(0));
-  EXPECT_FALSE(t.mark_in_flight(0));  // decided once
-  EXPECT_FALSE(t.mark_in_flight(9));  // not open
-  EXPECT_TRUE(t.in_flight(0));
+  EXPECT_TRUE(t.mark_in_flight(0, InFlight::kEnd));
+  EXPECT_FALSE(t.mark_in_flight(0, InFlight::kEnd));    // decided once
+  EXPECT_FALSE(t.mark_in_flight(0, InFlight::kCheck));  // no check while it ends
+  EXPECT_FALSE(t.mark_in_flight(9, InFlight::kEnd));    // not open
+  EXPECT_EQ(t.in_flight(0), InFlight::kEnd);
   EXPECT_EQ(origins(t.due(10'000, 10).due), (std::vector<uint64_t>{1}));
-  t.clear_in_flight(0);  // a refused append
-  EXPECT_FALSE(t.in_flight(0));
+  t.clear_in_flight(0, InFlight::kCheck);  // not its mark: kept
+  EXPECT_EQ(t.in_flight(0), InFlight::kEnd);
+  t.clear_in_flight(0, InFlight::kEnd);  // a refused append
+  EXPECT_EQ(t.in_flight(0), InFlight::kNone);
   EXPECT_EQ(origins(t.due(10'000, 10).due), (std::vector<uint64_t>{0, 1}));
-  ASSERT_TRUE(t.mark_in_flight(1));
+
+  ASSERT_TRUE(t.mark_in_flight(1, InFlight::kCheck));
+  EXPECT_FALSE(t.mark_in_flight(1, InFlight::kCheck));
   t.on_half(check_copy(1, 2, 1, 10'000));  // the check's copy arrived
-  EXPECT_FALSE(t.in_flight(1));
-  ASSERT_TRUE(t.mark_in_flight(0));
-  t.on_op(0);  // the END's op arrived
-  EXPECT_FALSE(t.in_flight(0));
-  EXPECT_FALSE(t.is_open(0));
+  EXPECT_EQ(t.in_flight(1), InFlight::kNone);
+
+  // An END overtakes a check; the check's copy arriving then leaves the END's mark.
+  ASSERT_TRUE(t.mark_in_flight(1, InFlight::kCheck));
+  ASSERT_TRUE(t.mark_in_flight(1, InFlight::kEnd));
+  t.on_half(check_copy(1, 3, 2, 11'000));
+  EXPECT_EQ(t.in_flight(1), InFlight::kEnd);
+  EXPECT_EQ(t.find(1)->check_times, 2u);
+  t.on_op(1);  // the END's op arrived
+  EXPECT_EQ(t.in_flight(1), InFlight::kNone);
+  EXPECT_FALSE(t.is_open(1));
 }
 
 TEST(TransactionTable, ListingIsOldestFirstPerGroupWithATotal) {
@@ -204,28 +222,41 @@ class ReferenceTable {
     if (h.origin < floor_ || ended_.contains(h.origin)) return;
     if (h.origin == h.queue_offset) {
       if (!first_.contains(h.origin))
-        first_[h.origin] = {h.born_ms, h.born_ms + h.immunity_ms.value_or(timing_.timeout_ms), 0};
+        first_[h.origin] = {h.born_ms, h.stored_ms + h.immunity_ms.value_or(timing_.timeout_ms), 0};
       return;
     }
     auto it = first_.find(h.origin);
     if (it == first_.end()) return;
     it->second.due = h.stored_ms + timing_.check_interval_ms;
     it->second.checks = std::max(it->second.checks, h.check_times);
-    in_flight_.erase(h.origin);
+    clear(h.origin, InFlight::kCheck);
   }
   void on_op(uint64_t origin) {
     if (first_.erase(origin)) ended_.insert(origin);
-    in_flight_.erase(origin);
+    marks_.erase(origin);
   }
   std::vector<uint64_t> due(int64_t now, size_t limit) const {
     std::vector<uint64_t> out;
     for (const auto& [o, s] : first_)
-      if (!in_flight_.contains(o) && s.due <= now && out.size() < limit) out.push_back(o);
+      if (!marks_.contains(o) && s.due <= now && out.size() < limit) out.push_back(o);
     return out;
   }
   uint64_t low_water() const { return first_.empty() ? end_ : first_.begin()->first; }
-  bool mark(uint64_t o) { return first_.contains(o) && in_flight_.insert(o).second; }
-  void clear(uint64_t o) { in_flight_.erase(o); }
+  bool mark(uint64_t o, InFlight kind) {
+    if (!first_.contains(o)) return false;
+    const auto it = marks_.find(o);
+    if (it != marks_.end() && it->second >= kind) return false;
+    marks_[o] = kind;
+    return true;
+  }
+  void clear(uint64_t o, InFlight kind) {
+    const auto it = marks_.find(o);
+    if (it != marks_.end() && it->second == kind) marks_.erase(it);
+  }
+  InFlight mark_of(uint64_t o) const {
+    const auto it = marks_.find(o);
+    return it == marks_.end() ? InFlight::kNone : it->second;
+  }
   size_t size() const { return first_.size(); }
   uint32_t checks(uint64_t o) const { return first_.at(o).checks; }
 
@@ -238,7 +269,8 @@ class ReferenceTable {
   uint64_t floor_;
   uint64_t end_ = floor_;
   std::map<uint64_t, State> first_;
-  std::set<uint64_t> ended_, in_flight_;
+  std::set<uint64_t> ended_;
+  std::map<uint64_t, InFlight> marks_;
 };
 
 uint32_t model_seed() {
@@ -268,6 +300,7 @@ TEST(TransactionTable, AgreesWithAReferenceModelOverRandomHistories) {
       HalfRecordInfo h;
       if (op < 3) {  // a new transaction's first half
         h = first_half(next_q, now - static_cast<int64_t>(pick(100)), pick(2) ? "A" : "B");
+        h.stored_ms = now;
         if (pick(4) == 0) h.immunity_ms = static_cast<int64_t>(pick(5000));
         ++next_q;
         t.on_half(h);
@@ -283,11 +316,14 @@ TEST(TransactionTable, AgreesWithAReferenceModelOverRandomHistories) {
         r.on_op(origin);
       } else if (op < 8) {  // an END or a check being appended
         const uint64_t origin = pick(next_q + 1);
-        ASSERT_EQ(t.mark_in_flight(origin), r.mark(origin)) << origin;
+        const InFlight kind = pick(2) ? InFlight::kEnd : InFlight::kCheck;
+        ASSERT_EQ(t.mark_in_flight(origin, kind), r.mark(origin, kind)) << origin;
       } else if (op < 9) {  // a refused append
         const uint64_t origin = pick(next_q + 1);
-        t.clear_in_flight(origin);
-        r.clear(origin);
+        const InFlight kind = pick(2) ? InFlight::kEnd : InFlight::kCheck;
+        t.clear_in_flight(origin, kind);
+        r.clear(origin, kind);
+        ASSERT_EQ(t.in_flight(origin), r.mark_of(origin));
         if (t.is_open(origin)) {
           ASSERT_EQ(t.find(origin)->check_times, r.checks(origin));
         }
