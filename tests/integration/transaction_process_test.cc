@@ -65,6 +65,14 @@ class TransactionProcessTest : public ::testing::Test {
     if (HasFailure() && cluster_) cluster_->print_log_tails();
   }
 
+  void start() {
+    auto addr = cluster_->start_broker(
+        "txn-a",
+        {"transactionTimeOut=1000", "transactionCheckInterval=300", "transactionCheckMax=3"});
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    broker_ = *addr;
+  }
+
   Result<RemotingCommand> call(RemotingCommand req) {
     return producer_.client().invoke(broker_, std::move(req), 10s);
   }
@@ -122,12 +130,12 @@ class TransactionProcessTest : public ::testing::Test {
     return RemotingCommand{};
   }
 
-  // Every body in queue 0 of Orders, long-polling for the `want`-th.
-  std::vector<std::string> orders(size_t want) {
+  // Every body in queue 0 of `topic`, long-polling for the `want`-th.
+  std::vector<std::string> orders(size_t want, const std::string& topic = "Orders") {
     std::vector<std::string> all;
     int64_t offset = 0;
     for (int round = 0; round < 5 && all.size() < want; ++round) {
-      auto r = call(pull_request("Orders", 0, offset, 32, 2000));
+      auto r = call(pull_request(topic, 0, offset, 32, 2000));
       if (!r.is_ok()) break;
       const auto got = bodies_of(*r);
       all.insert(all.end(), got.begin(), got.end());
@@ -135,7 +143,7 @@ class TransactionProcessTest : public ::testing::Test {
       if (got.empty() && r->response_code() != ResponseCode::PULL_NOT_FOUND) break;
     }
     // Then one more short look: nothing beyond.
-    auto r = call(pull_request("Orders", 0, offset, 32, 300));
+    auto r = call(pull_request(topic, 0, offset, 32, 300));
     if (r.is_ok()) {
       for (auto& b : bodies_of(*r))
         all.push_back(b);
@@ -232,6 +240,52 @@ TEST_F(TransactionProcessTest, AnOpenTransactionIsCheckedOnItsProducersConnectio
   a = end(h, protocol::TransactionOutcome::COMMIT);  // the first half's offsets: ended already
   EXPECT_EQ(a.remark(), "transaction already ended");
   EXPECT_EQ(orders(1), std::vector<std::string>{"checked"});
+}
+
+// The table is rebuilt from the log after a kill -9: an ended transaction stays ended, an open
+// one is checked by the restarted broker and committed once.
+TEST_F(TransactionProcessTest, AfterKillNineEndedTransactionsStayEndedAndOpenOnesAreChecked) {
+  const auto a = half("A", "T-A");
+  const auto b = half("B", "T-B");
+  const auto c = half("C", "T-C");
+  ASSERT_EQ(end(a, protocol::TransactionOutcome::COMMIT).response_code(), ResponseCode::SUCCESS);
+  ASSERT_EQ(end(b, protocol::TransactionOutcome::ROLLBACK).response_code(), ResponseCode::SUCCESS);
+  ASSERT_EQ(orders(1), std::vector<std::string>{"A"});
+  cluster_->broker("txn-a")->kill9();
+  ASSERT_NO_FATAL_FAILURE(start());
+  heartbeat();
+
+  RemotingCommand again = end(a, protocol::TransactionOutcome::COMMIT);
+  EXPECT_EQ(again.response_code(), ResponseCode::SUCCESS);
+  EXPECT_EQ(again.remark(), "transaction already ended");
+  again = end(b, protocol::TransactionOutcome::COMMIT);
+  EXPECT_EQ(again.remark(), "transaction already ended");
+
+  auto check = producer_.next_check(10s);
+  ASSERT_TRUE(check) << "the open transaction was not checked after the restart";
+  const auto* q = check->ext<protocol::CheckTransactionStateRequestT>();
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->transaction_id, "T-C");
+  protocol::SendMessageResponseT copy;
+  copy.queue_offset = q->tran_state_table_offset;
+  copy.physical_offset = q->commit_log_offset;
+  ASSERT_EQ(end(copy, protocol::TransactionOutcome::COMMIT).response_code(), ResponseCode::SUCCESS);
+  EXPECT_EQ(orders(2), (std::vector<std::string>{"A", "C"}));
+  (void)c;
+}
+
+// Unanswered (no producer connected) transactionCheckMax times: moved to
+// TRANS_CHECK_MAX_TIME_TOPIC, and an END after that finds it ended.
+TEST_F(TransactionProcessTest, AnUnansweredTransactionIsDiscardedAfterTransactionCheckMax) {
+  // The broker creates the topic at the first discard; made first so a long poll can wait on it.
+  auto created = call(update_topic_request("TRANS_CHECK_MAX_TIME_TOPIC", 1));
+  ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
+  const auto h = half("lost", "T-L");
+  const auto moved = orders(1, "TRANS_CHECK_MAX_TIME_TOPIC");  // 1 s + 3 checks 300 ms apart
+  EXPECT_EQ(moved, std::vector<std::string>{"lost"});
+  RemotingCommand late = end(h, protocol::TransactionOutcome::COMMIT);
+  EXPECT_EQ(late.remark(), "transaction already ended");
+  EXPECT_TRUE(orders(0).empty());
 }
 
 }  // namespace
