@@ -21,6 +21,7 @@ constexpr uint64_t kTxnReadBytes = 4u << 20;  // per queue per follow step
 constexpr int kTxnFollowSteps = 64;           // steps per strand turn before yielding
 constexpr int64_t kCatchUpRecheckMs = 1000;   // a catch-up with no arrival looks again
 constexpr int32_t kMaxListed = 10000;
+constexpr int64_t kScanCostFactor = 10;    // rounds apart by at least 10x a scan's time
 constexpr size_t kMaxWaitingEnds = 10000;  // ENDs for halves not indexed yet
 
 int64_t txn_now_ms() {
@@ -535,11 +536,20 @@ void TransactionService::list(const ConnectionPtr& conn, RemotingCommand req) {
 void TransactionService::check_round() {
   if (!table_ || catching_up_ || checking_) return;
   const int64_t now = txn_now_ms();
+  const auto scan_began = std::chrono::steady_clock::now();
   const DueScan scan = table_->due(now, kCheckBatch);
+  // A scan that finds few due walks the whole table (42 ms for a million open transactions,
+  // docs/benchmarks.md): the next round waits ten times as long, so scans take at most a tenth
+  // of the strand however often transactions fall due.
+  const int64_t scan_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - scan_began)
+                              .count();
+  not_before_ms_ = now + kScanCostFactor * scan_ms;
   if (scan.due.empty()) {
     commit_low_water();
-    arm_check(std::min(now + timing_.check_interval_ms,
-                       scan.next_due_ms.value_or(std::numeric_limits<int64_t>::max())));
+    arm_check(std::max(not_before_ms_,
+                       std::min(now + timing_.check_interval_ms,
+                                scan.next_due_ms.value_or(std::numeric_limits<int64_t>::max()))));
     return;
   }
   auto checks = std::make_shared<Batch>();
@@ -576,8 +586,8 @@ void TransactionService::check_round() {
     }
   }
   if (!discards->msgs.empty()) (void)ensure_topic(ctx_, kTransCheckMaxTimeTopic, 1);
-  not_before_ms_ = now + static_cast<int64_t>(scan.due.size()) * 1000 /
-                             static_cast<int64_t>(kMaxChecksPerSecond);
+  not_before_ms_ = std::max(not_before_ms_, now + static_cast<int64_t>(scan.due.size()) * 1000 /
+                                                      static_cast<int64_t>(kMaxChecksPerSecond));
   checking_ = true;
   auto pending = std::make_shared<int>(0);
   for (const auto& b : {checks, discards}) {
