@@ -125,8 +125,18 @@ void TransactionService::step_down() {
 void TransactionService::rebuild() {
   commitlog::MessageStore& store = *ctx_.store;
   const uint64_t half_min = store.min_queue_offset(kTransHalfTopic, 0);
-  const uint64_t low =
-      std::max(ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0).value_or(0), half_min);
+  const uint64_t half_max = store.max_queue_offset(kTransHalfTopic, 0);
+  // Never beyond this log's half queue: an H copied from a master whose log this one lacks the
+  // end of (SlaveMetadataSync copies offsets outside the log) would hide the halves written here
+  // at the offsets it passed over.
+  const uint64_t low = std::clamp(ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0).value_or(0),
+                                  half_min, std::max(half_min, half_max));
+  if (const auto stored = ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0);
+      stored && *stored > low) {
+    logger("broker")->warn("transaction low water {} is beyond the half queue's end {}: reset",
+                           *stored, low);
+    (void)ctx_.offsets->reset(kTransGroup, kTransHalfTopic, 0, low);
+  }
   catch_up_log_end_ = store.commit_log().max_offset();
   table_ = std::make_unique<TransactionTable>(timing_, low);
   committed_low_ = low;

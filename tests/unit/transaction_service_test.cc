@@ -243,5 +243,24 @@ TEST_F(TransactionServiceTest, TheTableIsRebuiltFromTheLowWaterAndBothQueues) {
   EXPECT_EQ(replication_->wait_for(2, 300ms).size(), 1u) << "checked once per interval";
 }
 
+// An H beyond this log's half queue (copied from a master whose log end this broker lacks) is
+// taken back to the queue's end, so the halves written from here on are not hidden behind it.
+TEST_F(TransactionServiceTest, ALowWaterBeyondTheHalfQueueIsTakenBack) {
+  put_half("h0");
+  ASSERT_TRUE(store_->dispatched().wait(store_->commit_log().max_offset(), 10s).is_ok());
+  ASSERT_TRUE(offsets_->commit(kTransGroup, kTransHalfTopic, 0, 5).is_ok());
+  start_service();
+  {
+    std::unique_lock lock(low_mu_);
+    ASSERT_TRUE(low_cv_.wait_for(lock, 10s, [&] { return low_ == 1; }))
+        << "not reset to the queue's end: " << low_;
+  }
+  put_half("h1");  // queue offset 1, below the old H: open, and checked
+  const auto appended = replication_->wait_for(1, 10s);
+  ASSERT_EQ(appended.size(), 1u);
+  EXPECT_EQ(appended[0].body, "h1");
+  EXPECT_EQ(find_property(appended[0].properties, kPropertyTransactionPreparedQueueOffset), "1");
+}
+
 }  // namespace
 }  // namespace comet::broker
