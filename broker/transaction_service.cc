@@ -364,7 +364,7 @@ void TransactionService::repair_torn_commit() {
       [this, origin, term = term_](AppendOutcome out) {
         on_strand_in_term(term, [this, origin, out = std::move(out)] {
           repairing_ = false;
-          if (out.status.is_ok()) {
+          if (out.status.is_ok() || !out.results.empty()) {  // stored: not to be appended twice
             repair_done_ = true;
             logger("broker")->info("transaction {} repaired", origin);
             follow();
@@ -428,15 +428,6 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
     return reply(conn, req, ResponseCode::SYSTEM_ERROR, half.status().message());
   }
   const RecordView& r = (*half)->record;
-  if (r.queue_offset >= half_next_) follow();
-  if (r.queue_offset >= half_next_) {
-    // In the log but not indexed yet, so not in the table: decide once the table has it.
-    if (waiting_ends_.size() >= kMaxWaitingEnds) {
-      return reply(conn, req, ResponseCode::SYSTEM_BUSY, "transaction state is catching up");
-    }
-    waiting_ends_.emplace_back(conn, std::move(req));
-    return;
-  }
   std::string refusal;
   if (ext.tran_state_table_offset < 0 ||
       r.queue_offset != static_cast<uint64_t>(ext.tran_state_table_offset)) {
@@ -457,6 +448,15 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
   if (!refusal.empty()) {
     log->warn("END_TRANSACTION from {} refused: {}", conn->remote_address(), refusal);
     return reply(conn, req, ResponseCode::TRANSACTION_FAILED, refusal);
+  }
+  if (r.queue_offset >= half_next_) follow();
+  if (r.queue_offset >= half_next_) {
+    // In the log but not indexed yet, so not in the table: decide once the table has it.
+    if (waiting_ends_.size() >= kMaxWaitingEnds) {
+      return reply(conn, req, ResponseCode::SYSTEM_BUSY, "transaction state is catching up");
+    }
+    waiting_ends_.emplace_back(conn, std::move(req));
+    return;
   }
   const uint64_t origin = origin_of(r);
   if (!table_->is_open(origin)) {
