@@ -21,7 +21,9 @@ constexpr uint64_t kTxnReadBytes = 4u << 20;  // per queue per follow step
 constexpr int kTxnFollowSteps = 64;           // steps per strand turn before yielding
 constexpr int64_t kCatchUpRecheckMs = 1000;   // a catch-up with no arrival looks again
 constexpr int32_t kMaxListed = 10000;
-constexpr int64_t kScanCostFactor = 10;    // rounds apart by at least 10x a scan's time
+constexpr int64_t kScanCostFactor = 10;  // rounds apart by at least 10x a scan's time
+constexpr uint64_t kMaxCheckBatchBytes = 1u << 20;
+constexpr uint64_t kOpRecordBytes = 256;   // an op record, generously
 constexpr size_t kMaxWaitingEnds = 10000;  // ENDs for halves not indexed yet
 
 int64_t txn_now_ms() {
@@ -565,11 +567,20 @@ void TransactionService::check_round() {
   auto checks = std::make_shared<Batch>();
   auto discards = std::make_shared<Batch>();
   discards->kind = InFlight::kEnd;
+  // A batch lands in one CommitLog segment: at most a quarter of one, and 1 MiB.
+  const uint64_t max_bytes =
+      std::min<uint64_t>(kMaxCheckBatchBytes, ctx_.config.store.mapped_file_size_commit_log / 4);
+  uint64_t bytes[2] = {0, 0};
+  size_t taken = 0;
   for (const OpenEntry& e : scan.due) {
     auto half = read_half(e.physical_offset);
     const bool discard = !half.is_ok() || e.check_times >= ctx_.config.transaction_check_max;
     Batch& b = discard ? *discards : *checks;
+    const uint64_t size = kOpRecordBytes + (half.is_ok() ? (*half)->record.total_size : 0);
+    if (!b.msgs.empty() && bytes[discard ? 1 : 0] + size > max_bytes) break;  // the rest next round
     if (!table_->mark_in_flight(e.origin, b.kind)) continue;
+    bytes[discard ? 1 : 0] += size;
+    ++taken;
     b.origins.push_back(e.origin);
     if (!half.is_ok()) {  // retention took it: nothing to check or commit any more
       logger("broker")->warn("transaction {} of producer group {} discarded: {}", e.origin,
@@ -596,7 +607,7 @@ void TransactionService::check_round() {
     }
   }
   if (!discards->msgs.empty()) (void)ensure_topic(ctx_, kTransCheckMaxTimeTopic, 1);
-  not_before_ms_ = std::max(not_before_ms_, now + static_cast<int64_t>(scan.due.size()) * 1000 /
+  not_before_ms_ = std::max(not_before_ms_, now + static_cast<int64_t>(taken) * 1000 /
                                                       static_cast<int64_t>(kMaxChecksPerSecond));
   checking_ = true;
   auto pending = std::make_shared<int>(0);
