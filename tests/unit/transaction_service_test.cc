@@ -50,6 +50,15 @@ class RecordingReplication final : public Replication {
     return appended_;
   }
 
+  struct Batch {
+    std::chrono::steady_clock::time_point at;
+    size_t messages = 0;
+  };
+  std::vector<Batch> batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+
   Status start(ReplicationHooks) override { return Status::ok(); }
   void stop() override {}
   BrokerRole role() const override { return BrokerRole::kAsyncMaster; }
@@ -60,6 +69,7 @@ class RecordingReplication final : public Replication {
               std::function<void()>, AppendDone done) override {
     {
       std::lock_guard lock(mu_);
+      batches_.push_back({std::chrono::steady_clock::now(), msgs.size()});
       for (const Message& m : msgs)
         pending_.push_back({std::string(m.topic), std::string(m.properties), std::string(m.body)});
     }
@@ -91,6 +101,7 @@ class RecordingReplication final : public Replication {
   std::condition_variable cv_;
   std::vector<Appended> pending_;
   std::vector<Appended> appended_;
+  std::vector<Batch> batches_;
 };
 
 class TransactionServiceTest : public ::testing::Test {
@@ -260,6 +271,32 @@ TEST_F(TransactionServiceTest, ALowWaterBeyondTheHalfQueueIsTakenBack) {
   ASSERT_EQ(appended.size(), 1u);
   EXPECT_EQ(appended[0].body, "h1");
   EXPECT_EQ(find_property(appended[0].properties, kPropertyTransactionPreparedQueueOffset), "1");
+}
+
+// A backlog is checked in batches of at most 256 (kCheckBatch), no faster than
+// kMaxChecksPerSecond: 600 due at once take three appends, the second 128 ms after the first.
+TEST_F(TransactionServiceTest, ABacklogIsCheckedInPacedBatches) {
+  constexpr size_t kOpen = 600;
+  for (size_t i = 0; i < kOpen; ++i)
+    put_half("b" + std::to_string(i));
+  // All indexed first, so the first round finds the whole backlog due.
+  ASSERT_TRUE(store_->dispatched().wait(store_->commit_log().max_offset(), 10s).is_ok());
+  start_service();
+  const auto appended = replication_->wait_for(kOpen, 10s);
+  ASSERT_EQ(appended.size(), kOpen);
+  for (size_t i = 0; i < kOpen; ++i) {
+    EXPECT_EQ(appended[i].body, "b" + std::to_string(i)) << "oldest first";
+  }
+  const auto batches = replication_->batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].messages, 256u);
+  EXPECT_EQ(batches[1].messages, 256u);
+  EXPECT_EQ(batches[2].messages, 88u);
+  // 128 ms from the start of one round to the next; the append comes a little after its start.
+  const auto pace = 256 * 1000ms / TransactionService::kMaxChecksPerSecond - 8ms;
+  EXPECT_GE(batches[1].at - batches[0].at, pace);
+  EXPECT_GE(batches[2].at - batches[1].at, pace);
+  EXPECT_EQ(replication_->wait_for(kOpen + 1, 300ms).size(), kOpen) << "checked once each";
 }
 
 }  // namespace
