@@ -168,6 +168,12 @@ ConfigKeys<BrokerConfig> broker_keys() {
                    "latest a timer message may be due, s after its send (1..31536000)"),
       field_key<B>("timerPrecisionMs", &B::timer_precision_ms,
                    "ms per timing-wheel tick of timer messages (10..60000)"),
+      field_key<B>("transactionTimeOut", &B::transaction_timeout_ms,
+                   "ms a half message waits before its first check (0..86400000)"),
+      field_key<B>("transactionCheckInterval", &B::transaction_check_interval_ms,
+                   "ms between checks of an open transaction (10..86400000)"),
+      field_key<B>("transactionCheckMax", &B::transaction_check_max,
+                   "checks after which an open transaction is discarded (>= 1)"),
       field_key<B>("slaveSyncIntervalMs", &B::slave_sync_interval_ms,
                    "slave: ms between copies of the master's topics and offsets"),
       field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,
@@ -287,6 +293,15 @@ Status BrokerConfig::validate() const {
     return invalid("timerPrecisionMs",
                    "must be within 10..60000, got " + std::to_string(timer_precision_ms));
   }
+  if (transaction_timeout_ms < 0 || transaction_timeout_ms > 86'400'000) {
+    return invalid("transactionTimeOut", "must be within 0..86400000 (a day), got " +
+                                             std::to_string(transaction_timeout_ms));
+  }
+  if (transaction_check_interval_ms < 10 || transaction_check_interval_ms > 86'400'000) {
+    return invalid("transactionCheckInterval", "must be within 10..86400000, got " +
+                                                   std::to_string(transaction_check_interval_ms));
+  }
+  if (transaction_check_max < 1) return invalid("transactionCheckMax", "must be >= 1");
   if (slave_sync_interval_ms == 0) return invalid("slaveSyncIntervalMs", "must be > 0");
   if (listen_port != 0 && listen_port == ha_listen_port) {
     return invalid("haListenPort", "must differ from listenPort " + std::to_string(listen_port));

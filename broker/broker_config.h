@@ -52,8 +52,13 @@ struct BrokerConfig {
   std::vector<int64_t> message_delay_levels_ms = default_delay_levels_ms();
   // Timer messages (broker/timer_message_service.h): the latest a timer may be due, in seconds
   // after its send, and the width of a timing-wheel tick.
-  int64_t timer_max_delay_sec = 259200;    // timerMaxDelaySec: 3 days
-  int64_t timer_precision_ms = 1000;       // timerPrecisionMs
+  int64_t timer_max_delay_sec = 259200;  // timerMaxDelaySec: 3 days
+  int64_t timer_precision_ms = 1000;     // timerPrecisionMs
+  // Transactions (broker/transaction_service.h): a half message's age before its first check,
+  // the time between checks, and the checks after which it is discarded.
+  int64_t transaction_timeout_ms = 6000;          // transactionTimeOut
+  int64_t transaction_check_interval_ms = 30000;  // transactionCheckInterval
+  uint32_t transaction_check_max = 15;            // transactionCheckMax
   uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
   bool auto_create_topic_enable = true;    // autoCreateTopicEnable
   uint32_t default_topic_queue_nums = 8;   // defaultTopicQueueNums: 1..1024

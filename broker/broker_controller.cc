@@ -103,11 +103,13 @@ Status BrokerController::start() {
   schedule_ = std::make_unique<ScheduleMessageService>(ctx_, *replication_);
   timers_ = std::make_unique<TimerMessageService>(ctx_, *replication_);
   COMET_RETURN_IF_ERROR(timers_->open());
+  transactions_ = std::make_unique<TransactionService>(ctx_, *replication_);
   COMET_RETURN_IF_ERROR(replication_->start(replication_hooks()));
   metadata_sync_->start();
   metadata_log_->start_flushing();
   schedule_->start();
   timers_->start();
+  transactions_->start();
   ctx_.topics_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
   };
@@ -129,6 +131,14 @@ Status BrokerController::start() {
   server_->register_handler(RequestCode::SEND_MESSAGE, route(send_.get()));
   server_->register_handler(RequestCode::CONSUMER_SEND_MSG_BACK, route(send_back_.get()));
   server_->register_handler(RequestCode::PULL_MESSAGE, route(pull_.get()));
+  server_->register_handler(RequestCode::END_TRANSACTION,
+                            [this](const ConnectionPtr& c, RemotingCommand req) {
+                              transactions_->end_transaction(c, std::move(req));
+                            });
+  server_->register_handler(RequestCode::GET_OPEN_TRANSACTIONS,
+                            [this](const ConnectionPtr& c, RemotingCommand req) {
+                              transactions_->open_transactions(c, std::move(req));
+                            });
   for (RequestCode code :
        {RequestCode::UPDATE_AND_CREATE_TOPIC, RequestCode::DELETE_TOPIC_IN_BROKER,
         RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::QUERY_CONSUMER_OFFSET,
@@ -175,15 +185,18 @@ ReplicationHooks BrokerController::replication_hooks() {
   ReplicationHooks hooks;
   hooks.role_changed = [this] {
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
+    transactions_->wake();  // a broker that is no longer master drops its transactions
   };
   hooks.becoming_master = [this] {
     metadata_log_->on_becoming_master();
     metadata_sync_->adopt_logged_topics();
+    transactions_->wake();
   };
   hooks.following = [this] { metadata_sync_->sync_soon(); };
   hooks.writable = [this] {
     schedule_->wake_all();
     timers_->wake_all();
+    transactions_->wake();
   };
   return hooks;
 }
@@ -278,6 +291,7 @@ void BrokerController::shutdown() {
   metadata_sync_->stop();
   schedule_->stop();
   timers_->stop();
+  transactions_->stop();
   metadata_log_->stop();
   replication_->stop();
   server_->stop();

@@ -20,6 +20,7 @@
 #include "broker/send_message_processor.h"
 #include "broker/slave_metadata_sync.h"
 #include "broker/timer_message_service.h"
+#include "broker/transaction_service.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 
@@ -68,6 +69,7 @@ class BrokerController {
   std::unique_ptr<MetadataLog> metadata_log_;
   std::unique_ptr<ScheduleMessageService> schedule_;
   std::unique_ptr<TimerMessageService> timers_;
+  std::unique_ptr<TransactionService> transactions_;
   std::unique_ptr<Replication> replication_;
   std::unique_ptr<SlaveMetadataSync> metadata_sync_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;

@@ -38,8 +38,11 @@ bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now
       if (conn) it->second.conn = conn;
       if (joined) notices.push_back(notice_locked(c->group_name, g));
     }
-    for (const auto& p : hb.producer_groups)
-      producer_groups_[p][hb.client_id] = now_ms;
+    for (const auto& p : hb.producer_groups) {
+      Member& m = producer_groups_[p].clients[hb.client_id];
+      m.last_heartbeat_ms = now_ms;
+      if (conn) m.conn = conn;
+    }
   }
   send(notices);
   return !notices.empty();
@@ -57,8 +60,8 @@ void ClientManager::unregister(const std::string& client_id, const std::string& 
       if (it->second.clients.empty()) consumer_groups_.erase(it);
     }
     if (auto it = producer_groups_.find(producer_group); it != producer_groups_.end()) {
-      it->second.erase(client_id);
-      if (it->second.empty()) producer_groups_.erase(it);
+      it->second.clients.erase(client_id);
+      if (it->second.clients.empty()) producer_groups_.erase(it);
     }
   }
   send(notices);
@@ -89,6 +92,35 @@ std::vector<std::string> ClientManager::consumer_groups() const {
   return out;
 }
 
+std::vector<std::string> ClientManager::producers(const std::string& group) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  if (auto it = producer_groups_.find(group); it != producer_groups_.end()) {
+    for (const auto& [id, _] : it->second.clients)
+      out.push_back(id);
+  }
+  return out;
+}
+
+std::shared_ptr<remoting::Connection> ClientManager::producer_connection(const std::string& group) {
+  std::lock_guard lock(mu_);
+  auto it = producer_groups_.find(group);
+  if (it == producer_groups_.end()) return nullptr;
+  ProducerGroup& g = it->second;
+  const size_t n = g.clients.size();
+  // One pass round the members, from the one after the last chosen.
+  const size_t start = g.next % n;
+  auto member = std::next(g.clients.begin(), static_cast<std::ptrdiff_t>(start));
+  for (size_t i = 0; i < n; ++i, ++member) {
+    if (member == g.clients.end()) member = g.clients.begin();
+    if (auto conn = member->second.conn.lock(); conn && conn->is_open()) {
+      g.next = (start + i + 1) % n;
+      return conn;
+    }
+  }
+  return nullptr;
+}
+
 size_t ClientManager::scan_expired(int64_t now_ms) {
   std::vector<Notice> notices;
   size_t n = 0;
@@ -105,8 +137,10 @@ size_t ClientManager::scan_expired(int64_t now_ms) {
       g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
     }
     for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
-      std::erase_if(p->second, [&](const auto& kv) { return now_ms - kv.second > expiry_ms_; });
-      p = p->second.empty() ? producer_groups_.erase(p) : std::next(p);
+      std::erase_if(p->second.clients, [&](const auto& kv) {
+        return now_ms - kv.second.last_heartbeat_ms > expiry_ms_;
+      });
+      p = p->second.clients.empty() ? producer_groups_.erase(p) : std::next(p);
     }
   }
   send(notices);

@@ -1,6 +1,8 @@
 // Consumer and producer groups as the broker knows them from client heartbeats: which clients
-// are in a consumer group (what rebalancing divides queues among) and what they subscribe to.
-// A client drops out when its heartbeats stop for `client_expiry_ms` or it unregisters.
+// are in a consumer group (what rebalancing divides queues among) and what they subscribe to,
+// and where each producer of a group can be reached (the broker asks one of them for the state
+// of a transaction, CHECK_TRANSACTION_STATE). A client drops out when its heartbeats stop for
+// `client_expiry_ms` or it unregisters.
 // Whenever a consumer group's members change, every member still connected is told so
 // (NOTIFY_CONSUMER_IDS_CHANGED, as RocketMQ does) and rebalances at once rather than at its next
 // periodic rebalance: until then a member that joined and one that has not yet given up its
@@ -34,6 +36,12 @@ class ClientManager {
   std::vector<std::string> consumers(const std::string& group) const;
   std::optional<protocol::ConsumerDataT> subscription(const std::string& group) const;
   std::vector<std::string> consumer_groups() const;
+  // Client ids of a producer group, sorted.
+  std::vector<std::string> producers(const std::string& group) const;
+  // The connection of a producer of `group` that is open, taking the members in turn (RocketMQ's
+  // getAvailableChannel: the check of a transaction goes to another producer of the group when
+  // one is gone); null when none is connected.
+  std::shared_ptr<remoting::Connection> producer_connection(const std::string& group);
   // Drops clients not heard from; returns how many.
   size_t scan_expired(int64_t now_ms);
 
@@ -46,6 +54,10 @@ class ClientManager {
     protocol::ConsumerDataT data;
     std::map<std::string, Member> clients;  // by client id
   };
+  struct ProducerGroup {
+    std::map<std::string, Member> clients;  // by client id
+    size_t next = 0;                        // where producer_connection's turn starts
+  };
   struct Notice {
     std::string group;
     std::vector<std::shared_ptr<remoting::Connection>> members;
@@ -56,7 +68,7 @@ class ClientManager {
   const int64_t expiry_ms_;
   mutable std::mutex mu_;
   std::map<std::string, Group> consumer_groups_;
-  std::map<std::string, std::map<std::string, int64_t>> producer_groups_;
+  std::map<std::string, ProducerGroup> producer_groups_;
 };
 
 }  // namespace comet::broker

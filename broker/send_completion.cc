@@ -16,11 +16,20 @@ namespace {
 // deadline and costs no hand-off at all.
 class SendCompletion : public Expirable, public std::enable_shared_from_this<SendCompletion> {
  public:
-  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id)
+  SendCompletion(ConnectionPtr conn, RemotingCommand req, HostAddress store_host, uint32_t queue_id,
+                 std::string transaction_id)
       : conn_(std::move(conn)),
         req_(std::move(req)),
         store_host_(store_host),
-        queue_id_(queue_id) {}
+        queue_id_(queue_id),
+        transaction_id_(std::move(transaction_id)) {}
+
+  // Not a send (END_TRANSACTION): the same codes and remarks, no SendMessageResponse; `then`
+  // sees the outcome first.
+  void answer_without_send_response(std::function<void(const AppendOutcome&)> then) {
+    send_response_ = false;
+    then_ = std::move(then);
+  }
 
   // `replication` names what a stored message waits for, in the timeout's remark.
   void arm(SendDeadlines& deadlines, std::chrono::milliseconds timeout,
@@ -50,11 +59,13 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
     auto resp = RemotingCommand::response_to(req_, code, std::move(remark));
     // SLAVE_NOT_AVAILABLE carries the stored position only when it was stored: without one,
     // clients know the send was refused and may take it elsewhere.
-    if (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
-        code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
-        (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty())) {
+    if (send_response_ &&
+        (code == ResponseCode::SUCCESS || code == ResponseCode::FLUSH_DISK_TIMEOUT ||
+         code == ResponseCode::FLUSH_SLAVE_TIMEOUT ||
+         (code == ResponseCode::SLAVE_NOT_AVAILABLE && !results.empty()))) {
       protocol::SendMessageResponseT ext;
       ext.queue_id = static_cast<int32_t>(queue_id_);
+      ext.transaction_id = transaction_id_;
       if (!results.empty()) {
         ext.msg_id = make_msg_id(store_host_, results.front().physical_offset);
         ext.queue_offset = static_cast<int64_t>(results.front().queue_offset);
@@ -68,6 +79,7 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
 
   // The answer RocketMQ gives for each outcome of a replicated append.
   void finish(AppendOutcome out) {
+    if (then_) then_(out);
     switch (out.failure) {
       case AppendFailure::kNoReplicaInSync:
         return finish(ResponseCode::SLAVE_NOT_AVAILABLE, out.status.message(), out.results);
@@ -89,6 +101,9 @@ class SendCompletion : public Expirable, public std::enable_shared_from_this<Sen
   RemotingCommand req_;
   HostAddress store_host_;
   uint32_t queue_id_;
+  std::string transaction_id_;  // a half message's; empty otherwise
+  bool send_response_ = true;
+  std::function<void(const AppendOutcome&)> then_;
   std::atomic<bool> stored_{false};
   std::atomic<bool> done_{false};
 };
@@ -104,11 +119,11 @@ Status check_accepts_writes(const BrokerContext& ctx) {
   return Status::ok();
 }
 
-void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
-                       RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
+namespace {
+
+void append_completing(BrokerContext& ctx, SendDeadlines& deadlines,
+                       const std::shared_ptr<SendCompletion>& completion, std::vector<Message> msgs,
                        std::shared_ptr<const void> held) {
-  auto completion =
-      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id);
   Replication& replication = *ctx.replication;
   const std::string_view awaits = replication.awaits();
   if (!awaits.empty() || ctx.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
@@ -118,6 +133,27 @@ void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const Conne
   replication.append(
       std::move(msgs), std::move(held), [completion] { completion->stored(); },
       [completion](AppendOutcome out) { completion->finish(std::move(out)); });
+}
+
+}  // namespace
+
+void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
+                       RemotingCommand req, uint32_t queue_id, std::vector<Message> msgs,
+                       std::shared_ptr<const void> held, std::string transaction_id) {
+  append_completing(ctx, deadlines,
+                    std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id,
+                                                     std::move(transaction_id)),
+                    std::move(msgs), std::move(held));
+}
+
+void append_and_reply(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
+                      RemotingCommand req, std::vector<Message> msgs,
+                      std::shared_ptr<const void> held,
+                      std::function<void(const AppendOutcome&)> then) {
+  auto completion =
+      std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, 0, std::string());
+  completion->answer_without_send_response(std::move(then));
+  append_completing(ctx, deadlines, completion, std::move(msgs), std::move(held));
 }
 
 }  // namespace comet::broker

@@ -9,6 +9,7 @@
 #include "broker/send_completion.h"
 #include "broker/timer_messages.h"
 #include "broker/topic_creation.h"
+#include "broker/transaction_messages.h"
 #include "common/clock.h"
 #include "common/group_topics.h"
 #include "common/logging.h"
@@ -18,7 +19,7 @@
 namespace comet::broker {
 
 // What a send's messages point into, kept until the append is done: the request's body and the
-// properties of a message rewritten for the schedule topic.
+// properties of a message rewritten for a system topic (schedule, timer, half) or the DLQ.
 struct SendMessageProcessor::HeldSend {
   std::string body;
   std::string properties;
@@ -43,6 +44,21 @@ Result<bool> SendMessageProcessor::to_dead_letter_queue_if_spent(std::string_vie
   m.queue_id = 0;
   m.properties = held.properties;
   return true;
+}
+
+Status SendMessageProcessor::to_half_message(Message& m, bool batch, HeldSend& held,
+                                             std::string& transaction_id) {
+  if (batch) return to_half_topic(m, batch, held.properties);  // refused, before an id is made
+  transaction_id = std::string(find_property(m.properties, kPropertyUniqKey));
+  if (transaction_id.empty()) {
+    // The producer's UNIQ_KEY is the transaction id it keeps its local state by; one without
+    // gets an id the broker makes (RocketMQ's offsetMsgId is not known before the append).
+    transaction_id = make_transaction_id(
+        ctx_.store_host, start_ms_, transaction_sequence_.fetch_add(1, std::memory_order_relaxed));
+    held.properties = with_property(m.properties, kPropertyUniqKey, transaction_id);
+    m.properties = held.properties;
+  }
+  return to_half_topic(m, batch, held.properties);
 }
 
 void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand req) {
@@ -137,6 +153,14 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     }
     if (*moved) queue_id = msgs.front().queue_id;
   }
+  // A transactional message waits in the half topic until its transaction ends.
+  std::string transaction_id;
+  for (Message& m : msgs) {
+    if (!is_transactional(m.properties)) continue;
+    if (Status half = to_half_message(m, ext->batch, *held, transaction_id); !half.is_ok()) {
+      return reply(conn, req, ResponseCode::MESSAGE_ILLEGAL, half.message());
+    }
+  }
   // A timer message waits in the timer topic until due (RocketMQ 5: not in a batch).
   for (Message& m : msgs) {
     if (!has_timer_properties(m.properties)) continue;
@@ -165,7 +189,8 @@ void SendMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     to_schedule_topic(m, ctx_.config.message_delay_levels_ms.size(), held->properties);
   }
 
-  append_and_answer(ctx_, deadlines_, conn, std::move(req), queue_id, std::move(msgs), held);
+  append_and_answer(ctx_, deadlines_, conn, std::move(req), queue_id, std::move(msgs), held,
+                    std::move(transaction_id));
 }
 
 }  // namespace comet::broker

@@ -38,6 +38,9 @@ TEST(BrokerConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->ha_heartbeat_interval_ms, 1000u);
   EXPECT_EQ(c->ha_housekeeping_interval_ms, 5000u);
   EXPECT_EQ(c->slave_sync_interval_ms, 3000u);
+  EXPECT_EQ(c->transaction_timeout_ms, 6000);
+  EXPECT_EQ(c->transaction_check_interval_ms, 30000);
+  EXPECT_EQ(c->transaction_check_max, 15u);
   EXPECT_TRUE(c->auto_create_topic_enable);
   EXPECT_EQ(c->default_topic_queue_nums, 8u);
   EXPECT_EQ(c->broker_permission, 6u);
@@ -180,6 +183,9 @@ const std::map<std::string, std::string>& sample_values() {
       {"messageDelayLevel", "1s 2m 3h 1d"},
       {"timerMaxDelaySec", "86400"},
       {"timerPrecisionMs", "100"},
+      {"transactionTimeOut", "3000"},
+      {"transactionCheckInterval", "500"},
+      {"transactionCheckMax", "3"},
       {"slaveSyncIntervalMs", "500"},
       {"autoCreateTopicEnable", "false"},
       {"defaultTopicQueueNums", "16"},
@@ -265,7 +271,8 @@ TEST(BrokerConfig, HelpListsEveryKeyWithItsDefault) {
         "  mappedFileSizeCommitLog=1073741824 ", "  serverMaxConnections=4096 ",
         "  serverChannelMaxIdleTimeSeconds=120 ", "  dLegerGroup=broker-a ",
         "  dLegerElectionTimeoutMs=600 ", "  autoCreateTopicEnable=true ",
-        "  timerMaxDelaySec=259200 ", "  timerPrecisionMs=1000 "}) {
+        "  timerMaxDelaySec=259200 ", "  timerPrecisionMs=1000 ", "  transactionTimeOut=6000 ",
+        "  transactionCheckInterval=30000 ", "  transactionCheckMax=15 "}) {
     EXPECT_NE(help.find(expected), std::string::npos) << expected;
   }
   EXPECT_NE(help.find("ASYNC_MASTER, SYNC_MASTER or SLAVE"), std::string::npos);
@@ -324,6 +331,10 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"timerMaxDelaySec=99999999999", "timerMaxDelaySec", "1..31536000"},
       {"timerPrecisionMs=5", "timerPrecisionMs", "10..60000"},
       {"timerPrecisionMs=soon", "timerPrecisionMs", "not an integer"},
+      {"transactionTimeOut=-1", "transactionTimeOut", "0..86400000"},
+      {"transactionTimeOut=86400001", "transactionTimeOut", "0..86400000"},
+      {"transactionCheckInterval=9", "transactionCheckInterval", "10..86400000"},
+      {"transactionCheckMax=0", "transactionCheckMax", ">= 1"},
       {"brokerId=one", "brokerId", "not an integer"},
       {"brokerIP1=", "brokerIP1"},
       {"brokerIP1=10.0.0.1:10911", "brokerIP1"},
