@@ -238,6 +238,18 @@ Result<protocol::HaStatusT> AdminClient::ha_status(const std::string& broker_add
   return ext_of<protocol::HaStatusT>(resp, "GET_HA_STATUS");
 }
 
+Result<protocol::OpenTransactionListT> AdminClient::open_transactions(
+    const std::string& broker_addr, const std::string& producer_group, int32_t limit) {
+  auto req = RemotingCommand::request(RequestCode::GET_OPEN_TRANSACTIONS);
+  protocol::OpenTransactionsRequestT ext;
+  ext.producer_group = producer_group;
+  ext.limit = limit;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::OpenTransactionListT>(resp, "GET_OPEN_TRANSACTIONS");
+}
+
 Result<std::string> AdminClient::promote_slave(const std::string& broker_addr, int64_t min_epoch,
                                                const std::string& role) {
   auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);

@@ -76,6 +76,12 @@ class AdminClient {
   // once the target leads.
   Result<std::string> transfer_leader(const std::string& broker_addr, const std::string& target_id);
 
+  // The open transactions of a master (GET_OPEN_TRANSACTIONS), oldest first: at most `limit`,
+  // of `producer_group` only unless it is empty; `total` counts them all.
+  Result<protocol::OpenTransactionListT> open_transactions(const std::string& broker_addr,
+                                                           const std::string& producer_group,
+                                                           int32_t limit);
+
   std::chrono::milliseconds timeout() const { return timeout_; }
   // For the Producer and PullConsumer of sendMessage and consumeMessage: they share this
   // client's MQClient (same client_id).

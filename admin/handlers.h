@@ -31,6 +31,9 @@ int update_consumer_offset(Context& c);
 // dlq_commands.cc
 int resend_dlq(Context& c);
 
+// transaction_commands.cc
+int transaction_list(Context& c);
+
 // replication_commands.cc
 int ha_status(Context& c);
 int promote_slave(Context& c);

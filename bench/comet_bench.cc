@@ -33,6 +33,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/soak.h"
 #include "bench/timers.h"
+#include "bench/transaction.h"
 #include "bench/window.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -90,7 +91,9 @@ constexpr const char* kUsage =
     " broker\n"
 
     "       comet-bench timers [--timers N] [--sample M] [--window W] [--bin-dir D] [--keep]\n"
-    "         broker RSS with N pending timer messages, restart time, lateness of M falling due\n";
+    "         broker RSS with N pending timer messages, restart time, lateness of M falling due\n"
+    "       comet-bench transaction [--rounds R] [--senders T] [--check-storm N] ...\n"
+    "         transactional sends against plain ones, and latency during a storm of checks\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -359,7 +362,7 @@ int main(int argc, char** argv) {
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
   if (cmd == "help" || (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" &&
-                        cmd != "soak" && cmd != "delay")) {
+                        cmd != "soak" && cmd != "delay" && cmd != "transaction")) {
     return help();
   }
   if (cmd == "consume") return parse_consume(argc, argv);
@@ -368,6 +371,7 @@ int main(int argc, char** argv) {
   if (cmd == "soak") return run_soak(argc, argv);
   if (cmd == "delay") return run_delay(argc, argv);
   if (cmd == "timers") return run_timers(argc, argv);
+  if (cmd == "transaction") return run_transaction(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {

@@ -14,6 +14,7 @@
 #include <asio/post.hpp>
 
 #include "common/logging.h"
+#include "common/record_codec.h"
 
 namespace comet::client {
 
@@ -146,14 +147,22 @@ remoting::ClientOptions MQClient::remoting_options() {
 
 void MQClient::on_server_request(const std::shared_ptr<remoting::Connection>& conn,
                                  const RemotingCommand& cmd) {
-  if (cmd.code() != static_cast<int32_t>(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED)) {
-    // As a connection without a request handler answers: the server learns at once.
-    if (!cmd.is_oneway()) {
-      conn->send(RemotingCommand::response_to(cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                                              "a client serves no such request"));
-    }
-    return;
+  switch (static_cast<RequestCode>(cmd.code())) {
+    case RequestCode::NOTIFY_CONSUMER_IDS_CHANGED:
+      return on_consumer_ids_notice(cmd);
+    case RequestCode::CHECK_TRANSACTION_STATE:
+      return on_check_transaction_state(conn, cmd);
+    default:
+      break;
   }
+  // As a connection without a request handler answers: the server learns at once.
+  if (!cmd.is_oneway()) {
+    conn->send(RemotingCommand::response_to(cmd, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                                            "a client serves no such request"));
+  }
+}
+
+void MQClient::on_consumer_ids_notice(const RemotingCommand& cmd) {
   const auto* ext = cmd.ext<protocol::ConsumerListRequestT>();
   if (ext == nullptr) return;
   std::function<void()> fn;
@@ -164,6 +173,80 @@ void MQClient::on_server_request(const std::shared_ptr<remoting::Connection>& co
     fn = it->second;
   }
   fn();
+}
+
+// On the I/O thread: only hands the check over. Decoding and the user's check run on a callback
+// thread; the answer goes back to the address the connection was made to (the pooled connection).
+void MQClient::on_check_transaction_state(const std::shared_ptr<remoting::Connection>& conn,
+                                          const RemotingCommand& cmd) {
+  const auto* ext = cmd.ext<protocol::CheckTransactionStateRequestT>();
+  if (ext == nullptr) {
+    client_log()->warn("client {}: CHECK_TRANSACTION_STATE from {} without its header, dropped",
+                       client_id(), conn->remote_address());
+    return;
+  }
+  const bool posted =
+      post([this, addr = conn->remote_address(), request = *ext, body = cmd.body.to_string()] {
+        run_transaction_check(addr, request, body);
+      });
+  if (!posted) {
+    client_log()->debug("client {}: transaction check from {} dropped: shutting down", client_id(),
+                        conn->remote_address());
+  }
+}
+
+void MQClient::run_transaction_check(const std::string& broker_addr,
+                                     const protocol::CheckTransactionStateRequestT& request,
+                                     const std::string& body) {
+  const std::string broker_name = broker_name_of(broker_addr);
+  auto msgs = decode_messages(body, broker_name);
+  if (!msgs.is_ok() || msgs->size() != 1) {
+    client_log()->warn("client {}: transaction check {} of group '{}' from {} dropped: {}",
+                       client_id(), request.transaction_id, request.producer_group, broker_addr,
+                       msgs.is_ok() ? fmt::format("its body holds {} messages, not 1", msgs->size())
+                                    : msgs.status().to_string());
+    return;
+  }
+  MessageExt& msg = msgs->front();
+  std::string group = request.producer_group;
+  if (group.empty()) {
+    auto it = msg.properties.find(std::string(kPropertyProducerGroup));
+    if (it != msg.properties.end()) group = it->second;
+  }
+  TransactionCheckHandler fn;
+  {
+    std::lock_guard lock(checks_mu_);
+    auto it = transaction_checks_.find(group);
+    if (it != transaction_checks_.end()) fn = it->second;
+  }
+  if (!fn) {
+    client_log()->warn(
+        "client {}: transaction check {} from {} dropped: no transaction producer of group "
+        "'{}' here",
+        client_id(), request.transaction_id, broker_addr, group);
+    return;
+  }
+  fn(TransactionCheck{broker_addr, request, std::move(msg)});
+}
+
+bool MQClient::register_transaction_check(const std::string& group, TransactionCheckHandler fn) {
+  std::lock_guard lock(checks_mu_);
+  return transaction_checks_.emplace(group, std::move(fn)).second;
+}
+
+void MQClient::unregister_transaction_check(const std::string& group) {
+  std::lock_guard lock(checks_mu_);
+  transaction_checks_.erase(group);
+}
+
+std::string MQClient::broker_name_of(const std::string& addr) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [name, ids] : brokers_) {
+    for (const auto& [id, a] : ids) {
+      if (a == addr) return name;
+    }
+  }
+  return {};
 }
 
 void MQClient::on_consumer_ids_changed(const std::string& group, std::function<void()> fn) {

@@ -31,6 +31,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "common/status.h"
+#include "consumer/message_ext.h"
 #include "producer/client_config.h"
 #include "producer/topic_route.h"
 #include "remoting/remoting_client.h"
@@ -53,9 +54,19 @@ Status response_status(const remoting::RemotingCommand& response, std::string_vi
 // Splits "host:port;host:port" (blanks and empty entries dropped).
 std::vector<std::string> split_namesrv_addr(std::string_view list);
 
+// A broker asks what became of a transaction (CHECK_TRANSACTION_STATE, RocketMQ's
+// checkTransactionState): the request, the half message it carries, and the broker that asked,
+// where the answer (END_TRANSACTION) goes.
+struct TransactionCheck {
+  std::string broker_addr;  // the address of the connection the check came on
+  protocol::CheckTransactionStateRequestT request;
+  MessageExt msg;  // real topic and queue restored; broker_name when a cached route names it
+};
+
 class MQClient {
  public:
   using ConsumerDataProvider = std::function<protocol::ConsumerDataT()>;
+  using TransactionCheckHandler = std::function<void(TransactionCheck)>;
 
   // The live instance for config.client_id, or a new one made from `config`.
   static std::shared_ptr<MQClient> get_or_create(const ClientConfig& config);
@@ -119,6 +130,13 @@ class MQClient {
   // members of consumer group `group` changed (NOTIFY_CONSUMER_IDS_CHANGED); an empty `fn`
   // removes it, as unregister_consumer() does.
   void on_consumer_ids_changed(const std::string& group, std::function<void()> fn);
+  // `fn` runs, on a callback thread (it may block, briefly: the lane waits), for each check of a
+  // transaction of producer group `group` (the request's producer_group, else the message's
+  // PGROUP). A check for a group without a handler, or whose body is not exactly one valid
+  // record, is logged and dropped: the broker checks again later. False when `group` has a
+  // handler already.
+  bool register_transaction_check(const std::string& group, TransactionCheckHandler fn);
+  void unregister_transaction_check(const std::string& group);
   // Asks the background thread for a heartbeat round now.
   void request_heartbeat();
   void send_heartbeat_to_all_brokers();
@@ -131,6 +149,15 @@ class MQClient {
   remoting::ClientOptions remoting_options();
   void on_server_request(const std::shared_ptr<remoting::Connection>& conn,
                          const remoting::RemotingCommand& cmd);
+  void on_consumer_ids_notice(const remoting::RemotingCommand& cmd);
+  void on_check_transaction_state(const std::shared_ptr<remoting::Connection>& conn,
+                                  const remoting::RemotingCommand& cmd);
+  // On a callback thread: decodes the check and runs its group's handler.
+  void run_transaction_check(const std::string& broker_addr,
+                             const protocol::CheckTransactionStateRequestT& request,
+                             const std::string& body);
+  // The name of the broker at `addr` in the cached routes, empty when none names it.
+  std::string broker_name_of(const std::string& addr) const;
   Result<TopicRoute> fetch_route(const std::string& topic);
   // With mu_ held: the broker table from all routes; true when a master address is new.
   bool rebuild_brokers_locked();
@@ -172,6 +199,8 @@ class MQClient {
   // Its own lock: taken on an I/O thread, which must never wait behind mu_'s holders.
   std::mutex ids_changed_mu_;
   std::map<std::string, std::function<void()>> ids_changed_;
+  std::mutex checks_mu_;
+  std::map<std::string, TransactionCheckHandler> transaction_checks_;
   std::thread background_;
 
   // Callbacks are queued on lanes (one per callback thread, picked by the posting thread, so

@@ -549,6 +549,7 @@ Outcome Producer::Impl::finish_attempt(const MessageQueue& mq, const std::string
   result.queue_offset = static_cast<uint64_t>(ext->queue_offset);
   result.physical_offset = static_cast<uint64_t>(ext->physical_offset);
   result.count = ext->count > 0 ? static_cast<uint32_t>(ext->count) : static_cast<uint32_t>(count);
+  result.transaction_id = ext->transaction_id;
   return Outcome{std::move(result), Next::kDone};
 }
 

@@ -68,7 +68,8 @@ struct SendResult {
   uint32_t queue_id = 0;
   uint64_t queue_offset = 0;  // of the first message
   uint64_t physical_offset = 0;
-  uint32_t count = 1;  // messages stored by the request
+  uint32_t count = 1;          // messages stored by the request
+  std::string transaction_id;  // a half message (TRAN_MSG): the broker's id of its transaction
 };
 
 class Producer {

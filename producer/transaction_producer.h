@@ -44,6 +44,9 @@ struct TransactionSendResult {
   SendResult send;             // where the half message was stored
   std::string transaction_id;  // the half message's UNIQ_KEY
   LocalTransactionState local_state = LocalTransactionState::kUnknow;
+  // What became of the END_TRANSACTION that told the broker local_state: ok once the broker
+  // answered SUCCESS, else why not (logged, not retried: the broker's check settles it).
+  Status end;
 };
 
 class TransactionProducer {
@@ -54,8 +57,9 @@ class TransactionProducer {
   TransactionProducer(const TransactionProducer&) = delete;
   TransactionProducer& operator=(const TransactionProducer&) = delete;
 
-  // Starts the producer and registers the group's check handler with the client (a second
-  // TransactionProducer of the same group in one client is refused: kInvalidArgument).
+  // Starts the producer and registers the group's check handler with the client. A second
+  // producer of the same group in one client (client_id) is refused, kAlreadyExists, as for
+  // Producer; kInvalidArgument without a listener.
   Status start();
   void shutdown();
 

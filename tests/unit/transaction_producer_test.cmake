@@ -1,0 +1,1 @@
+comet_test(transaction_producer_test ${CMAKE_CURRENT_SOURCE_DIR}/transaction_producer_test.cc LIBS comet_client)
