@@ -21,6 +21,9 @@ constexpr uint64_t kTxnReadBytes = 4u << 20;  // per queue per follow step
 constexpr int kTxnFollowSteps = 64;           // steps per strand turn before yielding
 constexpr int64_t kCatchUpRecheckMs = 1000;   // a catch-up with no arrival looks again
 constexpr int32_t kMaxListed = 10000;
+constexpr int64_t kScanCostFactor = 10;  // rounds apart by at least 10x a scan's time
+constexpr uint64_t kMaxCheckBatchBytes = 1u << 20;
+constexpr uint64_t kOpRecordBytes = 256;   // an op record, generously
 constexpr size_t kMaxWaitingEnds = 10000;  // ENDs for halves not indexed yet
 
 int64_t txn_now_ms() {
@@ -124,8 +127,18 @@ void TransactionService::step_down() {
 void TransactionService::rebuild() {
   commitlog::MessageStore& store = *ctx_.store;
   const uint64_t half_min = store.min_queue_offset(kTransHalfTopic, 0);
-  const uint64_t low =
-      std::max(ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0).value_or(0), half_min);
+  const uint64_t half_max = store.max_queue_offset(kTransHalfTopic, 0);
+  // Never beyond this log's half queue: an H copied from a master whose log this one lacks the
+  // end of (SlaveMetadataSync copies offsets outside the log) would hide the halves written here
+  // at the offsets it passed over.
+  const uint64_t low = std::clamp(ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0).value_or(0),
+                                  half_min, std::max(half_min, half_max));
+  if (const auto stored = ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0);
+      stored && *stored > low) {
+    logger("broker")->warn("transaction low water {} is beyond the half queue's end {}: reset",
+                           *stored, low);
+    (void)ctx_.offsets->reset(kTransGroup, kTransHalfTopic, 0, low);
+  }
   catch_up_log_end_ = store.commit_log().max_offset();
   table_ = std::make_unique<TransactionTable>(timing_, low);
   committed_low_ = low;
@@ -353,7 +366,7 @@ void TransactionService::repair_torn_commit() {
       [this, origin, term = term_](AppendOutcome out) {
         on_strand_in_term(term, [this, origin, out = std::move(out)] {
           repairing_ = false;
-          if (out.status.is_ok()) {
+          if (out.status.is_ok() || !out.results.empty()) {  // stored: not to be appended twice
             repair_done_ = true;
             logger("broker")->info("transaction {} repaired", origin);
             follow();
@@ -417,15 +430,6 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
     return reply(conn, req, ResponseCode::SYSTEM_ERROR, half.status().message());
   }
   const RecordView& r = (*half)->record;
-  if (r.queue_offset >= half_next_) follow();
-  if (r.queue_offset >= half_next_) {
-    // In the log but not indexed yet, so not in the table: decide once the table has it.
-    if (waiting_ends_.size() >= kMaxWaitingEnds) {
-      return reply(conn, req, ResponseCode::SYSTEM_BUSY, "transaction state is catching up");
-    }
-    waiting_ends_.emplace_back(conn, std::move(req));
-    return;
-  }
   std::string refusal;
   if (ext.tran_state_table_offset < 0 ||
       r.queue_offset != static_cast<uint64_t>(ext.tran_state_table_offset)) {
@@ -446,6 +450,15 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
   if (!refusal.empty()) {
     log->warn("END_TRANSACTION from {} refused: {}", conn->remote_address(), refusal);
     return reply(conn, req, ResponseCode::TRANSACTION_FAILED, refusal);
+  }
+  if (r.queue_offset >= half_next_) follow();
+  if (r.queue_offset >= half_next_) {
+    // In the log but not indexed yet, so not in the table: decide once the table has it.
+    if (waiting_ends_.size() >= kMaxWaitingEnds) {
+      return reply(conn, req, ResponseCode::SYSTEM_BUSY, "transaction state is catching up");
+    }
+    waiting_ends_.emplace_back(conn, std::move(req));
+    return;
   }
   const uint64_t origin = origin_of(r);
   if (!table_->is_open(origin)) {
@@ -535,21 +548,39 @@ void TransactionService::list(const ConnectionPtr& conn, RemotingCommand req) {
 void TransactionService::check_round() {
   if (!table_ || catching_up_ || checking_) return;
   const int64_t now = txn_now_ms();
+  const auto scan_began = std::chrono::steady_clock::now();
   const DueScan scan = table_->due(now, kCheckBatch);
+  // A scan that finds few due walks the whole table (42 ms for a million open transactions,
+  // docs/benchmarks.md): the next round waits ten times as long, so scans take at most a tenth
+  // of the strand however often transactions fall due.
+  const int64_t scan_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - scan_began)
+                              .count();
+  not_before_ms_ = now + kScanCostFactor * scan_ms;
   if (scan.due.empty()) {
     commit_low_water();
-    arm_check(std::min(now + timing_.check_interval_ms,
-                       scan.next_due_ms.value_or(std::numeric_limits<int64_t>::max())));
+    arm_check(std::max(not_before_ms_,
+                       std::min(now + timing_.check_interval_ms,
+                                scan.next_due_ms.value_or(std::numeric_limits<int64_t>::max()))));
     return;
   }
   auto checks = std::make_shared<Batch>();
   auto discards = std::make_shared<Batch>();
   discards->kind = InFlight::kEnd;
+  // A batch lands in one CommitLog segment: at most a quarter of one, and 1 MiB.
+  const uint64_t max_bytes =
+      std::min<uint64_t>(kMaxCheckBatchBytes, ctx_.config.store.mapped_file_size_commit_log / 4);
+  uint64_t bytes[2] = {0, 0};
+  size_t taken = 0;
   for (const OpenEntry& e : scan.due) {
     auto half = read_half(e.physical_offset);
     const bool discard = !half.is_ok() || e.check_times >= ctx_.config.transaction_check_max;
     Batch& b = discard ? *discards : *checks;
+    const uint64_t size = kOpRecordBytes + (half.is_ok() ? (*half)->record.total_size : 0);
+    if (!b.msgs.empty() && bytes[discard ? 1 : 0] + size > max_bytes) break;  // the rest next round
     if (!table_->mark_in_flight(e.origin, b.kind)) continue;
+    bytes[discard ? 1 : 0] += size;
+    ++taken;
     b.origins.push_back(e.origin);
     if (!half.is_ok()) {  // retention took it: nothing to check or commit any more
       logger("broker")->warn("transaction {} of producer group {} discarded: {}", e.origin,
@@ -576,8 +607,8 @@ void TransactionService::check_round() {
     }
   }
   if (!discards->msgs.empty()) (void)ensure_topic(ctx_, kTransCheckMaxTimeTopic, 1);
-  not_before_ms_ = now + static_cast<int64_t>(scan.due.size()) * 1000 /
-                             static_cast<int64_t>(kMaxChecksPerSecond);
+  not_before_ms_ = std::max(not_before_ms_, now + static_cast<int64_t>(taken) * 1000 /
+                                                      static_cast<int64_t>(kMaxChecksPerSecond));
   checking_ = true;
   auto pending = std::make_shared<int>(0);
   for (const auto& b : {checks, discards}) {

@@ -2,8 +2,9 @@
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
 // (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
 // (metadata records: offsets, topics, group configs, all, none) and <dir>/timer (timer
-// properties as a producer and the broker write them, timer log entries). The fuzzers start from
-// these instead of from nothing, so their mutations begin inside the formats.
+// properties as a producer and the broker write them, timer log entries) and <dir>/transaction
+// (op records as stored and as split text, the properties of transactional sends). The fuzzers
+// start from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -19,9 +20,9 @@ using namespace comet::remoting;
 
 namespace {
 
-std::string record_of(std::string_view topic, std::string_view body, std::string_view tags,
-                      uint64_t queue_offset, uint64_t physical_offset) {
-  const std::string props = tags.empty() ? "" : encode_properties({{"TAGS", std::string(tags)}});
+std::string record_with_properties(std::string_view topic, std::string_view body,
+                                   std::string_view props, uint64_t queue_offset,
+                                   uint64_t physical_offset) {
   Message m;
   m.topic = topic;
   m.body = body;
@@ -33,6 +34,12 @@ std::string record_of(std::string_view topic, std::string_view body, std::string
   record::encode(m, queue_offset, physical_offset, 1700000000001, {0x7f000001, 10911},
                  reinterpret_cast<uint8_t*>(out.data()));
   return out;
+}
+
+std::string record_of(std::string_view topic, std::string_view body, std::string_view tags,
+                      uint64_t queue_offset, uint64_t physical_offset) {
+  const std::string props = tags.empty() ? "" : encode_properties({{"TAGS", std::string(tags)}});
+  return record_with_properties(topic, body, props, queue_offset, physical_offset);
 }
 
 template <typename Ext>
@@ -48,6 +55,34 @@ std::string bare(RequestCode code) {
   auto cmd = RemotingCommand::request(code);
   cmd.header.opaque = 7;
   return encode_frame(cmd);
+}
+
+// The transaction requests: a half message's send, its END_TRANSACTION (commit, rollback,
+// unknown) and GET_OPEN_TRANSACTIONS.
+void transaction_frames(std::vector<std::string>& out) {
+  protocol::SendMessageRequestT s;
+  s.producer_group = "pg";
+  s.topic = "FuzzTopic";
+  s.queue_id = 0;
+  const std::string props =
+      encode_properties({{"TRAN_MSG", "true"}, {"PGROUP", "pg"}, {"UNIQ_KEY", "K1"}});
+  out.push_back(frame(RequestCode::SEND_MESSAGE, s,
+                      record_with_properties("FuzzTopic", "half", props, 0, 0)));
+  for (auto outcome : {protocol::TransactionOutcome::COMMIT, protocol::TransactionOutcome::ROLLBACK,
+                       protocol::TransactionOutcome::UNKNOWN}) {
+    protocol::EndTransactionRequestT e;
+    e.producer_group = "pg";
+    e.tran_state_table_offset = 0;
+    e.commit_log_offset = 0;
+    e.commit_or_rollback = outcome;
+    e.transaction_id = "K1";
+    e.msg_id = "K1";
+    out.push_back(frame(RequestCode::END_TRANSACTION, e));
+  }
+  protocol::OpenTransactionsRequestT o;
+  o.producer_group = "pg";
+  o.limit = 10;
+  out.push_back(frame(RequestCode::GET_OPEN_TRANSACTIONS, o));
 }
 
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
@@ -160,6 +195,7 @@ std::vector<std::string> frames() {
     out.push_back(frame(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, g));
     out.push_back(send_to_retry_topic());
   }
+  transaction_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
@@ -254,6 +290,29 @@ std::vector<std::string> timers() {
   return out;
 }
 
+// Transactions (broker/transaction_messages.h): op records as the op topic holds them (commit,
+// rollback, discard) and as text (a first byte saying how long the body is, the body, the
+// properties), and the properties of transactional sends: plain, a second check's copy, refused.
+std::vector<std::string> transactions() {
+  std::vector<std::string> out;
+  for (const char* outcome : {"commit", "rollback", "discard"}) {
+    const std::string props = encode_properties(
+        {{"TAGS", "d"}, {"TRAN_OUTCOME", outcome}, {"TRAN_HALF_PHYSICAL_OFFSET", "8192"}});
+    out.push_back(record_with_properties("RMQ_SYS_TRANS_OP_HALF_TOPIC", "40", props, 3, 16384));
+    out.push_back(std::string(1, '\x02') + "40" + props);
+  }
+  out.push_back(encode_properties({{"PGROUP", "pg"}, {"UNIQ_KEY", "K1"}, {"TAGS", "t"}}));
+  out.push_back(encode_properties({{"PGROUP", "pg"},
+                                   {"REAL_TOPIC", "Orders"},
+                                   {"REAL_QID", "1"},
+                                   {"TRANSACTION_CHECK_TIMES", "2"},
+                                   {"TRAN_PREPARED_QUEUE_OFFSET", "40"},
+                                   {"CHECK_IMMUNITY_TIME_IN_SECONDS", "60"}}));
+  out.push_back(encode_properties({{"PGROUP", "pg"}, {"DELAY", "3"}}));
+  out.push_back(encode_properties({{"PGROUP", "pg"}, {"TIMER_DELAY_SEC", "3"}}));
+  return out;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -264,7 +323,7 @@ int main(int argc, char** argv) {
   if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
       !write_all(root / "record", records()) ||
       !write_all(root / "metadata_record", metadata_records()) ||
-      !write_all(root / "timer", timers())) {
+      !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }
