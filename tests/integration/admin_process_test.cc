@@ -19,6 +19,7 @@
 #include "consumer/message_ext.h"
 #include "integration/cluster.h"
 #include "producer/producer.h"
+#include "producer/transaction_producer.h"
 
 namespace comet::testing {
 namespace {
@@ -789,6 +790,72 @@ TEST(AdminOutputTest, DecodeStopsAtABadChecksum) {
             std::string::npos)
       << bad.status().message();
   EXPECT_NE(bad.status().message().find("record checksum mismatch"), std::string::npos);
+}
+
+// A transaction whose local state stays unknown: it is left open for the broker to check.
+class UnknownListener : public client::TransactionListener {
+ public:
+  client::LocalTransactionState execute_local_transaction(const client::ProducerMessage&,
+                                                          const std::any&) override {
+    return client::LocalTransactionState::kUnknow;
+  }
+  client::LocalTransactionState check_local_transaction(const client::MessageExt&) override {
+    return client::LocalTransactionState::kUnknow;
+  }
+};
+
+// transactionList: open transactions are listed oldest first with their group, id, topic, queue and
+// half offset; -g picks a group, -l limits what is shown but not the total; --json says the same.
+TEST_F(AdminProcessTest, TransactionListShowsOpenTransactionsOldestFirst) {
+  create_topic("TxnTopic", 1);
+  client::TransactionProducer producer("TxnListGroup", cluster_->client_config("txn-list"),
+                                       std::make_shared<UnknownListener>());
+  ASSERT_TRUE(producer.start().is_ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    client::ProducerMessage m;
+    m.topic = "TxnTopic";
+    m.body = "open " + std::to_string(i);
+    auto r = producer.send_in_transaction(m);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_TRUE(r->end.is_ok()) << r->end.to_string();  // UNKNOWN: answered, nothing ended
+    ids.push_back(r->transaction_id);
+  }
+  producer.shutdown();
+
+  auto all = admin({"transactionList"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("#Transaction Id"), std::string::npos) << all.out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto row = find_row(all.out, {"broker-a", "TxnListGroup", ids[i], "TxnTopic", "0"});
+    ASSERT_TRUE(row.has_value()) << ids[i] << "\n" << all.out;
+    EXPECT_TRUE(std::all_of(row->back().begin(), row->back().end(), ::isdigit)) << all.out;
+  }
+  EXPECT_LT(all.out.find(ids[0]), all.out.find(ids[1])) << all.out;
+  EXPECT_LT(all.out.find(ids[1]), all.out.find(ids[2])) << all.out;
+  EXPECT_NE(all.out.find("broker-a: 3 open transaction(s)\n"), std::string::npos) << all.out;
+
+  auto limited = admin({"transactionList", "-b", broker_, "-g", "TxnListGroup", "-l", "2"});
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  EXPECT_NE(limited.out.find(ids[1]), std::string::npos) << limited.out;
+  EXPECT_EQ(limited.out.find(ids[2]), std::string::npos) << limited.out;
+  EXPECT_NE(limited.out.find(": 3 open transaction(s), the oldest 2 shown"), std::string::npos)
+      << limited.out;
+
+  auto other = admin({"transactionList", "-c", "DefaultCluster", "-g", "NoSuchGroup"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(other.out.find("TxnListGroup"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find("broker-a: 0 open transaction(s)"), std::string::npos) << other.out;
+
+  auto json = admin({"transactionList", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(is_json(json.out)) << json.out;
+  EXPECT_EQ(json_int(json.out, "total"), 3);
+  EXPECT_NE(json.out.find("\"transactionId\": \"" + ids[0] + "\""), std::string::npos) << json.out;
+
+  auto bad = admin({"transactionList", "-l", "0"});
+  EXPECT_EQ(bad.exit_code, admin::kExitUsage);
+  EXPECT_NE(bad.err.find("limit must be within 1..100000"), std::string::npos) << bad.err;
 }
 
 // Every command's --help (and -h) prints its usage with each of its options, on stdout, and
