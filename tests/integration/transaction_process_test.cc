@@ -8,8 +8,9 @@
 //     of the DLedger leader: afterwards each transaction ends as its producer decides (even ids
 //     commit, odd ones roll back), delivered exactly once, and what was committed before is not
 //     delivered again;
-//   - the open transactions are listed with their group and check count.
-//   - a transaction still unknown after transactionCheckMax checks goes to the check-max topic.
+//   - a transaction still unknown after transactionCheckMax checks goes to the check-max topic;
+//   - the open transactions are listed (GET_OPEN_TRANSACTIONS, comet-admin transactionList) with
+//     their group and check count.
 // "Nothing more arrives" is shown by a condition, not by waiting: a sentinel transaction is left
 // open until its first check commits it, a second or more later. Check rounds take the open
 // transactions oldest first, so when the sentinel arrives every earlier transaction has had a
@@ -26,7 +27,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
