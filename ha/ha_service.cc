@@ -227,8 +227,10 @@ void HAService::on_ack(const std::shared_ptr<Connection>& conn, const RemotingCo
   }
   if (r.began && slave_listener_) slave_listener_(s->broker_addr, non_negative(a->offset));
   if (r.replicated) {
+    // Readable before acknowledged: a SYNC_MASTER's consumers (and END_TRANSACTION, which reads
+    // the half message a producer was just told is stored) may read what a slave holds.
+    store_.advance_committed(*r.replicated);
     replicated_.advance(*r.replicated);
-    store_.advance_committed(*r.replicated);  // what a SYNC_MASTER's consumers may read
   }
   pump(*s);
 }
