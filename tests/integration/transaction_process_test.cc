@@ -5,9 +5,9 @@
 //   - a producer killed between its half messages and their ends: another producer of the group
 //     gets the checks and commits, each message delivered once;
 //   - kill -9 of the broker with 1,000 open transactions, a promoteSlave failover and a kill -9
-//     of the DLedger leader: afterwards each transaction ends as its producer decides (even ids
-//     commit, odd ones roll back), delivered exactly once, and what was committed before is not
-//     delivered again;
+//     of the DLedger leader, each also while the producer's answers to checks are being applied:
+//     afterwards each transaction ends as its producer decides (even ids commit, odd ones roll
+//     back), delivered exactly once, and what was committed before is not delivered again;
 //   - a transaction still unknown after transactionCheckMax checks goes to the check-max topic;
 //   - the open transactions are listed (GET_OPEN_TRANSACTIONS, comet-admin transactionList) with
 //     their group and check count.
@@ -93,6 +93,7 @@ class ScriptedListener : public client::TransactionListener {
     const LocalTransactionState answer = check_(msg.body, check);
     std::lock_guard lock(mu_);
     ++answered_[msg.body];
+    if (answer != LocalTransactionState::kUnknow) ++decisions_;
     cv_.notify_all();
     return answer;
   }
@@ -113,6 +114,11 @@ class ScriptedListener : public client::TransactionListener {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return answered_[body] >= n; });
   }
+  // Waits (bounded) until checks have been answered with a commit or a rollback `n` times.
+  bool wait_decisions(int n, Clock::duration timeout = kWait) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return decisions_ >= n; });
+  }
 
  private:
   Execute execute_;
@@ -122,6 +128,7 @@ class ScriptedListener : public client::TransactionListener {
   std::map<std::string, int> checks_;  // begun
   std::map<std::string, MessageExt> last_checked_;
   std::map<std::string, int> answered_;
+  int decisions_ = 0;
 };
 
 // The listener of the kill tests: "pre-<i>" commits (at once, or at a check if its END failed);
@@ -303,6 +310,85 @@ class TransactionProcessTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(expect_sentinel_next(p, addr, want));
   }
 
+  // SYNC_MASTER "m" and SLAVE "s": 10 transactions committed, 200 left open; the master killed
+  // with -9 (once the producer has answered 50 checks, with `kill_while_deciding`) and the slave
+  // promoted as comet-admin promoteSlave does, to ASYNC_MASTER (alone, a SYNC_MASTER would
+  // refuse every write); then each transaction ends as decided.
+  void promote_slave_drill(bool kill_while_deciding) {
+    constexpr int kPre = 10;
+    constexpr int kCount = 200;
+    const std::string master = start("m", {"brokerRole=SYNC_MASTER"});
+    const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+    ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", kWait, true).is_ok());
+    ASSERT_NO_FATAL_FAILURE(create_topic(master));
+    // The topic's config reaches the slave with the metadata log (a record every 200 ms).
+    ASSERT_TRUE(await_replicated_topic(cluster_->client(), slave, kTopic, 10s));
+    auto decided = std::make_shared<std::atomic<bool>>(false);
+    auto listener = deciding_listener(decided);
+    TransactionProducer& p = producer("txn-ha@test", listener);
+    ASSERT_TRUE(send_all(p, "pre", kPre, 1));
+    ASSERT_TRUE(send_all(p, "txn", kCount, 4));
+    ASSERT_EQ(await_messages(slave, 0, kPre).size(), static_cast<size_t>(kPre))
+        << "the committed messages did not reach the slave";
+    expect_committed_by_their_ends(*listener, kPre);
+
+    if (kill_while_deciding) {
+      decided->store(true);
+      ASSERT_TRUE(listener->wait_decisions(kCount / 4));
+    }
+    cluster_->broker("m")->kill9();
+    decided->store(true);
+    auto promoted = call(slave, promote_slave_request(2, "ASYNC_MASTER"));
+    ASSERT_TRUE(promoted.is_ok()) << promoted.status().to_string();
+    ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
+    ASSERT_NO_FATAL_FAILURE(expect_decided(p, slave, kPre, kCount));
+  }
+
+  // Three DLedger members: 10 transactions committed, 200 left open; the leader killed with -9
+  // (once the producer has answered 50 checks, with `kill_while_deciding`); then each
+  // transaction ends as decided on the next leader.
+  void dledger_leader_kill(bool kill_while_deciding) {
+    constexpr int kPre = 10;
+    constexpr int kCount = 200;
+    constexpr int kMembers = 3;
+    const std::string peers = dledger_peers(kMembers);
+    ASSERT_FALSE(peers.empty());
+    std::string addrs[kMembers];
+    for (int i = 0; i < kMembers; ++i) {
+      addrs[i] = start(dledger_member_id(i), dledger_member_settings("txn-dl", peers, i));
+      ASSERT_FALSE(addrs[i].empty());
+    }
+    const int leader = next_leader_announced(cluster_->broker(dledger_member_id(0)));
+    ASSERT_GE(leader, 0) << "no leader elected";
+    ASSERT_NO_FATAL_FAILURE(create_topic(addrs[leader]));
+    // The topic's config reaches the followers with the metadata log (a record every 200 ms).
+    for (int i = 0; i < kMembers; ++i) {
+      if (i == leader) continue;
+      ASSERT_TRUE(await_replicated_topic(cluster_->client(), addrs[i], kTopic, 10s));
+    }
+    auto decided = std::make_shared<std::atomic<bool>>(false);
+    auto listener = deciding_listener(decided);
+    TransactionProducer& p = producer("txn-dl@test", listener);
+    ASSERT_TRUE(send_all(p, "pre", kPre, 1));
+    ASSERT_TRUE(send_all(p, "txn", kCount, 4));
+    const int follower = (leader + 1) % kMembers;
+    ASSERT_EQ(await_messages(addrs[follower], 0, kPre).size(), static_cast<size_t>(kPre));
+    expect_committed_by_their_ends(*listener, kPre);
+
+    if (kill_while_deciding) {
+      decided->store(true);
+      ASSERT_TRUE(listener->wait_decisions(kCount / 4));
+    }
+    cluster_->broker(dledger_member_id(leader))->kill9();
+    decided->store(true);
+    int next = leader;
+    for (int announced = 0; announced < 8 && next == leader; ++announced)
+      next = next_leader_announced(cluster_->broker(dledger_member_id(follower)));
+    ASSERT_GE(next, 0) << "no new leader";
+    ASSERT_NE(next, leader);
+    ASSERT_NO_FATAL_FAILURE(expect_decided(p, addrs[next], kPre, kCount));
+  }
+
   TempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
   std::vector<std::unique_ptr<TransactionProducer>> producers_;
@@ -429,71 +515,44 @@ TEST_F(TransactionProcessTest, AfterKillNineOfTheBrokerEachOpenTransactionEndsAs
   ASSERT_NO_FATAL_FAILURE(expect_decided(p, restarted, kPre, kCount));
 }
 
+// kill -9 while the checks' answers are being applied (250 of 1,000 answered): after the restart
+// what was ended stays ended, once, and the rest is checked again.
+TEST_F(TransactionProcessTest, AfterKillNineWhileCommitsAreUnderWayEachEndsOnce) {
+  constexpr int kCount = 1000;
+  const std::string broker = start("b");
+  ASSERT_NO_FATAL_FAILURE(create_topic(broker));
+  auto decided = std::make_shared<std::atomic<bool>>(true);
+  auto listener = deciding_listener(decided);
+  TransactionProducer& p = producer("txn-kill@test", listener);
+  ASSERT_TRUE(send_all(p, "txn", kCount, 4));
+  ASSERT_TRUE(listener->wait_decisions(kCount / 4));
+  cluster_->broker("b")->kill9();
+  const std::string restarted = start("b");
+  ASSERT_FALSE(restarted.empty());
+  ASSERT_NO_FATAL_FAILURE(expect_decided(p, restarted, 0, kCount));
+}
+
 // The same through a promoteSlave failover: SYNC_MASTER and SLAVE, the master killed with -9
 // and the slave promoted (to ASYNC_MASTER: alone, a SYNC_MASTER would refuse every write).
 TEST_F(TransactionProcessTest, AfterPromoteSlaveEachOpenTransactionEndsAsDecided) {
-  constexpr int kPre = 10;
-  constexpr int kCount = 200;
-  const std::string master = start("m", {"brokerRole=SYNC_MASTER"});
-  const std::string slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
-  ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", kWait, true).is_ok());
-  ASSERT_NO_FATAL_FAILURE(create_topic(master));
-  // The topic's config reaches the slave with the metadata log (a record every 200 ms).
-  ASSERT_TRUE(await_replicated_topic(cluster_->client(), slave, kTopic, 10s));
-  auto decided = std::make_shared<std::atomic<bool>>(false);
-  auto listener = deciding_listener(decided);
-  TransactionProducer& p = producer("txn-ha@test", listener);
-  ASSERT_TRUE(send_all(p, "pre", kPre, 1));
-  ASSERT_TRUE(send_all(p, "txn", kCount, 4));
-  ASSERT_EQ(await_messages(slave, 0, kPre).size(), static_cast<size_t>(kPre))
-      << "the committed messages did not reach the slave";
-  expect_committed_by_their_ends(*listener, kPre);
+  ASSERT_NO_FATAL_FAILURE(promote_slave_drill(/*kill_while_deciding=*/false));
+}
 
-  cluster_->broker("m")->kill9();
-  decided->store(true);
-  auto promoted = call(slave, promote_slave_request(2, "ASYNC_MASTER"));
-  ASSERT_TRUE(promoted.is_ok()) << promoted.status().to_string();
-  ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
-  ASSERT_NO_FATAL_FAILURE(expect_decided(p, slave, kPre, kCount));
+// The master is killed while the producer's answers to the checks are being applied: some
+// commits and rollbacks are stored and copied, some in flight, some not sent yet. The promoted
+// slave (which repairs a commit whose message the stream cut off) checks the rest.
+TEST_F(TransactionProcessTest, AfterPromoteSlaveWhileCommitsAreUnderWayEachEndsOnce) {
+  ASSERT_NO_FATAL_FAILURE(promote_slave_drill(/*kill_while_deciding=*/true));
 }
 
 // The same through a kill -9 of the DLedger leader: the next leader checks what is open.
 TEST_F(TransactionProcessTest, AfterTheDLedgerLeaderIsKilledEachOpenTransactionEndsAsDecided) {
-  constexpr int kPre = 10;
-  constexpr int kCount = 200;
-  constexpr int kMembers = 3;
-  const std::string peers = dledger_peers(kMembers);
-  ASSERT_FALSE(peers.empty());
-  std::string addrs[kMembers];
-  for (int i = 0; i < kMembers; ++i) {
-    addrs[i] = start(dledger_member_id(i), dledger_member_settings("txn-dl", peers, i));
-    ASSERT_FALSE(addrs[i].empty());
-  }
-  const int leader = next_leader_announced(cluster_->broker(dledger_member_id(0)));
-  ASSERT_GE(leader, 0) << "no leader elected";
-  ASSERT_NO_FATAL_FAILURE(create_topic(addrs[leader]));
-  // The topic's config reaches the followers with the metadata log (a record every 200 ms).
-  for (int i = 0; i < kMembers; ++i) {
-    if (i == leader) continue;
-    ASSERT_TRUE(await_replicated_topic(cluster_->client(), addrs[i], kTopic, 10s));
-  }
-  auto decided = std::make_shared<std::atomic<bool>>(false);
-  auto listener = deciding_listener(decided);
-  TransactionProducer& p = producer("txn-dl@test", listener);
-  ASSERT_TRUE(send_all(p, "pre", kPre, 1));
-  ASSERT_TRUE(send_all(p, "txn", kCount, 4));
-  const int follower = (leader + 1) % kMembers;
-  ASSERT_EQ(await_messages(addrs[follower], 0, kPre).size(), static_cast<size_t>(kPre));
-  expect_committed_by_their_ends(*listener, kPre);
+  ASSERT_NO_FATAL_FAILURE(dledger_leader_kill(/*kill_while_deciding=*/false));
+}
 
-  cluster_->broker(dledger_member_id(leader))->kill9();
-  decided->store(true);
-  int next = leader;
-  for (int announced = 0; announced < 8 && next == leader; ++announced)
-    next = next_leader_announced(cluster_->broker(dledger_member_id(follower)));
-  ASSERT_GE(next, 0) << "no new leader";
-  ASSERT_NE(next, leader);
-  ASSERT_NO_FATAL_FAILURE(expect_decided(p, addrs[next], kPre, kCount));
+// The leader is killed while the producer's answers to the checks are being applied.
+TEST_F(TransactionProcessTest, AfterTheDLedgerLeaderIsKilledWhileCommitsAreUnderWayEachEndsOnce) {
+  ASSERT_NO_FATAL_FAILURE(dledger_leader_kill(/*kill_while_deciding=*/true));
 }
 
 // A transaction still unknown after transactionCheckMax checks is discarded: its message goes

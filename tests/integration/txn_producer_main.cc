@@ -8,8 +8,10 @@
 //   txn_producer_main <namesrvAddr> <group> <topic> <count> <clientId> <prefix>
 #include <any>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
