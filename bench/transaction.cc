@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -172,22 +174,36 @@ Result<Throughput> measure_throughput(const TxnOptions& o, const std::string& na
   }
   const client::ProducerMessage msg = bench_message(kSendTopic, o.size);
   auto plain_send = [&] { return plain.send(msg).is_ok(); };
+  // send_in_transaction does not wait for the END's answer (RocketMQ sends it oneway): a round
+  // counts the transactions sent, and then waits for every END's answer, counting refusals.
+  std::mutex ends_mu;
+  std::vector<std::shared_future<Status>> ends;
   auto txn_send = [&] {
     auto r = txn.send_in_transaction(msg);
-    return r.is_ok() && r->local_state == client::LocalTransactionState::kCommitMessage &&
-           r->end.is_ok();
+    if (!r.is_ok() || r->local_state != client::LocalTransactionState::kCommitMessage) return false;
+    std::lock_guard lock(ends_mu);
+    ends.push_back(r->end);
+    return true;
+  };
+  auto ends_refused = [&] {
+    std::lock_guard lock(ends_mu);
+    const auto refused =
+        std::count_if(ends.begin(), ends.end(), [](const auto& end) { return !end.get().is_ok(); });
+    ends.clear();
+    return static_cast<uint64_t>(refused);
   };
   const std::chrono::milliseconds length(int64_t{o.seconds} * 1000);
   // One round of each first, not counted: the first sends of a fresh broker fault its segment in.
   run_senders(o.senders, length, 0, plain_send);
   run_senders(o.senders, length, 0, txn_send);
+  (void)ends_refused();
   Throughput r;
   for (int i = 0; i < o.rounds; ++i) {
     const RoundCount p = run_senders(o.senders, length, 0, plain_send);
     const RoundCount t = run_senders(o.senders, length, 0, txn_send);
     r.plain.push_back(p.rate());
     r.txn.push_back(t.rate());
-    r.failed += p.failed + t.failed;
+    r.failed += p.failed + t.failed + ends_refused();
     if (!o.json) {
       std::cout << fmt::format("  round {}: plain {:.0f} msgs/s, transactional {:.0f} msgs/s\n",
                                i + 1, p.rate(), t.rate())

@@ -556,7 +556,7 @@ void TransactionService::check_round() {
   if (!table_ || catching_up_ || checking_) return;
   const int64_t now = txn_now_ms();
   const auto scan_began = std::chrono::steady_clock::now();
-  const DueScan scan = table_->due(now, kCheckBatch);
+  const DueScan scan = table_->due(now, kCheckBatch, next_check_origin_);
   // A scan that finds few due walks the whole table (42 ms for a million open transactions,
   // docs/benchmarks.md): the next round waits ten times as long, so scans take at most a tenth
   // of the strand however often transactions fall due.
@@ -579,6 +579,7 @@ void TransactionService::check_round() {
       std::min<uint64_t>(kMaxCheckBatchBytes, ctx_.config.store.mapped_file_size_commit_log / 4);
   uint64_t bytes[2] = {0, 0};
   size_t taken = 0;
+  uint64_t last_taken = 0;
   for (const OpenEntry& e : scan.due) {
     auto half = read_half(e.physical_offset);
     const bool discard = !half.is_ok() || e.check_times >= ctx_.config.transaction_check_max;
@@ -588,6 +589,7 @@ void TransactionService::check_round() {
     if (!table_->mark_in_flight(e.origin, b.kind)) continue;
     bytes[discard ? 1 : 0] += size;
     ++taken;
+    last_taken = e.origin;
     b.origins.push_back(e.origin);
     if (!half.is_ok()) {  // retention took it: nothing to check or commit any more
       logger("broker")->warn("transaction {} of producer group {} discarded: {}", e.origin,
@@ -613,6 +615,10 @@ void TransactionService::check_round() {
       b.groups.emplace_back(e.producer_group);
     }
   }
+  // The next round goes on after the last one taken (wrapping), so a backlog larger than a
+  // round is checked in turn, not its oldest part over and over.
+  next_check_origin_ =
+      taken < scan.due.size() || scan.due.size() == kCheckBatch ? last_taken + 1 : 0;
   if (!discards->msgs.empty()) (void)ensure_topic(ctx_, kTransCheckMaxTimeTopic, 1);
   not_before_ms_ = std::max(not_before_ms_, now + static_cast<int64_t>(taken) * 1000 /
                                                       static_cast<int64_t>(kMaxChecksPerSecond));

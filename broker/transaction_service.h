@@ -115,6 +115,7 @@ class TransactionService {
   bool checking_ = false;                   // a check batch is being appended
   std::optional<int64_t> check_at_ms_;      // when the check timer fires
   int64_t not_before_ms_ = 0;               // the pace: no round before this
+  uint64_t next_check_origin_ = 0;          // where the next round's scan starts
   uint64_t committed_low_ = 0;
   // ENDs naming a half in the log that the table has not read yet (the store indexes it soon).
   std::vector<std::pair<ConnectionPtr, RemotingCommand>> waiting_ends_;

@@ -49,21 +49,25 @@ void TransactionTable::on_op(uint64_t origin) {
   open_.erase(origin);
 }
 
-DueScan TransactionTable::due(int64_t now_ms, size_t limit) const {
+DueScan TransactionTable::due(int64_t now_ms, size_t limit, uint64_t from_origin) const {
   DueScan scan;
   if (limit == 0) return scan;
-  for (const auto& [origin, e] : open_) {
-    if (e.in_flight) continue;
-    if (e.due_ms <= now_ms) {
-      scan.due.push_back(view(origin, e));
-      if (scan.due.size() >= limit) {
-        scan.next_due_ms.reset();
-        return scan;
+  // From `from_origin` to the end, then from the start up to it: one pass over the table.
+  const auto split = open_.lower_bound(from_origin);
+  auto take = [&](auto it, auto end) {
+    for (; it != end; ++it) {
+      const auto& [origin, e] = *it;
+      if (e.in_flight) continue;
+      if (e.due_ms <= now_ms) {
+        scan.due.push_back(view(origin, e));
+        if (scan.due.size() >= limit) return false;
+      } else if (!scan.next_due_ms || e.due_ms < *scan.next_due_ms) {
+        scan.next_due_ms = e.due_ms;
       }
-    } else if (!scan.next_due_ms || e.due_ms < *scan.next_due_ms) {
-      scan.next_due_ms = e.due_ms;
     }
-  }
+    return true;
+  };
+  if (!take(split, open_.end()) || !take(open_.begin(), split)) scan.next_due_ms.reset();
   return scan;
 }
 

@@ -61,7 +61,7 @@ struct OpenEntry {
 enum class InFlight : uint8_t { kNone = 0, kCheck = 1, kEnd = 2 };
 
 struct DueScan {
-  std::vector<OpenEntry> due;  // in origin order, at most `limit`
+  std::vector<OpenEntry> due;  // in origin order from `from_origin` (wrapping), at most `limit`
   // The earliest due time of the open transactions not due yet (and not in flight); only when
   // the scan went through the whole table (fewer than `limit` due).
   std::optional<int64_t> next_due_ms;
@@ -77,7 +77,10 @@ class TransactionTable {
   void on_op(uint64_t origin);
 
   // --- Reading ---
-  DueScan due(int64_t now_ms, size_t limit) const;
+  // The open transactions due at `now_ms` and not in flight, from origin `from_origin` on and
+  // then from the oldest: a service that resumes after the last origin it took reaches every
+  // due transaction in turn, however many there are, rather than the oldest again and again.
+  DueScan due(int64_t now_ms, size_t limit, uint64_t from_origin = 0) const;
   std::optional<OpenEntry> find(uint64_t origin) const;
   bool is_open(uint64_t origin) const { return open_.contains(origin); }
   size_t size() const { return open_.size(); }

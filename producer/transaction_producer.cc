@@ -132,10 +132,11 @@ class TransactionProducer::Impl : public std::enable_shared_from_this<Impl> {
   Producer& producer() { return producer_; }
 
  private:
-  // Tells the broker that stored the half message what became of its transaction, and waits
-  // for its answer (logged; not retried).
-  Status end_after_send(const SendResult& sent, const std::string& transaction_id,
-                        LocalTransactionState state);
+  // Tells the broker that stored the half message what became of its transaction; the future
+  // holds its answer (logged when a failure; not retried).
+  std::shared_future<Status> end_after_send(const SendResult& sent,
+                                            const std::string& transaction_id,
+                                            LocalTransactionState state);
   // On a callback thread: asks the listener and answers the broker that asked.
   void on_check(TransactionCheck check);
 
@@ -202,9 +203,8 @@ Result<TransactionSendResult> TransactionProducer::Impl::send_in_transaction(
   return result;
 }
 
-Status TransactionProducer::Impl::end_after_send(const SendResult& sent,
-                                                 const std::string& transaction_id,
-                                                 LocalTransactionState state) {
+std::shared_future<Status> TransactionProducer::Impl::end_after_send(
+    const SendResult& sent, const std::string& transaction_id, LocalTransactionState state) {
   protocol::EndTransactionRequestT req;
   req.producer_group = group_;
   req.tran_state_table_offset = static_cast<int64_t>(sent.queue_offset);
@@ -219,11 +219,18 @@ Status TransactionProducer::Impl::end_after_send(const SendResult& sent,
     transaction_log()->warn(
         "END_TRANSACTION of transaction {} not sent: {}; the broker's check settles it",
         transaction_id, s.message());
-    return s;
+    std::promise<Status> failed;
+    failed.set_value(std::move(s));
+    return failed.get_future().share();
   }
-  auto response =
-      producer_.client()->remoting().invoke(*addr, end_request(req), producer_.send_msg_timeout());
-  return end_result(req, *addr, response);
+  auto answered = std::make_shared<std::promise<Status>>();
+  std::shared_future<Status> end = answered->get_future().share();
+  producer_.client()->remoting().invoke_async(
+      *addr, end_request(req), producer_.send_msg_timeout(),
+      [req, addr = *addr, answered](Result<RemotingCommand> response) {
+        answered->set_value(end_result(req, addr, response));
+      });
+  return end;
 }
 
 void TransactionProducer::Impl::on_check(TransactionCheck check) {

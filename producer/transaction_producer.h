@@ -15,6 +15,7 @@
 #pragma once
 
 #include <any>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,9 +45,11 @@ struct TransactionSendResult {
   SendResult send;             // where the half message was stored
   std::string transaction_id;  // the half message's UNIQ_KEY
   LocalTransactionState local_state = LocalTransactionState::kUnknow;
-  // What became of the END_TRANSACTION that told the broker local_state: ok once the broker
-  // answered SUCCESS, else why not (logged, not retried: the broker's check settles it).
-  Status end;
+  // The broker's answer to the END_TRANSACTION that told it local_state: ready once it came, ok
+  // on SUCCESS, else why not (logged, not retried: the broker's check settles the transaction).
+  // send_in_transaction does not wait for it, as RocketMQ sends its END oneway: the next
+  // transaction's half message goes out while this END is under way.
+  std::shared_future<Status> end;
 };
 
 class TransactionProducer {

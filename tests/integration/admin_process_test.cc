@@ -818,7 +818,8 @@ TEST_F(AdminProcessTest, TransactionListShowsOpenTransactionsOldestFirst) {
     m.body = "open " + std::to_string(i);
     auto r = producer.send_in_transaction(m);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-    ASSERT_TRUE(r->end.is_ok()) << r->end.to_string();  // UNKNOWN: answered, nothing ended
+    ASSERT_TRUE(r->end.get().is_ok())
+        << r->end.get().to_string();  // UNKNOWN: answered, nothing ended
     ids.push_back(r->transaction_id);
   }
   producer.shutdown();

@@ -297,6 +297,14 @@ class TransactionProducerTest : public ::testing::Test {
   }
 
   // The thread that runs the client's I/O (a response callback runs there).
+  // A transaction whose END has reached the broker (send_in_transaction does not wait for it):
+  // the ENDs counted after it are the checks' answers.
+  void send_and_wait_for_end() {
+    auto sent = producer_->send_in_transaction(message("a"));
+    ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+    sent->end.wait();
+  }
+
   std::thread::id io_thread() {
     std::promise<std::thread::id> id;
     auto request = RemotingCommand::request(RequestCode::HEART_BEAT);
@@ -320,7 +328,7 @@ TEST_F(TransactionProducerTest, SendsAHalfMessageThenCommitsWhereItWasStored) {
   EXPECT_EQ(r->local_state, LocalTransactionState::kCommitMessage);
   EXPECT_EQ(r->transaction_id, "TXN-7");
   EXPECT_EQ(r->send.broker_name, kBrokerName);
-  EXPECT_TRUE(r->end.is_ok()) << r->end.to_string();
+  EXPECT_TRUE(r->end.get().is_ok()) << r->end.get().to_string();
 
   const auto sends = broker_->sends();
   ASSERT_EQ(sends.size(), 1u);
@@ -340,7 +348,7 @@ TEST_F(TransactionProducerTest, SendsAHalfMessageThenCommitsWhereItWasStored) {
     EXPECT_EQ(listener_->executed[0].properties.at(std::string(kPropertyTransactionPrepared)),
               "true");
   }
-  // The END was answered before send_in_transaction returned.
+  // r->end is ready: the broker has the END.
   const auto ends = broker_->ends();
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].producer_group, kGroup);
@@ -361,6 +369,9 @@ TEST_F(TransactionProducerTest, RollbackAndUnknowAreSentAsSuch) {
   auto unknown = producer_->send_in_transaction(message("b"));
   ASSERT_TRUE(unknown.is_ok()) << unknown.status().to_string();
   EXPECT_EQ(unknown->local_state, LocalTransactionState::kUnknow);
+  // send_in_transaction does not wait for the END's answer; the futures do.
+  EXPECT_TRUE(rolled->end.get().is_ok());
+  EXPECT_TRUE(unknown->end.get().is_ok());
 
   const auto ends = broker_->ends();
   ASSERT_EQ(ends.size(), 2u);
@@ -376,8 +387,9 @@ TEST_F(TransactionProducerTest, ARefusedEndIsReportedNotRetried) {
   auto r = producer_->send_in_transaction(message("a"));
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
   EXPECT_EQ(r->local_state, LocalTransactionState::kCommitMessage);
-  EXPECT_EQ(r->end.code(), Code::kUnavailable) << r->end.to_string();
-  EXPECT_NE(r->end.message().find("SYSTEM_BUSY"), std::string::npos) << r->end.to_string();
+  EXPECT_EQ(r->end.get().code(), Code::kUnavailable) << r->end.get().to_string();
+  EXPECT_NE(r->end.get().message().find("SYSTEM_BUSY"), std::string::npos)
+      << r->end.get().to_string();
   EXPECT_EQ(broker_->ends().size(), 1u);
 }
 
@@ -386,6 +398,7 @@ TEST_F(TransactionProducerTest, AThrowingLocalTransactionIsUnknown) {
   auto r = producer_->send_in_transaction(message("a"));
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
   EXPECT_EQ(r->local_state, LocalTransactionState::kUnknow);
+  EXPECT_TRUE(r->end.get().is_ok());
   const auto ends = broker_->ends();
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].commit_or_rollback, protocol::TransactionOutcome::UNKNOWN);
@@ -400,6 +413,7 @@ TEST_F(TransactionProducerTest, AHalfMessageStoredWithoutSendOkIsRolledBackUnask
     std::lock_guard lock(listener_->mu_);
     EXPECT_TRUE(listener_->executed.empty());
   }
+  EXPECT_TRUE(r->end.get().is_ok());
   const auto ends = broker_->ends();
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].commit_or_rollback, protocol::TransactionOutcome::ROLLBACK);
@@ -445,7 +459,7 @@ TEST_F(TransactionProducerTest, ASecondTransactionProducerOfTheGroupInTheClientI
   EXPECT_EQ(no_listener.start().code(), Code::kInvalidArgument);
   // The first one still answers checks.
   listener_->execute_answer = LocalTransactionState::kUnknow;
-  ASSERT_TRUE(producer_->send_in_transaction(message("a")).is_ok());
+  send_and_wait_for_end();
   ASSERT_TRUE(broker_->check(check_request(kGroup, "TXN-C"), check_body("TXN-C", "x")));
   ASSERT_TRUE(broker_->wait_ends(2));
 }
@@ -453,7 +467,7 @@ TEST_F(TransactionProducerTest, ASecondTransactionProducerOfTheGroupInTheClientI
 TEST_F(TransactionProducerTest, ACheckRunsOffTheIoThreadAndIsAnsweredOnItsConnection) {
   // The send makes the connection the broker checks on.
   listener_->execute_answer = LocalTransactionState::kUnknow;
-  ASSERT_TRUE(producer_->send_in_transaction(message("a")).is_ok());
+  send_and_wait_for_end();
   ASSERT_TRUE(broker_->wait_connection());
 
   for (auto answer : {LocalTransactionState::kCommitMessage,
@@ -492,7 +506,7 @@ TEST_F(TransactionProducerTest, ACheckRunsOffTheIoThreadAndIsAnsweredOnItsConnec
 
 TEST_F(TransactionProducerTest, ChecksOfAnotherGroupOrWithABadBodyAreDropped) {
   listener_->execute_answer = LocalTransactionState::kUnknow;
-  ASSERT_TRUE(producer_->send_in_transaction(message("a")).is_ok());
+  send_and_wait_for_end();
   ASSERT_TRUE(broker_->wait_connection());
   std::string torn = check_body("TXN-T", "torn");
   torn.resize(torn.size() - 3);
@@ -518,7 +532,7 @@ TEST_F(TransactionProducerTest, ChecksOfAnotherGroupOrWithABadBodyAreDropped) {
 
 TEST_F(TransactionProducerTest, AfterShutdownChecksOfItsGroupFindNoHandler) {
   listener_->execute_answer = LocalTransactionState::kUnknow;
-  ASSERT_TRUE(producer_->send_in_transaction(message("a")).is_ok());
+  send_and_wait_for_end();
   ASSERT_TRUE(broker_->wait_connection());
   // Another group's producer in the same client keeps the client and its connection.
   auto other_listener = std::make_shared<ScriptedListener>();

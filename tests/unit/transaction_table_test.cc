@@ -164,6 +164,19 @@ TEST(TransactionTable, DueIsInOriginOrderAndStopsAtTheLimit) {
   EXPECT_TRUE(t.due(1'000'000, 0).due.empty());
 }
 
+// A backlog larger than a round: each scan resumes after the last origin taken and wraps, so the
+// newest are reached before the oldest come round again.
+TEST(TransactionTable, DueResumesFromAnOriginAndWrapsToTheOldest) {
+  TransactionTable t(kTiming, 0);
+  for (uint64_t q = 0; q < 10; ++q)
+    t.on_half(first_half(q, 0));
+  EXPECT_EQ(origins(t.due(1'000'000, 4, 8).due), (std::vector<uint64_t>{8, 9, 0, 1}));
+  const DueScan whole = t.due(1'000'000, 20, 5);
+  EXPECT_EQ(origins(whole.due), (std::vector<uint64_t>{5, 6, 7, 8, 9, 0, 1, 2, 3, 4}));
+  // Past the newest: from the oldest.
+  EXPECT_EQ(origins(t.due(1'000'000, 2, 100).due), (std::vector<uint64_t>{0, 1}));
+}
+
 TEST(TransactionTable, InFlightIsNotDueAndIsClearedByItsCopyItsOpOrTheService) {
   TransactionTable t(kTiming, 0);
   t.on_half(first_half(0, 0));
