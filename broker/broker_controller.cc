@@ -190,7 +190,7 @@ ReplicationHooks BrokerController::replication_hooks() {
   hooks.becoming_master = [this] {
     metadata_log_->on_becoming_master();
     metadata_sync_->adopt_logged_topics();
-    transactions_->wake();
+    transactions_->on_becoming_master();
   };
   hooks.following = [this] { metadata_sync_->sync_soon(); };
   hooks.writable = [this] {

@@ -104,6 +104,11 @@ void TransactionService::wake() {
   });
 }
 
+void TransactionService::on_becoming_master() {
+  noted_log_end_ = ctx_.store->commit_log().max_offset() + 1;
+  wake();
+}
+
 void TransactionService::step_down() {
   if (table_) logger("broker")->info("transaction state dropped: no longer master");
   table_.reset();
@@ -140,6 +145,8 @@ void TransactionService::rebuild() {
     (void)ctx_.offsets->reset(kTransGroup, kTransHalfTopic, 0, low);
   }
   catch_up_log_end_ = store.commit_log().max_offset();
+  const uint64_t noted = noted_log_end_.exchange(0);
+  repair_log_end_ = noted > 0 ? noted - 1 : catch_up_log_end_;
   table_ = std::make_unique<TransactionTable>(timing_, low);
   committed_low_ = low;
   leading_epoch_ = replication_.epoch();
@@ -335,7 +342,7 @@ void TransactionService::repair_torn_commit() {
   const std::vector<RecordView> records = decoded_records(last);
   if (records.empty()) return;
   const RecordView& r = records.front();
-  if (r.physical_offset + r.total_size != catch_up_log_end_) return;  // not the log's last record
+  if (r.physical_offset + r.total_size != repair_log_end_) return;  // not the log's last record
   auto op = parse_op(r);
   if (!op.is_ok() || op->end == TransactionEnd::kRollback) return;
   auto half = read_half(op->half_physical_offset);

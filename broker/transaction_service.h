@@ -53,9 +53,13 @@ class TransactionService {
 
   void start();
   void stop();
-  // The role may have changed (becoming master, writable, any role change): a master rebuilds
-  // its table, anything else drops it.
+  // The role may have changed (writable, any role change): a master rebuilds its table, anything
+  // else drops it.
   void wake();
+  // The becoming_master hook, before this broker writes: the log's end now is where a torn commit
+  // would end (what the old master's stream left), whatever the broker appends before the
+  // rebuild runs. Then wake().
+  void on_becoming_master();
 
   // END_TRANSACTION (slaves are refused by check_accepts_writes) and GET_OPEN_TRANSACTIONS.
   void end_transaction(const ConnectionPtr& conn, RemotingCommand req);
@@ -101,14 +105,16 @@ class TransactionService {
   int64_t leading_epoch_ = 0;
   uint64_t term_ = 0;  // bumped by step_down(): completions of older appends are ignored
   bool catching_up_ = false;
-  bool repairing_ = false;              // a torn commit's message is being appended
-  bool repair_done_ = false;            // the log's end was looked at for a torn commit
-  uint64_t catch_up_log_end_ = 0;       // the CommitLog end when this mastership began
-  uint64_t half_next_ = 0;              // next half queue offset to feed
-  uint64_t op_next_ = 0;                // next op queue offset to feed
-  bool checking_ = false;               // a check batch is being appended
-  std::optional<int64_t> check_at_ms_;  // when the check timer fires
-  int64_t not_before_ms_ = 0;           // the pace: no round before this
+  bool repairing_ = false;                  // a torn commit's message is being appended
+  bool repair_done_ = false;                // the log's end was looked at for a torn commit
+  uint64_t catch_up_log_end_ = 0;           // the CommitLog end when this mastership began
+  uint64_t repair_log_end_ = 0;             // where a torn commit's op would end
+  std::atomic<uint64_t> noted_log_end_{0};  // by on_becoming_master, + 1 (0: none)
+  uint64_t half_next_ = 0;                  // next half queue offset to feed
+  uint64_t op_next_ = 0;                    // next op queue offset to feed
+  bool checking_ = false;                   // a check batch is being appended
+  std::optional<int64_t> check_at_ms_;      // when the check timer fires
+  int64_t not_before_ms_ = 0;               // the pace: no round before this
   uint64_t committed_low_ = 0;
   // ENDs naming a half in the log that the table has not read yet (the store indexes it soon).
   std::vector<std::pair<ConnectionPtr, RemotingCommand>> waiting_ends_;
