@@ -304,14 +304,14 @@ Result<Storm> measure_storm(const TxnOptions& o, const BenchCluster& c) {
   return r;
 }
 
-std::string numbers(const std::vector<double>& v) {
+std::string rates_json(const std::vector<double>& v) {
   std::string out;
   for (double x : v)
     out += fmt::format("{}{:.0f}", out.empty() ? "" : ",", x);
   return "[" + out + "]";
 }
 
-std::string range_of(const std::vector<double>& v) {
+std::string rate_range(const std::vector<double>& v) {
   if (v.empty()) return "-";
   const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
   return fmt::format("{:.0f}-{:.0f}", *lo, *hi);
@@ -328,8 +328,8 @@ void print_table(const TxnOptions& o, const std::optional<Throughput>& t,
         "| plain sync | {} | {:.0f} | {} |\n| transactional (half + commit) | {} | {:.0f} | {} |\n"
         "| transactional / plain | | {:.1f} % | target >= 50 %: {} |\n"
         "| median of the round pairs' ratios | | {:.1f} % | |\n",
-        o.seconds, t->plain.size(), median_of(t->plain), range_of(t->plain), t->txn.size(),
-        median_of(t->txn), range_of(t->txn), ratio * 100, ratio >= 0.5 ? "met" : "MISSED",
+        o.seconds, t->plain.size(), median_of(t->plain), rate_range(t->plain), t->txn.size(),
+        median_of(t->txn), rate_range(t->txn), ratio * 100, ratio >= 0.5 ? "met" : "MISSED",
         t->paired_ratio() * 100);
     if (t->failed > 0) std::cout << fmt::format("  {} sends failed\n", t->failed);
   }
@@ -377,8 +377,8 @@ void print_json(const TxnOptions& o, const std::optional<Throughput>& t,
         ",\"throughput\":{{\"plain_msgs_per_s\":{},\"transactional_msgs_per_s\":{},"
         "\"plain_median\":{:.0f},\"transactional_median\":{:.0f},\"ratio\":{:.4f},"
         "\"paired_ratio\":{:.4f},\"failed\":{}}}",
-        numbers(t->plain), numbers(t->txn), median_of(t->plain), median_of(t->txn), t->ratio(),
-        t->paired_ratio(), t->failed);
+        rates_json(t->plain), rates_json(t->txn), median_of(t->plain), median_of(t->txn),
+        t->ratio(), t->paired_ratio(), t->failed);
   }
   if (s) {
     out += fmt::format(
@@ -421,8 +421,8 @@ int transaction(const TxnOptions& o, const Binaries& bin) {
     return cleanup(1);
   }
   BenchCluster& c = **cluster;
-  Status s = create_topic(c.namesrv_addr(), {c.master_addr()}, kSendTopic, 8);
-  if (s.is_ok()) s = create_topic(c.namesrv_addr(), {c.master_addr()}, kProbeTopic, 1);
+  Status s = bench::create_topic(c.namesrv_addr(), {c.master_addr()}, kSendTopic, 8);
+  if (s.is_ok()) s = bench::create_topic(c.namesrv_addr(), {c.master_addr()}, kProbeTopic, 1);
   if (s.is_ok()) s = first_send(c.namesrv_addr(), kSendTopic);
   if (!s.is_ok()) {
     std::cerr << "transaction: setup: " << s.to_string() << "\n";
