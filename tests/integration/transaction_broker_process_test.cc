@@ -49,7 +49,7 @@ class CheckedProducer {
   remoting::RemotingClient client_;  // last: its threads stop before the queue goes
 };
 
-class TransactionProcessTest : public ::testing::Test {
+class TransactionBrokerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_ = std::make_unique<LocalCluster>(dir_.path());
@@ -157,7 +157,8 @@ class TransactionProcessTest : public ::testing::Test {
   CheckedProducer producer_;
 };
 
-TEST_F(TransactionProcessTest, CommitIsDeliveredOnceRollbackNeverAndASecondEndAppendsNothing) {
+TEST_F(TransactionBrokerProcessTest,
+       CommitIsDeliveredOnceRollbackNeverAndASecondEndAppendsNothing) {
   const auto c = half("committed", "T-C");
   const auto r = half("rolled-back", "T-R");
   RemotingCommand a = end(c, protocol::TransactionOutcome::COMMIT);
@@ -190,7 +191,8 @@ TEST_F(TransactionProcessTest, CommitIsDeliveredOnceRollbackNeverAndASecondEndAp
   EXPECT_EQ(bad->response_code(), ResponseCode::SYSTEM_ERROR) << bad->remark();
 }
 
-TEST_F(TransactionProcessTest, AnOpenTransactionIsCheckedOnItsProducersConnectionAndCommitted) {
+TEST_F(TransactionBrokerProcessTest,
+       AnOpenTransactionIsCheckedOnItsProducersConnectionAndCommitted) {
   heartbeat();
   const auto sent = std::chrono::steady_clock::now();  // before the half: it is stored after
   const auto h = half("checked", "T-K");
@@ -245,7 +247,7 @@ TEST_F(TransactionProcessTest, AnOpenTransactionIsCheckedOnItsProducersConnectio
 
 // The table is rebuilt from the log after a kill -9: an ended transaction stays ended, an open
 // one is checked by the restarted broker and committed once.
-TEST_F(TransactionProcessTest, AfterKillNineEndedTransactionsStayEndedAndOpenOnesAreChecked) {
+TEST_F(TransactionBrokerProcessTest, AfterKillNineEndedTransactionsStayEndedAndOpenOnesAreChecked) {
   const auto a = half("A", "T-A");
   const auto b = half("B", "T-B");
   const auto c = half("C", "T-C");
@@ -277,7 +279,7 @@ TEST_F(TransactionProcessTest, AfterKillNineEndedTransactionsStayEndedAndOpenOne
 
 // Unanswered (no producer connected) transactionCheckMax times: moved to
 // TRANS_CHECK_MAX_TIME_TOPIC, and an END after that finds it ended.
-TEST_F(TransactionProcessTest, AnUnansweredTransactionIsDiscardedAfterTransactionCheckMax) {
+TEST_F(TransactionBrokerProcessTest, AnUnansweredTransactionIsDiscardedAfterTransactionCheckMax) {
   // The broker creates the topic at the first discard; made first so a long poll can wait on it.
   auto created = call(update_topic_request("TRANS_CHECK_MAX_TIME_TOPIC", 1));
   ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
