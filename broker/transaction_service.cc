@@ -327,6 +327,9 @@ void TransactionService::finish_catching_up() {
   catching_up_flag_ = false;
   logger("broker")->info("transaction state rebuilt: {} open, low water {}", table_->size(),
                          table_->low_water());
+  // Scripts and tests wait for this before they end transactions: until now END answers
+  // SYSTEM_BUSY.
+  announce("transactions ready: " + std::to_string(table_->size()) + " open");
   check_round();
 }
 
@@ -496,11 +499,21 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
   std::vector<Message> msgs = batch->msgs;
   append_and_reply(ctx_, deadlines_, conn, std::move(req), std::move(msgs), batch,
                    [this, origin, term = term_](const AppendOutcome& out) {
-                     // Nothing stored: it may be sent again. Else the op's arrival clears it.
-                     if (!out.results.empty()) return;
-                     on_strand_in_term(
-                         term, [this, origin] { table_->clear_in_flight(origin, InFlight::kEnd); });
+                     settle_after_end(term, origin, out);
                    });
+}
+
+// Runs before the END's answer goes out, so an END the producer sends after that answer finds
+// the transaction ended (the strand runs in order), not "being ended" until the op's arrival.
+void TransactionService::settle_after_end(uint64_t term, uint64_t origin,
+                                          const AppendOutcome& out) {
+  on_strand_in_term(term, [this, origin, ok = out.status.is_ok(), stored = !out.results.empty()] {
+    if (ok) {
+      table_->on_op(origin);  // as safe as the mode makes it: the op's own arrival is ignored
+    } else if (!stored) {
+      table_->clear_in_flight(origin, InFlight::kEnd);  // nothing stored: it may be sent again
+    }  // else stored, not known replicated: the op's arrival ends it, or a failover decides
+  });
 }
 
 void TransactionService::open_transactions(const ConnectionPtr& conn, RemotingCommand req) {

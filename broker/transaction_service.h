@@ -89,6 +89,8 @@ class TransactionService {
   Result<std::shared_ptr<Held>> read_half(uint64_t physical_offset) const;
   // Runs `fn` on the strand if this broker still leads in `term` (an append's completion).
   void on_strand_in_term(uint64_t term, std::function<void()> fn);
+  // What an END's append outcome does to its transaction (before the END is answered).
+  void settle_after_end(uint64_t term, uint64_t origin, const AppendOutcome& out);
 
   BrokerContext& ctx_;
   Replication& replication_;

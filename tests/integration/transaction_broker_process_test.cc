@@ -57,6 +57,7 @@ class TransactionBrokerProcessTest : public ::testing::Test {
                                        {"transactionTimeOut=1000", "transactionCheckInterval=300"});
     ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
     broker_ = *addr;
+    wait_until_transactions_ready();
     auto created = call(update_topic_request("Orders", 1));
     ASSERT_TRUE(created.is_ok()) << created.status().to_string();
     ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
@@ -71,6 +72,14 @@ class TransactionBrokerProcessTest : public ::testing::Test {
         {"transactionTimeOut=1000", "transactionCheckInterval=300", "transactionCheckMax=3"});
     ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
     broker_ = *addr;
+    wait_until_transactions_ready();
+  }
+
+  // The broker's transaction state is rebuilt (until then END answers SYSTEM_BUSY).
+  void wait_until_transactions_ready() {
+    auto ready =
+        cluster_->broker("txn-a")->wait_for_line("transactions ready", 30s, /*include_read=*/true);
+    ASSERT_TRUE(ready.is_ok()) << ready.status().to_string();
   }
 
   Result<RemotingCommand> call(RemotingCommand req) {
@@ -116,18 +125,11 @@ class TransactionBrokerProcessTest : public ::testing::Test {
     return req;
   }
 
-  // Ends `h`; the broker's answer. A SYSTEM_BUSY while its state catches up after start is
-  // retried (bounded).
+  // Ends `h`; the broker's answer.
   RemotingCommand end(const protocol::SendMessageResponseT& h, protocol::TransactionOutcome o) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      auto r = call(end_request(h.queue_offset, h.physical_offset, o));
-      EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-      if (!r.is_ok()) return RemotingCommand{};
-      if (r->response_code() != ResponseCode::SYSTEM_BUSY) return std::move(r).value();
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "END_TRANSACTION stayed SYSTEM_BUSY";
-    return RemotingCommand{};
+    auto r = call(end_request(h.queue_offset, h.physical_offset, o));
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? std::move(r).value() : RemotingCommand{};
   }
 
   // Every body in queue 0 of `topic`, long-polling for the `want`-th.
