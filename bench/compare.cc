@@ -28,6 +28,7 @@
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
 #include "bench/report.h"
+#include "bench/round_stats.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
 #include "common/args.h"
@@ -86,10 +87,6 @@ SendOptions send_options(const CompareOptions& o) {
   s.rate = o.rate;
   s.send_timeout = o.send_timeout;
   return s;
-}
-
-double ms_of(uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
 }
 
 // Runs the workload on the cluster `namesrv` serves (topics already created); fills the

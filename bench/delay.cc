@@ -13,6 +13,7 @@
 
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
+#include "bench/round_stats.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
 #include "common/args.h"
@@ -65,17 +66,6 @@ int delay_usage(const std::string& why) {
   return 2;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-double us_to_ms(uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
-}
-
 struct ThroughputResult {
   std::vector<double> plain, delayed;  // msgs/s per round, in run order
   // The broker's CPU (user + system) per acked message, µs, per round: what a send costs, which
@@ -83,15 +73,15 @@ struct ThroughputResult {
   std::vector<double> plain_cpu_us, delayed_cpu_us;
   uint64_t failed = 0;  // sends failed or not confirmed, all rounds
   double ratio() const {
-    const double p = median(plain);
-    return p > 0 ? median(delayed) / p : 0;
+    const double p = median_of(plain);
+    return p > 0 ? median_of(delayed) / p : 0;
   }
 };
 
 struct Percentiles {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   static Percentiles of(const LatencyHistogram& h) {
-    return {us_to_ms(h.percentile_us(0.50)), us_to_ms(h.percentile_us(0.99)), us_to_ms(h.max_us())};
+    return {ms_of(h.percentile_us(0.50)), ms_of(h.percentile_us(0.99)), ms_of(h.max_us())};
   }
 };
 
@@ -214,19 +204,6 @@ Result<LatenessResult> measure_lateness(const DelayOptions& o, const std::string
   return r;
 }
 
-std::string range_of(const std::vector<double>& v) {
-  if (v.empty()) return "—";
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  return fmt::format("{:.0f}–{:.0f}", *lo, *hi);
-}
-
-std::string numbers(const std::vector<double>& v) {
-  std::string out;
-  for (double x : v)
-    out += fmt::format("{}{:.0f}", out.empty() ? "" : ",", x);
-  return "[" + out + "]";
-}
-
 void print_table(const DelayOptions& o, const std::optional<ThroughputResult>& t,
                  const std::optional<LatenessResult>& l) {
   std::cout << fmt::format(
@@ -242,10 +219,11 @@ void print_table(const DelayOptions& o, const std::optional<ThroughputResult>& t
         "| plain | {} | {:.0f} | {} | {:.1f} |\n| delayed (level {}) | {} | {:.0f} | {} | {:.1f} "
         "|\n"
         "| delayed / plain | | {:.1f} % | target >= 80 %: {} | {:.2f}x |\n",
-        t->plain.size(), median(t->plain), range_of(t->plain), median(t->plain_cpu_us), kHeldLevel,
-        t->delayed.size(), median(t->delayed), range_of(t->delayed), median(t->delayed_cpu_us),
-        ratio * 100, ratio >= 0.8 ? "met" : "MISSED",
-        median(t->plain_cpu_us) > 0 ? median(t->delayed_cpu_us) / median(t->plain_cpu_us) : 0);
+        t->plain.size(), median_of(t->plain), range_of(t->plain), median_of(t->plain_cpu_us),
+        kHeldLevel, t->delayed.size(), median_of(t->delayed), range_of(t->delayed),
+        median_of(t->delayed_cpu_us), ratio * 100, ratio >= 0.8 ? "met" : "MISSED",
+        median_of(t->plain_cpu_us) > 0 ? median_of(t->delayed_cpu_us) / median_of(t->plain_cpu_us)
+                                       : 0);
     if (t->failed > 0) std::cout << fmt::format("  {} sends failed or unconfirmed\n", t->failed);
   }
   if (l) {
@@ -283,8 +261,9 @@ void print_json(const DelayOptions& o, const std::optional<ThroughputResult>& t,
         ",\"throughput\":{{\"plain_msgs_per_s\":{},\"delayed_msgs_per_s\":{},"
         "\"plain_median\":{:.0f},\"delayed_median\":{:.0f},\"ratio\":{:.4f},"
         "\"plain_cpu_us_per_msg\":{:.2f},\"delayed_cpu_us_per_msg\":{:.2f},\"failed\":{}}}",
-        numbers(t->plain), numbers(t->delayed), median(t->plain), median(t->delayed), t->ratio(),
-        median(t->plain_cpu_us), median(t->delayed_cpu_us), t->failed);
+        numbers_json(t->plain), numbers_json(t->delayed), median_of(t->plain),
+        median_of(t->delayed), t->ratio(), median_of(t->plain_cpu_us), median_of(t->delayed_cpu_us),
+        t->failed);
   }
   if (l) {
     const auto& v = l->report.verify;

@@ -17,6 +17,7 @@
 #include "admin/admin_client.h"
 #include "bench/bench_cluster.h"
 #include "bench/latency_histogram.h"
+#include "bench/round_stats.h"
 #include "bench/workload.h"
 #include "common/args.h"
 #include "consumer/pull_consumer.h"
@@ -68,17 +69,6 @@ int txn_usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench transaction: " << why << "\n";
   std::cerr << kTxnUsage;
   return 2;
-}
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-double ms_of(uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
 }
 
 // A local transaction that always reaches `state`, and a check that answers the same.
@@ -320,19 +310,6 @@ Result<Storm> measure_storm(const TxnOptions& o, const BenchCluster& c) {
   return r;
 }
 
-std::string rates_json(const std::vector<double>& v) {
-  std::string out;
-  for (double x : v)
-    out += fmt::format("{}{:.0f}", out.empty() ? "" : ",", x);
-  return "[" + out + "]";
-}
-
-std::string rate_range(const std::vector<double>& v) {
-  if (v.empty()) return "-";
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  return fmt::format("{:.0f}-{:.0f}", *lo, *hi);
-}
-
 void print_table(const TxnOptions& o, const std::optional<Throughput>& t,
                  const std::optional<Storm>& s) {
   std::cout << fmt::format("\ntransaction: {} ({}), {} B bodies, {} sender threads\n",
@@ -344,8 +321,8 @@ void print_table(const TxnOptions& o, const std::optional<Throughput>& t,
         "| plain sync | {} | {:.0f} | {} |\n| transactional (half + commit) | {} | {:.0f} | {} |\n"
         "| transactional / plain | | {:.1f} % | target >= 50 %: {} |\n"
         "| median of the round pairs' ratios | | {:.1f} % | |\n",
-        o.seconds, t->plain.size(), median_of(t->plain), rate_range(t->plain), t->txn.size(),
-        median_of(t->txn), rate_range(t->txn), ratio * 100, ratio >= 0.5 ? "met" : "MISSED",
+        o.seconds, t->plain.size(), median_of(t->plain), range_of(t->plain), t->txn.size(),
+        median_of(t->txn), range_of(t->txn), ratio * 100, ratio >= 0.5 ? "met" : "MISSED",
         t->paired_ratio() * 100);
     if (t->failed > 0) std::cout << fmt::format("  {} sends failed\n", t->failed);
   }
@@ -393,7 +370,7 @@ void print_json(const TxnOptions& o, const std::optional<Throughput>& t,
         ",\"throughput\":{{\"plain_msgs_per_s\":{},\"transactional_msgs_per_s\":{},"
         "\"plain_median\":{:.0f},\"transactional_median\":{:.0f},\"ratio\":{:.4f},"
         "\"paired_ratio\":{:.4f},\"failed\":{}}}",
-        rates_json(t->plain), rates_json(t->txn), median_of(t->plain), median_of(t->txn),
+        numbers_json(t->plain), numbers_json(t->txn), median_of(t->plain), median_of(t->txn),
         t->ratio(), t->paired_ratio(), t->failed);
   }
   if (s) {

@@ -6,6 +6,7 @@
 
 #include "broker/system_topics.h"
 #include "broker/timer_messages.h"
+#include "common/msg_id.h"
 #include "common/whole_number.h"
 
 namespace comet::broker {
@@ -86,16 +87,11 @@ std::optional<int64_t> check_immunity_ms_of(std::string_view properties) {
 }
 
 std::string make_transaction_id(HostAddress store_host, int64_t start_ms, uint32_t sequence) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string id(32, '0');
-  auto put = [&](size_t at, uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i, v >>= 4)
-      id[at + static_cast<size_t>(i)] = kHex[v & 0xF];
-  };
-  put(0, store_host.ipv4, 8);
-  put(8, store_host.port, 4);
-  put(12, static_cast<uint64_t>(start_ms), 12);  // 48 bits of ms: until the year 10889
-  put(24, sequence, 8);
+  put_hex(id, 0, store_host.ipv4, 8);
+  put_hex(id, 8, store_host.port, 4);
+  put_hex(id, 12, static_cast<uint64_t>(start_ms), 12);  // 48 bits of ms: until the year 10889
+  put_hex(id, 24, sequence, 8);
   return id;
 }
 

@@ -12,4 +12,8 @@ namespace comet {
 
 std::string make_msg_id(HostAddress store_host, uint64_t physical_offset);
 
+// Writes the low `digits` hex digits of `v`, upper case, into out[at, at + digits): the ids above
+// and the broker's transaction ids are fixed-width fields of hex.
+void put_hex(std::string& out, size_t at, uint64_t v, int digits);
+
 }  // namespace comet
