@@ -348,7 +348,7 @@ void TransactionService::repair_torn_commit() {
   if (r.physical_offset + r.total_size != repair_log_end_) return;  // not the log's last record
   auto op = parse_op(r);
   if (!op.is_ok() || op->end == TransactionEnd::kRollback) return;
-  auto half = read_half(op->half_physical_offset);
+  auto half = read_half(op->half_physical_offset, replication_.read_bound());
   if (!half.is_ok()) {
     logger("broker")->error("torn commit of transaction {} not repaired: {}", op->origin,
                             half.status().to_string());
@@ -395,10 +395,11 @@ void TransactionService::on_strand_in_term(uint64_t term, std::function<void()> 
   });
 }
 
-Result<std::shared_ptr<TransactionService::Held>> TransactionService::read_half(uint64_t at) const {
+Result<std::shared_ptr<TransactionService::Held>> TransactionService::read_half(
+    uint64_t at, uint64_t bound) const {
   const std::string where =
       "no half message at offset " + std::to_string(at) + " on broker " + ctx_.config.broker_name;
-  if (at >= replication_.read_bound()) return Status::not_found(where);
+  if (at >= bound) return Status::not_found(where);
   const uint32_t max_bytes = ctx_.config.store.max_message_size + (64u << 10);
   auto view = ctx_.store->commit_log().read(at, max_bytes);
   if (!view.is_ok()) return Status::not_found(where + " (" + view.status().message() + ")");
@@ -433,7 +434,11 @@ void TransactionService::end(const ConnectionPtr& conn, RemotingCommand req) {
   }
   auto half = ext.commit_log_offset < 0
                   ? Result<std::shared_ptr<Held>>(Status::not_found("negative commit_log_offset"))
-                  : read_half(static_cast<uint64_t>(ext.commit_log_offset));
+                  // Up to the log's end, not the read bound: a SYNC_MASTER answers a send once
+                  // a slave has it, and its read bound may move a moment later. Nothing is
+                  // decided before the table has read the half (below), which the bound orders.
+                  : read_half(static_cast<uint64_t>(ext.commit_log_offset),
+                              ctx_.store->commit_log().max_offset());
   if (!half.is_ok()) {
     log->warn("END_TRANSACTION from {} (group {}): {}", conn->remote_address(), ext.producer_group,
               half.status().message());
@@ -549,7 +554,7 @@ void TransactionService::list(const ConnectionPtr& conn, RemotingCommand req) {
     t->commit_log_offset = static_cast<int64_t>(e.physical_offset);
     t->age_ms = std::max<int64_t>(0, now - e.born_ms);
     t->check_times = static_cast<int32_t>(e.check_times);
-    if (auto half = read_half(e.physical_offset); half.is_ok()) {
+    if (auto half = read_half(e.physical_offset, replication_.read_bound()); half.is_ok()) {
       const std::string_view props = (*half)->record.properties;
       t->transaction_id = std::string(find_property(props, kPropertyUniqKey));
       t->topic = std::string(find_property(props, kPropertyRealTopic));
@@ -594,7 +599,7 @@ void TransactionService::check_round() {
   size_t taken = 0;
   uint64_t last_taken = 0;
   for (const OpenEntry& e : scan.due) {
-    auto half = read_half(e.physical_offset);
+    auto half = read_half(e.physical_offset, replication_.read_bound());
     const bool discard = !half.is_ok() || e.check_times >= ctx_.config.transaction_check_max;
     Batch& b = discard ? *discards : *checks;
     const uint64_t size = kOpRecordBytes + (half.is_ok() ? (*half)->record.total_size : 0);

@@ -86,7 +86,9 @@ class TransactionService {
   void send_check(const Batch& batch, size_t i, const commitlog::AppendResult& r);
   void arm_check(int64_t at_ms);
   void commit_low_water();
-  Result<std::shared_ptr<Held>> read_half(uint64_t physical_offset) const;
+  // The half message at `physical_offset`, which must lie below `bound` (the read bound, or the
+  // log's end for an END: see end()).
+  Result<std::shared_ptr<Held>> read_half(uint64_t physical_offset, uint64_t bound) const;
   // Runs `fn` on the strand if this broker still leads in `term` (an append's completion).
   void on_strand_in_term(uint64_t term, std::function<void()> fn);
   // What an END's append outcome does to its transaction (before the END is answered).
