@@ -48,8 +48,11 @@ void DLedgerReplication::on_role(bool leader, int64_t term, const std::string& l
     role_ = BrokerRole::kSlave;
     broker_id_ = ctx_.config.dledger.self_index() + 1;
   }
-  if (!leader_id.empty() && leader_id != leader_) {
+  // A new leader, or the same one in a new term (a leader that stepped down and won again): both
+  // are news to operators and to the tests that wait on these lines.
+  if (!leader_id.empty() && (leader_id != leader_ || term != leader_term_)) {
     leader_ = leader_id;
+    leader_term_ = term;
     announce("DLedger group " + ctx_.config.dledger.group + " is led by " + leader_id +
              " in term " + std::to_string(term));
   }

@@ -53,7 +53,8 @@ class DLedgerReplication final : public Replication {
   std::atomic<BrokerRole> role_{BrokerRole::kSlave};
   std::atomic<int64_t> broker_id_{0};
   std::atomic<bool> stopped_{false};
-  std::string leader_;  // Raft thread only: the last leader announced
+  std::string leader_;       // Raft thread only: the last leader announced
+  int64_t leader_term_ = 0;  // Raft thread only: and its term
   mutable std::mutex mu_;
   std::string master_addr_;  // guarded by mu_: the leader's broker address, for metadata sync
 };

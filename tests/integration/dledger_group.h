@@ -34,13 +34,29 @@ inline std::vector<std::string> dledger_member_settings(const std::string& group
           "dLegerSelfId=" + dledger_member_id(i)};
 }
 
-// The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
+// A leadership a member announces on its stdout ("... is led by n<k> in term <t>"): member -1
+// when none came in time.
+struct Leadership {
+  int member = -1;
+  int64_t term = 0;
+};
+inline Leadership next_leadership_announced(
+    ChildProcess* member, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto line = member->wait_for_line("is led by", timeout);
+  if (!line.is_ok()) return {};
+  const size_t at = line->find("is led by n");
+  if (at == std::string::npos) return {};
+  Leadership l;
+  l.member = std::stoi(line->substr(at + 11));
+  const size_t term_at = line->find(" in term ", at);
+  if (term_at != std::string::npos) l.term = std::stoll(line->substr(term_at + 9));
+  return l;
+}
+
+// The next leader `member` announces: k of n<k>, or -1.
 inline int next_leader_announced(ChildProcess* member,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto line = member->wait_for_line("is led by", timeout);
-  if (!line.is_ok()) return -1;
-  const size_t at = line->find("is led by n");
-  return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
+  return next_leadership_announced(member, timeout).member;
 }
 
 }  // namespace comet::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "integration/metadata_offsets.h"
 #include "integration/scheduled_messages.h"
 
@@ -240,14 +241,6 @@ TEST_F(TimerProcessTest, APromotedSlaveDeliversPendingTimersOnce) {
   EXPECT_TRUE(
       collect(slave, "Timers", &offset, 1, std::chrono::steady_clock::now() + 1500ms).empty())
       << "delivered twice";
-}
-
-// The next leader `member` announces on its stdout ("... is led by n<k> ..."): k, or -1.
-int next_leader_announced(ChildProcess* member, std::chrono::milliseconds timeout) {
-  auto line = member->wait_for_line("is led by", timeout);
-  if (!line.is_ok()) return -1;
-  const size_t at = line->find("is led by n");
-  return at == std::string::npos ? -1 : std::stoi(line->substr(at + 11));
 }
 
 // A DLedger group: the leader is killed with -9 while timers are pending; whichever member leads
