@@ -143,6 +143,10 @@ Result<OpRecord> parse_op(const RecordView& op) {
   return OpRecord{*origin, *end, *half_offset};
 }
 
+uint32_t real_queue_id_of(std::string_view properties) {
+  return parse_whole_number<uint32_t>(find_property(properties, kPropertyRealQueueId)).value_or(0);
+}
+
 Message committed_message_of(const RecordView& half, uint64_t origin, bool to_check_max,
                              std::string& storage) {
   Message m = record::message_of(half);
@@ -153,8 +157,7 @@ Message committed_message_of(const RecordView& half, uint64_t origin, bool to_ch
                                  {kPropertyTransactionPrepared, kPropertyTransactionCheckTimes});
   } else {
     m.topic = find_property(half.properties, kPropertyRealTopic);
-    m.queue_id = parse_whole_number<uint32_t>(find_property(half.properties, kPropertyRealQueueId))
-                     .value_or(0);
+    m.queue_id = real_queue_id_of(half.properties);
     storage = without_properties(
         half.properties, {kPropertyRealTopic, kPropertyRealQueueId, kPropertyTransactionPrepared,
                           kPropertyTransactionCheckTimes});

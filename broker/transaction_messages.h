@@ -46,6 +46,8 @@ uint64_t origin_of(const RecordView& half);
 
 // TRANSACTION_CHECK_TIMES, 0 when absent or not a number.
 uint32_t check_times_of(std::string_view properties);
+// REAL_QID of a half record: the queue its message goes to (0 when absent or damaged).
+uint32_t real_queue_id_of(std::string_view properties);
 
 // CHECK_IMMUNITY_TIME_IN_SECONDS * 1000; nullopt when absent, negative, not a number or too large
 // (the first check then waits transactionTimeOut).

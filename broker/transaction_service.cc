@@ -12,7 +12,6 @@
 #include "broker/transaction_messages.h"
 #include "common/logging.h"
 #include "common/msg_id.h"
-#include "common/whole_number.h"
 
 namespace comet::broker {
 namespace {
@@ -28,10 +27,6 @@ constexpr size_t kMaxWaitingEnds = 10000;  // ENDs for halves not indexed yet
 
 int64_t txn_now_ms() {
   return SystemClock::instance().now_ms();
-}
-
-uint32_t real_queue_of(std::string_view properties) {
-  return parse_whole_number<uint32_t>(find_property(properties, kPropertyRealQueueId)).value_or(0);
 }
 
 }  // namespace
@@ -136,10 +131,9 @@ void TransactionService::rebuild() {
   // Never beyond this log's half queue: an H copied from a master whose log this one lacks the
   // end of (SlaveMetadataSync copies offsets outside the log) would hide the halves written here
   // at the offsets it passed over.
-  const uint64_t low = std::clamp(ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0).value_or(0),
-                                  half_min, std::max(half_min, half_max));
-  if (const auto stored = ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0);
-      stored && *stored > low) {
+  const auto stored = ctx_.offsets->query(kTransGroup, kTransHalfTopic, 0);
+  const uint64_t low = std::clamp(stored.value_or(0), half_min, std::max(half_min, half_max));
+  if (stored && *stored > low) {
     logger("broker")->warn("transaction low water {} is beyond the half queue's end {}: reset",
                            *stored, low);
     (void)ctx_.offsets->reset(kTransGroup, kTransHalfTopic, 0, low);
@@ -558,7 +552,7 @@ void TransactionService::list(const ConnectionPtr& conn, RemotingCommand req) {
       const std::string_view props = (*half)->record.properties;
       t->transaction_id = std::string(find_property(props, kPropertyUniqKey));
       t->topic = std::string(find_property(props, kPropertyRealTopic));
-      t->queue_id = static_cast<int32_t>(real_queue_of(props));
+      t->queue_id = static_cast<int32_t>(real_queue_id_of(props));
     }
     answer.entries.push_back(std::move(t));
   }
@@ -691,7 +685,7 @@ void TransactionService::send_check(const Batch& b, size_t i, const commitlog::A
   }
   Message shown = copy;
   shown.topic = find_property(copy.properties, kPropertyRealTopic);
-  shown.queue_id = real_queue_of(copy.properties);
+  shown.queue_id = real_queue_id_of(copy.properties);
   std::string body(record::encoded_size(shown), '\0');
   record::encode(shown, r.queue_offset, r.physical_offset, r.store_timestamp_ms, ctx_.store_host,
                  reinterpret_cast<uint8_t*>(body.data()));
