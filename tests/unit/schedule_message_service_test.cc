@@ -17,11 +17,11 @@
 #include "broker/broker_context.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/metadata_store.h"
-#include "broker/replication.h"
 #include "broker/schedule_message_service.h"
 #include "broker/system_topics.h"
 #include "common/clock.h"
 #include "common/record_codec.h"
+#include "local_replication.h"
 #include "test_util.h"
 
 namespace comet::broker {
@@ -34,10 +34,10 @@ constexpr std::string_view kRealTopic = "Real";
 constexpr int64_t kDelayMs = 200;
 
 // An ASYNC_MASTER seam over the test's store whose next `fail_next` appends are refused.
-class FlakyReplication final : public Replication {
+class FlakyReplication final : public LocalReplication {
  public:
   FlakyReplication(commitlog::MessageStore& store, ConsumerOffsetManager& offsets)
-      : store_(store), offsets_(offsets) {}
+      : LocalReplication(store), offsets_(offsets) {}
 
   struct Append {
     Clock::time_point at;
@@ -57,12 +57,6 @@ class FlakyReplication final : public Replication {
     return appends_;
   }
 
-  Status start(ReplicationHooks) override { return Status::ok(); }
-  void stop() override {}
-  BrokerRole role() const override { return BrokerRole::kAsyncMaster; }
-  int64_t broker_id() const override { return 0; }
-  int64_t epoch() const override { return 1; }
-  Status check_writable() const override { return Status::ok(); }
   void append(std::vector<Message> msgs, std::shared_ptr<const void> /*keepalive*/,
               std::function<void()> /*stored*/, AppendDone done) override {
     const Append a{Clock::now(), msgs.size(), false,
@@ -76,8 +70,8 @@ class FlakyReplication final : public Replication {
         return done({Status::unavailable("injected failure"), AppendFailure::kRefused, {}});
       }
     }
-    store_.put_messages_async(msgs, [this, n = msgs.size(), done = std::move(done)](
-                                        Result<std::vector<commitlog::AppendResult>> r) {
+    store().put_messages_async(msgs, [this, n = msgs.size(), done = std::move(done)](
+                                         Result<std::vector<commitlog::AppendResult>> r) {
       if (!r.is_ok()) return done({r.status(), AppendFailure::kNone, {}});
       done({Status::ok(), AppendFailure::kNone, std::move(r).value()});
       std::lock_guard lock(mu_);
@@ -85,16 +79,8 @@ class FlakyReplication final : public Replication {
       cv_.notify_all();
     });
   }
-  std::string_view awaits() const override { return ""; }
-  uint64_t read_bound() const override { return store_.commit_log().max_offset(); }
-  std::string ha_address() const override { return ""; }
-  void on_registered(const protocol::RegisterBrokerResponseT&, int64_t) override {}
-  std::string master_address() const override { return ""; }
-  void process_admin(const ConnectionPtr&, RemotingCommand) override {}
-  protocol::HaStatusT status() const override { return {}; }
 
  private:
-  commitlog::MessageStore& store_;
   ConsumerOffsetManager& offsets_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -19,11 +19,11 @@
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/metadata_store.h"
-#include "broker/replication.h"
 #include "broker/system_topics.h"
 #include "broker/transaction_messages.h"
 #include "broker/transaction_service.h"
 #include "common/record_codec.h"
+#include "local_replication.h"
 #include "test_util.h"
 
 namespace comet::broker {
@@ -34,9 +34,9 @@ using namespace std::chrono_literals;
 constexpr std::string_view kReal = "Real";
 
 // An ASYNC_MASTER seam over the test's store that keeps (topic, properties) of what it appended.
-class RecordingReplication final : public Replication {
+class RecordingReplication final : public LocalReplication {
  public:
-  explicit RecordingReplication(commitlog::MessageStore& store) : store_(store) {}
+  explicit RecordingReplication(commitlog::MessageStore& store) : LocalReplication(store) {}
 
   struct Appended {
     std::string topic;
@@ -59,12 +59,6 @@ class RecordingReplication final : public Replication {
     return batches_;
   }
 
-  Status start(ReplicationHooks) override { return Status::ok(); }
-  void stop() override {}
-  BrokerRole role() const override { return BrokerRole::kAsyncMaster; }
-  int64_t broker_id() const override { return 0; }
-  int64_t epoch() const override { return 1; }
-  Status check_writable() const override { return Status::ok(); }
   void append(std::vector<Message> msgs, std::shared_ptr<const void> keepalive,
               std::function<void()>, AppendDone done) override {
     {
@@ -73,8 +67,8 @@ class RecordingReplication final : public Replication {
       for (const Message& m : msgs)
         pending_.push_back({std::string(m.topic), std::string(m.properties), std::string(m.body)});
     }
-    store_.put_messages_async(msgs, [this, keepalive, done = std::move(done)](
-                                        Result<std::vector<commitlog::AppendResult>> r) {
+    store().put_messages_async(msgs, [this, keepalive, done = std::move(done)](
+                                         Result<std::vector<commitlog::AppendResult>> r) {
       if (!r.is_ok()) return done({r.status(), AppendFailure::kRefused, {}});
       {
         std::lock_guard lock(mu_);
@@ -87,16 +81,8 @@ class RecordingReplication final : public Replication {
       done({Status::ok(), AppendFailure::kNone, std::move(r).value()});
     });
   }
-  std::string_view awaits() const override { return ""; }
-  uint64_t read_bound() const override { return store_.commit_log().max_offset(); }
-  std::string ha_address() const override { return ""; }
-  void on_registered(const protocol::RegisterBrokerResponseT&, int64_t) override {}
-  std::string master_address() const override { return ""; }
-  void process_admin(const ConnectionPtr&, RemotingCommand) override {}
-  protocol::HaStatusT status() const override { return {}; }
 
  private:
-  commitlog::MessageStore& store_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Appended> pending_;
