@@ -93,6 +93,30 @@ class MessageStore {
   // Every (topic, queueId) that has a ConsumeQueue.
   std::vector<TopicQueueKey> queues() const;
 
+  // --- Finding messages (issue 21; commitlog/index_service.h builds the index) ---------
+  // Messages of `topic` whose KEYS (space-separated) hold `key` or whose UNIQ_KEY is `key`,
+  // stored in [begin_ms, end_ms], newest first, at most `max_num`. Each hit is read back and
+  // checked (hashes collide), and only indexed records (below dispatched()) are returned.
+  // kUnsupported when messageIndexEnable is off; kInvalidArgument for an empty key or one
+  // longer than record::kMaxKeyLength.
+  struct QueryResult {
+    std::vector<ReadView> messages;
+    int64_t index_last_update_ms = 0;   // store time of the last record indexed
+    uint64_t index_last_update_phy = 0;  // CommitLog offset the index covers
+  };
+  Result<QueryResult> query_messages(std::string_view topic, std::string_view key,
+                                     uint32_t max_num, int64_t begin_ms, int64_t end_ms) const;
+  // The whole record at `physical_offset` (an offsetMsgId's), CRC-checked. kNotFound outside the
+  // readable log (below min, at or above dispatched()); kInvalidArgument when no record starts
+  // there.
+  Result<ReadView> read_message_at(uint64_t physical_offset) const;
+  // The first queue offset of (topic, queue) whose message was stored at or after
+  // `timestamp_ms`; max_queue_offset() when none was; min_queue_offset() when all were.
+  uint64_t search_offset_by_time(std::string_view topic, uint32_t queue_id,
+                                 int64_t timestamp_ms) const;
+  // Store time of the queue's first (min offset) message; nullopt for an empty queue.
+  std::optional<int64_t> earliest_store_time(std::string_view topic, uint32_t queue_id) const;
+
   void add_arrival_listener(ArrivalListener listener);
   // Runs on the appending thread after every append (replication wakes its senders with it).
   // Set it before the first append; it must be cheap.

@@ -92,6 +92,9 @@ Status validate(const Message& m, size_t max_body_bytes);
 bool valid_topic_name(std::string_view topic);
 // Producer and consumer group names: 1-255 characters of the same set (as RocketMQ).
 constexpr size_t kMaxGroupLength = 255;
+// One message key (of KEYS, or a UNIQ_KEY) the broker's index takes and a query may name; longer
+// keys are stored with the message but not indexed.
+constexpr size_t kMaxKeyLength = 512;
 bool valid_group_name(std::string_view group);
 
 // Writes the record for `m` at `dst` (encoded_size(m) bytes) and seals it with its CRC.
