@@ -63,6 +63,23 @@ Result<protocol::ClusterInfoT> AdminClient::cluster_info() {
   return ext_of<protocol::ClusterInfoT>(resp, "GET_BROKER_CLUSTER_INFO");
 }
 
+Result<protocol::ResetOffsetResultT> AdminClient::reset_offset_by_time(
+    const std::string& broker_addr, const std::string& group, const std::string& topic,
+    int64_t timestamp_ms, bool force) {
+  constexpr std::chrono::milliseconds kBrokerWaitsForConsumers{3000};
+  auto req = RemotingCommand::request(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET);
+  protocol::ResetOffsetRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = topic;
+  ext.timestamp = timestamp_ms;
+  ext.force = force;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp,
+                         call(broker_addr, std::move(req), timeout_ + kBrokerWaitsForConsumers));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::ResetOffsetResultT>(resp, "INVOKE_BROKER_TO_RESET_OFFSET");
+}
+
 Result<protocol::TopicRouteDataT> AdminClient::route(const std::string& topic) {
   auto req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
   protocol::GetRouteInfoRequestT ext;

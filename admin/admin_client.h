@@ -55,6 +55,14 @@ class AdminClient {
                                                  int32_t queue_id);
   Status update_consumer_offset(const std::string& broker_addr, const std::string& group,
                                 const std::string& topic, int32_t queue_id, int64_t offset);
+  // INVOKE_BROKER_TO_RESET_OFFSET on a master: the group's offsets of `topic` on that broker
+  // move to the first message stored at or after `timestamp_ms` (-1: the queues' ends); the
+  // broker tells the group's online consumers first, so this may take the broker's wait for
+  // them (3 s) longer than other calls.
+  Result<protocol::ResetOffsetResultT> reset_offset_by_time(const std::string& broker_addr,
+                                                            const std::string& group,
+                                                            const std::string& topic,
+                                                            int64_t timestamp_ms, bool force);
   // Every committed offset the broker holds (GET_ALL_CONSUMER_OFFSET): which topics each group
   // consumes, as RocketMQ's consumer stats find them in the offset table.
   Result<std::vector<protocol::ConsumerOffsetEntryT>> all_consumer_offsets(

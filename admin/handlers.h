@@ -28,6 +28,9 @@ int consume_message(Context& c);
 int consumer_progress(Context& c);
 int update_consumer_offset(Context& c);
 
+// reset_commands.cc
+int reset_offset_by_time(Context& c);
+
 // dlq_commands.cc
 int resend_dlq(Context& c);
 

@@ -127,6 +127,17 @@ const std::vector<CommandSpec>& commands() {
         {"qid", 'i', OptionKind::kInt, "<queueId>", "queue id", true},
         {"offset", 'o', OptionKind::kInt, "<offset>", "offset to commit", true}},
        update_consumer_offset},
+      {"resetOffsetByTime",
+       "move a consumer group's offsets of a topic to a time, on every master of the topic; "
+       "online consumers take them at once",
+       {{"groupName", 'g', OptionKind::kString, "<group>", "consumer group", true},
+        {"topic", 't', OptionKind::kString, "<topic>", "topic name", true},
+        {"timestamp", 's', OptionKind::kString, "now|<ms>|yyyy-MM-dd#HH:mm:ss:SSS",
+         "the first message stored at or after this time (local time; now: the queues' ends)",
+         true},
+        {"force", 'f', OptionKind::kString, "true|false",
+         "false: a queue only moves back (default true)"}},
+       reset_offset_by_time},
       {"resendDlq",
        "resend a consumer group's dead letters (%DLQ%<group>) to the topics they failed on, from "
        "the group's resend position on (each once), or one message by id",

@@ -123,6 +123,7 @@ Status BrokerController::start() {
   pull_ = std::make_unique<PullMessageProcessor>(ctx_);
   admin_ = std::make_unique<AdminProcessor>(
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
+  offset_reset_ = std::make_unique<OffsetResetService>(ctx_);
   auto route = [](auto* processor) {
     return [processor](const ConnectionPtr& c, RemotingCommand req) {
       processor->process(c, std::move(req));
@@ -148,6 +149,11 @@ Status BrokerController::start() {
         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG}) {
     server_->register_handler(code, route(admin_.get()));
+  }
+  for (RequestCode code :
+       {RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, RequestCode::GET_EARLIEST_MSG_STORETIME,
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET}) {
+    server_->register_handler(code, route(offset_reset_.get()));
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,
                            RequestCode::DLEDGER_TRANSFER_LEADER}) {

@@ -14,6 +14,7 @@
 #include "broker/master_slave_replication.h"
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
+#include "broker/offset_reset_service.h"
 #include "broker/pull_message_processor.h"
 #include "broker/schedule_message_service.h"
 #include "broker/send_back_processor.h"
@@ -65,6 +66,7 @@ class BrokerController {
   std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<OffsetResetService> offset_reset_;
   // Declared before the replication: an append it completes while stopping may still reach it.
   std::unique_ptr<MetadataLog> metadata_log_;
   std::unique_ptr<ScheduleMessageService> schedule_;

@@ -92,6 +92,14 @@ std::vector<std::string> ClientManager::consumer_groups() const {
   return out;
 }
 
+std::vector<std::shared_ptr<remoting::Connection>> ClientManager::consumer_connections(
+    const std::string& group) const {
+  std::lock_guard lock(mu_);
+  auto it = consumer_groups_.find(group);
+  if (it == consumer_groups_.end()) return {};
+  return notice_locked(group, it->second).members;
+}
+
 std::vector<std::string> ClientManager::producers(const std::string& group) const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

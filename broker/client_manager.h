@@ -36,6 +36,10 @@ class ClientManager {
   std::vector<std::string> consumers(const std::string& group) const;
   std::optional<protocol::ConsumerDataT> subscription(const std::string& group) const;
   std::vector<std::string> consumer_groups() const;
+  // The open connections of the members of consumer group `group` (an admin reset tells each of
+  // them its new offsets).
+  std::vector<std::shared_ptr<remoting::Connection>> consumer_connections(
+      const std::string& group) const;
   // Client ids of a producer group, sorted.
   std::vector<std::string> producers(const std::string& group) const;
   // The connection of a producer of `group` that is open, taking the members in turn (RocketMQ's

@@ -84,6 +84,22 @@ Result<std::unique_ptr<ConsumerOffsetManager>> ConsumerOffsetManager::load(Metad
 
 Status ConsumerOffsetManager::commit(std::string_view group, std::string_view topic,
                                      uint32_t queue_id, uint64_t offset, bool force) {
+  return set(group, topic, queue_id, offset, force, Origin::kConsumer);
+}
+
+Status ConsumerOffsetManager::reset(std::string_view group, std::string_view topic,
+                                    uint32_t queue_id, uint64_t offset) {
+  return set(group, topic, queue_id, offset, /*force=*/true, Origin::kReset);
+}
+
+Status ConsumerOffsetManager::apply_from_master(const std::string& group, const std::string& topic,
+                                                uint32_t queue_id, uint64_t offset, bool is_reset) {
+  return set(group, topic, queue_id, offset, is_reset,
+             is_reset ? Origin::kMasterReset : Origin::kMaster);
+}
+
+Status ConsumerOffsetManager::set(std::string_view group, std::string_view topic, uint32_t queue_id,
+                                  uint64_t offset, bool force, Origin origin) {
   if (!record::valid_topic_name(group)) {
     return Status::invalid_argument("illegal consumer group name '" + std::string(group) + "'");
   }
@@ -91,13 +107,61 @@ Status ConsumerOffsetManager::commit(std::string_view group, std::string_view to
     return Status::invalid_argument("illegal topic name '" + std::string(topic) + "'");
   }
   std::lock_guard lock(mu_);
+  return set_locked(group, topic, queue_id, offset, force, origin);
+}
+
+Status ConsumerOffsetManager::set_locked(std::string_view group, std::string_view topic,
+                                         uint32_t queue_id, uint64_t offset, bool force,
+                                         Origin origin) {
   const uint64_t* current = find_locked(group, topic, queue_id);
   if (current && (*current == offset || (!force && offset < *current))) return Status::ok();
-  COMET_RETURN_IF_ERROR(
-      store_.put(Family::kConsumerOffsets, key(group, topic, queue_id), encode_offset(offset)));
+  std::string k = key(group, topic, queue_id);
+  COMET_RETURN_IF_ERROR(store_.put(Family::kConsumerOffsets, k, encode_offset(offset)));
   queues_locked(group, topic)[queue_id] = offset;
-  if (listener_) listener_(Entry{std::string(group), std::string(topic), queue_id, offset});
+  if (origin == Origin::kConsumer && is_slave_ && is_slave_()) slave_commits_.insert(std::move(k));
+  const Entry e{std::string(group), std::string(topic), queue_id, offset};
+  if (listener_) listener_(e);
+  if (reset_listener_ && (origin == Origin::kReset || origin == Origin::kMasterReset)) {
+    reset_listener_(e);
+  }
   return Status::ok();
+}
+
+void ConsumerOffsetManager::track_slave_commits(std::function<bool()> is_slave) {
+  std::lock_guard lock(mu_);
+  is_slave_ = std::move(is_slave);
+}
+
+std::vector<ConsumerOffsetManager::Entry> ConsumerOffsetManager::adopt_master_offsets(
+    const std::vector<Entry>& master) {
+  std::lock_guard lock(mu_);
+  std::set<std::string> own = std::move(slave_commits_);
+  slave_commits_.clear();
+  std::vector<Entry> push;
+  for (const auto& m : master) {
+    if (!record::valid_topic_name(m.group) || !record::valid_topic_name(m.topic)) continue;
+    const std::string k = key(m.group, m.topic, m.queue_id);
+    const uint64_t* mine = find_locked(m.group, m.topic, m.queue_id);
+    if (own.erase(k) > 0 && mine && *mine > m.offset) {
+      push.push_back({m.group, m.topic, m.queue_id, *mine});
+      continue;
+    }
+    if (Status s =
+            set_locked(m.group, m.topic, m.queue_id, m.offset, /*force=*/true, Origin::kMaster);
+        !s.is_ok()) {
+      logger("broker")->warn("taking the master's offset {} of {}: {}", m.offset, k, s.to_string());
+    }
+  }
+  // Committed here on queues the master has no offset for.
+  for (const auto& k : own) {
+    auto parsed = parse_key(k);
+    if (!parsed) continue;
+    if (const uint64_t* mine = find_locked(parsed->group, parsed->topic, parsed->queue_id)) {
+      push.push_back(
+          {std::string(parsed->group), std::string(parsed->topic), parsed->queue_id, *mine});
+    }
+  }
+  return push;
 }
 
 const uint64_t* ConsumerOffsetManager::find_locked(std::string_view group, std::string_view topic,

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,13 @@ namespace comet::broker {
 
 class ConsumerOffsetManager {
  public:
+  struct Entry {
+    std::string group;
+    std::string topic;
+    uint32_t queue_id = 0;
+    uint64_t offset = 0;
+  };
+
   static Result<std::unique_ptr<ConsumerOffsetManager>> load(MetadataStore& store);
 
   // Records `offset` (the next offset to consume). An offset below the committed one is ignored
@@ -32,20 +40,28 @@ class ConsumerOffsetManager {
   // kInvalidArgument for a group or topic that is not 1-127 chars of [A-Za-z0-9_%|-].
   Status commit(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset,
                 bool force = false);
-  // Moves the offset anywhere, backwards included (admin reset).
-  Status reset(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset) {
-    return commit(group, topic, queue_id, offset, /*force=*/true);
-  }
+  // Moves the offset anywhere, backwards included (admin reset). Runs the commit listener, then
+  // the reset listener.
+  Status reset(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset);
+  // A copy of the master's offset (a metadata record applied, or SlaveMetadataSync): as commit()
+  // or, with `is_reset`, as reset(), but never taken for this broker's own consumers' commit.
+  Status apply_from_master(const std::string& group, const std::string& topic, uint32_t queue_id,
+                           uint64_t offset, bool is_reset);
+
+  // --- What a slave hands back to its master (SlaveMetadataSync) -----------------------------
+  // From the call on, commit()s made while `is_slave()` holds are remembered as the slave's own
+  // consumers' commits (consumers commit on a slave while the route lists no master).
+  void track_slave_commits(std::function<bool()> is_slave);
+  // Takes the master's offsets, atomically with respect to commits: every key this broker's
+  // consumers did not commit since the last call gets the master's value, backwards too (the
+  // master may have reset it), and the keys they did commit keep theirs. Returns those of the
+  // latter that are ahead of the master's (or that the master lacks): the slave pushes them.
+  // Keys the master lacks and no consumer committed here are left alone.
+  std::vector<Entry> adopt_master_offsets(const std::vector<Entry>& master);
   std::optional<uint64_t> query(std::string_view group, std::string_view topic,
                                 uint32_t queue_id) const;
   std::map<uint32_t, uint64_t> offsets(std::string_view group, std::string_view topic) const;
   std::vector<std::string> groups_of_topic(std::string_view topic) const;  // sorted
-  struct Entry {
-    std::string group;
-    std::string topic;
-    uint32_t queue_id = 0;
-    uint64_t offset = 0;
-  };
   std::vector<Entry> all() const;
   // Forgets every group's offsets of `topic`; an absent topic is not an error.
   Status remove_topic(std::string_view topic);
@@ -59,6 +75,9 @@ class ConsumerOffsetManager {
   // Set it before the first commit.
   using CommitListener = std::function<void(const Entry&)>;
   void set_commit_listener(CommitListener listener) { listener_ = std::move(listener); }
+  // Runs after each reset() (and apply_from_master with is_reset) that moved an offset, after
+  // the commit listener, under the same lock and rules.
+  void set_reset_listener(CommitListener listener) { reset_listener_ = std::move(listener); }
 
  private:
   using QueueOffsets = std::map<uint32_t, uint64_t>;
@@ -68,11 +87,19 @@ class ConsumerOffsetManager {
   // Both require mu_.
   const uint64_t* find_locked(std::string_view group, std::string_view topic,
                               uint32_t queue_id) const;
+  enum class Origin { kConsumer, kReset, kMaster, kMasterReset };
+  Status set(std::string_view group, std::string_view topic, uint32_t queue_id, uint64_t offset,
+             bool force, Origin origin);
+  Status set_locked(std::string_view group, std::string_view topic, uint32_t queue_id,
+                    uint64_t offset, bool force, Origin origin);
   QueueOffsets& queues_locked(std::string_view group, std::string_view topic);
 
   MetadataStore& store_;
   CommitListener listener_;
+  CommitListener reset_listener_;
+  std::function<bool()> is_slave_;  // set: remember slave_commits_
   mutable std::mutex mu_;
+  std::set<std::string> slave_commits_;                        // keys; guarded by mu_
   std::map<std::string, GroupOffsets, std::less<>> by_topic_;  // topic -> group -> queue
 };
 

@@ -44,6 +44,7 @@ Status MetadataLog::attach() {
   master_since_ = ctx_.store->commit_log().max_offset();
   own_from_ = ctx_.store->max_queue_offset(kMetadataTopic, 0);
   ctx_.offsets->set_commit_listener([this](const auto& e) { note_offset(e); });
+  ctx_.offsets->set_reset_listener([this](const auto& e) { note_reset(e); });
   ctx_.topics->set_change_listener([this](const TopicConfig& c) { note_topic(c); });
   ctx_.groups->set_change_listener([this](const SubscriptionGroupConfig& c) { note_group(c); });
   ctx_.store->add_arrival_listener([this](std::string_view topic, uint32_t, uint64_t) {
@@ -67,6 +68,17 @@ void MetadataLog::note_offset(const ConsumerOffsetManager::Entry& e) {
   if (applying_records || !replication_.is_master()) return;
   std::lock_guard lock(changes_mu_);
   offsets_.insert_or_assign(ConsumerOffsetManager::key(e.group, e.topic, e.queue_id), e);
+}
+
+// A reset replaces the commits of its queue noted before it (the commit listener noted the reset
+// itself as one just now): the record carries it in offset_resets, which replicas apply before
+// the commits noted after it.
+void MetadataLog::note_reset(const ConsumerOffsetManager::Entry& e) {
+  if (applying_records || !replication_.is_master()) return;
+  std::lock_guard lock(changes_mu_);
+  std::string k = ConsumerOffsetManager::key(e.group, e.topic, e.queue_id);
+  offsets_.erase(k);
+  resets_.insert_or_assign(std::move(k), e);
 }
 
 void MetadataLog::note_topic(const TopicConfig& c) {
@@ -100,7 +112,10 @@ MetadataChanges MetadataLog::take_changes() {
     c.topics.push_back(std::move(t));
   for (auto& [_, g] : groups_)
     c.groups.push_back(std::move(g));
+  for (auto& [_, e] : resets_)
+    c.offset_resets.push_back(std::move(e));
   offsets_.clear();
+  resets_.clear();
   topics_.clear();
   groups_.clear();
   return c;
@@ -109,8 +124,16 @@ MetadataChanges MetadataLog::take_changes() {
 // A record that could not be appended goes back, behind anything noted since (newer wins).
 void MetadataLog::requeue(MetadataChanges changes) {
   std::lock_guard lock(changes_mu_);
-  for (auto& e : changes.offsets)
-    offsets_.try_emplace(ConsumerOffsetManager::key(e.group, e.topic, e.queue_id), std::move(e));
+  for (auto& e : changes.offset_resets) {
+    std::string k = ConsumerOffsetManager::key(e.group, e.topic, e.queue_id);
+    // A newer reset wins; commits noted since came after this one and stay after it.
+    resets_.try_emplace(std::move(k), std::move(e));
+  }
+  for (auto& e : changes.offsets) {
+    std::string k = ConsumerOffsetManager::key(e.group, e.topic, e.queue_id);
+    if (resets_.contains(k)) continue;  // a reset since (or in this record) replaced it
+    offsets_.try_emplace(std::move(k), std::move(e));
+  }
   for (auto& t : changes.topics)
     topics_.try_emplace(t.name, std::move(t));
   for (auto& g : changes.groups)
@@ -203,8 +226,14 @@ void MetadataLog::apply_record(const commitlog::ReadView& view) {
 
 void MetadataLog::apply(const MetadataChanges& changes, bool from_old_master) {
   applying_records = true;
-  for (const auto& e : changes.offsets)
-    (void)ctx_.offsets->commit(e.group, e.topic, e.queue_id, e.offset);
+  // Resets first: the commits of the same record were noted after them (MetadataLog::note_reset).
+  for (const auto& e : changes.offset_resets)
+    (void)ctx_.offsets->apply_from_master(e.group, e.topic, e.queue_id, e.offset,
+                                          /*is_reset=*/true);
+  for (const auto& e : changes.offsets) {
+    (void)ctx_.offsets->apply_from_master(e.group, e.topic, e.queue_id, e.offset,
+                                          /*is_reset=*/false);
+  }
   for (const auto& t : changes.topics) {
     if (from_old_master && ctx_.topics->find(t.name)) continue;
     (void)ctx_.topics->create_or_update(t);

@@ -9,8 +9,11 @@
 //     follower applies all of them. A master applies only records written before it became
 //     master (an old master's, which a new DLedger leader may commit after its election), and of
 //     those only offset commits and topics it does not have, so nothing it decided is undone.
+//   - Admin resets (offset_resets) move offsets anywhere. Every broker applies them, a master an
+//     old master's too: the admin was answered, and the consumers it told commit from there on.
 //   - Applying a record twice changes nothing: commits move offsets forward only, topic configs
-//     and group configs are upserts applied in log order. A broker that stops being master re-reads
+//     and group configs are upserts applied in log order, and a reset re-applied is followed
+//     again by the commits that came after it. A broker that stops being master re-reads
 //     the records from where its mastership began (its own, possibly cut, and the new master's
 //     after them).
 // So a new master resumes its consumer groups from the last record of the old one, at most a
@@ -56,6 +59,7 @@ class MetadataLog {
 
  private:
   void note_offset(const ConsumerOffsetManager::Entry& e);
+  void note_reset(const ConsumerOffsetManager::Entry& e);
   void note_topic(const TopicConfig& c);
   void note_group(const SubscriptionGroupConfig& c);
   void schedule_flush();
@@ -76,8 +80,9 @@ class MetadataLog {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> in_flight_{false};  // a record is being appended
 
-  std::mutex changes_mu_;  // guards the three maps: what changed since the last record
+  std::mutex changes_mu_;  // guards the maps: what changed since the last record
   std::map<std::string, ConsumerOffsetManager::Entry> offsets_;  // by ConsumerOffsetManager::key
+  std::map<std::string, ConsumerOffsetManager::Entry> resets_;   // by ConsumerOffsetManager::key
   std::map<std::string, TopicConfig> topics_;
   std::map<std::string, SubscriptionGroupConfig> groups_;
 

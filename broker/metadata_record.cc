@@ -18,18 +18,24 @@ Result<ConsumerOffsetManager::Entry> offset_entry(const protocol::ConsumerOffset
                                       static_cast<uint64_t>(e.offset)};
 }
 
+std::unique_ptr<protocol::ConsumerOffsetEntryT> offset_entry_of(
+    const ConsumerOffsetManager::Entry& e) {
+  auto p = std::make_unique<protocol::ConsumerOffsetEntryT>();
+  p->consumer_group = e.group;
+  p->topic = e.topic;
+  p->queue_id = static_cast<int32_t>(e.queue_id);
+  p->offset = static_cast<int64_t>(e.offset);
+  return p;
+}
+
 }  // namespace
 
 std::string encode_metadata_record(const MetadataChanges& changes) {
   protocol::MetadataRecordT r;
-  for (const auto& e : changes.offsets) {
-    auto p = std::make_unique<protocol::ConsumerOffsetEntryT>();
-    p->consumer_group = e.group;
-    p->topic = e.topic;
-    p->queue_id = static_cast<int32_t>(e.queue_id);
-    p->offset = static_cast<int64_t>(e.offset);
-    r.offsets.push_back(std::move(p));
-  }
+  for (const auto& e : changes.offsets)
+    r.offsets.push_back(offset_entry_of(e));
+  for (const auto& e : changes.offset_resets)
+    r.offset_resets.push_back(offset_entry_of(e));
   for (const auto& t : changes.topics) {
     r.topics.push_back(std::make_unique<protocol::TopicConfigT>(t.to_protocol()));
   }
@@ -55,6 +61,11 @@ Result<MetadataChanges> decode_metadata_record(std::string_view body) {
     if (!e) return Status::corruption("metadata record: empty offset entry");
     COMET_ASSIGN_OR_RETURN(auto entry, offset_entry(*e));
     out.offsets.push_back(std::move(entry));
+  }
+  for (const auto& e : r.offset_resets) {
+    if (!e) return Status::corruption("metadata record: empty offset reset");
+    COMET_ASSIGN_OR_RETURN(auto entry, offset_entry(*e));
+    out.offset_resets.push_back(std::move(entry));
   }
   for (const auto& t : r.topics) {
     if (!t) return Status::corruption("metadata record: empty topic config");

@@ -21,7 +21,12 @@ struct MetadataChanges {
   std::vector<ConsumerOffsetManager::Entry> offsets;  // forward-only commits
   std::vector<TopicConfig> topics;                    // upserts
   std::vector<SubscriptionGroupConfig> groups;        // upserts
-  bool empty() const { return offsets.empty() && topics.empty() && groups.empty(); }
+  // Admin resets (may move back), applied before `offsets`: a commit noted after a reset of
+  // the same queue is at or past it, and a reset drops the commits noted before it.
+  std::vector<ConsumerOffsetManager::Entry> offset_resets;
+  bool empty() const {
+    return offsets.empty() && topics.empty() && groups.empty() && offset_resets.empty();
+  }
 };
 
 std::string encode_metadata_record(const MetadataChanges& changes);

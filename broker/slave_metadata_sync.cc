@@ -2,6 +2,7 @@
 
 #include <future>
 #include <map>
+#include <vector>
 
 #include "broker/replication.h"
 #include "broker/system_topics.h"
@@ -20,6 +21,7 @@ SlaveMetadataSync::~SlaveMetadataSync() {
 }
 
 void SlaveMetadataSync::start() {
+  ctx_.offsets->track_slave_commits([this] { return !replication_.is_master(); });
   client_ = std::make_unique<remoting::RemotingClient>();
   timer_ = std::make_unique<asio::steady_timer>(*ctx_.io);
   asio::post(*ctx_.io, [this] { schedule(); });
@@ -88,6 +90,10 @@ void SlaveMetadataSync::sync_groups(const std::string& master) {
       });
 }
 
+// The master's offsets are the truth, backwards included (an admin reset, a deleted group), except
+// where this slave's own consumers committed since the last sync (while the route listed no
+// master): those go back to the master when they are ahead. A slave's offset that merely is
+// larger is not pushed: pushing it ("the larger wins") would undo a reset on the master.
 void SlaveMetadataSync::sync_offsets(const std::string& master) {
   client_->invoke_async(
       master, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET), kSyncTimeout,
@@ -95,19 +101,13 @@ void SlaveMetadataSync::sync_offsets(const std::string& master) {
         if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return;
         const auto* list = r->ext<protocol::ConsumerOffsetListT>();
         if (list == nullptr || replication_.is_master()) return;
-        std::map<std::string, uint64_t> theirs;
+        std::vector<ConsumerOffsetManager::Entry> theirs;
         for (const auto& e : list->entries) {
           if (!e || e->queue_id < 0 || e->offset < 0) continue;
-          theirs[ConsumerOffsetManager::key(e->consumer_group, e->topic,
-                                            static_cast<uint32_t>(e->queue_id))] =
-              static_cast<uint64_t>(e->offset);
-          (void)ctx_.offsets->commit(e->consumer_group, e->topic,
-                                     static_cast<uint32_t>(e->queue_id),
-                                     static_cast<uint64_t>(e->offset));
+          theirs.push_back({e->consumer_group, e->topic, static_cast<uint32_t>(e->queue_id),
+                            static_cast<uint64_t>(e->offset)});
         }
-        for (const auto& mine : ctx_.offsets->all()) {
-          auto it = theirs.find(ConsumerOffsetManager::key(mine.group, mine.topic, mine.queue_id));
-          if (it != theirs.end() && it->second >= mine.offset) continue;
+        for (const auto& mine : ctx_.offsets->adopt_master_offsets(theirs)) {
           auto req = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
           protocol::ConsumerOffsetRequestT u;
           u.consumer_group = mine.group;

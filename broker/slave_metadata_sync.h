@@ -1,10 +1,12 @@
 // SlaveMetadataSync: what a slave (or DLedger follower) keeps of its master's metadata, whatever
 // the replication mode. Every slaveSyncIntervalMs, and at once when a slave starts following a
 // master, it copies the master's topic and subscription group configs (the master's are the
-// truth: a slave serves reads of them, and a promoted slave retries by them) and exchanges consumer
-// offsets both ways (the larger wins, since commits only move forward; commits made on the slave
-// while the master was away go back to it). On becoming master, adopt_logged_topics() turns topics
-// the log holds without a config (created on the old master just before it died) into topics here.
+// truth: a slave serves reads of them, and a promoted slave retries by them) and its consumer
+// offsets (the master's win, backwards too, since an admin may reset them; only what consumers
+// committed on this slave since the last sync, while the master was away, goes back to it:
+// ConsumerOffsetManager::adopt_master_offsets). On becoming master, adopt_logged_topics() turns
+// topics the log holds without a config (created on the old master just before it died) into topics
+// here.
 #pragma once
 
 #include <atomic>

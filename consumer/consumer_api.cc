@@ -261,6 +261,38 @@ Result<uint64_t> ConsumerApi::min_offset(const MessageQueue& mq) {
   return queue_offset(mq, false);
 }
 
+Result<uint64_t> ConsumerApi::search_offset(const MessageQueue& mq, int64_t timestamp_ms) {
+  auto request = RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP);
+  protocol::SearchOffsetRequestT ext;
+  ext.topic = mq.topic;
+  ext.queue_id = static_cast<int32_t>(mq.queue_id);
+  ext.timestamp = timestamp_ms;
+  request.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(RemotingCommand response, call(mq, std::move(request), "time search"));
+  const std::string context = fmt::format("offset of {} at time {}", mq.to_string(), timestamp_ms);
+  if (response.response_code() != ResponseCode::SUCCESS) return response_status(response, context);
+  const auto* r = response.ext<protocol::QueueOffsetResponseT>();
+  if (r == nullptr || r->offset < 0) {
+    return Status::corruption(context + ": SUCCESS without a valid QueueOffsetResponse");
+  }
+  return static_cast<uint64_t>(r->offset);
+}
+
+Result<int64_t> ConsumerApi::earliest_msg_store_time(const MessageQueue& mq) {
+  auto request = RemotingCommand::request(RequestCode::GET_EARLIEST_MSG_STORETIME);
+  protocol::QueueOffsetRequestT ext;
+  ext.topic = mq.topic;
+  ext.queue_id = static_cast<int32_t>(mq.queue_id);
+  request.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(RemotingCommand response,
+                         call(mq, std::move(request), "earliest store time"));
+  const std::string context = "earliest store time of " + mq.to_string();
+  if (response.response_code() != ResponseCode::SUCCESS) return response_status(response, context);
+  const auto* r = response.ext<protocol::StoreTimeResponseT>();
+  if (r == nullptr) return Status::corruption(context + ": SUCCESS without a StoreTimeResponse");
+  return r->timestamp;
+}
+
 Status ConsumerApi::send_message_back(const MessageExt& msg, int delay_level,
                                       int max_reconsume_times) {
   const std::optional<std::string> master = client_->find_broker_addr(msg.broker_name, kMasterId);

@@ -1,6 +1,7 @@
 // ConsumerApi: the requests a consumer makes to brokers, over the shared MQClient of its
 // client_id: PULL_MESSAGE, consumer offsets (QUERY/UPDATE_CONSUMER_OFFSET), queue offsets
-// (GET_MAX/MIN_OFFSET), group membership (GET_CONSUMER_LIST_BY_GROUP, UNREGISTER_CLIENT).
+// (GET_MAX/MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP, GET_EARLIEST_MSG_STORETIME), group membership
+// (GET_CONSUMER_LIST_BY_GROUP, UNREGISTER_CLIENT).
 //
 // Reads of a queue go to the master (broker id 0) of its broker group; when the route lists no
 // master for it (dead and expired), to the slave with the lowest id, and so do the offsets
@@ -81,6 +82,12 @@ class ConsumerApi {
   void update_consumer_offset_async(const MessageQueue& mq, uint64_t offset);
   Result<uint64_t> max_offset(const MessageQueue& mq);
   Result<uint64_t> min_offset(const MessageQueue& mq);
+  // SEARCH_OFFSET_BY_TIMESTAMP: the first offset of `mq` stored at or after `timestamp_ms`
+  // (the queue's max offset when none was).
+  Result<uint64_t> search_offset(const MessageQueue& mq, int64_t timestamp_ms);
+  // GET_EARLIEST_MSG_STORETIME: the store time of the queue's first message, ms since the epoch
+  // (kNotFound for an empty queue).
+  Result<int64_t> earliest_msg_store_time(const MessageQueue& mq);
 
   // CONSUMER_SEND_MSG_BACK to the master of the broker `msg` was pulled from: that broker writes
   // it to %RETRY%<group>, delayed by `delay_level` (0: level 3 + its reconsume times), or, once

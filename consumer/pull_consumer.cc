@@ -113,4 +113,14 @@ Result<uint64_t> PullConsumer::min_offset(const MessageQueue& mq) {
   return api_->min_offset(mq);
 }
 
+Result<uint64_t> PullConsumer::search_offset(const MessageQueue& mq, int64_t timestamp_ms) {
+  COMET_RETURN_IF_ERROR(check_running());
+  return api_->search_offset(mq, timestamp_ms);
+}
+
+Result<int64_t> PullConsumer::earliest_msg_store_time(const MessageQueue& mq) {
+  COMET_RETURN_IF_ERROR(check_running());
+  return api_->earliest_msg_store_time(mq);
+}
+
 }  // namespace comet::client

@@ -50,6 +50,12 @@ class PullConsumer {
   Result<std::optional<uint64_t>> fetch_consume_offset(const MessageQueue& mq);
   Result<uint64_t> max_offset(const MessageQueue& mq);
   Result<uint64_t> min_offset(const MessageQueue& mq);
+  // RocketMQ's searchOffset: the first offset of `mq` whose message was stored at or after
+  // `timestamp_ms` (ms since the epoch); the queue's max offset when none was.
+  Result<uint64_t> search_offset(const MessageQueue& mq, int64_t timestamp_ms);
+  // RocketMQ's earliestMsgStoreTime: the store time of the queue's first message (kNotFound for
+  // an empty queue).
+  Result<int64_t> earliest_msg_store_time(const MessageQueue& mq);
 
   const std::string& group() const { return group_; }
   const std::string& client_id() const { return config_.client_id; }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 
 #include <asio/executor_work_guard.hpp>
@@ -170,6 +171,8 @@ class PushConsumer::Impl {
   // An orderly message past max_reconsume_times to the DLQ; false when the send failed.
   bool send_to_dlq(const MessageExt& msg);
   void persist_all();
+  // An admin's reset of this consumer's queues of one broker and topic.
+  void reset_offsets(const OffsetReset& reset, const MQClient::ResetAnswer& answer);
 
   std::mutex lifecycle_mu_;
   State state_ = State::kCreated;
@@ -192,7 +195,11 @@ class PushConsumer::Impl {
   std::vector<std::thread> service_threads_;
   std::unique_ptr<asio::thread_pool> consume_pool_;
 
-  std::mutex rebalance_mu_;  // one rebalance at a time; shutdown waits for it
+  std::mutex rebalance_mu_;  // one rebalance (or reset) at a time; shutdown waits for it
+  // Shared by whoever reads an offset to commit and sends it (pull, persist_all); exclusive for
+  // an offset reset, so a commit read before the reset leaves before the reset's answer.
+  // Taken after rebalance_mu_.
+  std::shared_mutex commit_mu_;
   std::map<std::string, std::string> last_rebalance_error_;  // by topic; rebalance_mu_
   mutable std::mutex table_mu_;
   std::map<MessageQueue, ProcessQueuePtr> table_;
@@ -311,6 +318,12 @@ Status PushConsumer::Impl::start() {
   // never runs.)
   client_->on_consumer_ids_changed(
       group_, [this, service = service_] { asio::post(*service, [this] { rebalance_now(); }); });
+  client_->on_offset_reset(
+      group_, [this, service = service_](OffsetReset reset, MQClient::ResetAnswer answer) {
+        asio::post(*service, [this, reset = std::move(reset), answer = std::move(answer)] {
+          reset_offsets(reset, answer);
+        });
+      });
   asio::post(*service_, [this] { rebalance(); });
   schedule(persist_interval_, [this] { persist_all(); });
   consumer_log()->info("push consumer {} ({}) started in client {}", group_,
@@ -517,6 +530,8 @@ void PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_
 // --- pulling -------------------------------------------------------------------------------
 
 void PushConsumer::Impl::pull(const ProcessQueuePtr& pq) {
+  // The commit this pull carries is read and sent under it (see reset_offsets).
+  std::shared_lock commits(commit_mu_);
   uint64_t offset = 0;
   std::optional<uint64_t> commit;
   {
@@ -801,6 +816,7 @@ void PushConsumer::Impl::redeliver_held(const ProcessQueuePtr& pq) {
 }
 
 void PushConsumer::Impl::persist_all() {
+  std::shared_lock commits(commit_mu_);  // see reset_offsets
   std::vector<ProcessQueuePtr> queues;
   {
     std::lock_guard lock(table_mu_);
@@ -825,6 +841,50 @@ void PushConsumer::Impl::persist_all() {
     consumer_log()->warn("consumer {}: writing offsets: {}", group_, s.to_string());
   }
   schedule(persist_interval_, [this] { persist_all(); });
+}
+
+// --- offset reset --------------------------------------------------------------------------
+
+// On a service thread. The broker sets the group's offsets once every member told has answered,
+// and applies what a member sent before its answer first (same connection), so nothing this
+// consumer sends after answering may carry an offset from before the reset: the queues are
+// swapped holding commit_mu_ exclusively (pull() and persist_all() read and send their commits
+// under it), and rebalance_mu_, so no queue is taken or released (and committed) meanwhile. The
+// old queues are dropped without a commit; a listener call still running on one finishes, and
+// its outcome is not committed.
+void PushConsumer::Impl::reset_offsets(const OffsetReset& reset,
+                                       const MQClient::ResetAnswer& answer) {
+  std::vector<ProcessQueuePtr> restarted;
+  {
+    std::lock_guard rebalance_lock(rebalance_mu_);
+    if (stopping_) {
+      return answer(remoting::ResponseCode::SERVICE_NOT_AVAILABLE,
+                    "consumer " + group_ + " is shutting down");
+    }
+    std::unique_lock commits(commit_mu_);
+    std::lock_guard table_lock(table_mu_);
+    for (auto& [mq, pq] : table_) {
+      if (mq.topic != reset.topic || mq.broker_name != reset.broker_name) continue;
+      auto it = reset.offsets.find(mq.queue_id);
+      if (it == reset.offsets.end()) continue;
+      {
+        std::lock_guard lock(pq->mu);
+        pq->dropped = true;
+      }
+      pq = std::make_shared<ProcessQueue>(mq, pq->expression, it->second);
+      restarted.push_back(pq);
+      if (Status s = offset_store_->commit(mq, it->second, /*sync=*/false); !s.is_ok()) {
+        consumer_log()->warn("consumer {}: storing the reset offset {} of {}: {}", group_,
+                             it->second, mq.to_string(), s.to_string());
+      }
+    }
+  }
+  for (const auto& pq : restarted) {
+    consumer_log()->info("consumer {} of {}: {} reset to offset {}", group_, client_->client_id(),
+                         pq->mq.to_string(), pq->next_offset);
+    pull(pq);
+  }
+  answer(remoting::ResponseCode::SUCCESS, {});
 }
 
 // --- PushConsumer --------------------------------------------------------------------------

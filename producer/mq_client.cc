@@ -152,6 +152,8 @@ void MQClient::on_server_request(const std::shared_ptr<remoting::Connection>& co
       return on_consumer_ids_notice(cmd);
     case RequestCode::CHECK_TRANSACTION_STATE:
       return on_check_transaction_state(conn, cmd);
+    case RequestCode::RESET_CONSUMER_CLIENT_OFFSET:
+      return on_reset_offset(conn, cmd);
     default:
       break;
   }
@@ -173,6 +175,54 @@ void MQClient::on_consumer_ids_notice(const RemotingCommand& cmd) {
     fn = it->second;
   }
   fn();
+}
+
+// On the I/O thread: only hands the reset over; the consumer's handler answers.
+void MQClient::on_reset_offset(const std::shared_ptr<remoting::Connection>& conn,
+                               const RemotingCommand& cmd) {
+  const auto* ext = cmd.ext<protocol::ResetOffsetRequestT>();
+  auto answer = [conn, request = cmd](ResponseCode code, std::string remark) {
+    if (!request.is_oneway()) {
+      conn->send(RemotingCommand::response_to(request, code, std::move(remark)));
+    }
+  };
+  if (ext == nullptr) {
+    client_log()->warn("client {}: RESET_CONSUMER_CLIENT_OFFSET from {} without its header",
+                       client_id(), conn->remote_address());
+    return answer(ResponseCode::BAD_REQUEST, "RESET_CONSUMER_CLIENT_OFFSET lacks its header");
+  }
+  OffsetReset reset;
+  reset.broker_addr = conn->remote_address();
+  reset.topic = ext->topic;
+  for (const auto& e : ext->offsets) {
+    if (e && e->queue_id >= 0 && e->offset >= 0) {
+      reset.offsets[static_cast<uint32_t>(e->queue_id)] = static_cast<uint64_t>(e->offset);
+    }
+  }
+  const bool posted =
+      post([this, group = ext->consumer_group, reset = std::move(reset), answer]() mutable {
+        OffsetResetHandler fn;
+        {
+          std::lock_guard lock(resets_mu_);
+          if (auto it = offset_resets_.find(group); it != offset_resets_.end()) fn = it->second;
+        }
+        if (!fn) {
+          return answer(ResponseCode::CONSUMER_NOT_ONLINE,
+                        "no push consumer of group " + group + " in client " + client_id());
+        }
+        reset.broker_name = broker_name_of(reset.broker_addr);
+        fn(std::move(reset), std::move(answer));
+      });
+  if (!posted) answer(ResponseCode::SERVICE_NOT_AVAILABLE, "client " + client_id() + " stops");
+}
+
+void MQClient::on_offset_reset(const std::string& group, OffsetResetHandler fn) {
+  std::lock_guard lock(resets_mu_);
+  if (fn) {
+    offset_resets_[group] = std::move(fn);
+  } else {
+    offset_resets_.erase(group);
+  }
 }
 
 // On the I/O thread: only hands the check over. Decoding and the user's check run on a callback
@@ -610,6 +660,7 @@ bool MQClient::register_consumer(const std::string& group, ConsumerDataProvider 
 
 void MQClient::unregister_consumer(const std::string& group) {
   on_consumer_ids_changed(group, nullptr);
+  on_offset_reset(group, nullptr);
   {
     std::lock_guard lock(mu_);
     if (consumers_.erase(group) == 0) return;

@@ -63,9 +63,21 @@ struct TransactionCheck {
   MessageExt msg;  // real topic and queue restored; broker_name when a cached route names it
 };
 
+// A broker resets a consumer group's offsets (RESET_CONSUMER_CLIENT_OFFSET, from an admin's
+// resetOffsetByTime): the new offsets of the broker's queues of `topic`.
+struct OffsetReset {
+  std::string broker_addr;  // the address of the connection the reset came on
+  std::string broker_name;  // from the cached routes; empty when none names it
+  std::string topic;
+  std::map<uint32_t, uint64_t> offsets;  // by queue id
+};
+
 class MQClient {
  public:
   using ConsumerDataProvider = std::function<protocol::ConsumerDataT()>;
+  // Answers the broker (once): SUCCESS only after the consumer took the offsets.
+  using ResetAnswer = std::function<void(remoting::ResponseCode code, std::string remark)>;
+  using OffsetResetHandler = std::function<void(OffsetReset reset, ResetAnswer answer)>;
   using TransactionCheckHandler = std::function<void(TransactionCheck)>;
 
   // The live instance for config.client_id, or a new one made from `config`.
@@ -136,6 +148,10 @@ class MQClient {
   // record, is logged and dropped: the broker checks again later. False when `group` has a
   // handler already.
   bool register_transaction_check(const std::string& group, TransactionCheckHandler fn);
+  // `fn` runs on a callback thread for each offset reset of consumer group `group` (it must
+  // answer, and should hand long work to its own thread); a reset of a group without a handler
+  // is answered CONSUMER_NOT_ONLINE. An empty `fn` removes it, as unregister_consumer() does.
+  void on_offset_reset(const std::string& group, OffsetResetHandler fn);
   void unregister_transaction_check(const std::string& group);
   // Asks the background thread for a heartbeat round now.
   void request_heartbeat();
@@ -150,6 +166,8 @@ class MQClient {
   void on_server_request(const std::shared_ptr<remoting::Connection>& conn,
                          const remoting::RemotingCommand& cmd);
   void on_consumer_ids_notice(const remoting::RemotingCommand& cmd);
+  void on_reset_offset(const std::shared_ptr<remoting::Connection>& conn,
+                       const remoting::RemotingCommand& cmd);
   void on_check_transaction_state(const std::shared_ptr<remoting::Connection>& conn,
                                   const remoting::RemotingCommand& cmd);
   // On a callback thread: decodes the check and runs its group's handler.
@@ -199,6 +217,8 @@ class MQClient {
   // Its own lock: taken on an I/O thread, which must never wait behind mu_'s holders.
   std::mutex ids_changed_mu_;
   std::map<std::string, std::function<void()>> ids_changed_;
+  std::mutex resets_mu_;
+  std::map<std::string, OffsetResetHandler> offset_resets_;
   std::mutex checks_mu_;
   std::map<std::string, TransactionCheckHandler> transaction_checks_;
   std::thread background_;

@@ -262,7 +262,22 @@ std::vector<std::string> metadata_records() {
     fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
-  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2), record(2, 2, 2), record(0, 0, 0)};
+  // An admin reset of a queue (offset_resets) and a commit after it.
+  auto reset = [] {
+    protocol::MetadataRecordT r;
+    for (auto* list : {&r.offset_resets, &r.offsets}) {
+      auto e = std::make_unique<protocol::ConsumerOffsetEntryT>();
+      e->consumer_group = "group-0";
+      e->topic = "Orders";
+      e->offset = list == &r.offsets ? 12 : 10;
+      list->push_back(std::move(e));
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
+    return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  };
+  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2),
+          record(2, 2, 2), record(0, 0, 0), reset()};
 }
 
 // Timer messages (broker/timer_messages.h, broker/timer_log.h): properties of a send and of a

@@ -48,6 +48,25 @@ TEST(MetadataRecord, RoundTripsOffsetsTopicsAndGroups) {
   EXPECT_EQ(decoded->groups[0], sample().groups[0]);
 }
 
+TEST(MetadataRecord, RoundTripsOffsetResetsApartFromCommits) {
+  MetadataChanges c = sample();
+  c.offset_resets.push_back({"group-a", "Orders", 3, 7});
+  auto decoded = decode_metadata_record(encode_metadata_record(c));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  ASSERT_EQ(decoded->offset_resets.size(), 1u);
+  EXPECT_EQ(decoded->offset_resets[0].group, "group-a");
+  EXPECT_EQ(decoded->offset_resets[0].queue_id, 3u);
+  EXPECT_EQ(decoded->offset_resets[0].offset, 7u);
+  EXPECT_EQ(decoded->offsets.size(), 2u);  // the commits stay commits
+
+  MetadataChanges only_reset;
+  only_reset.offset_resets.push_back({"group-a", "Orders", 0, 0});
+  EXPECT_FALSE(only_reset.empty());
+  MetadataChanges bad = only_reset;
+  bad.offset_resets[0].topic = "bad topic";
+  EXPECT_EQ(decode_metadata_record(encode_metadata_record(bad)).status().code(), Code::kCorruption);
+}
+
 TEST(MetadataRecord, EmptyRecordDecodesEmpty) {
   auto decoded = decode_metadata_record(encode_metadata_record({}));
   ASSERT_TRUE(decoded.is_ok());
