@@ -3,6 +3,7 @@
 // (broker/offset_reset_service.h).
 #include <charconv>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <ctime>
 #include <thread>
 #include <vector>
 
+#include "admin/reset_time.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/metadata_store.h"
 #include "test_util.h"
@@ -69,6 +71,30 @@ TEST(ResetOffsetsByTime, NowIsTheMaxOffsetAndForceMovesBothWays) {
   // Without force a queue only moves back: queue 0's committed 5 is below its time's 10.
   EXPECT_EQ(reset_offsets_by_time(3, 1234, false, by_time, max, committed),
             (std::map<uint32_t, uint64_t>{{0, 5}, {1, 11}, {2, 12}}));
+}
+
+// resetOffsetByTime -s, as mqadmin reads it.
+TEST(ResetTime, NowMillisecondsOrALocalDate) {
+  EXPECT_EQ(admin::parse_reset_time("now").value(), admin::kResetToNow);
+  EXPECT_EQ(admin::parse_reset_time("1733389200123").value(), 1733389200123);
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 11;
+  tm.tm_mday = 5;
+  tm.tm_hour = 9;
+  tm.tm_isdst = -1;
+  const int64_t nine = static_cast<int64_t>(std::mktime(&tm)) * 1000;
+  EXPECT_EQ(admin::parse_reset_time("2026-12-05#09:00:00:000").value(), nine);
+  EXPECT_EQ(admin::parse_reset_time("2026-12-05#09:00:01:250").value(), nine + 1250);
+  for (const char* bad :
+       {"", "yesterday", "-5", "12ab", "2026-12-05 09:00:00:000", "2026-13-05#09:00:00:000",
+        "2026-12-05#24:00:00:000", "2026-12-05#09:00:00", "2026-12-05#09:00:00:0000"}) {
+    auto r = admin::parse_reset_time(bad);
+    ASSERT_FALSE(r.is_ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("'" + std::string(bad) + "'"), std::string::npos)
+        << r.status().message();
+  }
 }
 
 class SlaveOffsetSync : public ::testing::Test {
