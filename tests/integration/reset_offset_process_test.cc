@@ -146,17 +146,23 @@ class ResetOffsetProcessTest : public ::testing::Test {
     return MessageQueue{kTopic, "broker-a", static_cast<uint32_t>(q)};
   }
 
-  // Store times of every message of each queue, read back with a pull consumer.
-  std::map<uint32_t, std::vector<int64_t>> store_times(PullConsumer& pc) {
+  // Store times of the first `per_queue` messages of each queue, read back with a pull
+  // consumer. Long polls: the broker indexes a message a moment after acknowledging it.
+  std::map<uint32_t, std::vector<int64_t>> store_times(PullConsumer& pc, size_t per_queue) {
     std::map<uint32_t, std::vector<int64_t>> out;
     for (int q = 0; q < kQueues; ++q) {
-      auto r = pc.pull(mq(q), "*", 0, 64);
-      EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-      if (!r.is_ok()) continue;
-      for (const auto& m : r->msgs) {
-        EXPECT_EQ(m.body, body_of(q, m.queue_offset));
-        out[static_cast<uint32_t>(q)].push_back(m.store_timestamp_ms);
+      auto& list = out[static_cast<uint32_t>(q)];
+      for (int round = 0; round < 100 && list.size() < per_queue; ++round) {
+        auto r = pc.pull_block_if_not_found(mq(q), "*", list.size(), 64);
+        EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+        if (!r.is_ok()) break;
+        for (const auto& m : r->msgs) {
+          EXPECT_EQ(m.queue_offset, list.size());
+          EXPECT_EQ(m.body, body_of(q, m.queue_offset));
+          list.push_back(m.store_timestamp_ms);
+        }
       }
+      EXPECT_EQ(list.size(), per_queue) << "queue " << q;
     }
     return out;
   }
@@ -219,7 +225,7 @@ TEST_F(ResetOffsetProcessTest, TimeSearchLandsOnTheFirstMessageStoredAtOrAfterTh
   ASSERT_NO_FATAL_FAILURE(send(broker, 0, kFirstBatch));
   PullConsumer pc("time-search", cluster_->client_config("time-search"));
   ASSERT_TRUE(pc.start().is_ok());
-  const auto times = store_times(pc);
+  const auto times = store_times(pc, kFirstBatch);
   ASSERT_EQ(times.size(), static_cast<size_t>(kQueues));
   for (int q = 0; q < kQueues; ++q) {
     const auto& list = times.at(static_cast<uint32_t>(q));
@@ -265,7 +271,7 @@ TEST_F(ResetOffsetProcessTest, ThreeRunningPushConsumersContinueFromTheResetPoin
 
   PullConsumer pc("reset-reader", cluster_->client_config("reset-reader"));
   ASSERT_TRUE(pc.start().is_ok());
-  const auto times = store_times(pc);
+  const auto times = store_times(pc, kPerQueue);
   const int64_t t = times.at(0).at(10);  // back into the first batch
   const auto expected = expected_offsets(times, t);
 
@@ -323,7 +329,7 @@ TEST_F(ResetOffsetProcessTest, AnOfflineGroupStartsAtTheResetPoint) {
   }
   PullConsumer pc("offline-reader", cluster_->client_config("offline-reader"));
   ASSERT_TRUE(pc.start().is_ok());
-  const auto times = store_times(pc);
+  const auto times = store_times(pc, kFirstBatch);
   const int64_t t = times.at(2).at(5);
   const auto expected = expected_offsets(times, t);
 
@@ -368,7 +374,7 @@ TEST_F(ResetOffsetProcessTest, AResetReachesTheSlaveAndSurvivesPromotion) {
 
   PullConsumer pc("failover-reader", cluster_->client_config("failover-reader"));
   ASSERT_TRUE(pc.start().is_ok());
-  const auto times = store_times(pc);
+  const auto times = store_times(pc, kFirstBatch);
   const int64_t t = times.at(0).at(4);
   const auto expected = expected_offsets(times, t);
 
