@@ -85,6 +85,24 @@ void transaction_frames(std::vector<std::string>& out) {
   out.push_back(frame(RequestCode::GET_OPEN_TRANSACTIONS, o));
 }
 
+// Offsets by time: a time search, the earliest store time, and an admin reset of group cg (the
+// heartbeat seed makes it online, so the broker asks its member: the harness connection, which
+// answers REQUEST_CODE_NOT_SUPPORTED).
+void offset_time_frames(std::vector<std::string>& out) {
+  protocol::SearchOffsetRequestT search;
+  search.topic = "FuzzTopic";
+  search.timestamp = 1;
+  out.push_back(frame(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, search));
+  protocol::QueueOffsetRequestT earliest;
+  earliest.topic = "FuzzTopic";
+  out.push_back(frame(RequestCode::GET_EARLIEST_MSG_STORETIME, earliest));
+  protocol::ResetOffsetRequestT reset;
+  reset.consumer_group = "cg";
+  reset.topic = "FuzzTopic";
+  reset.timestamp = -1;
+  out.push_back(frame(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, reset));
+}
+
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
 std::string send_to_retry_topic() {
   protocol::SendMessageRequestT s;
@@ -196,6 +214,7 @@ std::vector<std::string> frames() {
     out.push_back(send_to_retry_topic());
   }
   transaction_frames(out);
+  offset_time_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
