@@ -41,6 +41,9 @@ constexpr Millis kIdlePullDelay{100};
 constexpr Millis kPullTimeoutMargin{3000};
 constexpr Millis kDropWait{10000};
 constexpr Millis kShutdownWait{30000};
+// A broker sets reset offsets once every member answered, within its wait for them (3 s): a queue
+// taken over until then starts at the reset offset, not at the broker's older one.
+constexpr Millis kResetHintTtl{5000};
 constexpr int kServiceThreads = 2;
 
 // One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
@@ -200,6 +203,9 @@ class PushConsumer::Impl {
   // an offset reset, so a commit read before the reset leaves before the reset's answer.
   // Taken after rebalance_mu_.
   std::shared_mutex commit_mu_;
+  // The latest reset offset of every queue a reset named (this member's and the others'), and
+  // when it came (see kResetHintTtl); rebalance_mu_.
+  std::map<MessageQueue, std::pair<uint64_t, Clock::time_point>> reset_hints_;
   std::map<std::string, std::string> last_rebalance_error_;  // by topic; rebalance_mu_
   mutable std::mutex table_mu_;
   std::map<MessageQueue, ProcessQueuePtr> table_;
@@ -491,6 +497,11 @@ void PushConsumer::Impl::update_process_queues(const std::string& topic,
 }
 
 Result<uint64_t> PushConsumer::Impl::compute_pull_from_where(const MessageQueue& mq) {
+  if (auto hint = reset_hints_.find(mq); hint != reset_hints_.end()) {
+    const auto [offset, at] = hint->second;
+    reset_hints_.erase(hint);
+    if (Clock::now() - at < kResetHintTtl) return offset;
+  }
   COMET_ASSIGN_OR_RETURN(std::optional<uint64_t> stored, offset_store_->read(mq));
   if (stored) return *stored;
   uint64_t start = 0;
@@ -851,7 +862,9 @@ void PushConsumer::Impl::persist_all() {
 // swapped holding commit_mu_ exclusively (pull() and persist_all() read and send their commits
 // under it), and rebalance_mu_, so no queue is taken or released (and committed) meanwhile. The
 // old queues are dropped without a commit; a listener call still running on one finishes, and
-// its outcome is not committed.
+// its outcome is not committed. A queue of the reset that this member takes over within
+// kResetHintTtl starts at the reset offset (compute_pull_from_where), since the broker may not
+// have set it yet.
 void PushConsumer::Impl::reset_offsets(const OffsetReset& reset,
                                        const MQClient::ResetAnswer& answer) {
   std::vector<ProcessQueuePtr> restarted;
@@ -861,6 +874,11 @@ void PushConsumer::Impl::reset_offsets(const OffsetReset& reset,
       return answer(remoting::ResponseCode::SERVICE_NOT_AVAILABLE,
                     "consumer " + group_ + " is shutting down");
     }
+    const auto now = Clock::now();
+    std::erase_if(reset_hints_,
+                  [&](const auto& kv) { return now - kv.second.second >= kResetHintTtl; });
+    for (const auto& [q, offset] : reset.offsets)
+      reset_hints_[MessageQueue{reset.topic, reset.broker_name, q}] = {offset, now};
     std::unique_lock commits(commit_mu_);
     std::lock_guard table_lock(table_mu_);
     for (auto& [mq, pq] : table_) {
@@ -872,6 +890,7 @@ void PushConsumer::Impl::reset_offsets(const OffsetReset& reset,
         pq->dropped = true;
       }
       pq = std::make_shared<ProcessQueue>(mq, pq->expression, it->second);
+      reset_hints_.erase(mq);  // taken here; a hint is for a queue taken over later
       restarted.push_back(pq);
       if (Status s = offset_store_->commit(mq, it->second, /*sync=*/false); !s.is_ok()) {
         consumer_log()->warn("consumer {}: storing the reset offset {} of {}: {}", group_,
