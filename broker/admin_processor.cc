@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -293,6 +295,11 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   add("topicCount", std::to_string(ctx_.topics->all().size()));
   add("heldPullRequests", std::to_string(ctx_.holds->held()));
   add("consumerGroups", std::to_string(ctx_.clients->consumer_groups().size()));
+  // RocketMQ's keys: messages stored and pulled per second over the last minute.
+  if (ctx_.stats) {
+    add("putTps", fmt::format("{:.2f}", ctx_.stats->put_tps()));
+    add("getTransferedTps", fmt::format("{:.2f}", ctx_.stats->get_transfered_tps()));
+  }
   resp.set_ext(std::move(info));
   conn->send(std::move(resp));
 }

@@ -33,6 +33,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   COMET_ASSIGN_OR_RETURN(b->offsets_, ConsumerOffsetManager::load(*b->metadata_));
   COMET_ASSIGN_OR_RETURN(b->groups_, SubscriptionGroupManager::load(*b->metadata_));
   b->clients_ = std::make_unique<ClientManager>();
+  b->stats_ = std::make_unique<BrokerStats>();
 
   remoting::ServerOptions opts;
   opts.bind_address = config.bind_address;
@@ -90,6 +91,7 @@ Status BrokerController::start() {
   ctx_.offsets = offsets_.get();
   ctx_.groups = groups_.get();
   ctx_.clients = clients_.get();
+  ctx_.stats = stats_.get();
   ctx_.holds = holds_.get();
   if (raft_log) {
     replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));

@@ -59,6 +59,7 @@ class BrokerController {
   std::unique_ptr<ConsumerOffsetManager> offsets_;
   std::unique_ptr<SubscriptionGroupManager> groups_;
   std::unique_ptr<ClientManager> clients_;
+  std::unique_ptr<BrokerStats> stats_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;

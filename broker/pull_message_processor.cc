@@ -106,6 +106,7 @@ void PullMessageProcessor::pull(const ConnectionPtr& conn,
   if (code == ResponseCode::SUCCESS) {
     // Zero copy: the response points into the mapped CommitLog, kept mapped until it is sent.
     auto views = std::make_shared<std::vector<commitlog::ReadView>>(std::move(got.messages));
+    if (ctx_.stats) ctx_.stats->on_pulled(ext->consumer_group, views->size());
     for (const auto& v : *views)
       resp.body.views.emplace_back(v.data, v.size);
     resp.body.keepalive = views;
