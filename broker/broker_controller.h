@@ -11,6 +11,7 @@
 #include "broker/admin_processor.h"
 #include "broker/broker_context.h"
 #include "broker/dledger_replication.h"
+#include "broker/group_admin_processor.h"
 #include "broker/master_slave_replication.h"
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
@@ -66,6 +67,7 @@ class BrokerController {
   std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<GroupAdminProcessor> group_admin_;
   // Declared before the replication: an append it completes while stopping may still reach it.
   std::unique_ptr<MetadataLog> metadata_log_;
   std::unique_ptr<ScheduleMessageService> schedule_;
