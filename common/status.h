@@ -22,6 +22,7 @@ enum class Code : int {
   kShutdown,
   kOutOfRange,
   kAlreadyExists,
+  kPermissionDenied,  // refused by configuration (a disabled consumer group: NO_PERMISSION)
 };
 
 std::string_view code_name(Code code);
