@@ -66,12 +66,20 @@ class JsonChecker {
     }
     return false;
   }
-  bool number() {
+  bool digits() {
     size_t start = i_;
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
     while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
       ++i_;
-    return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
+    return i_ > start;
+  }
+  bool number() {  // -?digits(.digits)? : rates print with two decimals
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    if (!digits()) return false;
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      return digits();
+    }
+    return true;
   }
   bool value() {
     ws();
