@@ -33,6 +33,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   COMET_ASSIGN_OR_RETURN(b->offsets_, ConsumerOffsetManager::load(*b->metadata_));
   COMET_ASSIGN_OR_RETURN(b->groups_, SubscriptionGroupManager::load(*b->metadata_));
   b->clients_ = std::make_unique<ClientManager>();
+  b->stats_ = std::make_unique<BrokerStats>();
 
   remoting::ServerOptions opts;
   opts.bind_address = config.bind_address;
@@ -90,6 +91,7 @@ Status BrokerController::start() {
   ctx_.offsets = offsets_.get();
   ctx_.groups = groups_.get();
   ctx_.clients = clients_.get();
+  ctx_.stats = stats_.get();
   ctx_.holds = holds_.get();
   if (raft_log) {
     replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));
@@ -124,6 +126,7 @@ Status BrokerController::start() {
   admin_ = std::make_unique<AdminProcessor>(
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
   offset_reset_ = std::make_unique<OffsetResetService>(ctx_);
+  group_admin_ = std::make_unique<GroupAdminProcessor>(ctx_);
   auto route = [](auto* processor) {
     return [processor](const ConnectionPtr& c, RemotingCommand req) {
       processor->process(c, std::move(req));
@@ -154,6 +157,11 @@ Status BrokerController::start() {
        {RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, RequestCode::GET_EARLIEST_MSG_STORETIME,
         RequestCode::INVOKE_BROKER_TO_RESET_OFFSET}) {
     server_->register_handler(code, route(offset_reset_.get()));
+  }
+  for (RequestCode code :
+       {RequestCode::DELETE_SUBSCRIPTIONGROUP, RequestCode::GET_CONSUMER_CONNECTION_LIST,
+        RequestCode::GET_PRODUCER_CONNECTION_LIST, RequestCode::GET_CONSUME_STATS}) {
+    server_->register_handler(code, route(group_admin_.get()));
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,
                            RequestCode::DLEDGER_TRANSFER_LEADER}) {

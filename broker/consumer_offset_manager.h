@@ -65,6 +65,11 @@ class ConsumerOffsetManager {
   std::vector<Entry> all() const;
   // Forgets every group's offsets of `topic`; an absent topic is not an error.
   Status remove_topic(std::string_view topic);
+  // Forgets every offset of `group`, on every topic, in one synced batch; returns how many (0 for
+  // an unknown group).
+  Result<size_t> remove_group(std::string_view group);
+  // Whether `group` has an offset on any topic.
+  bool has_group(std::string_view group) const;
   // Makes every commit that returned before the call durable.
   Status persist();
 
@@ -78,6 +83,12 @@ class ConsumerOffsetManager {
   // Runs after each reset() (and apply_from_master with is_reset) that moved an offset, after
   // the commit listener, under the same lock and rules.
   void set_reset_listener(CommitListener listener) { reset_listener_ = std::move(listener); }
+  // Runs after remove_group removed a group's offsets, under the same lock and rules, with the
+  // group's name.
+  using GroupRemoveListener = std::function<void(const std::string& group)>;
+  void set_group_remove_listener(GroupRemoveListener listener) {
+    group_remove_listener_ = std::move(listener);
+  }
 
  private:
   using QueueOffsets = std::map<uint32_t, uint64_t>;
@@ -98,6 +109,7 @@ class ConsumerOffsetManager {
   CommitListener listener_;
   CommitListener reset_listener_;
   std::function<bool()> is_slave_;  // set: remember slave_commits_
+  GroupRemoveListener group_remove_listener_;
   mutable std::mutex mu_;
   std::set<std::string> slave_commits_;                        // keys; guarded by mu_
   std::map<std::string, GroupOffsets, std::less<>> by_topic_;  // topic -> group -> queue

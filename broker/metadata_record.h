@@ -24,8 +24,13 @@ struct MetadataChanges {
   // Admin resets (may move back), applied before `offsets`: a commit noted after a reset of
   // the same queue is at or past it, and a reset drops the commits noted before it.
   std::vector<ConsumerOffsetManager::Entry> offset_resets;
+  // Deletions, applied before everything else of the record (what the record holds of such a
+  // group was noted after its deletion): config and offsets, or the config only.
+  std::vector<std::string> deleted_groups;
+  std::vector<std::string> deleted_group_configs;
   bool empty() const {
-    return offsets.empty() && topics.empty() && groups.empty() && offset_resets.empty();
+    return offsets.empty() && topics.empty() && groups.empty() && offset_resets.empty() &&
+           deleted_groups.empty() && deleted_group_configs.empty();
   }
 };
 

@@ -117,8 +117,7 @@ void OffsetResetService::earliest_store_time(const ConnectionPtr& conn,
 bool OffsetResetService::group_known(const std::string& group) const {
   if (ctx_.groups->find(group)) return true;
   if (!ctx_.clients->consumers(group).empty()) return true;
-  const auto all = ctx_.offsets->all();
-  return std::any_of(all.begin(), all.end(), [&](const auto& e) { return e.group == group; });
+  return ctx_.offsets->has_group(group);
 }
 
 void OffsetResetService::reset_offset(const ConnectionPtr& conn, const RemotingCommand& req) {

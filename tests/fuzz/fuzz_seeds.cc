@@ -251,9 +251,9 @@ bool write_all(const std::filesystem::path& dir, const std::vector<std::string>&
 }  // namespace
 
 // Metadata records (broker/metadata_record.h): offsets alone, topics alone, groups alone, all
-// three, and empty.
+// three, empty, and group deletions (with and without their offsets) among changes.
 std::vector<std::string> metadata_records() {
-  auto record = [](int offsets, int topics, int groups) {
+  auto record = [](int offsets, int topics, int groups, int deleted = 0) {
     protocol::MetadataRecordT r;
     for (int i = 0; i < offsets; ++i) {
       auto e = std::make_unique<protocol::ConsumerOffsetEntryT>();
@@ -277,6 +277,10 @@ std::vector<std::string> metadata_records() {
       g->retry_queue_nums = 1;
       r.subscription_groups.push_back(std::move(g));
     }
+    for (int i = 0; i < deleted; ++i) {
+      r.deleted_groups.push_back("gone-" + std::to_string(i));
+      r.deleted_group_configs.push_back("config-gone-" + std::to_string(i));
+    }
     flatbuffers::FlatBufferBuilder fbb;
     fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
@@ -295,8 +299,8 @@ std::vector<std::string> metadata_records() {
     fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
-  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2),
-          record(2, 2, 2), record(0, 0, 0), reset()};
+  return {record(3, 0, 0), record(0, 2, 0),    record(0, 0, 2), record(2, 2, 2),
+          record(0, 0, 0), record(1, 0, 1, 2), reset()};
 }
 
 // Timer messages (broker/timer_messages.h, broker/timer_log.h): properties of a send and of a
