@@ -199,8 +199,13 @@ size_t IndexService::delete_below(uint64_t log_min) {
 }
 
 Status IndexService::flush() {
-  std::shared_lock lock(mu_);
-  for (const auto& f : files_)
+  std::vector<std::shared_ptr<IndexFile>> files;
+  {
+    std::shared_lock lock(mu_);
+    files = files_;
+  }
+  // Outside the lock: an msync that waits for the disk must not stall the dispatcher.
+  for (const auto& f : files)
     COMET_RETURN_IF_ERROR(f->flush());
   return Status::ok();
 }

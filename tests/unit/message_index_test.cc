@@ -31,6 +31,7 @@ constexpr int64_t kAll = INT64_MAX;
 
 StoreConfig index_config(const std::string& root, uint32_t slots = 4096, uint32_t entries = 8192) {
   StoreConfig c = small_config(root, 1 << 20);
+  c.mapped_file_size_consume_queue = 20 * 32 * 1024;  // few files: creating them is the cost
   c.max_hash_slot_num = slots;
   c.max_index_num = entries;
   return c;
