@@ -23,6 +23,9 @@ constexpr size_t kOffBeginPhy = 16;
 constexpr size_t kOffEndPhy = 24;
 constexpr size_t kOffHashSlotCount = 32;
 constexpr size_t kOffIndexCount = 36;
+// |timestamps| a valid header holds at most (year 292,278 in ms: lookups add up to 2^32 s
+// to them without overflow).
+constexpr int64_t kMaxTimestampMs = int64_t{1} << 62;
 // Entry field offsets.
 constexpr size_t kOffEntryHash = 0;
 constexpr size_t kOffEntryPhy = 4;
@@ -120,9 +123,12 @@ bool IndexFileView::put(uint32_t key_hash, uint64_t phy_offset, int64_t store_ti
     h.end_timestamp_ms = store_timestamp_ms;
   }
   // A store time before the file's first (a clock that went back) counts as its first second.
-  const int64_t diff_s = std::max<int64_t>(0, store_timestamp_ms - h.begin_timestamp_ms) / 1000;
-  const auto time_diff =
-      static_cast<uint32_t>(std::min<int64_t>(diff_s, std::numeric_limits<uint32_t>::max()));
+  int64_t diff_ms = 0;
+  if (__builtin_sub_overflow(store_timestamp_ms, h.begin_timestamp_ms, &diff_ms)) {
+    diff_ms = store_timestamp_ms > h.begin_timestamp_ms ? INT64_MAX : 0;
+  }
+  const auto time_diff = static_cast<uint32_t>(
+      std::clamp<int64_t>(diff_ms / 1000, 0, std::numeric_limits<uint32_t>::max()));
   const uint32_t slot = slot_of(key_hash);
   uint32_t prev = slot_head(slot);
   if (prev >= h.index_count) prev = 0;  // a head no counted entry backs: a damaged slot
@@ -193,6 +199,10 @@ Status IndexFileView::validate_and_repair(uint32_t* repaired) {
   }
   if (h.index_count > 1 && h.begin_timestamp_ms > h.end_timestamp_ms) {
     return Status::corruption("begin timestamp past end timestamp");
+  }
+  if (std::abs(h.begin_timestamp_ms) > kMaxTimestampMs ||
+      std::abs(h.end_timestamp_ms) > kMaxTimestampMs) {
+    return Status::corruption("timestamps out of range");
   }
   // Entries a crash left past the count: written (the first all-zero one not heading its slot
   // ends them), maybe linked. Undone newest first, each slot's stack unwinds to its old head.

@@ -100,8 +100,11 @@ void IndexFileView::lookup(uint32_t key_hash, Visit&& visit) const {
   uint32_t at = slot_head(slot_of(key_hash));
   for (uint32_t steps = 0; at != 0 && at < h.index_count && steps < h.index_count; ++steps) {
     const IndexEntry e = entry(at);
-    if (e.key_hash == key_hash &&
-        !visit(e.phy_offset, h.begin_timestamp_ms + int64_t{e.time_diff_s} * 1000)) {
+    int64_t approx_ms = 0;
+    if (__builtin_add_overflow(h.begin_timestamp_ms, int64_t{e.time_diff_s} * 1000, &approx_ms)) {
+      approx_ms = INT64_MAX;  // only a damaged header's begin time gets here
+    }
+    if (e.key_hash == key_hash && !visit(e.phy_offset, approx_ms)) {
       return;
     }
     if (e.prev_index >= at) return;  // a link that does not go back: a damaged file

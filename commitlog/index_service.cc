@@ -222,10 +222,14 @@ std::vector<uint64_t> IndexService::lookup(std::string_view topic, std::string_v
     if (h.index_count <= 1 || h.end_phy_offset <= min_phy || h.begin_phy_offset >= max_phy) {
       continue;
     }
-    // Entry times are rounded down to the second: a second's slack on the lower bound.
     if (h.end_timestamp_ms < begin_ms || h.begin_timestamp_ms > end_ms) continue;
     v.lookup(hash, [&](uint64_t phy, int64_t approx_ms) {
-      if (phy >= min_phy && phy < max_phy && approx_ms <= end_ms && approx_ms + 999 >= begin_ms) {
+      // approx_ms is the store time rounded down to the second: it may lie up to 999 ms before
+      // begin_ms (unsigned: the exact distance, whatever the operands).
+      const bool after_begin =
+          approx_ms >= begin_ms ||
+          static_cast<uint64_t>(begin_ms) - static_cast<uint64_t>(approx_ms) <= 999;
+      if (phy >= min_phy && phy < max_phy && approx_ms <= end_ms && after_begin) {
         out.push_back(phy);
       }
       return out.size() < max_candidates;
