@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -362,10 +364,17 @@ TEST(MessageIndex, DeletedIndexDirectoryIsRebuilt) {
       put_keyed(*store, i);
     ASSERT_TRUE(store->shutdown().is_ok());
   }
+  {
+    auto store = open_store(cfg, clock);  // a clean restart re-indexes nothing
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->recovery_info().reindexed, 0u);
+    ASSERT_TRUE(store->shutdown().is_ok());
+  }
   fs::remove_all(cfg.index_dir());
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->recovery_info().redispatched, 0u);  // the ConsumeQueues were complete
+  EXPECT_EQ(store->recovery_info().reindexed, 100u);
   expect_each_indexed_once(*store, 100);
 }
 
@@ -418,6 +427,68 @@ TEST(MessageIndex, DamagedIndexFileIsLoggedAndRebuilt) {
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
   expect_each_indexed_once(*store, 100);
+}
+
+TEST(MessageIndex, AReplicaAnswersAsItsMasterDoes) {
+  TempDir master_dir;
+  TempDir replica_dir;
+  ManualClock clock(kT0);
+  auto master = open_store(index_config(master_dir.path(), 16, 64), clock);
+  auto replica = open_store(index_config(replica_dir.path(), 16, 64), clock);
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    clock.set(kT0 + i * 100);
+    put_keyed(*master, i);
+  }
+  wait_indexed(*master);
+  clock.set(kT0 + 3'600'000);  // the replica copies later: store times come with the bytes
+  for (uint64_t at = 0; at < master->commit_log().max_offset();) {
+    auto v = master->commit_log().read_records(at, 4096);
+    ASSERT_TRUE(v.is_ok()) << v.status().to_string();
+    auto end = replica->append_replica(at, v->bytes());
+    ASSERT_TRUE(end.is_ok()) << end.status().to_string();
+    at = *end;
+  }
+  wait_indexed(*replica);
+  ASSERT_EQ(query(*master, "g0").size(), 50u);
+  for (const std::string key : {"g0", "g3", "k17", "U150", "missing"}) {
+    EXPECT_EQ(query(*replica, key), query(*master, key)) << key;
+    EXPECT_EQ(query(*replica, key, 5, kT0 + 1000, kT0 + 2000),
+              query(*master, key, 5, kT0 + 1000, kT0 + 2000))
+        << key;
+  }
+  for (int64_t t : {kT0 - 1, kT0 + 1234, kT0 + 19'999, kT0 + 30'000}) {
+    EXPECT_EQ(replica->search_offset_by_time("T", 1, t), master->search_offset_by_time("T", 1, t));
+  }
+  EXPECT_EQ(replica->earliest_store_time("T", 2), master->earliest_store_time("T", 2));
+}
+
+TEST(MessageIndex, QueriesRunWhileTheDispatcherIndexes) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto store = open_store(index_config(dir.path(), 64, 1024), clock);
+  ASSERT_NE(store, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<int> found{0};
+  std::thread reader([&] {
+    for (int round = 0; round < 100000 && !done.load(); ++round) {
+      auto r = store->query_messages("T", "g" + std::to_string(round % 40), 64, 0, kAll);
+      ASSERT_TRUE(r.is_ok());
+      for (const ReadView& v : r->messages) {
+        auto d = record::decode(v.data, v.size);
+        ASSERT_EQ(d.outcome, record::Outcome::kRecord);
+        ASSERT_LT(v.offset, store->dispatched().get());
+      }
+      found += static_cast<int>(r->messages.size());
+    }
+  });
+  for (int i = 0; i < 2000; ++i)
+    put_keyed(*store, i);
+  wait_indexed(*store);
+  done = true;
+  reader.join();
+  expect_each_indexed_once(*store, 2000);
 }
 
 TEST(MessageIndex, ReadMessageAtChecksTheOffset) {
