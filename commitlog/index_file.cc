@@ -26,6 +26,8 @@ constexpr size_t kOffIndexCount = 36;
 // |timestamps| a valid header holds at most (year 292,278 in ms: lookups add up to 2^32 s
 // to them without overflow).
 constexpr int64_t kMaxTimestampMs = int64_t{1} << 62;
+// Blocks of an index file are allocated a page at a time, before the page's first write.
+constexpr uint64_t kIndexPageSize = 4096;
 // Entry field offsets.
 constexpr size_t kOffEntryHash = 0;
 constexpr size_t kOffEntryPhy = 4;
@@ -231,7 +233,29 @@ IndexFile::IndexFile(std::string path, int fd, uint8_t* base, uint64_t size, uin
       fd_(fd),
       base_(base),
       size_(size),
-      view_(std::span<uint8_t>(base, size), slot_num, index_num) {}
+      view_(std::span<uint8_t>(base, size), slot_num, index_num),
+      reserved_((size + kIndexPageSize - 1) / kIndexPageSize, false) {}
+
+Status IndexFile::reserve_page(uint64_t page) {
+  if (page >= reserved_.size() || reserved_[page]) return Status::ok();
+  const uint64_t from = page * kIndexPageSize;
+  const uint64_t len = std::min(kIndexPageSize, size_ - from);
+  // Inside the file, so its size stays; already allocated blocks (a file reopened) make this a
+  // no-op. posix_fallocate: glibc emulates it where the file system lacks fallocate.
+  const int rc = ::posix_fallocate(fd_, static_cast<off_t>(from), static_cast<off_t>(len));
+  if (rc != 0) return Status::from_errno("allocate a page of " + path_, rc);
+  reserved_[page] = true;
+  return Status::ok();
+}
+
+Status IndexFile::reserve_for_put(uint32_t key_hash) {
+  const uint64_t slot = view_.slot_offset(key_hash);
+  const uint64_t entry = view_.entry_offset(view_.header().index_count);
+  COMET_RETURN_IF_ERROR(reserve_page(slot / kIndexPageSize));
+  COMET_RETURN_IF_ERROR(reserve_page(entry / kIndexPageSize));
+  // An entry may straddle two pages.
+  return reserve_page((entry + IndexFileView::kEntrySize - 1) / kIndexPageSize);
+}
 
 IndexFile::~IndexFile() {
   if (base_ != nullptr) ::munmap(base_, size_);
@@ -268,6 +292,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::create(const std::string& path, ui
     return Status::from_errno("size " + path, err);
   }
   COMET_ASSIGN_OR_RETURN(auto file, map(path, fd, slot_num, index_num));
+  COMET_RETURN_IF_ERROR(file->reserve_page(0));  // the header
   file->view_.init(begin_phy_offset);
   return file;
 }
@@ -290,6 +315,8 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::string& path, uint
                               std::to_string(want));
   }
   COMET_ASSIGN_OR_RETURN(auto file, map(path, fd, slot_num, index_num));
+  // Validation writes the header, and a repair only pages that were written (so allocated).
+  COMET_RETURN_IF_ERROR(file->reserve_page(0));
   COMET_RETURN_IF_ERROR(file->view_.validate_and_repair());
   return file;
 }

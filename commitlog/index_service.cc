@@ -134,7 +134,10 @@ Status IndexService::index(const RecordView& r) {
                          writable_file(static_cast<uint32_t>(keys.size()), r.physical_offset));
   IndexFileView& v = file->view();
   for (std::string_view key : keys) {
-    if (!v.put(index_key_hash(r.topic, key), r.physical_offset, r.store_timestamp_ms)) {
+    const uint32_t hash = index_key_hash(r.topic, key);
+    // A full disk leaves the record's other entries out (and the covered end where it was).
+    COMET_RETURN_IF_ERROR(file->reserve_for_put(hash));
+    if (!v.put(hash, r.physical_offset, r.store_timestamp_ms)) {
       if (!warned_too_many_keys_) {
         logger("commitlog")
             ->warn(

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "commitlog/index_service.h"
 #include "common/assert.h"
 #include "common/deferred_wake.h"
 #include "common/logging.h"

@@ -21,13 +21,14 @@
 
 #include "commitlog/commit_log.h"
 #include "commitlog/consume_queue.h"
-#include "commitlog/index_service.h"
 #include "commitlog/store_checkpoint.h"
 #include "commitlog/store_config.h"
 #include "commitlog/watermark.h"
 #include "common/clock.h"
 
 namespace comet::commitlog {
+
+class IndexService;  // commitlog/index_service.h
 
 enum class GetStatus {
   kFound,

@@ -2,6 +2,7 @@
 // rotation, retention, truncation, crash recovery (each record indexed exactly once) and
 // rebuilds; the time search over ConsumeQueues; bad input.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "commitlog/index_file.h"
+#include "commitlog/index_service.h"
 #include "commitlog/message_store.h"
 #include "test_util.h"
 
@@ -99,6 +101,28 @@ void expect_each_indexed_once(const MessageStore& store, int n) {
     ASSERT_EQ(index->lookup("T", key_of(i), 0, kAll, 0, UINT64_MAX, 100).size(), 1u) << i;
   }
 }
+
+// The newest index file and its header, read and written as raw bytes.
+struct RawIndex {
+  explicit RawIndex(const StoreConfig& cfg) {
+    for (const auto& e : fs::directory_iterator(cfg.index_dir()))
+      path = std::max(path, e.path().string());
+    fd = ::open(path.c_str(), O_RDWR);
+  }
+  ~RawIndex() { ::close(fd); }
+  template <typename T>
+  T get(off_t pos) const {
+    T v{};
+    EXPECT_EQ(::pread(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
+    return v;
+  }
+  template <typename T>
+  void set(off_t pos, T v) {
+    EXPECT_EQ(::pwrite(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
+  }
+  std::string path;
+  int fd = -1;
+};
 
 TEST(MessageIndex, EveryKeyOfManyMessagesFindsItsMessage) {
   TempDir dir;
@@ -185,6 +209,24 @@ TEST(MessageIndex, DisabledIndexRefusesQueriesAndWritesNoFiles) {
   wait_indexed(*store);
   EXPECT_EQ(store->query_messages("T", key_of(1), 10, 0, kAll).status().code(), Code::kUnsupported);
   EXPECT_FALSE(fs::exists(cfg.index_dir()));
+}
+
+TEST(MessageIndex, FilesAreSparseAndTakeBlocksOnlyForWhatIsWritten) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto cfg = index_config(dir.path(), 5'000'000, 20'000'000);  // the defaults
+  auto store = open_store(cfg, clock);
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 100; ++i)
+    put_keyed(*store, i);
+  wait_indexed(*store);
+  RawIndex raw(cfg);
+  struct stat st {};
+  ASSERT_EQ(::fstat(raw.fd, &st), 0);
+  EXPECT_EQ(uint64_t(st.st_size), IndexFileView::file_size(5'000'000, 20'000'000));
+  // 300 entries (6,000 bytes: three pages at most), up to 300 slot pages and the header's.
+  EXPECT_LE(uint64_t(st.st_blocks) * 512, 304u * 4096);
+  expect_each_indexed_once(*store, 100);
 }
 
 TEST(MessageIndex, RotatesFullFilesAndFindsKeysInAll) {
@@ -282,28 +324,6 @@ TEST(MessageIndex, CrashesAtSeveralPointsLeaveEachRecordIndexedOnce) {
   EXPECT_TRUE(store->recovery_info().crashed);
   expect_each_indexed_once(*store, written);
 }
-
-// The newest index file and its header, read and written as raw bytes.
-struct RawIndex {
-  explicit RawIndex(const StoreConfig& cfg) {
-    for (const auto& e : fs::directory_iterator(cfg.index_dir()))
-      path = std::max(path, e.path().string());
-    fd = ::open(path.c_str(), O_RDWR);
-  }
-  ~RawIndex() { ::close(fd); }
-  template <typename T>
-  T get(off_t pos) const {
-    T v{};
-    EXPECT_EQ(::pread(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
-    return v;
-  }
-  template <typename T>
-  void set(off_t pos, T v) {
-    EXPECT_EQ(::pwrite(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
-  }
-  std::string path;
-  int fd = -1;
-};
 
 TEST(MessageIndex, HalfIndexedRecordIsUndoneAndIndexedAgainOnce) {
   TempDir dir;
