@@ -253,12 +253,14 @@ TEST(MessageIndex, RetentionDeletesIndexFilesBelowTheLog) {
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
   store->set_disk_usage_probe([](const std::string&) { return 0.1; });
-  for (int i = 0; i < 300; ++i)
+  for (int i = 0; i < 300; ++i) {
+    clock.set(kT0 + i);
     put_keyed(*store, i);
+  }
   wait_indexed(*store);
   ASSERT_TRUE(store->commit_log().flush().is_ok());
   const size_t files = store->index_service()->file_count();
-  clock.advance(2 * 3600 * 1000);
+  clock.set(kT0 + 2 * 3600 * 1000);
   ASSERT_GT(store->delete_expired_files(), 0u);
   const uint64_t log_min = store->commit_log().min_offset();
   EXPECT_LT(store->index_service()->file_count(), files);
@@ -266,6 +268,13 @@ TEST(MessageIndex, RetentionDeletesIndexFilesBelowTheLog) {
             store->index_service()->file_count());
   EXPECT_TRUE(query(*store, key_of(0)).empty());
   EXPECT_EQ(query(*store, key_of(299)), std::vector<std::string>{"m299"});
+  // The time search and the earliest store time start at what retention left (message i went
+  // to queue i % 4 at kT0 + i).
+  const uint64_t min = store->min_queue_offset("T", 1);
+  ASSERT_GT(min, 0u);
+  EXPECT_EQ(store->earliest_store_time("T", 1), kT0 + int64_t(min) * 4 + 1);
+  EXPECT_EQ(store->search_offset_by_time("T", 1, kT0), min);
+  EXPECT_EQ(store->search_offset_by_time("T", 1, kT0 + int64_t(min + 3) * 4 + 1), min + 3);
   for (int i = 0; i < 300; ++i) {  // whatever is still in the log is still found
     auto r = store->query_messages("T", key_of(i), 10, 0, kAll);
     ASSERT_TRUE(r.is_ok());
