@@ -520,6 +520,26 @@ TEST(MessageIndex, QueriesRunWhileTheDispatcherIndexes) {
   expect_each_indexed_once(*store, 2000);
 }
 
+TEST(MessageIndex, NewIndexSizesRebuildTheIndex) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto cfg = index_config(dir.path(), 16, 64);
+  {
+    auto store = open_store(cfg, clock);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 100; ++i)
+      put_keyed(*store, i);
+    ASSERT_TRUE(store->shutdown().is_ok());
+  }
+  cfg.max_hash_slot_num = 32;
+  cfg.max_index_num = 1000;
+  auto store = open_store(cfg, clock);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->recovery_info().reindexed, 100u);
+  EXPECT_EQ(store->index_service()->file_count(), 1u);
+  expect_each_indexed_once(*store, 100);
+}
+
 TEST(MessageIndex, ReadMessageAtChecksTheOffset) {
   TempDir dir;
   ManualClock clock(kT0);
