@@ -85,6 +85,29 @@ void transaction_frames(std::vector<std::string>& out) {
   out.push_back(frame(RequestCode::GET_OPEN_TRANSACTIONS, o));
 }
 
+// The group admin requests: who is connected, a group's consume stats (of a topic, of all its
+// topics), and its deletion (with and without its offsets).
+void group_admin_frames(std::vector<std::string>& out) {
+  protocol::ConsumerConnectionRequestT cc;
+  cc.consumer_group = "cg";
+  out.push_back(frame(RequestCode::GET_CONSUMER_CONNECTION_LIST, cc));
+  protocol::ProducerConnectionRequestT pc;
+  pc.producer_group = "pg";
+  out.push_back(frame(RequestCode::GET_PRODUCER_CONNECTION_LIST, pc));
+  for (const char* topic : {"FuzzTopic", ""}) {
+    protocol::ConsumeStatsRequestT cs;
+    cs.consumer_group = "cg";
+    cs.topic = topic;
+    out.push_back(frame(RequestCode::GET_CONSUME_STATS, cs));
+  }
+  for (bool clean : {false, true}) {
+    protocol::DeleteSubscriptionGroupRequestT d;
+    d.group_name = "cg";
+    d.clean_offset = clean;
+    out.push_back(frame(RequestCode::DELETE_SUBSCRIPTIONGROUP, d));
+  }
+}
+
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
 std::string send_to_retry_topic() {
   protocol::SendMessageRequestT s;
@@ -196,6 +219,7 @@ std::vector<std::string> frames() {
     out.push_back(send_to_retry_topic());
   }
   transaction_frames(out);
+  group_admin_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
