@@ -41,6 +41,11 @@ constexpr Millis kPullBackoff{1000};
 constexpr Millis kRefusedPullBackoff{3000};
 // A pull answered at once with nothing (the broker did not hold it) is retried after this.
 constexpr Millis kIdlePullDelay{100};
+// The answer of a held pull may arrive this long after the suspend time.
+constexpr Millis kPullTimeoutMargin{3000};
+constexpr Millis kDropWait{10000};
+constexpr Millis kShutdownWait{30000};
+constexpr int kServiceThreads = 2;
 
 // The broker refused the group itself, not the queue or the moment.
 bool is_group_refusal(const Status& s) {
@@ -48,11 +53,6 @@ bool is_group_refusal(const Status& s) {
          (s.code() == Code::kNotFound &&
           s.message().find("SUBSCRIPTION_GROUP_NOT_EXIST") != std::string::npos);
 }
-// The answer of a held pull may arrive this long after the suspend time.
-constexpr Millis kPullTimeoutMargin{3000};
-constexpr Millis kDropWait{10000};
-constexpr Millis kShutdownWait{30000};
-constexpr int kServiceThreads = 2;
 
 // One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
 struct ProcessQueue {
