@@ -177,8 +177,11 @@ TEST_F(GroupAdminProcessTest, DeletingAGroupRemovesItsConfigAndOffsetsOnTheSlave
   ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
   ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", 30s, true).is_ok());
   for (const char* g : {"doomed", "kept", "offsets-kept"}) {
-    // The commit creates the group's config (autoCreateSubscriptionGroup is on by default).
+    // The pull creates the group's config (autoCreateSubscriptionGroup is on by default); a
+    // commit alone does not.
     ASSERT_EQ(code_of(master_, commit_offset_request(g, kTopic, 0, 7)), ResponseCode::SUCCESS);
+    EXPECT_FALSE(has_config(master_, g));
+    ASSERT_EQ(code_of(master_, pull_as(g)), ResponseCode::PULL_NOT_FOUND);
   }
   ASSERT_TRUE(has_config(master_, "doomed"));
   ASSERT_TRUE(await_on_slave(*slave, [&] {
