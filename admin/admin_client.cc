@@ -217,6 +217,53 @@ Result<std::vector<std::string>> AdminClient::consumer_list(const std::string& b
   return std::move(r.client_ids);
 }
 
+Status AdminClient::delete_subscription_group(const std::string& broker_addr,
+                                              const std::string& group, bool clean_offset) {
+  auto req = RemotingCommand::request(RequestCode::DELETE_SUBSCRIPTIONGROUP);
+  protocol::DeleteSubscriptionGroupRequestT ext;
+  ext.group_name = group;
+  ext.clean_offset = clean_offset;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return Status::ok();
+}
+
+Result<protocol::ConsumerConnectionT> AdminClient::consumer_connection(
+    const std::string& broker_addr, const std::string& group) {
+  auto req = RemotingCommand::request(RequestCode::GET_CONSUMER_CONNECTION_LIST);
+  protocol::ConsumerConnectionRequestT ext;
+  ext.consumer_group = group;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::ConsumerConnectionT>(resp, "GET_CONSUMER_CONNECTION_LIST");
+}
+
+Result<protocol::ProducerConnectionT> AdminClient::producer_connection(
+    const std::string& broker_addr, const std::string& group) {
+  auto req = RemotingCommand::request(RequestCode::GET_PRODUCER_CONNECTION_LIST);
+  protocol::ProducerConnectionRequestT ext;
+  ext.producer_group = group;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::ProducerConnectionT>(resp, "GET_PRODUCER_CONNECTION_LIST");
+}
+
+Result<protocol::ConsumeStatsT> AdminClient::consume_stats(const std::string& broker_addr,
+                                                           const std::string& group,
+                                                           const std::string& topic) {
+  auto req = RemotingCommand::request(RequestCode::GET_CONSUME_STATS);
+  protocol::ConsumeStatsRequestT ext;
+  ext.consumer_group = group;
+  ext.topic = topic;
+  req.set_ext(std::move(ext));
+  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return ext_of<protocol::ConsumeStatsT>(resp, "GET_CONSUME_STATS");
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> AdminClient::runtime_info(
     const std::string& broker_addr) {
   COMET_ASSIGN_OR_RETURN(

@@ -63,6 +63,18 @@ class AdminClient {
                                                  const std::string& group);
   Result<std::vector<std::pair<std::string, std::string>>> runtime_info(
       const std::string& broker_addr);
+  // Deletes a consumer group's config on a master, and its offsets with `clean_offset`.
+  Status delete_subscription_group(const std::string& broker_addr, const std::string& group,
+                                   bool clean_offset);
+  // The group's online members on one broker (kNotFound: CONSUMER_NOT_ONLINE).
+  Result<protocol::ConsumerConnectionT> consumer_connection(const std::string& broker_addr,
+                                                            const std::string& group);
+  Result<protocol::ProducerConnectionT> producer_connection(const std::string& broker_addr,
+                                                            const std::string& group);
+  // The group's progress on one broker (of `topic`, or of every topic it has offsets for) and
+  // its consume TPS there.
+  Result<protocol::ConsumeStatsT> consume_stats(const std::string& broker_addr,
+                                                const std::string& group, const std::string& topic);
 
   Result<protocol::HaStatusT> ha_status(const std::string& broker_addr);
   // Makes the slave at `broker_addr` the master of a new epoch (>= min_epoch); `role` empty:

@@ -3,10 +3,13 @@
 #include "admin/handlers.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "admin/cluster_view.h"
 #include "admin/table.h"
@@ -20,6 +23,33 @@ void runtime_json(JsonWriter& j, const std::vector<std::pair<std::string, std::s
   for (const auto& [k, v] : kv)
     j.field(k, v);
   j.end_object();
+}
+
+}  // namespace
+
+namespace {
+
+// A broker's InTPS and OutTPS as clusterList shows them: its runtime info's putTps and
+// getTransferedTps (messages stored and pulled per second over the last minute).
+struct BrokerTps {
+  bool known = false;
+  double in = 0;
+  double out = 0;
+};
+
+BrokerTps broker_tps(Context& c, const std::string& addr) {
+  auto info = c.client.runtime_info(addr);
+  if (!info.is_ok()) return {};
+  BrokerTps tps;
+  for (const auto& [k, v] : *info) {
+    if (k == "putTps") {
+      tps.in = std::strtod(v.c_str(), nullptr);
+      tps.known = true;
+    } else if (k == "getTransferedTps") {
+      tps.out = std::strtod(v.c_str(), nullptr);
+    }
+  }
+  return tps;
 }
 
 }  // namespace
@@ -41,6 +71,7 @@ int cluster_list(Context& c) {
     const protocol::BrokerDataT* bd;
     const protocol::BrokerAddrT* ba;
     const protocol::BrokerLiveInfoT* li;
+    BrokerTps tps;
   };
   std::vector<Row> rows;
   for (const auto* bd : sorted_broker_datas(*info)) {
@@ -53,7 +84,9 @@ int cluster_list(Context& c) {
               [](const auto* a, const auto* b) { return a->broker_id < b->broker_id; });
     for (const auto* a : addrs) {
       auto it = live.find(a->addr);
-      rows.push_back({bd, a, it == live.end() ? nullptr : it->second});
+      const bool is_live = it != live.end();
+      rows.push_back(
+          {bd, a, is_live ? it->second : nullptr, is_live ? broker_tps(c, a->addr) : BrokerTps{}});
     }
   }
 
@@ -73,17 +106,20 @@ int cluster_list(Context& c) {
             .field("lastUpdateMillis", r.li->last_update_millis)
             .field("lastUpdateAgeMs", now - r.li->last_update_millis);
       }
+      if (r.tps.known) j.field("inTps", r.tps.in).field("outTps", r.tps.out);
       j.end_object();
     }
     j.end_array().end_object();
     return c.done();
   }
-  Table t(
-      {"#Cluster Name", "#Broker Name", "#BID", "#Addr", "#Epoch", "#MaxOffset", "#Last Update"});
+  Table t({"#Cluster Name", "#Broker Name", "#BID", "#Addr", "#Epoch", "#MaxOffset", "#InTPS",
+           "#OutTPS", "#Last Update"});
   for (const auto& r : rows) {
     t.add_row({r.bd->cluster, r.bd->broker_name, std::to_string(r.ba->broker_id), r.ba->addr,
                r.li ? std::to_string(r.li->epoch) : "-",
                r.li ? std::to_string(r.li->max_offset) : "-",
+               r.tps.known ? fmt::format("{:.2f}", r.tps.in) : "-",
+               r.tps.known ? fmt::format("{:.2f}", r.tps.out) : "-",
                r.li ? std::to_string(now - r.li->last_update_millis) + " ms ago" : "-"});
   }
   t.print(c.out);

@@ -1,6 +1,6 @@
-// comet-admin updateSubGroup and subGroupList: consumer group configs (RocketMQ's
+// comet-admin updateSubGroup, deleteSubGroup and subGroupList: consumer group configs (RocketMQ's
 // SubscriptionGroupConfig), of which retryMaxTimes decides when a failed message goes to the
-// group's dead-letter queue.
+// group's dead-letter queue and consumeEnable whether the group may pull at all.
 #include "admin/handlers.h"
 
 #include <cstdint>
@@ -156,6 +156,52 @@ int sub_group_list(Context& c) {
     }
   }
   t.print(c.out);
+  return c.done();
+}
+
+// mqadmin's deleteSubGroup: the group's config, and its offsets unless --cleanOffset false, go
+// from one broker (-b) or every master of a cluster (-c); the masters' replicas follow through
+// the metadata log. A broker that does not know the group says so (SUBSCRIPTION_GROUP_NOT_EXIST).
+int delete_sub_group(Context& c) {
+  const std::string group = c.args.get("groupName");
+  if (!record::valid_group_name(group)) {
+    return c.usage_error("illegal group name '" + group + "': 1-255 characters of [A-Za-z0-9_%|-]");
+  }
+  if (c.args.has("clusterName") == c.args.has("brokerAddr")) {
+    return c.usage_error("give exactly one of -c <clusterName> and -b <brokerAddr>");
+  }
+  const auto clean = bool_option(c, "cleanOffset", true);
+  if (!clean) return c.usage_error("--cleanOffset takes true or false");
+  auto targets = targets_of(c);
+  if (!targets.is_ok()) return c.fail("group " + group, targets.status());
+  std::vector<std::pair<BrokerRef, Status>> outcomes;
+  for (const auto& b : *targets) {
+    Status s = c.client.delete_subscription_group(b.addr, group, *clean);
+    if (!s.is_ok()) c.report("group " + group + " on broker " + b.addr, s);
+    outcomes.emplace_back(b, s);
+  }
+  if (c.json) {
+    JsonWriter j(c.out);
+    j.begin_object().field("group", group).field("cleanOffset", *clean).key("results");
+    j.begin_array();
+    for (const auto& [b, s] : outcomes) {
+      j.begin_object()
+          .field("brokerName", b.broker_name)
+          .field("addr", b.addr)
+          .field("result", s.is_ok() ? "OK" : "FAILED");
+      if (!s.is_ok()) j.field("error", s.message());
+      j.end_object();
+    }
+    j.end_array().end_object();
+    return c.done();
+  }
+  for (const auto& [b, s] : outcomes) {
+    if (s.is_ok()) {
+      c.out << "delete subscription group [" << group << "] from broker ["
+            << (b.broker_name.empty() ? b.addr : b.broker_name) << "] success"
+            << (*clean ? ", offsets removed" : ", offsets kept") << ".\n";
+    }
+  }
   return c.done();
 }
 

@@ -19,6 +19,11 @@ int topic_status(Context& c);
 // group_commands.cc
 int update_sub_group(Context& c);
 int sub_group_list(Context& c);
+int delete_sub_group(Context& c);
+
+// connection_commands.cc
+int consumer_connection(Context& c);
+int producer_connection(Context& c);
 
 // message_commands.cc
 int send_message(Context& c);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "admin/cluster_view.h"
 #include "admin/table.h"
 #include "common/group_topics.h"
@@ -84,6 +86,27 @@ std::vector<std::string> consumed_topics(Context& c, const std::string& group) {
   return {topics.begin(), topics.end()};
 }
 
+// The group's consume TPS: what it pulled per second over the last minute, summed over the
+// brokers its queues are on (GET_CONSUME_STATS); nullopt when none answered.
+std::optional<double> group_consume_tps(Context& c, const std::string& group,
+                                        const std::vector<ProgressRow>& rows) {
+  std::set<std::string> addrs;
+  for (const auto& r : rows)
+    addrs.insert(r.q.addr);
+  std::optional<double> total;
+  for (const auto& addr : addrs) {
+    auto stats = c.client.consume_stats(addr, group, "");
+    if (!stats.is_ok()) {
+      if (stats.status().code() != Code::kNotFound) {
+        c.report("consume stats of group " + group + " on broker " + addr, stats.status());
+      }
+      continue;
+    }
+    total = total.value_or(0) + stats->consume_tps;
+  }
+  return total;
+}
+
 int64_t depth_of(const std::vector<ProgressRow>& rows, const std::string& topic) {
   int64_t depth = 0;
   for (const auto& r : rows) {
@@ -94,8 +117,8 @@ int64_t depth_of(const std::vector<ProgressRow>& rows, const std::string& topic)
 
 void print_progress_json(Context& c, const std::string& group,
                          const std::vector<std::string>& topics,
-                         const std::vector<ProgressRow>& rows, int64_t diff_total,
-                         int64_t retry_depth, int64_t dlq_depth,
+                         const std::vector<ProgressRow>& rows, std::optional<double> tps,
+                         int64_t diff_total, int64_t retry_depth, int64_t dlq_depth,
                          const std::vector<std::string>& clients) {
   JsonWriter j(c.out);
   j.begin_object().field("group", group);
@@ -118,7 +141,13 @@ void print_progress_json(Context& c, const std::string& group,
     }
     j.field("diff", r.diff).end_object();
   }
-  j.end_array().key("consumeTps").null().field("diffTotal", diff_total);
+  j.end_array().key("consumeTps");
+  if (tps) {
+    j.value(*tps);
+  } else {
+    j.null();
+  }
+  j.field("diffTotal", diff_total);
   j.field("retryTopic", retry_topic(group)).field("retryDepth", retry_depth);
   j.field("dlqTopic", dlq_topic(group)).field("dlqDepth", dlq_depth).key("clients");
   j.begin_array();
@@ -164,8 +193,9 @@ int consumer_progress(Context& c) {
     }
   }
 
+  const std::optional<double> tps = group_consume_tps(c, group, rows);
   if (c.json) {
-    print_progress_json(c, group, topics, rows, diff_total, retry_depth, dlq_depth, clients);
+    print_progress_json(c, group, topics, rows, tps, diff_total, retry_depth, dlq_depth, clients);
     return c.done();
   }
   Table t({"#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff"});
@@ -175,7 +205,8 @@ int consumer_progress(Context& c) {
          r.consumer_offset ? std::to_string(*r.consumer_offset) : "-", std::to_string(r.diff)});
   }
   t.print(c.out);
-  c.out << "\nConsume TPS n/a, Diff Total: " << diff_total << '\n';
+  c.out << "\nConsume TPS: " << (tps ? fmt::format("{:.2f}", *tps) : "n/a")
+        << ", Diff Total: " << diff_total << '\n';
   c.out << "Retry depth (" << retry_topic(group) << "): " << retry_depth << '\n';
   c.out << "DLQ depth (" << dlq_topic(group) << ", not yet resent): " << dlq_depth << '\n';
   c.out << "Online clients (" << clients.size() << "): " << (clients.empty() ? "none" : "")

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace comet::admin {
 
 class Table {
@@ -55,6 +57,13 @@ class JsonWriter {
   JsonWriter& value(T v) {
     before_value();
     out_ << +v;
+    return after_value();
+  }
+  // Rates and averages: two decimals, as the tables show them.
+  template <std::floating_point T>
+  JsonWriter& value(T v) {
+    before_value();
+    out_ << fmt::format("{:.2f}", v);
     return after_value();
   }
   JsonWriter& null();

@@ -1,8 +1,11 @@
 #include "broker/admin_processor.h"
 
+#include "broker/group_access.h"
 #include "broker/replication.h"
 
 #include <chrono>
+
+#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "common/logging.h"
@@ -185,6 +188,10 @@ void AdminProcessor::update_offset(const ConnectionPtr& conn, const RemotingComm
     return reply(conn, req, ResponseCode::BAD_REQUEST,
                  "UPDATE_CONSUMER_OFFSET lacks group/topic/queue/offset");
   }
+  if (auto refused = admit_group(ctx_, ext->consumer_group, /*create=*/false)) {
+    logger("broker")->warn("offset commit refused: {}", refused->remark);
+    return reply(conn, req, refused->code, std::move(refused->remark));
+  }
   Status s =
       ctx_.offsets->commit(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id),
                            static_cast<uint64_t>(ext->commit_offset));
@@ -224,9 +231,21 @@ void AdminProcessor::heartbeat(const ConnectionPtr& conn, const RemotingCommand&
   if (ext == nullptr || ext->client_id.empty()) {
     return reply(conn, req, ResponseCode::BAD_REQUEST, "HEART_BEAT lacks a client id");
   }
-  if (ctx_.clients->heartbeat(*ext, now_ms(), conn)) {
+  // A group refused here is left out: its client does not join it, so no queue is given to it.
+  protocol::HeartbeatRequestT admitted(*ext);
+  std::optional<GroupRefusal> refused;
+  std::erase_if(admitted.consumers, [&](const auto& c) {
+    if (!c) return true;
+    auto why = admit_group(ctx_, c->group_name, /*create=*/true);
+    if (!why) return false;
+    logger("broker")->warn("heartbeat of client {}: {}", ext->client_id, why->remark);
+    refused = std::move(why);
+    return true;
+  });
+  if (ctx_.clients->heartbeat(admitted, now_ms(), conn)) {
     logger("broker")->info("client {} joined consumer group(s)", ext->client_id);
   }
+  if (refused) return reply(conn, req, refused->code, std::move(refused->remark));
   reply(conn, req, ResponseCode::SUCCESS);
 }
 
@@ -293,6 +312,11 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   add("topicCount", std::to_string(ctx_.topics->all().size()));
   add("heldPullRequests", std::to_string(ctx_.holds->held()));
   add("consumerGroups", std::to_string(ctx_.clients->consumer_groups().size()));
+  // RocketMQ's keys: messages stored and pulled per second over the last minute.
+  if (ctx_.stats) {
+    add("putTps", fmt::format("{:.2f}", ctx_.stats->put_tps()));
+    add("getTransferedTps", fmt::format("{:.2f}", ctx_.stats->get_transfered_tps()));
+  }
   resp.set_ext(std::move(info));
   conn->send(std::move(resp));
 }

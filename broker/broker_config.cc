@@ -178,6 +178,9 @@ ConfigKeys<BrokerConfig> broker_keys() {
                    "slave: ms between copies of the master's topics and offsets"),
       field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,
                    "create a topic on its first send"),
+      field_key<B>("autoCreateSubscriptionGroup", &B::auto_create_subscription_group,
+                   "create a consumer group's config on its first heartbeat or pull; false "
+                   "refuses a group without one"),
       field_key<B>("defaultTopicQueueNums", &B::default_topic_queue_nums,
                    "queues of an auto-created topic (1..1024)"),
       field_key<B>("brokerPermission", &B::broker_permission, "6 read/write, 4 read, 2 write"),

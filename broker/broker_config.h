@@ -61,7 +61,10 @@ struct BrokerConfig {
   uint32_t transaction_check_max = 15;            // transactionCheckMax
   uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
   bool auto_create_topic_enable = true;    // autoCreateTopicEnable
-  uint32_t default_topic_queue_nums = 8;   // defaultTopicQueueNums: 1..1024
+  // A consumer group's config is created on its first heartbeat or pull; false refuses a group
+  // without one (SUBSCRIPTION_GROUP_NOT_EXIST) on pulls, heartbeats and offset commits.
+  bool auto_create_subscription_group = true;   // autoCreateSubscriptionGroup
+  uint32_t default_topic_queue_nums = 8;        // defaultTopicQueueNums: 1..1024
   uint32_t broker_permission = kPermReadWrite;  // brokerPermission
   uint32_t heartbeat_interval_ms = 1000;     // heartbeatIntervalMs (alias registerNameServerPeriod)
   uint32_t broker_expiry_ms = 3000;          // brokerExpiryMs: heartbeat timeout sent to namesrv

@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "broker/broker_config.h"
+#include "broker/broker_stats.h"
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/pull_request_hold_service.h"
@@ -38,6 +39,7 @@ struct BrokerContext {
   ClientManager* clients = nullptr;
   PullRequestHoldService* holds = nullptr;
   Replication* replication = nullptr;  // master/slave or DLedger: broker/replication.h
+  BrokerStats* stats = nullptr;        // rates over the last minute; null in some unit tests
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

@@ -33,6 +33,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   COMET_ASSIGN_OR_RETURN(b->offsets_, ConsumerOffsetManager::load(*b->metadata_));
   COMET_ASSIGN_OR_RETURN(b->groups_, SubscriptionGroupManager::load(*b->metadata_));
   b->clients_ = std::make_unique<ClientManager>();
+  b->stats_ = std::make_unique<BrokerStats>();
 
   remoting::ServerOptions opts;
   opts.bind_address = config.bind_address;
@@ -90,6 +91,7 @@ Status BrokerController::start() {
   ctx_.offsets = offsets_.get();
   ctx_.groups = groups_.get();
   ctx_.clients = clients_.get();
+  ctx_.stats = stats_.get();
   ctx_.holds = holds_.get();
   if (raft_log) {
     replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));
@@ -123,6 +125,7 @@ Status BrokerController::start() {
   pull_ = std::make_unique<PullMessageProcessor>(ctx_);
   admin_ = std::make_unique<AdminProcessor>(
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
+  group_admin_ = std::make_unique<GroupAdminProcessor>(ctx_);
   auto route = [](auto* processor) {
     return [processor](const ConnectionPtr& c, RemotingCommand req) {
       processor->process(c, std::move(req));
@@ -148,6 +151,11 @@ Status BrokerController::start() {
         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG}) {
     server_->register_handler(code, route(admin_.get()));
+  }
+  for (RequestCode code :
+       {RequestCode::DELETE_SUBSCRIPTIONGROUP, RequestCode::GET_CONSUMER_CONNECTION_LIST,
+        RequestCode::GET_PRODUCER_CONNECTION_LIST, RequestCode::GET_CONSUME_STATS}) {
+    server_->register_handler(code, route(group_admin_.get()));
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,
                            RequestCode::DLEDGER_TRANSFER_LEADER}) {

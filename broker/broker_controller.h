@@ -11,6 +11,7 @@
 #include "broker/admin_processor.h"
 #include "broker/broker_context.h"
 #include "broker/dledger_replication.h"
+#include "broker/group_admin_processor.h"
 #include "broker/master_slave_replication.h"
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
@@ -59,12 +60,14 @@ class BrokerController {
   std::unique_ptr<ConsumerOffsetManager> offsets_;
   std::unique_ptr<SubscriptionGroupManager> groups_;
   std::unique_ptr<ClientManager> clients_;
+  std::unique_ptr<BrokerStats> stats_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;
   std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullMessageProcessor> pull_;
   std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<GroupAdminProcessor> group_admin_;
   // Declared before the replication: an append it completes while stopping may still reach it.
   std::unique_ptr<MetadataLog> metadata_log_;
   std::unique_ptr<ScheduleMessageService> schedule_;

@@ -24,6 +24,57 @@ void ClientManager::send(const std::vector<Notice>& notices) {
   }
 }
 
+void ClientManager::update_member(Member& m, const protocol::HeartbeatRequestT& hb, int64_t now_ms,
+                                  const std::shared_ptr<remoting::Connection>& conn) {
+  m.last_heartbeat_ms = now_ms;
+  if (conn) {
+    m.conn = conn;
+    m.address = conn->remote_address();
+  }
+  m.language = hb.language;
+  m.version = hb.version;
+}
+
+protocol::ClientConnectionT ClientManager::connection_of(const std::string& id, const Member& m) {
+  protocol::ClientConnectionT c;
+  c.client_id = id;
+  c.client_addr = m.address;
+  c.language = m.language;
+  c.version = m.version;
+  c.last_heartbeat_ms = m.last_heartbeat_ms;
+  return c;
+}
+
+std::optional<protocol::ConsumerConnectionT> ClientManager::consumer_connection(
+    const std::string& group) const {
+  std::lock_guard lock(mu_);
+  auto it = consumer_groups_.find(group);
+  if (it == consumer_groups_.end() || it->second.clients.empty()) return std::nullopt;
+  const protocol::ConsumerDataT& data = it->second.data;
+  protocol::ConsumerConnectionT out;
+  for (const auto& [id, m] : it->second.clients) {
+    out.connections.push_back(std::make_unique<protocol::ClientConnectionT>(connection_of(id, m)));
+  }
+  out.consume_type = data.consume_type;
+  out.message_model = data.message_model;
+  out.consume_from_where = data.consume_from_where;
+  for (const auto& s : data.subscriptions) {
+    if (s) out.subscriptions.push_back(std::make_unique<protocol::SubscriptionT>(*s));
+  }
+  return out;
+}
+
+std::vector<protocol::ClientConnectionT> ClientManager::producer_connection_list(
+    const std::string& group) const {
+  std::lock_guard lock(mu_);
+  std::vector<protocol::ClientConnectionT> out;
+  if (auto it = producer_groups_.find(group); it != producer_groups_.end()) {
+    for (const auto& [id, m] : it->second.clients)
+      out.push_back(connection_of(id, m));
+  }
+  return out;
+}
+
 bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now_ms,
                               const std::shared_ptr<remoting::Connection>& conn) {
   std::vector<Notice> notices;
@@ -34,14 +85,11 @@ bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now
       Group& g = consumer_groups_[c->group_name];
       g.data = *c;
       auto [it, joined] = g.clients.try_emplace(hb.client_id);
-      it->second.last_heartbeat_ms = now_ms;
-      if (conn) it->second.conn = conn;
+      update_member(it->second, hb, now_ms, conn);
       if (joined) notices.push_back(notice_locked(c->group_name, g));
     }
     for (const auto& p : hb.producer_groups) {
-      Member& m = producer_groups_[p].clients[hb.client_id];
-      m.last_heartbeat_ms = now_ms;
-      if (conn) m.conn = conn;
+      update_member(producer_groups_[p].clients[hb.client_id], hb, now_ms, conn);
     }
   }
   send(notices);

@@ -45,11 +45,24 @@ class ClientManager {
   // Drops clients not heard from; returns how many.
   size_t scan_expired(int64_t now_ms);
 
+  // Who is connected, as consumerConnection and producerConnection show it: each member's client
+  // id, the peer address of its connection, its language and version (from its last heartbeat),
+  // sorted by client id; for a consumer group also what its last heartbeat said of the group.
+  // nullopt / empty when no member is known.
+  std::optional<protocol::ConsumerConnectionT> consumer_connection(const std::string& group) const;
+  std::vector<protocol::ClientConnectionT> producer_connection_list(const std::string& group) const;
+
  private:
   struct Member {
     int64_t last_heartbeat_ms = 0;
     std::weak_ptr<remoting::Connection> conn;
+    std::string address;  // the connection's peer, kept after it closes
+    std::string language;
+    int32_t version = 0;
   };
+  static void update_member(Member& m, const protocol::HeartbeatRequestT& hb, int64_t now_ms,
+                            const std::shared_ptr<remoting::Connection>& conn);
+  static protocol::ClientConnectionT connection_of(const std::string& id, const Member& m);
   struct Group {
     protocol::ConsumerDataT data;
     std::map<std::string, Member> clients;  // by client id

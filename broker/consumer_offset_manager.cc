@@ -162,6 +162,38 @@ Status ConsumerOffsetManager::remove_topic(std::string_view topic) {
   return Status::ok();
 }
 
+Result<size_t> ConsumerOffsetManager::remove_group(std::string_view group) {
+  if (!record::valid_topic_name(group)) return size_t{0};  // commit() takes no such name
+  std::lock_guard lock(mu_);
+  MetadataBatch batch;
+  size_t removed = 0;
+  for (const auto& [topic, groups] : by_topic_) {
+    auto it = groups.find(group);
+    if (it == groups.end()) continue;
+    for (const auto& [q, _] : it->second) {
+      batch.remove(Family::kConsumerOffsets, key(group, topic, q));
+      ++removed;
+    }
+  }
+  if (batch.empty()) return size_t{0};
+  // One atomic batch: a crash leaves all of the group's offsets or none.
+  COMET_RETURN_IF_ERROR(store_.write(batch, /*sync=*/true));
+  for (auto t = by_topic_.begin(); t != by_topic_.end();) {
+    if (auto g = t->second.find(group); g != t->second.end()) t->second.erase(g);
+    t = t->second.empty() ? by_topic_.erase(t) : std::next(t);
+  }
+  if (group_remove_listener_) group_remove_listener_(std::string(group));
+  return removed;
+}
+
+bool ConsumerOffsetManager::has_group(std::string_view group) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [topic, groups] : by_topic_) {
+    if (groups.find(group) != groups.end()) return true;
+  }
+  return false;
+}
+
 Status ConsumerOffsetManager::persist() {
   return store_.flush();
 }

@@ -49,6 +49,11 @@ class ConsumerOffsetManager {
   std::vector<Entry> all() const;
   // Forgets every group's offsets of `topic`; an absent topic is not an error.
   Status remove_topic(std::string_view topic);
+  // Forgets every offset of `group`, on every topic, in one synced batch; returns how many (0 for
+  // an unknown group).
+  Result<size_t> remove_group(std::string_view group);
+  // Whether `group` has an offset on any topic.
+  bool has_group(std::string_view group) const;
   // Makes every commit that returned before the call durable.
   Status persist();
 
@@ -59,6 +64,11 @@ class ConsumerOffsetManager {
   // Set it before the first commit.
   using CommitListener = std::function<void(const Entry&)>;
   void set_commit_listener(CommitListener listener) { listener_ = std::move(listener); }
+  // The same after remove_group removed a group's offsets, with the group's name.
+  using GroupRemoveListener = std::function<void(const std::string& group)>;
+  void set_group_remove_listener(GroupRemoveListener listener) {
+    group_remove_listener_ = std::move(listener);
+  }
 
  private:
   using QueueOffsets = std::map<uint32_t, uint64_t>;
@@ -72,6 +82,7 @@ class ConsumerOffsetManager {
 
   MetadataStore& store_;
   CommitListener listener_;
+  GroupRemoveListener group_remove_listener_;
   mutable std::mutex mu_;
   std::map<std::string, GroupOffsets, std::less<>> by_topic_;  // topic -> group -> queue
 };

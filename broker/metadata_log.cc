@@ -46,6 +46,9 @@ Status MetadataLog::attach() {
   ctx_.offsets->set_commit_listener([this](const auto& e) { note_offset(e); });
   ctx_.topics->set_change_listener([this](const TopicConfig& c) { note_topic(c); });
   ctx_.groups->set_change_listener([this](const SubscriptionGroupConfig& c) { note_group(c); });
+  ctx_.groups->set_remove_listener([this](const std::string& g) { note_group_removed(g); });
+  ctx_.offsets->set_group_remove_listener(
+      [this](const std::string& g) { note_group_offsets_removed(g); });
   ctx_.store->add_arrival_listener([this](std::string_view topic, uint32_t, uint64_t) {
     if (topic == kMetadataTopic) apply_soon();
   });
@@ -81,6 +84,22 @@ void MetadataLog::note_group(const SubscriptionGroupConfig& c) {
   groups_.insert_or_assign(c.group_name, c);
 }
 
+// A deletion drops what was noted of the group before it; what is noted after it stays, and the
+// record applies the deletion first.
+void MetadataLog::note_group_removed(const std::string& group) {
+  if (applying_records || !replication_.is_master()) return;
+  std::lock_guard lock(changes_mu_);
+  groups_.erase(group);
+  removed_groups_.insert(group);
+}
+
+void MetadataLog::note_group_offsets_removed(const std::string& group) {
+  if (applying_records || !replication_.is_master()) return;
+  std::lock_guard lock(changes_mu_);
+  std::erase_if(offsets_, [&](const auto& kv) { return kv.second.group == group; });
+  removed_offset_groups_.insert(group);
+}
+
 void MetadataLog::schedule_flush() {
   if (stopped_) return;
   timer_->expires_after(kFlushInterval);
@@ -100,21 +119,40 @@ MetadataChanges MetadataLog::take_changes() {
     c.topics.push_back(std::move(t));
   for (auto& [_, g] : groups_)
     c.groups.push_back(std::move(g));
+  // A group whose offsets went lost its config too (deleteSubGroup removes both; a group
+  // without a config has none to lose).
+  c.deleted_groups.assign(removed_offset_groups_.begin(), removed_offset_groups_.end());
+  for (const auto& g : removed_groups_) {
+    if (!removed_offset_groups_.contains(g)) c.deleted_group_configs.push_back(g);
+  }
   offsets_.clear();
   topics_.clear();
   groups_.clear();
+  removed_groups_.clear();
+  removed_offset_groups_.clear();
   return c;
 }
 
-// A record that could not be appended goes back, behind anything noted since (newer wins).
+// A record that could not be appended goes back, behind anything noted since (newer wins): its
+// offsets and configs of a group deleted since are dropped, as the deletion dropped the noted ones.
 void MetadataLog::requeue(MetadataChanges changes) {
   std::lock_guard lock(changes_mu_);
-  for (auto& e : changes.offsets)
+  for (auto& e : changes.offsets) {
+    if (removed_offset_groups_.contains(e.group)) continue;
     offsets_.try_emplace(ConsumerOffsetManager::key(e.group, e.topic, e.queue_id), std::move(e));
+  }
   for (auto& t : changes.topics)
     topics_.try_emplace(t.name, std::move(t));
-  for (auto& g : changes.groups)
+  for (auto& g : changes.groups) {
+    if (removed_groups_.contains(g.group_name)) continue;
     groups_.try_emplace(g.group_name, std::move(g));
+  }
+  for (auto& g : changes.deleted_groups) {
+    removed_groups_.insert(g);
+    removed_offset_groups_.insert(std::move(g));
+  }
+  for (auto& g : changes.deleted_group_configs)
+    removed_groups_.insert(std::move(g));
 }
 
 void MetadataLog::flush() {
@@ -203,6 +241,15 @@ void MetadataLog::apply_record(const commitlog::ReadView& view) {
 
 void MetadataLog::apply(const MetadataChanges& changes, bool from_old_master) {
   applying_records = true;
+  // Deletions first: the rest of the record was noted after them. A master applies an old
+  // master's deletion too: the operator deleted the group before the failover, and the record
+  // precedes everything this master wrote (a consumer still online re-creates its offsets).
+  for (const auto& g : changes.deleted_groups) {
+    (void)ctx_.groups->remove(g);
+    (void)ctx_.offsets->remove_group(g);
+  }
+  for (const auto& g : changes.deleted_group_configs)
+    (void)ctx_.groups->remove(g);
   for (const auto& e : changes.offsets)
     (void)ctx_.offsets->commit(e.group, e.topic, e.queue_id, e.offset);
   for (const auto& t : changes.topics) {

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <asio.hpp>
@@ -58,6 +59,8 @@ class MetadataLog {
   void note_offset(const ConsumerOffsetManager::Entry& e);
   void note_topic(const TopicConfig& c);
   void note_group(const SubscriptionGroupConfig& c);
+  void note_group_removed(const std::string& group);
+  void note_group_offsets_removed(const std::string& group);
   void schedule_flush();
   void flush();
   MetadataChanges take_changes();
@@ -76,10 +79,14 @@ class MetadataLog {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> in_flight_{false};  // a record is being appended
 
-  std::mutex changes_mu_;  // guards the three maps: what changed since the last record
+  std::mutex changes_mu_;  // guards the maps and sets: what changed since the last record
   std::map<std::string, ConsumerOffsetManager::Entry> offsets_;  // by ConsumerOffsetManager::key
   std::map<std::string, TopicConfig> topics_;
   std::map<std::string, SubscriptionGroupConfig> groups_;
+  // Deleted since the last record: group configs, and groups whose offsets were all removed.
+  // What the maps hold of such a group was noted after its deletion.
+  std::set<std::string> removed_groups_;
+  std::set<std::string> removed_offset_groups_;
 
   std::atomic<bool> apply_posted_{false};
   std::mutex apply_mu_;  // one apply pass at a time; guards the fields below

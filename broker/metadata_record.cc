@@ -18,6 +18,15 @@ Result<ConsumerOffsetManager::Entry> offset_entry(const protocol::ConsumerOffset
                                       static_cast<uint64_t>(e.offset)};
 }
 
+Result<std::vector<std::string>> group_names(std::vector<std::string> names) {
+  for (const auto& g : names) {
+    if (!record::valid_group_name(g)) {
+      return Status::corruption("metadata record: bad deleted group name '" + g + "'");
+    }
+  }
+  return names;
+}
+
 }  // namespace
 
 std::string encode_metadata_record(const MetadataChanges& changes) {
@@ -37,6 +46,8 @@ std::string encode_metadata_record(const MetadataChanges& changes) {
     r.subscription_groups.push_back(
         std::make_unique<protocol::SubscriptionGroupConfigT>(g.to_protocol()));
   }
+  r.deleted_groups = changes.deleted_groups;
+  r.deleted_group_configs = changes.deleted_group_configs;
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
@@ -72,6 +83,9 @@ Result<MetadataChanges> decode_metadata_record(std::string_view body) {
     }
     out.groups.push_back(std::move(c));
   }
+  COMET_ASSIGN_OR_RETURN(out.deleted_groups, group_names(std::move(r.deleted_groups)));
+  COMET_ASSIGN_OR_RETURN(out.deleted_group_configs,
+                         group_names(std::move(r.deleted_group_configs)));
   return out;
 }
 

@@ -21,7 +21,14 @@ struct MetadataChanges {
   std::vector<ConsumerOffsetManager::Entry> offsets;  // forward-only commits
   std::vector<TopicConfig> topics;                    // upserts
   std::vector<SubscriptionGroupConfig> groups;        // upserts
-  bool empty() const { return offsets.empty() && topics.empty() && groups.empty(); }
+  // Deletions, applied before everything else of the record (what the record holds of such a
+  // group was noted after its deletion): config and offsets, or the config only.
+  std::vector<std::string> deleted_groups;
+  std::vector<std::string> deleted_group_configs;
+  bool empty() const {
+    return offsets.empty() && topics.empty() && groups.empty() && deleted_groups.empty() &&
+           deleted_group_configs.empty();
+  }
 };
 
 std::string encode_metadata_record(const MetadataChanges& changes);

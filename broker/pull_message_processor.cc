@@ -1,8 +1,11 @@
 #include "broker/pull_message_processor.h"
 
 #include <algorithm>
+#include <atomic>
 
+#include "broker/group_access.h"
 #include "broker/replication.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
 
@@ -13,6 +16,16 @@ using commitlog::GetStatus;
 namespace {
 constexpr int32_t kMaxPullMessages = 1024;
 constexpr uint64_t kMaxPullBytes = uint64_t{8} << 20;
+
+// A refused group's consumers keep asking (backing off): one line a second says why.
+void log_refusal(const GroupRefusal& refused) {
+  static std::atomic<int64_t> last_ms{0};
+  const int64_t now = now_ms();
+  int64_t last = last_ms.load();
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  logger("broker")->warn("pull refused: {}", refused.remark);
+}
+
 }  // namespace
 
 std::vector<uint64_t> parse_tag_filter(std::string_view expression) {
@@ -43,6 +56,12 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
   if (ext->queue_offset < 0 || ext->max_msg_nums <= 0) {
     return reply(conn, req, ResponseCode::BAD_REQUEST,
                  "queueOffset must be >= 0 and maxMsgNums > 0");
+  }
+  if (!ext->consumer_group.empty()) {
+    if (auto refused = admit_pull(ctx_, ext->consumer_group)) {
+      log_refusal(*refused);
+      return reply(conn, req, refused->code, std::move(refused->remark));
+    }
   }
   if (ext->commit_offset >= 0 && !ext->consumer_group.empty()) {
     Status s =
@@ -106,6 +125,7 @@ void PullMessageProcessor::pull(const ConnectionPtr& conn,
   if (code == ResponseCode::SUCCESS) {
     // Zero copy: the response points into the mapped CommitLog, kept mapped until it is sent.
     auto views = std::make_shared<std::vector<commitlog::ReadView>>(std::move(got.messages));
+    if (ctx_.stats) ctx_.stats->on_pulled(ext->consumer_group, views->size());
     for (const auto& v : *views)
       resp.body.views.emplace_back(v.data, v.size);
     resp.body.keepalive = views;

@@ -121,9 +121,10 @@ Status check_accepts_writes(const BrokerContext& ctx) {
 
 namespace {
 
+// `count_stored`: a send's messages count towards putTps once stored as the mode promises.
 void append_completing(BrokerContext& ctx, SendDeadlines& deadlines,
                        const std::shared_ptr<SendCompletion>& completion, std::vector<Message> msgs,
-                       std::shared_ptr<const void> held) {
+                       std::shared_ptr<const void> held, bool count_stored) {
   Replication& replication = *ctx.replication;
   const std::string_view awaits = replication.awaits();
   if (!awaits.empty() || ctx.config.store.flush_disk_type == commitlog::FlushDiskType::kSyncFlush) {
@@ -132,7 +133,12 @@ void append_completing(BrokerContext& ctx, SendDeadlines& deadlines,
   }
   replication.append(
       std::move(msgs), std::move(held), [completion] { completion->stored(); },
-      [completion](AppendOutcome out) { completion->finish(std::move(out)); });
+      [completion, stats = count_stored ? ctx.stats : nullptr](AppendOutcome out) {
+        if (stats && out.status.is_ok() && out.failure == AppendFailure::kNone) {
+          stats->on_stored(out.results.size());
+        }
+        completion->finish(std::move(out));
+      });
 }
 
 }  // namespace
@@ -143,7 +149,7 @@ void append_and_answer(BrokerContext& ctx, SendDeadlines& deadlines, const Conne
   append_completing(ctx, deadlines,
                     std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, queue_id,
                                                      std::move(transaction_id)),
-                    std::move(msgs), std::move(held));
+                    std::move(msgs), std::move(held), /*count_stored=*/true);
 }
 
 void append_and_reply(BrokerContext& ctx, SendDeadlines& deadlines, const ConnectionPtr& conn,
@@ -153,7 +159,8 @@ void append_and_reply(BrokerContext& ctx, SendDeadlines& deadlines, const Connec
   auto completion =
       std::make_shared<SendCompletion>(conn, std::move(req), ctx.store_host, 0, std::string());
   completion->answer_without_send_response(std::move(then));
-  append_completing(ctx, deadlines, completion, std::move(msgs), std::move(held));
+  append_completing(ctx, deadlines, completion, std::move(msgs), std::move(held),
+                    /*count_stored=*/false);
 }
 
 }  // namespace comet::broker

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "broker/broker_config.h"
+#include "broker/system_topics.h"
 #include "common/little_endian.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -83,6 +84,11 @@ Result<SubscriptionGroupConfig> decode_subscription_group(std::string_view name,
   return c;
 }
 
+bool is_system_group(std::string_view group) {
+  return group == kScheduleGroup || group == kTimerGroup || group == kTransGroup ||
+         group == "comet-admin";
+}
+
 Result<std::unique_ptr<SubscriptionGroupManager>> SubscriptionGroupManager::load(
     MetadataStore& store) {
   std::unique_ptr<SubscriptionGroupManager> m(new SubscriptionGroupManager(store));
@@ -119,6 +125,17 @@ Result<SubscriptionGroupConfig> SubscriptionGroupManager::create_or_update(
   groups_.insert_or_assign(config.group_name, config);
   if (listener_) listener_(config);
   return config;
+}
+
+Result<bool> SubscriptionGroupManager::remove(std::string_view group) {
+  std::unique_lock lock(mu_);
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return false;
+  COMET_RETURN_IF_ERROR(store_.remove(Family::kSubscriptionGroups, group, /*sync=*/true));
+  const std::string name = it->first;
+  groups_.erase(it);
+  if (remove_listener_) remove_listener_(name);
+  return true;
 }
 
 std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::find(

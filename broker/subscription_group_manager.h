@@ -47,6 +47,11 @@ std::string encode_subscription_group(const SubscriptionGroupConfig& c);
 Result<SubscriptionGroupConfig> decode_subscription_group(std::string_view name,
                                                           std::string_view value);
 
+// Groups that need no config whatever autoCreateSubscriptionGroup says, and get none created:
+// the broker's own (%SCHEDULE%, %TIMER%, CID_SYS_RMQ_TRANS) and comet-admin's tool group (RocketMQ
+// creates configs for its TOOLS_CONSUMER and CID_SYS_RMQ_TRANS at startup for the same reason).
+bool is_system_group(std::string_view group);
+
 class SubscriptionGroupManager {
  public:
   static Result<std::unique_ptr<SubscriptionGroupManager>> load(MetadataStore& store);
@@ -55,9 +60,14 @@ class SubscriptionGroupManager {
   // must not call the manager. Set it before the first change.
   using ChangeListener = std::function<void(const SubscriptionGroupConfig&)>;
   void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }
+  // The same after each config deleted, with the group's name.
+  using RemoveListener = std::function<void(const std::string& group)>;
+  void set_remove_listener(RemoveListener listener) { remove_listener_ = std::move(listener); }
 
   // Creates the group's config or replaces it; an identical config is not a change.
   Result<SubscriptionGroupConfig> create_or_update(SubscriptionGroupConfig config);
+  // Deletes the group's config (synced); false when it had none.
+  Result<bool> remove(std::string_view group);
   std::optional<SubscriptionGroupConfig> find(std::string_view group) const;
   // The group's config, or the defaults for a group that has none.
   SubscriptionGroupConfig find_or_default(std::string_view group) const;
@@ -68,6 +78,7 @@ class SubscriptionGroupManager {
 
   MetadataStore& store_;
   ChangeListener listener_;
+  RemoveListener remove_listener_;
   mutable std::shared_mutex mu_;
   std::map<std::string, SubscriptionGroupConfig, std::less<>> groups_;
 };

@@ -30,6 +30,8 @@ std::string_view code_name(Code code) {
       return "ALREADY_EXISTS";
     case Code::kUnsupported:
       return "UNSUPPORTED";
+    case Code::kPermissionDenied:
+      return "PERMISSION_DENIED";
   }
   return "UNKNOWN";
 }

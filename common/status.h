@@ -22,7 +22,8 @@ enum class Code : int {
   kShutdown,
   kOutOfRange,
   kAlreadyExists,
-  kUnsupported,  // a feature the configuration turned off
+  kUnsupported,       // a feature the configuration turned off
+  kPermissionDenied,  // refused by configuration (a disabled consumer group: NO_PERMISSION)
 };
 
 std::string_view code_name(Code code);

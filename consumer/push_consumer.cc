@@ -34,6 +34,11 @@ using Millis = std::chrono::milliseconds;
 namespace {
 
 constexpr Millis kPullBackoff{1000};
+// A pull the broker refused for the group's config (NO_PERMISSION: consumeEnable or
+// consumeBroadcastEnable false; SUBSCRIPTION_GROUP_NOT_EXIST: autoCreateSubscriptionGroup
+// false) is asked again after this (RocketMQ's PULL_TIME_DELAY_MILLS_WHEN_EXCEPTION): an operator
+// has to change the config first.
+constexpr Millis kRefusedPullBackoff{3000};
 // A pull answered at once with nothing (the broker did not hold it) is retried after this.
 constexpr Millis kIdlePullDelay{100};
 // The answer of a held pull may arrive this long after the suspend time.
@@ -41,6 +46,13 @@ constexpr Millis kPullTimeoutMargin{3000};
 constexpr Millis kDropWait{10000};
 constexpr Millis kShutdownWait{30000};
 constexpr int kServiceThreads = 2;
+
+// The broker refused the group itself, not the queue or the moment.
+bool is_group_refusal(const Status& s) {
+  return s.code() == Code::kPermissionDenied ||
+         (s.code() == Code::kNotFound &&
+          s.message().find("SUBSCRIPTION_GROUP_NOT_EXIST") != std::string::npos);
+}
 
 // One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
 struct ProcessQueue {
@@ -234,6 +246,10 @@ protocol::ConsumerDataT PushConsumer::Impl::consumer_data() const {
   protocol::ConsumerDataT data;
   data.group_name = group_;
   data.message_model = clustering() ? "CLUSTERING" : "BROADCASTING";
+  data.consume_type = "CONSUME_PASSIVELY";  // RocketMQ's name for a push consumer
+  data.consume_from_where = from_where_ == ConsumeFromWhere::kFirstOffset
+                                ? "CONSUME_FROM_FIRST_OFFSET"
+                                : "CONSUME_FROM_LAST_OFFSET";
   for (const auto& [topic, expression] : subscriptions_) {
     auto s = std::make_unique<protocol::SubscriptionT>();
     s->topic = topic;
@@ -561,12 +577,14 @@ void PushConsumer::Impl::on_pull_response(const ProcessQueuePtr& pq, uint64_t of
       if (pq->dropped) return;
       errors = ++pq->pull_errors;
     }
+    const bool refused = is_group_refusal(result.status());
+    const Millis backoff = refused ? kRefusedPullBackoff : kPullBackoff;
     if (errors == 1 || errors % 30 == 0) {
       consumer_log()->warn("consumer {}: {} (failure {} in a row; retrying in {} ms)", group_,
-                           result.status().to_string(), errors, kPullBackoff.count());
+                           result.status().to_string(), errors, backoff.count());
     }
-    client_->request_route_refresh(pq->mq.topic);
-    schedule(kPullBackoff, [this, pq] { pull(pq); });
+    if (!refused) client_->request_route_refresh(pq->mq.topic);
+    schedule(backoff, [this, pq] { pull(pq); });
     return;
   }
   PullResult& pr = *result;

@@ -88,6 +88,7 @@ Code status_code_of(ResponseCode code) {
       return Code::kOk;
     case ResponseCode::TOPIC_NOT_EXIST:
     case ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST:
+    case ResponseCode::CONSUMER_NOT_ONLINE:
     case ResponseCode::QUERY_NOT_FOUND:
     case ResponseCode::PULL_NOT_FOUND:
       return Code::kNotFound;
@@ -107,6 +108,8 @@ Code status_code_of(ResponseCode code) {
     case ResponseCode::FLUSH_DISK_TIMEOUT:
     case ResponseCode::FLUSH_SLAVE_TIMEOUT:
       return Code::kTimeout;
+    case ResponseCode::NO_PERMISSION:
+      return Code::kPermissionDenied;
     default:
       return Code::kIOError;
   }
@@ -641,6 +644,8 @@ void MQClient::request_heartbeat() {
 void MQClient::send_heartbeat_to_all_brokers() {
   protocol::HeartbeatRequestT heartbeat;
   heartbeat.client_id = client_id();
+  heartbeat.language = std::string(kClientLanguage);
+  heartbeat.version = kClientVersion;
   std::vector<ConsumerDataProvider> providers;
   {
     std::lock_guard lock(mu_);

@@ -43,11 +43,17 @@ std::string describe_response(const remoting::RemotingCommand& response);
 // What a response code tells the caller, as a Status code (the one mapping of every client and
 // of comet-admin): kOk for SUCCESS; kUnavailable: try elsewhere or later; kTimeout: stored but not
 // yet flushed or replicated; kNotFound: no such topic, group or offset, and PULL_NOT_FOUND, no new
-// message at the offset yet (it is the queue's end); kOutOfRange: PULL_OFFSET_MOVED, the offset is
-// outside the queue's range and the consumer must correct it; kMessageTooLarge and
-// kInvalidArgument: the request itself is wrong (retrying it cannot help); kIOError: anything
-// else.
+// message at the offset yet (it is the queue's end), and CONSUMER_NOT_ONLINE; kOutOfRange:
+// PULL_OFFSET_MOVED, the offset is outside the queue's range and the consumer must correct it;
+// kMessageTooLarge and kInvalidArgument: the request itself is wrong (retrying it cannot help);
+// kPermissionDenied: NO_PERMISSION, refused by the broker's configuration (a disabled consumer
+// group) until an operator changes it; kIOError: anything else.
 Code status_code_of(remoting::ResponseCode code);
+
+// What heartbeats say of this client, as consumerConnection and producerConnection show it
+// (RocketMQ's LanguageCode and MQVersion).
+inline constexpr std::string_view kClientLanguage = "CPP";
+inline constexpr int32_t kClientVersion = 1;
 // A non-success response as a Status: "<context>: SYSTEM_BUSY (2): <remark>", its code
 // status_code_of() the response's.
 Status response_status(const remoting::RemotingCommand& response, std::string_view context);

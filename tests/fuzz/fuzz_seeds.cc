@@ -87,6 +87,29 @@ void transaction_frames(std::vector<std::string>& out) {
   out.push_back(frame(RequestCode::GET_OPEN_TRANSACTIONS, o));
 }
 
+// The group admin requests: who is connected, a group's consume stats (of a topic, of all its
+// topics), and its deletion (with and without its offsets).
+void group_admin_frames(std::vector<std::string>& out) {
+  protocol::ConsumerConnectionRequestT cc;
+  cc.consumer_group = "cg";
+  out.push_back(frame(RequestCode::GET_CONSUMER_CONNECTION_LIST, cc));
+  protocol::ProducerConnectionRequestT pc;
+  pc.producer_group = "pg";
+  out.push_back(frame(RequestCode::GET_PRODUCER_CONNECTION_LIST, pc));
+  for (const char* topic : {"FuzzTopic", ""}) {
+    protocol::ConsumeStatsRequestT cs;
+    cs.consumer_group = "cg";
+    cs.topic = topic;
+    out.push_back(frame(RequestCode::GET_CONSUME_STATS, cs));
+  }
+  for (bool clean : {false, true}) {
+    protocol::DeleteSubscriptionGroupRequestT d;
+    d.group_name = "cg";
+    d.clean_offset = clean;
+    out.push_back(frame(RequestCode::DELETE_SUBSCRIPTIONGROUP, d));
+  }
+}
+
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
 std::string send_to_retry_topic() {
   protocol::SendMessageRequestT s;
@@ -198,6 +221,7 @@ std::vector<std::string> frames() {
     out.push_back(send_to_retry_topic());
   }
   transaction_frames(out);
+  group_admin_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
@@ -234,9 +258,9 @@ bool write_all(const std::filesystem::path& dir, const std::vector<std::string>&
 }  // namespace
 
 // Metadata records (broker/metadata_record.h): offsets alone, topics alone, groups alone, all
-// three, and empty.
+// three, empty, and group deletions (with and without their offsets) among changes.
 std::vector<std::string> metadata_records() {
-  auto record = [](int offsets, int topics, int groups) {
+  auto record = [](int offsets, int topics, int groups, int deleted = 0) {
     protocol::MetadataRecordT r;
     for (int i = 0; i < offsets; ++i) {
       auto e = std::make_unique<protocol::ConsumerOffsetEntryT>();
@@ -260,11 +284,16 @@ std::vector<std::string> metadata_records() {
       g->retry_queue_nums = 1;
       r.subscription_groups.push_back(std::move(g));
     }
+    for (int i = 0; i < deleted; ++i) {
+      r.deleted_groups.push_back("gone-" + std::to_string(i));
+      r.deleted_group_configs.push_back("config-gone-" + std::to_string(i));
+    }
     flatbuffers::FlatBufferBuilder fbb;
     fbb.Finish(protocol::MetadataRecord::Pack(fbb, &r));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
-  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2), record(2, 2, 2), record(0, 0, 0)};
+  return {record(3, 0, 0), record(0, 2, 0), record(0, 0, 2),
+          record(2, 2, 2), record(0, 0, 0), record(1, 0, 1, 2)};
 }
 
 // Timer messages (broker/timer_messages.h, broker/timer_log.h): properties of a send and of a

@@ -42,6 +42,7 @@ TEST(BrokerConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->transaction_check_interval_ms, 30000);
   EXPECT_EQ(c->transaction_check_max, 15u);
   EXPECT_TRUE(c->auto_create_topic_enable);
+  EXPECT_TRUE(c->auto_create_subscription_group);
   EXPECT_EQ(c->default_topic_queue_nums, 8u);
   EXPECT_EQ(c->broker_permission, 6u);
   EXPECT_EQ(c->heartbeat_interval_ms, 1000u);
@@ -83,6 +84,7 @@ TEST(BrokerConfig, ParsesEveryKey) {
       "haHousekeepingInterval=2000\n"
       "slaveSyncIntervalMs=500\n"
       "autoCreateTopicEnable=false\n"
+      "autoCreateSubscriptionGroup=false\n"
       "defaultTopicQueueNums=16\n"
       "brokerPermission=4\n"
       "heartbeatIntervalMs=500\n"
@@ -120,6 +122,7 @@ TEST(BrokerConfig, ParsesEveryKey) {
   EXPECT_EQ(c->ha_housekeeping_interval_ms, 2000u);
   EXPECT_EQ(c->slave_sync_interval_ms, 500u);
   EXPECT_FALSE(c->auto_create_topic_enable);
+  EXPECT_FALSE(c->auto_create_subscription_group);
   EXPECT_EQ(c->default_topic_queue_nums, 16u);
   EXPECT_EQ(c->broker_permission, 4u);
   EXPECT_EQ(c->heartbeat_interval_ms, 500u);
@@ -188,6 +191,7 @@ const std::map<std::string, std::string>& sample_values() {
       {"transactionCheckMax", "3"},
       {"slaveSyncIntervalMs", "500"},
       {"autoCreateTopicEnable", "false"},
+      {"autoCreateSubscriptionGroup", "false"},
       {"defaultTopicQueueNums", "16"},
       {"brokerPermission", "4"},
       {"registerNameServerPeriod", "700"},

@@ -602,6 +602,82 @@ TEST(ConsumerOffsetManager, NeverMovesBackwardsUnlessForcedOrReset) {
   EXPECT_EQ(reloaded->query("g", "t", 2), 9u);
 }
 
+TEST(SubscriptionGroupManager, RemoveDeletesDurablyAndNotifiesOnlyWhatExisted) {
+  testing::TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+    std::vector<std::string> removed;
+    groups->set_remove_listener([&](const std::string& g) { removed.push_back(g); });
+    ASSERT_TRUE(groups->create_or_update({"G1", 3, true, true, 1}).is_ok());
+    ASSERT_TRUE(groups->create_or_update({"G2", 4, false, true, 1}).is_ok());
+    auto r = groups->remove("G1");
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_TRUE(*r);
+    auto again = groups->remove("G1");  // gone already: not an error, nothing notified
+    ASSERT_TRUE(again.is_ok());
+    EXPECT_FALSE(*again);
+    EXPECT_FALSE(*groups->remove("never"));
+    EXPECT_EQ(removed, std::vector<std::string>{"G1"});
+    EXPECT_FALSE(groups->find("G1"));
+    EXPECT_EQ(groups->find_or_default("G1").retry_max_times, kDefaultRetryMaxTimes);
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto groups = std::move(SubscriptionGroupManager::load(*store)).value();
+  EXPECT_FALSE(groups->find("G1"));
+  ASSERT_TRUE(groups->find("G2"));
+  EXPECT_FALSE(groups->find("G2")->consume_enable);
+}
+
+TEST(SubscriptionGroupManager, SystemGroupsAreTheBrokersOwnAndTheToolsGroup) {
+  EXPECT_TRUE(is_system_group("%SCHEDULE%"));
+  EXPECT_TRUE(is_system_group("%TIMER%"));
+  EXPECT_TRUE(is_system_group("CID_SYS_RMQ_TRANS"));
+  EXPECT_TRUE(is_system_group("comet-admin"));
+  EXPECT_FALSE(is_system_group("order-consumers"));
+  EXPECT_FALSE(is_system_group(""));
+}
+
+TEST(ConsumerOffsetManager, RemoveGroupForgetsItsOffsetsOnEveryTopicOnly) {
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto offsets = std::move(ConsumerOffsetManager::load(*store)).value();
+  std::vector<std::string> removed;
+  offsets->set_group_remove_listener([&](const std::string& g) { removed.push_back(g); });
+  ASSERT_TRUE(offsets->commit("g1", "TopicA", 0, 3).is_ok());
+  ASSERT_TRUE(offsets->commit("g1", "TopicA", 1, 4).is_ok());
+  ASSERT_TRUE(offsets->commit("g1", "%RETRY%g1", 0, 1).is_ok());
+  ASSERT_TRUE(offsets->commit("g10", "TopicA", 0, 7).is_ok());  // a name g1 is a prefix of
+  ASSERT_TRUE(offsets->commit("g2", "TopicB", 0, 5).is_ok());   // TopicB holds no g1
+  EXPECT_TRUE(offsets->has_group("g1"));
+
+  auto r = offsets->remove_group("g1");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(*r, 3u);
+  EXPECT_FALSE(offsets->has_group("g1"));
+  EXPECT_FALSE(offsets->query("g1", "TopicA", 0));
+  EXPECT_TRUE(offsets->offsets("g1", "%RETRY%g1").empty());
+  EXPECT_EQ(offsets->query("g10", "TopicA", 0), 7u);
+  EXPECT_EQ(offsets->query("g2", "TopicB", 0), 5u);
+  EXPECT_EQ(removed, std::vector<std::string>{"g1"});
+  EXPECT_EQ(*offsets->remove_group("g1"), 0u);  // unknown now: nothing, no notice
+  EXPECT_EQ(*offsets->remove_group("no such group with spaces"), 0u);
+  EXPECT_EQ(removed.size(), 1u);
+  // A commit after the deletion starts the group afresh, from any offset.
+  ASSERT_TRUE(offsets->commit("g1", "TopicA", 0, 1).is_ok());
+  EXPECT_EQ(offsets->query("g1", "TopicA", 0), 1u);
+
+  offsets.reset();
+  auto reloaded = std::move(ConsumerOffsetManager::load(*store)).value();
+  EXPECT_EQ(reloaded->query("g1", "TopicA", 0), 1u);
+  EXPECT_FALSE(reloaded->query("g1", "TopicA", 1));
+  EXPECT_TRUE(reloaded->offsets("g1", "%RETRY%g1").empty());
+  EXPECT_EQ(reloaded->query("g10", "TopicA", 0), 7u);
+}
+
 TEST(ConsumerOffsetManager, GroupsOfTopicAndRemoveTopic) {
   testing::TempDir dir;
   auto store = open_store(dir.path());

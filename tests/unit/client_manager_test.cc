@@ -122,3 +122,101 @@ TEST_F(ClientManagerProducers, ExpiryAndUnregisterDropProducers) {
 
 }  // namespace
 }  // namespace comet::broker
+
+namespace comet::broker {
+namespace {
+
+// What consumerConnection and producerConnection show: every member with the language and
+// version of its last heartbeat and its connection's peer, and the group's own data.
+class ClientManagerConnections : public ::testing::Test {
+ protected:
+  static protocol::HeartbeatRequestT consumer_heartbeat(const std::string& client_id,
+                                                        const std::string& language,
+                                                        int32_t version) {
+    protocol::HeartbeatRequestT hb;
+    hb.client_id = client_id;
+    hb.language = language;
+    hb.version = version;
+    auto cd = std::make_unique<protocol::ConsumerDataT>();
+    cd->group_name = "cg";
+    cd->message_model = "BROADCASTING";
+    cd->consume_type = "CONSUME_PASSIVELY";
+    cd->consume_from_where = "CONSUME_FROM_FIRST_OFFSET";
+    auto sub = std::make_unique<protocol::SubscriptionT>();
+    sub->topic = "Orders";
+    sub->expression = "TagA || TagB";
+    cd->subscriptions.push_back(std::move(sub));
+    hb.consumers.push_back(std::move(cd));
+    hb.producer_groups = {"pg"};
+    return hb;
+  }
+
+  ClientManager clients_{kExpiryMs};
+};
+
+TEST_F(ClientManagerConnections, ConsumerGroupShowsEachMemberAndTheGroupsData) {
+  clients_.heartbeat(consumer_heartbeat("c2", "CPP", 1), kT0);
+  clients_.heartbeat(consumer_heartbeat("c1", "JAVA", 453), kT0 + 5);
+  auto conn = clients_.consumer_connection("cg");
+  ASSERT_TRUE(conn);
+  ASSERT_EQ(conn->connections.size(), 2u);
+  EXPECT_EQ(conn->connections[0]->client_id, "c1");  // sorted by client id
+  EXPECT_EQ(conn->connections[0]->language, "JAVA");
+  EXPECT_EQ(conn->connections[0]->version, 453);
+  EXPECT_EQ(conn->connections[0]->last_heartbeat_ms, kT0 + 5);
+  EXPECT_EQ(conn->connections[1]->client_id, "c2");
+  EXPECT_EQ(conn->connections[1]->language, "CPP");
+  EXPECT_EQ(conn->connections[1]->version, 1);
+  EXPECT_EQ(conn->consume_type, "CONSUME_PASSIVELY");
+  EXPECT_EQ(conn->message_model, "BROADCASTING");
+  EXPECT_EQ(conn->consume_from_where, "CONSUME_FROM_FIRST_OFFSET");
+  ASSERT_EQ(conn->subscriptions.size(), 1u);
+  EXPECT_EQ(conn->subscriptions[0]->topic, "Orders");
+  EXPECT_EQ(conn->subscriptions[0]->expression, "TagA || TagB");
+}
+
+TEST_F(ClientManagerConnections, ALaterHeartbeatUpdatesLanguageAndVersion) {
+  clients_.heartbeat(consumer_heartbeat("c1", "CPP", 1), kT0);
+  clients_.heartbeat(consumer_heartbeat("c1", "CPP", 2), kT0 + 1000);
+  auto conn = clients_.consumer_connection("cg");
+  ASSERT_TRUE(conn);
+  ASSERT_EQ(conn->connections.size(), 1u);
+  EXPECT_EQ(conn->connections[0]->version, 2);
+  EXPECT_EQ(conn->connections[0]->last_heartbeat_ms, kT0 + 1000);
+}
+
+TEST_F(ClientManagerConnections, TheAddressIsTheConnectionsPeer) {
+  asio::io_context io;
+  auto socket_conn =
+      std::make_shared<remoting::Connection>(asio::ip::tcp::socket(asio::make_strand(io)),
+                                             remoting::ConnectionOptions{}, nullptr, nullptr);
+  clients_.heartbeat(consumer_heartbeat("c1", "CPP", 1), kT0, socket_conn);
+  clients_.heartbeat(consumer_heartbeat("c1", "CPP", 1), kT0 + 1);  // no connection: kept
+  auto conn = clients_.consumer_connection("cg");
+  ASSERT_TRUE(conn);
+  EXPECT_EQ(conn->connections[0]->client_addr, socket_conn->remote_address());
+  auto producers = clients_.producer_connection_list("pg");
+  ASSERT_EQ(producers.size(), 1u);
+  EXPECT_EQ(producers[0].client_addr, socket_conn->remote_address());
+}
+
+TEST_F(ClientManagerConnections, ProducersListedWithTheirLanguageAndVersion) {
+  clients_.heartbeat(consumer_heartbeat("p1", "CPP", 7), kT0);
+  auto producers = clients_.producer_connection_list("pg");
+  ASSERT_EQ(producers.size(), 1u);
+  EXPECT_EQ(producers[0].client_id, "p1");
+  EXPECT_EQ(producers[0].language, "CPP");
+  EXPECT_EQ(producers[0].version, 7);
+}
+
+TEST_F(ClientManagerConnections, NoMemberOnlineIsNothing) {
+  EXPECT_FALSE(clients_.consumer_connection("cg"));
+  EXPECT_TRUE(clients_.producer_connection_list("pg").empty());
+  clients_.heartbeat(consumer_heartbeat("c1", "CPP", 1), kT0);
+  clients_.scan_expired(kT0 + kExpiryMs + 1);
+  EXPECT_FALSE(clients_.consumer_connection("cg"));
+  EXPECT_TRUE(clients_.producer_connection_list("pg").empty());
+}
+
+}  // namespace
+}  // namespace comet::broker

@@ -48,6 +48,34 @@ TEST(MetadataRecord, RoundTripsOffsetsTopicsAndGroups) {
   EXPECT_EQ(decoded->groups[0], sample().groups[0]);
 }
 
+TEST(MetadataRecord, RoundTripsGroupDeletions) {
+  MetadataChanges c = sample();
+  c.deleted_groups = {"gone-a", "gone-b"};
+  c.deleted_group_configs = {"config-only"};
+  auto decoded = decode_metadata_record(encode_metadata_record(c));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(decoded->deleted_groups, c.deleted_groups);
+  EXPECT_EQ(decoded->deleted_group_configs, c.deleted_group_configs);
+  EXPECT_EQ(decoded->offsets.size(), 2u);  // the rest of the record is kept alongside
+
+  MetadataChanges only_deletion;
+  only_deletion.deleted_group_configs = {"x"};
+  EXPECT_FALSE(only_deletion.empty());  // a record is written for a deletion alone
+}
+
+TEST(MetadataRecord, AnIllegalDeletedGroupNameRefusesTheWholeRecord) {
+  for (const char* name : {"", "has space", "slash/no"}) {
+    MetadataChanges c = sample();
+    c.deleted_groups = {name};
+    EXPECT_EQ(decode_metadata_record(encode_metadata_record(c)).status().code(), Code::kCorruption)
+        << name;
+    MetadataChanges d = sample();
+    d.deleted_group_configs = {name};
+    EXPECT_EQ(decode_metadata_record(encode_metadata_record(d)).status().code(), Code::kCorruption)
+        << name;
+  }
+}
+
 TEST(MetadataRecord, EmptyRecordDecodesEmpty) {
   auto decoded = decode_metadata_record(encode_metadata_record({}));
   ASSERT_TRUE(decoded.is_ok());

@@ -438,6 +438,9 @@ TEST(ResponseStatus, CodesMapToWhatTheCallerCanDo) {
   EXPECT_EQ(status_code_of(ResponseCode::MESSAGE_TOO_LARGE), Code::kMessageTooLarge);
   EXPECT_EQ(status_code_of(ResponseCode::BAD_REQUEST), Code::kInvalidArgument);
   EXPECT_EQ(status_code_of(ResponseCode::SYSTEM_ERROR), Code::kIOError);
+  EXPECT_EQ(status_code_of(ResponseCode::NO_PERMISSION), Code::kPermissionDenied);
+  EXPECT_EQ(status_code_of(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST), Code::kNotFound);
+  EXPECT_EQ(status_code_of(ResponseCode::CONSUMER_NOT_ONLINE), Code::kNotFound);
 
   const auto pull = RemotingCommand::request(RequestCode::PULL_MESSAGE);
   auto moved =
