@@ -21,6 +21,7 @@ struct MessageExt {
   uint64_t queue_offset = 0;
   uint64_t physical_offset = 0;
   std::string msg_id;  // the UNIQ_KEY property when present, else store host + physical offset
+  std::string offset_msg_id;  // store host + physical offset (common/msg_id.h)
   std::string body;
   std::string tags;
   std::string keys;
