@@ -25,6 +25,12 @@ namespace {
 // Units scanned per get when a tag filter skips most of them.
 constexpr uint64_t kMaxFilterScan = 16000;
 
+// The ConsumeQueue unit that indexes `r`.
+CqUnit unit_of(const RecordView& r) {
+  return CqUnit{r.physical_offset, r.total_size,
+                tag_hash(find_property(r.properties, kPropertyTags))};
+}
+
 Status touch_durably(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno("create " + path, errno);
@@ -60,6 +66,7 @@ MessageStore::MessageStore(const StoreConfig& config, const Clock& clock, HostAd
     : config_(config),
       clock_(clock),
       commit_log_(config, clock, store_host),
+      index_(config.message_index_enable ? std::make_unique<IndexService>(config) : nullptr),
       abort_path_(config.store_path_root_dir + "/abort"),
       checkpoint_path_(config.store_path_root_dir + "/checkpoint") {}
 
@@ -138,6 +145,7 @@ Status MessageStore::recover() {
 
   COMET_RETURN_IF_ERROR(commit_log_.load());
   COMET_RETURN_IF_ERROR(load_consume_queues());
+  if (index_) COMET_RETURN_IF_ERROR(index_->load());
 
   const uint64_t log_min = commit_log_.min_offset();
   uint64_t verify_from = cp ? cp->physical_flushed : log_min;
@@ -152,6 +160,9 @@ Status MessageStore::recover() {
 
   for (const ConsumeQueuePtr& cq : all_cqs())
     COMET_RETURN_IF_ERROR(cq->truncate_by_physical(dispatch_from));
+  // The index is replayed with the ConsumeQueues (it skips what it holds) unless it lags them:
+  // then it catches up once the log is recovered, in log order.
+  const bool index_lags = index_ && index_resume_offset() < dispatch_from;
   Status visit_status;
   uint64_t replayed = 0;
   // Consensus mode: records past the committed offset are not indexed yet, but the next queue
@@ -164,13 +175,24 @@ Status MessageStore::recover() {
       next = std::max(next, r.queue_offset + 1);
       return;
     }
-    Status s = dispatch_record(r);
+    Status s = find_or_create_cq(r.topic, r.queue_id)->put(r.queue_offset, unit_of(r));
+    if (s.is_ok() && index_ && !index_lags) s = index_->index(r);
     if (!s.is_ok() && visit_status.is_ok()) visit_status = s;
     ++replayed;
   });
   if (!end.is_ok()) return end.status();
   COMET_RETURN_IF_ERROR(visit_status);
   const uint64_t indexed_end = std::min(end.value(), limit);
+  if (index_) {
+    // Entries past the recovered (or committed) end go, as the ConsumeQueue units do below.
+    COMET_RETURN_IF_ERROR(index_->truncate(indexed_end));
+    if (index_lags) {
+      recovery_.reindexed_from = index_resume_offset();
+      log->warn("message index lags the ConsumeQueues; rebuilding it from offset {}",
+                recovery_.reindexed_from);
+      COMET_RETURN_IF_ERROR(index_range(recovery_.reindexed_from, indexed_end));
+    }
+  }
 
   recovery_.verified_from = std::min(verify_from, dispatch_from);
   recovery_.end_offset = end.value();
@@ -349,18 +371,35 @@ std::vector<TopicQueueKey> MessageStore::queues() const {
   return out;
 }
 
-namespace {
-
-// The ConsumeQueue unit that indexes `r`.
-CqUnit unit_of(const RecordView& r) {
-  return CqUnit{r.physical_offset, r.total_size,
-                tag_hash(find_property(r.properties, kPropertyTags))};
+Status MessageStore::dispatch_record(const RecordView& r) {
+  COMET_RETURN_IF_ERROR(find_or_create_cq(r.topic, r.queue_id)->put(r.queue_offset, unit_of(r)));
+  return index_ ? index_->index(r) : Status::ok();
 }
 
-}  // namespace
+uint64_t MessageStore::index_resume_offset() const {
+  const uint64_t log_min = commit_log_.min_offset();
+  return std::max(index_->covered_end().value_or(log_min), log_min);
+}
 
-Status MessageStore::dispatch_record(const RecordView& r) {
-  return find_or_create_cq(r.topic, r.queue_id)->put(r.queue_offset, unit_of(r));
+Status MessageStore::index_range(uint64_t from, uint64_t to) {
+  for (uint64_t pos = from; pos < to;) {
+    auto view =
+        commit_log_.read(pos, static_cast<uint32_t>(std::min<uint64_t>(to - pos, UINT32_MAX)));
+    if (!view.is_ok()) return view.status();
+    uint64_t consumed = 0;
+    while (consumed < view->size) {
+      auto d = record::decode(view->data + consumed, view->size - consumed, false);
+      if (d.outcome == record::Outcome::kRecord) {
+        COMET_RETURN_IF_ERROR(index_->index(d.record));
+      } else if (d.outcome != record::Outcome::kBlank) {
+        return Status::corruption("undecodable record at " + std::to_string(pos + consumed) +
+                                  " while rebuilding the message index");
+      }
+      consumed += d.size;
+    }
+    pos += consumed;
+  }
+  return Status::ok();
 }
 
 void MessageStore::dispatch_loop() {
@@ -413,6 +452,7 @@ void MessageStore::dispatch_loop() {
                 ? last_cq
                 : find_or_create_cq(r.topic, r.queue_id);
         Status s = cq->put(r.queue_offset, unit_of(r));
+        if (s.is_ok() && index_) s = index_->index(r);
         if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
         if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
           touched.push_back(cq);
@@ -509,6 +549,7 @@ Status MessageStore::truncate_now(uint64_t offset) {
       COMET_RETURN_IF_ERROR(cq->truncate_by_physical(offset));
       next.emplace(TopicQueueKey{cq->topic(), cq->queue_id()}, cq->max_offset());
     }
+    if (index_) COMET_RETURN_IF_ERROR(index_->truncate(offset));
     // Consensus mode: records kept below the cut but not indexed yet (uncommitted) hold queue
     // offsets too.
     for (uint64_t pos = reput_offset_; pos < offset;) {
@@ -536,6 +577,7 @@ Status MessageStore::truncate_now(uint64_t offset) {
     fs::remove_all(config_.consume_queue_dir(), ec);
     if (ec) return Status::io_error("remove the ConsumeQueues: " + ec.message());
     COMET_RETURN_IF_ERROR(commit_log_.reset(offset));
+    if (index_) COMET_RETURN_IF_ERROR(index_->reset(offset));
     log->warn("log [{}, {}) dropped; it restarts empty at {}", min, max, offset);
     reput_offset_ = offset;
   }
@@ -579,6 +621,7 @@ Status MessageStore::checkpoint() {
   cp.logics_flushed = dispatched_.get();
   for (const ConsumeQueuePtr& cq : all_cqs())
     COMET_RETURN_IF_ERROR(cq->flush());
+  if (index_) COMET_RETURN_IF_ERROR(index_->flush());
   cp.physical_flushed = commit_log_.flushed().get();
   cp.timestamp_ms = clock_.now_ms();
   return cp.write(checkpoint_path_);
@@ -634,6 +677,7 @@ size_t MessageStore::delete_expired_files() {
     const uint64_t min = commit_log_.min_offset();
     for (const ConsumeQueuePtr& cq : all_cqs())
       cq->delete_expired(min);
+    if (index_) index_->delete_below(min);
   }
   return n;
 }

@@ -21,6 +21,7 @@
 
 #include "commitlog/commit_log.h"
 #include "commitlog/consume_queue.h"
+#include "commitlog/index_service.h"
 #include "commitlog/store_checkpoint.h"
 #include "commitlog/store_config.h"
 #include "commitlog/watermark.h"
@@ -51,9 +52,10 @@ struct GetResult {
 struct RecoveryInfo {
   bool crashed = false;  // the abort marker was present: the last run did not stop cleanly
   bool checkpoint_found = false;
-  uint64_t verified_from = 0;  // CommitLog offset where CRC verification started
-  uint64_t end_offset = 0;     // end of the valid log after recovery
-  uint64_t redispatched = 0;   // records replayed into ConsumeQueues
+  uint64_t verified_from = 0;   // CommitLog offset where CRC verification started
+  uint64_t end_offset = 0;      // end of the valid log after recovery
+  uint64_t redispatched = 0;    // records replayed into ConsumeQueues
+  uint64_t reindexed_from = 0;  // where the message index caught up from, when it lagged
 };
 
 class MessageStore {
@@ -101,11 +103,11 @@ class MessageStore {
   // longer than record::kMaxKeyLength.
   struct QueryResult {
     std::vector<ReadView> messages;
-    int64_t index_last_update_ms = 0;   // store time of the last record indexed
+    int64_t index_last_update_ms = 0;    // store time of the last record indexed
     uint64_t index_last_update_phy = 0;  // CommitLog offset the index covers
   };
-  Result<QueryResult> query_messages(std::string_view topic, std::string_view key,
-                                     uint32_t max_num, int64_t begin_ms, int64_t end_ms) const;
+  Result<QueryResult> query_messages(std::string_view topic, std::string_view key, uint32_t max_num,
+                                     int64_t begin_ms, int64_t end_ms) const;
   // The whole record at `physical_offset` (an offsetMsgId's), CRC-checked. kNotFound outside the
   // readable log (below min, at or above dispatched()); kInvalidArgument when no record starts
   // there.
@@ -141,6 +143,8 @@ class MessageStore {
   // Every record written is indexed again (ASYNC_MASTER, a slave that follows a master).
   void unbound();
   const RecoveryInfo& recovery_info() const { return recovery_; }
+  // The message index; null when messageIndexEnable is off.
+  const IndexService* index_service() const { return index_.get(); }
   const StoreConfig& config() const { return config_; }
 
   // Deletes every ConsumeQueue of `topic` (its files too) and forgets its queue offsets, so a
@@ -206,6 +210,11 @@ class MessageStore {
   // Dispatcher thread: applies the topic deletions asked for at or below `position`.
   void apply_topic_deletions(uint64_t position);
   Status dispatch_record(const RecordView& r);
+  // Recovery: indexes the records of [from, to) into the message index only (it lags the
+  // ConsumeQueues: its directory was deleted, or it was just enabled).
+  Status index_range(uint64_t from, uint64_t to);
+  // The message index continues at this CommitLog offset (at or past the log's start).
+  uint64_t index_resume_offset() const;
   // Dispatcher thread, caught up: applies the pending truncation, if any.
   void apply_truncation();
   Status truncate_now(uint64_t offset);
@@ -222,6 +231,7 @@ class MessageStore {
   DiskUsageProbe disk_usage_ = &MessageStore::file_system_usage;
   std::mutex disk_usage_mu_;
   CommitLog commit_log_;
+  std::unique_ptr<IndexService> index_;  // null when messageIndexEnable is off
   RecoveryInfo recovery_;
   std::string abort_path_;
   int lock_fd_ = -1;  // flock'd `lock` file: one process per store directory

@@ -3,6 +3,9 @@
 namespace comet::commitlog {
 namespace {
 
+// Slots or entries per index file at most: 2^28 entries make a 5 GiB (sparse) file.
+constexpr uint32_t kMaxIndexFileCount = 1u << 28;
+
 Status parse_flush_disk_type(const Properties& p, std::string_view name, StoreConfig& c) {
   std::string flush;
   COMET_RETURN_IF_ERROR(p.get_string(name, flush));
@@ -66,6 +69,10 @@ const ConfigKeys<StoreConfig>& StoreConfig::keys() {
       field_key<S>("maxMessageSize", &S::max_message_size, "largest message body in bytes"),
       field_key<S>("warmMapedFileEnable", &S::warm_mapped_file_enable,
                    "pre-fault segments ahead of the writer"),
+      field_key<S>("messageIndexEnable", &S::message_index_enable,
+                   "index messages by KEYS and UNIQ_KEY (queryMsgByKey, queryMsgById)"),
+      field_key<S>("maxHashSlotNum", &S::max_hash_slot_num, "hash slots per index file"),
+      field_key<S>("maxIndexNum", &S::max_index_num, "entries per index file"),
   };
   return k;
 }
@@ -94,6 +101,14 @@ Status StoreConfig::validate() const {
   if (flush_interval_commit_log_ms == 0 || flush_consume_queue_interval_ms == 0 ||
       clean_resource_interval_ms == 0) {
     return Status::invalid_argument("flush and clean intervals must be > 0 ms");
+  }
+  if (max_hash_slot_num == 0 || max_hash_slot_num > kMaxIndexFileCount) {
+    return Status::invalid_argument("maxHashSlotNum must be within 1.." +
+                                    std::to_string(kMaxIndexFileCount));
+  }
+  if (max_index_num < 2 || max_index_num > kMaxIndexFileCount) {
+    return Status::invalid_argument("maxIndexNum must be within 2.." +
+                                    std::to_string(kMaxIndexFileCount));
   }
   return Status::ok();
 }

@@ -34,9 +34,15 @@ struct StoreConfig {
   uint32_t max_message_size = 4 * 1024 * 1024;    // maxMessageSize (body bytes)
   bool warm_mapped_file_enable = true;            // warmMapedFileEnable
   bool check_crc_on_read = false;                 // checkCRCOnRecover applies always
+  // The message index (commitlog/index_service.h): one file holds maxIndexNum entries over
+  // maxHashSlotNum slots, 40 + 4 * slots + 20 * entries bytes (420 MB, sparse, by default).
+  bool message_index_enable = true;      // messageIndexEnable
+  uint32_t max_hash_slot_num = 5000000;  // maxHashSlotNum
+  uint32_t max_index_num = 20000000;     // maxIndexNum
 
   std::string commit_log_dir() const { return store_path_root_dir + "/commitlog"; }
   std::string consume_queue_dir() const { return store_path_root_dir + "/consumequeue"; }
+  std::string index_dir() const { return store_path_root_dir + "/index"; }
 
   // Reads the keys above from `props`; keys it does not know are left to other modules.
   static Result<StoreConfig> from_properties(const Properties& props);

@@ -28,6 +28,8 @@ std::string_view code_name(Code code) {
       return "OUT_OF_RANGE";
     case Code::kAlreadyExists:
       return "ALREADY_EXISTS";
+    case Code::kUnsupported:
+      return "UNSUPPORTED";
   }
   return "UNKNOWN";
 }

@@ -22,6 +22,7 @@ enum class Code : int {
   kShutdown,
   kOutOfRange,
   kAlreadyExists,
+  kUnsupported,  // a feature the configuration turned off
 };
 
 std::string_view code_name(Code code);
@@ -41,6 +42,7 @@ class [[nodiscard]] Status {
   static Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status shutdown(std::string m) { return {Code::kShutdown, std::move(m)}; }
   static Status out_of_range(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
+  static Status unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   // An errno-carrying I/O failure: "<what>: <strerror(err)>".
   static Status from_errno(std::string_view what, int err);
 
