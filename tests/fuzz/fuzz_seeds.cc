@@ -129,6 +129,19 @@ std::vector<std::string> frames() {
     out.push_back(frame(RequestCode::PULL_MESSAGE, p));
   }
   {
+    protocol::QueryMessageRequestT q;
+    q.topic = "FuzzTopic";
+    q.key = "order-1";
+    q.max_num = 32;
+    q.end_timestamp = INT64_MAX;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    q.unique_key = true;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    protocol::ViewMessageRequestT v;
+    v.offset = 0;
+    out.push_back(frame(RequestCode::VIEW_MESSAGE_BY_ID, v));
+  }
+  {
     protocol::ConsumerOffsetRequestT o;
     o.consumer_group = "cg";
     o.topic = "FuzzTopic";
