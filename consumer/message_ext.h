@@ -28,6 +28,8 @@ struct MessageExt {
   std::map<std::string, std::string> properties;  // every property, TAGS and KEYS included
   int64_t born_timestamp_ms = 0;
   int64_t store_timestamp_ms = 0;
+  HostAddress born_host;   // the producer's address as the broker saw it (0 when not recorded)
+  HostAddress store_host;  // the broker that first stored it
   uint32_t reconsume_times = 0;
   uint32_t flags = 0;
 };
