@@ -4,9 +4,10 @@
 //
 // A key is looked up in every broker group of the topic's route: at its master or, when the
 // master does not answer, at its replicas in turn (each keeps its own index). An offsetMsgId is
-// read where it says (its store host); when that broker does not answer, every broker the name
-// server knows is asked for the record at that offset, and only the record that carries exactly
-// that id is taken (a replica's log holds the master's records at the same offsets).
+// read where it says (its store host) when the name server knows that broker; when it does not,
+// or that broker does not answer, every broker the name server knows is asked for the record at
+// that offset, and only the record that carries exactly that id is taken (a replica's log holds
+// the master's records at the same offsets).
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -129,28 +130,33 @@ std::map<std::string, std::string> broker_names_by_addr(Context& c) {
   return out;
 }
 
-// The record an offsetMsgId names: at its store host, or (that broker not answering) at any
-// broker that holds the record with exactly this id at that offset.
+// The record an offsetMsgId names: at its store host when that is a registered broker; else, or
+// when it does not answer (a dead master), at whichever registered broker holds the record with
+// exactly this id at that offset. Only the name server's brokers are asked, never an address
+// read from the id alone.
 Result<FoundMessage> view_by_offset_id(Context& c, const std::string& id, const MsgIdParts& parts) {
   const std::string want = upper(id);
   const std::string store_addr = host_address_string(parts.store_host);
   const auto names = broker_names_by_addr(c);
-  auto name_of = [&](const std::string& addr) {
-    auto it = names.find(addr);
-    return it == names.end() ? std::string() : it->second;
-  };
   const auto offset = static_cast<int64_t>(parts.physical_offset);
-  auto direct = c.client.view_message(store_addr, name_of(store_addr), offset);
-  if (direct.is_ok()) {
-    if (!direct->status.is_ok()) {
-      return Status(direct->status.code(), "message " + id + " at " + store_addr +
-                                               " (its store host): " + direct->status.message());
+  Status direct_failure =
+      Status::not_found("its store host " + store_addr + " is no registered broker");
+  if (auto it = names.find(store_addr); it != names.end()) {
+    auto direct = c.client.view_message(store_addr, it->second, offset);
+    if (direct.is_ok()) {
+      if (!direct->status.is_ok()) {
+        return Status(direct->status.code(), "message " + id + " at " + store_addr +
+                                                 " (its store host): " + direct->status.message());
+      }
+      if (direct->messages.size() == 1 && direct->messages[0].offset_msg_id == want) {
+        return FoundMessage{std::move(direct->messages[0]), store_addr};
+      }
+      return Status::not_found("message " + id + ": the record at CommitLog offset " +
+                               std::to_string(offset) + " of " + store_addr + " has another id");
     }
-    if (direct->messages.size() == 1 && direct->messages[0].offset_msg_id == want) {
-      return FoundMessage{std::move(direct->messages[0]), store_addr};
-    }
-    return Status::not_found("message " + id + ": the record at CommitLog offset " +
-                             std::to_string(offset) + " of " + store_addr + " has another id");
+    direct_failure =
+        Status(direct.status().code(), "its store host " + store_addr + " did not answer (" +
+                                           direct.status().message() + ")");
   }
   for (const auto& [addr, name] : names) {
     if (addr == store_addr) continue;
@@ -160,9 +166,9 @@ Result<FoundMessage> view_by_offset_id(Context& c, const std::string& id, const 
       return FoundMessage{std::move(other->messages[0]), addr};
     }
   }
-  return Status(direct.status().code(), "message " + id + ": its store host " + store_addr +
-                                            " did not answer (" + direct.status().message() +
-                                            ") and no other broker holds it");
+  return Status(direct_failure.code(), "message " + id + ": " + direct_failure.message() +
+                                           ", and no other broker holds it at CommitLog offset " +
+                                           std::to_string(offset));
 }
 
 // An id that may be an offsetMsgId: 32 hex digits whose port field is a port. (A UNIQ_KEY's
@@ -199,9 +205,11 @@ Result<std::vector<FoundMessage>> find_by_id(Context& c, const std::string& id,
   if (!plausible_offset_id(parts)) {
     return Status::invalid_argument("message id " + id + " is no offsetMsgId (its port field is " +
                                     std::to_string(parts->store_host.port) +
-                                    "); give -t <topic> to look it up as a unique key");
+                                    "); a unique key needs -t <topic>");
   }
-  return why;
+  // Not found as an offsetMsgId: it may still be a unique key.
+  if (why.code() != Code::kNotFound) return why;
+  return Status(why.code(), why.message() + "; a unique key needs -t <topic>");
 }
 
 // --- output ---------------------------------------------------------------------------------

@@ -294,7 +294,8 @@ TEST_F(QueryProcessTest, BadInputGetsATypedErrorNamingIt) {
   // A unique key is no offsetMsgId: without -t the tool says what it needs.
   auto uniq_alone = admin({"queryMsgById", "-i", sent_[0].msg_id});
   EXPECT_EQ(uniq_alone.exit_code, 1);
-  EXPECT_NE(uniq_alone.err.find("give -t <topic>"), std::string::npos) << uniq_alone.err;
+  EXPECT_NE(uniq_alone.err.find("a unique key needs -t <topic>"), std::string::npos)
+      << uniq_alone.err;
   // An offsetMsgId past the end of its broker's log.
   auto a = parse_msg_id(sent_[static_cast<size_t>(first_on("broker-a"))].offset_msg_id);
   ASSERT_TRUE(a.is_ok());
