@@ -85,9 +85,9 @@ void print_sent(Context& c, const client::SendResult& r, const std::string& addr
         .end_object();
     return;
   }
-  Table t({"#Broker Name", "#QID", "#Queue Offset", "#MsgId", "#OffsetMsgId", "#Send Result"});
+  Table t({"#Broker Name", "#QID", "#Queue Offset", "#MsgId", "#Send Result", "#OffsetMsgId"});
   t.add_row({r.broker_name, std::to_string(r.queue_id), std::to_string(r.queue_offset), r.msg_id,
-             r.offset_msg_id, status});
+             status, r.offset_msg_id});
   t.print(c.out);
 }
 
