@@ -121,11 +121,21 @@ class QueryProcessTest : public ::testing::Test {
     }
   }
 
-  void wait_readable(const std::string& addr, uint32_t queue, int64_t offset) {
-    auto r = cluster_->client().invoke(
-        addr, pull_request(kTopic, static_cast<int32_t>(queue), offset, 1, 10000), 15s);
-    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-    ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << addr << ": " << r->remark();
+  // Reads the queue at `addr` up to `last` in long-polled batches: a replica still catching up
+  // answers as more arrives. (A pull past the end by more than one is refused at once, not held.)
+  void wait_readable(const std::string& addr, uint32_t queue, int64_t last) {
+    int64_t offset = 0;
+    for (int rounds = 0; rounds < 1000 && offset <= last; ++rounds) {
+      auto r = cluster_->client().invoke(
+          addr, pull_request(kTopic, static_cast<int32_t>(queue), offset, 32, 10000), 15s);
+      ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+      ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << addr << ": " << r->remark();
+      const auto* ext = r->ext<protocol::PullMessageResponseT>();
+      ASSERT_NE(ext, nullptr);
+      ASSERT_GT(ext->next_begin_offset, offset);
+      offset = ext->next_begin_offset;
+    }
+    ASSERT_GT(offset, last) << addr << " queue " << queue;
   }
 
   // The index of the first message sent to broker-a.
@@ -345,6 +355,19 @@ TEST_F(QueryProcessTest, BadInputGetsATypedErrorNamingIt) {
   ASSERT_TRUE(negative.is_ok());
   EXPECT_EQ(negative->response_code(), ResponseCode::BAD_REQUEST);
   EXPECT_NE(negative->remark().find("CommitLog offset -5 is negative"), std::string::npos);
+
+  // A broker that keeps no index says so.
+  const std::string unindexed = start("c", "broker-c", {"messageIndexEnable=false"});
+  auto topic = cluster_->client().invoke(unindexed, update_topic_request(kTopic, 1), 10s);
+  ASSERT_TRUE(topic.is_ok() && topic->response_code() == ResponseCode::SUCCESS);
+  auto off_req = RemotingCommand::request(RequestCode::QUERY_MESSAGE);
+  q.key = "k-1";
+  off_req.set_ext(q);
+  auto off = cluster_->client().invoke(unindexed, std::move(off_req), 10s);
+  ASSERT_TRUE(off.is_ok());
+  EXPECT_EQ(off->response_code(), ResponseCode::SERVICE_NOT_AVAILABLE);
+  EXPECT_NE(off->remark().find("broker broker-c: messageIndexEnable is off"), std::string::npos)
+      << off->remark();
 }
 
 }  // namespace
