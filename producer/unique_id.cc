@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <ctime>
 #include <mutex>
 #include <optional>
 #include <random>
 
+#include "common/clock.h"
 #include "common/msg_id.h"
 
 namespace comet::client {
@@ -40,12 +40,6 @@ std::string make_prefix() {
   put_hex(prefix, 8, static_cast<uint32_t>(::getpid()) & 0xFFFF, 4);
   put_hex(prefix, 12, std::random_device{}(), 8);
   return prefix;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Start of the month of `ms` and of the next one, in local time as RocketMQ's setStartTime.
