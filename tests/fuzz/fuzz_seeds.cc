@@ -3,9 +3,9 @@
 // (CommitLog records, alone and back to back, a blank among them; message ids) and
 // <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
 // <dir>/timer (timer properties as a producer and the broker write them, timer log entries) and
-// <dir>/transaction (op records as stored and as split text, the properties of transactional
-// sends). The fuzzers start from these instead of from nothing, so their mutations begin inside the
-// formats.
+// <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
+// and <dir>/index_file (index files: empty, with chains, full, with a torn put). The fuzzers start
+// from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "commitlog/index_file.h"
 #include "common/msg_id.h"
 #include "common/record_codec.h"
 #include "remoting/remoting_command.h"
@@ -331,6 +332,26 @@ std::vector<std::string> transactions() {
   return out;
 }
 
+// Index files (commitlog/index_file.h) as index_file_fuzzer reads them: two bytes choosing the
+// slot and entry counts, then the file; a few operation bytes after some.
+std::vector<std::string> index_files() {
+  using commitlog::IndexFileView;
+  auto file = [](uint8_t slots, uint8_t entries, int puts, bool torn) {
+    std::string out(2 + IndexFileView::file_size(slots, entries), '\0');
+    out[0] = static_cast<char>(slots - 1);
+    out[1] = static_cast<char>(entries - 2);
+    IndexFileView v({reinterpret_cast<uint8_t*>(out.data()) + 2, out.size() - 2}, slots, entries);
+    v.init(100);
+    for (int i = 0; i < puts; ++i)
+      (void)v.put(static_cast<uint32_t>(i * 7 % 13), 100 + i * 50, 1700000000000 + i * 400);
+    v.cover(100 + puts * 50);
+    if (torn) out[2 + 36] = static_cast<char>(out[2 + 36] - 1);  // the last put never counted
+    return out;
+  };
+  return {file(8, 16, 0, false), file(8, 16, 9, false), file(4, 10, 9, false), file(8, 16, 9, true),
+          file(16, 64, 40, false) + std::string("\x00\x05\x10\x00\x01\x05\x02\x05\x20\x01")};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -341,7 +362,8 @@ int main(int argc, char** argv) {
   if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
       !write_all(root / "record", records()) ||
       !write_all(root / "metadata_record", metadata_records()) ||
-      !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions())) {
+      !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions()) ||
+      !write_all(root / "index_file", index_files())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }
