@@ -2,7 +2,8 @@
 // its SLAVE) and broker group "broker-b" (a master), messages sent with keys through the real
 // Producer, and comet-admin's queryMsgByKey, queryMsgByUniqueKey, queryMsgById, queryMsgByOffset
 // and viewMessage run as child processes. The same lookups answer from the slave once the master
-// is killed (-9), and after the slave is promoted. Bad input gets a typed error naming it.
+// is killed (-9), and after the slave is promoted. Bad input gets a typed error naming it. A
+// DLedger group's followers answer QUERY_MESSAGE and VIEW_MESSAGE_BY_ID as its leader does.
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "admin/admin_client.h"
 #include "common/msg_id.h"
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "integration/metadata_offsets.h"
 #include "producer/producer.h"
 
@@ -368,6 +370,63 @@ TEST_F(QueryProcessTest, BadInputGetsATypedErrorNamingIt) {
   EXPECT_EQ(off->response_code(), ResponseCode::SERVICE_NOT_AVAILABLE);
   EXPECT_NE(off->remark().find("broker broker-c: messageIndexEnable is off"), std::string::npos)
       << off->remark();
+}
+
+// Followers serve the lookups from their own log and index, once the entries are committed.
+TEST(QueryDLedgerTest, FollowersAnswerLookupsAsTheLeaderDoes) {
+  TempDir dir;
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  const std::string peers = dledger_peers(3);
+  ASSERT_FALSE(peers.empty()) << "no free port";
+  std::vector<std::string> addrs;
+  for (int i = 0; i < 3; ++i) {
+    auto addr = cluster.start_broker_as(dledger_member_id(i), "dl-q",
+                                        dledger_member_settings("dl-q", peers, i));
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    addrs.push_back(*addr);
+  }
+  const int leader = next_leader_announced(cluster.broker(dledger_member_id(0)));
+  ASSERT_GE(leader, 0) << "no leader elected";
+  const std::string& at = addrs[static_cast<size_t>(leader)];
+  auto created = cluster.client().invoke(at, update_topic_request(kTopic, 1), 10s);
+  ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
+
+  auto send = RemotingCommand::request(RequestCode::SEND_MESSAGE);
+  protocol::SendMessageRequestT ext;
+  ext.producer_group = "dl-pg";
+  ext.topic = kTopic;
+  ext.queue_id = 0;
+  ext.batch = true;
+  send.set_ext(std::move(ext));
+  send.body.owned = encode_records_with_properties(kTopic, {"dl-0", "dl-1", "dl-2"},
+                                                   encode_properties({{"KEYS", "dl-key"}}));
+  auto sent = cluster.client().invoke(at, std::move(send), 10s);
+  ASSERT_TRUE(sent.is_ok());
+  ASSERT_EQ(sent->response_code(), ResponseCode::SUCCESS) << sent->remark();
+  const int64_t physical = sent->ext<protocol::SendMessageResponseT>()->physical_offset;
+
+  admin::AdminClient client(cluster.namesrv_addr(), std::chrono::milliseconds(5000));
+  for (const std::string& addr : addrs) {
+    // Readable there (the follower learned the commit): then indexed too.
+    for (int64_t offset = 0; offset < 3; ++offset) {
+      auto r = cluster.client().invoke(addr, pull_request(kTopic, 0, offset, 1, 10000), 15s);
+      ASSERT_TRUE(r.is_ok() && r->response_code() == ResponseCode::SUCCESS) << addr;
+    }
+    protocol::QueryMessageRequestT q;
+    q.topic = kTopic;
+    q.key = "dl-key";
+    q.max_num = 32;
+    auto found = client.query_messages(addr, "dl-q", q);
+    ASSERT_TRUE(found.is_ok()) << found.status().to_string();
+    ASSERT_TRUE(found->status.is_ok()) << addr << ": " << found->status.to_string();
+    ASSERT_EQ(found->messages.size(), 3u) << addr;
+    EXPECT_EQ(found->messages[0].body, "dl-2") << "newest first";
+    auto viewed = client.view_message(addr, "dl-q", physical);
+    ASSERT_TRUE(viewed.is_ok() && viewed->status.is_ok()) << addr;
+    ASSERT_EQ(viewed->messages.size(), 1u);
+    EXPECT_EQ(viewed->messages[0].body, "dl-0");
+  }
 }
 
 }  // namespace
