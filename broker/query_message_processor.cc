@@ -91,9 +91,10 @@ void QueryMessageProcessor::query_message(const ConnectionPtr& conn, const Remot
   if (!found.is_ok()) {
     const Status& s = found.status();
     query_log()->warn("QUERY_MESSAGE {} key {}: {}", ext->topic, ext->key, s.to_string());
-    const ResponseCode code = s.code() == Code::kInvalidArgument
-                                  ? ResponseCode::BAD_REQUEST
-                                  : ResponseCode::SERVICE_NOT_AVAILABLE;
+    // kUnsupported (messageIndexEnable=false): this broker keeps no index, another replica may.
+    ResponseCode code = ResponseCode::SYSTEM_ERROR;
+    if (s.code() == Code::kInvalidArgument) code = ResponseCode::BAD_REQUEST;
+    if (s.code() == Code::kUnsupported) code = ResponseCode::SERVICE_NOT_AVAILABLE;
     return reply(conn, req, code, "broker " + broker + ": " + s.message());
   }
   std::vector<commitlog::ReadView> views;
