@@ -1,11 +1,11 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
-// (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
-// (metadata records: offsets, topics, group configs, all, none) and <dir>/timer (timer
-// properties as a producer and the broker write them, timer log entries) and <dir>/transaction
-// (op records as stored and as split text, the properties of transactional sends) and
-// <dir>/index_file (index files: empty, with chains, full, with a torn put). The fuzzers
-// start from these instead of from nothing, so their mutations begin inside the formats.
+// (CommitLog records, alone and back to back, a blank among them; message ids) and
+// <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
+// <dir>/timer (timer properties as a producer and the broker write them, timer log entries) and
+// <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
+// and <dir>/index_file (index files: empty, with chains, full, with a torn put). The fuzzers start
+// from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "commitlog/index_file.h"
+#include "common/msg_id.h"
 #include "common/record_codec.h"
 #include "remoting/remoting_command.h"
 
@@ -152,6 +153,19 @@ std::vector<std::string> frames() {
     out.push_back(frame(RequestCode::PULL_MESSAGE, p));
   }
   {
+    protocol::QueryMessageRequestT q;
+    q.topic = "FuzzTopic";
+    q.key = "order-1";
+    q.max_num = 32;
+    q.end_timestamp = INT64_MAX;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    q.unique_key = true;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    protocol::ViewMessageRequestT v;
+    v.offset = 0;
+    out.push_back(frame(RequestCode::VIEW_MESSAGE_BY_ID, v));
+  }
+  {
     protocol::ConsumerOffsetRequestT o;
     o.consumer_group = "cg";
     o.topic = "FuzzTopic";
@@ -242,6 +256,9 @@ std::vector<std::string> records() {
                        static_cast<uint32_t>(blank.size()));
   out.push_back(run + blank);
   out.push_back(run + std::string(64, '\0'));
+  // Message ids (the record fuzzer reads its input's first 32 bytes as one too).
+  out.push_back(make_msg_id({0x7f000001, 10911}, 4096));
+  out.push_back("7f00000100002a9f00000000000010zz");
   return out;
 }
 
