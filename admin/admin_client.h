@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "consumer/message_ext.h"
 #include "producer/client_config.h"
 #include "producer/mq_client.h"
 #include "remoting/remoting_command.h"
@@ -102,6 +103,24 @@ class AdminClient {
                                                            const std::string& producer_group,
                                                            int32_t limit);
 
+  // --- Finding messages (admin/query_client.cc) ---
+  // What one broker answered a lookup: `status` ok with the messages it holds, or its refusal
+  // (QUERY_NOT_FOUND as kNotFound, BAD_REQUEST as kInvalidArgument, ...). The Result's own error
+  // is a broker that did not answer (connection, timeout): the caller may ask another replica.
+  struct LookupAnswer {
+    ResponseCode code = ResponseCode::SUCCESS;
+    Status status;
+    std::vector<client::MessageExt> messages;  // as the broker sent them (newest first)
+  };
+  // QUERY_MESSAGE: messages of a topic by key (unique_key: by UNIQ_KEY only); `broker_name`
+  // names the broker in the decoded messages.
+  Result<LookupAnswer> query_messages(const std::string& broker_addr,
+                                      const std::string& broker_name,
+                                      const protocol::QueryMessageRequestT& query);
+  // VIEW_MESSAGE_BY_ID: the message at a CommitLog offset.
+  Result<LookupAnswer> view_message(const std::string& broker_addr, const std::string& broker_name,
+                                    int64_t physical_offset);
+
   std::chrono::milliseconds timeout() const { return timeout_; }
   // For the Producer and PullConsumer of sendMessage and consumeMessage: they share this
   // client's MQClient (same client_id).
@@ -114,6 +133,8 @@ class AdminClient {
     return call(addr, std::move(req), timeout_);
   }
   Result<remoting::RemotingCommand> call_namesrv(const remoting::RemotingCommand& req);
+  Result<LookupAnswer> lookup(const std::string& broker_addr, const std::string& broker_name,
+                              remoting::RemotingCommand req);
   Result<int64_t> queue_offset(const std::string& broker_addr, const std::string& topic,
                                int32_t queue_id, bool max);
 

@@ -17,7 +17,7 @@ namespace {
 
 using Members = std::map<std::string, protocol::ClientConnectionT>;  // by client id
 
-void merge(Members& into, std::vector<std::unique_ptr<protocol::ClientConnectionT>>& from) {
+void merge_members(Members& into, std::vector<std::unique_ptr<protocol::ClientConnectionT>>& from) {
   for (auto& m : from) {
     if (m) into.try_emplace(m->client_id, std::move(*m));
   }
@@ -68,7 +68,7 @@ int consumer_connection(Context& c) {
       }
       continue;
     }
-    merge(members, conn->connections);
+    merge_members(members, conn->connections);
     if (!group_info) group_info = std::move(*conn);
   }
   if (members.empty()) {
@@ -123,7 +123,7 @@ int producer_connection(Context& c) {
       }
       continue;
     }
-    merge(members, conn->connections);
+    merge_members(members, conn->connections);
   }
   if (members.empty()) {
     if (c.failed) return c.done();

@@ -29,6 +29,13 @@ int producer_connection(Context& c);
 int send_message(Context& c);
 int consume_message(Context& c);
 
+// query_commands.cc
+int query_msg_by_id(Context& c);
+int query_msg_by_key(Context& c);
+int query_msg_by_unique_key(Context& c);
+int query_msg_by_offset(Context& c);
+int view_message(Context& c);
+
 // offset_commands.cc
 int consumer_progress(Context& c);
 int update_consumer_offset(Context& c);

@@ -80,13 +80,14 @@ void print_sent(Context& c, const client::SendResult& r, const std::string& addr
         .field("queueOffset", r.queue_offset)
         .field("physicalOffset", r.physical_offset)
         .field("msgId", r.msg_id)
+        .field("offsetMsgId", r.offset_msg_id)
         .field("sendStatus", status)
         .end_object();
     return;
   }
-  Table t({"#Broker Name", "#QID", "#Queue Offset", "#MsgId", "#Send Result"});
+  Table t({"#Broker Name", "#QID", "#Queue Offset", "#MsgId", "#Send Result", "#OffsetMsgId"});
   t.add_row({r.broker_name, std::to_string(r.queue_id), std::to_string(r.queue_offset), r.msg_id,
-             status});
+             status, r.offset_msg_id});
   t.print(c.out);
 }
 

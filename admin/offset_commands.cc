@@ -88,8 +88,8 @@ std::vector<std::string> consumed_topics(Context& c, const std::string& group) {
 
 // The group's consume TPS: what it pulled per second over the last minute, summed over the
 // brokers its queues are on (GET_CONSUME_STATS); nullopt when none answered.
-std::optional<double> consume_tps(Context& c, const std::string& group,
-                                  const std::vector<ProgressRow>& rows) {
+std::optional<double> group_consume_tps(Context& c, const std::string& group,
+                                        const std::vector<ProgressRow>& rows) {
   std::set<std::string> addrs;
   for (const auto& r : rows)
     addrs.insert(r.q.addr);
@@ -193,7 +193,7 @@ int consumer_progress(Context& c) {
     }
   }
 
-  const std::optional<double> tps = consume_tps(c, group, rows);
+  const std::optional<double> tps = group_consume_tps(c, group, rows);
   if (c.json) {
     print_progress_json(c, group, topics, rows, tps, diff_total, retry_depth, dlq_depth, clients);
     return c.done();

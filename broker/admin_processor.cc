@@ -188,7 +188,7 @@ void AdminProcessor::update_offset(const ConnectionPtr& conn, const RemotingComm
     return reply(conn, req, ResponseCode::BAD_REQUEST,
                  "UPDATE_CONSUMER_OFFSET lacks group/topic/queue/offset");
   }
-  if (auto refused = admit_group(ctx_, ext->consumer_group)) {
+  if (auto refused = admit_group(ctx_, ext->consumer_group, /*create=*/false)) {
     logger("broker")->warn("offset commit refused: {}", refused->remark);
     return reply(conn, req, refused->code, std::move(refused->remark));
   }
@@ -236,7 +236,7 @@ void AdminProcessor::heartbeat(const ConnectionPtr& conn, const RemotingCommand&
   std::optional<GroupRefusal> refused;
   std::erase_if(admitted.consumers, [&](const auto& c) {
     if (!c) return true;
-    auto why = admit_group(ctx_, c->group_name);
+    auto why = admit_group(ctx_, c->group_name, /*create=*/true);
     if (!why) return false;
     logger("broker")->warn("heartbeat of client {}: {}", ext->client_id, why->remark);
     refused = std::move(why);

@@ -123,6 +123,7 @@ Status BrokerController::start() {
   send_ = std::make_unique<SendMessageProcessor>(ctx_);
   send_back_ = std::make_unique<SendBackProcessor>(ctx_);
   pull_ = std::make_unique<PullMessageProcessor>(ctx_);
+  query_ = std::make_unique<QueryMessageProcessor>(ctx_);
   admin_ = std::make_unique<AdminProcessor>(
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
   offset_reset_ = std::make_unique<OffsetResetService>(ctx_);
@@ -135,6 +136,9 @@ Status BrokerController::start() {
   server_->register_handler(RequestCode::SEND_MESSAGE, route(send_.get()));
   server_->register_handler(RequestCode::CONSUMER_SEND_MSG_BACK, route(send_back_.get()));
   server_->register_handler(RequestCode::PULL_MESSAGE, route(pull_.get()));
+  // Reads: every role serves them (query_message_processor.h).
+  server_->register_handler(RequestCode::QUERY_MESSAGE, route(query_.get()));
+  server_->register_handler(RequestCode::VIEW_MESSAGE_BY_ID, route(query_.get()));
   server_->register_handler(RequestCode::END_TRANSACTION,
                             [this](const ConnectionPtr& c, RemotingCommand req) {
                               transactions_->end_transaction(c, std::move(req));

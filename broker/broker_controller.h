@@ -17,6 +17,7 @@
 #include "broker/metadata_store.h"
 #include "broker/offset_reset_service.h"
 #include "broker/pull_message_processor.h"
+#include "broker/query_message_processor.h"
 #include "broker/schedule_message_service.h"
 #include "broker/send_back_processor.h"
 #include "broker/send_message_processor.h"
@@ -67,6 +68,7 @@ class BrokerController {
   std::unique_ptr<SendMessageProcessor> send_;
   std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullMessageProcessor> pull_;
+  std::unique_ptr<QueryMessageProcessor> query_;
   std::unique_ptr<AdminProcessor> admin_;
   std::unique_ptr<OffsetResetService> offset_reset_;
   std::unique_ptr<GroupAdminProcessor> group_admin_;

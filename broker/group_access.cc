@@ -8,7 +8,7 @@ namespace comet::broker {
 namespace {
 
 // The group's config: found, created now, or (nullopt with no refusal) the defaults.
-std::optional<GroupRefusal> find_or_create(BrokerContext& ctx, std::string_view group,
+std::optional<GroupRefusal> find_or_create(BrokerContext& ctx, std::string_view group, bool create,
                                            std::optional<SubscriptionGroupConfig>& config) {
   config = ctx.groups->find(group);
   if (config || is_system_group(group)) return std::nullopt;
@@ -21,7 +21,8 @@ std::optional<GroupRefusal> find_or_create(BrokerContext& ctx, std::string_view 
     return GroupRefusal{ResponseCode::BAD_REQUEST, "illegal consumer group '" + std::string(group) +
                                                        "' (1-255 chars of [A-Za-z0-9_%|-])"};
   }
-  if (!ctx.replication->is_master()) return std::nullopt;  // the master's config comes here
+  // A replica takes the master's config from the metadata log.
+  if (!create || !ctx.replication->is_master()) return std::nullopt;
   SubscriptionGroupConfig fresh;
   fresh.group_name = group;
   auto created = ctx.groups->create_or_update(fresh);
@@ -38,14 +39,14 @@ std::optional<GroupRefusal> find_or_create(BrokerContext& ctx, std::string_view 
 
 }  // namespace
 
-std::optional<GroupRefusal> admit_group(BrokerContext& ctx, std::string_view group) {
+std::optional<GroupRefusal> admit_group(BrokerContext& ctx, std::string_view group, bool create) {
   std::optional<SubscriptionGroupConfig> config;
-  return find_or_create(ctx, group, config);
+  return find_or_create(ctx, group, create, config);
 }
 
 std::optional<GroupRefusal> admit_pull(BrokerContext& ctx, std::string_view group) {
   std::optional<SubscriptionGroupConfig> config;
-  if (auto refused = find_or_create(ctx, group, config)) return refused;
+  if (auto refused = find_or_create(ctx, group, /*create=*/true, config)) return refused;
   if (!config) return std::nullopt;
   if (!config->consume_enable) {
     return GroupRefusal{ResponseCode::NO_PERMISSION, "subscription group " + std::string(group) +

@@ -23,6 +23,11 @@ constexpr size_t kOffBeginPhy = 16;
 constexpr size_t kOffEndPhy = 24;
 constexpr size_t kOffHashSlotCount = 32;
 constexpr size_t kOffIndexCount = 36;
+// |timestamps| a valid header holds at most (year 292,278 in ms: lookups add up to 2^32 s
+// to them without overflow).
+constexpr int64_t kMaxTimestampMs = int64_t{1} << 62;
+// Blocks of an index file are allocated a page at a time, before the page's first write.
+constexpr uint64_t kIndexPageSize = 4096;
 // Entry field offsets.
 constexpr size_t kOffEntryHash = 0;
 constexpr size_t kOffEntryPhy = 4;
@@ -120,9 +125,12 @@ bool IndexFileView::put(uint32_t key_hash, uint64_t phy_offset, int64_t store_ti
     h.end_timestamp_ms = store_timestamp_ms;
   }
   // A store time before the file's first (a clock that went back) counts as its first second.
-  const int64_t diff_s = std::max<int64_t>(0, store_timestamp_ms - h.begin_timestamp_ms) / 1000;
-  const auto time_diff =
-      static_cast<uint32_t>(std::min<int64_t>(diff_s, std::numeric_limits<uint32_t>::max()));
+  int64_t diff_ms = 0;
+  if (__builtin_sub_overflow(store_timestamp_ms, h.begin_timestamp_ms, &diff_ms)) {
+    diff_ms = store_timestamp_ms > h.begin_timestamp_ms ? INT64_MAX : 0;
+  }
+  const auto time_diff = static_cast<uint32_t>(
+      std::clamp<int64_t>(diff_ms / 1000, 0, std::numeric_limits<uint32_t>::max()));
   const uint32_t slot = slot_of(key_hash);
   uint32_t prev = slot_head(slot);
   if (prev >= h.index_count) prev = 0;  // a head no counted entry backs: a damaged slot
@@ -194,6 +202,10 @@ Status IndexFileView::validate_and_repair(uint32_t* repaired) {
   if (h.index_count > 1 && h.begin_timestamp_ms > h.end_timestamp_ms) {
     return Status::corruption("begin timestamp past end timestamp");
   }
+  if (std::abs(h.begin_timestamp_ms) > kMaxTimestampMs ||
+      std::abs(h.end_timestamp_ms) > kMaxTimestampMs) {
+    return Status::corruption("timestamps out of range");
+  }
   // Entries a crash left past the count: written (the first all-zero one not heading its slot
   // ends them), maybe linked. Undone newest first, each slot's stack unwinds to its old head.
   uint32_t end = h.index_count;
@@ -221,7 +233,29 @@ IndexFile::IndexFile(std::string path, int fd, uint8_t* base, uint64_t size, uin
       fd_(fd),
       base_(base),
       size_(size),
-      view_(std::span<uint8_t>(base, size), slot_num, index_num) {}
+      view_(std::span<uint8_t>(base, size), slot_num, index_num),
+      reserved_((size + kIndexPageSize - 1) / kIndexPageSize, false) {}
+
+Status IndexFile::reserve_page(uint64_t page) {
+  if (page >= reserved_.size() || reserved_[page]) return Status::ok();
+  const uint64_t from = page * kIndexPageSize;
+  const uint64_t len = std::min(kIndexPageSize, size_ - from);
+  // Inside the file, so its size stays; already allocated blocks (a file reopened) make this a
+  // no-op. posix_fallocate: glibc emulates it where the file system lacks fallocate.
+  const int rc = ::posix_fallocate(fd_, static_cast<off_t>(from), static_cast<off_t>(len));
+  if (rc != 0) return Status::from_errno("allocate a page of " + path_, rc);
+  reserved_[page] = true;
+  return Status::ok();
+}
+
+Status IndexFile::reserve_for_put(uint32_t key_hash) {
+  const uint64_t slot = view_.slot_offset(key_hash);
+  const uint64_t entry = view_.entry_offset(view_.header().index_count);
+  COMET_RETURN_IF_ERROR(reserve_page(slot / kIndexPageSize));
+  COMET_RETURN_IF_ERROR(reserve_page(entry / kIndexPageSize));
+  // An entry may straddle two pages.
+  return reserve_page((entry + IndexFileView::kEntrySize - 1) / kIndexPageSize);
+}
 
 IndexFile::~IndexFile() {
   if (base_ != nullptr) ::munmap(base_, size_);
@@ -258,6 +292,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::create(const std::string& path, ui
     return Status::from_errno("size " + path, err);
   }
   COMET_ASSIGN_OR_RETURN(auto file, map(path, fd, slot_num, index_num));
+  COMET_RETURN_IF_ERROR(file->reserve_page(0));  // the header
   file->view_.init(begin_phy_offset);
   return file;
 }
@@ -280,6 +315,8 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::string& path, uint
                               std::to_string(want));
   }
   COMET_ASSIGN_OR_RETURN(auto file, map(path, fd, slot_num, index_num));
+  // Validation writes the header, and a repair only pages that were written (so allocated).
+  COMET_RETURN_IF_ERROR(file->reserve_page(0));
   COMET_RETURN_IF_ERROR(file->view_.validate_and_repair());
   return file;
 }

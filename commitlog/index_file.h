@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -64,6 +65,13 @@ class IndexFileView {
   uint32_t free_entries() const;
   // Adds one entry; false (nothing written) when the file is full.
   bool put(uint32_t key_hash, uint64_t phy_offset, int64_t store_timestamp_ms);
+  // Byte offsets in the file of `key_hash`'s slot and of entry `index` (what a put writes).
+  uint64_t slot_offset(uint32_t key_hash) const {
+    return kHeaderSize + uint64_t{slot_of(key_hash)} * kSlotSize;
+  }
+  uint64_t entry_offset(uint32_t index) const {
+    return kHeaderSize + uint64_t{slot_num_} * kSlotSize + uint64_t{index} * kEntrySize;
+  }
   // Records that the log is indexed up to `end_phy_offset`.
   void cover(uint64_t end_phy_offset);
   // Walks the chain of `key_hash`'s slot newest first, calling `visit(phy_offset, approx_ms)`
@@ -77,11 +85,10 @@ class IndexFileView {
 
  private:
   uint32_t slot_of(uint32_t key_hash) const { return key_hash % slot_num_; }
-  uint8_t* slot_ptr(uint32_t slot) const { return bytes_.data() + kHeaderSize + slot * kSlotSize; }
-  uint8_t* entry_ptr(uint32_t index) const {
-    return bytes_.data() + kHeaderSize + uint64_t{slot_num_} * kSlotSize +
-           uint64_t{index} * kEntrySize;
+  uint8_t* slot_ptr(uint32_t slot) const {
+    return bytes_.data() + kHeaderSize + uint64_t{slot} * kSlotSize;
   }
+  uint8_t* entry_ptr(uint32_t index) const { return bytes_.data() + entry_offset(index); }
   uint32_t slot_head(uint32_t slot) const;
   void set_slot_head(uint32_t slot, uint32_t index);
   IndexEntry entry(uint32_t index) const;
@@ -100,8 +107,11 @@ void IndexFileView::lookup(uint32_t key_hash, Visit&& visit) const {
   uint32_t at = slot_head(slot_of(key_hash));
   for (uint32_t steps = 0; at != 0 && at < h.index_count && steps < h.index_count; ++steps) {
     const IndexEntry e = entry(at);
-    if (e.key_hash == key_hash &&
-        !visit(e.phy_offset, h.begin_timestamp_ms + int64_t{e.time_diff_s} * 1000)) {
+    int64_t approx_ms = 0;
+    if (__builtin_add_overflow(h.begin_timestamp_ms, int64_t{e.time_diff_s} * 1000, &approx_ms)) {
+      approx_ms = INT64_MAX;  // only a damaged header's begin time gets here
+    }
+    if (e.key_hash == key_hash && !visit(e.phy_offset, approx_ms)) {
       return;
     }
     if (e.prev_index >= at) return;  // a link that does not go back: a damaged file
@@ -110,7 +120,9 @@ void IndexFileView::lookup(uint32_t key_hash, Visit&& visit) const {
 }
 
 // An index file on disk, mapped; created sparse (ftruncate): idle slots and entries take no
-// blocks.
+// blocks. Blocks are allocated a page at a time just before the first write to the page
+// (reserve_for_put), so a full disk fails a put with an error instead of raising SIGBUS on a
+// store into a hole.
 class IndexFile {
  public:
   static Result<std::unique_ptr<IndexFile>> create(const std::string& path, uint32_t slot_num,
@@ -123,6 +135,9 @@ class IndexFile {
   IndexFile& operator=(const IndexFile&) = delete;
 
   const std::string& path() const { return path_; }
+  // Allocates the pages the next put of `key_hash` writes (its slot and the next entry) unless
+  // done before. kIOError (ENOSPC) when the disk is full.
+  Status reserve_for_put(uint32_t key_hash);
   IndexFileView& view() { return view_; }
   const IndexFileView& view() const { return view_; }
   Status flush();
@@ -135,11 +150,15 @@ class IndexFile {
   static Result<std::unique_ptr<IndexFile>> map(const std::string& path, int fd, uint32_t slot_num,
                                                 uint32_t index_num);
 
+  // Allocates page `page` (of 4 KiB) unless reserved_ says it was.
+  Status reserve_page(uint64_t page);
+
   std::string path_;
   int fd_;
   uint8_t* base_;
   uint64_t size_;
   IndexFileView view_;
+  std::vector<bool> reserved_;  // per 4 KiB page: allocated by reserve_page (or known to be)
 };
 
 }  // namespace comet::commitlog

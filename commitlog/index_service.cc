@@ -134,7 +134,10 @@ Status IndexService::index(const RecordView& r) {
                          writable_file(static_cast<uint32_t>(keys.size()), r.physical_offset));
   IndexFileView& v = file->view();
   for (std::string_view key : keys) {
-    if (!v.put(index_key_hash(r.topic, key), r.physical_offset, r.store_timestamp_ms)) {
+    const uint32_t hash = index_key_hash(r.topic, key);
+    // A full disk leaves the record's other entries out (and the covered end where it was).
+    COMET_RETURN_IF_ERROR(file->reserve_for_put(hash));
+    if (!v.put(hash, r.physical_offset, r.store_timestamp_ms)) {
       if (!warned_too_many_keys_) {
         logger("commitlog")
             ->warn(
@@ -199,8 +202,13 @@ size_t IndexService::delete_below(uint64_t log_min) {
 }
 
 Status IndexService::flush() {
-  std::shared_lock lock(mu_);
-  for (const auto& f : files_)
+  std::vector<std::shared_ptr<IndexFile>> files;
+  {
+    std::shared_lock lock(mu_);
+    files = files_;
+  }
+  // Outside the lock: an msync that waits for the disk must not stall the dispatcher.
+  for (const auto& f : files)
     COMET_RETURN_IF_ERROR(f->flush());
   return Status::ok();
 }
@@ -217,10 +225,14 @@ std::vector<uint64_t> IndexService::lookup(std::string_view topic, std::string_v
     if (h.index_count <= 1 || h.end_phy_offset <= min_phy || h.begin_phy_offset >= max_phy) {
       continue;
     }
-    // Entry times are rounded down to the second: a second's slack on the lower bound.
     if (h.end_timestamp_ms < begin_ms || h.begin_timestamp_ms > end_ms) continue;
     v.lookup(hash, [&](uint64_t phy, int64_t approx_ms) {
-      if (phy >= min_phy && phy < max_phy && approx_ms <= end_ms && approx_ms + 999 >= begin_ms) {
+      // approx_ms is the store time rounded down to the second: it may lie up to 999 ms before
+      // begin_ms (unsigned: the exact distance, whatever the operands).
+      const bool after_begin =
+          approx_ms >= begin_ms ||
+          static_cast<uint64_t>(begin_ms) - static_cast<uint64_t>(approx_ms) <= 999;
+      if (phy >= min_phy && phy < max_phy && approx_ms <= end_ms && after_begin) {
         out.push_back(phy);
       }
       return out.size() < max_candidates;

@@ -72,8 +72,9 @@ class IndexService {
 
   const StoreConfig config_;
   mutable std::shared_mutex mu_;
-  std::vector<std::unique_ptr<IndexFile>> files_;  // by begin offset; the last one is written
-  std::optional<uint64_t> covered_;                // guarded by mu_ (written by the dispatcher)
+  // By begin offset; the last one is written. Shared: a flush syncs a file outside mu_.
+  std::vector<std::shared_ptr<IndexFile>> files_;
+  std::optional<uint64_t> covered_;  // guarded by mu_ (written by the dispatcher)
   std::atomic<int64_t> last_update_ms_{0};
   bool warned_too_many_keys_ = false;
 };

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "commitlog/index_service.h"
 #include "commitlog/message_store.h"
 
 namespace comet::commitlog {

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "commitlog/index_service.h"
 #include "common/assert.h"
 #include "common/deferred_wake.h"
 #include "common/logging.h"
@@ -187,10 +188,9 @@ Status MessageStore::recover() {
     // Entries past the recovered (or committed) end go, as the ConsumeQueue units do below.
     COMET_RETURN_IF_ERROR(index_->truncate(indexed_end));
     if (index_lags) {
-      recovery_.reindexed_from = index_resume_offset();
-      log->warn("message index lags the ConsumeQueues; rebuilding it from offset {}",
-                recovery_.reindexed_from);
-      COMET_RETURN_IF_ERROR(index_range(recovery_.reindexed_from, indexed_end));
+      const uint64_t from = index_resume_offset();
+      log->warn("message index lags the ConsumeQueues; rebuilding it from offset {}", from);
+      COMET_RETURN_IF_ERROR(index_range(from, indexed_end, &recovery_.reindexed));
     }
   }
 
@@ -381,7 +381,7 @@ uint64_t MessageStore::index_resume_offset() const {
   return std::max(index_->covered_end().value_or(log_min), log_min);
 }
 
-Status MessageStore::index_range(uint64_t from, uint64_t to) {
+Status MessageStore::index_range(uint64_t from, uint64_t to, uint64_t* records) {
   for (uint64_t pos = from; pos < to;) {
     auto view =
         commit_log_.read(pos, static_cast<uint32_t>(std::min<uint64_t>(to - pos, UINT32_MAX)));
@@ -391,6 +391,7 @@ Status MessageStore::index_range(uint64_t from, uint64_t to) {
       auto d = record::decode(view->data + consumed, view->size - consumed, false);
       if (d.outcome == record::Outcome::kRecord) {
         COMET_RETURN_IF_ERROR(index_->index(d.record));
+        ++*records;
       } else if (d.outcome != record::Outcome::kBlank) {
         return Status::corruption("undecodable record at " + std::to_string(pos + consumed) +
                                   " while rebuilding the message index");

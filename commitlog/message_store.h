@@ -21,13 +21,14 @@
 
 #include "commitlog/commit_log.h"
 #include "commitlog/consume_queue.h"
-#include "commitlog/index_service.h"
 #include "commitlog/store_checkpoint.h"
 #include "commitlog/store_config.h"
 #include "commitlog/watermark.h"
 #include "common/clock.h"
 
 namespace comet::commitlog {
+
+class IndexService;  // commitlog/index_service.h
 
 enum class GetStatus {
   kFound,
@@ -52,10 +53,10 @@ struct GetResult {
 struct RecoveryInfo {
   bool crashed = false;  // the abort marker was present: the last run did not stop cleanly
   bool checkpoint_found = false;
-  uint64_t verified_from = 0;   // CommitLog offset where CRC verification started
-  uint64_t end_offset = 0;      // end of the valid log after recovery
-  uint64_t redispatched = 0;    // records replayed into ConsumeQueues
-  uint64_t reindexed_from = 0;  // where the message index caught up from, when it lagged
+  uint64_t verified_from = 0;  // CommitLog offset where CRC verification started
+  uint64_t end_offset = 0;     // end of the valid log after recovery
+  uint64_t redispatched = 0;   // records replayed into ConsumeQueues
+  uint64_t reindexed = 0;      // records the message index caught up on (it lagged)
 };
 
 class MessageStore {
@@ -212,7 +213,7 @@ class MessageStore {
   Status dispatch_record(const RecordView& r);
   // Recovery: indexes the records of [from, to) into the message index only (it lags the
   // ConsumeQueues: its directory was deleted, or it was just enabled).
-  Status index_range(uint64_t from, uint64_t to);
+  Status index_range(uint64_t from, uint64_t to, uint64_t* records);
   // The message index continues at this CommitLog offset (at or past the log's start).
   uint64_t index_resume_offset() const;
   // Dispatcher thread, caught up: applies the pending truncation, if any.

@@ -36,12 +36,13 @@ MessageExt to_message_ext(const RecordView& record, std::string_view broker_name
   if (auto it = m.properties.find(std::string(kPropertyKeys)); it != m.properties.end()) {
     m.keys = it->second;
   }
+  m.offset_msg_id = make_msg_id(record.store_host, record.physical_offset);
   auto uniq = m.properties.find(std::string(kPropertyUniqKey));
-  m.msg_id = uniq != m.properties.end() && !uniq->second.empty()
-                 ? uniq->second
-                 : make_msg_id(record.store_host, record.physical_offset);
+  m.msg_id = uniq != m.properties.end() && !uniq->second.empty() ? uniq->second : m.offset_msg_id;
   m.born_timestamp_ms = record.born_timestamp_ms;
   m.store_timestamp_ms = record.store_timestamp_ms;
+  m.born_host = record.born_host;
+  m.store_host = record.store_host;
   m.reconsume_times = record.reconsume_times;
   m.flags = record.flags;
   return m;

@@ -21,12 +21,15 @@ struct MessageExt {
   uint64_t queue_offset = 0;
   uint64_t physical_offset = 0;
   std::string msg_id;  // the UNIQ_KEY property when present, else store host + physical offset
+  std::string offset_msg_id;  // store host + physical offset (common/msg_id.h)
   std::string body;
   std::string tags;
   std::string keys;
   std::map<std::string, std::string> properties;  // every property, TAGS and KEYS included
   int64_t born_timestamp_ms = 0;
   int64_t store_timestamp_ms = 0;
+  HostAddress born_host;   // the producer's address as the broker saw it (0 when not recorded)
+  HostAddress store_host;  // the broker that first stored it
   uint32_t reconsume_times = 0;
   uint32_t flags = 0;
 };

@@ -42,13 +42,6 @@ constexpr Millis kPullBackoff{1000};
 constexpr Millis kRefusedPullBackoff{3000};
 // A pull answered at once with nothing (the broker did not hold it) is retried after this.
 constexpr Millis kIdlePullDelay{100};
-
-// The broker refused the group itself, not the queue or the moment.
-bool is_group_refusal(const Status& s) {
-  return s.code() == Code::kPermissionDenied ||
-         (s.code() == Code::kNotFound &&
-          s.message().find("SUBSCRIPTION_GROUP_NOT_EXIST") != std::string::npos);
-}
 // The answer of a held pull may arrive this long after the suspend time.
 constexpr Millis kPullTimeoutMargin{3000};
 constexpr Millis kDropWait{10000};
@@ -57,6 +50,13 @@ constexpr Millis kShutdownWait{30000};
 // taken over until then starts at the reset offset, not at the broker's older one.
 constexpr Millis kResetHintTtl{5000};
 constexpr int kServiceThreads = 2;
+
+// The broker refused the group itself, not the queue or the moment.
+bool is_group_refusal(const Status& s) {
+  return s.code() == Code::kPermissionDenied ||
+         (s.code() == Code::kNotFound &&
+          s.message().find("SUBSCRIPTION_GROUP_NOT_EXIST") != std::string::npos);
+}
 
 // One assigned queue: the messages pulled and not yet consumed, and where pulling goes on.
 struct ProcessQueue {

@@ -17,6 +17,7 @@
 #include "common/record_codec.h"
 #include "common/whole_number.h"
 #include "producer/latency_fault_tolerance.h"
+#include "producer/unique_id.h"
 
 namespace comet::client {
 
@@ -55,6 +56,7 @@ struct Prepared {
   uint32_t flags = 0;
   int64_t born_timestamp_ms = 0;
   uint32_t reconsume_times = 0;
+  std::string unique_id;  // its UNIQ_KEY: the caller's, or one made for it
 
   Message message(uint32_t queue_id) const {
     Message m;
@@ -99,7 +101,15 @@ Status add_timer_properties(const ProducerMessage& msg,
   return Status::ok();
 }
 
-Result<std::string> encode_message_properties(const ProducerMessage& msg) {
+// The message's UNIQ_KEY: the one it carries (a retried or resent message keeps its id, as in
+// RocketMQ), else a new one.
+std::string unique_id_of(const ProducerMessage& msg) {
+  const auto it = msg.properties.find(std::string(kPropertyUniqKey));
+  return it != msg.properties.end() && !it->second.empty() ? it->second : create_unique_id();
+}
+
+Result<std::string> encode_message_properties(const ProducerMessage& msg,
+                                              const std::string& unique_id) {
   std::vector<std::pair<std::string, std::string>> props;
   if (!msg.tags.empty()) props.emplace_back(std::string(kPropertyTags), msg.tags);
   if (!msg.keys.empty()) props.emplace_back(std::string(kPropertyKeys), msg.keys);
@@ -110,6 +120,7 @@ Result<std::string> encode_message_properties(const ProducerMessage& msg) {
       continue;
     }
     if (key == kPropertyDelayLevel && msg.delay_level != 0) continue;
+    if (key == kPropertyUniqKey) continue;
     if ((key == kPropertyTimerDeliverMs || key == kPropertyTimerDelaySec ||
          key == kPropertyTimerDelayMs) &&
         msg.is_timer()) {
@@ -117,6 +128,7 @@ Result<std::string> encode_message_properties(const ProducerMessage& msg) {
     }
     props.emplace_back(key, value);
   }
+  props.emplace_back(std::string(kPropertyUniqKey), unique_id);
   COMET_RETURN_IF_ERROR(add_timer_properties(msg, props));
   if (msg.delay_level < 0) {
     return Status::invalid_argument("delay level " + std::to_string(msg.delay_level) +
@@ -170,9 +182,11 @@ Result<std::vector<Prepared>> prepare(std::span<const ProducerMessage> msgs,
                       msg.body.size(), max_message_size));
     }
     total_body += msg.body.size();
-    COMET_ASSIGN_OR_RETURN(std::string properties, encode_message_properties(msg));
-    Prepared p{msg.topic, msg.body, std::move(properties),
-               msg.flags, born,     retry_reconsume_times(msg)};
+    std::string unique_id = unique_id_of(msg);
+    COMET_ASSIGN_OR_RETURN(std::string properties, encode_message_properties(msg, unique_id));
+    Prepared p{msg.topic,           msg.body, std::move(properties),
+               msg.flags,           born,     retry_reconsume_times(msg),
+               std::move(unique_id)};
     const Message m = p.message(0);
     if (Status s = record::validate(m, max_message_size); !s.is_ok()) {
       return Status(s.code(), "topic '" + msg.topic + "': " + s.message());
@@ -209,6 +223,17 @@ RemotingCommand make_send_request(const std::string& group, const MessageQueue& 
     dst += record::encoded_size(m);
   }
   return request;
+}
+
+// A send's msg_id: its messages' UNIQ_KEYs, joined with ',' for a batch (as RocketMQ's).
+std::string joined_unique_ids(const std::vector<Prepared>& msgs) {
+  std::string out;
+  out.reserve(msgs.size() * (kUniqueIdLength + 1));
+  for (const Prepared& p : msgs) {
+    if (!out.empty()) out += ',';
+    out += p.unique_id;
+  }
+  return out;
 }
 
 // What the writable queues of a route look like to this producer; rebuilt when the route changes.
@@ -297,8 +322,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
  private:
   std::optional<MessageQueue> select_queue(const PublishInfo& info, const std::string& avoid);
   // Records the attempt with the fault tolerance and the route cache, and reads the response.
-  Outcome finish_attempt(const MessageQueue& mq, const std::string& addr, size_t count,
-                         Result<RemotingCommand> response, Millis latency);
+  Outcome finish_attempt(const MessageQueue& mq, const std::string& addr,
+                         const std::vector<Prepared>& msgs, Result<RemotingCommand> response,
+                         Millis latency);
   // One attempt. `on_caller`: running on the application's thread inside send_async (the first
   // attempt, so a send costs no thread hop); a failure is then reported on a callback thread,
   // never inside send_async.
@@ -492,8 +518,9 @@ std::optional<MessageQueue> Producer::Impl::select_queue(const PublishInfo& info
 }
 
 Outcome Producer::Impl::finish_attempt(const MessageQueue& mq, const std::string& addr,
-                                       size_t count, Result<RemotingCommand> response,
-                                       Millis latency) {
+                                       const std::vector<Prepared>& msgs,
+                                       Result<RemotingCommand> response, Millis latency) {
+  const size_t count = msgs.size();
   const std::string context = "send to " + mq.to_string() + " at " + addr;
   const bool fault = send_latency_fault_enable_.load();
   auto failed = [&](Status status, Next next) {
@@ -543,7 +570,8 @@ Outcome Producer::Impl::finish_attempt(const MessageQueue& mq, const std::string
   }
   SendResult result;
   result.status = status;
-  result.msg_id = ext->msg_id;
+  result.msg_id = joined_unique_ids(msgs);
+  result.offset_msg_id = ext->msg_id;
   result.broker_name = mq.broker_name;
   result.queue_id = ext->queue_id >= 0 ? static_cast<uint32_t>(ext->queue_id) : mq.queue_id;
   result.queue_offset = static_cast<uint64_t>(ext->queue_offset);
@@ -591,7 +619,7 @@ Result<SendResult> Producer::Impl::send_sync(std::span<const ProducerMessage> ms
     auto response =
         client_->remoting().invoke(addr, make_send_request(group_, *mq, prepared), remaining);
     Outcome outcome =
-        finish_attempt(*mq, addr, prepared.size(), std::move(response), elapsed_since(begin));
+        finish_attempt(*mq, addr, prepared, std::move(response), elapsed_since(begin));
     if (outcome.next == Next::kDone) return std::move(outcome.result);
     if (outcome.next == Next::kTopicGone) {
       (void)client_->update_route(topic);
@@ -705,8 +733,7 @@ void Producer::Impl::async_step(const std::shared_ptr<AsyncSend>& s, bool on_cal
 
 void Producer::Impl::async_handle(const std::shared_ptr<AsyncSend>& s) {
   const MessageQueue& mq = s->mq;
-  Outcome outcome =
-      finish_attempt(mq, s->addr, s->msgs.size(), std::move(*s->response), s->latency);
+  Outcome outcome = finish_attempt(mq, s->addr, s->msgs, std::move(*s->response), s->latency);
   s->response.reset();
   if (outcome.next == Next::kTopicGone) (void)client_->update_route(mq.topic);
   if (outcome.next != Next::kRetry) {
@@ -778,8 +805,7 @@ Result<SendResult> Producer::Impl::send_to_queue(const ProducerMessage& msg,
   const auto begin = Clock::now();
   auto response = client_->remoting().invoke(addr, make_send_request(group_, mq, prepared),
                                              Millis(send_msg_timeout_ms_.load()));
-  Outcome outcome =
-      finish_attempt(mq, addr, prepared.size(), std::move(response), elapsed_since(begin));
+  Outcome outcome = finish_attempt(mq, addr, prepared, std::move(response), elapsed_since(begin));
   if (outcome.next == Next::kTopicGone) (void)client_->update_route(msg.topic);
   return std::move(outcome.result);
 }

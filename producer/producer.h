@@ -63,7 +63,12 @@ std::string_view send_status_name(SendStatus status);
 
 struct SendResult {
   SendStatus status = SendStatus::kSendOk;
+  // The message's UNIQ_KEY (producer/unique_id.h), as consumers see it; a batch's are joined
+  // with ','. What queryMsgByUniqueKey and queryMsgById -t look up.
   std::string msg_id;
+  // The broker's id of the stored message (common/msg_id.h: store host + CommitLog offset; a
+  // batch: of its first message). What queryMsgById reads directly.
+  std::string offset_msg_id;
   std::string broker_name;
   uint32_t queue_id = 0;
   uint64_t queue_offset = 0;  // of the first message

@@ -211,7 +211,8 @@ std::shared_future<Status> TransactionProducer::Impl::end_after_send(
   req.commit_log_offset = static_cast<int64_t>(sent.physical_offset);
   req.commit_or_rollback = outcome_of(state);
   req.from_transaction_check = false;
-  req.msg_id = sent.msg_id;
+  // As RocketMQ's endTransaction: the broker's id of the half message.
+  req.msg_id = sent.offset_msg_id.empty() ? sent.msg_id : sent.offset_msg_id;
   req.transaction_id = transaction_id;
   const auto addr = producer_.client()->find_broker_addr(sent.broker_name);
   if (!addr) {

@@ -6,7 +6,8 @@
 # broker_fuzzer (every request handler of an in-process broker), metadata_record_fuzzer (the
 # metadata records a replica applies from the CommitLog), timer_fuzzer (timer log entries and the
 # TIMER_*/REAL_* properties of timer messages), transaction_fuzzer (op records and the half,
-# check-copy and commit rewrites of transactional messages). Inputs that once failed are kept
+# check-copy and commit rewrites of transactional messages), index_file_fuzzer (a recovered message
+# index file: validation, repair, look-ups and undo). Inputs that once failed are kept
 # in tests/fuzz/regressions/<target name>-* and are run first. A failure prints the fuzzer's
 # report and leaves the input in build-fuzz/artifacts/; replay it with
 #   build-fuzz/tests/fuzz/<target> build-fuzz/artifacts/<file>
@@ -20,7 +21,7 @@ shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(frame_fuzzer record_fuzzer broker_fuzzer metadata_record_fuzzer timer_fuzzer
-    transaction_fuzzer)
+    transaction_fuzzer index_file_fuzzer)
 fi
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -1,10 +1,11 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
 // kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
-// (CommitLog records, alone and back to back, a blank among them) and <dir>/metadata_record
-// (metadata records: offsets, topics, group configs, all, none) and <dir>/timer (timer
-// properties as a producer and the broker write them, timer log entries) and <dir>/transaction
-// (op records as stored and as split text, the properties of transactional sends). The fuzzers
-// start from these instead of from nothing, so their mutations begin inside the formats.
+// (CommitLog records, alone and back to back, a blank among them; message ids) and
+// <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
+// <dir>/timer (timer properties as a producer and the broker write them, timer log entries) and
+// <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
+// and <dir>/index_file (index files: empty, with chains, full, with a torn put). The fuzzers start
+// from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "commitlog/index_file.h"
+#include "common/msg_id.h"
 #include "common/record_codec.h"
 #include "remoting/remoting_command.h"
 
@@ -103,6 +106,29 @@ void offset_time_frames(std::vector<std::string>& out) {
   out.push_back(frame(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, reset));
 }
 
+// The group admin requests: who is connected, a group's consume stats (of a topic, of all its
+// topics), and its deletion (with and without its offsets).
+void group_admin_frames(std::vector<std::string>& out) {
+  protocol::ConsumerConnectionRequestT cc;
+  cc.consumer_group = "cg";
+  out.push_back(frame(RequestCode::GET_CONSUMER_CONNECTION_LIST, cc));
+  protocol::ProducerConnectionRequestT pc;
+  pc.producer_group = "pg";
+  out.push_back(frame(RequestCode::GET_PRODUCER_CONNECTION_LIST, pc));
+  for (const char* topic : {"FuzzTopic", ""}) {
+    protocol::ConsumeStatsRequestT cs;
+    cs.consumer_group = "cg";
+    cs.topic = topic;
+    out.push_back(frame(RequestCode::GET_CONSUME_STATS, cs));
+  }
+  for (bool clean : {false, true}) {
+    protocol::DeleteSubscriptionGroupRequestT d;
+    d.group_name = "cg";
+    d.clean_offset = clean;
+    out.push_back(frame(RequestCode::DELETE_SUBSCRIPTIONGROUP, d));
+  }
+}
+
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
 std::string send_to_retry_topic() {
   protocol::SendMessageRequestT s;
@@ -143,6 +169,19 @@ std::vector<std::string> frames() {
     p.commit_offset = -1;
     p.subscription = "A || B";
     out.push_back(frame(RequestCode::PULL_MESSAGE, p));
+  }
+  {
+    protocol::QueryMessageRequestT q;
+    q.topic = "FuzzTopic";
+    q.key = "order-1";
+    q.max_num = 32;
+    q.end_timestamp = INT64_MAX;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    q.unique_key = true;
+    out.push_back(frame(RequestCode::QUERY_MESSAGE, q));
+    protocol::ViewMessageRequestT v;
+    v.offset = 0;
+    out.push_back(frame(RequestCode::VIEW_MESSAGE_BY_ID, v));
   }
   {
     protocol::ConsumerOffsetRequestT o;
@@ -215,6 +254,7 @@ std::vector<std::string> frames() {
   }
   transaction_frames(out);
   offset_time_frames(out);
+  group_admin_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,
@@ -235,6 +275,9 @@ std::vector<std::string> records() {
                        static_cast<uint32_t>(blank.size()));
   out.push_back(run + blank);
   out.push_back(run + std::string(64, '\0'));
+  // Message ids (the record fuzzer reads its input's first 32 bytes as one too).
+  out.push_back(make_msg_id({0x7f000001, 10911}, 4096));
+  out.push_back("7f00000100002a9f00000000000010zz");
   return out;
 }
 
@@ -351,6 +394,26 @@ std::vector<std::string> transactions() {
   return out;
 }
 
+// Index files (commitlog/index_file.h) as index_file_fuzzer reads them: two bytes choosing the
+// slot and entry counts, then the file; a few operation bytes after some.
+std::vector<std::string> index_files() {
+  using commitlog::IndexFileView;
+  auto file = [](uint8_t slots, uint8_t entries, int puts, bool torn) {
+    std::string out(2 + IndexFileView::file_size(slots, entries), '\0');
+    out[0] = static_cast<char>(slots - 1);
+    out[1] = static_cast<char>(entries - 2);
+    IndexFileView v({reinterpret_cast<uint8_t*>(out.data()) + 2, out.size() - 2}, slots, entries);
+    v.init(100);
+    for (int i = 0; i < puts; ++i)
+      (void)v.put(static_cast<uint32_t>(i * 7 % 13), 100 + i * 50, 1700000000000 + i * 400);
+    v.cover(100 + puts * 50);
+    if (torn) out[2 + 36] = static_cast<char>(out[2 + 36] - 1);  // the last put never counted
+    return out;
+  };
+  return {file(8, 16, 0, false), file(8, 16, 9, false), file(4, 10, 9, false), file(8, 16, 9, true),
+          file(16, 64, 40, false) + std::string("\x00\x05\x10\x00\x01\x05\x02\x05\x20\x01")};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -361,7 +424,8 @@ int main(int argc, char** argv) {
   if (!write_all(root / "frame", f) || !write_all(root / "broker", f) ||
       !write_all(root / "record", records()) ||
       !write_all(root / "metadata_record", metadata_records()) ||
-      !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions())) {
+      !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions()) ||
+      !write_all(root / "index_file", index_files())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }

@@ -177,8 +177,11 @@ TEST_F(GroupAdminProcessTest, DeletingAGroupRemovesItsConfigAndOffsetsOnTheSlave
   ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
   ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", 30s, true).is_ok());
   for (const char* g : {"doomed", "kept", "offsets-kept"}) {
-    // The commit creates the group's config (autoCreateSubscriptionGroup is on by default).
+    // The pull creates the group's config (autoCreateSubscriptionGroup is on by default); a
+    // commit alone does not.
     ASSERT_EQ(code_of(master_, commit_offset_request(g, kTopic, 0, 7)), ResponseCode::SUCCESS);
+    EXPECT_FALSE(has_config(master_, g));
+    ASSERT_EQ(code_of(master_, pull_as(g)), ResponseCode::PULL_NOT_FOUND);
   }
   ASSERT_TRUE(has_config(master_, "doomed"));
   ASSERT_TRUE(await_on_slave(*slave, [&] {
@@ -321,6 +324,25 @@ TEST_F(GroupAdminProcessTest, ConnectionsAndTpsShowTheTraffic) {
   auto text = admin({"consumerProgress", "-g", "conn-consumers", "-t", kTopic});
   EXPECT_NE(text.out.find("Consume TPS: "), std::string::npos) << text.out;
   EXPECT_EQ(text.out.find("Consume TPS: n/a"), std::string::npos) << text.out;
+
+  // The group's queues: the broker's offset, what it committed and when that message was stored.
+  auto mine = RemotingCommand::request(RequestCode::GET_CONSUME_STATS);
+  protocol::ConsumeStatsRequestT ms;
+  ms.consumer_group = "conn-consumers";
+  ms.topic = kTopic;
+  mine.set_ext(std::move(ms));
+  auto answered = call(master_, std::move(mine));
+  ASSERT_TRUE(answered.is_ok());
+  ASSERT_EQ(answered->response_code(), ResponseCode::SUCCESS) << answered->remark();
+  const auto* cs = answered->ext<protocol::ConsumeStatsT>();
+  ASSERT_NE(cs, nullptr);
+  EXPECT_GT(cs->consume_tps, 0);
+  ASSERT_EQ(cs->entries.size(), 1u);
+  EXPECT_EQ(cs->entries[0]->topic, kTopic);
+  EXPECT_EQ(cs->entries[0]->broker_offset, kMessages);
+  if (cs->entries[0]->consumer_offset > 0) {  // committed with a later pull or the next persist
+    EXPECT_GT(cs->entries[0]->last_timestamp, 0);
+  }
 
   auto stats = RemotingCommand::request(RequestCode::GET_CONSUME_STATS);
   protocol::ConsumeStatsRequestT s;

@@ -176,9 +176,11 @@ TEST(MessageExtDecoding, PropertiesTagsKeysAndIds) {
 
 TEST(MessageExtDecoding, UniqKeyIsTheMessageId) {
   auto decoded = decode_messages(
-      encode_record(kTopic, 0, 0, "x", encode_properties({{"UNIQ_KEY", "ABC123"}})), "b");
+      encode_record(kTopic, 0, 0, "x", encode_properties({{"UNIQ_KEY", "ABC123"}}), 0x1234), "b");
   ASSERT_TRUE(decoded.is_ok());
   EXPECT_EQ((*decoded)[0].msg_id, "ABC123");
+  // The broker's id stays readable: store host 10.0.0.1:10911, CommitLog offset 0x1234.
+  EXPECT_EQ((*decoded)[0].offset_msg_id, "0A00000100002A9F0000000000001234");
 }
 
 TEST(MessageExtDecoding, PropertyEncodingEdgeCases) {
@@ -1342,15 +1344,20 @@ TEST_F(RetryTest, AFailedSendBackFallsBackToASendToTheRetryTopic) {
   EXPECT_EQ(sent[0].producer_group, "CLIENT_INNER_PRODUCER|" + kGroup);
   EXPECT_EQ(sent[0].topic, kRetryTopic);
   EXPECT_EQ(sent[0].body, "payload");
-  EXPECT_EQ(sent[0].properties, (std::map<std::string, std::string>{
-                                    {"TAGS", "TagA"},
-                                    {"color", "blue"},
-                                    {"RETRY_TOPIC", kTopic},
-                                    {"ORIGIN_MESSAGE_ID", first.msg_id},
-                                    {"RECONSUME_TIME", "1"},
-                                    {"MAX_RECONSUME_TIMES", "4"},
-                                    {"DELAY", "3"},
-                                }));
+  // The stored message had no UNIQ_KEY (its msg_id is its offsetMsgId): the retry producer gives
+  // the copy one, as every send does.
+  auto props = sent[0].properties;
+  EXPECT_EQ(props[std::string(kPropertyUniqKey)].size(), 32u);
+  props.erase(std::string(kPropertyUniqKey));
+  EXPECT_EQ(props, (std::map<std::string, std::string>{
+                       {"TAGS", "TagA"},
+                       {"color", "blue"},
+                       {"RETRY_TOPIC", kTopic},
+                       {"ORIGIN_MESSAGE_ID", first.msg_id},
+                       {"RECONSUME_TIME", "1"},
+                       {"MAX_RECONSUME_TIMES", "4"},
+                       {"DELAY", "3"},
+                   }));
   // The retried copy came back through the retry topic, under its original topic.
   auto again = offsets_of(0, "broker-r");
   ASSERT_EQ(again.size(), 1u);

@@ -2,17 +2,21 @@
 // rotation, retention, truncation, crash recovery (each record indexed exactly once) and
 // rebuilds; the time search over ConsumeQueues; bad input.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "commitlog/index_file.h"
+#include "commitlog/index_service.h"
 #include "commitlog/message_store.h"
 #include "test_util.h"
 
@@ -31,6 +35,7 @@ constexpr int64_t kAll = INT64_MAX;
 
 StoreConfig index_config(const std::string& root, uint32_t slots = 4096, uint32_t entries = 8192) {
   StoreConfig c = small_config(root, 1 << 20);
+  c.mapped_file_size_consume_queue = 20 * 32 * 1024;  // few files: creating them is the cost
   c.max_hash_slot_num = slots;
   c.max_index_num = entries;
   return c;
@@ -96,6 +101,28 @@ void expect_each_indexed_once(const MessageStore& store, int n) {
     ASSERT_EQ(index->lookup("T", key_of(i), 0, kAll, 0, UINT64_MAX, 100).size(), 1u) << i;
   }
 }
+
+// The newest index file and its header, read and written as raw bytes.
+struct RawIndex {
+  explicit RawIndex(const StoreConfig& cfg) {
+    for (const auto& e : fs::directory_iterator(cfg.index_dir()))
+      path = std::max(path, e.path().string());
+    fd = ::open(path.c_str(), O_RDWR);
+  }
+  ~RawIndex() { ::close(fd); }
+  template <typename T>
+  T get(off_t pos) const {
+    T v{};
+    EXPECT_EQ(::pread(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
+    return v;
+  }
+  template <typename T>
+  void set(off_t pos, T v) {
+    EXPECT_EQ(::pwrite(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
+  }
+  std::string path;
+  int fd = -1;
+};
 
 TEST(MessageIndex, EveryKeyOfManyMessagesFindsItsMessage) {
   TempDir dir;
@@ -184,6 +211,24 @@ TEST(MessageIndex, DisabledIndexRefusesQueriesAndWritesNoFiles) {
   EXPECT_FALSE(fs::exists(cfg.index_dir()));
 }
 
+TEST(MessageIndex, FilesAreSparseAndTakeBlocksOnlyForWhatIsWritten) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto cfg = index_config(dir.path(), 5'000'000, 20'000'000);  // the defaults
+  auto store = open_store(cfg, clock);
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 100; ++i)
+    put_keyed(*store, i);
+  wait_indexed(*store);
+  RawIndex raw(cfg);
+  struct stat st {};
+  ASSERT_EQ(::fstat(raw.fd, &st), 0);
+  EXPECT_EQ(uint64_t(st.st_size), IndexFileView::file_size(5'000'000, 20'000'000));
+  // 300 entries (6,000 bytes: three pages at most), up to 300 slot pages and the header's.
+  EXPECT_LE(uint64_t(st.st_blocks) * 512, 304u * 4096);
+  expect_each_indexed_once(*store, 100);
+}
+
 TEST(MessageIndex, RotatesFullFilesAndFindsKeysInAll) {
   TempDir dir;
   ManualClock clock(kT0);
@@ -208,12 +253,14 @@ TEST(MessageIndex, RetentionDeletesIndexFilesBelowTheLog) {
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
   store->set_disk_usage_probe([](const std::string&) { return 0.1; });
-  for (int i = 0; i < 300; ++i)
+  for (int i = 0; i < 300; ++i) {
+    clock.set(kT0 + i);
     put_keyed(*store, i);
+  }
   wait_indexed(*store);
   ASSERT_TRUE(store->commit_log().flush().is_ok());
   const size_t files = store->index_service()->file_count();
-  clock.advance(2 * 3600 * 1000);
+  clock.set(kT0 + 2 * 3600 * 1000);
   ASSERT_GT(store->delete_expired_files(), 0u);
   const uint64_t log_min = store->commit_log().min_offset();
   EXPECT_LT(store->index_service()->file_count(), files);
@@ -221,6 +268,13 @@ TEST(MessageIndex, RetentionDeletesIndexFilesBelowTheLog) {
             store->index_service()->file_count());
   EXPECT_TRUE(query(*store, key_of(0)).empty());
   EXPECT_EQ(query(*store, key_of(299)), std::vector<std::string>{"m299"});
+  // The time search and the earliest store time start at what retention left (message i went
+  // to queue i % 4 at kT0 + i).
+  const uint64_t min = store->min_queue_offset("T", 1);
+  ASSERT_GT(min, 0u);
+  EXPECT_EQ(store->earliest_store_time("T", 1), kT0 + int64_t(min) * 4 + 1);
+  EXPECT_EQ(store->search_offset_by_time("T", 1, kT0), min);
+  EXPECT_EQ(store->search_offset_by_time("T", 1, kT0 + int64_t(min + 3) * 4 + 1), min + 3);
   for (int i = 0; i < 300; ++i) {  // whatever is still in the log is still found
     auto r = store->query_messages("T", key_of(i), 10, 0, kAll);
     ASSERT_TRUE(r.is_ok());
@@ -279,28 +333,6 @@ TEST(MessageIndex, CrashesAtSeveralPointsLeaveEachRecordIndexedOnce) {
   EXPECT_TRUE(store->recovery_info().crashed);
   expect_each_indexed_once(*store, written);
 }
-
-// The newest index file and its header, read and written as raw bytes.
-struct RawIndex {
-  explicit RawIndex(const StoreConfig& cfg) {
-    for (const auto& e : fs::directory_iterator(cfg.index_dir()))
-      path = std::max(path, e.path().string());
-    fd = ::open(path.c_str(), O_RDWR);
-  }
-  ~RawIndex() { ::close(fd); }
-  template <typename T>
-  T get(off_t pos) const {
-    T v{};
-    EXPECT_EQ(::pread(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
-    return v;
-  }
-  template <typename T>
-  void set(off_t pos, T v) {
-    EXPECT_EQ(::pwrite(fd, &v, sizeof(T), pos), ssize_t(sizeof(T)));
-  }
-  std::string path;
-  int fd = -1;
-};
 
 TEST(MessageIndex, HalfIndexedRecordIsUndoneAndIndexedAgainOnce) {
   TempDir dir;
@@ -361,10 +393,17 @@ TEST(MessageIndex, DeletedIndexDirectoryIsRebuilt) {
       put_keyed(*store, i);
     ASSERT_TRUE(store->shutdown().is_ok());
   }
+  {
+    auto store = open_store(cfg, clock);  // a clean restart re-indexes nothing
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->recovery_info().reindexed, 0u);
+    ASSERT_TRUE(store->shutdown().is_ok());
+  }
   fs::remove_all(cfg.index_dir());
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->recovery_info().redispatched, 0u);  // the ConsumeQueues were complete
+  EXPECT_EQ(store->recovery_info().reindexed, 100u);
   expect_each_indexed_once(*store, 100);
 }
 
@@ -416,6 +455,88 @@ TEST(MessageIndex, DamagedIndexFileIsLoggedAndRebuilt) {
   }
   auto store = open_store(cfg, clock);
   ASSERT_NE(store, nullptr);
+  expect_each_indexed_once(*store, 100);
+}
+
+TEST(MessageIndex, AReplicaAnswersAsItsMasterDoes) {
+  TempDir master_dir;
+  TempDir replica_dir;
+  ManualClock clock(kT0);
+  auto master = open_store(index_config(master_dir.path(), 16, 64), clock);
+  auto replica = open_store(index_config(replica_dir.path(), 16, 64), clock);
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    clock.set(kT0 + i * 100);
+    put_keyed(*master, i);
+  }
+  wait_indexed(*master);
+  clock.set(kT0 + 3'600'000);  // the replica copies later: store times come with the bytes
+  for (uint64_t at = 0; at < master->commit_log().max_offset();) {
+    auto v = master->commit_log().read_records(at, 4096);
+    ASSERT_TRUE(v.is_ok()) << v.status().to_string();
+    auto end = replica->append_replica(at, v->bytes());
+    ASSERT_TRUE(end.is_ok()) << end.status().to_string();
+    at = *end;
+  }
+  wait_indexed(*replica);
+  ASSERT_EQ(query(*master, "g0").size(), 50u);
+  for (const std::string key : {"g0", "g3", "k17", "U150", "missing"}) {
+    EXPECT_EQ(query(*replica, key), query(*master, key)) << key;
+    EXPECT_EQ(query(*replica, key, 5, kT0 + 1000, kT0 + 2000),
+              query(*master, key, 5, kT0 + 1000, kT0 + 2000))
+        << key;
+  }
+  for (int64_t t : {kT0 - 1, kT0 + 1234, kT0 + 19'999, kT0 + 30'000}) {
+    EXPECT_EQ(replica->search_offset_by_time("T", 1, t), master->search_offset_by_time("T", 1, t));
+  }
+  EXPECT_EQ(replica->earliest_store_time("T", 2), master->earliest_store_time("T", 2));
+}
+
+TEST(MessageIndex, QueriesRunWhileTheDispatcherIndexes) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto store = open_store(index_config(dir.path(), 64, 1024), clock);
+  ASSERT_NE(store, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<int> found{0};
+  std::thread reader([&] {
+    for (int round = 0; round < 100000 && !done.load(); ++round) {
+      auto r = store->query_messages("T", "g" + std::to_string(round % 40), 64, 0, kAll);
+      ASSERT_TRUE(r.is_ok());
+      for (const ReadView& v : r->messages) {
+        auto d = record::decode(v.data, v.size);
+        ASSERT_EQ(d.outcome, record::Outcome::kRecord);
+        ASSERT_LT(v.offset, store->dispatched().get());
+      }
+      found += static_cast<int>(r->messages.size());
+    }
+  });
+  for (int i = 0; i < 2000; ++i)
+    put_keyed(*store, i);
+  wait_indexed(*store);
+  done = true;
+  reader.join();
+  expect_each_indexed_once(*store, 2000);
+}
+
+TEST(MessageIndex, NewIndexSizesRebuildTheIndex) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  auto cfg = index_config(dir.path(), 16, 64);
+  {
+    auto store = open_store(cfg, clock);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 100; ++i)
+      put_keyed(*store, i);
+    ASSERT_TRUE(store->shutdown().is_ok());
+  }
+  cfg.max_hash_slot_num = 32;
+  cfg.max_index_num = 1000;
+  auto store = open_store(cfg, clock);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->recovery_info().reindexed, 100u);
+  EXPECT_EQ(store->index_service()->file_count(), 1u);
   expect_each_indexed_once(*store, 100);
 }
 

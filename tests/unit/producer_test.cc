@@ -626,9 +626,65 @@ TEST_F(ProducerTest, BrokerDecodesIntactRecordsWithValidCrc) {
       std::chrono::duration_cast<std::chrono::milliseconds>(before.time_since_epoch()).count();
   EXPECT_GE(rec.born_timestamp_ms, before_ms - 1000);
   EXPECT_LE(rec.born_timestamp_ms, before_ms + 60000);
-  EXPECT_EQ(r->msg_id, s.msg_id);
+  // msg_id is the UNIQ_KEY the producer gave the message; offset_msg_id is the broker's id.
+  EXPECT_EQ(r->msg_id, find_property(rec.properties, kPropertyUniqKey));
+  EXPECT_EQ(r->msg_id.size(), 32u);
+  EXPECT_EQ(r->offset_msg_id, s.msg_id);
   EXPECT_EQ(r->queue_offset, 0u);
   EXPECT_EQ(r->count, 1u);
+}
+
+// A message that carries a UNIQ_KEY keeps it (a retried or resent one); every send path gives
+// one to a message without: each message of a batch its own (joined with ',' in msg_id), ordered,
+// to a chosen queue, async and oneway.
+TEST_F(ProducerTest, EverySendPathGivesAUniqueKeyAndKeepsAGivenOne) {
+  auto p = start_producer();
+  ProducerMessage given = message("given");
+  given.properties[std::string(kPropertyUniqKey)] = "0A0B0C0D0E0F00112233445566778899";
+  auto kept = p->send(given);
+  ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
+  EXPECT_EQ(kept->msg_id, "0A0B0C0D0E0F00112233445566778899");
+
+  std::vector<ProducerMessage> batch = {message("b0"), message("b1"), message("b2")};
+  auto b = p->send(batch);
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  ASSERT_EQ(b->msg_id.size(), 3 * 32u + 2);
+  EXPECT_EQ(b->msg_id[32], ',');
+  EXPECT_EQ(b->msg_id[65], ',');
+  auto ordered = p->send_ordered(message("o"), "key");
+  ASSERT_TRUE(ordered.is_ok());
+  auto queues = p->fetch_publish_queues(kTopic);
+  ASSERT_TRUE(queues.is_ok() && !queues->empty());
+  auto chosen = p->send(message("q"), queues->front());
+  ASSERT_TRUE(chosen.is_ok());
+  Callbacks cbs;
+  p->send_async(message("async"), cbs.callback());
+  ASSERT_TRUE(cbs.wait(1));
+  ASSERT_TRUE(cbs.results()[0].is_ok());
+  ASSERT_TRUE(p->send_oneway(message("oneway")).is_ok());
+  ASSERT_TRUE(signal_.wait([&] { return total_sends() >= 6; }));
+
+  const std::map<std::string, std::string> expected = {
+      {"given", "0A0B0C0D0E0F00112233445566778899"},
+      {"b1", b->msg_id.substr(33, 32)},
+      {"o", ordered->msg_id},
+      {"q", chosen->msg_id},
+      {"async", cbs.results()[0]->msg_id}};
+  std::set<std::string> ids;
+  for (FakeBroker* broker : {a_.get(), b_.get()}) {
+    for (const auto& s : broker->sends()) {
+      for (const auto& rec : s.records) {
+        const std::string id(find_property(rec.properties, kPropertyUniqKey));
+        EXPECT_EQ(id.size(), 32u) << rec.body;
+        EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
+        const auto want = expected.find(rec.body);
+        if (want != expected.end()) {
+          EXPECT_EQ(id, want->second) << rec.body;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(ids.size(), 8u);
 }
 
 TEST_F(ProducerTest, IllegalMessagesAreRejectedClientSide) {

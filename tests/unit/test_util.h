@@ -61,6 +61,10 @@ inline commitlog::StoreConfig small_config(
   c.flush_consume_queue_interval_ms = 50;
   c.clean_resource_interval_ms = 3600 * 1000;  // retention runs only when a test asks
   c.warm_mapped_file_enable = false;
+  // Small index files (56 KiB): a test that copies a store copies them whole (fs::copy does not
+  // keep holes), and the default 420 MB made recovery_test's byte-by-byte trials take minutes.
+  c.max_hash_slot_num = 1024;
+  c.max_index_num = 2600;
   return c;
 }
 
