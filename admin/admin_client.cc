@@ -18,6 +18,34 @@ Result<T> ext_of(RemotingCommand& resp, std::string_view what) {
   return std::move(*const_cast<T*>(ext));
 }
 
+// A request carrying the typed header `ext`.
+template <typename Ext>
+RemotingCommand request_with(RequestCode code, Ext ext) {
+  auto req = RemotingCommand::request(code);
+  req.set_ext(std::move(ext));
+  return req;
+}
+
+// What was sent, answered: the SUCCESS response, or the transport failure, or the Status of any
+// other answer (status_from_response).
+Result<RemotingCommand> success_of(Result<RemotingCommand> sent) {
+  COMET_ASSIGN_OR_RETURN(auto resp, std::move(sent));
+  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  return resp;
+}
+
+// The typed answer `T` of a SUCCESS response to `sent` (`what`: the request, in errors).
+template <typename T>
+Result<T> answer_of(Result<RemotingCommand> sent, std::string_view what) {
+  COMET_ASSIGN_OR_RETURN(auto resp, success_of(std::move(sent)));
+  return ext_of<T>(resp, what);
+}
+
+// ok for a SUCCESS response to `sent`, which carries nothing the caller wants.
+Status status_of(Result<RemotingCommand> sent) {
+  return success_of(std::move(sent)).status();
+}
+
 }  // namespace
 
 Status status_from_response(const RemotingCommand& resp) {
@@ -57,67 +85,55 @@ Result<RemotingCommand> AdminClient::call_namesrv(const RemotingCommand& req) {
 }
 
 Result<protocol::ClusterInfoT> AdminClient::cluster_info() {
-  COMET_ASSIGN_OR_RETURN(
-      auto resp, call_namesrv(RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::ClusterInfoT>(resp, "GET_BROKER_CLUSTER_INFO");
+  return answer_of<protocol::ClusterInfoT>(
+      call_namesrv(RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO)),
+      "GET_BROKER_CLUSTER_INFO");
 }
 
 Result<protocol::ResetOffsetResultT> AdminClient::reset_offset_by_time(
     const std::string& broker_addr, const std::string& group, const std::string& topic,
     int64_t timestamp_ms, bool force) {
   constexpr std::chrono::milliseconds kBrokerWaitsForConsumers{3000};
-  auto req = RemotingCommand::request(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET);
   protocol::ResetOffsetRequestT ext;
   ext.consumer_group = group;
   ext.topic = topic;
   ext.timestamp = timestamp_ms;
   ext.force = force;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp,
-                         call(broker_addr, std::move(req), timeout_ + kBrokerWaitsForConsumers));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::ResetOffsetResultT>(resp, "INVOKE_BROKER_TO_RESET_OFFSET");
+  return answer_of<protocol::ResetOffsetResultT>(
+      call(broker_addr, request_with(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, std::move(ext)),
+           timeout_ + kBrokerWaitsForConsumers),
+      "INVOKE_BROKER_TO_RESET_OFFSET");
 }
 
 Result<protocol::TopicRouteDataT> AdminClient::route(const std::string& topic) {
-  auto req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
   protocol::GetRouteInfoRequestT ext;
   ext.topic = topic;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call_namesrv(req));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::TopicRouteDataT>(resp, "GET_ROUTEINFO_BY_TOPIC");
+  return answer_of<protocol::TopicRouteDataT>(
+      call_namesrv(request_with(RequestCode::GET_ROUTEINFO_BY_TOPIC, std::move(ext))),
+      "GET_ROUTEINFO_BY_TOPIC");
 }
 
 Status AdminClient::update_topic(const std::string& broker_addr,
                                  const protocol::TopicConfigT& config) {
-  auto req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC);
   protocol::UpdateTopicRequestT ext;
   ext.config = std::make_unique<protocol::TopicConfigT>(config);
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return Status::ok();
+  return status_of(
+      call(broker_addr, request_with(RequestCode::UPDATE_AND_CREATE_TOPIC, std::move(ext))));
 }
 
 Status AdminClient::delete_topic(const std::string& broker_addr, const std::string& topic) {
-  auto req = RemotingCommand::request(RequestCode::DELETE_TOPIC_IN_BROKER);
   protocol::DeleteTopicRequestT ext;
   ext.topic = topic;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return Status::ok();
+  return status_of(
+      call(broker_addr, request_with(RequestCode::DELETE_TOPIC_IN_BROKER, std::move(ext))));
 }
 
 Result<std::vector<protocol::TopicConfigT>> AdminClient::topic_configs(
     const std::string& broker_addr) {
   COMET_ASSIGN_OR_RETURN(
-      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto list,
-                         ext_of<protocol::TopicConfigListT>(resp, "GET_ALL_TOPIC_CONFIG"));
+      auto list, answer_of<protocol::TopicConfigListT>(
+                     call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG)),
+                     "GET_ALL_TOPIC_CONFIG"));
   std::vector<protocol::TopicConfigT> out;
   for (auto& c : list.configs) {
     if (c) out.push_back(std::move(*c));
@@ -127,21 +143,17 @@ Result<std::vector<protocol::TopicConfigT>> AdminClient::topic_configs(
 
 Status AdminClient::update_subscription_group(const std::string& broker_addr,
                                               const protocol::SubscriptionGroupConfigT& config) {
-  auto req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
-  req.set_ext(protocol::SubscriptionGroupConfigT(config));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return Status::ok();
+  return status_of(call(broker_addr, request_with(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+                                                  protocol::SubscriptionGroupConfigT(config))));
 }
 
 Result<std::vector<protocol::SubscriptionGroupConfigT>> AdminClient::subscription_groups(
     const std::string& broker_addr) {
   COMET_ASSIGN_OR_RETURN(
-      auto resp,
-      call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto list, ext_of<protocol::SubscriptionGroupListT>(
-                                        resp, "GET_ALL_SUBSCRIPTIONGROUP_CONFIG"));
+      auto list, answer_of<protocol::SubscriptionGroupListT>(
+                     call(broker_addr,
+                          RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)),
+                     "GET_ALL_SUBSCRIPTIONGROUP_CONFIG"));
   std::vector<protocol::SubscriptionGroupConfigT> out;
   for (auto& g : list.groups) {
     if (g) out.push_back(std::move(*g));
@@ -151,16 +163,15 @@ Result<std::vector<protocol::SubscriptionGroupConfigT>> AdminClient::subscriptio
 
 Result<int64_t> AdminClient::queue_offset(const std::string& broker_addr, const std::string& topic,
                                           int32_t queue_id, bool max) {
-  auto req =
-      RemotingCommand::request(max ? RequestCode::GET_MAX_OFFSET : RequestCode::GET_MIN_OFFSET);
   protocol::QueueOffsetRequestT ext;
   ext.topic = topic;
   ext.queue_id = queue_id;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto r, ext_of<protocol::QueueOffsetResponseT>(
-                                     resp, max ? "GET_MAX_OFFSET" : "GET_MIN_OFFSET"));
+  COMET_ASSIGN_OR_RETURN(
+      auto r, answer_of<protocol::QueueOffsetResponseT>(
+                  call(broker_addr,
+                       request_with(max ? RequestCode::GET_MAX_OFFSET : RequestCode::GET_MIN_OFFSET,
+                                    std::move(ext))),
+                  max ? "GET_MAX_OFFSET" : "GET_MIN_OFFSET"));
   return r.offset;
 }
 
@@ -178,42 +189,38 @@ Result<std::optional<int64_t>> AdminClient::consumer_offset(const std::string& b
                                                             const std::string& group,
                                                             const std::string& topic,
                                                             int32_t queue_id) {
-  auto req = RemotingCommand::request(RequestCode::QUERY_CONSUMER_OFFSET);
   protocol::ConsumerOffsetRequestT ext;
   ext.consumer_group = group;
   ext.topic = topic;
   ext.queue_id = queue_id;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
+  COMET_ASSIGN_OR_RETURN(
+      auto resp,
+      call(broker_addr, request_with(RequestCode::QUERY_CONSUMER_OFFSET, std::move(ext))));
   if (resp.response_code() == ResponseCode::QUERY_NOT_FOUND) return std::optional<int64_t>{};
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto r,
-                         ext_of<protocol::ConsumerOffsetResponseT>(resp, "QUERY_CONSUMER_OFFSET"));
+  COMET_ASSIGN_OR_RETURN(auto r, answer_of<protocol::ConsumerOffsetResponseT>(
+                                     std::move(resp), "QUERY_CONSUMER_OFFSET"));
   return std::optional<int64_t>(r.offset);
 }
 
 Status AdminClient::update_consumer_offset(const std::string& broker_addr, const std::string& group,
                                            const std::string& topic, int32_t queue_id,
                                            int64_t offset) {
-  auto req = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
   protocol::ConsumerOffsetRequestT ext;
   ext.consumer_group = group;
   ext.topic = topic;
   ext.queue_id = queue_id;
   ext.commit_offset = offset;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return Status::ok();
+  return status_of(
+      call(broker_addr, request_with(RequestCode::UPDATE_CONSUMER_OFFSET, std::move(ext))));
 }
 
 Result<std::vector<protocol::ConsumerOffsetEntryT>> AdminClient::all_consumer_offsets(
     const std::string& broker_addr) {
   COMET_ASSIGN_OR_RETURN(
-      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto list,
-                         ext_of<protocol::ConsumerOffsetListT>(resp, "GET_ALL_CONSUMER_OFFSET"));
+      auto list,
+      answer_of<protocol::ConsumerOffsetListT>(
+          call(broker_addr, RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET)),
+          "GET_ALL_CONSUMER_OFFSET"));
   std::vector<protocol::ConsumerOffsetEntryT> out;
   for (auto& e : list.entries) {
     if (e) out.push_back(std::move(*e));
@@ -223,71 +230,61 @@ Result<std::vector<protocol::ConsumerOffsetEntryT>> AdminClient::all_consumer_of
 
 Result<std::vector<std::string>> AdminClient::consumer_list(const std::string& broker_addr,
                                                             const std::string& group) {
-  auto req = RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP);
   protocol::ConsumerListRequestT ext;
   ext.consumer_group = group;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
   COMET_ASSIGN_OR_RETURN(
-      auto r, ext_of<protocol::ConsumerListResponseT>(resp, "GET_CONSUMER_LIST_BY_GROUP"));
+      auto r,
+      answer_of<protocol::ConsumerListResponseT>(
+          call(broker_addr, request_with(RequestCode::GET_CONSUMER_LIST_BY_GROUP, std::move(ext))),
+          "GET_CONSUMER_LIST_BY_GROUP"));
   return std::move(r.client_ids);
 }
 
 Status AdminClient::delete_subscription_group(const std::string& broker_addr,
                                               const std::string& group, bool clean_offset) {
-  auto req = RemotingCommand::request(RequestCode::DELETE_SUBSCRIPTIONGROUP);
   protocol::DeleteSubscriptionGroupRequestT ext;
   ext.group_name = group;
   ext.clean_offset = clean_offset;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return Status::ok();
+  return status_of(
+      call(broker_addr, request_with(RequestCode::DELETE_SUBSCRIPTIONGROUP, std::move(ext))));
 }
 
 Result<protocol::ConsumerConnectionT> AdminClient::consumer_connection(
     const std::string& broker_addr, const std::string& group) {
-  auto req = RemotingCommand::request(RequestCode::GET_CONSUMER_CONNECTION_LIST);
   protocol::ConsumerConnectionRequestT ext;
   ext.consumer_group = group;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::ConsumerConnectionT>(resp, "GET_CONSUMER_CONNECTION_LIST");
+  return answer_of<protocol::ConsumerConnectionT>(
+      call(broker_addr, request_with(RequestCode::GET_CONSUMER_CONNECTION_LIST, std::move(ext))),
+      "GET_CONSUMER_CONNECTION_LIST");
 }
 
 Result<protocol::ProducerConnectionT> AdminClient::producer_connection(
     const std::string& broker_addr, const std::string& group) {
-  auto req = RemotingCommand::request(RequestCode::GET_PRODUCER_CONNECTION_LIST);
   protocol::ProducerConnectionRequestT ext;
   ext.producer_group = group;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::ProducerConnectionT>(resp, "GET_PRODUCER_CONNECTION_LIST");
+  return answer_of<protocol::ProducerConnectionT>(
+      call(broker_addr, request_with(RequestCode::GET_PRODUCER_CONNECTION_LIST, std::move(ext))),
+      "GET_PRODUCER_CONNECTION_LIST");
 }
 
 Result<protocol::ConsumeStatsT> AdminClient::consume_stats(const std::string& broker_addr,
                                                            const std::string& group,
                                                            const std::string& topic) {
-  auto req = RemotingCommand::request(RequestCode::GET_CONSUME_STATS);
   protocol::ConsumeStatsRequestT ext;
   ext.consumer_group = group;
   ext.topic = topic;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::ConsumeStatsT>(resp, "GET_CONSUME_STATS");
+  return answer_of<protocol::ConsumeStatsT>(
+      call(broker_addr, request_with(RequestCode::GET_CONSUME_STATS, std::move(ext))),
+      "GET_CONSUME_STATS");
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> AdminClient::runtime_info(
     const std::string& broker_addr) {
   COMET_ASSIGN_OR_RETURN(
-      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  COMET_ASSIGN_OR_RETURN(auto info,
-                         ext_of<protocol::RuntimeInfoT>(resp, "GET_BROKER_RUNTIME_INFO"));
+      auto info,
+      answer_of<protocol::RuntimeInfoT>(
+          call(broker_addr, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO)),
+          "GET_BROKER_RUNTIME_INFO"));
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& kv : info.entries) {
     if (kv) out.emplace_back(std::move(kv->key), std::move(kv->value));
@@ -296,51 +293,44 @@ Result<std::vector<std::pair<std::string, std::string>>> AdminClient::runtime_in
 }
 
 Result<protocol::HaStatusT> AdminClient::ha_status(const std::string& broker_addr) {
-  COMET_ASSIGN_OR_RETURN(auto resp,
-                         call(broker_addr, RemotingCommand::request(RequestCode::GET_HA_STATUS)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::HaStatusT>(resp, "GET_HA_STATUS");
+  return answer_of<protocol::HaStatusT>(
+      call(broker_addr, RemotingCommand::request(RequestCode::GET_HA_STATUS)), "GET_HA_STATUS");
 }
 
 Result<protocol::OpenTransactionListT> AdminClient::open_transactions(
     const std::string& broker_addr, const std::string& producer_group, int32_t limit) {
-  auto req = RemotingCommand::request(RequestCode::GET_OPEN_TRANSACTIONS);
   protocol::OpenTransactionsRequestT ext;
   ext.producer_group = producer_group;
   ext.limit = limit;
-  req.set_ext(std::move(ext));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::OpenTransactionListT>(resp, "GET_OPEN_TRANSACTIONS");
+  return answer_of<protocol::OpenTransactionListT>(
+      call(broker_addr, request_with(RequestCode::GET_OPEN_TRANSACTIONS, std::move(ext))),
+      "GET_OPEN_TRANSACTIONS");
 }
 
 Result<std::string> AdminClient::promote_slave(const std::string& broker_addr, int64_t min_epoch,
                                                const std::string& role) {
-  auto req = RemotingCommand::request(RequestCode::PROMOTE_SLAVE);
   protocol::PromoteSlaveRequestT p;
   p.epoch = min_epoch;
   p.role = role;
-  req.set_ext(std::move(p));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  COMET_ASSIGN_OR_RETURN(
+      auto resp,
+      success_of(call(broker_addr, request_with(RequestCode::PROMOTE_SLAVE, std::move(p)))));
   return resp.remark();
 }
 
 Result<protocol::DLedgerStatusT> AdminClient::dledger_status(const std::string& broker_addr) {
-  COMET_ASSIGN_OR_RETURN(
-      auto resp, call(broker_addr, RemotingCommand::request(RequestCode::GET_DLEDGER_STATUS)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
-  return ext_of<protocol::DLedgerStatusT>(resp, "GET_DLEDGER_STATUS");
+  return answer_of<protocol::DLedgerStatusT>(
+      call(broker_addr, RemotingCommand::request(RequestCode::GET_DLEDGER_STATUS)),
+      "GET_DLEDGER_STATUS");
 }
 
 Result<std::string> AdminClient::transfer_leader(const std::string& broker_addr,
                                                  const std::string& target_id) {
-  auto req = RemotingCommand::request(RequestCode::DLEDGER_TRANSFER_LEADER);
   protocol::TransferLeaderRequestT t;
   t.target_id = target_id;
-  req.set_ext(std::move(t));
-  COMET_ASSIGN_OR_RETURN(auto resp, call(broker_addr, std::move(req)));
-  if (resp.response_code() != ResponseCode::SUCCESS) return status_from_response(resp);
+  COMET_ASSIGN_OR_RETURN(
+      auto resp, success_of(call(broker_addr, request_with(RequestCode::DLEDGER_TRANSFER_LEADER,
+                                                           std::move(t)))));
   return resp.remark();
 }
 

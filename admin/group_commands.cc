@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "admin/cluster_view.h"
@@ -43,6 +44,24 @@ void print_config_json(JsonWriter& j, const protocol::SubscriptionGroupConfigT& 
       .field("consumeBroadcastEnable", g.consume_broadcast_enable);
 }
 
+// What each broker answered, one per target.
+using Outcomes = std::vector<std::pair<BrokerRef, Status>>;
+
+// The "results" field: one object per broker (brokerName, addr, result OK or FAILED, and the
+// error of a failure).
+void print_outcomes_json(JsonWriter& j, const Outcomes& outcomes) {
+  j.key("results").begin_array();
+  for (const auto& [b, s] : outcomes) {
+    j.begin_object()
+        .field("brokerName", b.broker_name)
+        .field("addr", b.addr)
+        .field("result", s.is_ok() ? "OK" : "FAILED");
+    if (!s.is_ok()) j.field("error", s.message());
+    j.end_object();
+  }
+  j.end_array();
+}
+
 }  // namespace
 
 int update_sub_group(Context& c) {
@@ -75,7 +94,7 @@ int update_sub_group(Context& c) {
 
   auto targets = targets_of(c);
   if (!targets.is_ok()) return c.fail("group " + group, targets.status());
-  std::vector<std::pair<BrokerRef, Status>> outcomes;
+  Outcomes outcomes;
   for (const auto& b : *targets) {
     Status s = c.client.update_subscription_group(b.addr, config);
     if (!s.is_ok()) c.report("group " + group + " on broker " + b.addr, s);
@@ -85,16 +104,9 @@ int update_sub_group(Context& c) {
     JsonWriter j(c.out);
     j.begin_object().key("subscriptionGroupConfig").begin_object();
     print_config_json(j, config);
-    j.end_object().key("results").begin_array();
-    for (const auto& [b, s] : outcomes) {
-      j.begin_object()
-          .field("brokerName", b.broker_name)
-          .field("addr", b.addr)
-          .field("result", s.is_ok() ? "OK" : "FAILED");
-      if (!s.is_ok()) j.field("error", s.message());
-      j.end_object();
-    }
-    j.end_array().end_object();
+    j.end_object();
+    print_outcomes_json(j, outcomes);
+    j.end_object();
     return c.done();
   }
   Table t({"#Broker Name", "#Broker Addr", "#Result"});
@@ -174,7 +186,7 @@ int delete_sub_group(Context& c) {
   if (!clean) return c.usage_error("--cleanOffset takes true or false");
   auto targets = targets_of(c);
   if (!targets.is_ok()) return c.fail("group " + group, targets.status());
-  std::vector<std::pair<BrokerRef, Status>> outcomes;
+  Outcomes outcomes;
   for (const auto& b : *targets) {
     Status s = c.client.delete_subscription_group(b.addr, group, *clean);
     if (!s.is_ok()) c.report("group " + group + " on broker " + b.addr, s);
@@ -182,17 +194,9 @@ int delete_sub_group(Context& c) {
   }
   if (c.json) {
     JsonWriter j(c.out);
-    j.begin_object().field("group", group).field("cleanOffset", *clean).key("results");
-    j.begin_array();
-    for (const auto& [b, s] : outcomes) {
-      j.begin_object()
-          .field("brokerName", b.broker_name)
-          .field("addr", b.addr)
-          .field("result", s.is_ok() ? "OK" : "FAILED");
-      if (!s.is_ok()) j.field("error", s.message());
-      j.end_object();
-    }
-    j.end_array().end_object();
+    j.begin_object().field("group", group).field("cleanOffset", *clean);
+    print_outcomes_json(j, outcomes);
+    j.end_object();
     return c.done();
   }
   for (const auto& [b, s] : outcomes) {
