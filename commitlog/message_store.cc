@@ -597,6 +597,7 @@ void MessageStore::housekeeping_loop() {
   const auto clean_every = std::chrono::milliseconds(config_.clean_resource_interval_ms);
   auto next_flush = Clock::now() + flush_every;
   auto next_clean = Clock::now() + clean_every;
+  auto next_index_flush = Clock::now() + kIndexFlushInterval;
   std::unique_lock lock(house_mu_);
   while (!stop_) {
     house_cv_.wait_until(lock, std::min(next_flush, next_clean), [&] { return stop_; });
@@ -604,9 +605,11 @@ void MessageStore::housekeeping_loop() {
     lock.unlock();
     auto now = Clock::now();
     if (now >= next_flush) {
-      Status s = checkpoint();
+      const bool flush_index = now >= next_index_flush;
+      Status s = write_checkpoint(flush_index);
       if (!s.is_ok()) logger("commitlog")->error("checkpoint failed: {}", s.to_string());
       next_flush = now + flush_every;
+      if (flush_index) next_index_flush = now + kIndexFlushInterval;
     }
     if (now >= next_clean) {
       delete_expired_files();
@@ -617,12 +620,16 @@ void MessageStore::housekeeping_loop() {
 }
 
 Status MessageStore::checkpoint() {
+  return write_checkpoint(/*flush_index=*/true);
+}
+
+Status MessageStore::write_checkpoint(bool flush_index) {
   std::lock_guard lock(checkpoint_mu_);
   StoreCheckpoint cp;
   cp.logics_flushed = dispatched_.get();
   for (const ConsumeQueuePtr& cq : all_cqs())
     COMET_RETURN_IF_ERROR(cq->flush());
-  if (index_) COMET_RETURN_IF_ERROR(index_->flush());
+  if (index_ && flush_index) COMET_RETURN_IF_ERROR(index_->flush());
   cp.physical_flushed = commit_log_.flushed().get();
   cp.timestamp_ms = clock_.now_ms();
   return cp.write(checkpoint_path_);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -181,7 +182,7 @@ class MessageStore {
   // may write the reserved blocks too; an unprivileged one never can, so they count for neither
   // used nor capacity (df's Use%).
   static double disk_usage(uint64_t blocks, uint64_t free, uint64_t available, bool privileged);
-  // Flushes ConsumeQueues and writes the checkpoint now.
+  // Flushes ConsumeQueues and the message index and writes the checkpoint now.
   Status checkpoint();
 
   // Clean stop: waits for the dispatcher to catch up, flushes everything, writes the
@@ -226,6 +227,15 @@ class MessageStore {
   static void assert_indexable(const RecordView& r, uint64_t at, uint64_t bound);
   static void wake_dispatcher(void* store);
   void housekeeping_loop();
+  // The periodic checkpoint flushes the message index only every kIndexFlushInterval. The
+  // dispatcher writes the index's slot table at random, so within a second nearly every slot page
+  // is dirty again; an msync then cleans thousands of pages, each a TLB shootdown on every CPU
+  // and a write fault when the dispatcher touches it next. Flushed every second that doubled the
+  // broker's CPU per message (docs/benchmarks.md, "The message index"). Nothing is lost on kill
+  // -9 (the page cache survives it); after a power loss the index is not trustworthy either way
+  // (docs/reliability.md).
+  static constexpr std::chrono::seconds kIndexFlushInterval{60};
+  Status write_checkpoint(bool flush_index);
 
   const StoreConfig config_;
   const Clock& clock_;
