@@ -1,5 +1,9 @@
 #include "broker/metadata_record.h"
 
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
 #include <flatbuffers/flatbuffers.h>
 
 #include "common/record_codec.h"
@@ -60,6 +64,14 @@ std::string encode_metadata_record(const MetadataChanges& changes) {
 }
 
 Result<MetadataChanges> decode_metadata_record(std::string_view body) {
+  // A record's body lies wherever the CommitLog put it; FlatBuffers reads its fields in place and
+  // needs them aligned (UBSan: misaligned member call), so an unaligned body is copied first.
+  std::vector<uint64_t> aligned;
+  if (reinterpret_cast<uintptr_t>(body.data()) % alignof(uint64_t) != 0) {
+    aligned.resize((body.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    std::memcpy(aligned.data(), body.data(), body.size());
+    body = std::string_view(reinterpret_cast<const char*>(aligned.data()), body.size());
+  }
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(body.data()), body.size());
   if (!verifier.VerifyBuffer<protocol::MetadataRecord>(nullptr)) {
     return Status::corruption("metadata record: not a well-formed MetadataRecord (" +
