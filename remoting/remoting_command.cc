@@ -40,7 +40,7 @@ std::string encode_frame_head(const RemotingCommand& cmd, size_t body_size) {
   // frame.
   thread_local flatbuffers::FlatBufferBuilder fbb(512);
   fbb.Clear();
-  fbb.Finish(protocol::Header::Pack(fbb, &cmd.header));
+  fbb.Finish(protocol::Header::Pack(fbb, &cmd.header), protocol::HeaderIdentifier());
   const uint32_t header_len = fbb.GetSize();
   const uint32_t total = static_cast<uint32_t>(4 + header_len + body_size);
   std::string out(kFramePrefixSize + header_len, '\0');
