@@ -43,6 +43,10 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
   config.server_limits.apply(opts);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
+  // A member whose connection closes leaves its groups at once, as on RocketMQ's broker: the
+  // others take its queues now, not after client expiry.
+  b->server_->set_close_handler(
+      [clients = b->clients_.get()](remoting::Connection* c) { clients->connection_closed(c); });
   return b;
 }
 
