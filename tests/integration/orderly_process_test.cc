@@ -232,6 +232,95 @@ TEST_F(OrderlyProcessTest, NoQueueIsInTwoMembersListenersWhileTheGroupRebalances
               kQueues, moved);
 }
 
+RemotingCommand lock_request(RequestCode code, const std::string& group, const std::string& client,
+                             const std::vector<std::pair<std::string, int32_t>>& queues,
+                             const std::string& broker_name = "broker-a") {
+  auto req = RemotingCommand::request(code);
+  protocol::LockBatchRequestT ext;
+  ext.consumer_group = group;
+  ext.client_id = client;
+  for (const auto& [topic, id] : queues) {
+    auto q = std::make_unique<protocol::MessageQueueT>();
+    q->topic = topic;
+    q->broker_name = broker_name;
+    q->queue_id = id;
+    ext.queues.push_back(std::move(q));
+  }
+  req.set_ext(std::move(ext));
+  return req;
+}
+
+std::set<int32_t> locked_ids(const RemotingCommand& resp) {
+  std::set<int32_t> out;
+  if (const auto* ext = resp.ext<protocol::LockBatchResponseT>()) {
+    for (const auto& q : ext->locked)
+      out.insert(q->queue_id);
+  }
+  return out;
+}
+
+TEST_F(OrderlyProcessTest, TheBrokerLocksForOneClientAtATimeAndASlaveLocksNothing) {
+  auto& net = cluster_->client();
+  auto call = [&](const std::string& addr, RemotingCommand req) {
+    auto r = net.invoke(addr, std::move(req), 10s);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? std::move(r).value() : RemotingCommand{};
+  };
+  auto lock = [&](const std::string& client, std::vector<std::pair<std::string, int32_t>> qs,
+                  const std::string& broker_name = "broker-a") {
+    return call(broker_,
+                lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", client, qs, broker_name));
+  };
+  auto r = lock("c1", {{"T", 0}, {"T", 1}});
+  ASSERT_EQ(r.response_code(), ResponseCode::SUCCESS) << r.remark();
+  EXPECT_EQ(locked_ids(r), (std::set<int32_t>{0, 1}));
+  EXPECT_EQ(locked_ids(lock("c2", {{"T", 1}, {"T", 2}})), (std::set<int32_t>{2}));
+  EXPECT_TRUE(locked_ids(lock("c1", {{"T", 3}}, "broker-other")).empty());  // not this broker's
+  // Only the owner unlocks.
+  r = call(broker_, lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c2", {{"T", 1}}));
+  EXPECT_EQ(r.response_code(), ResponseCode::SUCCESS);
+  EXPECT_TRUE(locked_ids(lock("c2", {{"T", 1}})).empty());
+  call(broker_, lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c1", {{"T", 1}}));
+  EXPECT_EQ(locked_ids(lock("c2", {{"T", 1}})), (std::set<int32_t>{1}));
+
+  // Bad requests get BAD_REQUEST, and the broker serves on.
+  const std::vector<RemotingCommand> bad = [] {
+    std::vector<RemotingCommand> v;
+    v.push_back(RemotingCommand::request(RequestCode::LOCK_BATCH_MQ));  // no body
+    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "bad group!", "c1", {{"T", 0}}));
+    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "", {{"T", 0}}));
+    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "c1", {{"T", -1}}));
+    v.push_back(lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c1", {{"bad topic", 0}}));
+    return v;
+  }();
+  for (const auto& req : bad) {
+    RemotingCommand copy = RemotingCommand::request(static_cast<RequestCode>(req.code()));
+    if (const auto* ext = req.ext<protocol::LockBatchRequestT>()) {
+      protocol::LockBatchRequestT e;
+      e.consumer_group = ext->consumer_group;
+      e.client_id = ext->client_id;
+      for (const auto& q : ext->queues)
+        e.queues.push_back(std::make_unique<protocol::MessageQueueT>(*q));
+      copy.set_ext(std::move(e));
+    }
+    r = call(broker_, std::move(copy));
+    EXPECT_EQ(r.response_code(), ResponseCode::BAD_REQUEST) << r.remark();
+  }
+  EXPECT_EQ(locked_ids(lock("c1", {{"T", 0}})), (std::set<int32_t>{0}));
+
+  // A slave of broker-a holds no locks: it gives none.
+  auto slave = cluster_->start_broker_as("a-slave", "broker-a", {"brokerRole=SLAVE", "brokerId=1"});
+  ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
+  r = call(*slave, lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "c3", {{"T", 7}}));
+  EXPECT_EQ(r.response_code(), ResponseCode::SUCCESS) << r.remark();
+  EXPECT_TRUE(r.ext<protocol::LockBatchResponseT>() != nullptr);
+  EXPECT_TRUE(locked_ids(r).empty());
+  r = call(*slave, lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c3", {{"T", 7}}));
+  EXPECT_EQ(r.response_code(), ResponseCode::SUCCESS) << r.remark();
+  // The master still gives it.
+  EXPECT_EQ(locked_ids(lock("c3", {{"T", 7}})), (std::set<int32_t>{7}));
+}
+
 // Records the member child wrote: "<queue> <seq> <enter ns> <exit ns>" per line.
 std::vector<Call> read_records(const std::string& path, int member) {
   std::vector<Call> out;
