@@ -237,7 +237,8 @@ class PushConsumer::Impl {
 
   std::mutex rebalance_mu_;  // one rebalance (or reset) at a time; shutdown waits for it
   // Shared by whoever reads an offset to commit and sends it (pull, persist_all); exclusive for
-  // an offset reset, so a commit read before the reset leaves before the reset's answer.
+  // an offset reset, so a commit read before the reset leaves before the reset's answer, and for
+  // the last commit of a queue this member gives up (drop_and_commit).
   // Taken after rebalance_mu_.
   std::shared_mutex commit_mu_;
   // The latest reset offset of every queue a reset named (this member's and the others'), and
@@ -595,6 +596,13 @@ bool PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_
     std::unique_lock lock(pq->mu);
     pq->dropped = true;
     idle = pq->cv.wait_until(lock, deadline, [&] { return !pq->in_callback; });
+  }
+  // A pull or persist that read an older offset of the queue sends it before this commit (none
+  // reads one after `dropped`): the next owner, which reads the group's offset once this member
+  // unlocked the queue, starts here and not below.
+  std::unique_lock commits(commit_mu_);
+  {
+    std::lock_guard lock(pq->mu);
     offset = pq->committable();
   }
   if (!idle) {
