@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -284,26 +285,23 @@ TEST_F(OrderlyProcessTest, TheBrokerLocksForOneClientAtATimeAndASlaveLocksNothin
   EXPECT_EQ(locked_ids(lock("c2", {{"T", 1}})), (std::set<int32_t>{1}));
 
   // Bad requests get BAD_REQUEST, and the broker serves on.
-  const std::vector<RemotingCommand> bad = [] {
-    std::vector<RemotingCommand> v;
-    v.push_back(RemotingCommand::request(RequestCode::LOCK_BATCH_MQ));  // no body
-    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "bad group!", "c1", {{"T", 0}}));
-    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "", {{"T", 0}}));
-    v.push_back(lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "c1", {{"T", -1}}));
-    v.push_back(lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c1", {{"bad topic", 0}}));
-    return v;
-  }();
-  for (const auto& req : bad) {
-    RemotingCommand copy = RemotingCommand::request(static_cast<RequestCode>(req.code()));
-    if (const auto* ext = req.ext<protocol::LockBatchRequestT>()) {
-      protocol::LockBatchRequestT e;
-      e.consumer_group = ext->consumer_group;
-      e.client_id = ext->client_id;
-      for (const auto& q : ext->queues)
-        e.queues.push_back(std::make_unique<protocol::MessageQueueT>(*q));
-      copy.set_ext(std::move(e));
-    }
-    r = call(broker_, std::move(copy));
+  const std::vector<std::function<RemotingCommand()>> bad = {
+      [] { return RemotingCommand::request(RequestCode::LOCK_BATCH_MQ); },  // no body
+      [] {
+        return lock_request(RequestCode::LOCK_BATCH_MQ, "bad group!", "c1", {{"T", 0}});
+      },
+      [] {
+        return lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "", {{"T", 0}});
+      },
+      [] {
+        return lock_request(RequestCode::LOCK_BATCH_MQ, "lock-g", "c1", {{"T", -1}});
+      },
+      [] {
+        return lock_request(RequestCode::UNLOCK_BATCH_MQ, "lock-g", "c1", {{"bad topic", 0}});
+      },
+  };
+  for (const auto& make : bad) {
+    r = call(broker_, make());
     EXPECT_EQ(r.response_code(), ResponseCode::BAD_REQUEST) << r.remark();
   }
   EXPECT_EQ(locked_ids(lock("c1", {{"T", 0}})), (std::set<int32_t>{0}));
