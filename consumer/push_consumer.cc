@@ -552,6 +552,8 @@ void PushConsumer::Impl::update_process_queues(const std::string& topic,
     if (!offset.is_ok()) {
       consumer_log()->warn("consumer {}: starting {}: {}", group_, mq.to_string(),
                            offset.status().to_string());
+      // Not taken: its lock must not keep a member the group gives it to next waiting.
+      if (uses_locks()) unlock_queues({mq});
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(mq, expression, *offset);
