@@ -209,6 +209,9 @@ class RocketmqProducer::Impl {
   void shutdown() {
     if (!thread_.joinable()) return;
     asio::post(io_, [this] {
+      // The sweep may already be queued to run: the flag keeps it from arming itself again,
+      // which would keep run() from returning.
+      stopping_ = true;
       sweep_.cancel();
       for (auto& [addr, c] : conns_)
         c->close();
@@ -373,7 +376,7 @@ class RocketmqProducer::Impl {
   void schedule_sweep() {
     sweep_.expires_after(kSweepInterval);
     sweep_.async_wait([this](const asio::error_code& ec) {
-      if (ec) return;
+      if (ec || stopping_) return;
       const auto now = Clock::now();
       for (auto& [addr, c] : conns_)
         c->expire(now);
@@ -387,6 +390,7 @@ class RocketmqProducer::Impl {
   asio::steady_timer sweep_;
   std::thread thread_;
   std::map<std::string, std::shared_ptr<RmqConnection>> conns_;  // I/O thread only
+  bool stopping_ = false;                                        // I/O thread only
   std::atomic<uint64_t> next_{1};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const std::vector<WritableQueue>>> routes_;
