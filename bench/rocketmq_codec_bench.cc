@@ -1,5 +1,5 @@
 // Micro-benchmarks of the RocketMQ 4.x header codec (remoting/rocketmq_codec.h) on the send hot
-// path: decoding a typical SEND_MESSAGE_V2 request header (14 extFields, as a Java producer
+// path: decoding a typical SEND_MESSAGE_V2 request header (13 extFields, as a Java producer
 // sends it) and encoding its answer header; the binary (ROCKETMQ) forms for comparison, and the
 // store format a pull answer writes per message. Not part of CI:
 //   build/bench/comet-rocketmq-codec-bench
@@ -44,7 +44,7 @@ void BM_DecodeJsonSendHeader(benchmark::State& state) {
 BENCHMARK(BM_DecodeJsonSendHeader);
 
 void BM_EncodeJsonSendHeader(benchmark::State& state) {
-  // The request's header re-encoded: the same 14 fields, the client side's cost.
+  // The request's header re-encoded: the same 13 fields, the client side's cost.
   const Command cmd = decode_json_header(kSendV2Json).value();
   for (auto _ : state) {
     std::string h = encode_header(cmd);
