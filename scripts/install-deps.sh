@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libasio-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  rapidjson-dev zlib1g-dev  # the RocketMQ codecs (remoting/rocketmq_*)
   clang-format iproute2 procps
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )

@@ -130,6 +130,34 @@ TEST(BenchCompareTest, RunsAgainstAnExistingCluster) {
   EXPECT_EQ(rows[0]["broker_cpu_s"], "");  // not its processes: not measured
 }
 
+// --protocol rocketmq: the same workload as RocketMQ 4.x SEND_MESSAGE_V2 requests over both
+// masters' queues (the brokers' RocketMQ sessions), every acknowledged message read back.
+TEST(BenchCompareTest, RocketmqProtocolRunsTheSameWorkload) {
+  TempDir dir;
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  ASSERT_TRUE(cluster.start_broker("a").is_ok());
+  ASSERT_TRUE(cluster.start_broker("b").is_ok());
+  const std::string out = dir.path() + "/results";
+  auto run = run_process(
+      {COMET_BENCH_BIN, "compare", "--namesrv", cluster.namesrv_addr(), "--messages", "4000",
+       "--warmup", "0", "--producers", "2", "--protocol", "rocketmq", "--out", out},
+      {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(num(rows[0], "acked"), 4000u);
+  EXPECT_EQ(num(rows[0], "found"), 4000u);
+  EXPECT_EQ(rows[0]["verified"], "true");
+
+  auto produced =
+      run_process({COMET_BENCH_BIN, "produce", "-n", cluster.namesrv_addr(), "-t", "RmqProduce",
+                   "--messages", "2000", "--protocol", "rocketmq", "--json"},
+                  {}, 60s);
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << "\n" << produced.err;
+  EXPECT_NE(produced.out.find("\"messages\":2000,\"errors\":0"), std::string::npos) << produced.out;
+}
+
 TEST(BenchCompareTest, BadArgumentsGetAClearError) {
   auto bad_mode = run_process({COMET_BENCH_BIN, "compare", "--modes", "single,raft"});
   EXPECT_EQ(bad_mode.exit_code, 2);
@@ -138,6 +166,14 @@ TEST(BenchCompareTest, BadArgumentsGetAClearError) {
       run_process({COMET_BENCH_BIN, "compare", "--namesrv", "127.0.0.1:1", "--failover"});
   EXPECT_EQ(external_failover.exit_code, 2);
   EXPECT_NE(external_failover.err.find("--failover needs the local clusters"), std::string::npos);
+  auto bad_protocol = run_process({COMET_BENCH_BIN, "compare", "--protocol", "kafka"});
+  EXPECT_EQ(bad_protocol.exit_code, 2);
+  EXPECT_NE(bad_protocol.err.find("--protocol is native or rocketmq"), std::string::npos)
+      << bad_protocol.err;
+  auto rmq_batch =
+      run_process({COMET_BENCH_BIN, "produce", "--protocol", "rocketmq", "--batch", "4"});
+  EXPECT_EQ(rmq_batch.exit_code, 2);
+  EXPECT_NE(rmq_batch.err.find("no --batch"), std::string::npos) << rmq_batch.err;
   auto tiny = run_process({COMET_BENCH_BIN, "compare", "--msg-size", "8"});
   EXPECT_EQ(tiny.exit_code, 2);
   EXPECT_NE(tiny.err.find("--msg-size must be"), std::string::npos) << tiny.err;
