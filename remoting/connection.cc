@@ -91,6 +91,7 @@ void Connection::start() {
 
 void Connection::start_connect(std::string address, std::chrono::milliseconds timeout) {
   remote_address_ = address;
+  protocol_.store(Protocol::kNative, std::memory_order_release);
   auto self = shared_from_this();
   asio::co_spawn(socket_.get_executor(), connect(std::move(address), timeout),
                  [self](std::exception_ptr) {});
@@ -159,13 +160,31 @@ awaitable<void> Connection::reader() {
           at_limit = true;
           break;
         }
-        auto prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
-        if (!prefix.is_ok()) {
-          log->warn("closing connection from {}: {}", remote_address_, prefix.status().to_string());
+        // The one branch the native path pays for RocketMQ connections on the same port.
+        const bool native = protocol_.load(std::memory_order_relaxed) == Protocol::kNative;
+        Result<FramePrefix> prefix = FramePrefix{};
+        Result<rocketmq::FramePrefix> rmq_prefix = rocketmq::FramePrefix{};
+        size_t frame_bytes = 0;
+        if (native) [[likely]] {
+          prefix = decode_prefix(buf.data() + begin, options_.max_frame_bytes);
+          if (prefix.is_ok()) frame_bytes = kFramePrefixSize + prefix->rest();
+        } else {
+          if (protocol_.load(std::memory_order_relaxed) == Protocol::kUndecided) {
+            const Protocol p = detect_protocol(buf.data() + begin, end - begin);
+            if (p == Protocol::kUndecided) break;  // fewer than 16 bytes yet
+            decide_protocol(p);
+            continue;
+          }
+          rmq_prefix = rocketmq::decode_prefix(buf.data() + begin, options_.max_frame_bytes);
+          if (rmq_prefix.is_ok()) frame_bytes = rocketmq::kPrefixSize + rmq_prefix->rest();
+        }
+        if (!prefix.is_ok() || !rmq_prefix.is_ok()) {
+          const Status& s = prefix.is_ok() ? rmq_prefix.status() : prefix.status();
+          log->warn("closing {} connection from {}: {}", protocol_name(protocol()), remote_address_,
+                    s.to_string());
           bad = true;
           break;
         }
-        const size_t frame_bytes = kFramePrefixSize + prefix->rest();
         if (end - begin < frame_bytes) {
           if (frame_bytes > buf.size() && end == buf.size()) {
             // A frame larger than the buffer, which its bytes have filled: grow it, at most
@@ -178,6 +197,16 @@ awaitable<void> Connection::reader() {
             buf.swap(bigger);
           }
           break;
+        }
+        if (!native) [[unlikely]] {
+          if (!handle_rocketmq_frame(*rmq_prefix, buf.data() + begin + rocketmq::kPrefixSize,
+                                     self)) {
+            bad = true;
+            break;
+          }
+          begin += frame_bytes;
+          ++handled;
+          continue;
         }
         auto cmd = decode_frame_rest(*prefix, buf.data() + begin + kFramePrefixSize);
         if (!cmd.is_ok()) {
@@ -316,11 +345,33 @@ bool Connection::send(RemotingCommand cmd) {
                [self = shared_from_this()] { self->reader_wake_.cancel(); });
   }
   if (!is_open()) return false;
+  if (protocol_.load(std::memory_order_acquire) == Protocol::kRocketmq) [[unlikely]] {
+    auto translated = rocketmq_->on_outgoing(std::move(cmd));
+    if (!translated.is_ok()) {
+      logger("remoting")
+          ->debug("not sent to {}: {}", remote_address_, translated.status().to_string());
+      return false;
+    }
+    if (!translated->has_value()) return true;  // the answer of a oneway request
+    return send_rocketmq(std::move(**translated));
+  }
   OutFrame f;
   const size_t body_size = cmd.body.size();
   f.head = encode_frame_head(cmd, body_size);
   f.body = std::move(cmd.body);
   f.bytes = f.head.size() + body_size;
+  return enqueue(std::move(f));
+}
+
+bool Connection::send_rocketmq(rocketmq::Command cmd) {
+  OutFrame f;
+  f.head = rocketmq::encode_frame_head(cmd, cmd.body.size());
+  f.bytes = f.head.size() + cmd.body.size();
+  f.body.owned = std::move(cmd.body);
+  return enqueue(std::move(f));
+}
+
+bool Connection::enqueue(OutFrame f) {
   if (queued_bytes_.fetch_add(f.bytes, std::memory_order_relaxed) + f.bytes >
       options_.send_queue_max_bytes) {
     queued_bytes_.fetch_sub(f.bytes, std::memory_order_relaxed);
@@ -464,6 +515,49 @@ std::string Connection::overdue(std::chrono::steady_clock::time_point now,
            std::to_string(idle_timeout.count()) + " ms)";
   }
   return "";
+}
+
+void Connection::decide_protocol(Protocol p) {
+  if (p == Protocol::kRocketmq) {
+    rocketmq_ = std::make_unique<rocketmq::RocketmqSession>(remote_address_);
+    logger("remoting")->debug("connection from {} speaks RocketMQ", remote_address_);
+  }
+  protocol_.store(p, std::memory_order_release);
+}
+
+bool Connection::handle_rocketmq_frame(const rocketmq::FramePrefix& prefix, const uint8_t* p,
+                                       const std::shared_ptr<Connection>& self) {
+  auto cmd = rocketmq::decode_frame_rest(prefix, p);
+  if (!cmd.is_ok()) {
+    logger("remoting")
+        ->warn("closing rocketmq connection from {}: {}", remote_address_,
+               cmd.status().to_string());
+    return false;
+  }
+  if (cmd->is_response()) {
+    RemotingCommand native = rocketmq_->on_response(*cmd);
+    const uint32_t opaque = native.opaque();
+    complete(opaque, std::move(native));
+    return true;
+  }
+  const bool oneway = cmd->is_oneway();
+  rocketmq::Inbound in = rocketmq_->on_request(std::move(cmd).value());
+  if (in.reply) send_rocketmq(std::move(*in.reply));
+  if (!in.request) return true;
+  if (on_request_) {
+    if (options_.max_inflight_requests != 0 && !oneway) {
+      inflight_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    on_request_(self, std::move(*in.request));
+  } else if (!oneway) {
+    send(RemotingCommand::response_to(*in.request, ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                                      "this endpoint serves no requests"));
+  }
+  return true;
+}
+
+std::string Connection::rocketmq_language() const {
+  return protocol() == Protocol::kRocketmq ? rocketmq_->language() : std::string();
 }
 
 size_t Connection::pending_requests() const {

@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "remoting/remoting_command.h"
+#include "remoting/rocketmq_session.h"
 
 namespace comet::remoting {
 
@@ -44,7 +45,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
              CloseHandler on_close);
   ~Connection();
 
-  // Starts reading and writing on an accepted socket.
+  // Starts reading and writing on an accepted socket; its first frame decides its protocol
+  // (native or RocketMQ, detect_protocol). Client connections are native.
   void start();
   // Resolves and connects to "host:port" within `timeout`, then starts; frames sent meanwhile
   // wait in the queue, and a failed connect fails every pending request.
@@ -62,6 +64,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_then(std::function<void()> done);
   bool is_open() const { return open_.load(std::memory_order_acquire); }
   const std::string& remote_address() const { return remote_address_; }
+  // kUndecided until an accepted connection's first frame arrives.
+  Protocol protocol() const { return protocol_.load(std::memory_order_acquire); }
+  // The client's language as its RocketMQ requests name it (JAVA, CPP, GO...); "" on a native
+  // connection.
+  std::string rocketmq_language() const;
   size_t pending_requests() const;
   // Requests read and not yet answered (counted only with max_inflight_requests set).
   uint32_t inflight_requests() const { return inflight_.load(std::memory_order_relaxed); }
@@ -88,6 +95,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   asio::awaitable<void> reader();
+  // Reader: fixes the protocol of an accepted connection from its first bytes.
+  void decide_protocol(Protocol p);
+  // Reader: one RocketMQ frame (`prefix` decoded, the rest at `p`); false when malformed.
+  bool handle_rocketmq_frame(const rocketmq::FramePrefix& prefix, const uint8_t* p,
+                             const std::shared_ptr<Connection>& self);
+  // Queues a RocketMQ frame the session answered itself.
+  bool send_rocketmq(rocketmq::Command cmd);
+  // Queues an encoded frame (send's tail, for both protocols).
+  bool enqueue(OutFrame f);
   asio::awaitable<void> writer();
   asio::awaitable<void> connect(std::string address, std::chrono::milliseconds timeout);
   void complete(uint32_t opaque, Result<RemotingCommand> result);
@@ -104,6 +120,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_address_;
   std::atomic<bool> open_{true};
   std::atomic<bool> started_{false};
+  // Written once by the reader (or start_connect) before any frame of the connection is
+  // handled; rocketmq_ is set before protocol_ becomes kRocketmq (release/acquire).
+  std::atomic<Protocol> protocol_{Protocol::kUndecided};
+  std::unique_ptr<rocketmq::RocketmqSession> rocketmq_;
 
   std::mutex out_mu_;
   std::vector<OutFrame> out_;     // guarded by out_mu_
