@@ -77,7 +77,7 @@ std::string unbase64(std::string_view in) {
 }
 
 // A JSON string literal (the parameters hold names, base64 and digits; escaped all the same).
-std::string quoted(std::string_view s) {
+std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (char ch : s) {
     if (ch == '"' || ch == '\\') out += '\\';
@@ -107,12 +107,12 @@ struct TestMessage {
   std::string to_json() const {
     std::string keys_json;
     for (const auto& k : keys)
-      keys_json += (keys_json.empty() ? "" : ",") + quoted(k);
+      keys_json += (keys_json.empty() ? "" : ",") + json_string(k);
     std::string props;
     for (const auto& [k, v] : properties)
-      props += (props.empty() ? "" : ",") + quoted(k) + ":" + quoted(v);
+      props += (props.empty() ? "" : ",") + json_string(k) + ":" + json_string(v);
     return fmt::format(R"({{"tags":{},"keys":[{}],"body":{},"properties":{{{}}},"delayLevel":{}}})",
-                       quoted(tags), keys_json, quoted(base64(body)), props, delay_level);
+                       json_string(tags), keys_json, json_string(base64(body)), props, delay_level);
   }
 };
 
@@ -292,7 +292,7 @@ class RocketmqClientTest : public ::testing::Test {
       list += (list.empty() ? "" : ",") + m.to_json();
     auto s = script("produce.js",
                     fmt::format(R"({{"namesrv":{},"topic":{},"timeoutMs":30000,"messages":[{}]}})",
-                                quoted(cluster_->namesrv_addr()), quoted(topic), list));
+                                json_string(cluster_->namesrv_addr()), json_string(topic), list));
     if (!s) return {};
     auto doc = s->await_line("\"sent\"", 40s);
     s->finished_ok(10s);
@@ -308,12 +308,13 @@ class RocketmqClientTest : public ::testing::Test {
                                            int quiet_ms = 1000) {
     std::string fails;
     for (const auto& b : fail_first)
-      fails += (fails.empty() ? "" : ",") + quoted(base64(b));
-    auto s = script("consume.js",
-                    fmt::format(R"({{"namesrv":{},"group":{},"topic":{},"subscription":{},)"
-                                R"("expect":{},"failFirst":[{}],"quietMs":{},"timeoutMs":40000}})",
-                                quoted(cluster_->namesrv_addr()), quoted(group), quoted(topic),
-                                quoted(subscription), expect, fails, quiet_ms));
+      fails += (fails.empty() ? "" : ",") + json_string(base64(b));
+    auto s =
+        script("consume.js",
+               fmt::format(R"({{"namesrv":{},"group":{},"topic":{},"subscription":{},)"
+                           R"("expect":{},"failFirst":[{}],"quietMs":{},"timeoutMs":40000}})",
+                           json_string(cluster_->namesrv_addr()), json_string(group),
+                           json_string(topic), json_string(subscription), expect, fails, quiet_ms));
     if (s) s->await_line("\"ready\"", 30s);
     return s;
   }
@@ -478,7 +479,7 @@ TEST_F(RocketmqClientTest, AFailedMessageComesBackThroughTheRetryTopic) {
   EXPECT_EQ(of_failing[0].msg_id, sent[1].msg_id);
   // The second delivery came from %RETRY%<group> (ali-ons puts the topic back from RETRY_TOPIC),
   // with reconsumeTimes 1, the original id, and the message's own fields.
-  const Seen& again = of_failing[1];
+  Seen again = of_failing[1];
   EXPECT_EQ(again.topic, topic);
   EXPECT_EQ(again.properties["RETRY_TOPIC"], topic);
   EXPECT_EQ(again.reconsume_times, 1);
@@ -662,10 +663,10 @@ TEST_F(RocketmqClientTest, SendsFollowAPromotedSlaveAndNoAckedMessageIsLost) {
   const std::string topic = "AliFailover";
   ASSERT_NO_FATAL_FAILURE(create_topic(*master, topic, 4));
 
-  auto sender =
-      script("failover_send.js", fmt::format(R"({{"namesrv":{},"topic":{},"steadyAcks":200,)"
-                                             R"("afterRecovery":100,"timeoutMs":60000}})",
-                                             quoted(cluster_->namesrv_addr()), quoted(topic)));
+  auto sender = script("failover_send.js",
+                       fmt::format(R"({{"namesrv":{},"topic":{},"steadyAcks":200,)"
+                                   R"("afterRecovery":100,"timeoutMs":60000}})",
+                                   json_string(cluster_->namesrv_addr()), json_string(topic)));
   ASSERT_TRUE(sender);
   ASSERT_TRUE(sender->await_line("\"steady\"", 30s).IsObject());
   const auto killed_at = Clock::now();
