@@ -226,6 +226,7 @@ class JsonHeaderHandler
     if (depth_ != 1) return true;
     switch (field_) {
       case HeaderField::kCode:
+        saw_code_ = true;
         return int_field("code", text, cmd_.code);
       case HeaderField::kFlag:
         return int_field("flag", text, cmd_.flag);
