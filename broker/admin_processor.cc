@@ -2,6 +2,8 @@
 
 #include "broker/group_access.h"
 #include "broker/replication.h"
+#include "broker/topic_creation.h"
+#include "common/group_topics.h"
 
 #include <chrono>
 
@@ -170,6 +172,13 @@ void AdminProcessor::query_offset(const ConnectionPtr& conn, const RemotingComma
   }
   auto off =
       ctx_.offsets->query(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id));
+  if (!off && conn->protocol() == remoting::Protocol::kRocketmq &&
+      ctx_.store->min_queue_offset(ext->topic, static_cast<uint32_t>(ext->queue_id)) == 0) {
+    // Java's broker answers 0 for a group without an offset while the queue still starts at 0,
+    // so a new RocketMQ group reads from the start whatever consumeFromWhere says (as on a
+    // fresh Java broker); comet's own consumers apply their consume_from_where instead.
+    off = 0;
+  }
   if (!off) {
     return reply(conn, req, ResponseCode::QUERY_NOT_FOUND,
                  "no committed offset for group " + ext->consumer_group + " on " + ext->topic +
@@ -242,11 +251,28 @@ void AdminProcessor::heartbeat(const ConnectionPtr& conn, const RemotingCommand&
     refused = std::move(why);
     return true;
   });
+  if (conn->protocol() == remoting::Protocol::kRocketmq && ctx_.replication->is_master()) {
+    create_retry_topics(admitted);
+  }
   if (ctx_.clients->heartbeat(admitted, now_ms(), conn)) {
     logger("broker")->info("client {} joined consumer group(s)", ext->client_id);
   }
   if (refused) return reply(conn, req, refused->code, std::move(refused->remark));
   reply(conn, req, ResponseCode::SUCCESS);
+}
+
+void AdminProcessor::create_retry_topics(const protocol::HeartbeatRequestT& hb) {
+  // A RocketMQ clustering consumer subscribes %RETRY%<group> itself and asks the name servers
+  // for its route right after its first heartbeat: create it now (Java's broker does the same),
+  // and ensure_topic registers it with the name servers at once.
+  for (const auto& c : hb.consumers) {
+    if (!c || c->message_model == "BROADCASTING") continue;
+    auto created = ensure_topic(ctx_, retry_topic(c->group_name), 1);
+    if (!created.is_ok()) {
+      logger("broker")->warn("retry topic of group {}: {}", c->group_name,
+                             created.status().to_string());
+    }
+  }
 }
 
 void AdminProcessor::unregister_client(const ConnectionPtr& conn, const RemotingCommand& req) {

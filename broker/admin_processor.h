@@ -31,6 +31,8 @@ class AdminProcessor {
   void update_offset(const ConnectionPtr& conn, const RemotingCommand& req);
   void queue_offset(const ConnectionPtr& conn, const RemotingCommand& req, bool max);
   void heartbeat(const ConnectionPtr& conn, const RemotingCommand& req);
+  // %RETRY%<group> of each clustering group a RocketMQ client heartbeats.
+  void create_retry_topics(const protocol::HeartbeatRequestT& hb);
   void unregister_client(const ConnectionPtr& conn, const RemotingCommand& req);
   void consumer_list(const ConnectionPtr& conn, const RemotingCommand& req);
   void all_offsets(const ConnectionPtr& conn, const RemotingCommand& req);

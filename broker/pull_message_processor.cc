@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "broker/client_manager.h"
 #include "broker/group_access.h"
 #include "broker/replication.h"
 #include "common/clock.h"
@@ -63,6 +64,19 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
       return reply(conn, req, refused->code, std::move(refused->remark));
     }
   }
+  if (ext->use_group_subscription) {
+    // RocketMQ's push consumers pull without a subscription (no PullSysFlag 0x4): the one their
+    // group's heartbeat registered for the topic filters.
+    auto expression = group_subscription(ext->consumer_group, ext->topic);
+    if (!expression) {
+      return reply(conn, req, ResponseCode::SUBSCRIPTION_NOT_EXIST,
+                   "the consumer's subscription not exist, group " + ext->consumer_group +
+                       " topic " + ext->topic);
+    }
+    auto* mutable_ext = req.header.ext.AsPullMessageRequest();
+    mutable_ext->subscription = std::move(*expression);
+    mutable_ext->use_group_subscription = false;
+  }
   if (ext->commit_offset >= 0 && !ext->consumer_group.empty()) {
     Status s =
         ctx_.offsets->commit(ext->consumer_group, ext->topic, static_cast<uint32_t>(ext->queue_id),
@@ -70,6 +84,17 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
     if (!s.is_ok()) logger("broker")->warn("offset commit with pull: {}", s.to_string());
   }
   pull(conn, std::make_shared<RemotingCommand>(std::move(req)), ctx_.config.long_polling_enable);
+}
+
+std::optional<std::string> PullMessageProcessor::group_subscription(
+    const std::string& group, const std::string& topic) const {
+  if (ctx_.clients == nullptr) return std::nullopt;
+  auto data = ctx_.clients->subscription(group);
+  if (!data) return std::nullopt;
+  for (const auto& sub : data->subscriptions) {
+    if (sub && sub->topic == topic) return sub->expression;
+  }
+  return std::nullopt;
 }
 
 void PullMessageProcessor::pull(const ConnectionPtr& conn,

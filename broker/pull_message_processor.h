@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "broker/broker_context.h"
@@ -16,6 +18,9 @@ class PullMessageProcessor {
   void process(const ConnectionPtr& conn, RemotingCommand req);
 
  private:
+  // The tag expression the group's heartbeat registered for `topic`, if any.
+  std::optional<std::string> group_subscription(const std::string& group,
+                                                const std::string& topic) const;
   void pull(const ConnectionPtr& conn, const std::shared_ptr<RemotingCommand>& req,
             bool allow_suspend);
 
