@@ -53,8 +53,10 @@ function clientOptions(p, extra) {
 // A message as the scripts exchange it: body as base64, so that binary bodies survive.
 function describe(msg) {
   const props = Object.assign({}, msg.properties);
+  // ali-ons reads the properties' trailing separator (RocketMQ writes one after every pair) as an
+  // empty key; unset ones are null.
   for (const k of Object.keys(props)) {
-    if (props[k] === null || props[k] === undefined) delete props[k];
+    if (k === '' || props[k] === null || props[k] === undefined) delete props[k];
   }
   return {
     topic: msg.topic,
