@@ -10,7 +10,8 @@ async function main() {
   const p = c.params();
   let done = 0;
   c.deadline(p.timeoutMs || 20000, () => `${done} of ${p.messages.length} messages sent`);
-  const producer = new c.Producer(c.clientOptions(p, { producerGroup: p.group || 'ali-ons-producer' }));
+  const options = c.clientOptions(p, { producerGroup: p.group || 'ali-ons-producer' });
+  const producer = new c.Producer(options);
   producer.on('error', err => process.stderr.write(`producer error: ${err.message}\n`));
   await producer.ready();
   const sent = [];
