@@ -4,7 +4,7 @@
 // what comet's own clients read from the broker. Scenarios: tags filtering with every field as
 // sent; a failed message back through %RETRY%<group>; a delayed message; compressed bodies; both
 // directions between ali-ons and comet's client with their message ids agreeing; and a SYNC_MASTER
-// failover that ali-ons follows through the name server's route.
+// failover and a DLedger leader change that ali-ons follows through the name server's route.
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
