@@ -460,6 +460,21 @@ TEST_F(RocketmqClientTest, TagsAreFilteredAndEveryFieldArrivesAsSent) {
     EXPECT_EQ(static_cast<int64_t>(s->queue_id), sent[i].queue_id) << i;
     EXPECT_EQ(static_cast<int64_t>(s->queue_offset), sent[i].queue_offset) << i;
   }
+  // ali-ons committed its progress (UPDATE_CONSUMER_OFFSET, and at its close): comet's client
+  // reads the group's offset of each queue past the last message delivered there.
+  std::map<int64_t, int64_t> delivered_end;
+  for (const auto& d : got)
+    delivered_end[d.queue_id] = std::max(delivered_end[d.queue_id], d.queue_offset + 1);
+  PullConsumer group_reader("AliTagsGroup", cluster_->client_config("comet-offsets"));
+  ASSERT_TRUE(group_reader.start().is_ok());
+  for (const auto& [queue, end] : delivered_end) {
+    auto committed = group_reader.fetch_consume_offset(
+        MessageQueue{topic, "broker-a", static_cast<uint32_t>(queue)});
+    ASSERT_TRUE(committed.is_ok()) << committed.status().to_string();
+    ASSERT_TRUE(committed->has_value()) << "queue " << queue;
+    EXPECT_GE(static_cast<int64_t>(**committed), end) << "queue " << queue;
+  }
+  group_reader.shutdown();
 }
 
 TEST_F(RocketmqClientTest, AFailedMessageComesBackThroughTheRetryTopic) {
