@@ -4,7 +4,6 @@
 
 #include "common/logging.h"
 #include "common/msg_id.h"
-#include "remoting/rocketmq_message.h"
 
 namespace comet::client {
 

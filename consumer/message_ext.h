@@ -13,6 +13,7 @@
 
 #include "common/record_codec.h"
 #include "common/status.h"
+#include "remoting/rocketmq_message.h"
 
 namespace comet::client {
 
@@ -40,7 +41,7 @@ struct MessageExt {
   uint32_t sys_flag = 0;
 };
 
-inline constexpr uint32_t kSysFlagCompressed = 0x1;
+using remoting::rocketmq::kSysFlagCompressed;
 // The bound on an inflated body: the broker's default maxMessageSize (4 MiB), which bounds what a
 // producer may send uncompressed too.
 inline constexpr size_t kMaxInflatedBodyBytes = 4 * 1024 * 1024;
