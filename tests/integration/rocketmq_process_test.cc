@@ -307,6 +307,8 @@ TEST_F(RocketmqProcessTest, HeartbeatSubscriptionFiltersPullsAndRoutesTheRetryTo
             0);
   ASSERT_EQ(must(b->call(send_v2("RmqSub", 0, "b", encode_properties({{"TAGS", "TagB"}})))).code,
             0);
+  // Both dispatched (a long poll at the second returns once it is).
+  ASSERT_EQ(must(b->call(pull("RmqSubCG", "RmqSub", 0, 1, 0x2 | 0x4))).code, 0);
   // No heartbeat yet: the group has no subscription for a pull without 0x4.
   EXPECT_EQ(must(b->call(pull("RmqSubCG", "RmqSub", 0, 0, 0))).code, 24);
   Command hb = must(b->call(heartbeat("10.0.0.9@1", "RmqSubCG", "RmqSub", "TagB")));
@@ -372,7 +374,7 @@ TEST_F(RocketmqProcessTest, MessageSentBackArrivesFromTheRetryTopic) {
   ASSERT_EQ(
       must(b->call(send_v2("RmqBack", 0, "fail me", encode_properties({{"UNIQ_KEY", "U9"}})))).code,
       0);
-  auto msgs = messages_of(must(b->call(pull("RmqBackCG", "RmqBack", 0, 0, 0))));
+  auto msgs = messages_of(must(b->call(pull("RmqBackCG", "RmqBack", 0, 0, 0x2))));
   ASSERT_EQ(msgs.size(), 1u);
   Command back = rmq_request(36);
   back.ext.set("offset", std::to_string(msgs[0].physical_offset));
