@@ -1,7 +1,8 @@
 // comet-bench: end-to-end benchmarks against a running cluster.
 //
 //   comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes] [--inflight K]
-//                       [--batch B] [--producers P] [--rate msgs/s] [--json]
+//                       [--batch B] [--producers P] [--rate msgs/s] [--protocol native|rocketmq]
+//                       [--json]
 //   comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N] [--threads T]
 //                       [--timeout-s S] [--json]
 //
@@ -12,7 +13,9 @@
 // Sends N messages of `size` bytes from P producers, each keeping up to K requests in flight
 // (async, pipelined), B messages per request; `--rate` paces the offered load (0 = as fast as
 // possible). Every acknowledged request's latency goes into a histogram; the report gives
-// throughput (msgs/s, MB/s), p50/p90/p99/p99.9/max and the error count.
+// throughput (msgs/s, MB/s), p50/p90/p99/p99.9/max and the error count. `--protocol rocketmq`
+// sends RocketMQ 4.x SEND_MESSAGE_V2 requests (bench/rocketmq_producer.h) instead of comet's
+// native ones, one message per request.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_producer.h"
 #include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/delay.h"
@@ -60,6 +64,7 @@ struct ProduceOptions : CommonOptions {
   int batch = 1;
   int producers = 1;
   double rate = 0;
+  Protocol protocol = Protocol::kNative;
 };
 
 struct ConsumeOptions : CommonOptions {
@@ -71,8 +76,8 @@ struct ConsumeOptions : CommonOptions {
 constexpr const char* kUsage =
     "usage: comet-bench <command> [options]; comet-bench <command> --help for its options\n"
     "       comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes]\n"
-    "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]"
-    " [--json]\n"
+    "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]\n"
+    "                          [--protocol native|rocketmq] [--json]\n"
     "         sends N messages to a running cluster; prints throughput and latency\n"
     "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
     " [--threads T]\n"
@@ -242,31 +247,23 @@ int parse_consume(int argc, char** argv) {
 }
 
 int produce(const ProduceOptions& o) {
-  std::vector<std::unique_ptr<client::Producer>> producers;
+  std::vector<std::unique_ptr<BenchProducer>> producers;
   for (int p = 0; p < o.producers; ++p) {
-    client::ClientConfig cfg;
-    cfg.namesrv_addr = o.namesrv;
-    cfg.client_id = client::default_client_id() + "-" + std::to_string(p);
-    auto producer = std::make_unique<client::Producer>("comet-bench", cfg);
-    if (Status s = producer->start(); !s.is_ok()) {
-      std::cerr << "comet-bench: producer start: " << s.to_string() << "\n";
+    auto producer = start_producer(o.protocol, o.namesrv, "comet-bench",
+                                   client::default_client_id() + "-" + std::to_string(p),
+                                   std::chrono::milliseconds(3000));
+    if (!producer.is_ok()) {
+      std::cerr << "comet-bench: producer start: " << producer.status().to_string() << "\n";
       return 1;
     }
-    producers.push_back(std::move(producer));
+    producers.push_back(std::move(*producer));
   }
   const std::string body(o.size, 'x');
   // Warm up the route and the connections with one synchronous send. A cluster started a
   // moment ago may take seconds for its first write (a fresh segment still being pre-faulted, a
   // leader just elected): this one send may take up to 30 s, the rest the producer's default.
   {
-    client::ProducerMessage m{o.topic, body, "warmup", "", {}, 0};
-    const auto usual_timeout = producers[0]->send_msg_timeout();
-    const int usual_retries = producers[0]->retry_times_when_send_failed();
-    producers[0]->set_send_msg_timeout(std::chrono::seconds(30));
-    producers[0]->set_retry_times_when_send_failed(10);
-    auto r = producers[0]->send(m);
-    producers[0]->set_send_msg_timeout(usual_timeout);
-    producers[0]->set_retry_times_when_send_failed(usual_retries);
+    auto r = producers[0]->first_send(client::ProducerMessage{o.topic, body, "warmup", "", {}, 0});
     if (!r.is_ok()) {
       std::cerr << "comet-bench: first send failed: " << r.status().to_string() << "\n";
       return 1;
@@ -282,7 +279,7 @@ int produce(const ProduceOptions& o) {
   std::vector<std::thread> threads;
   for (int p = 0; p < o.producers; ++p) {
     threads.emplace_back([&, p] {
-      client::Producer& producer = *producers[static_cast<size_t>(p)];
+      BenchProducer& producer = *producers[static_cast<size_t>(p)];
       Window window(o.inflight);
       // One pace per request: a batch of B counts as B messages of the offered rate.
       Pacer pacer(o.rate / o.producers / o.batch);
@@ -307,7 +304,7 @@ int produce(const ProduceOptions& o) {
           std::vector<client::ProducerMessage> batch(
               static_cast<size_t>(o.batch),
               client::ProducerMessage{o.topic, body, "bench", "", {}, 0});
-          producer.send_async(std::move(batch), done);
+          producer.send_batch_async(std::move(batch), done);
         }
       }
       window.drain();
@@ -335,9 +332,10 @@ int produce(const ProduceOptions& o) {
         static_cast<unsigned long long>(hist.max_us()));
   } else {
     std::printf(
-        "produce: %llu msgs of %zu B acked in %.2f s (%d producer(s), %d in flight, batch %d%s)\n",
+        "produce: %llu msgs of %zu B acked in %.2f s (%d producer(s), %d in flight, batch %d%s, "
+        "%s protocol)\n",
         static_cast<unsigned long long>(acked.load()), o.size, secs, o.producers, o.inflight,
-        o.batch, o.rate > 0 ? ", paced" : "");
+        o.batch, o.rate > 0 ? ", paced" : "", std::string(protocol_name(o.protocol)).c_str());
     std::printf("  throughput  %.0f msgs/s  %.1f MB/s\n", rate, mbs);
     std::printf("  latency us  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu  (per request)\n",
                 static_cast<unsigned long long>(hist.percentile_us(0.50)),
@@ -388,12 +386,20 @@ int main(int argc, char** argv) {
       o.producers = static_cast<int>(*n);
     } else if (a == "--rate" && (r = args.real(0))) {
       o.rate = *r;
+    } else if (a == "--protocol") {
+      auto v = args.value();
+      auto p = v ? parse_protocol(*v) : std::nullopt;
+      if (!p) return false;
+      o.protocol = *p;
     } else {
       return false;
     }
     return true;
   });
   if (bad != 0) return bad;
+  if (o.protocol == Protocol::kRocketmq && o.batch > 1) {
+    return usage("--protocol rocketmq sends one message per request: no --batch");
+  }
   if (o.messages == 0 || o.size == 0 || o.inflight <= 0 || o.batch <= 0 || o.producers <= 0) {
     return usage("--messages, --size, --inflight, --batch and --producers must be positive");
   }

@@ -57,6 +57,7 @@ struct CompareOptions {
   std::vector<std::string> broker_args;  // --broker key=value, for every broker started
   int queues = 8;
   std::chrono::milliseconds send_timeout{3000};
+  Protocol protocol = Protocol::kNative;  // what the producers speak
 };
 
 constexpr const char* kCompareUsage =
@@ -64,7 +65,7 @@ constexpr const char* kCompareUsage =
     "                           [--messages N] [--producers P] [--inflight K] [--rate R]\n"
     "                           [--warmup N] [--failover] [--namesrv host:port]\n"
     "                           [--broker key=value]... [--send-timeout-ms MS]\n"
-    "                           [--out DIR] [--bin-dir DIR] [--keep]\n"
+    "                           [--protocol native|rocketmq] [--out DIR] [--bin-dir DIR] [--keep]\n"
     "Starts a fresh local cluster per mode (or uses --namesrv's), sends the same workload,\n"
     "reads every message back and checks it; prints a table, writes results.csv,\n"
     "results.json and chart.svg to --out. Exit status 0 only if every mode passed.\n";
@@ -86,6 +87,7 @@ SendOptions send_options(const CompareOptions& o) {
   s.inflight = o.inflight;
   s.rate = o.rate;
   s.send_timeout = o.send_timeout;
+  s.protocol = o.protocol;
   return s;
 }
 
@@ -285,6 +287,10 @@ int run_compare(int argc, char** argv) {
       o.broker_args.push_back(*s);
     } else if (a == "--send-timeout-ms" && (n = args.count())) {
       o.send_timeout = std::chrono::milliseconds(*n);
+    } else if (a == "--protocol" && (s = args.value())) {
+      auto p = parse_protocol(*s);
+      if (!p) return usage("--protocol is native or rocketmq, not " + *s);
+      o.protocol = *p;
     } else {
       return usage(args.bad());
     }

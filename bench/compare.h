@@ -3,7 +3,7 @@
 //   comet-bench compare [--modes single,async,sync,dledger] [--msg-size B] [--messages N]
 //                       [--producers P] [--inflight K] [--rate R] [--warmup N] [--failover]
 //                       [--namesrv host:port] [--broker key=value]... [--send-timeout-ms MS]
-//                       [--out DIR] [--bin-dir DIR] [--keep]
+//                       [--protocol native|rocketmq] [--out DIR] [--bin-dir DIR] [--keep]
 //
 // For each mode a fresh local cluster (bench/bench_cluster.h) in a temporary directory, or, with
 // --namesrv, the cluster that name server serves. Per mode: a warm-up (not reported), then N
@@ -16,6 +16,8 @@
 //
 // Output: a Markdown table on stdout; results.csv, results.json and chart.svg in --out
 // (default ./comet-compare). Exit status 0 when every mode passed its verification.
+// --protocol rocketmq: the producers send RocketMQ 4.x SEND_MESSAGE_V2 requests
+// (bench/rocketmq_producer.h); reading back stays native.
 #pragma once
 
 namespace comet::bench {

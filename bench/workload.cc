@@ -110,15 +110,16 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
                  SendStats& stats, AckTimeline* timeline, const std::string& label,
                  const std::function<void()>& at_half, bool paced, const std::atomic<bool>* stop,
                  uint64_t at) {
-  std::vector<std::unique_ptr<client::Producer>> producers;
+  std::vector<std::unique_ptr<BenchProducer>> producers;
   for (int p = 0; p < o.producers; ++p) {
-    client::ClientConfig cfg;
-    cfg.namesrv_addr = namesrv;
-    cfg.client_id = client_id(label + "-" + std::to_string(p));
-    auto producer = std::make_unique<client::Producer>("comet-bench-compare", cfg);
-    COMET_RETURN_IF_ERROR(producer->start());
-    producer->set_send_msg_timeout(o.send_timeout);
-    producers.push_back(std::move(producer));
+    auto producer = start_producer(o.protocol, namesrv, "comet-bench-compare",
+                                   client_id(label + "-" + std::to_string(p)), o.send_timeout);
+    if (!producer.is_ok()) {
+      for (auto& started : producers)
+        started->shutdown();
+      return producer.status();
+    }
+    producers.push_back(std::move(*producer));
   }
   auto shutdown = [&] {
     for (auto& p : producers)
@@ -135,7 +136,7 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
   std::vector<std::thread> threads;
   for (int p = 0; p < o.producers; ++p) {
     threads.emplace_back([&, p] {
-      client::Producer& producer = *producers[static_cast<size_t>(p)];
+      BenchProducer& producer = *producers[static_cast<size_t>(p)];
       Window window(o.inflight);
       Pacer pacer(paced ? o.rate / o.producers : 0);
       for (uint64_t seq = 0; seq < per_producer; ++seq) {

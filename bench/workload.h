@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/ack_timeline.h"
+#include "bench/bench_producer.h"
 #include "bench/latency_histogram.h"
 #include "bench/verify.h"
 #include "common/status.h"
@@ -27,6 +28,7 @@ struct SendOptions {
   double rate = 0;  // msgs/s over all producers when paced; 0: as fast as possible
   std::chrono::milliseconds send_timeout{3000};
   int32_t delay_level = 0;  // > 0: every message waits that delay level (comet-bench delay)
+  Protocol protocol = Protocol::kNative;  // what the producers speak (bench/bench_producer.h)
 };
 
 // Per queue, the end of the acknowledged messages (last queue offset + 1): reading back must get

@@ -82,6 +82,9 @@ Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8
     std::memcpy(scratch.data(), header, prefix.header_length);
     header = reinterpret_cast<const uint8_t*>(scratch.data());
   }
+  if (prefix.header_length < 8 || !protocol::HeaderBufferHasIdentifier(header)) {
+    return Status::corruption("frame header lacks comet's file identifier CMT1");
+  }
   flatbuffers::Verifier verifier(header, prefix.header_length);
   if (!protocol::VerifyHeaderBuffer(verifier)) {
     return Status::corruption("frame header fails FlatBuffers verification");

@@ -123,7 +123,10 @@ class JsonHeaderHandler
 
   bool Null() {
     if (depth_ == 1 && field_ == HeaderField::kRemark) cmd_.remark.reset();
-    if (in_ext_value()) have_key_ = false;  // a null value: the key is absent, as in Java
+    if (in_ext_value()) {  // a null value: the key is absent, as in Java's map
+      auto& items = cmd_.ext.items;
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(ext_index_));
+    }
     return check_root_scalar();
   }
   bool Bool(bool b) { return scalar(b ? "true" : "false"); }
@@ -143,8 +146,7 @@ class JsonHeaderHandler
     if (depth_ == 1) {
       field_ = header_field(key);
     } else if (depth_ == 2 && in_ext_) {
-      ext_key_.assign(key);
-      have_key_ = true;
+      return ext_key(key);
     }
     return true;
   }
@@ -215,7 +217,7 @@ class JsonHeaderHandler
     return false;
   }
   bool fail_ext_value() {
-    return fail(Status::invalid_argument("extField '" + ext_key_ +
+    return fail(Status::invalid_argument("extField '" + cmd_.ext.items[ext_index_].first +
                                          "' is not a string, number "
                                          "or boolean"));
   }
@@ -255,20 +257,26 @@ class JsonHeaderHandler
     out = *v;
     return true;
   }
-  bool ext_value(std::string_view text) {
-    if (!have_key_) return true;
-    have_key_ = false;
+  // The key goes into the map at once (its value assigned next), so the reader's transient copy
+  // is copied once.
+  bool ext_key(std::string_view key) {
     auto& items = cmd_.ext.items;
-    for (auto& [k, v] : items) {
-      if (k == ext_key_) {
-        v.assign(text);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].first == key) {
+        ext_index_ = i;
         return true;
       }
     }
     if (items.size() >= kMaxExtFields)
       return fail(
           Status::invalid_argument("more than " + std::to_string(kMaxExtFields) + " extFields"));
-    items.emplace_back(ext_key_, std::string(text));
+    if (items.empty()) items.reserve(16);
+    items.emplace_back(std::string(key), std::string());
+    ext_index_ = items.size() - 1;
+    return true;
+  }
+  bool ext_value(std::string_view text) {
+    cmd_.ext.items[ext_index_].second.assign(text);
     return true;
   }
 
@@ -277,8 +285,7 @@ class JsonHeaderHandler
   HeaderField field_ = HeaderField::kOther;
   bool in_ext_ = false;
   bool saw_code_ = false;
-  bool have_key_ = false;
-  std::string ext_key_;
+  size_t ext_index_ = 0;  // the extField whose value comes next
   Status error_;
 };
 
@@ -296,7 +303,8 @@ Result<Command> decode_json_header(std::string_view header) {
   cmd.serialize_type = SerializeType::kJson;
   JsonHeaderHandler handler(cmd);
   rapidjson::MemoryStream stream(header.data(), header.size());
-  rapidjson::Reader reader;
+  // One reader per thread: its stack (strings are unescaped there) is kept between headers.
+  thread_local rapidjson::Reader reader;
   rapidjson::ParseResult ok = reader.Parse<kHeaderParseFlags>(stream, handler);
   if (!handler.error().is_ok()) return handler.error();
   if (!ok) {

@@ -7,7 +7,8 @@
 # metadata records a replica applies from the CommitLog), timer_fuzzer (timer log entries and the
 # TIMER_*/REAL_* properties of timer messages), transaction_fuzzer (op records and the half,
 # check-copy and commit rewrites of transactional messages), index_file_fuzzer (a recovered message
-# index file: validation, repair, look-ups and undo). Inputs that once failed are kept
+# index file: validation, repair, look-ups and undo), rocketmq_fuzzer (the RocketMQ 4.x headers,
+# frames, batch and store-format bodies, JSON bodies and zlib bodies). Inputs that once failed are kept
 # in tests/fuzz/regressions/<target name>-* and are run first. A failure prints the fuzzer's
 # report and leaves the input in build-fuzz/artifacts/; replay it with
 #   build-fuzz/tests/fuzz/<target> build-fuzz/artifacts/<file>
@@ -21,7 +22,7 @@ shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(frame_fuzzer record_fuzzer broker_fuzzer metadata_record_fuzzer timer_fuzzer
-    transaction_fuzzer index_file_fuzzer)
+    transaction_fuzzer index_file_fuzzer rocketmq_fuzzer)
 fi
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -4,7 +4,9 @@
 // <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
 // <dir>/timer (timer properties as a producer and the broker write them, timer log entries) and
 // <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
-// and <dir>/index_file (index files: empty, with chains, full, with a torn put). The fuzzers start
+// and <dir>/index_file (index files: empty, with chains, full, with a torn put) and <dir>/rocketmq
+// (RocketMQ headers, frames, batches, store messages and JSON bodies, each behind the byte that
+// picks its decoder in rocketmq_fuzzer). The fuzzers start
 // from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
@@ -17,6 +19,9 @@
 #include "common/msg_id.h"
 #include "common/record_codec.h"
 #include "remoting/remoting_command.h"
+#include "remoting/rocketmq_codec.h"
+#include "remoting/rocketmq_json.h"
+#include "remoting/rocketmq_message.h"
 
 using namespace comet;
 using namespace comet::remoting;
@@ -414,6 +419,79 @@ std::vector<std::string> index_files() {
           file(16, 64, 40, false) + std::string("\x00\x05\x10\x00\x01\x05\x02\x05\x20\x01")};
 }
 
+// RocketMQ 4.x inputs (remoting/rocketmq_*.h), each behind rocketmq_fuzzer's selector byte:
+// 0 JSON header, 1 binary header, 2 frame, 3 batch, 4 store messages, 5 heartbeat, 6 lock and
+// consumer list bodies, 7 route, 8 zlib body.
+std::vector<std::string> rocketmq_inputs() {
+  namespace rmq = comet::remoting::rocketmq;
+  std::vector<std::string> out;
+  auto add = [&out](char selector, std::string_view input) {
+    out.push_back(std::string(1, selector) + std::string(input));
+  };
+  rmq::Command send;
+  send.code = 310;
+  send.opaque = 42;
+  for (auto [k, v] : {std::pair{"a", "PG"},
+                      {"b", "TopicTest"},
+                      {"c", "TBW102"},
+                      {"d", "4"},
+                      {"e", "3"},
+                      {"f", "0"},
+                      {"g", "1700000000000"},
+                      {"h", "0"},
+                      {"i", "TAGS\x01TagA\x02"},
+                      {"j", "0"},
+                      {"k", "false"},
+                      {"m", "false"}}) {
+    send.ext.set(k, v);
+  }
+  send.body = "hello";
+  add(0, rmq::encode_header(send));
+  add(0,
+      "{\"code\":34,\"language\":\"NODE\",\"opaque\":5,\"flag\":0,\"version\":121,"
+      "\"remark\":null,\"extFields\":{\"queueId\":3,\"unitMode\":true}}\n");
+  add(2, rmq::encode_frame(send));
+  rmq::Command answer = rmq::Command::response_to(send, 0, "ok");
+  answer.ext.set("msgId", "7F00000100002A9F0000000000001000");
+  add(0, rmq::encode_header(answer));
+  send.serialize_type = rmq::SerializeType::kRocketmq;
+  add(1, rmq::encode_header(send));
+  add(2, rmq::encode_frame(send));
+  add(3, rmq::encode_batch({{0, "m1", "KEYS\x01k1\x02"}, {5, "msg-2", ""}}));
+  std::string pull;
+  for (const std::string& r :
+       {record_of("FuzzTopic", "hello", "TagA", 0, 0),
+        record_with_properties("FuzzTopic", rmq::deflate_body(std::string(200, 'z')),
+                               encode_properties({{"KEYS", "k"}}), 1, 128)}) {
+    auto d = record::decode(reinterpret_cast<const uint8_t*>(r.data()), r.size());
+    if (d.outcome == record::Outcome::kRecord) rmq::append_store_format(d.record, pull);
+  }
+  add(4, pull);
+  rmq::HeartbeatJson h;
+  h.client_id = "10.0.0.9@12345";
+  h.producer_groups = {"PG"};
+  h.consumers.push_back({"CG",
+                         "CONSUME_PASSIVELY",
+                         "CLUSTERING",
+                         "CONSUME_FROM_LAST_OFFSET",
+                         false,
+                         {{"T", "TagA || TagB", "TAG", {"TagA", "TagB"}, 1700000000000}}});
+  add(5, rmq::encode_heartbeat(h));
+  add(5, R"({"clientID":"c","consumerDataSet":[{"groupName":"CG","consumeType":1,)"
+         R"("messageModel":1,"consumeFromWhere":4,"subscriptionDataSet":[{"topic":"T",)"
+         R"("subString":"*","subVersion":"5"}]}]})");
+  add(6, rmq::encode_lock_batch({"CG", "c@1", {{"T", "broker-a", 0}, {"T", "broker-a", 1}}}));
+  add(6, rmq::encode_lock_ok({{"T", "broker-a", 1}}));
+  add(6, rmq::encode_consumer_id_list({"10.0.0.9@12345", "10.0.0.8@1"}));
+  rmq::RouteJson route;
+  route.brokers.push_back({"DefaultCluster", "broker-a", {{0, "127.0.0.1:10911"}}});
+  route.queues.push_back({"broker-a", 4, 4, 6, 0});
+  add(7, rmq::encode_route(route, true));
+  add(7, rmq::encode_route(route, false));
+  add(8, rmq::deflate_body("hello hello hello hello"));
+  return out;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -425,7 +503,8 @@ int main(int argc, char** argv) {
       !write_all(root / "record", records()) ||
       !write_all(root / "metadata_record", metadata_records()) ||
       !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions()) ||
-      !write_all(root / "index_file", index_files())) {
+      !write_all(root / "index_file", index_files()) ||
+      !write_all(root / "rocketmq", rocketmq_inputs())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }

@@ -94,7 +94,8 @@ TEST(FrameCodec, RandomGarbageNeverDecodesAsAnything) {
 TEST(FrameCodec, AnExtensionTypeWithoutItsTableIsRejected) {
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(protocol::CreateHeader(fbb, static_cast<int32_t>(RequestCode::QUERY_CONSUMER_OFFSET),
-                                    7, 0, 0, protocol::Ext::ConsumerOffsetRequest, 0));
+                                    7, 0, 0, protocol::Ext::ConsumerOffsetRequest, 0),
+             protocol::HeaderIdentifier());
   const uint32_t header_len = fbb.GetSize();
   const uint32_t total = 4 + header_len;
   std::string frame(8, '\0');
@@ -106,6 +107,25 @@ TEST(FrameCodec, AnExtensionTypeWithoutItsTableIsRejected) {
   EXPECT_EQ(cmd.status().code(), Code::kCorruption);
   EXPECT_NE(cmd.status().message().find("ConsumerOffsetRequest"), std::string::npos)
       << cmd.status().message();
+}
+
+TEST(FrameCodec, AHeaderWithoutTheFileIdentifierIsRejected) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(protocol::CreateHeader(fbb, static_cast<int32_t>(RequestCode::HEART_BEAT), 7));
+  const uint32_t header_len = fbb.GetSize();
+  const uint32_t total = 4 + header_len;
+  std::string frame(8, '\0');
+  std::memcpy(frame.data(), &total, 4);
+  std::memcpy(frame.data() + 4, &header_len, 4);
+  frame.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), header_len);
+  auto cmd = decode_frame(frame, 1 << 20);
+  ASSERT_FALSE(cmd.is_ok());
+  EXPECT_EQ(cmd.status().code(), Code::kCorruption);
+  EXPECT_NE(cmd.status().message().find("CMT1"), std::string::npos) << cmd.status().message();
+  // With it, the same header decodes.
+  std::string good = encode_frame(RemotingCommand::request(RequestCode::HEART_BEAT));
+  EXPECT_EQ(good.substr(12, 4), "CMT1");
+  EXPECT_TRUE(decode_frame(good, 1 << 20).is_ok());
 }
 
 // ---- server and client on loopback ------------------------------------------------------
