@@ -168,6 +168,13 @@ Seen seen_of(const rapidjson::Value& v) {
 
 // ---- the node scripts ---------------------------------------------------------------------
 
+// The node that runs the scripts: $COMET_NODE (an absolute path: to try another Node.js version)
+// or the one CMake found.
+std::string node_binary() {
+  const char* env = std::getenv("COMET_NODE");
+  return env != nullptr && *env != '\0' ? env : COMET_NODE_BIN;
+}
+
 // One scenario script run with node: its parameters in argv, its JSON lines read from stdout,
 // its stderr (ali-ons's own log) in a file whose tail a failing test prints.
 class NodeScript {
@@ -175,7 +182,7 @@ class NodeScript {
   static std::unique_ptr<NodeScript> start(const std::string& script, const std::string& params,
                                            const std::string& log_path) {
     auto proc = ChildProcess::spawn(
-        {COMET_NODE_BIN, std::string(COMET_ROCKETMQ_CLIENT_DIR) + "/" + script, params}, log_path);
+        {node_binary(), std::string(COMET_ROCKETMQ_CLIENT_DIR) + "/" + script, params}, log_path);
     EXPECT_TRUE(proc.is_ok()) << proc.status().to_string();
     if (!proc.is_ok()) return nullptr;
     return std::unique_ptr<NodeScript>(new NodeScript(std::move(*proc)));
