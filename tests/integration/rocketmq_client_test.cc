@@ -317,19 +317,24 @@ class RocketmqClientTest : public ::testing::Test {
   }
 
   // consume.js, started: push-consumes `topic` in `group` with ali-ons once its "ready" line came.
+  // `broadcast_instance` non-empty: a broadcasting consumer with that instance name.
   std::unique_ptr<NodeScript> ali_consumer(const std::string& group, const std::string& topic,
                                            const std::string& subscription, size_t expect,
                                            const std::vector<std::string>& fail_first = {},
-                                           int quiet_ms = 1000) {
+                                           int quiet_ms = 1000,
+                                           const std::string& broadcast_instance = "") {
     std::string fails;
     for (const auto& b : fail_first)
       fails += (fails.empty() ? "" : ",") + json_string(base64(b));
-    auto s =
-        script("consume.js",
-               fmt::format(R"({{"namesrv":{},"group":{},"topic":{},"subscription":{},)"
-                           R"("expect":{},"failFirst":[{}],"quietMs":{},"timeoutMs":40000}})",
-                           json_string(cluster_->namesrv_addr()), json_string(group),
-                           json_string(topic), json_string(subscription), expect, fails, quiet_ms));
+    auto s = script(
+        "consume.js",
+        fmt::format(R"({{"namesrv":{},"group":{},"topic":{},"subscription":{},)"
+                    R"("expect":{},"failFirst":[{}],"quietMs":{},"timeoutMs":40000,)"
+                    R"("broadcast":{},"instance":{}}})",
+                    json_string(cluster_->namesrv_addr()), json_string(group), json_string(topic),
+                    json_string(subscription), expect, fails, quiet_ms,
+                    broadcast_instance.empty() ? "false" : "true",
+                    json_string(broadcast_instance.empty() ? "DEFAULT" : broadcast_instance)));
     if (s) s->await_line("\"ready\"", 30s);
     return s;
   }
@@ -683,6 +688,60 @@ TEST_F(RocketmqClientTest, CrossProtocolBothWays) {
     EXPECT_EQ(s->uniq_key, results[i].msg_id) << i;
     EXPECT_EQ(s->queue_id, static_cast<int64_t>(results[i].queue_id)) << i;
     EXPECT_EQ(s->queue_offset, static_cast<int64_t>(results[i].queue_offset)) << i;
+  }
+}
+
+// Broadcasting: two ali-ons consumers and a comet PushConsumer in one broadcasting group each
+// get every message once.
+TEST_F(RocketmqClientTest, BroadcastingDeliversEverythingToEveryMemberOfBothClients) {
+  ASSERT_NO_FATAL_FAILURE(start_broker());
+  const std::string topic = "AliBroadcast";
+  const std::string group = "AliBroadcastGroup";
+  ASSERT_NO_FATAL_FAILURE(create_topic(broker_, topic, 2));
+  std::vector<TestMessage> msgs(6);
+  for (int i = 0; i < 6; ++i) {
+    msgs[i].tags = "TagB";
+    msgs[i].body = "broadcast-" + std::to_string(i);
+  }
+  auto sent = ali_produce(topic, msgs);
+  ASSERT_EQ(sent.size(), msgs.size());
+
+  std::mutex mu;
+  std::condition_variable arrived;
+  std::vector<MessageExt> comet_got;
+  PushConsumer comet_consumer(group, cluster_->client_config("comet-broadcast"));
+  ASSERT_TRUE(comet_consumer.subscribe(topic, "*").is_ok());
+  comet_consumer.set_message_model(client::MessageModel::kBroadcasting);
+  comet_consumer.set_offset_store_dir(dir_.path() + "/comet-offsets");
+  comet_consumer.set_consume_from_where(ConsumeFromWhere::kFirstOffset);
+  comet_consumer.set_rebalance_interval(300ms);
+  comet_consumer.register_message_listener([&](const std::vector<MessageExt>& batch) {
+    std::lock_guard lock(mu);
+    comet_got.insert(comet_got.end(), batch.begin(), batch.end());
+    arrived.notify_all();
+    return ConsumeStatus::kSuccess;
+  });
+  ASSERT_TRUE(comet_consumer.start().is_ok());
+  auto a = ali_consumer(group, topic, "*", msgs.size(), {}, 1000, "a");
+  auto b = ali_consumer(group, topic, "*", msgs.size(), {}, 1000, "b");
+  ASSERT_TRUE(a && b);
+  auto got_a = deliveries(*a);
+  auto got_b = deliveries(*b);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(arrived.wait_for(lock, 20s, [&] { return comet_got.size() >= msgs.size(); }))
+        << comet_got.size();
+  }
+  comet_consumer.shutdown();
+  EXPECT_EQ(got_a.size(), msgs.size());
+  EXPECT_EQ(got_b.size(), msgs.size());
+  EXPECT_EQ(comet_got.size(), msgs.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_NE(by_body(got_a, msgs[i].body), nullptr) << i;
+    EXPECT_NE(by_body(got_b, msgs[i].body), nullptr) << i;
+    const MessageExt* m = by_body(comet_got, msgs[i].body);
+    ASSERT_NE(m, nullptr) << i;
+    EXPECT_EQ(m->offset_msg_id, sent[i].msg_id) << i;
   }
 }
 

@@ -1,5 +1,6 @@
 'use strict';
-// Push-consumes with ali-ons's Consumer (clustering, from the first offset) until `expect`
+// Push-consumes with ali-ons's Consumer (clustering, or broadcasting with "broadcast":true and an
+// "instance" name; from the first offset) until `expect`
 // deliveries arrived, then `quietMs` more (to see deliveries that should not come), and prints
 // every delivery in order. A handler that throws makes ali-ons send the message back
 // (CONSUMER_SEND_MSG_BACK): bodies listed in `failFirst` (base64) throw on their first delivery.
@@ -21,6 +22,10 @@ async function main() {
     consumerTimeoutMillisWhenSuspend: 5000,
     pullTimeDelayMillsWhenException: 500,
     maxReconsumeTimes: p.maxReconsumeTimes || 16,
+    isBroadcast: !!p.broadcast,
+    // Broadcasting keeps the instance name (clustering makes it the pid): two scripts in one
+    // group need their own client ids.
+    instanceName: p.instance || 'DEFAULT',
   }));
   consumer.on('error', err => process.stderr.write(`consumer error: ${err.message}\n`));
   const failed = new Set();
