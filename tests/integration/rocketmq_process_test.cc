@@ -435,6 +435,57 @@ TEST_F(RocketmqProcessTest, TransactionCommittedAfterACheckBack) {
   EXPECT_EQ(msgs[0].body, "tx body");
 }
 
+TEST_F(RocketmqProcessTest, ViewByIdAndQueryByKey) {
+  auto b = broker();
+  Command sent = must(b->call(send_v2(
+      "RmqFind", 0, "find me", encode_properties({{"KEYS", "fk1 fk2"}, {"UNIQ_KEY", "FIND1"}}))));
+  ASSERT_EQ(sent.code, 0);
+  ASSERT_EQ(must(b->call(pull("RmqCG", "RmqFind", 0, 0, 0x2 | 0x4))).code, 0);  // dispatched
+  auto id = parse_msg_id(sent.ext.get("msgId"));
+  ASSERT_TRUE(id.is_ok());
+  Command view = rmq_request(33);
+  view.ext.set("offset", std::to_string(id->physical_offset));
+  Command viewed = must(b->call(view));
+  ASSERT_EQ(viewed.code, 0) << viewed.remark.value_or("");
+  auto one = messages_of(viewed);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].body, "find me");
+
+  // The index is written by the store's dispatcher after the queue: asked until it answers
+  // (at most 50 times, as route_once_present).
+  Command query = rmq_request(12);
+  query.ext.set("topic", "RmqFind");
+  query.ext.set("key", "fk2");
+  query.ext.set("maxNum", "32");
+  query.ext.set("beginTimestamp", "0");
+  query.ext.set("endTimestamp", std::to_string(INT64_MAX));
+  Command found;
+  for (int i = 0; i < 50; ++i) {
+    found = must(b->call(query));
+    if (found.code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(found.code, 0) << found.remark.value_or("");
+  auto msgs = messages_of(found);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].body, "find me");
+  EXPECT_FALSE(found.ext.get("indexLastUpdateTimestamp").empty());
+}
+
+TEST_F(RocketmqProcessTest, DelayLevelHoldsAMessageUntilDue) {
+  auto b = broker();
+  const auto sent_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(
+      must(b->call(send_v2("RmqDelay", 0, "later", encode_properties({{"DELAY", "1"}})))).code, 0);
+  // Level 1 is 1 s here: a long poll returns it once delivered, not before.
+  Command got = must(b->call(pull("RmqCG", "RmqDelay", 0, 0, 0x2 | 0x4), std::chrono::seconds(15)));
+  ASSERT_EQ(got.code, 0) << got.remark.value_or("");
+  EXPECT_GE(std::chrono::steady_clock::now() - sent_at, std::chrono::milliseconds(900));
+  auto msgs = messages_of(got);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].body, "later");
+}
+
 TEST_F(RocketmqProcessTest, UnknownCodeAndMalformedFrameLeaveOtherTrafficServed) {
   auto b = broker();
   Command haha = rmq_request(600);  // comet's HA handshake: never through RocketMQ
