@@ -174,6 +174,9 @@ ConfigKeys<BrokerConfig> broker_keys() {
                    "ms between checks of an open transaction (10..86400000)"),
       field_key<B>("transactionCheckMax", &B::transaction_check_max,
                    "checks after which an open transaction is discarded (>= 1)"),
+      field_key<B>("rebalanceLockMaxLiveTime", &B::rebalance_lock_max_live_time_ms,
+                   "ms an orderly consumer's queue lock lives after its last renewal "
+                   "(1000..3600000)"),
       field_key<B>("slaveSyncIntervalMs", &B::slave_sync_interval_ms,
                    "slave: ms between copies of the master's topics and offsets"),
       field_key<B>("autoCreateTopicEnable", &B::auto_create_topic_enable,
@@ -305,6 +308,10 @@ Status BrokerConfig::validate() const {
                                                    std::to_string(transaction_check_interval_ms));
   }
   if (transaction_check_max < 1) return invalid("transactionCheckMax", "must be >= 1");
+  if (rebalance_lock_max_live_time_ms < 1000 || rebalance_lock_max_live_time_ms > 3600000) {
+    return invalid("rebalanceLockMaxLiveTime", "must be within 1000..3600000, got " +
+                                                   std::to_string(rebalance_lock_max_live_time_ms));
+  }
   if (slave_sync_interval_ms == 0) return invalid("slaveSyncIntervalMs", "must be > 0");
   if (listen_port != 0 && listen_port == ha_listen_port) {
     return invalid("haListenPort", "must differ from listenPort " + std::to_string(listen_port));

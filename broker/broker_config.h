@@ -59,6 +59,10 @@ struct BrokerConfig {
   int64_t transaction_timeout_ms = 6000;          // transactionTimeOut
   int64_t transaction_check_interval_ms = 30000;  // transactionCheckInterval
   uint32_t transaction_check_max = 15;            // transactionCheckMax
+  // Orderly consumption (broker/rebalance_lock_manager.h): a queue lock lapses this long after
+  // its last renewal (RocketMQ's rocketmq.broker.rebalance.lockMaxLiveTime); members renew every
+  // 20 s and stop consuming 30 s after their last renewal.
+  int64_t rebalance_lock_max_live_time_ms = 60000;  // rebalanceLockMaxLiveTime: 1000..3600000
   uint32_t slave_sync_interval_ms = 3000;  // slaveSyncIntervalMs: topics and offsets with master
   bool auto_create_topic_enable = true;    // autoCreateTopicEnable
   // A consumer group's config is created on its first heartbeat or pull; false refuses a group

@@ -34,6 +34,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   COMET_ASSIGN_OR_RETURN(b->groups_, SubscriptionGroupManager::load(*b->metadata_));
   b->clients_ = std::make_unique<ClientManager>();
   b->stats_ = std::make_unique<BrokerStats>();
+  b->locks_ = std::make_unique<RebalanceLockManager>(config.rebalance_lock_max_live_time_ms);
 
   remoting::ServerOptions opts;
   opts.bind_address = config.bind_address;
@@ -43,6 +44,10 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
   config.server_limits.apply(opts);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
+  // A member whose connection closes leaves its groups at once, as on RocketMQ's broker: the
+  // others take its queues now, not after client expiry.
+  b->server_->set_close_handler(
+      [clients = b->clients_.get()](remoting::Connection* c) { clients->connection_closed(c); });
   return b;
 }
 
@@ -128,6 +133,7 @@ Status BrokerController::start() {
       ctx_, [this](std::function<void()> done) { register_all_namesrv(std::move(done)); });
   offset_reset_ = std::make_unique<OffsetResetService>(ctx_);
   group_admin_ = std::make_unique<GroupAdminProcessor>(ctx_);
+  lock_batch_ = std::make_unique<LockBatchProcessor>(ctx_, *locks_);
   auto route = [](auto* processor) {
     return [processor](const ConnectionPtr& c, RemotingCommand req) {
       processor->process(c, std::move(req));
@@ -166,6 +172,9 @@ Status BrokerController::start() {
        {RequestCode::DELETE_SUBSCRIPTIONGROUP, RequestCode::GET_CONSUMER_CONNECTION_LIST,
         RequestCode::GET_PRODUCER_CONNECTION_LIST, RequestCode::GET_CONSUME_STATS}) {
     server_->register_handler(code, route(group_admin_.get()));
+  }
+  for (RequestCode code : {RequestCode::LOCK_BATCH_MQ, RequestCode::UNLOCK_BATCH_MQ}) {
+    server_->register_handler(code, route(lock_batch_.get()));
   }
   for (RequestCode code : {RequestCode::PROMOTE_SLAVE, RequestCode::GET_DLEDGER_STATUS,
                            RequestCode::DLEDGER_TRANSFER_LEADER}) {
@@ -206,6 +215,9 @@ ReplicationHooks BrokerController::replication_hooks() {
     transactions_->wake();  // a broker that is no longer master drops its transactions
   };
   hooks.becoming_master = [this] {
+    // Locks a former term of this broker gave are stale: the members lock again (as RocketMQ's
+    // members do on a new master).
+    locks_->clear();
     metadata_log_->on_becoming_master();
     metadata_sync_->adopt_logged_topics();
     transactions_->on_becoming_master();

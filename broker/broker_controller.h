@@ -12,12 +12,14 @@
 #include "broker/broker_context.h"
 #include "broker/dledger_replication.h"
 #include "broker/group_admin_processor.h"
+#include "broker/lock_batch_processor.h"
 #include "broker/master_slave_replication.h"
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
 #include "broker/offset_reset_service.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
+#include "broker/rebalance_lock_manager.h"
 #include "broker/schedule_message_service.h"
 #include "broker/send_back_processor.h"
 #include "broker/send_message_processor.h"
@@ -72,6 +74,8 @@ class BrokerController {
   std::unique_ptr<AdminProcessor> admin_;
   std::unique_ptr<OffsetResetService> offset_reset_;
   std::unique_ptr<GroupAdminProcessor> group_admin_;
+  std::unique_ptr<RebalanceLockManager> locks_;  // orderly consumers' queue locks
+  std::unique_ptr<LockBatchProcessor> lock_batch_;
   // Declared before the replication: an append it completes while stopping may still reach it.
   std::unique_ptr<MetadataLog> metadata_log_;
   std::unique_ptr<ScheduleMessageService> schedule_;

@@ -29,6 +29,7 @@ void ClientManager::update_member(Member& m, const protocol::HeartbeatRequestT& 
   m.last_heartbeat_ms = now_ms;
   if (conn) {
     m.conn = conn;
+    m.conn_id = conn.get();
     m.address = conn->remote_address();
   }
   m.language = hb.language;
@@ -177,27 +178,43 @@ std::shared_ptr<remoting::Connection> ClientManager::producer_connection(const s
   return nullptr;
 }
 
+template <typename Gone>
+size_t ClientManager::drop_members_locked(Gone gone, std::vector<Notice>& notices) {
+  size_t n = 0;
+  for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
+    const size_t dropped = std::erase_if(g->second.clients, gone);
+    n += dropped;
+    if (dropped > 0 && !g->second.clients.empty()) {
+      notices.push_back(notice_locked(g->first, g->second));
+    }
+    g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
+  }
+  for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
+    std::erase_if(p->second.clients, gone);
+    p = p->second.clients.empty() ? producer_groups_.erase(p) : std::next(p);
+  }
+  return n;
+}
+
 size_t ClientManager::scan_expired(int64_t now_ms) {
   std::vector<Notice> notices;
   size_t n = 0;
   {
     std::lock_guard lock(mu_);
-    for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
-      const size_t dropped = std::erase_if(g->second.clients, [&](const auto& kv) {
-        return now_ms - kv.second.last_heartbeat_ms > expiry_ms_;
-      });
-      n += dropped;
-      if (dropped > 0 && !g->second.clients.empty()) {
-        notices.push_back(notice_locked(g->first, g->second));
-      }
-      g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
-    }
-    for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
-      std::erase_if(p->second.clients, [&](const auto& kv) {
-        return now_ms - kv.second.last_heartbeat_ms > expiry_ms_;
-      });
-      p = p->second.clients.empty() ? producer_groups_.erase(p) : std::next(p);
-    }
+    n = drop_members_locked(
+        [&](const auto& kv) { return now_ms - kv.second.last_heartbeat_ms > expiry_ms_; }, notices);
+  }
+  send(notices);
+  return n;
+}
+
+size_t ClientManager::connection_closed(const remoting::Connection* conn) {
+  if (conn == nullptr) return 0;
+  std::vector<Notice> notices;
+  size_t n = 0;
+  {
+    std::lock_guard lock(mu_);
+    n = drop_members_locked([&](const auto& kv) { return kv.second.conn_id == conn; }, notices);
   }
   send(notices);
   return n;

@@ -2,7 +2,8 @@
 // are in a consumer group (what rebalancing divides queues among) and what they subscribe to,
 // and where each producer of a group can be reached (the broker asks one of them for the state
 // of a transaction, CHECK_TRANSACTION_STATE). A client drops out when its heartbeats stop for
-// `client_expiry_ms` or it unregisters.
+// `client_expiry_ms`, it unregisters, or the connection its last heartbeat came on closes
+// (RocketMQ's ClientHousekeepingService: a killed member's queues go to the others at once).
 // Whenever a consumer group's members change, every member still connected is told so
 // (NOTIFY_CONSUMER_IDS_CHANGED, as RocketMQ does) and rebalances at once rather than at its next
 // periodic rebalance: until then a member that joined and one that has not yet given up its
@@ -48,6 +49,9 @@ class ClientManager {
   std::shared_ptr<remoting::Connection> producer_connection(const std::string& group);
   // Drops clients not heard from; returns how many.
   size_t scan_expired(int64_t now_ms);
+  // Drops the clients whose last heartbeat came on `conn`, which has closed (a client that
+  // heartbeats on another connection since then stays); returns how many consumers left.
+  size_t connection_closed(const remoting::Connection* conn);
 
   // Who is connected, as consumerConnection and producerConnection show it: each member's client
   // id, the peer address of its connection, its language and version (from its last heartbeat),
@@ -60,7 +64,8 @@ class ClientManager {
   struct Member {
     int64_t last_heartbeat_ms = 0;
     std::weak_ptr<remoting::Connection> conn;
-    std::string address;  // the connection's peer, kept after it closes
+    const remoting::Connection* conn_id = nullptr;  // what connection_closed compares
+    std::string address;                            // the connection's peer, kept after it closes
     std::string language;
     int32_t version = 0;
   };
@@ -81,6 +86,10 @@ class ClientManager {
   };
   // The notice of a change to `g`: its members' live connections.
   static Notice notice_locked(const std::string& name, const Group& g);
+  // Drops the members `gone` names from every group; the notices of the consumer groups that
+  // changed go to `notices`. Returns how many consumers left. Under mu_.
+  template <typename Gone>
+  size_t drop_members_locked(Gone gone, std::vector<Notice>& notices);
   static void send(const std::vector<Notice>& notices);
   const int64_t expiry_ms_;
   mutable std::mutex mu_;

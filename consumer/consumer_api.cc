@@ -36,6 +36,24 @@ RemotingCommand offset_request(RequestCode code, const std::string& group, const
   return request;
 }
 
+RemotingCommand lock_batch_request(RequestCode code, const std::string& group,
+                                   const std::string& client_id,
+                                   const std::vector<MessageQueue>& queues) {
+  auto request = RemotingCommand::request(code);
+  protocol::LockBatchRequestT ext;
+  ext.consumer_group = group;
+  ext.client_id = client_id;
+  for (const auto& mq : queues) {
+    auto q = std::make_unique<protocol::MessageQueueT>();
+    q->topic = mq.topic;
+    q->broker_name = mq.broker_name;
+    q->queue_id = static_cast<int32_t>(mq.queue_id);
+    ext.queues.push_back(std::move(q));
+  }
+  request.set_ext(std::move(ext));
+  return request;
+}
+
 }  // namespace
 
 std::string_view pull_status_name(PullStatus status) {
@@ -313,6 +331,49 @@ Status ConsumerApi::send_message_back(const MessageExt& msg, int delay_level,
       RemotingCommand response,
       client_->remoting().invoke(*master, std::move(request), client_->config().request_timeout));
   return response_status(response, "send-back of " + msg.msg_id + " to " + *master);
+}
+
+Result<std::vector<MessageQueue>> ConsumerApi::lock_batch(const std::string& broker_name,
+                                                          const std::vector<MessageQueue>& queues) {
+  const std::optional<std::string> master = client_->find_broker_addr(broker_name, kMasterId);
+  if (!master) {
+    return Status::unavailable("locking queues of group " + group_ + ": no master of broker " +
+                               broker_name + " in the route");
+  }
+  COMET_ASSIGN_OR_RETURN(
+      RemotingCommand response,
+      client_->remoting().invoke(
+          *master,
+          lock_batch_request(RequestCode::LOCK_BATCH_MQ, group_, client_->client_id(), queues),
+          client_->config().request_timeout));
+  const std::string context = "queue locks of group " + group_ + " on " + *master;
+  if (response.response_code() != ResponseCode::SUCCESS) return response_status(response, context);
+  const auto* ext = response.ext<protocol::LockBatchResponseT>();
+  if (ext == nullptr) return Status::corruption(context + ": the answer lacks a LockBatchResponse");
+  std::vector<MessageQueue> locked;
+  for (const auto& q : ext->locked) {
+    if (!q || q->queue_id < 0) continue;
+    MessageQueue mq{q->topic, q->broker_name, static_cast<uint32_t>(q->queue_id)};
+    // Only what was asked: an answer naming other queues grants nothing.
+    if (std::find(queues.begin(), queues.end(), mq) != queues.end()) locked.push_back(mq);
+  }
+  return locked;
+}
+
+Status ConsumerApi::unlock_batch(const std::string& broker_name,
+                                 const std::vector<MessageQueue>& queues) {
+  const std::optional<std::string> master = client_->find_broker_addr(broker_name, kMasterId);
+  if (!master) {
+    return Status::unavailable("unlocking queues of group " + group_ + ": no master of broker " +
+                               broker_name + " in the route");
+  }
+  COMET_ASSIGN_OR_RETURN(
+      RemotingCommand response,
+      client_->remoting().invoke(
+          *master,
+          lock_batch_request(RequestCode::UNLOCK_BATCH_MQ, group_, client_->client_id(), queues),
+          client_->config().request_timeout));
+  return response_status(response, "queue unlocks of group " + group_ + " on " + *master);
 }
 
 Result<std::vector<std::string>> ConsumerApi::consumer_ids(const std::string& topic) {

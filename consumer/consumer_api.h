@@ -1,7 +1,7 @@
 // ConsumerApi: the requests a consumer makes to brokers, over the shared MQClient of its
 // client_id: PULL_MESSAGE, consumer offsets (QUERY/UPDATE_CONSUMER_OFFSET), queue offsets
 // (GET_MAX/MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP, GET_EARLIEST_MSG_STORETIME), group membership
-// (GET_CONSUMER_LIST_BY_GROUP, UNREGISTER_CLIENT).
+// (GET_CONSUMER_LIST_BY_GROUP, UNREGISTER_CLIENT), orderly queue locks (LOCK/UNLOCK_BATCH_MQ).
 //
 // Reads of a queue go to the master (broker id 0) of its broker group; when the route lists no
 // master for it (dead and expired), to the slave with the lowest id, and so do the offsets
@@ -95,6 +95,14 @@ class ConsumerApi {
   // %DLQ%<group>. kUnavailable when the route names no master for that broker; any other
   // failure is the broker's answer or the transport's.
   Status send_message_back(const MessageExt& msg, int delay_level, int max_reconsume_times);
+
+  // LOCK_BATCH_MQ for this client to the master of `broker_name` (RocketMQ locks on masters
+  // only): the queues of `queues` (that broker's) the client holds now, locked or renewed.
+  // kUnavailable when the route names no master for it.
+  Result<std::vector<MessageQueue>> lock_batch(const std::string& broker_name,
+                                               const std::vector<MessageQueue>& queues);
+  // UNLOCK_BATCH_MQ for this client to the master of `broker_name`.
+  Status unlock_batch(const std::string& broker_name, const std::vector<MessageQueue>& queues);
 
   // Client ids of the group as a broker of `topic` knows them (the first that answers).
   Result<std::vector<std::string>> consumer_ids(const std::string& topic);

@@ -50,6 +50,11 @@ constexpr Millis kShutdownWait{30000};
 // taken over until then starts at the reset offset, not at the broker's older one.
 constexpr Millis kResetHintTtl{5000};
 constexpr int kServiceThreads = 2;
+// Orderly (RocketMQ's ConsumeMessageOrderlyService.tryLockLaterAndReconsume): a queue whose lock
+// is not valid is locked again after the first delay; delivery resumes right after a lock, or
+// after the second delay without one.
+constexpr Millis kRelockDelay{100};
+constexpr Millis kRelockRefusedDelay{3000};
 
 // The broker refused the group itself, not the queue or the moment.
 bool is_group_refusal(const Status& s) {
@@ -97,6 +102,10 @@ struct ProcessQueue {
   bool in_callback = false;           // the listener (or the send-backs after it) runs now
   bool held_timer = false;            // a timer will move `held` back to `msgs`
   uint64_t pull_errors = 0;           // consecutive
+  // Orderly clustering: the broker lock of the queue, and when it was last locked or renewed
+  // (the time the request left).
+  bool locked = false;
+  Clock::time_point last_locked{};
 };
 
 using ProcessQueuePtr = std::shared_ptr<ProcessQueue>;
@@ -146,6 +155,8 @@ class PushConsumer::Impl {
   Millis reconsume_delay_{1000};
   Millis suspend_queue_time_{1000};
   Millis suspend_{5000};
+  Millis lock_renew_interval_{20000};
+  Millis lock_max_live_{30000};
   std::string offset_store_dir_;
   std::atomic<uint64_t> dropped_broadcast_{0};
   std::atomic<uint64_t> sent_back_{0};
@@ -155,6 +166,8 @@ class PushConsumer::Impl {
 
   bool clustering() const { return model_ == MessageModel::kClustering; }
   bool orderly() const { return static_cast<bool>(orderly_listener_); }
+  // RocketMQ locks the queues of orderly clustering consumers only.
+  bool uses_locks() const { return orderly() && clustering(); }
   Status validate() const;
   protocol::ConsumerDataT consumer_data() const;
 
@@ -165,8 +178,20 @@ class PushConsumer::Impl {
   void update_process_queues(const std::string& topic, const std::string& expression,
                              const std::vector<MessageQueue>& mine);
   Result<uint64_t> compute_pull_from_where(const MessageQueue& mq);
-  // Stops the queue, waits until `deadline` for its listener call, commits its offset.
-  void drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline);
+  // Stops the queue, waits until `deadline` for its listener call, commits its offset; false
+  // when the listener still runs.
+  bool drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline);
+
+  // Broker queue locks (orderly clustering), batched per broker: the queues locked now.
+  std::set<MessageQueue> lock_queues(const std::vector<MessageQueue>& queues);
+  void unlock_queues(const std::vector<MessageQueue>& queues);
+  void lock_all_periodically();
+  // Renews the locks of every queue; a queue whose lock another member holds now is dropped.
+  void lock_all();
+  // The queue's lock, held and renewed within lock_max_live_: its listener may run.
+  bool lock_valid(const ProcessQueue& pq) const;
+  // Delivery found the lock invalid: lock the queue again, then deliver (or try again later).
+  void relock_and_consume(const ProcessQueuePtr& pq);
 
   void pull(const ProcessQueuePtr& pq);
   void on_pull_response(const ProcessQueuePtr& pq, uint64_t offset, Clock::time_point begin,
@@ -212,13 +237,15 @@ class PushConsumer::Impl {
 
   std::mutex rebalance_mu_;  // one rebalance (or reset) at a time; shutdown waits for it
   // Shared by whoever reads an offset to commit and sends it (pull, persist_all); exclusive for
-  // an offset reset, so a commit read before the reset leaves before the reset's answer.
+  // an offset reset, so a commit read before the reset leaves before the reset's answer, and for
+  // the last commit of a queue this member gives up (drop_and_commit).
   // Taken after rebalance_mu_.
   std::shared_mutex commit_mu_;
   // The latest reset offset of every queue a reset named (this member's and the others'), and
   // when it came (see kResetHintTtl); rebalance_mu_.
   std::map<MessageQueue, std::pair<uint64_t, Clock::time_point>> reset_hints_;
   std::map<std::string, std::string> last_rebalance_error_;  // by topic; rebalance_mu_
+  std::set<MessageQueue> lock_refused_;  // logged once until locked; rebalance_mu_
   mutable std::mutex table_mu_;
   std::map<MessageQueue, ProcessQueuePtr> table_;
 };
@@ -247,6 +274,9 @@ Status PushConsumer::Impl::validate() const {
   }
   if (max_reconsume_times_ < -1) {
     return Status::invalid_argument("max_reconsume_times must be >= -1 (-1: RocketMQ's default)");
+  }
+  if (lock_renew_interval_.count() <= 0 || lock_max_live_.count() <= 0) {
+    return Status::invalid_argument("lock renew interval and lock max live time must be > 0");
   }
   if (reconsume_delay_.count() < 0 || suspend_.count() < 0 || suspend_queue_time_.count() < 0) {
     return Status::invalid_argument(
@@ -348,6 +378,7 @@ Status PushConsumer::Impl::start() {
       });
   asio::post(*service_, [this] { rebalance(); });
   schedule(persist_interval_, [this] { persist_all(); });
+  if (uses_locks()) schedule(lock_renew_interval_, [this] { lock_all_periodically(); });
   consumer_log()->info("push consumer {} ({}) started in client {}", group_,
                        clustering() ? "clustering" : "broadcasting", client_->client_id());
   return Status::ok();
@@ -383,8 +414,13 @@ void PushConsumer::Impl::shutdown() {
     t.join();
   service_threads_.clear();
   const auto deadline = Clock::now() + kShutdownWait;
-  for (const auto& pq : queues)
-    drop_and_commit(pq, deadline);
+  std::vector<MessageQueue> idle;
+  for (const auto& pq : queues) {
+    if (drop_and_commit(pq, deadline)) idle.push_back(pq->mq);
+  }
+  // The queues whose listener finished go to the others at once; a listener still running
+  // keeps its queue's lock until the broker's lease lapses.
+  if (uses_locks()) unlock_queues(idle);
   if (Status s = offset_store_->flush(); !s.is_ok()) {
     consumer_log()->error("consumer {}: writing offsets: {}", group_, s.to_string());
   }
@@ -488,20 +524,41 @@ void PushConsumer::Impl::update_process_queues(const std::string& topic,
       if (!table_.contains(mq)) gained.push_back(mq);
     }
   }
+  std::vector<MessageQueue> idle;
   for (const auto& pq : lost) {
-    drop_and_commit(pq, Clock::now() + kDropWait);
+    if (drop_and_commit(pq, Clock::now() + kDropWait)) idle.push_back(pq->mq);
     consumer_log()->info("consumer {} of {}: released {}", group_, client_->client_id(),
                          pq->mq.to_string());
   }
+  // Unlocked once committed, so whoever locks it next starts where this member stopped; a queue
+  // whose listener still runs keeps its lock until the broker's lease lapses.
+  if (uses_locks()) unlock_queues(idle);
+  // Locked before its offset is read (the last owner committed before it unlocked); a queue not
+  // locked now is not taken, and the next rebalance tries again.
+  const auto lock_time = Clock::now();
+  std::set<MessageQueue> locked;
+  if (uses_locks() && !gained.empty()) locked = lock_queues(gained);
   for (const auto& mq : gained) {
     if (stopping_) return;
+    if (uses_locks() && !locked.contains(mq)) {
+      if (lock_refused_.insert(mq).second) {
+        consumer_log()->info("consumer {} of {}: {} is not locked yet; not consuming it", group_,
+                             client_->client_id(), mq.to_string());
+      }
+      continue;
+    }
+    lock_refused_.erase(mq);
     auto offset = compute_pull_from_where(mq);
     if (!offset.is_ok()) {
       consumer_log()->warn("consumer {}: starting {}: {}", group_, mq.to_string(),
                            offset.status().to_string());
+      // Not taken: its lock must not keep a member the group gives it to next waiting.
+      if (uses_locks()) unlock_queues({mq});
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(mq, expression, *offset);
+    pq->locked = uses_locks();
+    pq->last_locked = lock_time;
     {
       std::lock_guard lock(table_mu_);
       table_[mq] = pq;
@@ -534,13 +591,20 @@ Result<uint64_t> PushConsumer::Impl::compute_pull_from_where(const MessageQueue&
   return start;
 }
 
-void PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline) {
+bool PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_point deadline) {
   uint64_t offset = 0;
   bool idle = false;
   {
     std::unique_lock lock(pq->mu);
     pq->dropped = true;
     idle = pq->cv.wait_until(lock, deadline, [&] { return !pq->in_callback; });
+  }
+  // A pull or persist that read an older offset of the queue sends it before this commit (none
+  // reads one after `dropped`): the next owner, which reads the group's offset once this member
+  // unlocked the queue, starts here and not below.
+  std::unique_lock commits(commit_mu_);
+  {
+    std::lock_guard lock(pq->mu);
     offset = pq->committable();
   }
   if (!idle) {
@@ -552,6 +616,115 @@ void PushConsumer::Impl::drop_and_commit(const ProcessQueuePtr& pq, Clock::time_
     consumer_log()->warn("consumer {}: committing offset {} of {}: {}", group_, offset,
                          pq->mq.to_string(), s.to_string());
   }
+  return idle;
+}
+
+// --- broker queue locks (orderly clustering) ----------------------------------------------
+
+std::set<MessageQueue> PushConsumer::Impl::lock_queues(const std::vector<MessageQueue>& queues) {
+  std::map<std::string, std::vector<MessageQueue>> by_broker;
+  for (const auto& mq : queues)
+    by_broker[mq.broker_name].push_back(mq);
+  std::set<MessageQueue> locked;
+  for (const auto& [broker, mqs] : by_broker) {
+    auto got = api_->lock_batch(broker, mqs);
+    if (!got.is_ok()) {
+      consumer_log()->warn("consumer {}: locking {} queue(s) of broker {}: {}", group_, mqs.size(),
+                           broker, got.status().to_string());
+      continue;
+    }
+    locked.insert(got->begin(), got->end());
+  }
+  return locked;
+}
+
+void PushConsumer::Impl::unlock_queues(const std::vector<MessageQueue>& queues) {
+  std::map<std::string, std::vector<MessageQueue>> by_broker;
+  for (const auto& mq : queues)
+    by_broker[mq.broker_name].push_back(mq);
+  for (const auto& [broker, mqs] : by_broker) {
+    if (Status s = api_->unlock_batch(broker, mqs); !s.is_ok()) {
+      consumer_log()->warn("consumer {}: unlocking {} queue(s) of broker {}: {} (they lapse)",
+                           group_, mqs.size(), broker, s.to_string());
+    }
+  }
+}
+
+void PushConsumer::Impl::lock_all_periodically() {
+  lock_all();
+  schedule(lock_renew_interval_, [this] { lock_all_periodically(); });
+}
+
+void PushConsumer::Impl::lock_all() {
+  std::lock_guard rebalance_lock(rebalance_mu_);  // no queue is taken or released meanwhile
+  if (stopping_) return;
+  std::map<std::string, std::vector<ProcessQueuePtr>> by_broker;
+  {
+    std::lock_guard lock(table_mu_);
+    for (const auto& [mq, pq] : table_)
+      by_broker[mq.broker_name].push_back(pq);
+  }
+  std::vector<ProcessQueuePtr> lost;
+  for (const auto& [broker, pqs] : by_broker) {
+    std::vector<MessageQueue> mqs;
+    for (const auto& pq : pqs)
+      mqs.push_back(pq->mq);
+    const auto now = Clock::now();
+    auto got = api_->lock_batch(broker, mqs);
+    if (!got.is_ok()) {
+      // Not renewed: each queue's listener stops lock_max_live_ after its last renewal.
+      consumer_log()->warn("consumer {}: renewing {} queue lock(s) on broker {}: {}", group_,
+                           mqs.size(), broker, got.status().to_string());
+      continue;
+    }
+    const std::set<MessageQueue> locked(got->begin(), got->end());
+    for (const auto& pq : pqs) {
+      std::lock_guard lock(pq->mu);
+      if (locked.contains(pq->mq)) {
+        pq->locked = true;
+        pq->last_locked = now;
+      } else {
+        pq->locked = false;
+        pq->dropped = true;
+        lost.push_back(pq);
+      }
+    }
+  }
+  // Another member holds it now (this lock lapsed): consumed no further here, and not committed
+  // (the other's commits are newer). A later rebalance may take it again from the group's offset.
+  for (const auto& pq : lost) {
+    {
+      std::lock_guard lock(table_mu_);
+      if (auto it = table_.find(pq->mq); it != table_.end() && it->second == pq) table_.erase(it);
+    }
+    consumer_log()->warn("consumer {} of {}: lost the lock of {}; stopped consuming it", group_,
+                         client_->client_id(), pq->mq.to_string());
+  }
+}
+
+bool PushConsumer::Impl::lock_valid(const ProcessQueue& pq) const {
+  return pq.locked && Clock::now() - pq.last_locked <= lock_max_live_;
+}
+
+void PushConsumer::Impl::relock_and_consume(const ProcessQueuePtr& pq) {
+  {
+    std::lock_guard lock(pq->mu);
+    if (pq->dropped || stopping_) {
+      pq->consume_pending = false;
+      return;
+    }
+  }
+  const auto now = Clock::now();
+  const bool locked = lock_queues({pq->mq}).contains(pq->mq);
+  {
+    std::lock_guard lock(pq->mu);
+    if (locked) {
+      pq->locked = true;
+      pq->last_locked = now;
+    }
+  }
+  if (locked) return submit_consume(pq);
+  schedule(kRelockRefusedDelay, [this, pq] { submit_consume(pq); });
 }
 
 // --- pulling -------------------------------------------------------------------------------
@@ -685,6 +858,11 @@ void PushConsumer::Impl::consume(const ProcessQueuePtr& pq) {
     std::lock_guard lock(pq->mu);
     if (pq->dropped || stopping_ || pq->msgs.empty()) {
       pq->consume_pending = false;
+      return;
+    }
+    if (uses_locks() && !lock_valid(*pq)) {
+      // consume_pending stays set: the relock delivers next.
+      schedule(kRelockDelay, [this, pq] { relock_and_consume(pq); });
       return;
     }
     const size_t n = std::min(static_cast<size_t>(consume_batch_size_), pq->msgs.size());
@@ -907,7 +1085,13 @@ void PushConsumer::Impl::reset_offsets(const OffsetReset& reset,
         std::lock_guard lock(pq->mu);
         pq->dropped = true;
       }
-      pq = std::make_shared<ProcessQueue>(mq, pq->expression, it->second);
+      auto fresh = std::make_shared<ProcessQueue>(mq, pq->expression, it->second);
+      {
+        std::lock_guard lock(pq->mu);
+        fresh->locked = pq->locked;  // the broker lock stays this member's
+        fresh->last_locked = pq->last_locked;
+      }
+      pq = std::move(fresh);
       reset_hints_.erase(mq);  // taken here; a hint is for a queue taken over later
       restarted.push_back(pq);
       if (Status s = offset_store_->commit(mq, it->second, /*sync=*/false); !s.is_ok()) {
@@ -984,6 +1168,12 @@ void PushConsumer::set_suspend_current_queue_time(std::chrono::milliseconds susp
 }
 void PushConsumer::set_long_polling_suspend(std::chrono::milliseconds suspend) {
   impl_->suspend_ = suspend;
+}
+void PushConsumer::set_lock_renew_interval(std::chrono::milliseconds interval) {
+  impl_->lock_renew_interval_ = interval;
+}
+void PushConsumer::set_lock_max_live_time(std::chrono::milliseconds live) {
+  impl_->lock_max_live_ = live;
 }
 void PushConsumer::set_offset_store_dir(std::string dir) {
   impl_->offset_store_dir_ = std::move(dir);

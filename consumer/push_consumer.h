@@ -38,9 +38,18 @@
 //   RECONSUME_TIME = MAX_RECONSUME_TIMES, which the broker puts in %DLQ%<group>) and the queue
 //   moves on; if that send fails, the queue stays suspended and it is tried again. With
 //   max_reconsume_times -1 (the default) orderly retries are unbounded, as RocketMQ's
-//   Integer.MAX_VALUE. Orderly here is per consumer: RocketMQ's broker-side queue locks
-//   (LOCK_BATCH_MQ), which keep two members from consuming one queue during a rebalance, are not
-//   built, so a queue that changes owner may be consumed by both for a moment.
+//   Integer.MAX_VALUE.
+// - Orderly across the group (clustering; RocketMQ's RebalancePushImpl and ProcessQueue locks):
+//   a member locks a newly assigned queue on the master of its broker (LOCK_BATCH_MQ, batched
+//   per broker) before it reads its offset and pulls it; a queue it cannot lock (another member
+//   still holds it) is not taken, and the next rebalance tries again. Every
+//   lock_renew_interval it renews all its locks; a queue whose lock another member holds now
+//   is dropped (not committed), and one whose renewal did not reach the broker is not delivered
+//   once lock_max_live_time passed since its last renewal (shorter than the broker's
+//   rebalanceLockMaxLiveTime lease, so a member cut off stops before another may take the queue
+//   over). A queue a rebalance takes away is committed and unlocked once its listener call
+//   finished (one still running after 10 s keeps the lock until the lease lapses); shutdown
+//   unlocks every queue the same way. Concurrent listeners and broadcasting lock nothing.
 // - max_reconsume_times: -1 (default) is, for a concurrent listener, the group's retryMaxTimes
 //   on the broker (16 unless set), and for an orderly one unbounded; n >= 0 sends the message to
 //   the DLQ once it was redelivered n times (so the listener sees it n + 1 times).
@@ -99,6 +108,10 @@ class PushConsumer {
   void set_suspend_current_queue_time(std::chrono::milliseconds suspend);  // default 1000 ms
   // How long a broker may hold a pull waiting for messages (default 5000 ms).
   void set_long_polling_suspend(std::chrono::milliseconds suspend);
+  // Orderly clustering: how often the queue locks are renewed, and how long after its last
+  // renewal a lock lets the listener run (RocketMQ's 20 s and 30 s).
+  void set_lock_renew_interval(std::chrono::milliseconds interval);  // default 20000 ms
+  void set_lock_max_live_time(std::chrono::milliseconds live);       // default 30000 ms
   // Broadcasting only; default /tmp/comet-offsets/<client_id>/<group>.
   void set_offset_store_dir(std::string dir);
 

@@ -41,6 +41,7 @@ TEST(BrokerConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->transaction_timeout_ms, 6000);
   EXPECT_EQ(c->transaction_check_interval_ms, 30000);
   EXPECT_EQ(c->transaction_check_max, 15u);
+  EXPECT_EQ(c->rebalance_lock_max_live_time_ms, 60000);
   EXPECT_TRUE(c->auto_create_topic_enable);
   EXPECT_TRUE(c->auto_create_subscription_group);
   EXPECT_EQ(c->default_topic_queue_nums, 8u);
@@ -189,6 +190,7 @@ const std::map<std::string, std::string>& sample_values() {
       {"transactionTimeOut", "3000"},
       {"transactionCheckInterval", "500"},
       {"transactionCheckMax", "3"},
+      {"rebalanceLockMaxLiveTime", "3000"},
       {"slaveSyncIntervalMs", "500"},
       {"autoCreateTopicEnable", "false"},
       {"autoCreateSubscriptionGroup", "false"},
@@ -279,7 +281,8 @@ TEST(BrokerConfig, HelpListsEveryKeyWithItsDefault) {
         "  serverChannelMaxIdleTimeSeconds=120 ", "  dLegerGroup=broker-a ",
         "  dLegerElectionTimeoutMs=600 ", "  autoCreateTopicEnable=true ",
         "  timerMaxDelaySec=259200 ", "  timerPrecisionMs=1000 ", "  transactionTimeOut=6000 ",
-        "  transactionCheckInterval=30000 ", "  transactionCheckMax=15 "}) {
+        "  transactionCheckInterval=30000 ", "  transactionCheckMax=15 ",
+        "  rebalanceLockMaxLiveTime=60000 "}) {
     EXPECT_NE(help.find(expected), std::string::npos) << expected;
   }
   EXPECT_NE(help.find("ASYNC_MASTER, SYNC_MASTER or SLAVE"), std::string::npos);
@@ -342,6 +345,8 @@ TEST(BrokerConfig, BadValuesAreRejectedNamingTheKey) {
       {"transactionTimeOut=86400001", "transactionTimeOut", "0..86400000"},
       {"transactionCheckInterval=9", "transactionCheckInterval", "10..86400000"},
       {"transactionCheckMax=0", "transactionCheckMax", ">= 1"},
+      {"rebalanceLockMaxLiveTime=999", "rebalanceLockMaxLiveTime", "1000..3600000"},
+      {"rebalanceLockMaxLiveTime=3600001", "rebalanceLockMaxLiveTime", "1000..3600000"},
       {"brokerId=one", "brokerId", "not an integer"},
       {"brokerIP1=", "brokerIP1"},
       {"brokerIP1=10.0.0.1:10911", "brokerIP1"},

@@ -120,6 +120,31 @@ TEST_F(ClientManagerProducers, ExpiryAndUnregisterDropProducers) {
   EXPECT_EQ(clients_.producer_connection("pg"), nullptr);
 }
 
+// RocketMQ's ClientHousekeepingService: a member whose connection closes leaves its groups at
+// once, and the remaining members are told; one that heartbeats on a newer connection stays.
+TEST_F(ClientManagerProducers, AClosedConnectionTakesItsMembersOutOfTheirGroups) {
+  const ConnectionPtr c0 = connection(), c1 = connection(), c1_new = connection();
+  auto consumer_and_producer = [](const std::string& id) {
+    protocol::HeartbeatRequestT hb = producer_heartbeat(id, {"pg"});
+    auto cd = std::make_unique<protocol::ConsumerDataT>();
+    cd->group_name = "cg";
+    hb.consumers.push_back(std::move(cd));
+    return hb;
+  };
+  clients_.heartbeat(consumer_and_producer("m0"), kT0, c0);
+  clients_.heartbeat(consumer_and_producer("m1"), kT0, c1);
+  clients_.heartbeat(consumer_and_producer("m1"), kT0 + 1, c1_new);  // m1 reconnected
+  EXPECT_EQ(clients_.connection_closed(c1.get()), 0u) << "m1 heartbeats on c1_new now";
+  EXPECT_EQ(clients_.consumers("cg"), (std::vector<std::string>{"m0", "m1"}));
+  EXPECT_EQ(clients_.connection_closed(c0.get()), 1u);
+  EXPECT_EQ(clients_.consumers("cg"), std::vector<std::string>{"m1"});
+  EXPECT_EQ(clients_.producers("pg"), std::vector<std::string>{"m1"});
+  EXPECT_EQ(clients_.connection_closed(c1_new.get()), 1u);
+  EXPECT_TRUE(clients_.consumers("cg").empty());
+  EXPECT_TRUE(clients_.producers("pg").empty());
+  EXPECT_EQ(clients_.connection_closed(nullptr), 0u);
+}
+
 }  // namespace
 }  // namespace comet::broker
 

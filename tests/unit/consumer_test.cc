@@ -408,6 +408,8 @@ class FakeBroker {
     handle(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &FakeBroker::on_consumer_list);
     handle(RequestCode::CONSUMER_SEND_MSG_BACK, &FakeBroker::on_send_back);
     handle(RequestCode::SEND_MESSAGE, &FakeBroker::on_send);
+    handle(RequestCode::LOCK_BATCH_MQ, &FakeBroker::on_lock_batch);
+    handle(RequestCode::UNLOCK_BATCH_MQ, &FakeBroker::on_lock_batch);
     EXPECT_TRUE(server_->start().is_ok());
     addr_ = "127.0.0.1:" + std::to_string(server_->port());
   }
@@ -506,6 +508,24 @@ class FakeBroker {
   size_t requests_seen() const {
     std::lock_guard lock(mu_);
     return requests_;
+  }
+  // Queue locks: every queue asked is granted but those refused here.
+  void refuse_lock(uint32_t queue, bool refuse) {
+    std::lock_guard lock(mu_);
+    if (refuse) {
+      lock_refused_.insert(queue);
+    } else {
+      lock_refused_.erase(queue);
+    }
+  }
+  // The queue ids of each LOCK_BATCH_MQ and UNLOCK_BATCH_MQ, in order.
+  std::vector<std::vector<uint32_t>> lock_requests() const {
+    std::lock_guard lock(mu_);
+    return lock_requests_;
+  }
+  std::vector<std::vector<uint32_t>> unlock_requests() const {
+    std::lock_guard lock(mu_);
+    return unlock_requests_;
   }
 
  private:
@@ -749,6 +769,26 @@ class FakeBroker {
     reply(c, std::move(resp));
   }
 
+  void on_lock_batch(const std::shared_ptr<Connection>& c, RemotingCommand req) {
+    std::unique_lock lock(mu_);
+    ++requests_;
+    const auto* ext = req.ext<protocol::LockBatchRequestT>();
+    std::vector<uint32_t> ids;
+    protocol::LockBatchResponseT r;
+    for (size_t i = 0; ext != nullptr && i < ext->queues.size(); ++i) {
+      const auto& q = *ext->queues[i];
+      ids.push_back(static_cast<uint32_t>(q.queue_id));
+      if (lock_refused_.contains(static_cast<uint32_t>(q.queue_id))) continue;
+      r.locked.push_back(std::make_unique<protocol::MessageQueueT>(q));
+    }
+    const bool is_lock = req.code() == static_cast<int>(RequestCode::LOCK_BATCH_MQ);
+    (is_lock ? lock_requests_ : unlock_requests_).push_back(std::move(ids));
+    auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+    if (is_lock) resp.set_ext(std::move(r));
+    lock.unlock();
+    reply(c, std::move(resp));
+  }
+
   void on_consumer_list(const std::shared_ptr<Connection>& c, RemotingCommand req) {
     std::unique_lock lock(mu_);
     ++requests_;
@@ -786,6 +826,9 @@ class FakeBroker {
   std::vector<protocol::ConsumerDataT> heartbeat_data_;
   std::set<std::string> members_;
   std::vector<std::string> unregistered_;
+  std::set<uint32_t> lock_refused_;
+  std::vector<std::vector<uint32_t>> lock_requests_;
+  std::vector<std::vector<uint32_t>> unlock_requests_;
   uint64_t physical_ = 0;
   size_t served_ = 0;
   size_t requests_ = 0;
@@ -1568,6 +1611,63 @@ TEST_F(RetryTest, OrderlyRetriesWithoutLimitByDefault) {
   EXPECT_EQ(offsets_of(0).size(), 42u);
   EXPECT_EQ(deliveries_of(0)[40].reconsume_times, 40u);
   EXPECT_TRUE(retry_.sent().empty());
+  consumer->shutdown();
+}
+
+const auto kNeverSuspend = [](const MessageExt&) { return false; };
+
+TEST_F(ConsumerTest, OrderlyLocksItsQueuesBeforePullingAndUnlocksThemAtShutdown) {
+  broker_.refuse_lock(1, true);  // another member holds queue 1
+  broker_.add_messages(0, 3);
+  broker_.add_messages(1, 3);
+  auto consumer = push_consumer();
+  consumer->register_message_listener_orderly(orderly_recorder(kNeverSuspend));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 3));
+  // One batch for the broker's four queues; queue 1, refused, was asked for again at every
+  // rebalance and never pulled.
+  ASSERT_TRUE(signal_.wait([&] { return broker_.lock_requests().size() >= 3; }));
+  for (const auto& pull : broker_.pulls())
+    EXPECT_NE(pull.queue_id, 1u);
+  EXPECT_TRUE(deliveries_of(1).empty());
+  const auto first = broker_.lock_requests().front();
+  EXPECT_EQ(std::set<uint32_t>(first.begin(), first.end()), (std::set<uint32_t>{0, 1, 2, 3}));
+  // Once the other member lets it go, the next rebalance takes it.
+  broker_.refuse_lock(1, false);
+  ASSERT_TRUE(wait_committed(1, 3));
+  EXPECT_EQ(offsets_of(1), (std::vector<uint64_t>{0, 1, 2}));
+  consumer->shutdown();
+  const auto unlocks = broker_.unlock_requests();
+  ASSERT_FALSE(unlocks.empty());
+  EXPECT_EQ(std::set<uint32_t>(unlocks.back().begin(), unlocks.back().end()),
+            (std::set<uint32_t>{0, 1, 2, 3}));
+}
+
+TEST_F(ConsumerTest, OrderlyStopsAQueueWhoseLockRenewalIsRefused) {
+  broker_.add_messages(0, 2);
+  auto consumer = push_consumer();
+  consumer->set_lock_renew_interval(50ms);
+  consumer->register_message_listener_orderly(orderly_recorder(kNeverSuspend));
+  ASSERT_TRUE(consumer->start().is_ok());
+  ASSERT_TRUE(wait_committed(0, 2));
+  const auto has_queue0 = [&] {
+    for (const auto& mq : consumer->assigned_queues()) {
+      if (mq.queue_id == 0) return true;
+    }
+    return false;
+  };
+  broker_.refuse_lock(0, true);  // its lock lapsed and another member took it
+  ASSERT_TRUE(signal_.wait([&] { return !has_queue0(); }));
+  broker_.add_messages(0, 2);
+  // Each rebalance asks for it again, and is refused: nothing more is consumed.
+  const size_t locks = broker_.lock_requests().size();
+  ASSERT_TRUE(signal_.wait([&] { return broker_.lock_requests().size() >= locks + 3; }));
+  EXPECT_FALSE(has_queue0());
+  EXPECT_EQ(deliveries_of(0).size(), 2u);
+  // Given back: taken again from the group's offset.
+  broker_.refuse_lock(0, false);
+  ASSERT_TRUE(wait_committed(0, 4));
+  EXPECT_EQ(offsets_of(0), (std::vector<uint64_t>{0, 1, 2, 3}));
   consumer->shutdown();
 }
 
