@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/logging.h"
 #include "common/msg_id.h"
 
 namespace comet::client {
@@ -20,6 +21,28 @@ std::map<std::string, std::string> decode_properties(std::string_view encoded) {
   }
   return out;
 }
+
+namespace {
+
+// A compressed body inflated in place, its flag cleared; one that will not inflate is left as
+// stored (with its flag) and logged, so that one bad message does not stall its queue.
+void inflate_compressed_body(MessageExt& m) {
+  if ((m.sys_flag & kSysFlagCompressed) == 0) return;
+  auto plain = remoting::rocketmq::inflate_body(m.body, kMaxInflatedBodyBytes);
+  if (!plain.is_ok()) {
+    logger("consumer")
+        ->warn(
+            "message {} of {} queue {} offset {}: compressed body ({} bytes) not "
+            "inflated, handed over as stored: {}",
+            m.msg_id, m.topic, m.queue_id, m.queue_offset, m.body.size(),
+            plain.status().to_string());
+    return;
+  }
+  m.body = std::move(*plain);
+  m.sys_flag &= ~kSysFlagCompressed;
+}
+
+}  // namespace
 
 MessageExt to_message_ext(const RecordView& record, std::string_view broker_name) {
   MessageExt m;
@@ -45,6 +68,8 @@ MessageExt to_message_ext(const RecordView& record, std::string_view broker_name
   m.store_host = record.store_host;
   m.reconsume_times = record.reconsume_times;
   m.flags = record.flags;
+  m.sys_flag = record.sys_flag;
+  inflate_compressed_body(m);
   return m;
 }
 

@@ -1,6 +1,8 @@
 // MessageExt: a consumed message as the store wrote it (RocketMQ's MessageExt), decoded from the
 // CommitLog-format records a PULL_MESSAGE response carries (common/record_codec.h). Every
-// record's CRC is checked; a bad or torn record fails the whole body with kCorruption.
+// record's CRC is checked; a bad or torn record fails the whole body with kCorruption. A body a
+// RocketMQ producer compressed (sys_flag bit 0x1: zlib, as Java's Deflater; ali-ons does so from
+// 4 KiB) is inflated, bounded by kMaxInflatedBodyBytes.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 
 #include "common/record_codec.h"
 #include "common/status.h"
+#include "remoting/rocketmq_message.h"
 
 namespace comet::client {
 
@@ -32,7 +35,16 @@ struct MessageExt {
   HostAddress store_host;  // the broker that first stored it
   uint32_t reconsume_times = 0;
   uint32_t flags = 0;
+  // RocketMQ's sysFlag as stored, except that the compressed bit (kSysFlagCompressed) is cleared
+  // once `body` is inflated: it stays set only for a body that would not inflate (corrupt, or
+  // larger than kMaxInflatedBodyBytes), which is then handed over as stored, and logged.
+  uint32_t sys_flag = 0;
 };
+
+using remoting::rocketmq::kSysFlagCompressed;
+// The bound on an inflated body: the broker's default maxMessageSize (4 MiB), which bounds what a
+// producer may send uncompressed too.
+inline constexpr size_t kMaxInflatedBodyBytes = 4 * 1024 * 1024;
 
 // "key\x01value\x02..." into a map; an entry without its \x01 separator is skipped.
 std::map<std::string, std::string> decode_properties(std::string_view encoded);

@@ -556,10 +556,6 @@ bool Connection::handle_rocketmq_frame(const rocketmq::FramePrefix& prefix, cons
   return true;
 }
 
-std::string Connection::rocketmq_language() const {
-  return protocol() == Protocol::kRocketmq ? rocketmq_->language() : std::string();
-}
-
 size_t Connection::pending_requests() const {
   std::lock_guard lock(pending_mu_);
   return pending_.size();

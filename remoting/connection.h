@@ -66,9 +66,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& remote_address() const { return remote_address_; }
   // kUndecided until an accepted connection's first frame arrives.
   Protocol protocol() const { return protocol_.load(std::memory_order_acquire); }
-  // The client's language as its RocketMQ requests name it (JAVA, CPP, GO...); "" on a native
-  // connection.
-  std::string rocketmq_language() const;
   size_t pending_requests() const;
   // Requests read and not yet answered (counted only with max_inflight_requests set).
   uint32_t inflight_requests() const { return inflight_.load(std::memory_order_relaxed); }

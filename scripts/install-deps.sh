@@ -11,6 +11,10 @@ packages=(
   clang-format iproute2 procps
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
+# The RocketMQ client tests run ali-ons (tests/rocketmq_client) on Node.js 18 or later: Debian's
+# nodejs and npm, unless a node is already installed (e.g. from nodesource, whose npm Debian's
+# would conflict with).
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -492,6 +492,57 @@ std::vector<std::string> rocketmq_inputs() {
   return out;
 }
 
+// RocketMQ connections for rocketmq_session_fuzzer: requests of the served families back to
+// back (JSON and binary headers), an unserved code, a oneway commit, and stored records after
+// the last frame (what a pull answer's body is made from).
+std::vector<std::string> rocketmq_session_inputs() {
+  namespace rmq = comet::remoting::rocketmq;
+  auto request = [](int32_t code, std::vector<std::pair<std::string, std::string>> ext,
+                    std::string body = {}) {
+    rmq::Command c;
+    c.code = code;
+    c.opaque = code;
+    for (auto& [k, v] : ext)
+      c.ext.set(k, v);
+    c.body = std::move(body);
+    return c;
+  };
+  rmq::Command send =
+      request(310, {{"a", "PG"}, {"b", "T"}, {"e", "0"}, {"i", "TAGS\x01A\x02"}}, "hello");
+  rmq::Command batch = request(320, {{"b", "T"}, {"m", "true"}},
+                               rmq::encode_batch({{0, "m1", "KEYS\x01k1\x02"}, {5, "m2", ""}}));
+  rmq::Command pull = request(11, {{"consumerGroup", "CG"},
+                                   {"topic", "T"},
+                                   {"queueId", "0"},
+                                   {"queueOffset", "0"},
+                                   {"sysFlag", "7"},
+                                   {"subscription", "*"}});
+  rmq::Command route = request(105, {{"topic", "TBW102"}});
+  rmq::Command commit = request(
+      15, {{"consumerGroup", "CG"}, {"topic", "T"}, {"queueId", "0"}, {"commitOffset", "3"}});
+  commit.flag = rmq::kFlagOneway;
+  rmq::HeartbeatJson h;
+  h.client_id = "c@1";
+  h.consumers.push_back({"CG",
+                         "CONSUME_PASSIVELY",
+                         "CLUSTERING",
+                         "CONSUME_FROM_LAST_OFFSET",
+                         false,
+                         {{"T", "*", "TAG", {}, 1}}});
+  rmq::Command hb = request(34, {}, rmq::encode_heartbeat(h));
+  rmq::Command lock = request(41, {}, rmq::encode_lock_batch({"CG", "c@1", {{"T", "b", 0}}}));
+  rmq::Command unknown = request(600, {});
+  std::string json;
+  for (const rmq::Command* c : {&send, &batch, &pull, &route, &commit, &hb, &lock, &unknown})
+    json += rmq::encode_frame(*c);
+  std::string binary;
+  for (rmq::Command* c : {&send, &pull, &route}) {
+    c->serialize_type = rmq::SerializeType::kRocketmq;
+    binary += rmq::encode_frame(*c);
+  }
+  return {json, binary, rmq::encode_frame(pull) + record_of("T", "stored", "A", 0, 0)};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -504,7 +555,8 @@ int main(int argc, char** argv) {
       !write_all(root / "metadata_record", metadata_records()) ||
       !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions()) ||
       !write_all(root / "index_file", index_files()) ||
-      !write_all(root / "rocketmq", rocketmq_inputs())) {
+      !write_all(root / "rocketmq", rocketmq_inputs()) ||
+      !write_all(root / "rocketmq_session", rocketmq_session_inputs())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }

@@ -32,6 +32,7 @@
 #include "fake_server_util.h"
 #include "producer/topic_route.h"
 #include "remoting/remoting_server.h"
+#include "remoting/rocketmq_message.h"
 
 namespace comet::client {
 namespace {
@@ -181,6 +182,50 @@ TEST(MessageExtDecoding, UniqKeyIsTheMessageId) {
   EXPECT_EQ((*decoded)[0].msg_id, "ABC123");
   // The broker's id stays readable: store host 10.0.0.1:10911, CommitLog offset 0x1234.
   EXPECT_EQ((*decoded)[0].offset_msg_id, "0A00000100002A9F0000000000001234");
+}
+
+// A RocketMQ producer's compressed body (sysFlag 0x1, zlib) reaches the listener inflated, its
+// flag cleared; one that will not inflate is handed over as stored, flag kept, without failing
+// the messages around it.
+std::string encode_compressed_record(const std::string& body, uint64_t physical_offset) {
+  Message m;
+  m.topic = kTopic;
+  m.body = body;
+  m.sys_flag = kSysFlagCompressed | 0x8;  // and a bit that stays
+  m.born_timestamp_ms = 1;
+  std::string out(record::encoded_size(m), '\0');
+  record::encode(m, 0, physical_offset, 2, {0x0a000001, 10911},
+                 reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+TEST(MessageExtDecoding, CompressedBodiesAreInflated) {
+  std::string plain(10000, '\0');
+  for (size_t i = 0; i < plain.size(); ++i)
+    plain[i] = static_cast<char>('a' + i % 7);
+  const std::string deflated = remoting::rocketmq::deflate_body(plain);
+  ASSERT_LT(deflated.size(), plain.size());
+  auto decoded = decode_messages(encode_compressed_record(deflated, 100) +
+                                     encode_compressed_record("not zlib at all", 200) +
+                                     encode_record(kTopic, 0, 2, "plain", "", 300),
+                                 "b");
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  ASSERT_EQ(decoded->size(), 3u);
+  EXPECT_EQ((*decoded)[0].body, plain);
+  EXPECT_EQ((*decoded)[0].sys_flag, 0x8u);
+  EXPECT_EQ((*decoded)[1].body, "not zlib at all");
+  EXPECT_EQ((*decoded)[1].sys_flag, kSysFlagCompressed | 0x8);
+  EXPECT_EQ((*decoded)[2].body, "plain");
+  EXPECT_EQ((*decoded)[2].sys_flag, 0u);
+}
+
+TEST(MessageExtDecoding, AnInflatedBodyIsBounded) {
+  // 5 MiB of zeros deflate to a few KiB: past kMaxInflatedBodyBytes it stays compressed.
+  const std::string bomb = remoting::rocketmq::deflate_body(std::string(5 << 20, '\0'));
+  auto decoded = decode_messages(encode_compressed_record(bomb, 100), "b");
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ((*decoded)[0].body, bomb);
+  EXPECT_EQ((*decoded)[0].sys_flag & kSysFlagCompressed, kSysFlagCompressed);
 }
 
 TEST(MessageExtDecoding, PropertyEncodingEdgeCases) {

@@ -467,5 +467,46 @@ TEST(RocketmqSession, ConsumerListOfAnUnknownGroupIsSystemError) {
   EXPECT_EQ(*ids, (std::vector<std::string>{"a@1", "b@2"}));
 }
 
+TEST(RocketmqSession, LockBatchBodiesBothWays) {
+  RocketmqSession s("127.0.0.1:1");
+  Command c = request(41);
+  c.body = encode_lock_batch({"CG", "c@1", {{"T", "broker-a", 0}, {"T", "broker-a", 3}}, false});
+  Inbound in = s.on_request(c);
+  ASSERT_TRUE(in.request.has_value());
+  EXPECT_EQ(in.request->code(), static_cast<int32_t>(protocol::RequestCode::LOCK_BATCH_MQ));
+  const auto* ext = in.request->ext<protocol::LockBatchRequestT>();
+  ASSERT_NE(ext, nullptr);
+  EXPECT_EQ(ext->consumer_group, "CG");
+  EXPECT_EQ(ext->client_id, "c@1");
+  ASSERT_EQ(ext->queues.size(), 2u);
+  EXPECT_EQ(ext->queues[1]->queue_id, 3);
+  EXPECT_EQ(ext->queues[1]->broker_name, "broker-a");
+
+  auto resp = RemotingCommand::response_to(*in.request, protocol::ResponseCode::SUCCESS);
+  protocol::LockBatchResponseT locked;
+  auto mq = std::make_unique<protocol::MessageQueueT>();
+  mq->topic = "T";
+  mq->broker_name = "broker-a";
+  mq->queue_id = 3;
+  locked.locked.push_back(std::move(mq));
+  resp.set_ext(std::move(locked));
+  Command out = answer(s, std::move(resp));
+  auto ok = parse_lock_ok(out.body);
+  ASSERT_TRUE(ok.is_ok());
+  EXPECT_EQ(*ok, (std::vector<MessageQueueRef>{{"T", "broker-a", 3}}));
+
+  Command unlock = request(42, 8);
+  unlock.body = c.body;
+  in = s.on_request(unlock);
+  ASSERT_TRUE(in.request.has_value());
+  EXPECT_EQ(in.request->code(), static_cast<int32_t>(protocol::RequestCode::UNLOCK_BATCH_MQ));
+  Command bad = request(41, 9);
+  bad.body = "not json";
+  in = s.on_request(bad);
+  EXPECT_FALSE(in.request.has_value());
+  ASSERT_TRUE(in.reply.has_value());
+  EXPECT_EQ(in.reply->code, 1);
+}
+
 }  // namespace
 }  // namespace comet::remoting::rocketmq
