@@ -13,6 +13,7 @@
 
 #include "common/msg_id.h"
 #include "common/record_codec.h"
+#include "consumer/pull_consumer.h"
 #include "integration/cluster.h"
 #include "integration/rocketmq_wire_client.h"
 #include "producer/producer.h"
@@ -511,22 +512,27 @@ TEST_F(RocketmqProcessTest, UnknownCodeAndMalformedFrameLeaveOtherTrafficServed)
 }
 
 TEST_F(RocketmqProcessTest, MessagesCrossBetweenTheProtocols) {
-  // RocketMQ → comet: the native pull reads the same body, tags, keys and properties.
+  // RocketMQ → comet: comet's PullConsumer reads the same body, tags, keys, properties and ids.
   auto b = broker();
   const std::string props = encode_properties(
       {{"TAGS", "Cross"}, {"KEYS", "ck"}, {"UNIQ_KEY", "CROSS1"}, {"custom", "v"}});
   Command sent = must(b->call(send_v2("RmqCross", 0, "from rocketmq", props)));
   ASSERT_EQ(sent.code, 0);
-  auto native = cluster_->client().invoke(*broker_addr_, pull_request("RmqCross", 0, 0, 32, 10000),
-                                          std::chrono::seconds(5));
-  ASSERT_TRUE(native.is_ok());
-  ASSERT_EQ(native->response_code(), ResponseCode::SUCCESS) << native->remark();
-  const std::string records = native->body.to_string();
-  auto d = record::decode(reinterpret_cast<const uint8_t*>(records.data()), records.size());
-  ASSERT_EQ(d.outcome, record::Outcome::kRecord);
-  EXPECT_EQ(d.record.body, "from rocketmq");
-  EXPECT_EQ(d.record.properties, props);
-  EXPECT_EQ(make_msg_id(d.record.store_host, d.record.physical_offset), sent.ext.get("msgId"));
+  client::PullConsumer consumer("CrossCG", cluster_->client_config("cross-consumer"));
+  ASSERT_TRUE(consumer.start().is_ok());
+  auto pulled =
+      consumer.pull_block_if_not_found(client::MessageQueue{"RmqCross", "broker-a", 0}, "*", 0, 32);
+  ASSERT_TRUE(pulled.is_ok()) << pulled.status().to_string();
+  ASSERT_EQ(pulled->msgs.size(), 1u);
+  const client::MessageExt& got = pulled->msgs[0];
+  EXPECT_EQ(got.body, "from rocketmq");
+  EXPECT_EQ(got.tags, "Cross");
+  EXPECT_EQ(got.keys, "ck");
+  EXPECT_EQ(got.properties.at("custom"), "v");
+  EXPECT_EQ(got.msg_id, "CROSS1");
+  EXPECT_EQ(got.offset_msg_id, sent.ext.get("msgId"));
+  EXPECT_EQ(got.born_timestamp_ms, 1700000000000);
+  consumer.shutdown();
 
   // comet's Producer → RocketMQ: the pull decodes the same message.
   client::Producer producer("CrossPG", cluster_->client_config("cross-producer"));
