@@ -518,6 +518,9 @@ TEST_F(RocketmqProcessTest, MessagesCrossBetweenTheProtocols) {
       {{"TAGS", "Cross"}, {"KEYS", "ck"}, {"UNIQ_KEY", "CROSS1"}, {"custom", "v"}});
   Command sent = must(b->call(send_v2("RmqCross", 0, "from rocketmq", props)));
   ASSERT_EQ(sent.code, 0);
+  // The send created the topic; comet's clients find it once the name server routes it.
+  auto ns = namesrv();
+  ASSERT_EQ(route_once_present(*ns, "RmqCross").code, 0);
   client::PullConsumer consumer("CrossCG", cluster_->client_config("cross-consumer"));
   ASSERT_TRUE(consumer.start().is_ok());
   auto pulled =
