@@ -331,6 +331,15 @@ TEST_F(RocketmqProcessTest, HeartbeatSubscriptionFiltersPullsAndRoutesTheRetryTo
   nobody.ext.set("consumerGroup", "NoSuchGroup");
   EXPECT_EQ(must(b->call(nobody)).code, 1);
 
+  // A second member joins: the first is told (NOTIFY_CONSUMER_IDS_CHANGED, oneway, JSON).
+  auto other = broker();
+  ASSERT_EQ(must(other->call(heartbeat("10.0.0.9@9", "RmqSubCG", "RmqSub", "TagB"))).code, 0);
+  auto notified = b->next_server_request(40, std::chrono::seconds(10));
+  ASSERT_TRUE(notified.is_ok()) << notified.status().to_string();
+  EXPECT_TRUE(notified->is_oneway());
+  EXPECT_EQ(notified->serialize_type, SerializeType::kJson);
+  EXPECT_EQ(notified->ext.get("consumerGroup"), "RmqSubCG");
+
   auto ns = namesrv();
   Command retry = route_once_present(*ns, "%RETRY%RmqSubCG");
   EXPECT_EQ(retry.code, 0) << retry.remark.value_or("");
