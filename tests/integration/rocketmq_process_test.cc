@@ -13,6 +13,7 @@
 
 #include "common/msg_id.h"
 #include "common/record_codec.h"
+#include "consumer/pull_consumer.h"
 #include "integration/cluster.h"
 #include "integration/rocketmq_wire_client.h"
 #include "producer/producer.h"
@@ -330,6 +331,15 @@ TEST_F(RocketmqProcessTest, HeartbeatSubscriptionFiltersPullsAndRoutesTheRetryTo
   nobody.ext.set("consumerGroup", "NoSuchGroup");
   EXPECT_EQ(must(b->call(nobody)).code, 1);
 
+  // A second member joins: the first is told (NOTIFY_CONSUMER_IDS_CHANGED, oneway, JSON).
+  auto other = broker();
+  ASSERT_EQ(must(other->call(heartbeat("10.0.0.9@9", "RmqSubCG", "RmqSub", "TagB"))).code, 0);
+  auto notified = b->next_server_request(40, std::chrono::seconds(10));
+  ASSERT_TRUE(notified.is_ok()) << notified.status().to_string();
+  EXPECT_TRUE(notified->is_oneway());
+  EXPECT_EQ(notified->serialize_type, SerializeType::kJson);
+  EXPECT_EQ(notified->ext.get("consumerGroup"), "RmqSubCG");
+
   auto ns = namesrv();
   Command retry = route_once_present(*ns, "%RETRY%RmqSubCG");
   EXPECT_EQ(retry.code, 0) << retry.remark.value_or("");
@@ -511,22 +521,30 @@ TEST_F(RocketmqProcessTest, UnknownCodeAndMalformedFrameLeaveOtherTrafficServed)
 }
 
 TEST_F(RocketmqProcessTest, MessagesCrossBetweenTheProtocols) {
-  // RocketMQ → comet: the native pull reads the same body, tags, keys and properties.
+  // RocketMQ → comet: comet's PullConsumer reads the same body, tags, keys, properties and ids.
   auto b = broker();
   const std::string props = encode_properties(
       {{"TAGS", "Cross"}, {"KEYS", "ck"}, {"UNIQ_KEY", "CROSS1"}, {"custom", "v"}});
   Command sent = must(b->call(send_v2("RmqCross", 0, "from rocketmq", props)));
   ASSERT_EQ(sent.code, 0);
-  auto native = cluster_->client().invoke(*broker_addr_, pull_request("RmqCross", 0, 0, 32, 10000),
-                                          std::chrono::seconds(5));
-  ASSERT_TRUE(native.is_ok());
-  ASSERT_EQ(native->response_code(), ResponseCode::SUCCESS) << native->remark();
-  const std::string records = native->body.to_string();
-  auto d = record::decode(reinterpret_cast<const uint8_t*>(records.data()), records.size());
-  ASSERT_EQ(d.outcome, record::Outcome::kRecord);
-  EXPECT_EQ(d.record.body, "from rocketmq");
-  EXPECT_EQ(d.record.properties, props);
-  EXPECT_EQ(make_msg_id(d.record.store_host, d.record.physical_offset), sent.ext.get("msgId"));
+  // The send created the topic; comet's clients find it once the name server routes it.
+  auto ns = namesrv();
+  ASSERT_EQ(route_once_present(*ns, "RmqCross").code, 0);
+  client::PullConsumer consumer("CrossCG", cluster_->client_config("cross-consumer"));
+  ASSERT_TRUE(consumer.start().is_ok());
+  auto pulled =
+      consumer.pull_block_if_not_found(client::MessageQueue{"RmqCross", "broker-a", 0}, "*", 0, 32);
+  ASSERT_TRUE(pulled.is_ok()) << pulled.status().to_string();
+  ASSERT_EQ(pulled->msgs.size(), 1u);
+  const client::MessageExt& got = pulled->msgs[0];
+  EXPECT_EQ(got.body, "from rocketmq");
+  EXPECT_EQ(got.tags, "Cross");
+  EXPECT_EQ(got.keys, "ck");
+  EXPECT_EQ(got.properties.at("custom"), "v");
+  EXPECT_EQ(got.msg_id, "CROSS1");
+  EXPECT_EQ(got.offset_msg_id, sent.ext.get("msgId"));
+  EXPECT_EQ(got.born_timestamp_ms, 1700000000000);
+  consumer.shutdown();
 
   // comet's Producer → RocketMQ: the pull decodes the same message.
   client::Producer producer("CrossPG", cluster_->client_config("cross-producer"));
