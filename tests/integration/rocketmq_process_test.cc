@@ -4,6 +4,7 @@
 // info, sends (V1, V2, batch, compressed) pulled back, long polling, pulls with the group's
 // heartbeat subscription, offsets, send-back to %RETRY%, transactions with a check-back, unknown
 // codes and malformed frames, and messages crossing between the two protocols.
+#include <algorithm>
 #include <future>
 #include <string>
 #include <thread>
@@ -376,6 +377,53 @@ TEST_F(RocketmqProcessTest, ConsumerAndQueueOffsets) {
   Command min = max;
   min.code = 31;
   EXPECT_EQ(must(b->call(min)).ext.get("offset"), "0");
+}
+
+// Orderly consumption over RocketMQ frames (reference §3, 41/42): a queue has one owner at a
+// time, only the owner unlocks it, and queues of another broker name are never locked.
+TEST_F(RocketmqProcessTest, QueueLocksHaveOneOwnerInBothHeaderEncodings) {
+  const std::string topic = "RmqLocked", group = "RmqLockCG";
+  auto c1 = broker(), c2 = broker();
+  ASSERT_EQ(must(c1->call(send_v2(topic, 0, "m", ""))).code, 0);  // the topic exists
+  ASSERT_EQ(must(c1->call(heartbeat("lock-c1@1", group, topic, "*"))).code, 0);
+  ASSERT_EQ(must(c2->call(heartbeat("lock-c2@2", group, topic, "*"))).code, 0);
+  auto locks = [&](RocketmqWireClient& c, const std::string& client, int32_t code,
+                   std::vector<int32_t> queues, SerializeType type,
+                   const std::string& broker_name = "broker-a") {
+    rmq::LockBatchJson body;
+    body.consumer_group = group;
+    body.client_id = client;
+    for (int32_t q : queues)
+      body.mqs.push_back(rmq::MessageQueueRef{topic, broker_name, q});
+    Command req = rmq_request(code, type);
+    req.body = rmq::encode_lock_batch(body);
+    Command answer = must(c.call(req));
+    EXPECT_EQ(answer.code, 0) << answer.remark.value_or("");
+    EXPECT_EQ(answer.serialize_type, type);
+    std::vector<int32_t> held;
+    if (code == 41) {
+      auto ok = rmq::parse_lock_ok(answer.body);
+      EXPECT_TRUE(ok.is_ok()) << ok.status().to_string();
+      if (ok.is_ok()) {
+        for (const auto& mq : *ok)
+          held.push_back(mq.queue_id);
+      }
+      std::sort(held.begin(), held.end());
+    }
+    return held;
+  };
+  for (SerializeType type : {SerializeType::kJson, SerializeType::kRocketmq}) {
+    SCOPED_TRACE(type == SerializeType::kJson ? "JSON" : "ROCKETMQ");
+    EXPECT_EQ(locks(*c1, "lock-c1@1", 41, {0, 1}, type), (std::vector<int32_t>{0, 1}));
+    EXPECT_EQ(locks(*c2, "lock-c2@2", 41, {1, 2}, type), std::vector<int32_t>{2})
+        << "queue 1 is c1's";
+    locks(*c2, "lock-c2@2", 42, {1}, type);  // not the owner: nothing changes
+    EXPECT_TRUE(locks(*c2, "lock-c2@2", 41, {1}, type).empty());
+    locks(*c1, "lock-c1@1", 42, {0, 1}, type);
+    EXPECT_EQ(locks(*c2, "lock-c2@2", 41, {1}, type), std::vector<int32_t>{1});
+    EXPECT_TRUE(locks(*c1, "lock-c1@1", 41, {3}, type, "broker-elsewhere").empty());
+    locks(*c2, "lock-c2@2", 42, {1, 2}, type);  // free for the next round
+  }
 }
 
 TEST_F(RocketmqProcessTest, MessageSentBackArrivesFromTheRetryTopic) {
