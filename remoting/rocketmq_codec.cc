@@ -1,9 +1,9 @@
 #include "remoting/rocketmq_codec.h"
 
-// RapidJSON's SIMD scans of whitespace and unescaped string runs (SSE2 is x86-64's baseline).
-#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
+// Not RAPIDJSON_SSE2: RapidJSON 1.1's SIMD string scans (reader and writer) take only bytes up to
+// 0x19 for control characters, so 0x1A-0x1F would be read from and written into JSON strings
+// unescaped (rocketmq_fuzzer found it); the scalar paths check the whole range. Every file
+// including RapidJSON must agree on the macro anyway: its templates are shared (ODR).
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
@@ -295,7 +295,7 @@ class JsonHeaderHandler
 };
 
 // In situ: the header is copied once into a per-thread buffer and unescaped there, so strings
-// reach the handler without another copy, and the SIMD scans apply.
+// reach the handler without another copy.
 constexpr unsigned kHeaderParseFlags = rapidjson::kParseInsituFlag |
                                        rapidjson::kParseIterativeFlag |
                                        rapidjson::kParseNumbersAsStringsFlag;
@@ -313,8 +313,8 @@ Result<Command> decode_json_header(std::string_view header) {
   // One buffer and reader per thread, kept between headers (the reader's stack holds its state).
   thread_local std::string buffer;
   thread_local rapidjson::Reader reader;
-  // NUL-terminated where the in-situ stream ends, and padded: the SIMD scans load whole aligned
-  // 16-byte blocks, up to 15 bytes past the NUL.
+  // NUL-terminated where the in-situ stream ends, and padded (harmless without the SIMD scans,
+  // which load whole aligned 16-byte blocks past the NUL: kept should they come back).
   buffer.assign(header);
   buffer.append(16, '\0');
   rapidjson::InsituStringStream stream(buffer.data());
