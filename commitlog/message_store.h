@@ -111,8 +111,9 @@ class MessageStore {
   Result<QueryResult> query_messages(std::string_view topic, std::string_view key, uint32_t max_num,
                                      int64_t begin_ms, int64_t end_ms) const;
   // The whole record at `physical_offset` (an offsetMsgId's), CRC-checked. kNotFound outside the
-  // readable log (below min, at or above dispatched()); kInvalidArgument when no record starts
-  // there.
+  // readable log (below min, at or above the read bound the dispatcher indexes up to: a message a
+  // pull returned is readable, even while the dispatcher is still finishing its batch);
+  // kInvalidArgument when no record starts there.
   Result<ReadView> read_message_at(uint64_t physical_offset) const;
   // The first queue offset of (topic, queue) whose message was stored at or after
   // `timestamp_ms`; max_queue_offset() when none was; min_queue_offset() when all were.
