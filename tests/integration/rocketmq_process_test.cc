@@ -304,6 +304,9 @@ TEST_F(RocketmqProcessTest, LongPollWakesOnASend) {
   auto waiting = broker();
   auto sender = broker();
   ASSERT_EQ(must(sender->call(send_v2("RmqPoll", 0, "first", ""))).code, 0);
+  // The pull below waits at offset 1, the queue's end, only once "first" is dispatched (before
+  // that, offset 1 is past the end: PULL_OFFSET_MOVED at once).
+  ASSERT_NO_FATAL_FAILURE(wait_dispatched(*sender, "RmqPoll", 0, 1));
   auto result = std::async(std::launch::async, [&] {
     return waiting->call(pull("RmqCG", "RmqPoll", 0, 1, 0x2 | 0x4), std::chrono::seconds(20));
   });
