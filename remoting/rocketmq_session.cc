@@ -112,17 +112,8 @@ bool RocketmqSession::serves(int32_t code) {
   return find_route(code) != nullptr;
 }
 
-std::string RocketmqSession::language() const {
-  std::lock_guard lock(mu_);
-  return language_;
-}
-
 Inbound RocketmqSession::on_request(Command cmd) {
   Inbound in;
-  {
-    std::lock_guard lock(mu_);
-    if (language_ != cmd.language) language_ = cmd.language;
-  }
   const Route* route = find_route(cmd.code);
   if (route == nullptr) {
     if (!cmd.is_oneway()) {

@@ -66,8 +66,6 @@ class RocketmqSession {
   RemotingCommand on_response(const Command& cmd);
 
   HostAddress peer() const { return peer_; }
-  // The client's language as its requests name it (JAVA, CPP, ...), "" before the first.
-  std::string language() const;
 
   // Whether the session translates a RocketMQ request code.
   static bool serves(int32_t code);
@@ -76,7 +74,6 @@ class RocketmqSession {
   HostAddress peer_;
   mutable std::mutex mu_;
   std::unordered_map<uint32_t, PendingAnswer> pending_;  // guarded by mu_, by native opaque
-  std::string language_;                                 // guarded by mu_
 };
 
 // Response codes only comet has, as RocketMQ's nearest (the remark says the rest).

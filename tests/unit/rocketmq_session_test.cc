@@ -389,7 +389,6 @@ TEST(RocketmqSession, HeartbeatBecomesNativeWithLanguage) {
   EXPECT_EQ(ext->consumers[0]->consume_from_where, "CONSUME_FROM_FIRST_OFFSET");
   ASSERT_EQ(ext->consumers[0]->subscriptions.size(), 1u);
   EXPECT_EQ(ext->consumers[0]->subscriptions[0]->expression, "TagA || TagB");
-  EXPECT_EQ(s.language(), "GO");
 }
 
 TEST(RocketmqSession, OnewayRequestIsForwardedButNeverAnswered) {
