@@ -241,6 +241,7 @@ const ConfigKeys<BrokerConfig>& BrokerConfig::keys() {
   static const ConfigKeys<BrokerConfig> k = [] {
     ConfigKeys<BrokerConfig> all = broker_keys();
     append_nested_keys(all, &BrokerConfig::server_limits, remoting::ServerLimits::keys());
+    append_nested_keys(all, &BrokerConfig::security, remoting::SecurityConfig::keys());
     append_nested_keys(all, &BrokerConfig::store, commitlog::StoreConfig::keys());
     for (ConfigKey<BrokerConfig>& key : dledger_keys())
       all.push_back(std::move(key));
@@ -357,6 +358,7 @@ Status BrokerConfig::validate() const {
       return invalid("dLegerMaxBatchBytes", "must leave 64 KiB of maxFrameBytes for headers");
     }
   }
+  COMET_RETURN_IF_ERROR(security.validate());
   return store.validate();
 }
 

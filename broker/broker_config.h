@@ -16,6 +16,7 @@
 #include "common/properties.h"
 #include "common/status.h"
 #include "dledger/dledger_options.h"
+#include "remoting/security_config.h"
 #include "remoting/server_limits.h"
 
 namespace comet::broker {
@@ -87,6 +88,8 @@ struct BrokerConfig {
   // dLegerGroup (default brokerName), dLegerPeers, dLegerSelfId, dLegerTickMs,
   // dLegerHeartbeatIntervalMs, dLegerElectionTimeoutMs, dLegerMaxInflight, dLegerMaxBatchBytes
   dledger::DLedgerOptions dledger;
+  // aclEnable, aclFile, clusterCredentialFile, tls.* (remoting/security_config.h)
+  remoting::SecurityConfig security;
 
   static Result<BrokerConfig> from_properties(const Properties& props);
   Status validate() const;

@@ -19,6 +19,7 @@
 #include "broker/topic_config_manager.h"
 #include "commitlog/message_store.h"
 #include "remoting/connection.h"
+#include "remoting/link_security.h"
 
 namespace comet::broker {
 
@@ -40,6 +41,9 @@ struct BrokerContext {
   PullRequestHoldService* holds = nullptr;
   Replication* replication = nullptr;  // master/slave or DLedger: broker/replication.h
   BrokerStats* stats = nullptr;        // rates over the last minute; null in some unit tests
+  // TLS and the cluster credential for the broker's servers and outgoing links
+  // (docs/security.md); null in unit tests, which then run plain and unsigned.
+  const remoting::LinkSecurity* links = nullptr;
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

@@ -43,12 +43,20 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   opts.connection.max_frame_bytes = config.max_frame_bytes;
   opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
   config.server_limits.apply(opts);
+  COMET_ASSIGN_OR_RETURN(b->links_, remoting::LinkSecurity::from_config(config.security));
+  b->links_.apply_to_server(opts);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
   // A member whose connection closes leaves its groups at once, as on RocketMQ's broker: the
   // others take its queues now, not after client expiry.
   b->server_->set_close_handler(
       [clients = b->clients_.get()](remoting::Connection* c) { clients->connection_closed(c); });
   return b;
+}
+
+dledger::DLedgerOptions BrokerController::dledger_options() const {
+  dledger::DLedgerOptions options = ctx_.config.dledger;
+  options.security = links_;
+  return options;
 }
 
 BrokerController::~BrokerController() {
@@ -78,7 +86,7 @@ Status BrokerController::start() {
     // The Raft metadata first: it tells the store how far its log is committed.
     COMET_ASSIGN_OR_RETURN(
         raft_log, dledger::DLedgerCommitLog::open(
-                      ctx_.config.dledger, ctx_.config.store.store_path_root_dir + "/dledger"));
+                      dledger_options(), ctx_.config.store.store_path_root_dir + "/dledger"));
     committed = raft_log->committed_offset();
   }
   COMET_ASSIGN_OR_RETURN(store_,
@@ -98,6 +106,7 @@ Status BrokerController::start() {
   ctx_.clients = clients_.get();
   ctx_.stats = stats_.get();
   ctx_.holds = holds_.get();
+  ctx_.links = &links_;
   if (raft_log) {
     replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));
   } else {
@@ -189,7 +198,9 @@ Status BrokerController::start() {
                               c->send(std::move(resp));
                             });
 
-  namesrv_client_ = std::make_unique<remoting::RemotingClient>();
+  remoting::ClientOptions namesrv_options;
+  links_.apply_to_client(namesrv_options.connection);
+  namesrv_client_ = std::make_unique<remoting::RemotingClient>(namesrv_options);
   namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);
   heartbeat_timer_ = std::make_unique<asio::steady_timer>(server_->io_context());
   started_ = true;

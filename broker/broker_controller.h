@@ -50,6 +50,8 @@ class BrokerController {
   const BrokerConfig& config() const { return ctx_.config; }
 
  private:
+  // config.dledger with the broker's link security (the Raft port's and the peer links').
+  dledger::DLedgerOptions dledger_options() const;
   explicit BrokerController(const BrokerConfig& config);
   // Registers with every name server; `done` (optional) runs once all have answered or failed.
   void register_all_namesrv(std::function<void()> done = nullptr);
@@ -65,6 +67,8 @@ class BrokerController {
   std::unique_ptr<SubscriptionGroupManager> groups_;
   std::unique_ptr<ClientManager> clients_;
   std::unique_ptr<BrokerStats> stats_;
+  // Built from config.security before any server or link (ctx_.links points here).
+  remoting::LinkSecurity links_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;

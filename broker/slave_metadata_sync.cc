@@ -22,7 +22,9 @@ SlaveMetadataSync::~SlaveMetadataSync() {
 
 void SlaveMetadataSync::start() {
   ctx_.offsets->track_slave_commits([this] { return !replication_.is_master(); });
-  client_ = std::make_unique<remoting::RemotingClient>();
+  remoting::ClientOptions options;
+  if (ctx_.links != nullptr) ctx_.links->apply_to_client(options.connection);
+  client_ = std::make_unique<remoting::RemotingClient>(options);
   timer_ = std::make_unique<asio::steady_timer>(*ctx_.io);
   asio::post(*ctx_.io, [this] { schedule(); });
 }

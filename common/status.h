@@ -44,6 +44,7 @@ class [[nodiscard]] Status {
   static Status shutdown(std::string m) { return {Code::kShutdown, std::move(m)}; }
   static Status out_of_range(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
   static Status unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
+  static Status permission_denied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   // An errno-carrying I/O failure: "<what>: <strerror(err)>".
   static Status from_errno(std::string_view what, int err);
 

@@ -126,6 +126,7 @@ Status DLedgerCommitLog::start(commitlog::MessageStore& store) {
   so.port = hp->second;
   so.io_threads = 1;
   so.connection.max_frame_bytes = options_.max_frame_bytes;
+  options_.security.apply_to_server(so);
   server_ = std::make_unique<remoting::RemotingServer>(so);
   server_->register_handler(protocol::RequestCode::DLEDGER_RAFT,
                             [this](const std::shared_ptr<remoting::Connection>&,
@@ -133,6 +134,7 @@ Status DLedgerCommitLog::start(commitlog::MessageStore& store) {
   remoting::ClientOptions co;
   co.connect_timeout = std::chrono::milliseconds(options_.election_timeout_ms);
   co.connection.max_frame_bytes = options_.max_frame_bytes;
+  options_.security.apply_to_client(co.connection);
   client_ = std::make_unique<remoting::RemotingClient>(co);
   COMET_RETURN_IF_ERROR(server_->start());
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "remoting/link_security.h"
 
 namespace comet::dledger {
 
@@ -29,6 +30,9 @@ struct DLedgerOptions {
   uint32_t max_inflight = 64;              // dLegerMaxInflight: append batches in flight per peer
   uint32_t max_batch_bytes = 1024 * 1024;  // dLegerMaxBatchBytes: per append batch
   uint32_t max_frame_bytes = 16 * 1024 * 1024;
+  // TLS and access control of the Raft port and of the links to the other peers (not a
+  // configuration key: the broker sets it from its security keys).
+  remoting::LinkSecurity security;
 
   // "n0-127.0.0.1:40911;n1-127.0.0.1:40912" (RocketMQ's dLegerPeers).
   static Result<std::vector<DLedgerPeer>> parse_peers(std::string_view text);

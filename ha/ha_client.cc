@@ -118,6 +118,7 @@ void HAClient::connect() {
     }
   }
   remoting::ConnectionOptions copts;
+  options_.security.apply_to_client(copts);
   auto conn = std::make_shared<Connection>(
       asio::ip::tcp::socket(asio::make_strand(io_)), copts,
       [this](const std::shared_ptr<Connection>& c, RemotingCommand cmd) {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "remoting/link_security.h"
+
 namespace comet::ha {
 
 struct HaOptions {
@@ -17,6 +19,8 @@ struct HaOptions {
   uint64_t window_bytes = 16ull << 20;          // pushed but not yet acked, per slave
   uint32_t connect_timeout_ms = 3000;
   uint32_t reconnect_interval_ms = 1000;
+  // TLS and access control of the HA port, and of a slave's link to its master.
+  remoting::LinkSecurity security;
 };
 
 }  // namespace comet::ha

@@ -115,6 +115,7 @@ Status HAService::start(const std::string& bind_address, uint16_t port) {
   opts.bind_address = bind_address;
   opts.port = port;
   opts.io_threads = 1;
+  options_.security.apply_to_server(opts);
   server_ = std::make_unique<remoting::RemotingServer>(opts);
   server_->register_handler(RequestCode::HA_HANDSHAKE,
                             [this](const std::shared_ptr<Connection>& c, RemotingCommand req) {

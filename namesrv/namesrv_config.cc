@@ -39,7 +39,7 @@ Status NamesrvConfig::validate() const {
                                     std::to_string(kMaxIoThreads) + ", got " +
                                     std::to_string(io_threads));
   }
-  return Status::ok();
+  return security.validate();
 }
 
 const ConfigKeys<NamesrvConfig>& NamesrvConfig::keys() {
@@ -56,6 +56,7 @@ const ConfigKeys<NamesrvConfig>& NamesrvConfig::keys() {
                      KeyRange<int>{1, kMaxIoThreads}),
     };
     append_nested_keys(all, &N::server_limits, remoting::ServerLimits::keys());
+    append_nested_keys(all, &N::security, remoting::SecurityConfig::keys());
     return all;
   }();
   return k;

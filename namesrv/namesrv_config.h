@@ -10,6 +10,7 @@
 #include "common/config_table.h"
 #include "common/properties.h"
 #include "common/status.h"
+#include "remoting/security_config.h"
 #include "remoting/server_limits.h"
 
 namespace comet::namesrv {
@@ -23,6 +24,8 @@ struct NamesrvConfig {
   // serverMaxConnections, serverMaxConnectionsPerIp, serverMaxInflightRequests,
   // serverFrameReadTimeoutMs, serverChannelMaxIdleTimeSeconds (remoting/server_limits.h)
   remoting::ServerLimits server_limits;
+  // aclEnable, aclFile, clusterCredentialFile, tls.* (remoting/security_config.h)
+  remoting::SecurityConfig security;
 
   static Result<NamesrvConfig> from_properties(const Properties& props);
   Status validate() const;

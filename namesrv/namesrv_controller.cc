@@ -1,5 +1,7 @@
 #include "namesrv/namesrv_controller.h"
 
+#include "remoting/link_security.h"
+
 #include "common/logging.h"
 
 namespace comet::namesrv {
@@ -24,16 +26,7 @@ void bad_request(const std::shared_ptr<Connection>& conn, const RemotingCommand&
 }  // namespace
 
 NamesrvController::NamesrvController(NamesrvConfig config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock), routes_(config_.broker_expiry_ms) {
-  remoting::ServerOptions opts;
-  opts.bind_address = config_.bind_address;
-  opts.port = config_.listen_port;
-  opts.io_threads = config_.io_threads;
-  config_.server_limits.apply(opts);
-  server_ = std::make_unique<remoting::RemotingServer>(opts);
-  scan_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(server_->io_context()));
-  register_handlers();
-}
+    : config_(std::move(config)), clock_(clock), routes_(config_.broker_expiry_ms) {}
 
 NamesrvController::~NamesrvController() {
   stop();
@@ -121,6 +114,17 @@ void NamesrvController::register_handlers() {
 Status NamesrvController::start() {
   std::lock_guard lock(lifecycle_mu_);
   if (started_ || stopped_) return Status(Code::kAlreadyExists, "name server was already started");
+  COMET_ASSIGN_OR_RETURN(remoting::LinkSecurity security,
+                         remoting::LinkSecurity::from_config(config_.security));
+  remoting::ServerOptions opts;
+  opts.bind_address = config_.bind_address;
+  opts.port = config_.listen_port;
+  opts.io_threads = config_.io_threads;
+  config_.server_limits.apply(opts);
+  security.apply_to_server(opts);
+  server_ = std::make_unique<remoting::RemotingServer>(opts);
+  scan_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(server_->io_context()));
+  register_handlers();
   COMET_RETURN_IF_ERROR(server_->start());
   started_ = true;
   asio::post(scan_timer_->get_executor(), [this] { schedule_scan(); });

@@ -40,7 +40,7 @@ class NamesrvController {
   void stop();
 
   // The bound port (useful with listenPort=0), valid after start().
-  uint16_t port() const { return server_->port(); }
+  uint16_t port() const { return server_ ? server_->port() : 0; }
   const NamesrvConfig& config() const { return config_; }
   RouteInfoManager& route_info() { return routes_; }
 

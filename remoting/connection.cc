@@ -357,7 +357,11 @@ bool Connection::send(RemotingCommand cmd) {
   }
   OutFrame f;
   const size_t body_size = cmd.body.size();
-  f.head = encode_frame_head(cmd, body_size);
+  if (options_.signer && !cmd.is_response()) {
+    f.head = options_.signer->encode_signed_head(cmd);
+  } else {
+    f.head = encode_frame_head(cmd, body_size);
+  }
   f.body = std::move(cmd.body);
   f.bytes = f.head.size() + body_size;
   return enqueue(std::move(f));

@@ -18,10 +18,13 @@
 #include <vector>
 
 #include <asio.hpp>
+#include <asio/ssl/context.hpp>
 
 #include "common/status.h"
 #include "remoting/remoting_command.h"
+#include "remoting/request_signature.h"
 #include "remoting/rocketmq_session.h"
+#include "remoting/security_config.h"
 
 namespace comet::remoting {
 
@@ -32,6 +35,15 @@ struct ConnectionOptions {
   // Server side: while this many requests wait for their responses, the connection reads no
   // more (TCP then pushes back on the client, as Kafka mutes a channel). 0: no limit.
   uint32_t max_inflight_requests = 0;
+  // Client side: every request this connection sends is signed with it (docs/security.md).
+  std::shared_ptr<RequestSigner> signer;
+  // TLS (remoting/tls_context.h). Client side: connect with TLS through this context, and with
+  // tls_verify_hostname check that the server's certificate names the host dialled. Server
+  // side: the server's context, used as tls_mode says (permissive: a connection whose first
+  // bytes are a TLS ClientHello gets TLS, any other plain; enforcing: only TLS).
+  std::shared_ptr<asio::ssl::context> tls;
+  bool tls_verify_hostname = true;
+  TlsMode tls_mode = TlsMode::kDisabled;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "remoting/request_signature.h"
+
 namespace comet::remoting {
 
 size_t Body::size() const {
@@ -72,6 +74,32 @@ Result<FramePrefix> decode_prefix(const uint8_t* p, uint32_t max_frame_bytes) {
   return f;
 }
 
+namespace {
+
+// What a signed request's header says, and the digest its signature must be an HMAC of.
+std::shared_ptr<const RequestAuth> read_request_auth(const protocol::RequestSignature& sig,
+                                                     std::string_view header,
+                                                     std::string_view body) {
+  auto auth = std::make_shared<RequestAuth>();
+  auth->scheme = RequestAuth::Scheme::kCometHmacSha256;
+  if (sig.access_key() != nullptr) auth->access_key = sig.access_key()->str();
+  auth->timestamp_ms = sig.timestamp_ms();
+  if (sig.nonce() != nullptr) {
+    auth->nonce.assign(reinterpret_cast<const char*>(sig.nonce()->data()), sig.nonce()->size());
+  }
+  size_t offset = header.size(), len = 0;
+  if (sig.signature() != nullptr) {
+    const auto* bytes = sig.signature()->data();
+    auth->signature.assign(reinterpret_cast<const char*>(bytes), sig.signature()->size());
+    offset = static_cast<size_t>(reinterpret_cast<const char*>(bytes) - header.data());
+    len = sig.signature()->size();
+  }
+  auth->digest = signed_frame_digest(header, offset, len, body);
+  return auth;
+}
+
+}  // namespace
+
 Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8_t* p) {
   const uint8_t* header = p;
   // FlatBuffers reads fields in place and needs them aligned; a frame can start anywhere in a
@@ -90,7 +118,8 @@ Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8
     return Status::corruption("frame header fails FlatBuffers verification");
   }
   RemotingCommand cmd;
-  protocol::GetHeader(header)->UnPackTo(&cmd.header);
+  const protocol::Header* h = protocol::GetHeader(header);
+  h->UnPackTo(&cmd.header);
   if (cmd.header.ext.type != protocol::Ext::NONE && cmd.header.ext.value == nullptr) {
     // The verifier lets a union name a type without a table; such a header could not even be
     // encoded again (found by tests/fuzz/frame_fuzzer).
@@ -100,6 +129,14 @@ Result<RemotingCommand> decode_frame_rest(const FramePrefix& prefix, const uint8
   }
   const size_t body_len = prefix.rest() - prefix.header_length;
   cmd.body.owned.assign(reinterpret_cast<const char*>(p + prefix.header_length), body_len);
+  if (h->auth() != nullptr) {
+    cmd.header.auth.reset();
+    if (!cmd.is_response()) {
+      cmd.auth = read_request_auth(
+          *h->auth(), std::string_view(reinterpret_cast<const char*>(header), prefix.header_length),
+          cmd.body.owned);
+    }
+  }
   return cmd;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "remoting/request_auth.h"
 #include "remoting_generated.h"
 
 namespace comet::remoting {
@@ -42,6 +43,9 @@ struct Body {
 struct RemotingCommand {
   protocol::HeaderT header;
   Body body;
+  // Set by a server's reader on a request that carries a signature (either protocol); read by
+  // access control (remoting/request_gate.h). Null on everything else.
+  std::shared_ptr<const RequestAuth> auth;
 
   bool is_response() const { return (header.flags & kFlagResponse) != 0; }
   bool is_oneway() const { return (header.flags & kFlagOneway) != 0; }

@@ -161,6 +161,15 @@ asio::awaitable<void> RemotingServer::deadline_loop() {
 }
 
 void RemotingServer::dispatch(const std::shared_ptr<Connection>& conn, RemotingCommand cmd) {
+  if (options_.gate) {
+    if (Status admitted = options_.gate->admit(*conn, cmd); !admitted.is_ok()) {
+      if (!cmd.is_oneway()) {
+        conn->send(
+            RemotingCommand::response_to(cmd, ResponseCode::NO_PERMISSION, admitted.message()));
+      }
+      return;
+    }
+  }
   auto it = handlers_.find(cmd.code());
   if (it == handlers_.end()) {
     if (!cmd.is_oneway()) {

@@ -19,6 +19,7 @@
 #include <asio.hpp>
 
 #include "remoting/connection.h"
+#include "remoting/request_gate.h"
 
 namespace comet::remoting {
 
@@ -36,6 +37,8 @@ struct ServerOptions {
   // serverChannelMaxIdleTimeSeconds; clients heartbeat far more often).
   std::chrono::milliseconds frame_read_timeout{0};
   std::chrono::milliseconds idle_timeout{0};
+  // Runs on every request before its handler (access control); null: every request runs.
+  std::shared_ptr<RequestGate> gate;
 };
 
 class RemotingServer {
