@@ -139,10 +139,18 @@ Result<AclSnapshot> AclSnapshot::make(PlainAclConfig config, std::optional<Crede
 
 AccessDecision decide_access(const AclSnapshot& snapshot, const AccessRequest& request,
                              const RequiredAccess& required) {
-  const std::optional<PeerAddress> peer = parse_peer_address(request.peer_host);
+  // Parsed only when a whitelist asks (most requests meet none).
+  std::optional<std::optional<PeerAddress>> parsed_peer;
+  auto peer = [&]() -> const std::optional<PeerAddress>& {
+    if (!parsed_peer) parsed_peer = parse_peer_address(request.peer_host);
+    return *parsed_peer;
+  };
   const bool cluster_only = required.kind == RequiredAccess::Kind::kClusterOnly;
   // 1. The global whitelist passes anything but the cluster's own requests.
-  if (!cluster_only && in_global_whitelist(snapshot.config, peer)) return admit({}, false);
+  if (!cluster_only && !snapshot.config.global_white_remote_addresses.empty() &&
+      in_global_whitelist(snapshot.config, peer())) {
+    return admit({}, false);
+  }
   // 2. Signed at all.
   const RequestAuth* auth = request.auth;
   if (auth == nullptr || auth->access_key.empty()) {
@@ -166,7 +174,8 @@ AccessDecision decide_access(const AclSnapshot& snapshot, const AccessRequest& r
   }
   const AclAccount& account = it->second;
   // 4. From the account's whitelist, the address stands for the signature.
-  const bool whitelisted = !cluster_only && peer && account.white_remote_address.matches(*peer);
+  const bool whitelisted = !cluster_only && !account.white_remote_address.empty() && peer() &&
+                           account.white_remote_address.matches(*peer());
   // 5. The signature.
   if (!whitelisted) {
     if (auto refused =
