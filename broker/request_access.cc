@@ -1,5 +1,9 @@
 #include "broker/request_access.h"
 
+#include <string_view>
+
+#include "common/group_topics.h"
+
 namespace comet::broker {
 
 namespace {
@@ -14,9 +18,14 @@ RequiredAccess any() {
   return RequiredAccess::any_account();
 }
 
+// A send to %RETRY%<group> is a consumer returning a message it failed (the client's fallback
+// when CONSUMER_SEND_MSG_BACK fails): SUB on the group, as RocketMQ 5 asks (4.9 asked PUB).
 RequiredAccess send_message(const RemotingCommand& cmd) {
   RequiredAccess r = any();
-  if (const auto* e = cmd.ext<protocol::SendMessageRequestT>()) r.topic(e->topic, perm::kPub);
+  if (const auto* e = cmd.ext<protocol::SendMessageRequestT>()) {
+    const bool retry = std::string_view(e->topic).starts_with(kRetryTopicPrefix);
+    r.topic(e->topic, retry ? perm::kSub : perm::kPub);
+  }
   return r;
 }
 

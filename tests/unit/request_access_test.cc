@@ -38,6 +38,14 @@ TEST(BrokerRequestAccess, SendNeedsPubOnItsTopic) {
   EXPECT_EQ(needs(r), std::vector<std::string>{"topic:orders:PUB"});
 }
 
+TEST(BrokerRequestAccess, ASendToARetryTopicNeedsSubOnTheGroup) {
+  auto cmd = RemotingCommand::request(RequestCode::SEND_MESSAGE);
+  protocol::SendMessageRequestT ext;
+  ext.topic = "%RETRY%g1";
+  cmd.set_ext(std::move(ext));
+  EXPECT_EQ(needs(broker::broker_required_access(cmd)), std::vector<std::string>{"group:g1:SUB"});
+}
+
 TEST(BrokerRequestAccess, PullOfARetryTopicIsCheckedAsItsGroup) {
   auto cmd = RemotingCommand::request(RequestCode::PULL_MESSAGE);
   protocol::PullMessageRequestT ext;
