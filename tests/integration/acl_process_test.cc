@@ -357,5 +357,48 @@ TEST_F(AclProcessTest, RefusalsAreLoggedWithThePeerButNeverTheSecrets) {
   }
 }
 
+// A SYNC_MASTER and its slave with aclEnable: the slave's HA stream and its metadata sync from
+// the master's client port sign with the cluster credential and pass the master's gate (until
+// the HA port has a cluster-only gate of its own, its codes are admin-only there), so a signed
+// send is answered only once the slave holds it, and no cluster request is refused.
+TEST(AclReplicationProcessTest, SyncMasterAndSlaveReplicateThroughTheGate) {
+  TempDir dir;
+  const std::string acl_file = dir.path() + "/plain_acl.yml";
+  write_file(acl_file, accounts_file("PUB", "DENY"));
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());  // without aclEnable: it ignores signatures
+  auto start = [&](const std::string& key, std::vector<std::string> extra) {
+    const std::vector<std::string> acl = {"aclEnable=true",
+                                          "aclFile=" + acl_file,
+                                          "clusterCredentialFile=" + cluster_file,
+                                          "slaveSyncIntervalMs=200",
+                                          "haSendHeartbeatInterval=200",
+                                          "syncFlushTimeout=3000"};
+    extra.insert(extra.end(), acl.begin(), acl.end());
+    return cluster.start_broker_as(key, "acl-ha", std::move(extra));
+  };
+  auto master = start("m", {"brokerRole=SYNC_MASTER"});
+  ASSERT_TRUE(master.is_ok()) << master.status().to_string();
+  auto slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
+  auto streaming = cluster.broker("s")->wait_for_line("streaming from master", 30s, true);
+  ASSERT_TRUE(streaming.is_ok()) << streaming.status().to_string();
+  auto ops = signed_client(kOps);
+  auto created = ops->invoke(*master, update_topic_request("orders", 1), 10s);
+  ASSERT_TRUE(created.is_ok());
+  ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
+  auto app = signed_client(kApp);
+  auto sent = app->invoke(*master, send_request("orders", 0, {"replicated"}), 10s);
+  ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+  EXPECT_EQ(sent->response_code(), ResponseCode::SUCCESS) << sent->remark();
+  for (const char* log : {"/m.log", "/s.log"}) {
+    const std::string text = read_file(dir.path() + log);
+    EXPECT_EQ(text.find("refused a request"), std::string::npos) << log << ":\n" << text;
+  }
+  if (::testing::Test::HasFailure()) cluster.print_log_tails();
+}
+
 }  // namespace
 }  // namespace comet::testing
