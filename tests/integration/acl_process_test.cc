@@ -11,6 +11,7 @@
 
 #include "broker/request_access.h"
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "integration/native_wire_client.h"
 #include "remoting/request_signature.h"
 
@@ -396,6 +397,44 @@ TEST(AclReplicationProcessTest, SyncMasterAndSlaveReplicateThroughTheGate) {
   for (const char* log : {"/m.log", "/s.log"}) {
     const std::string text = read_file(dir.path() + log);
     EXPECT_EQ(text.find("refused a request"), std::string::npos) << log << ":\n" << text;
+  }
+  if (::testing::Test::HasFailure()) cluster.print_log_tails();
+}
+
+// A three-member DLedger group with aclEnable: Raft between the members signs with the cluster
+// credential and passes each member's gate, so a signed send to the leader commits on a quorum.
+TEST(AclReplicationProcessTest, DLedgerGroupCommitsThroughTheGate) {
+  TempDir dir;
+  const std::string acl_file = dir.path() + "/plain_acl.yml";
+  write_file(acl_file, accounts_file("PUB", "DENY"));
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  const std::string peers = dledger_peers(3);
+  ASSERT_FALSE(peers.empty());
+  std::vector<std::string> addrs;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> settings = dledger_member_settings("acl-dl", peers, i);
+    settings.insert(settings.end(), {"aclEnable=true", "aclFile=" + acl_file,
+                                     "clusterCredentialFile=" + cluster_file});
+    auto addr = cluster.start_broker_as(dledger_member_id(i), "acl-dl", std::move(settings));
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    addrs.push_back(*addr);
+  }
+  const int leader = next_leader_announced(cluster.broker(dledger_member_id(0)), 30s);
+  ASSERT_GE(leader, 0) << "no leader announced";
+  auto ops = signed_client(kOps);
+  auto created = ops->invoke(addrs[leader], update_topic_request("orders", 1), 10s);
+  ASSERT_TRUE(created.is_ok());
+  ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
+  auto app = signed_client(kApp);
+  auto sent = app->invoke(addrs[leader], send_request("orders", 0, {"committed"}), 10s);
+  ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+  EXPECT_EQ(sent->response_code(), ResponseCode::SUCCESS) << sent->remark();
+  for (int i = 0; i < 3; ++i) {
+    const std::string text = read_file(dir.path() + "/" + dledger_member_id(i) + ".log");
+    EXPECT_EQ(text.find("refused a request"), std::string::npos) << i << ":\n" << text;
   }
   if (::testing::Test::HasFailure()) cluster.print_log_tails();
 }
