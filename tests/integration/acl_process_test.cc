@@ -439,5 +439,36 @@ TEST(AclReplicationProcessTest, DLedgerGroupCommitsThroughTheGate) {
   if (::testing::Test::HasFailure()) cluster.print_log_tails();
 }
 
+// A missing or bad accounts file fails the start of broker and name server, with the error.
+TEST(AclStartupProcessTest, AMissingOrBadAccountsFileFailsTheStart) {
+  TempDir dir;
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  const std::string bad_file = dir.path() + "/bad.yml";
+  write_file(bad_file, "accounts:\n  - accessKey: app\n    secretKey: hidden\n    admin: maybe\n");
+  const std::string missing = dir.path() + "/missing.yml";
+  struct Case {
+    std::string acl_file;
+    std::string error;
+  };
+  for (const Case& c : {Case{missing, "acl file '" + missing + "'"},
+                        Case{bad_file, "account 'app': admin is not true or false"}}) {
+    const std::vector<std::string> acl = {"aclEnable=true", "aclFile=" + c.acl_file,
+                                          "clusterCredentialFile=" + cluster_file};
+    std::vector<std::string> broker = {COMET_BROKER_BIN, "listenPort=0", "bindAddress=127.0.0.1",
+                                       "storePathRootDir=" + dir.path() + "/store"};
+    broker.insert(broker.end(), acl.begin(), acl.end());
+    std::vector<std::string> namesrv = {COMET_NAMESRV_BIN, "listenPort=0", "bindAddress=127.0.0.1"};
+    namesrv.insert(namesrv.end(), acl.begin(), acl.end());
+    for (const auto& argv : {broker, namesrv}) {
+      const RunResult r = run_process(argv, {}, 20s);
+      EXPECT_NE(r.exit_code, 0) << argv[0];
+      EXPECT_NE(r.err.find(c.error), std::string::npos) << argv[0] << ": " << r.err;
+      EXPECT_EQ(r.err.find("hidden"), std::string::npos) << r.err;
+      EXPECT_EQ(r.out.find("ready on"), std::string::npos) << r.out;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace comet::testing
