@@ -3,7 +3,7 @@
 //   globalWhiteRemoteAddresses: [10.10.103.*, 192.168.0.*]   # any request from these passes
 //   accounts:
 //     - accessKey: RocketMQ
-//       secretKey: 12345678                 # at least 6 characters, as RocketMQ
+//       secretKey: 12345678                 # at least 6 characters
 //       whiteRemoteAddress: 192.168.0.*     # from here the account needs no signature
 //       admin: false                        # admin-only requests (create topic, ...) need true
 //       defaultTopicPerm: DENY              # for topics not listed (DENY when absent)
@@ -65,7 +65,9 @@ struct PlainAclConfig {
   std::unordered_map<std::string, AclAccount> accounts;
 };
 
-constexpr size_t kMinSecretKeyLength = 6;  // RocketMQ's AclUtils/PlainPermissionManager minimum
+// RocketMQ (PlainPermissionManager) refuses access and secret keys of 6 characters or fewer;
+// comet refuses secrets shorter than 6 and any non-empty access key (docs/security.md).
+constexpr size_t kMinSecretKeyLength = 6;
 
 // Parses the text of a plain_acl.yml; `source` names it in errors (a path).
 Result<PlainAclConfig> parse_plain_acl(std::string_view yaml_text, std::string_view source);
