@@ -26,6 +26,7 @@
 #include "broker/slave_metadata_sync.h"
 #include "broker/timer_message_service.h"
 #include "broker/transaction_service.h"
+#include "remoting/acl_gate.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 
@@ -69,6 +70,10 @@ class BrokerController {
   std::unique_ptr<BrokerStats> stats_;
   // Built from config.security before any server or link (ctx_.links points here).
   remoting::LinkSecurity links_;
+  // links_ with the cluster-only gate, for the HA and Raft ports (ctx_.cluster_links points
+  // here); the gate is null without aclEnable.
+  remoting::LinkSecurity cluster_links_;
+  std::shared_ptr<remoting::AclGate> cluster_gate_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;

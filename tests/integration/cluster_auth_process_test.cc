@@ -263,7 +263,7 @@ TEST_F(ClusterAuthTest, OnlyClusterMembersRegisterWithTheNameServer) {
   EXPECT_EQ(r.queue_datas[0]->read_queue_nums, kQueues);
   // The broker still registers (its next heartbeats are answered) and takes sends.
   EXPECT_TRUE(send_ok(broker, 4, "after-fake-registrations-"));
-  EXPECT_GE(count_of(read_file(namesrv_log()), "REGISTER_BROKER"), 1u)
+  EXPECT_GE(count_of(read_file(namesrv_log()), "refused a request from"), 1u)
       << "no refusal logged by the name server";
 }
 
@@ -307,7 +307,7 @@ TEST_F(ClusterAuthTest, HaPortAdmitsOnlyTheClusterAndTheRealSlaveKeepsInSync) {
   EXPECT_EQ(info["brokerRole"], "SYNC_MASTER");
   EXPECT_EQ(info["epoch"], epoch);
   EXPECT_TRUE(send_ok(master, 8, "after-"));
-  EXPECT_GE(count_of(read_file(broker_log("m")), "HA_HANDSHAKE"), 1u)
+  EXPECT_GE(count_of(read_file(broker_log("m")), "refused a request from"), 1u)
       << "no refusal logged by the master";
 
   // Failover: the master dies, the slave is promoted (an admin request on its client port) and
@@ -389,7 +389,7 @@ TEST_F(ClusterAuthTest, RaftPortAdmitsOnlyTheClusterAndTheGroupKeepsItsLeader) {
   EXPECT_EQ(info["epoch"], term);
   EXPECT_TRUE(send_ok(leader, 8, "after-"));
   for (int i = 0; i < kMembers; ++i) {
-    EXPECT_GE(count_of(read_file(broker_log(dledger_member_id(i))), "DLEDGER_RAFT"), 1u)
+    EXPECT_GE(count_of(read_file(broker_log(dledger_member_id(i))), "refused a request from"), 1u)
         << "no refusal logged by n" << i;
   }
 
@@ -397,9 +397,13 @@ TEST_F(ClusterAuthTest, RaftPortAdmitsOnlyTheClusterAndTheGroupKeepsItsLeader) {
   const int watcher = (first.member + 1) % kMembers;
   cluster_->broker(dledger_member_id(first.member))->signal(SIGKILL);
   ASSERT_TRUE(cluster_->broker(dledger_member_id(first.member))->wait_exit(10s));
+  // The watcher's stdout may still hold older announcements: the new leader is the first in a
+  // later term.
   Leadership next;
-  for (int round = 0; round < 5 && (next.member < 0 || next.member == first.member); ++round)
+  for (int round = 0; round < 10 && next.term <= first.term; ++round) {
     next = next_leadership_announced(cluster_->broker(dledger_member_id(watcher)), 20s);
+    if (next.member < 0) break;
+  }
   ASSERT_GE(next.member, 0) << "no new leader after the leader died";
   ASSERT_NE(next.member, first.member);
   EXPECT_TRUE(send_ok(addrs[next.member], 4, "new-leader-"));
