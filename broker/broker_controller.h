@@ -70,6 +70,8 @@ class BrokerController {
   std::unique_ptr<BrokerStats> stats_;
   // Built from config.security before any server or link (ctx_.links points here).
   remoting::LinkSecurity links_;
+  // The client port's access control (aclEnable), also in links_.gate; null without.
+  std::shared_ptr<remoting::AclGate> acl_gate_;
   // links_ with the cluster-only gate, for the HA and Raft ports (ctx_.cluster_links points
   // here); the gate is null without aclEnable.
   remoting::LinkSecurity cluster_links_;

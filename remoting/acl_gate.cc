@@ -104,6 +104,14 @@ Result<std::shared_ptr<AclGate>> AclGate::open(AclGateOptions options, RequiredA
   return gate;
 }
 
+Result<std::shared_ptr<AclGate>> AclGate::from_config(const SecurityConfig& config,
+                                                      std::string server_role,
+                                                      RequiredAccessFn required) {
+  COMET_ASSIGN_OR_RETURN(AclGateOptions options,
+                         AclGateOptions::from_config(config, std::move(server_role)));
+  return open(std::move(options), std::move(required));
+}
+
 Result<std::shared_ptr<AclGate>> AclGate::with_config(PlainAclConfig config, AclGateOptions options,
                                                       RequiredAccessFn required) {
   COMET_ASSIGN_OR_RETURN(AclSnapshot s,
@@ -225,7 +233,9 @@ void AclGate::start(const asio::any_io_executor& executor) {
 void AclGate::stop() {
   std::lock_guard lock(reload_mu_);
   stopped_ = true;
-  if (timer_) timer_->cancel();
+  // Destroyed here, while its io_context still runs: the gate itself may outlive it (servers'
+  // options and LinkSecurity copies hold it).
+  timer_.reset();
 }
 
 // Called with reload_mu_ held.
@@ -240,7 +250,7 @@ void AclGate::arm_timer() {
     (void)self->reload_if_changed();  // logged there
     self->expire_replay_entries(unix_millis_now());
     std::lock_guard lock(self->reload_mu_);
-    if (!self->stopped_) self->arm_timer();
+    if (!self->stopped_ && self->timer_) self->arm_timer();
   });
 }
 

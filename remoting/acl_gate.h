@@ -50,6 +50,10 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
  public:
   // Reads options.acl_file: a missing or bad file is the error (startup fails with it).
   static Result<std::shared_ptr<AclGate>> open(AclGateOptions options, RequiredAccessFn required);
+  // The gate of a server with aclEnable: AclGateOptions::from_config, then open().
+  static Result<std::shared_ptr<AclGate>> from_config(const SecurityConfig& config,
+                                                      std::string server_role,
+                                                      RequiredAccessFn required);
   // A gate over accounts already parsed (tests), or none (cluster-only gates).
   static Result<std::shared_ptr<AclGate>> with_config(PlainAclConfig config, AclGateOptions options,
                                                       RequiredAccessFn required);
@@ -67,7 +71,7 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
   Status admit_from(std::string_view remote_address, const RemotingCommand& cmd, int64_t now_ms);
 
   // Checks acl_file every reload_interval_ms (and expires replay entries) on `executor` until
-  // stop(). No-op without a file but the expiry.
+  // stop(), which must run before that executor's io_context is destroyed.
   void start(const asio::any_io_executor& executor);
   void stop();
 
