@@ -131,6 +131,11 @@ class ClusterAuthTest : public ::testing::Test {
     return addr.is_ok() ? *addr : "";
   }
 
+  // A master takes writes once the name server accepted its signed registration.
+  bool await_confirmed_master(const std::string& key) {
+    return cluster_->broker(key)->wait_for_line("confirmed master of epoch", 30s, true).is_ok();
+  }
+
   void create_topic(const std::string& broker) {
     auto r = admin_->invoke(broker, update_topic_request(kTopic, kQueues), 10s);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
@@ -246,6 +251,7 @@ protocol::RegisterBrokerRequestT fake_registration(const std::string& broker_nam
 TEST_F(ClusterAuthTest, OnlyClusterMembersRegisterWithTheNameServer) {
   const std::string broker = start_member("b", "auth-b", {});
   ASSERT_FALSE(broker.empty());
+  ASSERT_TRUE(await_confirmed_master("b")) << "the name server refused the real broker";
   ASSERT_NO_FATAL_FAILURE(create_topic(broker));
   ASSERT_TRUE(await_route_to("auth-b")) << "the real broker never appeared in the route";
 
@@ -298,6 +304,9 @@ TEST_F(ClusterAuthTest, HaPortAdmitsOnlyTheClusterAndTheRealSlaveKeepsInSync) {
   ASSERT_FALSE(slave.empty());
   ASSERT_TRUE(cluster_->broker("s")->wait_for_line("streaming from master", 30s, true).is_ok())
       << "the real slave never streamed under aclEnable";
+  ASSERT_TRUE(cluster_->broker("m")->wait_for_line("in sync from offset", 30s).is_ok())
+      << "the master never counted its slave in sync";
+  ASSERT_TRUE(await_confirmed_master("m")) << "the name server refused the real master";
   ASSERT_NO_FATAL_FAILURE(create_topic(master));
   ASSERT_TRUE(send_ok(master, 4, "before-"));  // SYNC_MASTER: each waits for the slave
   const std::string epoch = runtime_info(master)["epoch"];
@@ -332,6 +341,9 @@ TEST_F(ClusterAuthTest, HaPortAdmitsOnlyTheClusterAndTheRealSlaveKeepsInSync) {
   auto promoted = admin_->invoke(slave, promote_slave_request(0, "ASYNC_MASTER"), 10s);
   ASSERT_TRUE(promoted.is_ok()) << promoted.status().to_string();
   ASSERT_EQ(promoted->response_code(), ResponseCode::SUCCESS) << promoted->remark();
+  // It takes writes once the name server (cluster-only registration) confirmed its new epoch.
+  ASSERT_TRUE(cluster_->broker("s")->wait_for_line("confirmed master of epoch", 30s).is_ok())
+      << "the name server never confirmed the promoted slave";
   EXPECT_TRUE(send_ok(slave, 4, "promoted-"));
 }
 
@@ -477,6 +489,7 @@ Command rocketmq_route(SerializeType type, const std::string& access_key,
 TEST_F(ClusterAuthTest, RocketmqFramesSignedWithAcl1AreCheckedInBothEncodings) {
   const std::string broker = start_member("b", "auth-b", {});
   ASSERT_FALSE(broker.empty());
+  ASSERT_TRUE(await_confirmed_master("b")) << "the name server refused the real broker";
   ASSERT_NO_FATAL_FAILURE(create_topic(broker));
   ASSERT_TRUE(await_route_to("auth-b"));
 
