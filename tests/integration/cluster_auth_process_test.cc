@@ -43,6 +43,8 @@ constexpr const char* kAppKey = "app";
 constexpr const char* kAppSecret = "app-secret-0123";
 constexpr const char* kTopic = "AuthTopic";
 constexpr int kQueues = 2;
+// What a gate logs for a refusal (rate-limited: at least one line per burst).
+constexpr const char* kRefusalLine = "refused a request from";
 
 // A stranger: who it claims to be (empty access key: it does not sign).
 struct Stranger {
@@ -254,6 +256,8 @@ TEST_F(ClusterAuthTest, OnlyClusterMembersRegisterWithTheNameServer) {
   ASSERT_TRUE(await_confirmed_master("b")) << "the name server refused the real broker";
   ASSERT_NO_FATAL_FAILURE(create_topic(broker));
   ASSERT_TRUE(await_route_to("auth-b")) << "the real broker never appeared in the route";
+  EXPECT_EQ(count_of(read_file(namesrv_log()), kRefusalLine), 0u)
+      << "the name server refused a member's signed request";
 
   for (const Stranger& s : kStrangers) {
     auto client = client_as(s.access_key, s.secret_key);
@@ -284,7 +288,7 @@ TEST_F(ClusterAuthTest, OnlyClusterMembersRegisterWithTheNameServer) {
   EXPECT_EQ(r.queue_datas[0]->read_queue_nums, kQueues);
   // The broker still registers (its next heartbeats are answered) and takes sends.
   EXPECT_TRUE(send_ok(broker, 4, "after-fake-registrations-"));
-  EXPECT_GE(count_of(read_file(namesrv_log()), "refused a request from"), 1u)
+  EXPECT_GE(count_of(read_file(namesrv_log()), kRefusalLine), 1u)
       << "no refusal logged by the name server";
 }
 
@@ -310,6 +314,10 @@ TEST_F(ClusterAuthTest, HaPortAdmitsOnlyTheClusterAndTheRealSlaveKeepsInSync) {
   ASSERT_NO_FATAL_FAILURE(create_topic(master));
   ASSERT_TRUE(send_ok(master, 4, "before-"));  // SYNC_MASTER: each waits for the slave
   const std::string epoch = runtime_info(master)["epoch"];
+  // The slave's HA stream and its metadata pulls from the master's client port are signed with
+  // the cluster credential: nothing of theirs was refused.
+  EXPECT_EQ(count_of(read_file(broker_log("m")), kRefusalLine), 0u)
+      << "the master refused its own slave";
 
   const std::string ha_addr = "127.0.0.1:" + std::to_string(ha_port);
   for (const Stranger& s : kStrangers) {
@@ -331,7 +339,7 @@ TEST_F(ClusterAuthTest, HaPortAdmitsOnlyTheClusterAndTheRealSlaveKeepsInSync) {
   EXPECT_EQ(info["brokerRole"], "SYNC_MASTER");
   EXPECT_EQ(info["epoch"], epoch);
   EXPECT_TRUE(send_ok(master, 8, "after-"));
-  EXPECT_GE(count_of(read_file(broker_log("m")), "refused a request from"), 1u)
+  EXPECT_GE(count_of(read_file(broker_log("m")), kRefusalLine), 1u)
       << "no refusal logged by the master";
 
   // Failover: the master dies, the slave is promoted (an admin request on its client port) and
@@ -391,6 +399,10 @@ TEST_F(ClusterAuthTest, RaftPortAdmitsOnlyTheClusterAndTheGroupKeepsItsLeader) {
   ASSERT_TRUE(send_ok(leader, 4, "before-"));
   const std::string term = runtime_info(leader)["epoch"];
   ASSERT_FALSE(term.empty());
+  for (int i = 0; i < kMembers; ++i) {
+    EXPECT_EQ(count_of(read_file(broker_log(dledger_member_id(i))), kRefusalLine), 0u)
+        << "n" << i << " refused a member's signed request";
+  }
 
   constexpr int64_t kHugeTerm = int64_t{1} << 40;
   for (const Stranger& s : kStrangers) {
@@ -417,7 +429,7 @@ TEST_F(ClusterAuthTest, RaftPortAdmitsOnlyTheClusterAndTheGroupKeepsItsLeader) {
   EXPECT_EQ(info["epoch"], term);
   EXPECT_TRUE(send_ok(leader, 8, "after-"));
   for (int i = 0; i < kMembers; ++i) {
-    EXPECT_GE(count_of(read_file(broker_log(dledger_member_id(i))), "refused a request from"), 1u)
+    EXPECT_GE(count_of(read_file(broker_log(dledger_member_id(i))), kRefusalLine), 1u)
         << "no refusal logged by n" << i;
   }
 
