@@ -44,6 +44,9 @@ struct BrokerContext {
   // TLS and the cluster credential for the broker's servers and outgoing links
   // (docs/security.md); null in unit tests, which then run plain and unsigned.
   const remoting::LinkSecurity* links = nullptr;
+  // The same for the HA and Raft servers, whose gate admits only requests signed with the
+  // cluster credential when aclEnable (no gate otherwise); null in unit tests.
+  const remoting::LinkSecurity* cluster_links = nullptr;
   HostAddress store_host;
   std::atomic<bool> shutting_down{false};
   // Re-registers with the name servers (after a topic was auto-created).

@@ -20,6 +20,16 @@ HostAddress host_address(const std::string& ip, uint16_t port) {
   return h;
 }
 
+// With aclEnable, the HA and Raft ports admit only requests signed with the cluster credential
+// (what the broker's own links sign with): a stranger can neither attach as a slave, fence the
+// master with a high epoch, nor vote or campaign in the Raft group. Null without aclEnable.
+std::shared_ptr<remoting::AclGate> cluster_only_gate(const remoting::SecurityConfig& config,
+                                                     const remoting::LinkSecurity& links) {
+  if (!config.acl_enable || !links.cluster_signer) return nullptr;
+  return remoting::AclGate::cluster_only(links.cluster_signer->credentials(),
+                                         config.acl_signature_window_ms, "broker");
+}
+
 }  // namespace
 
 BrokerController::BrokerController(const BrokerConfig& config) {
@@ -52,6 +62,8 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
     b->links_.gate = b->acl_gate_;
   }
   b->links_.apply_to_server(opts);
+  b->cluster_gate_ = cluster_only_gate(config.security, b->links_);
+  b->cluster_links_ = b->links_.with_gate(b->cluster_gate_);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
   // A member whose connection closes leaves its groups at once, as on RocketMQ's broker: the
   // others take its queues now, not after client expiry.
@@ -62,7 +74,7 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
 
 dledger::DLedgerOptions BrokerController::dledger_options() const {
   dledger::DLedgerOptions options = ctx_.config.dledger;
-  options.security = links_;
+  options.security = cluster_links_;
   return options;
 }
 
@@ -74,6 +86,7 @@ BrokerController::~BrokerController() {
   // them first, as shutdown() does for a broker that started.
   if (replication_) replication_->stop();
   if (acl_gate_) acl_gate_->stop();
+  if (cluster_gate_) cluster_gate_->stop();
   if (server_) server_->stop();
   if (store_) (void)store_->shutdown();
 }
@@ -116,6 +129,9 @@ Status BrokerController::start() {
   ctx_.stats = stats_.get();
   ctx_.holds = holds_.get();
   ctx_.links = &links_;
+  ctx_.cluster_links = &cluster_links_;
+  // The cluster-only gate forgets replay entries past the signature window on this timer.
+  if (cluster_gate_) cluster_gate_->start(server_->io_context().get_executor());
   if (raft_log) {
     replication_ = std::make_unique<DLedgerReplication>(ctx_, std::move(raft_log));
   } else {
@@ -345,6 +361,7 @@ void BrokerController::shutdown() {
   metadata_log_->stop();
   replication_->stop();
   if (acl_gate_) acl_gate_->stop();
+  if (cluster_gate_) cluster_gate_->stop();
   server_->stop();
   namesrv_client_->shutdown();
   Status s = store_->shutdown();

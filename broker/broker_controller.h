@@ -72,6 +72,10 @@ class BrokerController {
   remoting::LinkSecurity links_;
   // The client port's access control (aclEnable), also in links_.gate; null without.
   std::shared_ptr<remoting::AclGate> acl_gate_;
+  // links_ with the cluster-only gate, for the HA and Raft ports (ctx_.cluster_links points
+  // here); the gate is null without aclEnable.
+  remoting::LinkSecurity cluster_links_;
+  std::shared_ptr<remoting::AclGate> cluster_gate_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;

@@ -53,7 +53,7 @@ ha::HaOptions MasterSlaveReplication::ha_options() const {
   opts.max_gap_not_in_sync = ctx_.config.ha_max_gap_not_in_sync;
   opts.heartbeat_interval_ms = ctx_.config.ha_heartbeat_interval_ms;
   opts.housekeeping_interval_ms = ctx_.config.ha_housekeeping_interval_ms;
-  if (ctx_.links != nullptr) opts.security = *ctx_.links;
+  if (ctx_.cluster_links != nullptr) opts.security = *ctx_.cluster_links;
   return opts;
 }
 

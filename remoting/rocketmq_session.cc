@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/msg_id.h"
 #include "remoting/connection.h"
+#include "remoting/rocketmq_acl.h"
 #include "remoting/rocketmq_message.h"
 #include "remoting/rocketmq_translate.h"
 
@@ -139,6 +140,8 @@ Inbound RocketmqSession::on_request(Command cmd) {
   RemotingCommand& native = std::get<RemotingCommand>(translated);
   native.header.opaque = static_cast<uint32_t>(cmd.opaque);
   native.header.flags = cmd.is_oneway() ? kFlagOneway : 0;
+  // ACL 1.0: what the client signed, for the gate (only signed requests pay for the copy).
+  native.auth = acl1_request_auth(cmd);
   if (!cmd.is_oneway()) {
     std::lock_guard lock(mu_);
     pending_[native.header.opaque] = std::move(pending);

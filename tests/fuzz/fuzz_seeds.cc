@@ -535,8 +535,18 @@ std::vector<std::string> rocketmq_session_inputs() {
   rmq::Command hb = request(34, {}, rmq::encode_heartbeat(h));
   rmq::Command lock = request(41, {}, rmq::encode_lock_batch({"CG", "c@1", {{"T", "b", 0}}}));
   rmq::Command unknown = request(600, {});
+  // ACL 1.0: a signed query (its _UNIQUE_KEY_QUERY left out of the content for old clients).
+  rmq::Command signed_query = request(12, {{"topic", "T"},
+                                           {"key", "k"},
+                                           {"maxNum", "32"},
+                                           {"beginTimestamp", "0"},
+                                           {"endTimestamp", "9"},
+                                           {"_UNIQUE_KEY_QUERY", "true"},
+                                           {"AccessKey", "RocketMQ"},
+                                           {"Signature", "euKl/bET6vCdBYK4HDcGn3nCmo8="}});
   std::string json;
-  for (const rmq::Command* c : {&send, &batch, &pull, &route, &commit, &hb, &lock, &unknown})
+  for (const rmq::Command* c :
+       {&send, &batch, &pull, &route, &commit, &hb, &lock, &unknown, &signed_query})
     json += rmq::encode_frame(*c);
   std::string binary;
   for (rmq::Command* c : {&send, &pull, &route}) {

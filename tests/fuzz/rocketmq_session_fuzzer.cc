@@ -2,8 +2,8 @@
 // handed to RocketmqSession::on_request; each native request it makes is answered (SUCCESS, the
 // answer table of its code, the rest of the input as the body, CommitLog records or garbage) and
 // the answer turned back. Checks: an unserved code is answered 3 and forwarded nowhere, a
-// non-oneway request is answered exactly once with its opaque, and every answer encodes to a
-// frame that decodes.
+// non-oneway request is answered exactly once with its opaque, every answer encodes to a frame
+// that decodes, and a request gets an ACL 1.0 auth exactly when it carries an AccessKey.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -78,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool oneway = cmd->is_oneway();
     const int32_t opaque = cmd->opaque;
     const bool served = rmq::RocketmqSession::serves(cmd->code);
+    const bool signed_frame = cmd->ext.find("AccessKey") != nullptr;
     rmq::Inbound in = session.on_request(std::move(cmd).value());
     if (in.request && in.reply) fail("both forwarded and answered");
     if (!served && (in.request || (!oneway && (!in.reply || in.reply->code != 3)))) {
@@ -86,6 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (oneway && in.reply) fail("a oneway request was answered");
     if (in.reply) check_answer(std::optional<rmq::Command>(*in.reply), opaque);
     if (!in.request) continue;
+    // ACL 1.0: the signature's claim rides on exactly the requests that carry an access key.
+    if ((in.request->auth != nullptr) != signed_frame) fail("auth set for the wrong frames");
     const std::string_view rest(reinterpret_cast<const char*>(data + at), size - at);
     auto out = session.on_outgoing(answer_to(*in.request, rest));
     if (oneway) {

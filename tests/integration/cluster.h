@@ -31,10 +31,12 @@ class LocalCluster {
  public:
   explicit LocalCluster(const std::string& root) : root_(root) {}
 
-  Status start_namesrv() {
-    COMET_ASSIGN_OR_RETURN(
-        namesrv_, ChildProcess::spawn({COMET_NAMESRV_BIN, "listenPort=0", "bindAddress=127.0.0.1"},
-                                      root_ + "/namesrv.log"));
+  // Starts the name server; extra "key=value" settings (access control, TLS) win.
+  Status start_namesrv(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {COMET_NAMESRV_BIN, "listenPort=0", "bindAddress=127.0.0.1"};
+    for (auto& e : extra)
+      argv.push_back(std::move(e));
+    COMET_ASSIGN_OR_RETURN(namesrv_, ChildProcess::spawn(argv, root_ + "/namesrv.log"));
     COMET_ASSIGN_OR_RETURN(std::string line, namesrv_->wait_for_line("ready on", 20s));
     namesrv_addr_ = ChildProcess::address_in(line);
     return Status::ok();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "integration/cluster.h"
 #include "integration/dledger_group.h"
 #include "producer/producer.h"
+#include "remoting/request_signature.h"
 
 namespace comet::testing {
 namespace {
@@ -840,6 +842,157 @@ TEST_F(RocketmqClientTest, SendsFollowADLedgerLeaderChangeAndNoAckedMessageIsLos
   ali_sends_through_failover(
       topic, [&] { cluster_->broker(dledger_member_id(leader))->kill9(); },
       "the DLedger leader's kill -9", false);
+}
+
+// ---- ACL 1.0: ali-ons with an access key against an ACL-enabled cluster ----------------------
+
+// ali-ons 3.12.0 signs every request it sends when given accessKey/secretKey (its Channel's
+// beforeRequest: AccessKey, OnsChannel "ALIYUN" and Signature = Base64(HmacSHA1) of the header
+// fields' values in key order plus the body), to the name server as well as to brokers; answers
+// and the requests the server starts are not signed. comet's check must accept what it signs.
+constexpr const char* kAliKey = "ali";
+constexpr const char* kAliSecret = "ali-secret-123";
+constexpr const char* kAclTopic = "AliAclTopic";
+constexpr const char* kDenyTopic = "AliDenyTopic";
+
+class RocketmqClientAclTest : public RocketmqClientTest {
+ protected:
+  void SetUp() override {
+    const std::string dir = dir_.path();
+    std::ofstream(dir + "/cluster.yml") << "accessKey: comet-cluster\nsecretKey: cluster-0123\n";
+    std::ofstream(dir + "/plain_acl.yml")
+        << "accounts:\n"
+           "  - accessKey: ops\n    secretKey: ops-secret-123\n    admin: true\n"
+           "    defaultTopicPerm: PUB|SUB\n    defaultGroupPerm: PUB|SUB\n"
+        << "  - accessKey: " << kAliKey << "\n    secretKey: " << kAliSecret
+        << "\n    defaultTopicPerm: DENY\n    defaultGroupPerm: SUB\n"
+        << "    topicPerms: [" << kAclTopic << "=PUB|SUB, " << kDenyTopic << "=DENY]\n";
+    acl_ = {"aclEnable=true", "aclFile=" + dir + "/plain_acl.yml",
+            "clusterCredentialFile=" + dir + "/cluster.yml"};
+    cluster_ = std::make_unique<LocalCluster>(dir);
+    ASSERT_TRUE(cluster_->start_namesrv(acl_).is_ok());
+    std::vector<std::string> settings = acl_;
+    settings.push_back(short_delay_levels());
+    auto broker = cluster_->start_broker("broker-a", settings);
+    ASSERT_TRUE(broker.is_ok()) << broker.status().to_string();
+    broker_ = *broker;
+    remoting::ClientOptions options;
+    options.connection.signer =
+        std::make_shared<remoting::RequestSigner>(remoting::Credentials{"ops", "ops-secret-123"});
+    admin_ = std::make_unique<remoting::RemotingClient>(options);
+    for (const char* topic : {kAclTopic, kDenyTopic}) {
+      auto r = admin_->invoke(broker_, update_topic_request(topic, 2), 10s);
+      ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+      ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS) << r->remark();
+      ASSERT_TRUE(await_signed_route(topic)) << "no route for " << topic;
+    }
+  }
+
+  // As await_route, with the admin account's signed requests (the name server refuses unsigned
+  // ones with aclEnable).
+  bool await_signed_route(const std::string& topic) {
+    const auto deadline = Clock::now() + 10s;
+    while (Clock::now() < deadline) {
+      auto get = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
+      protocol::GetRouteInfoRequestT q;
+      q.topic = topic;
+      get.set_ext(std::move(q));
+      auto r = admin_->invoke(cluster_->namesrv_addr(), std::move(get), 5s);
+      if (r.is_ok() && r->response_code() == ResponseCode::SUCCESS) return true;
+      std::unique_lock lock(wait_mu_);
+      wait_cv_.wait_for(lock, 100ms);  // never notified: a bounded pause between two reads
+    }
+    return false;
+  }
+
+  std::string credentials_json(const std::string& secret) const {
+    return fmt::format(R"("accessKey":{},"secretKey":{})", json_string(kAliKey),
+                       json_string(secret));
+  }
+
+  // produce.js with expectRefusal: the error answers ali-ons got, as {requestCode, code}.
+  std::vector<std::pair<int64_t, int64_t>> refused_sends(const std::string& topic,
+                                                         const std::string& secret) {
+    TestMessage m;
+    m.body = "refused";
+    auto s =
+        script("produce.js",
+               fmt::format(R"({{"namesrv":{},"topic":{},"timeoutMs":30000,"expectRefusal":true,)"
+                           R"({},"messages":[{}]}})",
+                           json_string(cluster_->namesrv_addr()), json_string(topic),
+                           credentials_json(secret), m.to_json()));
+    std::vector<std::pair<int64_t, int64_t>> out;
+    if (!s) return out;
+    auto doc = s->await_line("\"refused\"", 40s);
+    s->finished_ok(10s);
+    if (!doc.IsObject()) return out;
+    const auto& answers = doc["refused"]["answers"];
+    for (const auto& a : answers.GetArray())
+      out.emplace_back(num(a, "requestCode"), num(a, "code"));
+    return out;
+  }
+
+  std::vector<std::string> acl_;
+  std::unique_ptr<remoting::RemotingClient> admin_;
+};
+
+bool has_answer(const std::vector<std::pair<int64_t, int64_t>>& answers, int64_t request_code,
+                int64_t code) {
+  return std::find(answers.begin(), answers.end(), std::make_pair(request_code, code)) !=
+         answers.end();
+}
+
+constexpr int64_t kNoPermission = 16;
+
+TEST_F(RocketmqClientAclTest, SignedAliOnsProducesAndConsumes) {
+  std::vector<TestMessage> msgs(3);
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    msgs[i].tags = "TagA";
+    msgs[i].keys = {"acl-" + std::to_string(i)};
+    msgs[i].body = "signed body " + std::to_string(i);
+  }
+  std::string list;
+  for (const auto& m : msgs)
+    list += (list.empty() ? "" : ",") + m.to_json();
+  auto producer =
+      script("produce.js",
+             fmt::format(R"({{"namesrv":{},"topic":{},"timeoutMs":30000,{},"messages":[{}]}})",
+                         json_string(cluster_->namesrv_addr()), json_string(kAclTopic),
+                         credentials_json(kAliSecret), list));
+  ASSERT_TRUE(producer);
+  auto sent = seen_list(producer->await_line("\"sent\"", 40s), "sent");
+  producer->finished_ok(10s);
+  ASSERT_EQ(sent.size(), msgs.size());
+
+  auto consumer =
+      script("consume.js",
+             fmt::format(R"({{"namesrv":{},"group":"ali-acl-group","topic":{},"subscription":"*",)"
+                         R"("expect":{},"failFirst":[],"quietMs":500,"timeoutMs":40000,)"
+                         R"("broadcast":false,"instance":"DEFAULT",{}}})",
+                         json_string(cluster_->namesrv_addr()), json_string(kAclTopic), msgs.size(),
+                         credentials_json(kAliSecret)));
+  ASSERT_TRUE(consumer);
+  consumer->await_line("\"ready\"", 30s);
+  auto got = deliveries(*consumer);
+  ASSERT_EQ(got.size(), msgs.size());
+  for (const auto& m : msgs) {
+    const Seen* s = by_body(got, m.body);
+    ASSERT_NE(s, nullptr) << m.body;
+    EXPECT_EQ(s->tags, "TagA");
+    EXPECT_EQ(s->keys, m.keys_joined());
+  }
+}
+
+TEST_F(RocketmqClientAclTest, WrongSecretIsRefusedAtTheNameServer) {
+  // Its first request, the route, is refused: the producer never learns where to send.
+  auto answers = refused_sends(kAclTopic, "not-the-secret");
+  EXPECT_TRUE(has_answer(answers, 105, kNoPermission)) << "no NO_PERMISSION for the route";
+}
+
+TEST_F(RocketmqClientAclTest, DenyTopicSendIsRefusedByTheBroker) {
+  auto answers = refused_sends(kDenyTopic, kAliSecret);
+  EXPECT_TRUE(has_answer(answers, 310, kNoPermission)) << "no NO_PERMISSION for the send";
+  EXPECT_FALSE(has_answer(answers, 105, kNoPermission)) << "the route itself was refused";
 }
 
 }  // namespace

@@ -38,8 +38,11 @@ const noHttp = {
 };
 
 // Client options: comet's name server, and the route poll and heartbeat intervals short (they are
-// ali-ons options, 30 s by default) so that a route change is seen within a moment.
+// ali-ons options, 30 s by default) so that a route change is seen within a moment. With
+// "accessKey" and "secretKey" in the parameters, ali-ons signs every request (ACL 1.0), to the
+// name server as well as to brokers.
 function clientOptions(p, extra) {
+  const credentials = p.accessKey ? { accessKey: p.accessKey, secretKey: p.secretKey } : {};
   return Object.assign({
     nameSrv: p.namesrv,
     httpclient: noHttp,
@@ -47,7 +50,20 @@ function clientOptions(p, extra) {
     heartbeatBrokerInterval: p.heartbeatMs || 1000,
     rebalanceInterval: p.rebalanceMs || 1000,
     persistConsumerOffsetInterval: 500,
-  }, extra);
+  }, credentials, extra);
+}
+
+// Every error answer ali-ons received (it turns a response code it has no case for into an
+// MQClientException {code, message: remark}; its producer retries some of them, NO_PERMISSION
+// among them, and then throws a generic "still failed"): what a refusal test checks.
+const refusals = [];
+function recordRefusals() {
+  const MQClientAPI = require('ali-ons/lib/mq_client_api');
+  const original = MQClientAPI.prototype._defaultHandler;
+  MQClientAPI.prototype._defaultHandler = function(request, response) {
+    refusals.push({ requestCode: request.code, code: response.code, remark: response.remark || '' });
+    return original.call(this, request, response);
+  };
 }
 
 // A message as the scripts exchange it: body as base64, so that binary bodies survive.
@@ -104,5 +120,5 @@ async function closeAndExit(clients, ms = 3000) {
 
 module.exports = {
   Producer, Consumer, Message, params, deadline, fail, clientOptions, describe, toMessage, print,
-  closeAndExit,
+  closeAndExit, recordRefusals, refusals,
 };

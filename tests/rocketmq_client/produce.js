@@ -4,10 +4,13 @@
 //                     "messages":[{"tags":"TagA","keys":["k"],"body":"<base64>",
 //                                  "properties":{"a":"b"},"delayLevel":1}]}'
 // Prints {"sent":[{"msgId","queueId","queueOffset","brokerName","sendStatus","sentAt"}]}.
+// With "expectRefusal": true, the first failed send prints {"refused":{"message","answers":
+// [{"requestCode","code","remark"}]}} (every error answer ali-ons got) and the script exits 0.
 const c = require('./common');
 
 async function main() {
   const p = c.params();
+  if (p.expectRefusal) c.recordRefusals();
   let done = 0;
   c.deadline(p.timeoutMs || 20000, () => `${done} of ${p.messages.length} messages sent`);
   const options = c.clientOptions(p, { producerGroup: p.group || 'ali-ons-producer' });
@@ -17,7 +20,15 @@ async function main() {
   const sent = [];
   for (const m of p.messages) {
     const sentAt = Date.now();
-    const r = await producer.send(c.toMessage(m, p.topic));
+    let r;
+    try {
+      r = await producer.send(c.toMessage(m, p.topic));
+    } catch (err) {
+      if (!p.expectRefusal) throw err;
+      c.print({ refused: { message: err.message, answers: c.refusals } });
+      await c.closeAndExit([ producer ]);
+      return;
+    }
     sent.push({
       msgId: r.msgId,
       queueId: r.messageQueue.queueId,
