@@ -47,6 +47,7 @@ struct ConnectionOptions {
   TlsMode tls_mode = TlsMode::kDisabled;
   // Server side: a connection must have sent its first bytes and finished the TLS handshake
   // within this, or it is closed (a slow or stalled handshaker holds nothing for long).
+  // RemotingServer lowers it to its frame_read_timeout when that is lower.
   std::chrono::milliseconds tls_handshake_timeout{10'000};
   // Server side: where refused TLS connections are logged (one per server, rate-limited; the
   // RemotingServer makes it). Null: each is logged.
