@@ -87,7 +87,7 @@ void Connection::start() {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   started_ = true;
-  if (options_.tls_mode != TlsMode::kDisabled && options_.tls) {
+  if (options_.tls_mode != TlsMode::kDisabled) {
     asio::co_spawn(socket_.get_executor(), accept_tls(),
                    [self = shared_from_this()](std::exception_ptr) {});
     return;
@@ -153,6 +153,10 @@ awaitable<void> Connection::accept_tls() {
     }
     first_bytes_ = std::move(head);
     spawn_io();
+    co_return;
+  }
+  if (!options_.tls) {  // a TLS mode without a context: serve nothing rather than plain
+    refuse("TLS connection refused: the server has no TLS context");
     co_return;
   }
   tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_, std::move(head)), *options_.tls);

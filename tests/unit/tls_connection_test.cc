@@ -427,5 +427,30 @@ TEST_F(TlsConnectionTest, StalledHandshakesAreCutWithinTheBound) {
   expect_serves_tls();
 }
 
+TEST_F(TlsConnectionTest, AClientHandshakeIsBoundedByTheConnectTimeout) {
+  // A listener that never accepts: TCP connects (the kernel's backlog), TLS never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  address_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  ClientOptions options = tls_client(client_context("ca"));
+  options.connect_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = call(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("TLS handshake with " + address_ + " timed out"),
+            std::string::npos)
+      << r.status().to_string();
+  EXPECT_LT(took, 3s);
+}
+
 }  // namespace
 }  // namespace comet::remoting
