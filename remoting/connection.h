@@ -127,6 +127,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues an encoded frame (send's tail, for both protocols).
   bool enqueue(OutFrame f);
   asio::awaitable<void> writer();
+  // Writer: `buffers` through the TLS stream, copied in turns into `staged`.
+  asio::awaitable<std::error_code> write_tls(const std::vector<asio::const_buffer>& buffers,
+                                             std::vector<uint8_t>& staged);
   asio::awaitable<void> connect(std::string address, std::chrono::milliseconds timeout);
   // Server side with a TLS mode: TLS or plain from the first bytes, the handshake, then I/O.
   asio::awaitable<void> accept_tls();
