@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -78,6 +79,13 @@ RemotingCommand offset_request(int32_t queue_id, std::string body = {}) {
 // The remoting log's lines, for the tests to wait on.
 class LogLines : public spdlog::sinks::base_sink<std::mutex> {
  public:
+  // Lines logged so far containing `part`.
+  size_t count(const std::string& part) {
+    std::lock_guard lock(lines_mu_);
+    return static_cast<size_t>(std::count_if(lines_.begin(), lines_.end(), [&](const auto& l) {
+      return l.find(part) != std::string::npos;
+    }));
+  }
   // Waits (at most 5 s) for a line containing every one of `parts`.
   bool wait_for(const std::vector<std::string>& parts) {
     std::unique_lock lock(lines_mu_);
@@ -353,6 +361,23 @@ TEST_F(TlsConnectionTest, EnforcingRefusesPlainClientsAndServesTls) {
   req.ext.set("queueId", "1");
   ASSERT_TRUE(rocketmq.write(rmq::encode_frame(req)));
   EXPECT_TRUE(rocketmq.closed_by_server());
+  expect_serves_tls();
+}
+
+TEST_F(TlsConnectionTest, RefusalsAreLoggedAtMostOnceASecond) {
+  start_server(TlsMode::kEnforcing);
+  const std::string why = "plain connection refused";
+  const size_t before = log_->count(why);
+  constexpr int kPeers = 5;
+  for (int i = 0; i < kPeers; ++i) {
+    RawPeer peer(server_->port());
+    ASSERT_TRUE(peer.connected());
+    ASSERT_TRUE(peer.write("not a TLS ClientHello"));
+    ASSERT_TRUE(peer.closed_by_server());  // logged (or counted) before the close
+  }
+  const size_t lines = log_->count(why) - before;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LT(lines, size_t{kPeers}) << "each refusal logged: no rate limit";
   expect_serves_tls();
 }
 
