@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -86,7 +87,112 @@ void Connection::start() {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   started_ = true;
+  if (options_.tls_mode != TlsMode::kDisabled && options_.tls) {
+    asio::co_spawn(socket_.get_executor(), accept_tls(),
+                   [self = shared_from_this()](std::exception_ptr) {});
+    return;
+  }
   spawn_io();
+}
+
+std::unique_ptr<asio::steady_timer> Connection::close_at(
+    std::chrono::steady_clock::time_point deadline, std::shared_ptr<bool> fired) {
+  auto timer = std::make_unique<asio::steady_timer>(socket_.get_executor(), deadline);
+  // Holds the connection until the timer completes (cancelled: at once), so the socket it may
+  // close outlives it.
+  timer->async_wait([self = shared_from_this(), fired = std::move(fired)](std::error_code ec) {
+    if (ec) return;
+    *fired = true;
+    std::error_code ignored;
+    self->socket_.close(ignored);
+  });
+  return timer;
+}
+
+void Connection::refuse(const std::string& why) {
+  if (!is_open()) return;  // closed by us (server stop), not refused
+  if (options_.tls_refusals) {
+    options_.tls_refusals->refused(remote_address_, why);
+  } else {
+    logger("remoting")->warn("refused connection from {}: {}", remote_address_, why);
+  }
+  close();
+}
+
+awaitable<void> Connection::accept_tls() {
+  auto self = shared_from_this();
+  const auto timeout = options_.tls_handshake_timeout;
+  auto fired = std::make_shared<bool>(false);
+  auto guard = close_at(std::chrono::steady_clock::now() + timeout, fired);
+  const std::string late =
+      "no TLS handshake within " + std::to_string(timeout.count()) + " ms (tls_handshake_timeout)";
+  // The first bytes: TLS or plain. Bounded by kTlsDetectBytes reads and by the timer.
+  std::vector<uint8_t> head(kTlsDetectBytes);
+  size_t n = 0;
+  FirstBytes kind = FirstBytes::kNeedMore;
+  while (kind == FirstBytes::kNeedMore && n < head.size()) {
+    auto [ec, got] = co_await socket_.async_read_some(
+        asio::buffer(head.data() + n, head.size() - n), as_tuple(use_awaitable));
+    if (ec) {
+      guard->cancel();
+      if (*fired)
+        refuse(late);
+      else
+        close();  // the peer left before saying anything: nothing to refuse
+      co_return;
+    }
+    n += got;
+    kind = classify_first_bytes(head.data(), n);
+  }
+  head.resize(n);
+  if (kind == FirstBytes::kPlain) {
+    guard->cancel();
+    if (options_.tls_mode == TlsMode::kEnforcing) {
+      refuse("plain connection refused: tls.server.mode=enforcing");
+      co_return;
+    }
+    first_bytes_ = std::move(head);
+    spawn_io();
+    co_return;
+  }
+  tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_, std::move(head)), *options_.tls);
+  auto [ec] =
+      co_await tls_->async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
+  guard->cancel();
+  if (*fired) {
+    refuse(late);
+    co_return;
+  }
+  if (ec) {
+    refuse("TLS handshake failed: " + ec.message());
+    co_return;
+  }
+  tls_active_.store(true, std::memory_order_release);
+  spawn_io();
+}
+
+awaitable<std::string> Connection::client_handshake(
+    const std::string& host, std::chrono::steady_clock::time_point deadline) {
+  tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_), *options_.tls);
+  std::error_code not_ip;
+  asio::ip::make_address(host, not_ip);
+  if (not_ip) {
+    // SNI: a server with several names picks the certificate for this one.
+    SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());
+  }
+  if (options_.tls_verify_hostname) {
+    // The certificate must name `host`: a DNS SAN, or an IP SAN for an address literal.
+    tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+  }
+  auto fired = std::make_shared<bool>(false);
+  auto guard = close_at(deadline, fired);
+  auto [hec] =
+      co_await tls_->async_handshake(asio::ssl::stream_base::client, as_tuple(use_awaitable));
+  guard->cancel();
+  if (*fired) co_return "TLS handshake with " + remote_address_ + " timed out";
+  if (hec) co_return "TLS handshake with " + remote_address_ + " failed: " + hec.message();
+  tls_active_.store(true, std::memory_order_release);
+  co_return "";
 }
 
 void Connection::start_connect(std::string address, std::chrono::milliseconds timeout) {
@@ -105,6 +211,7 @@ awaitable<void> Connection::connect(std::string address, std::chrono::millisecon
     co_return;
   }
   auto executor = co_await asio::this_coro::executor;
+  const auto connect_deadline = std::chrono::steady_clock::now() + timeout;
   asio::ip::tcp::resolver resolver(executor);
   asio::steady_timer deadline(executor, timeout);
   auto result = co_await (
@@ -127,6 +234,11 @@ awaitable<void> Connection::connect(std::string address, std::chrono::millisecon
       }
     }
   }
+  if (failure.is_ok() && options_.tls) {
+    // Within what is left of the connect timeout; frames queued meanwhile still wait.
+    std::string why = co_await client_handshake(hp->first, connect_deadline);
+    if (!why.empty()) failure = Status::unavailable(why);
+  }
   if (!failure.is_ok()) {
     fail_all_pending(failure);
     close();
@@ -145,6 +257,11 @@ awaitable<void> Connection::reader() {
   // frame in it is handled before the next recv (syscalls are the cost that matters here).
   std::vector<uint8_t> buf(kReadBufferBytes);
   size_t begin = 0, end = 0;
+  if (!first_bytes_.empty()) {  // read by accept_tls to tell TLS from plain
+    std::memcpy(buf.data(), first_bytes_.data(), first_bytes_.size());
+    end = first_bytes_.size();
+    std::vector<uint8_t>().swap(first_bytes_);
+  }
   const uint32_t limit = options_.max_inflight_requests;
   last_read_.store(ticks_now(), std::memory_order_relaxed);
   while (is_open()) {
@@ -269,8 +386,14 @@ awaitable<void> Connection::reader() {
       end -= begin;
       begin = 0;
     }
-    auto [ec, n] = co_await socket_.async_read_some(
-        asio::buffer(buf.data() + end, buf.size() - end), as_tuple(use_awaitable));
+    std::error_code ec;
+    size_t n = 0;
+    auto space = asio::buffer(buf.data() + end, buf.size() - end);
+    if (tls_) [[unlikely]] {
+      std::tie(ec, n) = co_await tls_->async_read_some(space, as_tuple(use_awaitable));
+    } else {
+      std::tie(ec, n) = co_await socket_.async_read_some(space, as_tuple(use_awaitable));
+    }
     if (ec) break;
     end += n;
     last_read_.store(ticks_now(), std::memory_order_relaxed);
@@ -283,6 +406,9 @@ awaitable<void> Connection::writer() {
   std::vector<OutFrame> taken;  // frames taken from out_, written from `next` on
   size_t next = 0;
   std::vector<asio::const_buffer> buffers;
+  // TLS: the batch copied into one buffer. Asio's TLS stream encrypts the first buffer of a
+  // sequence per write, which would make a record and a syscall of every frame.
+  std::vector<uint8_t> staged;
   while (is_open()) {
     if (next == taken.size()) {
       taken.clear();
@@ -319,7 +445,17 @@ awaitable<void> Connection::writer() {
       for (const auto& [p, len] : f.body.views)
         buffers.emplace_back(p, len);
     }
-    auto [ec, n] = co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
+    std::error_code ec;
+    if (tls_) [[unlikely]] {
+      staged.resize(asio::buffer_size(buffers));
+      asio::buffer_copy(asio::buffer(staged), buffers);
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(*tls_, asio::buffer(staged), as_tuple(use_awaitable));
+      if (staged.capacity() > kReadBufferBytes) std::vector<uint8_t>().swap(staged);
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
+    }
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     for (size_t i = first; i < next; ++i)
       taken[i] = OutFrame{};  // written: release the bodies and mappings now
@@ -570,6 +706,10 @@ void Connection::close_then(std::function<void()> done) {
   asio::post(socket_.get_executor(), std::move(done));  // strand order: after the close
 }
 
+// TLS connections are closed like plain ones, without a close_notify: an async_shutdown waits
+// for the writer to finish and for the peer's answer, and a peer that never answers would hold
+// the socket. Both sides treat the end of the stream as the close, and every frame is
+// self-delimiting, so a truncation is never taken for a whole frame.
 void Connection::close() {
   bool was_open = open_.exchange(false);
   if (!was_open) return;

@@ -25,6 +25,7 @@
 #include "remoting/request_signature.h"
 #include "remoting/rocketmq_session.h"
 #include "remoting/security_config.h"
+#include "remoting/tls_stream.h"
 
 namespace comet::remoting {
 
@@ -44,6 +45,12 @@ struct ConnectionOptions {
   std::shared_ptr<asio::ssl::context> tls;
   bool tls_verify_hostname = true;
   TlsMode tls_mode = TlsMode::kDisabled;
+  // Server side: a connection must have sent its first bytes and finished the TLS handshake
+  // within this, or it is closed (a slow or stalled handshaker holds nothing for long).
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // Server side: where refused TLS connections are logged (one per server, rate-limited; the
+  // RemotingServer makes it). Null: each is logged.
+  std::shared_ptr<TlsRefusalLog> tls_refusals;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -58,10 +65,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   // Starts reading and writing on an accepted socket; its first frame decides its protocol
-  // (native or RocketMQ, detect_protocol). Client connections are native.
+  // (native or RocketMQ, detect_protocol). Client connections are native. With a server TLS
+  // mode, the first bytes decide TLS or plain first (classify_first_bytes) and a TLS handshake
+  // comes before any frame; enforcing refuses plain connections.
   void start();
-  // Resolves and connects to "host:port" within `timeout`, then starts; frames sent meanwhile
-  // wait in the queue, and a failed connect fails every pending request.
+  // Resolves and connects to "host:port" within `timeout` (with options.tls, the TLS handshake
+  // too), then starts; frames sent meanwhile wait in the queue, and a failed connect or
+  // handshake fails every pending request with kUnavailable naming the error.
   void start_connect(std::string address, std::chrono::milliseconds timeout);
 
   // Queues a frame. False when the connection is closed or its send queue is full (which
@@ -75,6 +85,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // close(), then `done` on the connection's strand once the socket is closed.
   void close_then(std::function<void()> done);
   bool is_open() const { return open_.load(std::memory_order_acquire); }
+  // True once the connection runs over TLS (set on the strand before any frame is handled).
+  bool is_tls() const { return tls_active_.load(std::memory_order_acquire); }
   const std::string& remote_address() const { return remote_address_; }
   // kUndecided until an accepted connection's first frame arrives.
   Protocol protocol() const { return protocol_.load(std::memory_order_acquire); }
@@ -115,6 +127,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool enqueue(OutFrame f);
   asio::awaitable<void> writer();
   asio::awaitable<void> connect(std::string address, std::chrono::milliseconds timeout);
+  // Server side with a TLS mode: TLS or plain from the first bytes, the handshake, then I/O.
+  asio::awaitable<void> accept_tls();
+  // Client side: the TLS handshake with `host` (SNI, hostname check); "" or why it failed.
+  asio::awaitable<std::string> client_handshake(const std::string& host,
+                                                std::chrono::steady_clock::time_point deadline);
+  // Closes the socket at `deadline` unless the returned timer is cancelled first: bounds the
+  // bytes before a handshake and the handshake (Asio 1.22's TLS operations do not support
+  // per-operation cancellation; closing the socket ends them). `*fired` tells which happened.
+  std::unique_ptr<asio::steady_timer> close_at(std::chrono::steady_clock::time_point deadline,
+                                               std::shared_ptr<bool> fired);
+  // A server refusal of a TLS or plain connection: logged (rate-limited) and closed.
+  void refuse(const std::string& why);
   void complete(uint32_t opaque, Result<RemotingCommand> result);
   void fail_all_pending(const Status& status);
   void spawn_io();
@@ -123,6 +147,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_sweep();
 
   asio::ip::tcp::socket socket_;
+  // Set (on the strand, before the reader and writer start) when the connection runs over TLS;
+  // reads and writes then go through it.
+  std::unique_ptr<TlsStream> tls_;
+  std::atomic<bool> tls_active_{false};
+  // Plain bytes a server read to decide TLS or plain; the reader starts with them.
+  std::vector<uint8_t> first_bytes_;
   const ConnectionOptions options_;
   RequestHandler on_request_;
   CloseHandler on_close_;

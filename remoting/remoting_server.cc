@@ -14,7 +14,11 @@ using asio::experimental::as_tuple;
 RemotingServer::RemotingServer(ServerOptions options)
     : options_(std::move(options)),
       acceptor_(asio::make_strand(io_)),
-      deadline_timer_(acceptor_.get_executor()) {}
+      deadline_timer_(acceptor_.get_executor()) {
+  if (!options_.connection.tls_refusals) {
+    options_.connection.tls_refusals = std::make_shared<TlsRefusalLog>();
+  }
+}
 
 RemotingServer::~RemotingServer() {
   stop();

@@ -8,6 +8,7 @@ packages=(
   libasio-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   rapidjson-dev zlib1g-dev  # the RocketMQ codecs (remoting/rocketmq_*)
+  openssl libssl-dev  # TLS (remoting/tls_*), scripts/make-certs.sh
   clang-format iproute2 procps
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
