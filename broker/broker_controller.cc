@@ -4,6 +4,7 @@
 
 #include <future>
 
+#include "broker/request_access.h"
 #include "common/logging.h"
 
 namespace comet::broker {
@@ -44,6 +45,12 @@ Result<std::unique_ptr<BrokerController>> BrokerController::create(const BrokerC
   opts.connection.send_queue_max_bytes = config.send_queue_max_bytes;
   config.server_limits.apply(opts);
   COMET_ASSIGN_OR_RETURN(b->links_, remoting::LinkSecurity::from_config(config.security));
+  if (config.security.acl_enable) {
+    // Every request on the client port passes it (a missing or bad aclFile fails startup).
+    COMET_ASSIGN_OR_RETURN(b->acl_gate_, remoting::AclGate::from_config(config.security, "broker",
+                                                                        &broker_required_access));
+    b->links_.gate = b->acl_gate_;
+  }
   b->links_.apply_to_server(opts);
   b->server_ = std::make_unique<remoting::RemotingServer>(opts);
   // A member whose connection closes leaves its groups at once, as on RocketMQ's broker: the
@@ -66,6 +73,7 @@ BrokerController::~BrokerController() {
   // dispatcher, replication's own) that would call into the parts about to be destroyed: stop
   // them first, as shutdown() does for a broker that started.
   if (replication_) replication_->stop();
+  if (acl_gate_) acl_gate_->stop();
   if (server_) server_->stop();
   if (store_) (void)store_->shutdown();
 }
@@ -77,6 +85,7 @@ std::string BrokerController::address() const {
 Status BrokerController::start() {
   auto log = logger("broker");
   COMET_RETURN_IF_ERROR(server_->start());
+  if (acl_gate_) acl_gate_->start(server_->io_context().get_executor());
   // The store learns its host (for message ids) once the port is known.
   ctx_.config.listen_port = server_->port();
   ctx_.store_host = host_address(ctx_.config.broker_ip1, server_->port());
@@ -335,6 +344,7 @@ void BrokerController::shutdown() {
   transactions_->stop();
   metadata_log_->stop();
   replication_->stop();
+  if (acl_gate_) acl_gate_->stop();
   server_->stop();
   namesrv_client_->shutdown();
   Status s = store_->shutdown();

@@ -26,6 +26,7 @@
 #include "broker/slave_metadata_sync.h"
 #include "broker/timer_message_service.h"
 #include "broker/transaction_service.h"
+#include "remoting/acl_gate.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 
@@ -69,6 +70,8 @@ class BrokerController {
   std::unique_ptr<BrokerStats> stats_;
   // Built from config.security before any server or link (ctx_.links points here).
   remoting::LinkSecurity links_;
+  // The client port's access control (aclEnable), also in links_.gate; null without.
+  std::shared_ptr<remoting::AclGate> acl_gate_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<SendMessageProcessor> send_;

@@ -1,5 +1,6 @@
 #include "namesrv/namesrv_controller.h"
 
+#include "namesrv/request_access.h"
 #include "remoting/link_security.h"
 
 #include "common/logging.h"
@@ -116,6 +117,13 @@ Status NamesrvController::start() {
   if (started_ || stopped_) return Status(Code::kAlreadyExists, "name server was already started");
   COMET_ASSIGN_OR_RETURN(remoting::LinkSecurity security,
                          remoting::LinkSecurity::from_config(config_.security));
+  if (config_.security.acl_enable) {
+    // Brokers register with the cluster credential; readers need an account.
+    COMET_ASSIGN_OR_RETURN(
+        acl_gate_,
+        remoting::AclGate::from_config(config_.security, "name server", &namesrv_required_access));
+    security.gate = acl_gate_;
+  }
   remoting::ServerOptions opts;
   opts.bind_address = config_.bind_address;
   opts.port = config_.listen_port;
@@ -127,6 +135,7 @@ Status NamesrvController::start() {
   register_handlers();
   COMET_RETURN_IF_ERROR(server_->start());
   started_ = true;
+  if (acl_gate_) acl_gate_->start(server_->io_context().get_executor());
   asio::post(scan_timer_->get_executor(), [this] { schedule_scan(); });
   logger("namesrv")->info("name server listening on {}:{} (brokerExpiryMs={}, scan every {} ms)",
                           config_.bind_address, server_->port(), config_.broker_expiry_ms,
@@ -164,6 +173,7 @@ void NamesrvController::stop() {
   // The timer lives on a strand of the server's io_context: cancel it there, then stop the
   // server, which joins the I/O threads.
   asio::post(scan_timer_->get_executor(), [this] { scan_timer_->cancel(); });
+  if (acl_gate_) acl_gate_->stop();
   server_->stop();
   logger("namesrv")->info("name server stopped");
 }

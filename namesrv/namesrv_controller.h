@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "namesrv/namesrv_config.h"
 #include "namesrv/route_info_manager.h"
+#include "remoting/acl_gate.h"
 #include "remoting/remoting_server.h"
 
 namespace comet::namesrv {
@@ -53,6 +54,8 @@ class NamesrvController {
   const Clock& clock_;
   RouteInfoManager routes_;
   ExpiryListener expiry_listener_;
+  // Access control (aclEnable): every request passes it; null without.
+  std::shared_ptr<remoting::AclGate> acl_gate_;
   std::unique_ptr<remoting::RemotingServer> server_;
   // Declared after server_: destroyed before the io_context it waits on.
   std::unique_ptr<asio::steady_timer> scan_timer_;

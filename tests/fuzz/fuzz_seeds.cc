@@ -6,7 +6,9 @@
 // <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
 // and <dir>/index_file (index files: empty, with chains, full, with a torn put) and <dir>/rocketmq
 // (RocketMQ headers, frames, batches, store messages and JSON bodies, each behind the byte that
-// picks its decoder in rocketmq_fuzzer). The fuzzers start
+// picks its decoder in rocketmq_fuzzer) and <dir>/acl (accounts files, address patterns,
+// credentials files and signed frames, each behind the byte that picks its parser in acl_fuzzer).
+// The fuzzers start
 // from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "commitlog/index_file.h"
 #include "common/msg_id.h"
 #include "common/record_codec.h"
+#include "fuzz/acl_seeds.h"
 #include "remoting/remoting_command.h"
 #include "remoting/rocketmq_codec.h"
 #include "remoting/rocketmq_json.h"
@@ -556,7 +559,8 @@ int main(int argc, char** argv) {
       !write_all(root / "timer", timers()) || !write_all(root / "transaction", transactions()) ||
       !write_all(root / "index_file", index_files()) ||
       !write_all(root / "rocketmq", rocketmq_inputs()) ||
-      !write_all(root / "rocketmq_session", rocketmq_session_inputs())) {
+      !write_all(root / "rocketmq_session", rocketmq_session_inputs()) ||
+      !write_all(root / "acl", fuzz::acl_fuzz_seeds())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }
