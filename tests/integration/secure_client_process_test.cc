@@ -235,8 +235,8 @@ TEST_F(SecureClientProcessTest, AdminAccountManagesTopicsAndAnOrdinaryAccountGet
                         kApp.access_key, "--secretKey", kApp.secret_key});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("NO_PERMISSION"), std::string::npos) << refused.err;
-  EXPECT_NE(refused.err.find(kApp.access_key), std::string::npos)
-      << "the remark names the account: " << refused.err;
+  EXPECT_NE(refused.err.find("account '" + kApp.access_key + "' lacks admin"), std::string::npos)
+      << "the broker's remark: " << refused.err;
 
   // Without any account the name server refuses the tool too.
   auto unsigned_run = admin({"clusterList"});
@@ -259,6 +259,12 @@ TEST_F(SecureClientProcessTest, WrongSecretOrNoAccountIsPermissionDeniedWithTheR
     ASSERT_FALSE(r.is_ok());
     EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << r.status().to_string();
     EXPECT_NE(r.status().message().find("NO_PERMISSION"), std::string::npos)
+        << r.status().to_string();
+    // The server's remark says why.
+    EXPECT_NE(r.status().message().find(account ? "signature does not match for account '" +
+                                                      kApp.access_key + "'"
+                                                : std::string("is not signed")),
+              std::string::npos)
         << r.status().to_string();
     EXPECT_EQ(r.status().message().find(kWrongSecret), std::string::npos);
     producer.shutdown();
