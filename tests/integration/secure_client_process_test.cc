@@ -244,6 +244,33 @@ TEST_F(SecureClientProcessTest, AdminAccountManagesTopicsAndAnOrdinaryAccountGet
   EXPECT_NE(unsigned_run.err.find("NO_PERMISSION"), std::string::npos) << unsigned_run.err;
 }
 
+// comet-bench against an existing secured cluster: the account from the environment, TLS from
+// --tls-ca; without the account the first send is refused.
+TEST_F(SecureClientProcessTest, BenchProducesAndConsumesWithTheAccountAndTls) {
+  create_topic("BenchSecured");
+  const std::vector<std::string> env = {"COMET_ACCESS_KEY=" + kApp.access_key,
+                                        "COMET_SECRET_KEY=" + kApp.secret_key};
+  const std::vector<std::string> common = {"-n",           namesrv_addr_,      "-t",
+                                           "BenchSecured", "--messages",       "2000",
+                                           "--tls-ca",     certs_ + "/ca.pem", "--json"};
+  auto bench = [&](const char* command, const std::vector<std::string>& extra_env) {
+    std::vector<std::string> argv = {COMET_BENCH_BIN, command};
+    argv.insert(argv.end(), common.begin(), common.end());
+    RunResult r = run_process(argv, extra_env, 60s);
+    tool_output_.push_back(r.out + r.err);
+    return r;
+  };
+  auto produced = bench("produce", env);
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << produced.err;
+  EXPECT_NE(produced.out.find("\"messages\":2000,\"errors\":0"), std::string::npos) << produced.out;
+  auto consumed = bench("consume", env);
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.out << consumed.err;
+  EXPECT_NE(consumed.out.find("\"complete\":true"), std::string::npos) << consumed.out;
+  auto refused = bench("produce", {});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("is not signed"), std::string::npos) << refused.err;
+}
+
 TEST_F(SecureClientProcessTest, WrongSecretOrNoAccountIsPermissionDeniedWithTheRemark) {
   const std::string topic = "SecureRefusals";
   create_topic(topic);
