@@ -1,5 +1,9 @@
 #include "broker/request_access.h"
 
+#include <string_view>
+
+#include "common/group_topics.h"
+
 namespace comet::broker {
 
 namespace {
@@ -10,34 +14,35 @@ using remoting::RequiredAccess;
 namespace perm = remoting::perm;
 namespace protocol = remoting::protocol;
 
-RequiredAccess any() {
-  return RequiredAccess::any_account();
-}
-
-RequiredAccess send_message(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
-  if (const auto* e = cmd.ext<protocol::SendMessageRequestT>()) r.topic(e->topic, perm::kPub);
+// A send to %RETRY%<group> is a consumer returning a message it failed (the client's fallback
+// when CONSUMER_SEND_MSG_BACK fails): SUB on the group, as RocketMQ 5 asks (4.9 asked PUB).
+RequiredAccess needs_of_send_message(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
+  if (const auto* e = cmd.ext<protocol::SendMessageRequestT>()) {
+    const bool retry = std::string_view(e->topic).starts_with(kRetryTopicPrefix);
+    r.topic(e->topic, retry ? perm::kSub : perm::kPub);
+  }
   return r;
 }
 
-RequiredAccess pull_message(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_pull_message(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::PullMessageRequestT>()) {
     r.group(e->consumer_group, perm::kSub).topic(e->topic, perm::kSub);
   }
   return r;
 }
 
-RequiredAccess consumer_offset(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_consumer_offset(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::ConsumerOffsetRequestT>()) {
     r.group(e->consumer_group, perm::kSub).topic(e->topic, perm::kSub);
   }
   return r;
 }
 
-RequiredAccess consumer_list(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_consumer_list(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::ConsumerListRequestT>()) {
     r.group(e->consumer_group, perm::kSub);
   }
@@ -45,16 +50,16 @@ RequiredAccess consumer_list(const RemotingCommand& cmd) {
 }
 
 // RocketMQ asks PUB on the original topic; comet asks SUB (a consumer returns what it read).
-RequiredAccess send_back(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_send_back(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::ConsumerSendMsgBackRequestT>()) {
     r.group(e->group, perm::kSub).topic(e->origin_topic, perm::kSub);
   }
   return r;
 }
 
-RequiredAccess lock_batch(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_lock_batch(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::LockBatchRequestT>()) {
     r.group(e->consumer_group, perm::kSub);
     for (const auto& q : e->queues) {
@@ -64,8 +69,8 @@ RequiredAccess lock_batch(const RemotingCommand& cmd) {
   return r;
 }
 
-RequiredAccess heartbeat(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_heartbeat(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::HeartbeatRequestT>()) {
     for (const auto& consumer : e->consumers) {
       if (!consumer) continue;
@@ -78,42 +83,42 @@ RequiredAccess heartbeat(const RemotingCommand& cmd) {
   return r;
 }
 
-RequiredAccess unregister_client(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_unregister_client(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::UnregisterClientRequestT>()) {
     r.group(e->consumer_group, perm::kSub);
   }
   return r;
 }
 
-RequiredAccess query_message(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_query_message(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::QueryMessageRequestT>()) r.topic(e->topic, perm::kSub);
   return r;
 }
 
-RequiredAccess queue_offset(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_queue_offset(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::QueueOffsetRequestT>()) r.topic(e->topic, perm::kSub);
   return r;
 }
 
-RequiredAccess search_offset(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_search_offset(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::SearchOffsetRequestT>()) r.topic(e->topic, perm::kSub);
   return r;
 }
 
-RequiredAccess consume_stats(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_consume_stats(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::ConsumeStatsRequestT>()) {
     r.group(e->consumer_group, perm::kSub).topic(e->topic, perm::kSub);
   }
   return r;
 }
 
-RequiredAccess consumer_connections(const RemotingCommand& cmd) {
-  RequiredAccess r = any();
+RequiredAccess needs_of_consumer_connections(const RemotingCommand& cmd) {
+  RequiredAccess r = RequiredAccess::any_account();
   if (const auto* e = cmd.ext<protocol::ConsumerConnectionRequestT>()) {
     r.group(e->consumer_group, perm::kSub);
   }
@@ -138,45 +143,45 @@ const std::vector<RequestCode>& broker_admin_only_codes() {
 RequiredAccess broker_required_access(const RemotingCommand& cmd) {
   switch (static_cast<RequestCode>(cmd.code())) {
     case RequestCode::SEND_MESSAGE:
-      return send_message(cmd);
+      return needs_of_send_message(cmd);
     case RequestCode::PULL_MESSAGE:
-      return pull_message(cmd);
+      return needs_of_pull_message(cmd);
     case RequestCode::QUERY_CONSUMER_OFFSET:
     case RequestCode::UPDATE_CONSUMER_OFFSET:
-      return consumer_offset(cmd);
+      return needs_of_consumer_offset(cmd);
     case RequestCode::GET_CONSUMER_LIST_BY_GROUP:
-      return consumer_list(cmd);
+      return needs_of_consumer_list(cmd);
     case RequestCode::CONSUMER_SEND_MSG_BACK:
-      return send_back(cmd);
+      return needs_of_send_back(cmd);
     case RequestCode::LOCK_BATCH_MQ:
     case RequestCode::UNLOCK_BATCH_MQ:
-      return lock_batch(cmd);
+      return needs_of_lock_batch(cmd);
     case RequestCode::HEART_BEAT:
-      return heartbeat(cmd);
+      return needs_of_heartbeat(cmd);
     case RequestCode::UNREGISTER_CLIENT:
-      return unregister_client(cmd);
+      return needs_of_unregister_client(cmd);
     // The request names no topic (only the half message's offset and ids): any account that
     // signs may end a transaction it can name. Checking PUB on the half message's topic needs
     // the transaction service to read it first.
     case RequestCode::END_TRANSACTION:
-      return any();
+      return RequiredAccess::any_account();
     case RequestCode::QUERY_MESSAGE:
-      return query_message(cmd);
+      return needs_of_query_message(cmd);
     case RequestCode::GET_MAX_OFFSET:
     case RequestCode::GET_MIN_OFFSET:
-      return queue_offset(cmd);
+      return needs_of_queue_offset(cmd);
     case RequestCode::SEARCH_OFFSET_BY_TIMESTAMP:
     case RequestCode::GET_EARLIEST_MSG_STORETIME:
-      return search_offset(cmd);
+      return needs_of_search_offset(cmd);
     case RequestCode::GET_CONSUME_STATS:
-      return consume_stats(cmd);
+      return needs_of_consume_stats(cmd);
     case RequestCode::GET_CONSUMER_CONNECTION_LIST:
-      return consumer_connections(cmd);
+      return needs_of_consumer_connections(cmd);
     // Read-only status: any valid account.
     case RequestCode::GET_BROKER_RUNTIME_INFO:
     case RequestCode::GET_HA_STATUS:
     case RequestCode::GET_DLEDGER_STATUS:
-      return any();
+      return RequiredAccess::any_account();
     default:
       // broker_admin_only_codes(), and every code the broker does not list.
       return RequiredAccess::admin();

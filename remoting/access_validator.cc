@@ -14,11 +14,11 @@ std::string code_label(int32_t code) {
   return request_label(code);
 }
 
-AccessDecision refuse(std::string message, std::string_view principal = {}) {
+AccessDecision refused_decision(std::string message, std::string_view principal = {}) {
   return {Status::permission_denied(std::move(message)), principal, false};
 }
 
-AccessDecision admit(std::string_view principal, bool check_replay) {
+AccessDecision admitted_decision(std::string_view principal, bool check_replay) {
   return {Status::ok(), principal, check_replay};
 }
 
@@ -39,26 +39,27 @@ std::optional<AccessDecision> check_signature(const AclSnapshot& snapshot,
   if (auth.scheme == RequestAuth::Scheme::kRocketmqAcl1) {
     // RocketMQ's ACL 1.0 signs no time or nonce: nothing to check against replay.
     if (!rocketmq_signature_matches(auth, secret)) {
-      return refuse("signature does not match for account '" + std::string(principal) + "' (" +
-                        code_label(request.request_code) + ")",
-                    principal);
+      return refused_decision("signature does not match for account '" + std::string(principal) +
+                                  "' (" + code_label(request.request_code) + ")",
+                              principal);
     }
     replay = false;
     return std::nullopt;
   }
   const int64_t skew = auth.timestamp_ms - request.now_ms;
   if (std::llabs(skew) > snapshot.signature_window_ms) {
-    return refuse("signature expired: timestamp " + std::to_string(auth.timestamp_ms) + " is " +
-                      std::to_string(std::llabs(skew)) + " ms from the " + snapshot.server_role +
-                      "'s clock (window " + std::to_string(snapshot.signature_window_ms) +
-                      " ms) for account '" + std::string(principal) + "' (" +
-                      code_label(request.request_code) + ")",
-                  principal);
+    return refused_decision("signature expired: timestamp " + std::to_string(auth.timestamp_ms) +
+                                " is " + std::to_string(std::llabs(skew)) + " ms from the " +
+                                snapshot.server_role + "'s clock (window " +
+                                std::to_string(snapshot.signature_window_ms) +
+                                " ms) for account '" + std::string(principal) + "' (" +
+                                code_label(request.request_code) + ")",
+                            principal);
   }
   if (!comet_signature_matches(auth, secret)) {
-    return refuse("signature does not match for account '" + std::string(principal) + "' (" +
-                      code_label(request.request_code) + ")",
-                  principal);
+    return refused_decision("signature does not match for account '" + std::string(principal) +
+                                "' (" + code_label(request.request_code) + ")",
+                            principal);
   }
   replay = true;
   return std::nullopt;
@@ -75,13 +76,13 @@ std::optional<AccessDecision> check_permissions(const AclAccount& account,
                                                 const AccessRequest& request,
                                                 const RequiredAccess& required) {
   if (required.kind == RequiredAccess::Kind::kClusterOnly) {
-    return refuse("request " + code_label(request.request_code) +
-                      " is for the cluster credential only, not account '" + account.access_key +
-                      "'",
-                  account.access_key);
+    return refused_decision("request " + code_label(request.request_code) +
+                                " is for the cluster credential only, not account '" +
+                                account.access_key + "'",
+                            account.access_key);
   }
   if (required.kind == RequiredAccess::Kind::kAdmin && !account.admin) {
-    return refuse(
+    return refused_decision(
         "account '" + account.access_key + "' lacks admin for " + code_label(request.request_code),
         account.access_key);
   }
@@ -95,10 +96,12 @@ std::optional<AccessDecision> check_permissions(const AclAccount& account,
     const std::string what = std::string(r.group ? "group '" : "topic '") + std::string(r.name) +
                              "' (" + code_label(request.request_code) + ")";
     if (owned & perm::kDeny) {
-      return refuse("account '" + account.access_key + "' is denied " + what, account.access_key);
+      return refused_decision("account '" + account.access_key + "' is denied " + what,
+                              account.access_key);
     }
-    return refuse("account '" + account.access_key + "' lacks " + perm_name(r.perm) + " on " + what,
-                  account.access_key);
+    return refused_decision(
+        "account '" + account.access_key + "' lacks " + perm_name(r.perm) + " on " + what,
+        account.access_key);
   }
   return std::nullopt;
 }
@@ -139,14 +142,22 @@ Result<AclSnapshot> AclSnapshot::make(PlainAclConfig config, std::optional<Crede
 
 AccessDecision decide_access(const AclSnapshot& snapshot, const AccessRequest& request,
                              const RequiredAccess& required) {
-  const std::optional<PeerAddress> peer = parse_peer_address(request.peer_host);
+  // Parsed only when a whitelist asks (most requests meet none).
+  std::optional<std::optional<PeerAddress>> parsed_peer;
+  auto peer = [&]() -> const std::optional<PeerAddress>& {
+    if (!parsed_peer) parsed_peer = parse_peer_address(request.peer_host);
+    return *parsed_peer;
+  };
   const bool cluster_only = required.kind == RequiredAccess::Kind::kClusterOnly;
   // 1. The global whitelist passes anything but the cluster's own requests.
-  if (!cluster_only && in_global_whitelist(snapshot.config, peer)) return admit({}, false);
+  if (!cluster_only && !snapshot.config.global_white_remote_addresses.empty() &&
+      in_global_whitelist(snapshot.config, peer())) {
+    return admitted_decision({}, false);
+  }
   // 2. Signed at all.
   const RequestAuth* auth = request.auth;
   if (auth == nullptr || auth->access_key.empty()) {
-    return refuse("request " + code_label(request.request_code) + " is not signed");
+    return refused_decision("request " + code_label(request.request_code) + " is not signed");
   }
   bool replay = false;
   // 3. The cluster credential: signed with its secret, it may do everything.
@@ -156,17 +167,18 @@ AccessDecision decide_access(const AclSnapshot& snapshot, const AccessRequest& r
             check_signature(snapshot, request, principal, snapshot.cluster->secret_key, replay)) {
       return *refused;
     }
-    return admit(principal, replay);
+    return admitted_decision(principal, replay);
   }
   // 3. A known account.
   const auto it = snapshot.config.accounts.find(auth->access_key);
   if (it == snapshot.config.accounts.end()) {
-    return refuse("unknown access key '" + auth->access_key + "' (" +
-                  code_label(request.request_code) + ")");
+    return refused_decision("unknown access key '" + auth->access_key + "' (" +
+                            code_label(request.request_code) + ")");
   }
   const AclAccount& account = it->second;
   // 4. From the account's whitelist, the address stands for the signature.
-  const bool whitelisted = !cluster_only && peer && account.white_remote_address.matches(*peer);
+  const bool whitelisted = !cluster_only && !account.white_remote_address.empty() && peer() &&
+                           account.white_remote_address.matches(*peer());
   // 5. The signature.
   if (!whitelisted) {
     if (auto refused =
@@ -176,7 +188,7 @@ AccessDecision decide_access(const AclSnapshot& snapshot, const AccessRequest& r
   }
   // 6. Permissions.
   if (auto refused = check_permissions(account, request, required)) return *refused;
-  return admit(account.access_key, replay);
+  return admitted_decision(account.access_key, replay);
 }
 
 }  // namespace comet::remoting

@@ -11,6 +11,7 @@
 
 #include "broker/request_access.h"
 #include "integration/cluster.h"
+#include "integration/dledger_group.h"
 #include "integration/native_wire_client.h"
 #include "remoting/request_signature.h"
 
@@ -354,6 +355,118 @@ TEST_F(AclProcessTest, RefusalsAreLoggedWithThePeerButNeverTheSecrets) {
   for (const char* secret : {"app-secret-1", "ops-secret-1", "lan-secret-1", "cluster-secret-1"}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret;
     EXPECT_EQ(read_file(dir_->path() + "/namesrv.log").find(secret), std::string::npos);
+  }
+}
+
+// A SYNC_MASTER and its slave with aclEnable: the slave's HA stream and its metadata sync from
+// the master's client port sign with the cluster credential and pass the master's gate (until
+// the HA port has a cluster-only gate of its own, its codes are admin-only there), so a signed
+// send is answered only once the slave holds it, and no cluster request is refused.
+TEST(AclReplicationProcessTest, SyncMasterAndSlaveReplicateThroughTheGate) {
+  TempDir dir;
+  const std::string acl_file = dir.path() + "/plain_acl.yml";
+  write_file(acl_file, accounts_file("PUB", "DENY"));
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());  // without aclEnable: it ignores signatures
+  auto start = [&](const std::string& key, std::vector<std::string> extra) {
+    const std::vector<std::string> acl = {"aclEnable=true",
+                                          "aclFile=" + acl_file,
+                                          "clusterCredentialFile=" + cluster_file,
+                                          "slaveSyncIntervalMs=200",
+                                          "haSendHeartbeatInterval=200",
+                                          "syncFlushTimeout=3000"};
+    extra.insert(extra.end(), acl.begin(), acl.end());
+    return cluster.start_broker_as(key, "acl-ha", std::move(extra));
+  };
+  auto master = start("m", {"brokerRole=SYNC_MASTER"});
+  ASSERT_TRUE(master.is_ok()) << master.status().to_string();
+  auto slave = start("s", {"brokerRole=SLAVE", "brokerId=1"});
+  ASSERT_TRUE(slave.is_ok()) << slave.status().to_string();
+  auto streaming = cluster.broker("s")->wait_for_line("streaming from master", 30s, true);
+  ASSERT_TRUE(streaming.is_ok()) << streaming.status().to_string();
+  auto ops = signed_client(kOps);
+  auto created = ops->invoke(*master, update_topic_request("orders", 1), 10s);
+  ASSERT_TRUE(created.is_ok());
+  ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
+  auto app = signed_client(kApp);
+  auto sent = app->invoke(*master, send_request("orders", 0, {"replicated"}), 10s);
+  ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+  EXPECT_EQ(sent->response_code(), ResponseCode::SUCCESS) << sent->remark();
+  for (const char* log : {"/m.log", "/s.log"}) {
+    const std::string text = read_file(dir.path() + log);
+    EXPECT_EQ(text.find("refused a request"), std::string::npos) << log << ":\n" << text;
+  }
+  if (::testing::Test::HasFailure()) cluster.print_log_tails();
+}
+
+// A three-member DLedger group with aclEnable: Raft between the members signs with the cluster
+// credential and passes each member's gate, so a signed send to the leader commits on a quorum.
+TEST(AclReplicationProcessTest, DLedgerGroupCommitsThroughTheGate) {
+  TempDir dir;
+  const std::string acl_file = dir.path() + "/plain_acl.yml";
+  write_file(acl_file, accounts_file("PUB", "DENY"));
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  const std::string peers = dledger_peers(3);
+  ASSERT_FALSE(peers.empty());
+  std::vector<std::string> addrs;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> settings = dledger_member_settings("acl-dl", peers, i);
+    settings.insert(settings.end(), {"aclEnable=true", "aclFile=" + acl_file,
+                                     "clusterCredentialFile=" + cluster_file});
+    auto addr = cluster.start_broker_as(dledger_member_id(i), "acl-dl", std::move(settings));
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    addrs.push_back(*addr);
+  }
+  const int leader = next_leader_announced(cluster.broker(dledger_member_id(0)), 30s);
+  ASSERT_GE(leader, 0) << "no leader announced";
+  auto ops = signed_client(kOps);
+  auto created = ops->invoke(addrs[leader], update_topic_request("orders", 1), 10s);
+  ASSERT_TRUE(created.is_ok());
+  ASSERT_EQ(created->response_code(), ResponseCode::SUCCESS) << created->remark();
+  auto app = signed_client(kApp);
+  auto sent = app->invoke(addrs[leader], send_request("orders", 0, {"committed"}), 10s);
+  ASSERT_TRUE(sent.is_ok()) << sent.status().to_string();
+  EXPECT_EQ(sent->response_code(), ResponseCode::SUCCESS) << sent->remark();
+  for (int i = 0; i < 3; ++i) {
+    const std::string text = read_file(dir.path() + "/" + dledger_member_id(i) + ".log");
+    EXPECT_EQ(text.find("refused a request"), std::string::npos) << i << ":\n" << text;
+  }
+  if (::testing::Test::HasFailure()) cluster.print_log_tails();
+}
+
+// A missing or bad accounts file fails the start of broker and name server, with the error.
+TEST(AclStartupProcessTest, AMissingOrBadAccountsFileFailsTheStart) {
+  TempDir dir;
+  const std::string cluster_file = dir.path() + "/cluster.yml";
+  write_file(cluster_file, "accessKey: cluster-key\nsecretKey: cluster-secret-1\n");
+  const std::string bad_file = dir.path() + "/bad.yml";
+  write_file(bad_file, "accounts:\n  - accessKey: app\n    secretKey: hidden\n    admin: maybe\n");
+  const std::string missing = dir.path() + "/missing.yml";
+  struct Case {
+    std::string acl_file;
+    std::string error;
+  };
+  for (const Case& c : {Case{missing, "acl file '" + missing + "'"},
+                        Case{bad_file, "account 'app': admin is not true or false"}}) {
+    const std::vector<std::string> acl = {"aclEnable=true", "aclFile=" + c.acl_file,
+                                          "clusterCredentialFile=" + cluster_file};
+    std::vector<std::string> broker = {COMET_BROKER_BIN, "listenPort=0", "bindAddress=127.0.0.1",
+                                       "storePathRootDir=" + dir.path() + "/store"};
+    broker.insert(broker.end(), acl.begin(), acl.end());
+    std::vector<std::string> namesrv = {COMET_NAMESRV_BIN, "listenPort=0", "bindAddress=127.0.0.1"};
+    namesrv.insert(namesrv.end(), acl.begin(), acl.end());
+    for (const auto& argv : {broker, namesrv}) {
+      const RunResult r = run_process(argv, {}, 20s);
+      EXPECT_NE(r.exit_code, 0) << argv[0];
+      EXPECT_NE(r.err.find(c.error), std::string::npos) << argv[0] << ": " << r.err;
+      EXPECT_EQ(r.err.find("hidden"), std::string::npos) << r.err;
+      EXPECT_EQ(r.out.find("ready on"), std::string::npos) << r.out;
+    }
   }
 }
 
