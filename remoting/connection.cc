@@ -25,6 +25,28 @@ constexpr size_t kMaxFramesPerWrite = 256;
 constexpr size_t kMaxBytesPerWrite = 4 * 1024 * 1024;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 
+// TLS writes go through a buffer of this size (Connection::write_tls).
+constexpr size_t kTlsStageBytes = 256 * 1024;
+
+// Copies up to `n` bytes of `bufs`, from buffer `index` at `offset` on, into `out`, and moves
+// the position past them; returns how many (0: all copied before).
+size_t gather_chunk(const std::vector<asio::const_buffer>& bufs, size_t& index, size_t& offset,
+                    uint8_t* out, size_t n) {
+  size_t copied = 0;
+  while (copied < n && index < bufs.size()) {
+    const asio::const_buffer& b = bufs[index];
+    const size_t take = std::min(n - copied, b.size() - offset);
+    std::memcpy(out + copied, static_cast<const uint8_t*>(b.data()) + offset, take);
+    copied += take;
+    offset += take;
+    if (offset == b.size()) {
+      ++index;
+      offset = 0;
+    }
+  }
+  return copied;
+}
+
 int64_t ticks_now() {
   return std::chrono::steady_clock::now().time_since_epoch().count();
 }
@@ -87,7 +109,7 @@ void Connection::start() {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   started_ = true;
-  if (options_.tls_mode != TlsMode::kDisabled && options_.tls) {
+  if (options_.tls_mode != TlsMode::kDisabled) {
     asio::co_spawn(socket_.get_executor(), accept_tls(),
                    [self = shared_from_this()](std::exception_ptr) {});
     return;
@@ -153,6 +175,10 @@ awaitable<void> Connection::accept_tls() {
     }
     first_bytes_ = std::move(head);
     spawn_io();
+    co_return;
+  }
+  if (!options_.tls) {  // a TLS mode without a context: serve nothing rather than plain
+    refuse("TLS connection refused: the server has no TLS context");
     co_return;
   }
   tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_, std::move(head)), *options_.tls);
@@ -406,9 +432,7 @@ awaitable<void> Connection::writer() {
   std::vector<OutFrame> taken;  // frames taken from out_, written from `next` on
   size_t next = 0;
   std::vector<asio::const_buffer> buffers;
-  // TLS: the batch copied into one buffer. Asio's TLS stream encrypts the first buffer of a
-  // sequence per write, which would make a record and a syscall of every frame.
-  std::vector<uint8_t> staged;
+  std::vector<uint8_t> staged;  // TLS only (write_tls)
   while (is_open()) {
     if (next == taken.size()) {
       taken.clear();
@@ -447,11 +471,7 @@ awaitable<void> Connection::writer() {
     }
     std::error_code ec;
     if (tls_) [[unlikely]] {
-      staged.resize(asio::buffer_size(buffers));
-      asio::buffer_copy(asio::buffer(staged), buffers);
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(*tls_, asio::buffer(staged), as_tuple(use_awaitable));
-      if (staged.capacity() > kReadBufferBytes) std::vector<uint8_t>().swap(staged);
+      ec = co_await write_tls(buffers, staged);
     } else {
       std::tie(ec, std::ignore) =
           co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
@@ -462,6 +482,22 @@ awaitable<void> Connection::writer() {
     if (ec) break;
   }
   close();
+}
+
+awaitable<std::error_code> Connection::write_tls(const std::vector<asio::const_buffer>& buffers,
+                                                 std::vector<uint8_t>& staged) {
+  // Asio's TLS stream encrypts only the first buffer of a sequence per write, which would make
+  // a record and a syscall of every frame: the batch goes through one buffer of at most
+  // kTlsStageBytes (big batches in turns, so a connection keeps no more than that).
+  if (staged.empty()) staged.resize(kTlsStageBytes);
+  size_t index = 0, offset = 0;
+  while (true) {
+    const size_t n = gather_chunk(buffers, index, offset, staged.data(), staged.size());
+    if (n == 0) co_return std::error_code();
+    auto [ec, written] =
+        co_await asio::async_write(*tls_, asio::buffer(staged.data(), n), as_tuple(use_awaitable));
+    if (ec) co_return ec;
+  }
 }
 
 bool Connection::send(RemotingCommand cmd) {

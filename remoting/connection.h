@@ -47,6 +47,7 @@ struct ConnectionOptions {
   TlsMode tls_mode = TlsMode::kDisabled;
   // Server side: a connection must have sent its first bytes and finished the TLS handshake
   // within this, or it is closed (a slow or stalled handshaker holds nothing for long).
+  // RemotingServer lowers it to its frame_read_timeout when that is lower.
   std::chrono::milliseconds tls_handshake_timeout{10'000};
   // Server side: where refused TLS connections are logged (one per server, rate-limited; the
   // RemotingServer makes it). Null: each is logged.
@@ -126,6 +127,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues an encoded frame (send's tail, for both protocols).
   bool enqueue(OutFrame f);
   asio::awaitable<void> writer();
+  // Writer: `buffers` through the TLS stream, copied in turns into `staged`.
+  asio::awaitable<std::error_code> write_tls(const std::vector<asio::const_buffer>& buffers,
+                                             std::vector<uint8_t>& staged);
   asio::awaitable<void> connect(std::string address, std::chrono::milliseconds timeout);
   // Server side with a TLS mode: TLS or plain from the first bytes, the handshake, then I/O.
   asio::awaitable<void> accept_tls();

@@ -18,6 +18,11 @@ RemotingServer::RemotingServer(ServerOptions options)
   if (!options_.connection.tls_refusals) {
     options_.connection.tls_refusals = std::make_shared<TlsRefusalLog>();
   }
+  // A slow handshaker is a slow-loris sender too: the frame read timeout bounds it when lower.
+  auto& handshake = options_.connection.tls_handshake_timeout;
+  if (options_.frame_read_timeout.count() > 0) {
+    handshake = std::min(handshake, options_.frame_read_timeout);
+  }
 }
 
 RemotingServer::~RemotingServer() {

@@ -5,6 +5,8 @@
 
 namespace comet::remoting {
 
+static_assert(kTlsDetectBytes >= kProtocolDetectBytes, "detect_protocol decides on these bytes");
+
 FirstBytes classify_first_bytes(const uint8_t* bytes, size_t n) {
   if (n == 0) return FirstBytes::kNeedMore;
   if (bytes[0] != 0x16) return FirstBytes::kPlain;

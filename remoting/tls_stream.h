@@ -43,7 +43,10 @@ class PrefixedSocket {
           }
           const size_t n = asio::buffer_copy(bufs, asio::buffer(prefix_) + offset_);
           offset_ += n;
-          if (offset_ == prefix_.size()) std::vector<uint8_t>().swap(prefix_), offset_ = 0;
+          if (offset_ == prefix_.size()) {  // replayed: give its memory back
+            std::vector<uint8_t>().swap(prefix_);
+            offset_ = 0;
+          }
           // Completes later, never inside the initiating call (Asio's rule).
           auto ex = asio::get_associated_executor(handler, socket_->get_executor());
           asio::post(ex, [h = std::move(handler), n]() mutable { h(std::error_code(), n); });

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -78,6 +79,13 @@ RemotingCommand offset_request(int32_t queue_id, std::string body = {}) {
 // The remoting log's lines, for the tests to wait on.
 class LogLines : public spdlog::sinks::base_sink<std::mutex> {
  public:
+  // Lines logged so far containing `part`.
+  size_t count(const std::string& part) {
+    std::lock_guard lock(lines_mu_);
+    return static_cast<size_t>(std::count_if(lines_.begin(), lines_.end(), [&](const auto& l) {
+      return l.find(part) != std::string::npos;
+    }));
+  }
   // Waits (at most 5 s) for a line containing every one of `parts`.
   bool wait_for(const std::vector<std::string>& parts) {
     std::unique_lock lock(lines_mu_);
@@ -356,6 +364,23 @@ TEST_F(TlsConnectionTest, EnforcingRefusesPlainClientsAndServesTls) {
   expect_serves_tls();
 }
 
+TEST_F(TlsConnectionTest, RefusalsAreLoggedAtMostOnceASecond) {
+  start_server(TlsMode::kEnforcing);
+  const std::string why = "plain connection refused";
+  const size_t before = log_->count(why);
+  constexpr int kPeers = 5;
+  for (int i = 0; i < kPeers; ++i) {
+    RawPeer peer(server_->port());
+    ASSERT_TRUE(peer.connected());
+    ASSERT_TRUE(peer.write("not a TLS ClientHello"));
+    ASSERT_TRUE(peer.closed_by_server());  // logged (or counted) before the close
+  }
+  const size_t lines = log_->count(why) - before;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LT(lines, size_t{kPeers}) << "each refusal logged: no rate limit";
+  expect_serves_tls();
+}
+
 TEST_F(TlsConnectionTest, AClientTrustingAnotherCaFailsWithAVerifyError) {
   start_server(TlsMode::kEnforcing);
   auto r = call(tls_client(client_context("other-ca")));
@@ -425,6 +450,31 @@ TEST_F(TlsConnectionTest, StalledHandshakesAreCutWithinTheBound) {
   EXPECT_LT(took, kBound + 2s);
   EXPECT_TRUE(logged({"127.0.0.1:", "no TLS handshake within 300 ms"}));
   expect_serves_tls();
+}
+
+TEST_F(TlsConnectionTest, AClientHandshakeIsBoundedByTheConnectTimeout) {
+  // A listener that never accepts: TCP connects (the kernel's backlog), TLS never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  address_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  ClientOptions options = tls_client(client_context("ca"));
+  options.connect_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = call(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("TLS handshake with " + address_ + " timed out"),
+            std::string::npos)
+      << r.status().to_string();
+  EXPECT_LT(took, 3s);
 }
 
 }  // namespace
