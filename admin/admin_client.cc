@@ -57,10 +57,14 @@ Status status_from_response(const RemotingCommand& resp) {
 
 namespace {
 
-client::ClientConfig admin_client_config(const std::string& namesrv_addrs,
-                                         std::chrono::milliseconds timeout) {
+client::ClientConfig namesrv_only(const std::string& namesrv_addrs) {
   client::ClientConfig config;
   config.namesrv_addr = namesrv_addrs;
+  return config;
+}
+
+client::ClientConfig admin_client_config(client::ClientConfig config,
+                                         std::chrono::milliseconds timeout) {
   config.request_timeout = timeout;
   config.callback_threads = 1;  // the tool runs no callbacks of its own
   return config;
@@ -69,7 +73,10 @@ client::ClientConfig admin_client_config(const std::string& namesrv_addrs,
 }  // namespace
 
 AdminClient::AdminClient(const std::string& namesrv_addrs, std::chrono::milliseconds timeout)
-    : config_(admin_client_config(namesrv_addrs, timeout)),
+    : AdminClient(namesrv_only(namesrv_addrs), timeout) {}
+
+AdminClient::AdminClient(client::ClientConfig config, std::chrono::milliseconds timeout)
+    : config_(admin_client_config(std::move(config), timeout)),
       timeout_(timeout),
       client_(client::MQClient::get_or_create(config_)) {}
 

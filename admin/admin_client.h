@@ -31,6 +31,9 @@ class AdminClient {
  public:
   // `namesrv_addrs`: "host:port;host:port".
   AdminClient(const std::string& namesrv_addrs, std::chrono::milliseconds timeout);
+  // With the credentials and TLS settings of `config` (its namesrv_addr, client_id and
+  // security; the request timeout is `timeout`). Check setup_status() before use.
+  AdminClient(client::ClientConfig config, std::chrono::milliseconds timeout);
   ~AdminClient();
   AdminClient(const AdminClient&) = delete;
   AdminClient& operator=(const AdminClient&) = delete;
@@ -122,6 +125,8 @@ class AdminClient {
                                     int64_t physical_offset);
 
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // Why the config's credentials or TLS files cannot be used (ok when they can).
+  const Status& setup_status() const { return client_->setup_status(); }
   // For the Producer and PullConsumer of sendMessage and consumeMessage: they share this
   // client's MQClient (same client_id).
   const client::ClientConfig& client_config() const { return config_; }

@@ -12,6 +12,7 @@
 
 #include "admin/command.h"
 #include "admin/options.h"
+#include "admin/security_options.h"
 #include "producer/mq_client.h"
 
 namespace comet::admin {
@@ -71,7 +72,8 @@ std::string command_usage(std::string_view command) {
       o << " [" << form << ']';
     }
   }
-  o << " [-n <addr>] [--json] [--timeout-ms <ms>]\n" << spec->summary << "\n\noptions:\n";
+  o << " [-n <addr>] [--json] [--timeout-ms <ms>] [account and TLS options]\n"
+    << spec->summary << "\n\noptions:\n";
   std::vector<OptionSpec> all = spec->options;
   all.insert(all.end(), common_options().begin(), common_options().end());
   describe_options(o, all);
@@ -123,7 +125,22 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "comet-admin " << spec->name << ": -n names no address\n\n" << command_usage(spec->name);
     return kExitUsage;
   }
-  AdminClient client(namesrv, std::chrono::milliseconds(timeout_ms));
+  if (Status s = check_security_options(parsed.values); !s.is_ok()) {
+    err << "comet-admin " << spec->name << ": " << s.message() << "\n\n"
+        << command_usage(spec->name);
+    return kExitUsage;
+  }
+  client::ClientConfig config;
+  config.namesrv_addr = namesrv;
+  if (Status s = apply_security_options(parsed.values, config); !s.is_ok()) {
+    err << spec->name << ": " << s.message() << '\n';
+    return kExitFailure;
+  }
+  AdminClient client(std::move(config), std::chrono::milliseconds(timeout_ms));
+  if (!client.setup_status().is_ok()) {
+    err << spec->name << ": " << client.setup_status().message() << '\n';
+    return kExitFailure;
+  }
   Context ctx{*spec, parsed.values, client, out, err, parsed.values.has("json")};
   return spec->handler(ctx);
 }

@@ -217,6 +217,21 @@ const std::vector<OptionSpec>& common_options() {
        "127.0.0.1:9876)"},
       {"json", '\0', OptionKind::kFlag, "", "print JSON instead of a table"},
       {"timeout-ms", '\0', OptionKind::kInt, "<ms>", "timeout of each request (default 5000)"},
+      // No defaults shown for the account: the help never prints a secret.
+      {"accessKey", '\0', OptionKind::kString, "<ak>",
+       "access key to sign requests with (with --secretKey; else --credentials-file, else "
+       "$COMET_ACCESS_KEY/$COMET_SECRET_KEY, else unsigned)"},
+      {"secretKey", '\0', OptionKind::kString, "<sk>", "secret key of --accessKey"},
+      {"credentials-file", '\0', OptionKind::kString, "<file>",
+       "accessKey and secretKey from a YAML file (RocketMQ's tools.yml shape)"},
+      {"tls", '\0', OptionKind::kFlag, "", "connect with TLS (needs --tls-ca)"},
+      {"tls-ca", '\0', OptionKind::kString, "<file>",
+       "PEM CA bundle the servers' certificates are checked against (implies --tls)"},
+      {"tls-cert", '\0', OptionKind::kString, "<file>",
+       "PEM client certificate, for servers that ask for one (with --tls-key)"},
+      {"tls-key", '\0', OptionKind::kString, "<file>", "PEM private key of --tls-cert"},
+      {"tls-no-verify-hostname", '\0', OptionKind::kFlag, "",
+       "accept a server certificate that does not name the host dialled"},
       {"help", 'h', OptionKind::kFlag, "", "print this help"},
   };
   return kCommon;

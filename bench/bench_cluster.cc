@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "admin/admin_client.h"
+#include "bench/bench_security.h"
 
 namespace comet::bench {
 namespace {
@@ -185,6 +186,8 @@ Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
     }
     b.argv.push_back("storePathRootDir=" + dir + "/" + b.label);
     b.argv.insert(b.argv.end(), extra.begin(), extra.end());
+    const auto& secured = bench_security().server_args;
+    b.argv.insert(b.argv.end(), secured.begin(), secured.end());
     b.argv.insert(b.argv.end(), broker_args.begin(), broker_args.end());
     c->brokers_.push_back(std::move(b));
   };
@@ -230,9 +233,10 @@ BenchCluster::~BenchCluster() {
 
 Status BenchCluster::start_namesrv() {
   const std::string bind = lab_ ? NetnsLab::hub_addr() : "127.0.0.1";
-  COMET_ASSIGN_OR_RETURN(namesrv_,
-                         ChildProcess::spawn({bin_.namesrv, "listenPort=0", "bindAddress=" + bind},
-                                             dir_ + "/namesrv.log"));
+  std::vector<std::string> argv = {bin_.namesrv, "listenPort=0", "bindAddress=" + bind};
+  const auto& secured = bench_security().server_args;
+  argv.insert(argv.end(), secured.begin(), secured.end());
+  COMET_ASSIGN_OR_RETURN(namesrv_, ChildProcess::spawn(argv, dir_ + "/namesrv.log"));
   COMET_ASSIGN_OR_RETURN(std::string line, namesrv_->wait_for_line(" ready on ", timeout_));
   namesrv_addr_ = ChildProcess::address_in(line);
   return Status::ok();
@@ -305,6 +309,8 @@ double BenchCluster::broker_cpu_seconds() {
 Result<std::string> BenchCluster::run_admin(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {bin_.admin};
   argv.insert(argv.end(), args.begin(), args.end());
+  const auto& tool_args = bench_security().admin_tool_args;
+  argv.insert(argv.end(), tool_args.begin(), tool_args.end());
   COMET_ASSIGN_OR_RETURN(auto proc, ChildProcess::spawn(argv, dir_ + "/admin.log"));
   if (!proc->wait_exit(timeout_)) {
     return Status::timeout("comet-admin " + args[0] + " did not finish within " +
@@ -326,7 +332,7 @@ Result<DrillReport> BenchCluster::fail_over() {
   // The victim: the master, or the member that leads now.
   size_t victim = 0;
   if (mode_ == Mode::kDLedger) {
-    admin::AdminClient admin(namesrv_addr_, 2s);
+    admin::AdminClient admin(bench_admin_config(namesrv_addr_), 2s);
     victim = brokers_.size();
     for (size_t i = 0; i < brokers_.size(); ++i) {
       auto s = admin.dledger_status(brokers_[i].addr);
@@ -400,7 +406,7 @@ size_t BenchCluster::index_of_addr(const std::string& addr) const {
 }
 
 Result<size_t> BenchCluster::master_index() {
-  admin::AdminClient admin(namesrv_addr_, 2s);
+  admin::AdminClient admin(bench_admin_config(namesrv_addr_), 2s);
   if (mode_ == Mode::kDLedger) {
     for (size_t i = 0; i < brokers_.size(); ++i) {
       if (!brokers_[i].proc) continue;
@@ -423,7 +429,7 @@ Result<size_t> BenchCluster::master_index() {
 }
 
 Status BenchCluster::promote(size_t i) {
-  admin::AdminClient admin(namesrv_addr_, 2s);
+  admin::AdminClient admin(bench_admin_config(namesrv_addr_), 2s);
   COMET_ASSIGN_OR_RETURN(auto info, admin.cluster_info());
   for (const auto& bd : info.broker_datas) {
     if (!bd || bd->broker_name != kBrokerName) continue;

@@ -1,5 +1,6 @@
 #include "bench/bench_producer.h"
 
+#include "bench/bench_security.h"
 #include "bench/rocketmq_producer.h"
 
 namespace comet::bench {
@@ -54,13 +55,16 @@ Result<std::unique_ptr<BenchProducer>> start_producer(Protocol protocol, const s
                                                       const std::string& client_id,
                                                       std::chrono::milliseconds send_timeout) {
   if (protocol == Protocol::kRocketmq) {
+    if (bench_security().secured()) {
+      return Status::invalid_argument(
+          "--protocol rocketmq sends unsigned plain RocketMQ frames: not with ACL or TLS");
+    }
     auto p = std::make_unique<RocketmqProducer>(namesrv, group);
     p->set_send_timeout(send_timeout);
     COMET_RETURN_IF_ERROR(p->start());
     return std::unique_ptr<BenchProducer>(std::move(p));
   }
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id;
   auto p = std::make_unique<NativeProducer>(group, cfg);
   COMET_RETURN_IF_ERROR(p->start(send_timeout));

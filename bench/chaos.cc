@@ -1,4 +1,5 @@
 #include "bench/chaos.h"
+#include "bench/bench_security.h"
 
 #include <stdlib.h>
 
@@ -66,6 +67,7 @@ struct ChaosOptions {
   std::string bin_dir;
   bool keep = false;
   bool failing_listener = false;  // the consumers fail messages (bench/failure_plan.h)
+  SecurityOptions security;       // --acl, --tls (bench/bench_security.h)
 };
 
 constexpr std::string_view kGroup = "ChaosConsumers";
@@ -80,7 +82,8 @@ constexpr const char* kChaosUsage =
     "                         [--settle-ms MS] [--rate R] [--producers P]\n"
     "                         [--msg-size B] [--consumers N] [--consumer-churn N]\n"
     "                         [--no-netns] [--broker key=value]...\n"
-    "                         [--bin-dir DIR] [--keep] [--failing-listener]\n"
+    "                         [--bin-dir DIR] [--keep] [--failing-listener] [--acl] [--tls]\n"
+    "                         [--certs-dir DIR]\n"
     "Per mode a fresh local cluster (brokers in network namespaces as root), a seeded\n"
     "schedule of faults while producers and consumers run, then every queue and every\n"
     "delivery checked. Exit status 0 only if every mode passed.\n"
@@ -90,12 +93,12 @@ constexpr const char* kChaosUsage =
 
 int chaos_usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench chaos: " << why << "\n";
-  std::cerr << kChaosUsage;
+  std::cerr << kChaosUsage << kSecurityUsage;
   return 2;
 }
 
 int chaos_help() {
-  std::cout << kChaosUsage;
+  std::cout << kChaosUsage << kSecurityUsage;
   return 0;
 }
 
@@ -138,8 +141,7 @@ class ConsumerGroup {
   ~ConsumerGroup() { stop(); }
 
   Status add() {
-    client::ClientConfig cfg;
-    cfg.namesrv_addr = namesrv_;
+    client::ClientConfig cfg = bench_client_config(namesrv_);
     cfg.client_id = client_id("chaos-consumer-" + std::to_string(started_++));
     auto c = std::make_unique<client::PushConsumer>(std::string(kGroup), cfg);
     c->set_consume_from_where(client::ConsumeFromWhere::kFirstOffset);
@@ -191,8 +193,7 @@ class ConsumerGroup {
 // `timeout`. No DLQ route and nothing expected: nothing was dead-lettered.
 Status read_dead_letters(const std::string& namesrv, const std::string& topic, Verifier& dead,
                          const std::function<bool()>& complete, std::chrono::milliseconds timeout) {
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id("dlq-reader");
   client::PullConsumer consumer("comet-bench-dlq", cfg);
   consumer.set_broker_suspend_max_time(2s);
@@ -643,6 +644,8 @@ int run_chaos(int argc, char** argv) {
       o.keep = true;
     } else if (a == "--failing-listener") {
       o.failing_listener = true;
+    } else if (auto taken = parse_security_option(args, o.security); taken != OptionTaken::kNo) {
+      if (taken == OptionTaken::kBad) return chaos_usage(args.bad());
     } else {
       return chaos_usage(args.bad());
     }
@@ -658,13 +661,19 @@ int run_chaos(int argc, char** argv) {
   }
   auto bin = Binaries::find(o.bin_dir);
   if (!bin.is_ok()) return chaos_usage(bin.status().message());
+  auto security = prepare_security(o.security, /*local=*/true, "chaos");
+  if (!security.is_ok()) return chaos_usage(security.status().message());
+  const ScopedBenchSecurity secured(std::move(*security), o.keep);
+  // make-certs.sh's server certificate names 127.0.0.1 and localhost, not the namespaces' hosts.
+  if (o.netns) skip_hostname_check();
   const uint64_t seed =
       o.seed ? o.seed
              : static_cast<uint64_t>(Clock::now().time_since_epoch().count()) % 1000000 + 1;
   std::cout << fmt::format(
       "chaos: {} cycles per mode of {} ms fault + {} ms settle, {} msgs/s "
-      "from {} producers, seed {} (--seed {} replays the schedule)\n",
-      o.cycles, o.fault.count(), o.settle.count(), o.send.rate, o.send.producers, seed, seed);
+      "from {} producers, seed {} (--seed {} replays the schedule){}\n",
+      o.cycles, o.fault.count(), o.settle.count(), o.send.rate, o.send.producers, seed, seed,
+      bench_security().secured() ? ", " + bench_security().label() : "");
   std::vector<ChaosResult> results;
   for (Mode m : o.modes)
     results.push_back(run_mode(o, *bin, m, seed));

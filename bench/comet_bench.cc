@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench/bench_producer.h"
+#include "bench/bench_security.h"
 #include "bench/chaos.h"
 #include "bench/compare.h"
 #include "bench/delay.h"
@@ -56,6 +57,7 @@ struct CommonOptions {
   std::string topic = "BenchTopic";
   uint64_t messages = 100000;
   bool json = false;
+  SecurityOptions security;  // the cluster's account and TLS (bench/bench_security.h)
 };
 
 struct ProduceOptions : CommonOptions {
@@ -83,6 +85,8 @@ constexpr const char* kUsage =
     " [--threads T]\n"
     "                          [--timeout-s S] [--json]\n"
     "         reads N messages with a push consumer; prints throughput, redeliveries, reorders\n"
+    "       produce and consume also take [--accessKey AK --secretKey SK | --credentials-file F]\n"
+    "                          [--tls-ca F [--tls-cert F --tls-key F] [--tls-no-verify-hostname]]\n"
     "       comet-bench compare [--modes single,async,sync,dledger] [--messages N]"
     " [--failover] ...\n"
     "         the replication modes side by side on local clusters, every message verified\n"
@@ -137,6 +141,9 @@ int parse_options(int argc, char** argv, CommonOptions& common, Specific specifi
       common.messages = static_cast<uint64_t>(*n);
     } else if (a == "--json") {
       common.json = true;
+    } else if (auto taken = parse_security_option(args, common.security);
+               taken != OptionTaken::kNo) {
+      if (taken == OptionTaken::kBad) return usage(args.bad().c_str());
     } else if (!specific(args)) {
       return usage(args.bad().c_str());
     }
@@ -144,9 +151,19 @@ int parse_options(int argc, char** argv, CommonOptions& common, Specific specifi
   return 0;
 }
 
+// The account and TLS settings of `o` for this process (an existing cluster's); nullopt and a
+// usage message when they are bad.
+std::optional<ScopedBenchSecurity> secure(const CommonOptions& o) {
+  auto security = prepare_security(o.security, /*local=*/false, "");
+  if (!security.is_ok()) {
+    usage(security.status().message().c_str());
+    return std::nullopt;
+  }
+  return std::optional<ScopedBenchSecurity>(std::in_place, std::move(*security), false);
+}
+
 int consume(const ConsumeOptions& o) {
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = o.namesrv;
+  client::ClientConfig cfg = bench_client_config(o.namesrv);
   cfg.client_id = client::default_client_id() + "-consume";
   const std::string group = !o.group.empty()
                                 ? o.group
@@ -243,6 +260,8 @@ int parse_consume(int argc, char** argv) {
   if (o.messages == 0 || o.threads <= 0 || o.timeout_s <= 0) {
     return usage("--messages, --threads and --timeout-s must be positive");
   }
+  auto secured = secure(o);
+  if (!secured) return 2;
   return consume(o);
 }
 
@@ -403,5 +422,7 @@ int main(int argc, char** argv) {
   if (o.messages == 0 || o.size == 0 || o.inflight <= 0 || o.batch <= 0 || o.producers <= 0) {
     return usage("--messages, --size, --inflight, --batch and --producers must be positive");
   }
+  auto secured = secure(o);
+  if (!secured) return 2;
   return produce(o);
 }

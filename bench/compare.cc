@@ -1,4 +1,5 @@
 #include "bench/compare.h"
+#include "bench/bench_security.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct CompareOptions {
   int queues = 8;
   std::chrono::milliseconds send_timeout{3000};
   Protocol protocol = Protocol::kNative;  // what the producers speak
+  SecurityOptions security;               // --acl, --tls, or an existing cluster's account
 };
 
 constexpr const char* kCompareUsage =
@@ -66,18 +68,19 @@ constexpr const char* kCompareUsage =
     "                           [--warmup N] [--failover] [--namesrv host:port]\n"
     "                           [--broker key=value]... [--send-timeout-ms MS]\n"
     "                           [--protocol native|rocketmq] [--out DIR] [--bin-dir DIR] [--keep]\n"
+    "                           [--acl] [--tls] [--certs-dir DIR] [account and TLS options]\n"
     "Starts a fresh local cluster per mode (or uses --namesrv's), sends the same workload,\n"
     "reads every message back and checks it; prints a table, writes results.csv,\n"
     "results.json and chart.svg to --out. Exit status 0 only if every mode passed.\n";
 
 int usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench compare: " << why << "\n";
-  std::cerr << kCompareUsage;
+  std::cerr << kCompareUsage << kSecurityUsage;
   return 2;
 }
 
 int compare_help() {
-  std::cout << kCompareUsage;
+  std::cout << kCompareUsage << kSecurityUsage;
   return 0;
 }
 
@@ -210,7 +213,7 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
 ModeResult run_external(const CompareOptions& o) {
   ModeResult r;
   r.mode = "cluster";
-  admin::AdminClient admin(o.namesrv, 10s);
+  admin::AdminClient admin(bench_admin_config(o.namesrv), 10s);
   auto info = admin.cluster_info();
   if (!info.is_ok()) {
     r.error = "cluster info from " + o.namesrv + ": " + info.status().to_string();
@@ -291,6 +294,8 @@ int run_compare(int argc, char** argv) {
       auto p = parse_protocol(*s);
       if (!p) return usage("--protocol is native or rocketmq, not " + *s);
       o.protocol = *p;
+    } else if (auto taken = parse_security_option(args, o.security); taken != OptionTaken::kNo) {
+      if (taken == OptionTaken::kBad) return usage(args.bad());
     } else {
       return usage(args.bad());
     }
@@ -309,6 +314,10 @@ int run_compare(int argc, char** argv) {
     return usage("--failover needs the local clusters (it kills brokers): drop --namesrv");
   }
 
+  auto security = prepare_security(o.security, o.namesrv.empty(), "compare");
+  if (!security.is_ok()) return usage(security.status().message());
+  const ScopedBenchSecurity secured(std::move(*security), o.keep);
+
   std::vector<ModeResult> results;
   if (!o.namesrv.empty()) {
     results.push_back(run_external(o));
@@ -322,9 +331,11 @@ int run_compare(int argc, char** argv) {
       results.push_back(run_local(o, *bin, m));
   }
 
+  const std::string label = bench_security().label();
   const std::string workload =
-      fmt::format("{} messages of {} B, {} producer(s) x {} in flight{}", o.messages, o.size,
-                  o.producers, o.inflight, o.failover ? ", failover drill at half way" : "");
+      fmt::format("{} messages of {} B, {} producer(s) x {} in flight{}{}", o.messages, o.size,
+                  o.producers, o.inflight, o.failover ? ", failover drill at half way" : "",
+                  label.empty() ? "" : ", " + label);
   std::printf("\ncomet-bench compare: %s\n\n%s\n", workload.c_str(),
               markdown_table(results).c_str());
   for (const auto& r : results) {

@@ -1,4 +1,5 @@
 #include "bench/delay.h"
+#include "bench/bench_security.h"
 
 #include <algorithm>
 #include <chrono>
@@ -158,8 +159,7 @@ Result<LatenessResult> measure_lateness(const DelayOptions& o, const std::string
   LatencyHistogram consumer_late, broker_late;
   std::atomic<uint64_t> early{0};
 
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id("delay-consumer");
   client::PushConsumer consumer("comet-bench-delay", cfg);
   COMET_RETURN_IF_ERROR(consumer.subscribe(topic, "*"));

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "bench/bench_cluster.h"
+#include "bench/bench_security.h"
 #include "bench/latency_histogram.h"
 #include "bench/verify.h"
 #include "bench/workload.h"
@@ -40,24 +41,25 @@ struct SoakOptions {
   std::vector<std::string> broker_args;
   std::string bin_dir;
   bool keep = false;
+  SecurityOptions security;  // --acl, --tls (bench/bench_security.h)
 };
 
 constexpr const char* kSoakUsage =
     "usage: comet-bench soak [--mode sync] [--minutes M] [--load F] [--rate R]\n"
     "                        [--probe-s S] [--msg-size B] [--producers P]\n"
     "                        [--sample-s S] [--broker key=value]... [--bin-dir DIR]\n"
-    "                        [--keep]\n"
+    "                        [--keep] [--acl] [--tls] [--certs-dir DIR]\n"
     "Probes the local cluster's maximum rate, then runs at --load of it for --minutes,\n"
     "judging memory growth, latency drift and the rate held. Exit status 0 if it passed.\n";
 
 int soak_usage(const std::string& why) {
   if (!why.empty()) std::cerr << "comet-bench soak: " << why << "\n";
-  std::cerr << kSoakUsage;
+  std::cerr << kSoakUsage << kSecurityUsage;
   return 2;
 }
 
 int soak_help() {
-  std::cout << kSoakUsage;
+  std::cout << kSoakUsage << kSecurityUsage;
   return 0;
 }
 
@@ -273,12 +275,17 @@ int run_soak(int argc, char** argv) {
       o.bin_dir = *s;
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (auto taken = parse_security_option(args, o.security); taken != OptionTaken::kNo) {
+      if (taken == OptionTaken::kBad) return soak_usage(args.bad());
     } else {
       return soak_usage(args.bad());
     }
   }
   auto bin = Binaries::find(o.bin_dir);
   if (!bin.is_ok()) return soak_usage(bin.status().message());
+  auto security = prepare_security(o.security, /*local=*/true, "soak");
+  if (!security.is_ok()) return soak_usage(security.status().message());
+  const ScopedBenchSecurity secured(std::move(*security), o.keep);
   return soak(o, *bin);
 }
 

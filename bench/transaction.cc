@@ -1,4 +1,5 @@
 #include "bench/transaction.h"
+#include "bench/bench_security.h"
 
 #include <algorithm>
 #include <atomic>
@@ -88,8 +89,7 @@ class FixedListener : public client::TransactionListener {
 };
 
 client::ClientConfig config_for(const std::string& namesrv, const std::string& what) {
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id(what);
   return cfg;
 }
@@ -295,7 +295,7 @@ Result<Storm> measure_storm(const TxnOptions& o, const BenchCluster& c) {
   // within a check interval.
   wait_out(std::chrono::milliseconds(o.txn_timeout_ms + o.check_interval_ms));
   r.storm = probe(o, producer, consumer, length);
-  admin::AdminClient admin(namesrv, 5s);
+  admin::AdminClient admin(bench_admin_config(namesrv), 5s);
   auto open = admin.open_transactions(c.master_addr(), kStormGroup, 1);
   if (open.is_ok()) {
     r.open_at_end = open->total;

@@ -1,4 +1,5 @@
 #include "bench/workload.h"
+#include "bench/bench_security.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -198,8 +199,7 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
 // One synchronous send that may wait up to 30 s: a cluster just started may still be electing a
 // leader or pre-faulting its first segment.
 Status first_send(const std::string& namesrv, const std::string& topic) {
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id("first");
   client::Producer producer("comet-bench-compare", cfg);
   COMET_RETURN_IF_ERROR(producer.start());
@@ -216,8 +216,7 @@ Status first_send(const std::string& namesrv, const std::string& topic) {
 // comes (lost in a failover) is left after one long poll brings nothing. Bounded by `timeout`.
 Status read_back(const std::string& namesrv, const std::string& topic, const AckedEnds& acked,
                  Verifier& verifier, std::chrono::milliseconds timeout) {
-  client::ClientConfig cfg;
-  cfg.namesrv_addr = namesrv;
+  client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id("verify");
   client::PullConsumer consumer("comet-bench-verify", cfg);
   consumer.set_pull_timeout_when_suspend(3s);
@@ -265,7 +264,7 @@ Status read_back(const std::string& namesrv, const std::string& topic, const Ack
 
 Status create_topic(const std::string& namesrv, const std::vector<std::string>& masters,
                     const std::string& topic, int queues) {
-  admin::AdminClient admin(namesrv, 10s);
+  admin::AdminClient admin(bench_admin_config(namesrv), 10s);
   protocol::TopicConfigT config;
   config.topic_name = topic;
   config.read_queue_nums = config.write_queue_nums = queues;

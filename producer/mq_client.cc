@@ -136,12 +136,23 @@ std::shared_ptr<MQClient> MQClient::get_or_create(const ClientConfig& config) {
 MQClient::MQClient(ClientConfig config)
     : config_(std::move(config)),
       namesrv_addrs_(namesrv_list(config_.namesrv_addr)),
+      security_(make_security()),
       remoting_(std::make_unique<remoting::RemotingClient>(remoting_options())),
       callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))),
       lanes_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
 
+ClientSecurity MQClient::make_security() {
+  auto made = ClientSecurity::from_config(config_);
+  if (made.is_ok()) return std::move(made).value();
+  setup_status_ =
+      Status(made.status().code(), "client " + config_.client_id + ": " + made.status().message());
+  client_log()->error("{}", setup_status_.message());
+  return ClientSecurity{};
+}
+
 remoting::ClientOptions MQClient::remoting_options() {
   remoting::ClientOptions o;
+  security_.apply(o.connection);
   o.on_request = [this](const std::shared_ptr<remoting::Connection>& conn, RemotingCommand cmd) {
     on_server_request(conn, cmd);
   };
@@ -329,6 +340,7 @@ MQClient::~MQClient() {
 Status MQClient::start() {
   std::lock_guard lock(mu_);
   if (stopping_) return Status::shutdown("client " + client_id() + " is shut down");
+  COMET_RETURN_IF_ERROR(setup_status_);
   if (namesrv_addrs_.empty()) {
     return Status::invalid_argument("no name server address: set namesrv_addr or NAMESRV_ADDR");
   }
@@ -336,8 +348,8 @@ Status MQClient::start() {
   if (!started_) {
     started_ = true;
     background_ = std::thread([this] { background_loop(); });
-    client_log()->info("client {} started, name servers {}", client_id(),
-                       fmt::join(namesrv_addrs_, ";"));
+    client_log()->info("client {} started, name servers {}, {}", client_id(),
+                       fmt::join(namesrv_addrs_, ";"), security_.describe());
   }
   return Status::ok();
 }

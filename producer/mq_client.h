@@ -33,6 +33,7 @@
 #include "common/status.h"
 #include "consumer/message_ext.h"
 #include "producer/client_config.h"
+#include "producer/client_security.h"
 #include "producer/topic_route.h"
 #include "remoting/remoting_client.h"
 
@@ -47,7 +48,8 @@ std::string describe_response(const remoting::RemotingCommand& response);
 // PULL_OFFSET_MOVED, the offset is outside the queue's range and the consumer must correct it;
 // kMessageTooLarge and kInvalidArgument: the request itself is wrong (retrying it cannot help);
 // kPermissionDenied: NO_PERMISSION, refused by the broker's configuration (a disabled consumer
-// group) until an operator changes it; kIOError: anything else.
+// group) or its access control (aclEnable: unsigned, unknown account, missing permission; the
+// remark says which) until an operator changes it; kIOError: anything else.
 Code status_code_of(remoting::ResponseCode code);
 
 // What heartbeats say of this client, as consumerConnection and producerConnection show it
@@ -94,6 +96,8 @@ class MQClient {
   MQClient(const MQClient&) = delete;
   MQClient& operator=(const MQClient&) = delete;
 
+  // Fails, naming the setting, when the config's credentials or TLS files are unusable (see
+  // setup_status()).
   Status start();
   void shutdown();
   bool running() const;
@@ -102,6 +106,9 @@ class MQClient {
   const ClientConfig& config() const { return config_; }
   const std::string& client_id() const { return config_.client_id; }
   remoting::RemotingClient& remoting() { return *remoting_; }
+  // Whether the config's credentials and TLS settings could be used: if not, why (the client's
+  // connections then carry neither, and start() refuses with this).
+  const Status& setup_status() const { return setup_status_; }
 
   // Sends `request` to the name servers in turn, starting with the one that answered last, until
   // one answers (whatever its response code); the last transport failure, "name server <addr>:
@@ -169,6 +176,8 @@ class MQClient {
 
  private:
   remoting::ClientOptions remoting_options();
+  // The config's signer and TLS context; an error goes to setup_status_.
+  ClientSecurity make_security();
   void on_server_request(const std::shared_ptr<remoting::Connection>& conn,
                          const remoting::RemotingCommand& cmd);
   void on_consumer_ids_notice(const remoting::RemotingCommand& cmd);
@@ -195,6 +204,8 @@ class MQClient {
 
   const ClientConfig config_;
   const std::vector<std::string> namesrv_addrs_;
+  Status setup_status_;  // written once, by make_security() in the constructor
+  const ClientSecurity security_;
   std::unique_ptr<remoting::RemotingClient> remoting_;
   asio::thread_pool callbacks_;
   std::atomic<size_t> namesrv_index_{0};  // the name server that answered last

@@ -158,6 +158,27 @@ TEST(BenchCompareTest, RocketmqProtocolRunsTheSameWorkload) {
   EXPECT_NE(produced.out.find("\"messages\":2000,\"errors\":0"), std::string::npos) << produced.out;
 }
 
+// --tls --acl: every process with tls.server.mode=enforcing and aclEnable, the workload signed
+// as the bench account over TLS, the drill's comet-admin promoteSlave as the admin account.
+TEST(BenchCompareTest, TheFailoverDrillRunsOnClustersWithTlsAndAcl) {
+  TempDir dir;
+  const std::string out = dir.path() + "/results";
+  auto run =
+      run_process({COMET_BENCH_BIN, "compare", "--modes", "sync", "--messages", "4000", "--warmup",
+                   "0", "--inflight", "64", "--failover", "--tls", "--acl", "--out", out},
+                  {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  EXPECT_NE(run.out.find("failover drill at half way, ACL, TLS"), std::string::npos) << run.out;
+  auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 1u) << read_file(out + "/results.csv");
+  EXPECT_EQ(rows[0]["error"], "");
+  EXPECT_GT(num(rows[0], "acked"), 2000u);
+  EXPECT_EQ(num(rows[0], "lost"), 0u);
+  EXPECT_EQ(rows[0]["verified"], "true");
+  EXPECT_NE(read_file(out + "/results.json").find("promoteSlave -b broker-a -i 1"),
+            std::string::npos);
+}
+
 TEST(BenchCompareTest, BadArgumentsGetAClearError) {
   auto bad_mode = run_process({COMET_BENCH_BIN, "compare", "--modes", "single,raft"});
   EXPECT_EQ(bad_mode.exit_code, 2);
@@ -174,6 +195,21 @@ TEST(BenchCompareTest, BadArgumentsGetAClearError) {
       run_process({COMET_BENCH_BIN, "produce", "--protocol", "rocketmq", "--batch", "4"});
   EXPECT_EQ(rmq_batch.exit_code, 2);
   EXPECT_NE(rmq_batch.err.find("no --batch"), std::string::npos) << rmq_batch.err;
+  auto acl_external =
+      run_process({COMET_BENCH_BIN, "compare", "--namesrv", "127.0.0.1:1", "--acl"});
+  EXPECT_EQ(acl_external.exit_code, 2);
+  EXPECT_NE(acl_external.err.find("--acl secures the clusters comet-bench starts"),
+            std::string::npos)
+      << acl_external.err;
+  auto account_local =
+      run_process({COMET_BENCH_BIN, "compare", "--accessKey", "ak", "--secretKey", "sk-123456"});
+  EXPECT_EQ(account_local.exit_code, 2);
+  EXPECT_NE(account_local.err.find("get their own accounts"), std::string::npos)
+      << account_local.err;
+  EXPECT_EQ(account_local.err.find("sk-123456"), std::string::npos) << account_local.err;
+  auto tls_without_ca = run_process({COMET_BENCH_BIN, "produce", "--tls"});
+  EXPECT_EQ(tls_without_ca.exit_code, 2);
+  EXPECT_NE(tls_without_ca.err.find("needs --tls-ca"), std::string::npos) << tls_without_ca.err;
   auto tiny = run_process({COMET_BENCH_BIN, "compare", "--msg-size", "8"});
   EXPECT_EQ(tiny.exit_code, 2);
   EXPECT_NE(tiny.err.find("--msg-size must be"), std::string::npos) << tiny.err;
