@@ -56,7 +56,11 @@ std::optional<AccessDecision> check_signature(const AclSnapshot& snapshot,
                                 code_label(request.request_code) + ")",
                             principal);
   }
-  if (!comet_signature_matches(auth, secret)) {
+  const auto key = snapshot.signing_keys.find(auth.access_key);
+  const bool matches = key != snapshot.signing_keys.end()
+                           ? comet_signature_matches(auth, key->second)
+                           : comet_signature_matches(auth, secret);
+  if (!matches) {
     return refused_decision("signature does not match for account '" + std::string(principal) +
                                 "' (" + code_label(request.request_code) + ")",
                             principal);
@@ -137,6 +141,10 @@ Result<AclSnapshot> AclSnapshot::make(PlainAclConfig config, std::optional<Crede
   s.cluster = std::move(cluster);
   s.signature_window_ms = signature_window_ms;
   s.server_role = std::move(server_role);
+  for (const auto& [access_key, account] : s.config.accounts)
+    s.signing_keys.emplace(access_key, HmacSha256Key(account.secret_key));
+  if (s.cluster)
+    s.signing_keys.emplace(s.cluster->access_key, HmacSha256Key(s.cluster->secret_key));
   return s;
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -26,6 +27,7 @@
 #include "remoting/plain_acl.h"
 #include "remoting/remote_address.h"
 #include "remoting/request_auth.h"
+#include "remoting/request_signature.h"
 
 namespace comet::remoting {
 
@@ -63,6 +65,8 @@ struct AclSnapshot {
   int64_t signature_window_ms = 300'000;
   // Names the server in "... from the broker's clock" ("broker", "name server").
   std::string server_role = "broker";
+  // Every account's and the cluster credential's HMAC key, its padded blocks hashed once.
+  std::unordered_map<std::string, HmacSha256Key> signing_keys;
 
   // Checks that no account uses the cluster credential's access key.
   static Result<AclSnapshot> make(PlainAclConfig config, std::optional<Credentials> cluster,

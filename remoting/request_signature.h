@@ -24,6 +24,20 @@ using Sha256Digest = std::array<uint8_t, 32>;
 constexpr size_t kNonceBytes = 16;
 constexpr size_t kSignatureBytes = 32;
 
+// HMAC-SHA256 under one key, with the key's padded blocks hashed once: a signature over a
+// digest is then two SHA-256 blocks (a server keeps one per account, a signer its own).
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view secret_key);
+  std::array<uint8_t, 32> sign(const Sha256Digest& digest) const;
+
+ private:
+  // SHA-256 states after the inner and outer padded key blocks (OpenSSL's SHA256_CTX, kept
+  // opaque here so the header needs no OpenSSL).
+  alignas(8) std::array<uint8_t, 112> inner_{};
+  alignas(8) std::array<uint8_t, 112> outer_{};
+};
+
 // Signs every request a client connection sends: one per client (its nonces share a random
 // 8-byte prefix, then count up). Thread-safe.
 class RequestSigner {
@@ -42,6 +56,7 @@ class RequestSigner {
 
  private:
   Credentials credentials_;
+  HmacSha256Key key_;
   uint64_t prefix_ = 0;
   std::atomic<uint64_t> counter_{0};
 };
@@ -55,7 +70,8 @@ Sha256Digest signed_frame_digest(std::string_view header, size_t signature_offse
 
 // HMAC-SHA256(secret, digest).
 std::array<uint8_t, 32> comet_signature(std::string_view secret_key, const Sha256Digest& digest);
-// Whether `auth` (kCometHmacSha256) carries the signature `secret_key` makes, in constant time.
+// Whether `auth` (kCometHmacSha256) carries the signature `key` makes, in constant time.
+bool comet_signature_matches(const RequestAuth& auth, const HmacSha256Key& key);
 bool comet_signature_matches(const RequestAuth& auth, std::string_view secret_key);
 
 // Base64(HmacSHA1(secret, content)), as RocketMQ's AclUtils.calSignature.

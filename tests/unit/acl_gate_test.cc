@@ -320,26 +320,5 @@ TEST(AclGate, TheTimerReloadsWithoutBeingAsked) {
 }
 
 // The hot path: a signed, permitted send is a map lookup, one HMAC and a replay-guard update.
-TEST(AclGate, ASignedPermittedSendIsCheap) {
-  auto gate = AclGate::with_config(accounts(), gate_options(), send_table).value();
-  RequestSigner signer({"app", "app-secret"});
-  constexpr int kRequests = 5000;
-  std::vector<RemotingCommand> cmds;
-  cmds.reserve(kRequests);
-  for (int i = 0; i < kRequests; ++i) {
-    cmds.push_back(signed_request(RequestCode::SEND_MESSAGE, std::nullopt, kNow, &signer));
-  }
-  const auto start = std::chrono::steady_clock::now();
-  for (const RemotingCommand& cmd : cmds) {
-    ASSERT_TRUE(gate->admit_from("127.0.0.1:5000", cmd, kNow).is_ok());
-  }
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count() /
-      kRequests;
-  std::printf("admit: %lld ns per signed, permitted send\n", static_cast<long long>(ns));
-  EXPECT_LT(ns, 100'000);  // far above the measured cost: only a gross regression fails
-}
-
 }  // namespace
 }  // namespace comet::remoting

@@ -58,6 +58,30 @@ TEST(RequestSignature, AnyChangedByteBreaksTheSignature) {
   EXPECT_GT(decoded, 20);
 }
 
+std::string hex(const std::array<uint8_t, 32>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xf];
+  }
+  return out;
+}
+
+TEST(RequestSignature, TheSignatureIsHmacSha256OfTheDigest) {
+  // Expected values from Python's hmac.new(key, bytes(range(32)), hashlib.sha256): a short key,
+  // a key of exactly one block, and a longer key (hashed first, as RFC 2104 says).
+  Sha256Digest digest;
+  for (size_t i = 0; i < digest.size(); ++i)
+    digest[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(hex(comet_signature("s3cret", digest)),
+            "336266fe4a9c85bad2b0189849d662fd93934ca115f67b8d98d972bae8cd3082");
+  EXPECT_EQ(hex(comet_signature(std::string(64, 'k'), digest)),
+            "9575a25927fa1a28c70d256cd552b99ee658cd6253eb4d3acf4e17fe2da62db5");
+  EXPECT_EQ(hex(comet_signature(std::string(100, 'k'), digest)),
+            "c319d761a2360bc0bffd7de81fa073f18b558f38c8bdba95aa379b4c93eb6cdd");
+}
+
 TEST(RequestSignature, NoncesAreUniquePerSignerAndCountUp) {
   RequestSigner a({"app", "k"}), b({"app", "k"});
   const std::string a1 = a.next_nonce(), a2 = a.next_nonce(), b1 = b.next_nonce();
