@@ -4,8 +4,6 @@
 #include <cstring>
 #include <random>
 
-// Before any OpenSSL header: the low-level SHA-256 functions (see Sha256 below).
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,7 +14,8 @@ namespace comet::remoting {
 namespace {
 
 // SHA-256 fed piece by piece. OpenSSL's low-level SHA256_* functions, deprecated in 3.0 in
-// favour of EVP but present in every 3.x: an EVP digest costs an init and a final through the
+// favour of EVP but present in every 3.x (this file is built with OPENSSL_SUPPRESS_DEPRECATED,
+// remoting/CMakeLists.txt): an EVP digest costs an init and a final through the
 // provider per use (about 300 ns per signed frame here), and an EVP context cannot be copied
 // without an allocation, which the precomputed HMAC key states below need.
 class Sha256 {
