@@ -99,7 +99,7 @@ Result<std::shared_ptr<AclGate>> AclGate::open(AclGateOptions options, RequiredA
   COMET_ASSIGN_OR_RETURN(FileContent file, read_acl_file(options.acl_file));
   std::shared_ptr<AclGate> gate(new AclGate(std::move(options), std::move(required)));
   COMET_ASSIGN_OR_RETURN(auto snapshot, gate->build_snapshot(file.text));
-  gate->snapshot_.store(std::move(snapshot));
+  gate->set_snapshot(std::move(snapshot));
   gate->stamp_ = {file.mtime_ns, file.size, std::hash<std::string_view>{}(file.text)};
   return gate;
 }
@@ -118,7 +118,7 @@ Result<std::shared_ptr<AclGate>> AclGate::with_config(PlainAclConfig config, Acl
                          AclSnapshot::make(std::move(config), options.cluster,
                                            options.signature_window_ms, options.server_role));
   std::shared_ptr<AclGate> gate(new AclGate(std::move(options), std::move(required)));
-  gate->snapshot_.store(std::make_shared<const AclSnapshot>(std::move(s)));
+  gate->set_snapshot(std::make_shared<const AclSnapshot>(std::move(s)));
   return gate;
 }
 
@@ -146,7 +146,7 @@ Status AclGate::admit(const Connection& conn, const RemotingCommand& cmd) {
 
 Status AclGate::admit_from(std::string_view remote_address, const RemotingCommand& cmd,
                            int64_t now_ms) {
-  const std::shared_ptr<const AclSnapshot> snapshot = snapshot_.load(std::memory_order_acquire);
+  const std::shared_ptr<const AclSnapshot> snapshot = this->snapshot();
   const RequiredAccess required = required_(cmd);
   const AccessRequest request{host_of(remote_address), cmd.auth.get(), cmd.code(), now_ms};
   AccessDecision decision = decide_access(*snapshot, request, required);
@@ -217,7 +217,7 @@ Result<bool> AclGate::reload_if_changed() {
     return snapshot.status();
   }
   const size_t accounts = snapshot.value()->config.accounts.size();
-  snapshot_.store(std::move(snapshot.value()), std::memory_order_release);
+  set_snapshot(std::move(snapshot.value()));
   reloads_.fetch_add(1, std::memory_order_relaxed);
   logger("acl")->info("reloaded {}: {} accounts", options_.acl_file, accounts);
   return true;

@@ -79,7 +79,10 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
   // in force. A missing or bad file keeps the old snapshot; the error is returned and logged.
   Result<bool> reload_if_changed();
 
-  std::shared_ptr<const AclSnapshot> snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const AclSnapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
   uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
   uint64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
   // Drops replay entries past the signature window (the timer does this too).
@@ -107,7 +110,15 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
 
   const AclGateOptions options_;
   const RequiredAccessFn required_;
-  std::atomic<std::shared_ptr<const AclSnapshot>> snapshot_;
+  // The accounts in force, swapped whole by a reload. A mutex held for a reference-count
+  // increment, not std::atomic<std::shared_ptr>: libstdc++ 12 implements that with a lock bit
+  // ThreadSanitizer cannot see, so every reload under load read as a data race.
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const AclSnapshot> snapshot_;  // guarded by snapshot_mu_
+  void set_snapshot(std::shared_ptr<const AclSnapshot> s) {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = std::move(s);
+  }
   std::array<ReplayShard, kReplayShards> replay_;
   std::atomic<uint64_t> refused_{0};
   std::atomic<uint64_t> reloads_{0};
