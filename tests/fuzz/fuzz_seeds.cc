@@ -7,7 +7,8 @@
 // and <dir>/index_file (index files: empty, with chains, full, with a torn put) and <dir>/rocketmq
 // (RocketMQ headers, frames, batches, store messages and JSON bodies, each behind the byte that
 // picks its decoder in rocketmq_fuzzer) and <dir>/acl (accounts files, address patterns,
-// credentials files and signed frames, each behind the byte that picks its parser in acl_fuzzer).
+// credentials files and signed frames, each behind the byte that picks its parser in acl_fuzzer)
+// and <dir>/tls_detect (the first bytes of TLS, native and RocketMQ connections).
 // The fuzzers start
 // from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
@@ -556,6 +557,25 @@ std::vector<std::string> rocketmq_session_inputs() {
   return {json, binary, rmq::encode_frame(pull) + record_of("T", "stored", "A", 0, 0)};
 }
 
+// First bytes of connections for tls_detect_fuzzer: a ClientHello's record and handshake
+// headers, a native frame whose little-endian length starts 0x16 0x03 (TLS's first bytes), a
+// native frame as comet sends it, and a RocketMQ frame with a JSON header.
+std::vector<std::string> tls_detect_inputs() {
+  std::string hello("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11);
+  hello.append(32, '\x5a');
+  const std::string native_like_tls("\x16\x03\x00\x00\x10\x00\x00\x00\x0c\x00\x00\x00CMT1", 16);
+  const std::string json = R"({"code":105,"extFields":{"topic":"T"},"flag":0,"opaque":1})";
+  std::string rocketmq(8, '\0');
+  const uint32_t total = static_cast<uint32_t>(4 + json.size());
+  const uint32_t header = static_cast<uint32_t>(json.size());
+  for (int i = 0; i < 4; ++i) {
+    rocketmq[i] = static_cast<char>(total >> (24 - 8 * i));
+    rocketmq[4 + i] = static_cast<char>(header >> (24 - 8 * i));
+  }
+  rocketmq += json;
+  return {hello, native_like_tls, frames().front(), rocketmq};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -570,7 +590,8 @@ int main(int argc, char** argv) {
       !write_all(root / "index_file", index_files()) ||
       !write_all(root / "rocketmq", rocketmq_inputs()) ||
       !write_all(root / "rocketmq_session", rocketmq_session_inputs()) ||
-      !write_all(root / "acl", fuzz::acl_fuzz_seeds())) {
+      !write_all(root / "acl", fuzz::acl_fuzz_seeds()) ||
+      !write_all(root / "tls_detect", tls_detect_inputs())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }
