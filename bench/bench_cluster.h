@@ -97,7 +97,8 @@ class BenchCluster {
   // slave, a member as a follower); pause() and resume() are SIGSTOP and SIGCONT.
   const std::string& broker_label(size_t i) const { return brokers_[i].label; }
   const std::string& broker_addr(size_t i) const { return brokers_[i].addr; }
-  bool alive(size_t i) const { return brokers_[i].proc != nullptr; }
+  // Started and not exited: a broker that died by itself is not alive (its process is asked).
+  bool alive(size_t i) { return brokers_[i].proc != nullptr && brokers_[i].proc->running(); }
   pid_t broker_pid(size_t i) const { return brokers_[i].proc ? brokers_[i].proc->pid() : -1; }
   Status kill(size_t i);
   Status restart(size_t i);

@@ -360,6 +360,16 @@ ChaosResult run_mode(const ChaosOptions& o, const Binaries& bin, Mode mode, uint
   DeliveryLog::Counts last_delivery;
   auto schedule = [&] {
     for (int cycle = 1; cycle <= o.cycles; ++cycle) {
+      // A broker that exited without a fault (a crash) fails the run, said at once; it is
+      // restarted so that the rest of the schedule still tells something.
+      for (size_t i = 0; i < c.broker_count(); ++i) {
+        if (c.alive(i)) continue;
+        const std::string why =
+            fmt::format("{} exited by itself before cycle {}", c.broker_label(i), cycle);
+        note(why);
+        if (r.error.empty()) r.error = why;
+        (void)c.restart(i);
+      }
       const Fault f = faults[rng() % faults.size()];
       const size_t victim = rng() % c.broker_count();
       const std::string who = c.broker_label(victim);

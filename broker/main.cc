@@ -1,6 +1,7 @@
 // comet-broker [-c broker.properties] [key=value ...]: runs one broker until SIGTERM/SIGINT.
 // Prints "comet-broker ready on <host:port>" on stdout once serving; --help lists every key with
 // its default.
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -24,6 +25,10 @@ void print_usage() {
 
 int main(int argc, char** argv) {
   using namespace comet;
+  // A peer or a pipe that goes away must cost a write its EPIPE, not the process: every socket
+  // write asks MSG_NOSIGNAL, but stdout (the "ready" and role lines) is a pipe to whoever
+  // started the broker.
+  std::signal(SIGPIPE, SIG_IGN);
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "-h" || std::string_view(argv[i]) == "--help") {
       print_usage();

@@ -58,6 +58,9 @@ comet::Result<comet::Properties> load_properties(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer or a pipe that goes away must cost a write its EPIPE, not the process (as in
+  // comet-broker's main).
+  std::signal(SIGPIPE, SIG_IGN);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) {
       usage(stdout);
