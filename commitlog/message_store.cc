@@ -689,6 +689,7 @@ void MessageStore::set_disk_space_probe(DiskSpaceProbe probe) {
 }
 
 void MessageStore::set_deletion_listener(DeletionListener listener) {
+  std::lock_guard lock(deletion_listener_mu_);
   deletion_listener_ = std::move(listener);
 }
 
@@ -717,7 +718,12 @@ Result<T> MessageStore::refuse_if_no_space(Result<T> r, uint64_t bytes) {
 }
 
 void MessageStore::announce_deletion(bool forced, size_t segments, uint64_t log_end) {
-  if (!deletion_listener_) return;
+  DeletionListener listener;
+  {
+    std::lock_guard lock(deletion_listener_mu_);
+    listener = deletion_listener_;
+  }
+  if (!listener) return;
   SegmentDeletion d;
   d.forced = forced;
   d.segments = segments;
@@ -728,7 +734,7 @@ void MessageStore::announce_deletion(bool forced, size_t segments, uint64_t log_
     const uint64_t end = cq->offset_at_physical(log_end);
     if (end > begin) d.queues.push_back({cq->topic(), cq->queue_id(), begin, end});
   }
-  deletion_listener_(d);
+  listener(d);
 }
 
 size_t MessageStore::delete_expired_files() {

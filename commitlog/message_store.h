@@ -192,7 +192,7 @@ class MessageStore {
     std::vector<QueueCut> queues;
   };
   using DeletionListener = std::function<void(const SegmentDeletion&)>;
-  // Set before start; one listener.
+  // One listener; a later call replaces it.
   void set_deletion_listener(DeletionListener listener);
   // Whether writes are accepted (disk full refuses them); sampled every kDiskCheckInterval and
   // at once when an allocation finds no space.
@@ -283,7 +283,8 @@ class MessageStore {
   DiskSpaceProbe disk_space_ = &sample_disk_space;
   std::mutex disk_usage_mu_;
   StoreHealth health_;
-  DeletionListener deletion_listener_;
+  std::mutex deletion_listener_mu_;
+  DeletionListener deletion_listener_;  // guarded by deletion_listener_mu_
   CommitLog commit_log_;
   std::unique_ptr<IndexService> index_;  // null when messageIndexEnable is off
   RecoveryInfo recovery_;
