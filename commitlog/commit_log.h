@@ -158,6 +158,9 @@ class CommitLog {
   uint64_t sync_count() const { return sync_count_.load(std::memory_order_relaxed); }
   // Called after bytes become readable (outside the append lock); for the dispatcher.
   void set_append_hook(std::function<void()> hook) { append_hook_ = std::move(hook); }
+  // Called (under the append lock) after a new segment was taken on: the file system's use
+  // changes in such steps, so the disk-full check samples it then too. Set before appends.
+  void set_roll_hook(std::function<void()> hook) { roll_hook_ = std::move(hook); }
 
  private:
   // Makes room for `size` bytes in the active segment, filling the tail of a full one with a
@@ -190,6 +193,7 @@ class CommitLog {
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> max_offset_{0};
   std::function<void()> append_hook_;
+  std::function<void()> roll_hook_;
 
   Watermark flushed_;
   std::atomic<uint64_t> sync_count_{0};
