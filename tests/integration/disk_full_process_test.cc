@@ -116,6 +116,19 @@ class LoopFs {
     if (rc != 0) return Status::from_errno("ballast " + path, rc);
     return Status::ok();
   }
+  // Takes every block left (in 1 MiB, then 4 KiB steps until ENOSPC): nothing fits any more.
+  void fill_completely() {
+    const std::string path = mount_point_ + "/ballast" + std::to_string(ballasts_++);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    off_t end = 0;
+    for (off_t step : {off_t{1} << 20, off_t{4096}}) {
+      for (int i = 0; i < 200000 && ::posix_fallocate(fd, end, step) == 0; ++i)
+        end += step;
+    }
+    ::fsync(fd);
+    ::close(fd);
+  }
   // Deletes every ballast file: the space a full broker waits for.
   void free_ballast() {
     for (int i = 0; i < ballasts_; ++i)
@@ -278,8 +291,31 @@ class DiskFullProcessTest : public ::testing::Test {
     std::string remark_part;                      // what the refusal's remark must say
     std::function<bool(const LoopFs&)> full_now;  // the disk is full, as the test sees it
     bool all_indexed_while_full = true;
+    bool then_no_block_left = false;  // metadata writes on a disk with nothing left
   };
   void fill_refuse_resume(const Scenario& sc);
+  // With not a block left: offset commits and topic updates (RocksDB writes) succeed or are
+  // refused as SERVICE_NOT_AVAILABLE, and the broker lives on.
+  void expect_metadata_writes_typed(const std::string& addr, const std::string& topic) {
+    disk_->fill_completely();
+    for (int i = 0; i < 3; ++i) {
+      auto c = call(addr, commit_offset_request("late-reader", topic, 0, i + 1));
+      ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+      EXPECT_TRUE(c->response_code() == ResponseCode::SUCCESS ||
+                  c->response_code() == ResponseCode::SERVICE_NOT_AVAILABLE)
+          << c->remark();
+      auto t = call(addr, update_topic_request("NoRoom" + std::to_string(i), 1));
+      ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+      EXPECT_TRUE(t->response_code() == ResponseCode::SUCCESS ||
+                  t->response_code() == ResponseCode::SERVICE_NOT_AVAILABLE)
+          << t->remark();
+      std::printf("no block left: offset commit %s, topic update %s (%s)\n",
+                  std::string(remoting::response_code_name(c->code())).c_str(),
+                  std::string(remoting::response_code_name(t->code())).c_str(),
+                  t->remark().c_str());
+    }
+    EXPECT_EQ(runtime_info(addr)["diskFull"], "true");
+  }
 
   std::string log_of(const std::string& key) {
     std::ifstream in(cluster_->broker(key)->log_path());
@@ -348,6 +384,7 @@ void DiskFullProcessTest::fill_refuse_resume(const Scenario& sc) {
   auto info = runtime_info(*addr);
   EXPECT_EQ(info["diskFull"], "true");
   EXPECT_GT(std::stod(info["diskUsedRatio"]), 0.80);
+  if (sc.then_no_block_left) expect_metadata_writes_typed(*addr, topic);
 
   // Space returns: the broker accepts again by itself. Watched from outside: a send every
   // 10 ms, at most 10 s (the broker samples its disk every 100 ms).
@@ -395,7 +432,8 @@ TEST_F(DiskFullProcessTest, RefusesSendsWhenTheNextSegmentDoesNotFitAndResumesWh
                       // allocation held the last blocks for a moment.
                       "did not fit",
                       [](const LoopFs& d) { return d.free_bytes() < 8 * kMiB; },
-                      /*all_indexed_while_full=*/false});
+                      /*all_indexed_while_full=*/false,
+                      /*then_no_block_left=*/true});
 }
 
 TEST_F(DiskFullProcessTest, ForcedCleaningSaysWhatItDestroys) {
