@@ -129,6 +129,10 @@ class LoopFs {
     ::fsync(fd);
     ::close(fd);
   }
+  void free_last_ballast() {
+    if (ballasts_ > 0) fs::remove(mount_point_ + "/ballast" + std::to_string(--ballasts_));
+    ::sync();
+  }
   // Deletes every ballast file: the space a full broker waits for.
   void free_ballast() {
     for (int i = 0; i < ballasts_; ++i)
@@ -384,7 +388,24 @@ void DiskFullProcessTest::fill_refuse_resume(const Scenario& sc) {
   auto info = runtime_info(*addr);
   EXPECT_EQ(info["diskFull"], "true");
   EXPECT_GT(std::stod(info["diskUsedRatio"]), 0.80);
-  if (sc.then_no_block_left) expect_metadata_writes_typed(*addr, topic);
+  if (sc.then_no_block_left) {
+    expect_metadata_writes_typed(*addr, topic);
+    // A restart on the full disk (less than a segment free): it recovers (RocksDB opens without
+    // writing an SST file), serves reads, and refuses sends once the next segment does not fit.
+    disk_->free_last_ballast();
+    cluster_->broker("full")->kill9();
+    addr = cluster_->start_broker("full", args);
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    Sent s;
+    for (int i = 0; i < 2000; ++i) {
+      s = send(*addr, topic, acked);
+      if (s.code != ResponseCode::SUCCESS) break;
+      acked = s.end;
+    }
+    EXPECT_EQ(s.code, ResponseCode::SERVICE_NOT_AVAILABLE) << s.remark;
+    EXPECT_LT(s.took_ms, 1000);
+    expect_readable(*addr, topic, 0, max_offset(*addr, topic));
+  }
 
   // Space returns: the broker accepts again by itself. Watched from outside: a send every
   // 10 ms, at most 10 s (the broker samples its disk every 100 ms).
