@@ -1,5 +1,5 @@
 # Issue 24 item 4: a broker's store on comet-faultfs with fsync delayed (root and /dev/fuse at
-# run time; it skips without them). About 15 s.
+# run time; it skips without them). 5-8 s.
 if(COMET_FAULTFS_FOUND)
   comet_test(slow_disk_process_test ${CMAKE_CURRENT_SOURCE_DIR}/slow_disk_process_test.cc
              LIBS comet_remoting comet_common LABEL integration)
