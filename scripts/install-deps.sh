@@ -11,6 +11,7 @@ packages=(
   openssl libssl-dev  # TLS (remoting/tls_*), scripts/make-certs.sh
   libyaml-cpp-dev  # plain_acl.yml and credentials files (remoting/plain_acl.h, credentials.h)
   clang-format iproute2 procps
+  fuse3 libfuse3-dev  # comet-faultfs (tests/faultfs): the storage-fault tests
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
 # The RocketMQ client tests run ali-ons (tests/rocketmq_client) on Node.js 18 or later: Debian's
