@@ -25,7 +25,8 @@ std::optional<GroupRefusal> find_or_create(BrokerContext& ctx, std::string_view 
   if (!create || !ctx.replication->is_master()) return std::nullopt;
   SubscriptionGroupConfig fresh;
   fresh.group_name = group;
-  auto created = ctx.groups->create_or_update(fresh);
+  // Unsynced: this runs on an I/O thread (SubscriptionGroupManager::create_or_update).
+  auto created = ctx.groups->create_or_update(fresh, /*sync=*/false);
   if (!created.is_ok()) {
     // Serve with the defaults anyway: the next use tries again.
     logger("broker")->warn("auto-creating subscription group {}: {}", group,

@@ -115,13 +115,13 @@ Result<std::unique_ptr<SubscriptionGroupManager>> SubscriptionGroupManager::load
 }
 
 Result<SubscriptionGroupConfig> SubscriptionGroupManager::create_or_update(
-    SubscriptionGroupConfig config) {
+    SubscriptionGroupConfig config, bool sync) {
   COMET_RETURN_IF_ERROR(validate_subscription_group(config));
   std::unique_lock lock(mu_);
   auto it = groups_.find(config.group_name);
   if (it != groups_.end() && it->second == config) return config;
   COMET_RETURN_IF_ERROR(store_.put(Family::kSubscriptionGroups, config.group_name,
-                                   encode_subscription_group(config), /*sync=*/true));
+                                   encode_subscription_group(config), sync));
   groups_.insert_or_assign(config.group_name, config);
   if (listener_) listener_(config);
   return config;

@@ -64,8 +64,14 @@ class SubscriptionGroupManager {
   using RemoveListener = std::function<void(const std::string& group)>;
   void set_remove_listener(RemoveListener listener) { remove_listener_ = std::move(listener); }
 
-  // Creates the group's config or replaces it; an identical config is not a change.
-  Result<SubscriptionGroupConfig> create_or_update(SubscriptionGroupConfig config);
+  // Creates the group's config or replaces it; an identical config is not a change. Synced
+  // unless `sync` is false: a group created on first use is written to RocksDB's WAL without
+  // an fsync, since the request that creates it is served on an I/O thread, which must not
+  // wait for a slow disk (docs/reliability.md, slow disks). It survives a process crash (the
+  // WAL is written), travels in the metadata log, and a machine crash that loses it only means
+  // it is created again, with the same defaults, on its next use.
+  Result<SubscriptionGroupConfig> create_or_update(SubscriptionGroupConfig config,
+                                                   bool sync = true);
   // Deletes the group's config (synced); false when it had none.
   Result<bool> remove(std::string_view group);
   std::optional<SubscriptionGroupConfig> find(std::string_view group) const;

@@ -133,12 +133,13 @@ Result<std::unique_ptr<TopicConfigManager>> TopicConfigManager::load(MetadataSto
   return m;
 }
 
-Status TopicConfigManager::persist_locked(const TopicConfig* upsert, std::string_view remove_name) {
+Status TopicConfigManager::persist_locked(const TopicConfig* upsert, std::string_view remove_name,
+                                          bool sync) {
   MetadataBatch batch;
   if (upsert) batch.put(Family::kTopics, upsert->name, encode_topic_config(*upsert));
   if (!remove_name.empty()) batch.remove(Family::kTopics, std::string(remove_name));
   batch.put(Family::kTopics, std::string(kDataVersionKey), encode_u64(data_version_ + 1));
-  COMET_RETURN_IF_ERROR(store_.write(batch, /*sync=*/true));
+  COMET_RETURN_IF_ERROR(store_.write(batch, sync));
   ++data_version_;
   return Status::ok();
 }
@@ -182,7 +183,7 @@ Result<TopicConfig> TopicConfigManager::auto_create(std::string_view name,
   std::unique_lock lock(mu_);
   auto it = topics_.find(name);
   if (it != topics_.end()) return it->second;
-  COMET_RETURN_IF_ERROR(persist_locked(&config, {}));
+  COMET_RETURN_IF_ERROR(persist_locked(&config, {}, /*sync=*/false));
   topics_.emplace(config.name, config);
   if (listener_) listener_(config);
   logger("broker")->info("auto-created topic {} with {} queues", config.name, default_queue_nums);

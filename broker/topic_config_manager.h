@@ -62,7 +62,9 @@ class TopicConfigManager {
   Status remove(std::string_view name);
   std::optional<TopicConfig> find(std::string_view name) const;
   // The existing config, or a new read-write topic with `default_queue_nums` read and write
-  // queues (send with autoCreateTopicEnable). Concurrent callers get the same config.
+  // queues (send with autoCreateTopicEnable). Concurrent callers get the same config. Written
+  // without an fsync, as a subscription group created on first use is (the send that creates
+  // it is served on an I/O thread; see SubscriptionGroupManager::create_or_update).
   Result<TopicConfig> auto_create(std::string_view name, uint32_t default_queue_nums);
   std::vector<TopicConfig> all() const;  // sorted by name
   size_t size() const;
@@ -71,7 +73,7 @@ class TopicConfigManager {
  private:
   explicit TopicConfigManager(MetadataStore& store) : store_(store) {}
   // Requires mu_ held exclusively.
-  Status persist_locked(const TopicConfig* upsert, std::string_view remove_name);
+  Status persist_locked(const TopicConfig* upsert, std::string_view remove_name, bool sync = true);
 
   MetadataStore& store_;
   ChangeListener listener_;

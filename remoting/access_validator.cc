@@ -30,12 +30,38 @@ bool in_global_whitelist(const PlainAclConfig& config, const std::optional<PeerA
   return false;
 }
 
+// A request with the access key alone: it needs the connection's verified signer to be that
+// account, with the secret it has now.
+std::optional<AccessDecision> check_session(const AclSnapshot& snapshot,
+                                            const AccessRequest& request,
+                                            std::string_view principal) {
+  const VerifiedSigner* signer = request.session;
+  const auto key = snapshot.signing_keys.find(request.auth->access_key);
+  const std::string what =
+      "request " + code_label(request.request_code) + " carries no signature, and this connection ";
+  if (signer == nullptr || signer->access_key != principal) {
+    return refused_decision(what + "has not proved account '" + std::string(principal) +
+                                "' with a signed request over TLS",
+                            principal);
+  }
+  if (key == snapshot.signing_keys.end() || !(key->second == signer->key)) {
+    return refused_decision(
+        what + "proved account '" + std::string(principal) + "' with a secret it no longer has",
+        principal);
+  }
+  return std::nullopt;
+}
+
 // Checks a signature made with `secret`; ok, or the refusal. Sets `replay` for comet's scheme.
 std::optional<AccessDecision> check_signature(const AclSnapshot& snapshot,
                                               const AccessRequest& request,
                                               std::string_view principal, std::string_view secret,
                                               bool& replay) {
   const RequestAuth& auth = *request.auth;
+  if (auth.scheme == RequestAuth::Scheme::kCometSession) {
+    replay = false;  // TLS already refuses a replayed or reordered record
+    return check_session(snapshot, request, principal);
+  }
   if (auth.scheme == RequestAuth::Scheme::kRocketmqAcl1) {
     // RocketMQ's ACL 1.0 signs no time or nonce: nothing to check against replay.
     if (!rocketmq_signature_matches(auth, secret)) {

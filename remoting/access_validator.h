@@ -78,6 +78,8 @@ struct AccessRequest {
   const RequestAuth* auth = nullptr;
   int32_t request_code = 0;
   int64_t now_ms = 0;
+  // The connection's verified signer (TLS only), for a request carrying the access key alone.
+  const VerifiedSigner* session = nullptr;
 };
 
 struct AccessDecision {

@@ -140,24 +140,48 @@ Result<std::shared_ptr<const AclSnapshot>> AclGate::build_snapshot(std::string_v
   return std::make_shared<const AclSnapshot>(std::move(s));
 }
 
-Status AclGate::admit(const Connection& conn, const RemotingCommand& cmd) {
-  return admit_from(conn.remote_address(), cmd, unix_millis_now());
+Status AclGate::admit(Connection& conn, const RemotingCommand& cmd) {
+  return admit_on(&conn, conn.remote_address(), cmd, unix_millis_now());
 }
 
 Status AclGate::admit_from(std::string_view remote_address, const RemotingCommand& cmd,
                            int64_t now_ms) {
+  return admit_on(nullptr, remote_address, cmd, now_ms);
+}
+
+Status AclGate::admit_on(Connection* conn, std::string_view remote_address,
+                         const RemotingCommand& cmd, int64_t now_ms) {
   const std::shared_ptr<const AclSnapshot> snapshot = this->snapshot();
   const RequiredAccess required = required_(cmd);
-  const AccessRequest request{host_of(remote_address), cmd.auth.get(), cmd.code(), now_ms};
+  const AccessRequest request{host_of(remote_address), cmd.auth.get(), cmd.code(), now_ms,
+                              conn != nullptr ? conn->verified_signer() : nullptr};
   AccessDecision decision = decide_access(*snapshot, request, required);
   if (decision.status.is_ok() && decision.check_replay) {
     decision.status = check_replay(*cmd.auth, decision.principal, cmd.code(), now_ms);
   }
+  // A signature that passed every check, replay included (a refused request's nonce is never
+  // recorded, so it could be replayed): TLS binds the connection's later requests to its signer.
+  if (decision.status.is_ok() && decision.check_replay && conn != nullptr && conn->is_tls()) {
+    remember_signer(*conn, *snapshot, decision.principal);
+  }
   if (!decision.status.is_ok()) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     log_refusal(remote_address, decision.status);
+    if (conn != nullptr && cmd.is_oneway() && cmd.auth != nullptr &&
+        cmd.auth->scheme == RequestAuth::Scheme::kCometSession) {
+      conn->close();
+    }
   }
   return decision.status;
+}
+
+void AclGate::remember_signer(Connection& conn, const AclSnapshot& snapshot,
+                              std::string_view principal) {
+  const auto key = snapshot.signing_keys.find(std::string(principal));
+  if (key == snapshot.signing_keys.end()) return;
+  const VerifiedSigner* known = conn.verified_signer();
+  if (known != nullptr && known->access_key == principal && known->key == key->second) return;
+  conn.set_verified_signer({std::string(principal), key->second});
 }
 
 Status AclGate::check_replay(const RequestAuth& auth, std::string_view principal, int32_t code,

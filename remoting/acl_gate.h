@@ -66,8 +66,11 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
 
   ~AclGate() override;
 
-  Status admit(const Connection& conn, const RemotingCommand& cmd) override;
-  // The same for a peer "host:port" at `now_ms` (tests, fuzzing).
+  // Over TLS, a request whose signature passed makes its account the connection's verified
+  // signer: later requests on it may carry the access key alone. A oneway request that leans on
+  // a signer the connection lacks closes it (no answer could tell the client to sign again).
+  Status admit(Connection& conn, const RemotingCommand& cmd) override;
+  // The same for a peer "host:port" at `now_ms`, on no connection (tests, fuzzing).
   Status admit_from(std::string_view remote_address, const RemotingCommand& cmd, int64_t now_ms);
 
   // Checks acl_file every reload_interval_ms (and expires replay entries) on `executor` until
@@ -103,6 +106,11 @@ class AclGate final : public RequestGate, public std::enable_shared_from_this<Ac
 
   AclGate(AclGateOptions options, RequiredAccessFn required);
   Result<std::shared_ptr<const AclSnapshot>> build_snapshot(std::string_view text) const;
+  Status admit_on(Connection* conn, std::string_view remote_address, const RemotingCommand& cmd,
+                  int64_t now_ms);
+  // Makes `principal`, whose signature on `conn` just passed, the connection's verified signer.
+  static void remember_signer(Connection& conn, const AclSnapshot& snapshot,
+                              std::string_view principal);
   Status check_replay(const RequestAuth& auth, std::string_view principal, int32_t code,
                       int64_t now_ms);
   void log_refusal(std::string_view remote_address, const Status& status);

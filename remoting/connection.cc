@@ -477,8 +477,12 @@ awaitable<void> Connection::writer() {
           co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
     }
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    for (size_t i = first; i < next; ++i)
+    for (size_t i = first; i < next; ++i) {
+      if (!ec && taken[i].signed_request && tls_) {
+        signed_written_.store(true, std::memory_order_release);
+      }
       taken[i] = OutFrame{};  // written: release the bodies and mappings now
+    }
     if (ec) break;
   }
   close();
@@ -530,7 +534,12 @@ bool Connection::send(RemotingCommand cmd) {
   OutFrame f;
   const size_t body_size = cmd.body.size();
   if (options_.signer && !cmd.is_response()) {
-    f.head = options_.signer->encode_signed_head(cmd);
+    if (options_.tls && signed_written_.load(std::memory_order_acquire)) {
+      f.head = options_.signer->encode_session_head(cmd);
+    } else {
+      f.head = options_.signer->encode_signed_head(cmd);
+      f.signed_request = true;
+    }
   } else {
     f.head = encode_frame_head(cmd, body_size);
   }
@@ -617,6 +626,12 @@ void Connection::complete(uint32_t opaque, Result<RemotingCommand> result) {
     if (it == pending_.end()) return;  // timed out already, or a stray response
     p = std::move(it->second);
     pending_.erase(it);
+  }
+  if (options_.signer && result.is_ok() &&
+      result->code() == static_cast<int32_t>(ResponseCode::NO_PERMISSION)) {
+    // Perhaps the server holds no verified signer for this connection (its signed request was
+    // refused, or the account's secret changed): sign again.
+    signed_written_.store(false, std::memory_order_release);
   }
   p.callback(std::move(result));
 }

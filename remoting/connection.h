@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -95,6 +96,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Requests read and not yet answered (counted only with max_inflight_requests set).
   uint32_t inflight_requests() const { return inflight_.load(std::memory_order_relaxed); }
 
+  // Server side, over TLS: the account a signed request on this connection proved (the request
+  // gate sets and reads it on the connection's strand only). Null until then.
+  const VerifiedSigner* verified_signer() const {
+    return verified_signer_ ? &*verified_signer_ : nullptr;
+  }
+  void set_verified_signer(VerifiedSigner signer) { verified_signer_ = std::move(signer); }
+
   // Why this connection should be cut at `now`, or "": a frame whose bytes began arriving more
   // than `frame_timeout` ago and is still incomplete (a slow-loris sender), or nothing read for
   // `idle_timeout`. A zero timeout is off; time spent not reading because of the in-flight limit
@@ -108,6 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string head;
     Body body;
     size_t bytes = 0;
+    bool signed_request = false;  // carries a full signature (options_.signer)
   };
   using Deadline = std::chrono::steady_clock::time_point;
   struct Pending {
@@ -192,6 +201,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Deadline sweep_at_ = Deadline::max();
   asio::steady_timer sweep_timer_;  // strand only
   std::atomic<uint32_t> next_opaque_{1};
+
+  // Client side with a signer over TLS: a signed request has been written, so the requests sent
+  // from now on may carry the access key alone (the server reads in order, so it checks the
+  // signed one first). A NO_PERMISSION answer clears it: the next requests are signed again.
+  std::atomic<bool> signed_written_{false};
+  std::optional<VerifiedSigner> verified_signer_;  // server side; strand only
 };
 
 // "host:port" → (host, port); kInvalidArgument with a message otherwise.

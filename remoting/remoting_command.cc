@@ -81,8 +81,13 @@ std::shared_ptr<const RequestAuth> read_request_auth(const protocol::RequestSign
                                                      std::string_view header,
                                                      std::string_view body) {
   auto auth = std::make_shared<RequestAuth>();
-  auth->scheme = RequestAuth::Scheme::kCometHmacSha256;
   if (sig.access_key() != nullptr) auth->access_key = sig.access_key()->str();
+  if (sig.signature() == nullptr && sig.nonce() == nullptr && sig.timestamp_ms() == 0) {
+    // The access key alone: it leans on the connection's verified signer (no digest to make).
+    auth->scheme = RequestAuth::Scheme::kCometSession;
+    return auth;
+  }
+  auth->scheme = RequestAuth::Scheme::kCometHmacSha256;
   auth->timestamp_ms = sig.timestamp_ms();
   if (sig.nonce() != nullptr) {
     auth->nonce.assign(reinterpret_cast<const char*>(sig.nonce()->data()), sig.nonce()->size());

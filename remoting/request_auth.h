@@ -14,13 +14,18 @@ struct RequestAuth {
     kCometHmacSha256,
     // RocketMQ's ACL 1.0: Base64(HmacSHA1(secretKey, content)), no replay protection.
     kRocketmqAcl1,
+    // comet's, over TLS: the access key alone, no signature. It stands for the signer only on
+    // a TLS connection where an earlier request signed by the same account passed the checks
+    // (TLS then guarantees the same peer sent it, in order, once: docs/security.md, "How a
+    // request is checked").
+    kCometSession,
   };
   Scheme scheme = Scheme::kCometHmacSha256;
   std::string access_key;
   // comet: the 32 signature bytes. RocketMQ: the Base64 text as the client sent it.
   std::string signature;
-  // comet only: the signer's clock (Unix ms), its nonce (16 bytes), and SHA-256 of the frame
-  // with the signature bytes zeroed (what the signature is an HMAC of).
+  // kCometHmacSha256 only: the signer's clock (Unix ms), its nonce (16 bytes), and SHA-256 of the
+  // frame with the signature bytes zeroed (what the signature is an HMAC of).
   int64_t timestamp_ms = 0;
   std::string nonce;
   std::array<uint8_t, 32> digest{};

@@ -15,8 +15,9 @@ class RequestGate {
   virtual ~RequestGate() = default;
   // OK to run the request, or kPermissionDenied with a remark that names the account, the
   // resource and what is missing (never a secret). Called on the connection's strand; must not
-  // block. Logging refusals (rate-limited, with the peer) is the gate's job.
-  virtual Status admit(const Connection& conn, const RemotingCommand& cmd) = 0;
+  // block. Logging refusals (rate-limited, with the peer) is the gate's job. The gate may
+  // remember a verified signer on `conn` (Connection::set_verified_signer) or close it.
+  virtual Status admit(Connection& conn, const RemotingCommand& cmd) = 0;
 };
 
 }  // namespace comet::remoting

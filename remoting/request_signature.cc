@@ -97,6 +97,13 @@ std::string RequestSigner::encode_signed_head(RemotingCommand& cmd, int64_t now_
   return head;
 }
 
+std::string RequestSigner::encode_session_head(RemotingCommand& cmd) const {
+  auto auth = std::make_unique<protocol::RequestSignatureT>();
+  auth->access_key = credentials_.access_key;
+  cmd.header.auth = std::move(auth);
+  return encode_frame_head(cmd, cmd.body.size());
+}
+
 Sha256Digest signed_frame_digest(std::string_view header, size_t signature_offset,
                                  size_t signature_len, const Body& body) {
   Sha256 sha;

@@ -30,6 +30,8 @@ class HmacSha256Key {
  public:
   explicit HmacSha256Key(std::string_view secret_key);
   std::array<uint8_t, 32> sign(const Sha256Digest& digest) const;
+  // Same secret (a reloaded account may have changed its own).
+  bool operator==(const HmacSha256Key&) const = default;
 
  private:
   // SHA-256 states after the inner and outer padded key blocks (OpenSSL's SHA256_CTX, kept
@@ -50,6 +52,9 @@ class RequestSigner {
   std::string encode_signed_head(RemotingCommand& cmd, int64_t now_ms);
   // The same with the signer's clock (Unix ms).
   std::string encode_signed_head(RemotingCommand& cmd);
+  // The frame head of `cmd` carrying only the access key (RequestAuth::Scheme::kCometSession):
+  // for a TLS connection that has already written a signed request. Sets cmd.header.auth.
+  std::string encode_session_head(RemotingCommand& cmd) const;
 
   // The next nonce: the prefix, then the counter big-endian.
   std::string next_nonce();
@@ -59,6 +64,14 @@ class RequestSigner {
   HmacSha256Key key_;
   uint64_t prefix_ = 0;
   std::atomic<uint64_t> counter_{0};
+};
+
+// Server side: the account a TLS connection proved with a signed request that passed the checks.
+// Later requests on that connection may carry the access key alone (RequestAuth::kCometSession);
+// they stand for the account while its key is still `key`.
+struct VerifiedSigner {
+  std::string access_key;
+  HmacSha256Key key;
 };
 
 // SHA-256 of `header` (the FlatBuffers header bytes of a frame) with the `signature_len` bytes at

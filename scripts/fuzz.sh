@@ -12,7 +12,7 @@
 # RocketMQ connection's frames through RocketmqSession, and its native answers back), acl_fuzzer
 # (accounts files, whitelist patterns, credentials files, and signed frames through a broker's
 # access-control gate), tls_detect_fuzzer (a TLS server port's test of a connection's first
-# bytes). Inputs that
+# bytes), fault_rule_fuzzer (comet-faultfs's control lines). Inputs that
 # once failed are kept in tests/fuzz/regressions/<target name>-* and are run first. A failure
 # prints the fuzzer's report and leaves the input in build-fuzz/artifacts/; replay it with
 #   build-fuzz/tests/fuzz/<target> build-fuzz/artifacts/<file>
@@ -27,7 +27,7 @@ targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(frame_fuzzer record_fuzzer broker_fuzzer metadata_record_fuzzer timer_fuzzer
     transaction_fuzzer index_file_fuzzer rocketmq_fuzzer rocketmq_session_fuzzer acl_fuzzer
-    tls_detect_fuzzer)
+    tls_detect_fuzzer fault_rule_fuzzer)
 fi
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -84,6 +84,10 @@ inline std::vector<std::string> acl_fuzz_seeds() {
       kGateFrame,
       outside + signed_frame(ops, RemotingCommand::request(RequestCode::DELETE_TOPIC_IN_BROKER),
                              kAclFuzzNowMs));
+  // The access key alone (a signed session's later requests): refused on no connection.
+  RemotingCommand session_send = RemotingCommand::request(RequestCode::SEND_MESSAGE);
+  session_send.body.owned = "body";
+  with_mode(kGateFrame, outside + app.encode_session_head(session_send) + "body");
   with_mode(kGateFrame, std::string(1, '\2') + encode_frame(RemotingCommand::request(
                                                    RequestCode::GET_BROKER_RUNTIME_INFO)));
   return out;

@@ -8,7 +8,8 @@
 // (RocketMQ headers, frames, batches, store messages and JSON bodies, each behind the byte that
 // picks its decoder in rocketmq_fuzzer) and <dir>/acl (accounts files, address patterns,
 // credentials files and signed frames, each behind the byte that picks its parser in acl_fuzzer)
-// and <dir>/tls_detect (the first bytes of TLS, native and RocketMQ connections).
+// and <dir>/tls_detect (the first bytes of TLS, native and RocketMQ connections) and
+// <dir>/fault_rule (comet-faultfs control lines).
 // The fuzzers start
 // from these instead of from nothing, so their mutations begin inside the formats.
 #include <cstdio>
@@ -576,6 +577,16 @@ std::vector<std::string> tls_detect_inputs() {
   return {hello, native_like_tls, frames().front(), rocketmq};
 }
 
+// comet-faultfs control text: each kind of line, alone and together.
+std::vector<std::string> fault_rule_inputs() {
+  return {"clear\n",
+          "fsync */commitlog/* delay=3000\n",
+          "write /a.txt eio once\n",
+          "read,write,flush */x* enospc\n",
+          "any * errno=28 delay=10\n",
+          "# comment\n\nopen,create,fallocate,truncate /d/* eio\nclear\n"};
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds <dir>\n");
@@ -591,7 +602,8 @@ int main(int argc, char** argv) {
       !write_all(root / "rocketmq", rocketmq_inputs()) ||
       !write_all(root / "rocketmq_session", rocketmq_session_inputs()) ||
       !write_all(root / "acl", fuzz::acl_fuzz_seeds()) ||
-      !write_all(root / "tls_detect", tls_detect_inputs())) {
+      !write_all(root / "tls_detect", tls_detect_inputs()) ||
+      !write_all(root / "fault_rule", fault_rule_inputs())) {
     std::fprintf(stderr, "fuzz_seeds: cannot write under %s\n", argv[1]);
     return 1;
   }
