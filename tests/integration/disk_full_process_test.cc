@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -102,7 +103,8 @@ class LoopFs {
     return st.f_blocks * st.f_frsize;
   }
 
-  // Fills the file system to `ratio` with a ballast file (allocated, synced).
+  // Fills the file system to `ratio` with a ballast file (allocated in 1 MiB steps, synced). A
+  // broker allocating segments meanwhile may fill it first: the ballast then stops at ENOSPC.
   Status fill_to(double ratio) {
     const double used = used_ratio();
     if (used >= ratio) return Status::ok();
@@ -110,7 +112,12 @@ class LoopFs {
     const std::string path = mount_point_ + "/ballast" + std::to_string(ballasts_++);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Status::from_errno("open " + path, errno);
-    int rc = ::posix_fallocate(fd, 0, bytes);
+    constexpr off_t kStep = 1 << 20;
+    int rc = 0;
+    for (off_t at = 0; at < bytes && rc == 0; at += kStep) {
+      rc = ::posix_fallocate(fd, at, std::min(kStep, bytes - at));
+    }
+    if (rc == ENOSPC) rc = 0;
     if (rc == 0 && ::fsync(fd) != 0) rc = errno;
     ::close(fd);
     if (rc != 0) return Status::from_errno("ballast " + path, rc);
