@@ -181,7 +181,7 @@ awaitable<void> Connection::accept_tls() {
     refuse("TLS connection refused: the server has no TLS context");
     co_return;
   }
-  tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_, std::move(head)), *options_.tls);
+  tls_ = make_tls_stream(PrefixedSocket(socket_, std::move(head)), *options_.tls);
   auto [ec] =
       co_await tls_->async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
   guard->cancel();
@@ -199,7 +199,7 @@ awaitable<void> Connection::accept_tls() {
 
 awaitable<std::string> Connection::client_handshake(
     const std::string& host, std::chrono::steady_clock::time_point deadline) {
-  tls_ = std::make_unique<TlsStream>(PrefixedSocket(socket_), *options_.tls);
+  tls_ = make_tls_stream(PrefixedSocket(socket_), *options_.tls);
   std::error_code not_ip;
   asio::ip::make_address(host, not_ip);
   if (not_ip) {

@@ -7,6 +7,12 @@ namespace comet::remoting {
 
 static_assert(kTlsDetectBytes >= kProtocolDetectBytes, "detect_protocol decides on these bytes");
 
+std::unique_ptr<TlsStream> make_tls_stream(PrefixedSocket socket, asio::ssl::context& context) {
+  auto stream = std::make_unique<TlsStream>(std::move(socket), context);
+  SSL_clear_mode(stream->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  return stream;
+}
+
 FirstBytes classify_first_bytes(const uint8_t* bytes, size_t n) {
   if (n == 0) return FirstBytes::kNeedMore;
   if (bytes[0] != 0x16) return FirstBytes::kPlain;
