@@ -342,7 +342,19 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   if (ctx_.stats) {
     add("putTps", fmt::format("{:.2f}", ctx_.stats->put_tps()));
     add("getTransferedTps", fmt::format("{:.2f}", ctx_.stats->get_transfered_tps()));
+    // What retention destroyed that consumer groups had not consumed (retention_accounting.h).
+    const auto deleted = ctx_.stats->deletions();
+    add("forcedDeleteSegments", std::to_string(deleted.forced_segments));
+    add("forcedDeleteUnconsumedMessages", std::to_string(deleted.forced_unconsumed_messages));
+    add("expiredDeleteSegments", std::to_string(deleted.expired_segments));
+    add("expiredDeleteUnconsumedMessages", std::to_string(deleted.expired_unconsumed_messages));
   }
+  // Disk full refuses sends (commitlog/store_health.h).
+  const auto health = ctx_.store->health().snapshot();
+  add("diskFull", health.disk_full ? "true" : "false");
+  add("diskUsedRatio", fmt::format("{:.4f}", health.disk_used_ratio));
+  add("diskFreeBytes", std::to_string(health.disk_free_bytes));
+  if (health.disk_full) add("diskFullRemark", health.remark);
   resp.set_ext(std::move(info));
   conn->send(std::move(resp));
 }

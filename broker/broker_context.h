@@ -73,6 +73,7 @@ inline ResponseCode response_code_for(const Status& s) {
       return ResponseCode::FLUSH_DISK_TIMEOUT;
     case Code::kUnavailable:
     case Code::kShutdown:
+    case Code::kNoSpace:  // disk full: another broker may take it
       return ResponseCode::SERVICE_NOT_AVAILABLE;
     case Code::kNotFound:
       return ResponseCode::TOPIC_NOT_EXIST;

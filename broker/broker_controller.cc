@@ -5,6 +5,7 @@
 #include <future>
 
 #include "broker/request_access.h"
+#include "broker/retention_accounting.h"
 #include "common/logging.h"
 
 namespace comet::broker {
@@ -119,6 +120,11 @@ Status BrokerController::start() {
       [this](std::string_view topic, uint32_t q) { return store_->max_queue_offset(topic, q); });
   store_->add_arrival_listener([this](std::string_view topic, uint32_t q, uint64_t max) {
     holds_->notify_arrival(topic, q, max);
+  });
+  store_->set_deletion_listener(retention_accountant(*offsets_, *stats_));
+  // A metadata write (offsets, topics, groups) that found the disk full counts as the store's.
+  metadata_->set_no_space_listener([store = store_.get()](const Status& s) {
+    store->health().on_no_space(0, s, SystemClock::instance().now_ms());
   });
   ctx_.io = &server_->io_context();
   ctx_.store = store_.get();

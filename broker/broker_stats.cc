@@ -58,6 +58,18 @@ void BrokerStats::on_pulled(std::string_view group, uint64_t msgs) {
   it->second.add(now, msgs);
 }
 
+void BrokerStats::on_segments_deleted(bool forced, uint64_t segments, uint64_t unconsumed) {
+  std::lock_guard lock(mu_);
+  (forced ? deletions_.forced_segments : deletions_.expired_segments) += segments;
+  (forced ? deletions_.forced_unconsumed_messages : deletions_.expired_unconsumed_messages) +=
+      unconsumed;
+}
+
+BrokerStats::DeletionTotals BrokerStats::deletions() const {
+  std::lock_guard lock(mu_);
+  return deletions_;
+}
+
 double BrokerStats::put_tps() const {
   const int64_t now = clock_.now_ms();
   std::lock_guard lock(mu_);

@@ -50,6 +50,17 @@ class BrokerStats {
   void on_stored(uint64_t msgs);
   void on_pulled(std::string_view group, uint64_t msgs);
 
+  // Retention deleted `segments` CommitLog segments holding `unconsumed` messages some consumer
+  // group had not consumed (broker/retention_accounting.h). Totals since start.
+  void on_segments_deleted(bool forced, uint64_t segments, uint64_t unconsumed);
+  struct DeletionTotals {
+    uint64_t forced_segments = 0;
+    uint64_t forced_unconsumed_messages = 0;
+    uint64_t expired_segments = 0;
+    uint64_t expired_unconsumed_messages = 0;
+  };
+  DeletionTotals deletions() const;
+
   double put_tps() const;
   double get_transfered_tps() const;  // RocketMQ's spelling
   double consume_tps(std::string_view group) const;
@@ -60,6 +71,7 @@ class BrokerStats {
   SlidingSecondCounter stored_;
   SlidingSecondCounter pulled_;
   std::map<std::string, SlidingSecondCounter, std::less<>> pulled_by_group_;
+  DeletionTotals deletions_;
 };
 
 }  // namespace comet::broker

@@ -126,13 +126,34 @@ Result<std::string> MetadataStore::get(Family f, std::string_view key) const {
   return value;
 }
 
+void MetadataStore::resume_if_stopped() {
+  if (!stopped_by_no_space_.load(std::memory_order_acquire)) return;
+  // Fails while there is still no room (the write after it then fails as before).
+  if (db_->Resume().ok()) {
+    stopped_by_no_space_.store(false, std::memory_order_release);
+    logger("broker")->info("metadata store {} writes again", path_);
+  }
+}
+
+Status MetadataStore::written(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::ok();
+  if (!s.IsNoSpace()) return from_rocksdb(s, context);
+  stopped_by_no_space_.store(true, std::memory_order_release);
+  Status no_space = Status::no_space(std::string(context) + ": " + s.ToString());
+  logger("broker")->error("metadata store {}: {}", path_, no_space.message());
+  if (no_space_listener_) no_space_listener_(no_space);
+  return no_space;
+}
+
 Status MetadataStore::put(Family f, std::string_view key, std::string_view value, bool sync) {
-  return from_rocksdb(db_->Put(write_options(sync), handle(f), slice(key), slice(value)),
-                      "metadata put");
+  resume_if_stopped();
+  return written(db_->Put(write_options(sync), handle(f), slice(key), slice(value)),
+                 "metadata put");
 }
 
 Status MetadataStore::remove(Family f, std::string_view key, bool sync) {
-  return from_rocksdb(db_->Delete(write_options(sync), handle(f), slice(key)), "metadata delete");
+  resume_if_stopped();
+  return written(db_->Delete(write_options(sync), handle(f), slice(key)), "metadata delete");
 }
 
 Status MetadataStore::write(const MetadataBatch& batch, bool sync) {
@@ -142,7 +163,8 @@ Status MetadataStore::write(const MetadataBatch& batch, bool sync) {
                                  : wb.Delete(handle(op.family), op.key);
     if (!s.ok()) return from_rocksdb(s, "metadata batch");
   }
-  return from_rocksdb(db_->Write(write_options(sync), &wb), "metadata write");
+  resume_if_stopped();
+  return written(db_->Write(write_options(sync), &wb), "metadata write");
 }
 
 Status MetadataStore::for_each(
@@ -166,12 +188,14 @@ Result<size_t> MetadataStore::remove_prefix(Family f, std::string_view prefix, b
   }
   COMET_RETURN_IF_ERROR(from_rocksdb(it->status(), "metadata iterate"));
   if (n == 0) return n;
-  COMET_RETURN_IF_ERROR(from_rocksdb(db_->Write(write_options(sync), &wb), "metadata write"));
+  resume_if_stopped();
+  COMET_RETURN_IF_ERROR(written(db_->Write(write_options(sync), &wb), "metadata write"));
   return n;
 }
 
 Status MetadataStore::flush() {
-  return from_rocksdb(db_->FlushWAL(true), "metadata flush");
+  resume_if_stopped();
+  return written(db_->FlushWAL(true), "metadata flush");
 }
 
 }  // namespace comet::broker

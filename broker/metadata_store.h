@@ -5,6 +5,7 @@
 // a second open fails with kUnavailable. Thread-safe; closed on destruction.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class ColumnFamilyHandle;
 }  // namespace rocksdb
 
@@ -74,9 +76,24 @@ class MetadataStore {
   // Syncs the WAL: every write that returned before this call is durable when it returns.
   Status flush();
 
+  // A write that fails for want of space returns kNoSpace (the request is refused, as
+  // SERVICE_NOT_AVAILABLE) and tells `listener` (the broker makes the store refuse writes). RocksDB
+  // then stops writing until resumed: the next write resumes it first, so writes work again by
+  // themselves once there is room.
+  void set_no_space_listener(std::function<void(const Status&)> listener) {
+    no_space_listener_ = std::move(listener);
+  }
+
  private:
   MetadataStore() = default;
   rocksdb::ColumnFamilyHandle* handle(Family f) const;
+  // Before a write: resumes RocksDB after a write failed for want of space.
+  void resume_if_stopped();
+  // A write's RocksDB status as a comet Status; one for want of space is kNoSpace and told.
+  Status written(const rocksdb::Status& s, std::string_view context);
+
+  std::function<void(const Status&)> no_space_listener_;
+  std::atomic<bool> stopped_by_no_space_{false};
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;

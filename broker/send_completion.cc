@@ -116,7 +116,8 @@ Status check_accepts_writes(const BrokerContext& ctx) {
   if (!(ctx.config.broker_permission & kPermWrite)) {
     return Status::unavailable("broker is not writable");
   }
-  return Status::ok();
+  // Disk full (RocketMQ's RunningFlags DISK_FULL): refused at once, with the figures.
+  return ctx.store != nullptr ? ctx.store->health().writable() : Status::ok();
 }
 
 namespace {

@@ -490,25 +490,35 @@ Status CommitLog::truncate(uint64_t offset) {
   return Status::ok();
 }
 
-size_t CommitLog::delete_expired(int64_t now_ms, int64_t reserved_ms, bool force,
-                                 uint64_t deletable_end, size_t batch_max) {
+CommitLog::DeletionPlan CommitLog::plan_deletion(int64_t now_ms, int64_t reserved_ms, bool force,
+                                                 uint64_t deletable_end, size_t batch_max) const {
   auto segments = files_.snapshot();
-  size_t n = 0;
+  DeletionPlan plan;
   // Segment i's newest record is no newer than the first record of segment i+1.
-  while (n < batch_max && n + 1 < segments.size()) {
-    const MappedFilePtr& seg = segments[n];
+  while (plan.count < batch_max && plan.count + 1 < segments.size()) {
+    const MappedFilePtr& seg = segments[plan.count];
     if (seg->end_offset() > deletable_end) break;
-    const MappedFilePtr& next = segments[n + 1];
+    const MappedFilePtr& next = segments[plan.count + 1];
     int64_t newest = next->write_pos() > 0 ? record::peek_store_timestamp(next->data()) : now_ms;
     if (!force && now_ms - newest < reserved_ms) break;
-    ++n;
+    ++plan.count;
+    plan.end_offset = seg->end_offset();
   }
-  if (n == 0) return 0;
-  size_t deleted = files_.delete_first(n);
+  return plan;
+}
+
+size_t CommitLog::delete_oldest(size_t count) {
+  if (count == 0) return 0;
+  size_t deleted = files_.delete_first(count);
   logger("commitlog")
       ->info("retention deleted {} CommitLog segment(s); log now starts at {}", deleted,
              files_.min_offset());
   return deleted;
+}
+
+size_t CommitLog::delete_expired(int64_t now_ms, int64_t reserved_ms, bool force,
+                                 uint64_t deletable_end, size_t batch_max) {
+  return delete_oldest(plan_deletion(now_ms, reserved_ms, force, deletable_end, batch_max).count);
 }
 
 }  // namespace comet::commitlog

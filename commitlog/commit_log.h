@@ -143,6 +143,15 @@ class CommitLog {
   // reaches past `deletable_end` (not yet dispatched or flushed). Returns how many.
   size_t delete_expired(int64_t now_ms, int64_t reserved_ms, bool force, uint64_t deletable_end,
                         size_t batch_max);
+  // What delete_expired() would delete, without deleting: the first `count` segments, which
+  // hold the log below `end_offset`. Then delete_oldest(count) deletes them.
+  struct DeletionPlan {
+    size_t count = 0;
+    uint64_t end_offset = 0;
+  };
+  DeletionPlan plan_deletion(int64_t now_ms, int64_t reserved_ms, bool force,
+                             uint64_t deletable_end, size_t batch_max) const;
+  size_t delete_oldest(size_t count);
 
   size_t segment_count() const { return files_.count(); }
   // msync rounds that wrote something since start: messages per sync measures group commit.

@@ -187,6 +187,17 @@ Status ConsumeQueue::flush() {
   return Status::ok();
 }
 
+uint64_t ConsumeQueue::offset_at_physical(uint64_t physical_offset) const {
+  uint64_t q = min_offset();
+  const uint64_t max = max_offset();
+  // Units are in log order: scanning from the front stops at the first one past the cut.
+  for (; q < max; ++q) {
+    auto u = unit_at(q);
+    if (u && u->size != 0 && u->physical_offset >= physical_offset) break;
+  }
+  return q;
+}
+
 void ConsumeQueue::correct_min_offset(uint64_t min_physical_offset) {
   uint64_t min = min_offset();
   const uint64_t max = max_offset();

@@ -49,6 +49,11 @@ class ConsumeQueue {
   // CommitLog offset just past the last unit's record, or 0 when empty.
   uint64_t max_physical_end() const;
 
+  // The first queue offset at or past min_offset() whose unit points at or past CommitLog
+  // offset `physical_offset` (max_offset() when none does): the units below it are those that
+  // deleting the log below `physical_offset` would take away.
+  uint64_t offset_at_physical(uint64_t physical_offset) const;
+
   Status flush();
   // Retention: deletes whole segments whose units all point below `min_physical_offset`
   // (never the last one) and moves min_offset() past units that do.

@@ -136,7 +136,7 @@ class IndexFile {
 
   const std::string& path() const { return path_; }
   // Allocates the pages the next put of `key_hash` writes (its slot and the next entry) unless
-  // done before. kIOError (ENOSPC) when the disk is full.
+  // done before. kNoSpace (ENOSPC) when the disk is full.
   Status reserve_for_put(uint32_t key_hash);
   IndexFileView& view() { return view_; }
   const IndexFileView& view() const { return view_; }

@@ -66,6 +66,7 @@ std::string_view get_status_name(GetStatus s) {
 MessageStore::MessageStore(const StoreConfig& config, const Clock& clock, HostAddress store_host)
     : config_(config),
       clock_(clock),
+      health_(config.disk_space_warning_level_ratio),
       commit_log_(config, clock, store_host),
       index_(config.message_index_enable ? std::make_unique<IndexService>(config) : nullptr),
       abort_path_(config.store_path_root_dir + "/abort"),
@@ -215,6 +216,7 @@ Status MessageStore::recover() {
 }
 
 void MessageStore::start_threads() {
+  check_disk();  // a store opened on a full disk refuses its first send already
   commit_log_.set_append_hook([this] {
     if (append_listener_) append_listener_();
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -420,6 +422,7 @@ void MessageStore::dispatch_loop() {
       if (stop_) return;
     }
     if (deletions_pending_.load(std::memory_order_acquire)) apply_topic_deletions(reput_offset_);
+    bool no_space = false;
     for (uint64_t bound; reput_offset_ < (bound = dispatch_end());) {
       auto view = commit_log_.read(reput_offset_, static_cast<uint32_t>(std::min<uint64_t>(
                                                       bound - reput_offset_, UINT32_MAX)));
@@ -454,6 +457,14 @@ void MessageStore::dispatch_loop() {
                 : find_or_create_cq(r.topic, r.queue_id);
         Status s = cq->put(r.queue_offset, unit_of(r));
         if (s.is_ok() && index_) s = index_->index(r);
+        if (s.code() == Code::kNoSpace) {
+          // A ConsumeQueue or index file that does not fit: the record stays unindexed (not yet
+          // readable, still stored) and is indexed again once there is room (a repeated unit
+          // or index entry is a no-op). The store refuses writes meanwhile.
+          (void)on_append_failure(s, config_.mapped_file_size_consume_queue);
+          no_space = true;
+          break;
+        }
         if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
         if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
           touched.push_back(cq);
@@ -463,6 +474,7 @@ void MessageStore::dispatch_loop() {
       }
       reput_offset_ += consumed;
       dispatched_.advance(reput_offset_);
+      if (no_space) break;
       if (!touched.empty()) {
         std::lock_guard lock(listeners_mu_);
         for (const ConsumeQueuePtr& cq : touched) {
@@ -473,6 +485,11 @@ void MessageStore::dispatch_loop() {
       }
     }
     if (truncation_pending_.load(std::memory_order_acquire)) apply_truncation();
+    if (no_space) {
+      // Retried after a disk check's interval (or at once when the store stops).
+      std::unique_lock lock(dispatch_mu_);
+      dispatch_cv_.wait_for(lock, kDiskCheckInterval, [&] { return stop_; });
+    }
   }
 }
 
@@ -588,7 +605,11 @@ Status MessageStore::truncate_now(uint64_t offset) {
 }
 
 Result<uint64_t> MessageStore::append_replica(uint64_t offset, std::span<const uint8_t> bytes) {
-  return commit_log_.append_raw(offset, bytes);
+  // A replica's disk full refuses the master's bytes the same way: the replica stops
+  // acknowledging, and the master sees it fall out of sync (SLAVE_NOT_AVAILABLE).
+  COMET_RETURN_IF_ERROR(health_.writable());
+  return refuse_if_no_space(commit_log_.append_raw(offset, bytes),
+                            config_.mapped_file_size_commit_log);
 }
 
 void MessageStore::housekeeping_loop() {
@@ -598,12 +619,18 @@ void MessageStore::housekeeping_loop() {
   auto next_flush = Clock::now() + flush_every;
   auto next_clean = Clock::now() + clean_every;
   auto next_index_flush = Clock::now() + kIndexFlushInterval;
+  auto next_disk_check = Clock::now() + kDiskCheckInterval;
   std::unique_lock lock(house_mu_);
   while (!stop_) {
-    house_cv_.wait_until(lock, std::min(next_flush, next_clean), [&] { return stop_; });
+    house_cv_.wait_until(lock, std::min({next_flush, next_clean, next_disk_check}),
+                         [&] { return stop_; });
     if (stop_) break;
     lock.unlock();
     auto now = Clock::now();
+    if (now >= next_disk_check) {
+      check_disk();
+      next_disk_check = now + kDiskCheckInterval;
+    }
     if (now >= next_flush) {
       const bool flush_index = now >= next_index_flush;
       Status s = write_checkpoint(flush_index);
@@ -645,25 +672,73 @@ double MessageStore::disk_usage(uint64_t blocks, uint64_t free, uint64_t availab
                                 bool privileged) {
   // Counting available blocks against all blocks made a root broker on a disk with a large
   // reserve see 88% used where df saw 44%, and retention deleted unconsumed segments.
-  available = std::min(available, free);
-  const uint64_t unusable = privileged ? 0 : free - available;
-  const uint64_t capacity = blocks > unusable ? blocks - unusable : 0;
-  if (capacity == 0) return 1.0;
-  const uint64_t usable_free = std::min(privileged ? free : available, capacity);
-  return 1.0 - static_cast<double>(usable_free) / static_cast<double>(capacity);
+  return disk_space_of(blocks, free, available, 1, privileged).used_ratio;
 }
 
 void MessageStore::set_disk_usage_probe(DiskUsageProbe probe) {
+  set_disk_space_probe([probe = std::move(probe)](const std::string& path) {
+    DiskSpace d;
+    d.used_ratio = probe(path);
+    return d;
+  });
+}
+
+void MessageStore::set_disk_space_probe(DiskSpaceProbe probe) {
   std::lock_guard lock(disk_usage_mu_);
-  disk_usage_ = std::move(probe);
+  disk_space_ = std::move(probe);
+}
+
+void MessageStore::set_deletion_listener(DeletionListener listener) {
+  std::lock_guard lock(deletion_listener_mu_);
+  deletion_listener_ = std::move(listener);
+}
+
+DiskSpace MessageStore::sample_disk() {
+  std::lock_guard lock(disk_usage_mu_);
+  return disk_space_(config_.store_path_root_dir);
+}
+
+void MessageStore::check_disk() {
+  health_.on_disk_sample(sample_disk(), clock_.now_ms());
+}
+
+Status MessageStore::on_append_failure(const Status& s, uint64_t bytes) {
+  if (s.code() != Code::kNoSpace) return s;
+  health_.on_no_space(bytes, s, clock_.now_ms());
+  // Not acked, nothing half written: a segment that could not be allocated was removed, and
+  // the append fails before any byte of the record is copied.
+  Status refused = health_.writable();
+  return refused.is_ok() ? Status::unavailable("disk full: " + s.message()) : refused;
+}
+
+template <typename T>
+Result<T> MessageStore::refuse_if_no_space(Result<T> r, uint64_t bytes) {
+  if (r.is_ok()) return r;
+  return on_append_failure(r.status(), bytes);
+}
+
+void MessageStore::announce_deletion(bool forced, size_t segments, uint64_t log_end) {
+  DeletionListener listener;
+  {
+    std::lock_guard lock(deletion_listener_mu_);
+    listener = deletion_listener_;
+  }
+  if (!listener) return;
+  SegmentDeletion d;
+  d.forced = forced;
+  d.segments = segments;
+  d.log_begin = commit_log_.min_offset();
+  d.log_end = log_end;
+  for (const ConsumeQueuePtr& cq : all_cqs()) {
+    const uint64_t begin = cq->min_offset();
+    const uint64_t end = cq->offset_at_physical(log_end);
+    if (end > begin) d.queues.push_back({cq->topic(), cq->queue_id(), begin, end});
+  }
+  listener(d);
 }
 
 size_t MessageStore::delete_expired_files() {
-  double used = -1.0;
-  {
-    std::lock_guard lock(disk_usage_mu_);
-    used = disk_usage_(config_.store_path_root_dir);
-  }
+  const double used = sample_disk().used_ratio;
   // Like RocketMQ: expired segments go on every pass (the fuller disk above
   // diskMaxUsedSpaceRatio only gets a warning); unexpired ones only above the forcible ratio.
   const bool force =
@@ -679,8 +754,16 @@ size_t MessageStore::delete_expired_files() {
   }
   const uint64_t deletable_end = std::min(dispatched_.get(), commit_log_.flushed().get());
   const int64_t reserved_ms = int64_t{config_.file_reserved_time_hours} * 3600 * 1000;
-  size_t n = commit_log_.delete_expired(clock_.now_ms(), reserved_ms, force, deletable_end,
-                                        config_.delete_files_batch_max);
+  const auto plan = commit_log_.plan_deletion(clock_.now_ms(), reserved_ms, force, deletable_end,
+                                              config_.delete_files_batch_max);
+  if (plan.count == 0) return 0;
+  // Forced when the same pass without force would not have deleted as much.
+  const bool forced = force && commit_log_
+                                       .plan_deletion(clock_.now_ms(), reserved_ms, false,
+                                                      deletable_end, config_.delete_files_batch_max)
+                                       .count < plan.count;
+  announce_deletion(forced, plan.count, plan.end_offset);
+  size_t n = commit_log_.delete_oldest(plan.count);
   if (n > 0) {
     const uint64_t min = commit_log_.min_offset();
     for (const ConsumeQueuePtr& cq : all_cqs())
@@ -730,19 +813,32 @@ void when_durable(Watermark& flushed, const StoreConfig& config, Result<T> r,
 }  // namespace
 
 Result<AppendResult> MessageStore::put_message(const Message& msg) {
-  return wait_durable(commit_log_.flushed(), config_, commit_log_.append(msg));
+  COMET_RETURN_IF_ERROR(health_.writable());
+  return wait_durable(
+      commit_log_.flushed(), config_,
+      refuse_if_no_space(commit_log_.append(msg), config_.mapped_file_size_commit_log));
 }
 
 Result<std::vector<AppendResult>> MessageStore::put_messages(std::span<const Message> msgs) {
-  return wait_durable(commit_log_.flushed(), config_, commit_log_.append_batch(msgs));
+  COMET_RETURN_IF_ERROR(health_.writable());
+  return wait_durable(
+      commit_log_.flushed(), config_,
+      refuse_if_no_space(commit_log_.append_batch(msgs), config_.mapped_file_size_commit_log));
 }
 
 void MessageStore::put_message_async(const Message& msg, PutCallback done) {
-  when_durable(commit_log_.flushed(), config_, commit_log_.append(msg), std::move(done));
+  if (Status s = health_.writable(); !s.is_ok()) return done(std::move(s));
+  when_durable(commit_log_.flushed(), config_,
+               refuse_if_no_space(commit_log_.append(msg), config_.mapped_file_size_commit_log),
+               std::move(done));
 }
 
 void MessageStore::put_messages_async(std::span<const Message> msgs, BatchPutCallback done) {
-  when_durable(commit_log_.flushed(), config_, commit_log_.append_batch(msgs), std::move(done));
+  if (Status s = health_.writable(); !s.is_ok()) return done(std::move(s));
+  when_durable(
+      commit_log_.flushed(), config_,
+      refuse_if_no_space(commit_log_.append_batch(msgs), config_.mapped_file_size_commit_log),
+      std::move(done));
 }
 
 GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, uint64_t offset,

@@ -24,6 +24,7 @@
 #include "commitlog/consume_queue.h"
 #include "commitlog/store_checkpoint.h"
 #include "commitlog/store_config.h"
+#include "commitlog/store_health.h"
 #include "commitlog/watermark.h"
 #include "common/clock.h"
 
@@ -173,10 +174,40 @@ class MessageStore {
 
   // Runs one retention pass now; returns the CommitLog segments deleted.
   size_t delete_expired_files();
+  // What a retention pass is about to delete: told before the files go, on the housekeeping
+  // thread. `queues` holds, per ConsumeQueue that loses units, the queue offsets
+  // [begin, end) that go with the log below `log_end` (the broker compares them with what each
+  // consumer group committed).
+  struct QueueCut {
+    std::string topic;
+    uint32_t queue_id = 0;
+    uint64_t begin = 0;
+    uint64_t end = 0;
+  };
+  struct SegmentDeletion {
+    bool forced = false;  // above diskSpaceCleanForciblyRatio, not expired yet
+    size_t segments = 0;
+    uint64_t log_begin = 0;
+    uint64_t log_end = 0;
+    std::vector<QueueCut> queues;
+  };
+  using DeletionListener = std::function<void(const SegmentDeletion&)>;
+  // One listener; a later call replaces it.
+  void set_deletion_listener(DeletionListener listener);
+  // Whether writes are accepted (disk full refuses them); sampled every kDiskCheckInterval and
+  // at once when an allocation finds no space.
+  StoreHealth& health() { return health_; }
+  const StoreHealth& health() const { return health_; }
+  static constexpr std::chrono::milliseconds kDiskCheckInterval{100};
+  // Samples the disk now (the housekeeping thread does it every kDiskCheckInterval).
+  void check_disk();
   // Fraction (0..1) of the store's file system in use, or a negative value when unknown.
-  // Retention reads it through this probe; tests replace it to be independent of the host.
+  // Retention and the disk-full state read it through this probe; tests replace it to be
+  // independent of the host (with a ratio only: capacity and free bytes then read 0).
   using DiskUsageProbe = std::function<double(const std::string& path)>;
   void set_disk_usage_probe(DiskUsageProbe probe);
+  using DiskSpaceProbe = std::function<DiskSpace(const std::string& path)>;
+  void set_disk_space_probe(DiskSpaceProbe probe);
   static double file_system_usage(const std::string& path);
   // The fraction of the space this process could ever write that is used, from statvfs counts
   // (blocks, free blocks, blocks available to unprivileged users). A privileged process (root)
@@ -238,10 +269,22 @@ class MessageStore {
   static constexpr std::chrono::seconds kIndexFlushInterval{60};
   Status write_checkpoint(bool flush_index);
 
+  // A failed allocation (`s`, of kNoSpace, for a file of `bytes`) makes the store refuse
+  // writes; returns the refusal to answer with. Other statuses come back as they are.
+  Status on_append_failure(const Status& s, uint64_t bytes);
+  template <typename T>
+  Result<T> refuse_if_no_space(Result<T> r, uint64_t bytes);
+  DiskSpace sample_disk();
+  // Retention: tells the deletion listener what deleting the log below `log_end` takes away.
+  void announce_deletion(bool forced, size_t segments, uint64_t log_end);
+
   const StoreConfig config_;
   const Clock& clock_;
-  DiskUsageProbe disk_usage_ = &MessageStore::file_system_usage;
+  DiskSpaceProbe disk_space_ = &sample_disk_space;
   std::mutex disk_usage_mu_;
+  StoreHealth health_;
+  std::mutex deletion_listener_mu_;
+  DeletionListener deletion_listener_;  // guarded by deletion_listener_mu_
   CommitLog commit_log_;
   std::unique_ptr<IndexService> index_;  // null when messageIndexEnable is off
   RecoveryInfo recovery_;

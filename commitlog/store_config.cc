@@ -64,6 +64,8 @@ const ConfigKeys<StoreConfig>& StoreConfig::keys() {
                    "disk use (%) above which retention runs every pass"),
       field_key<S>("diskSpaceCleanForciblyRatio", &S::disk_space_clean_forcibly_ratio,
                    "disk use (%) above which the oldest segments go even if not expired"),
+      field_key<S>("diskSpaceWarningLevelRatio", &S::disk_space_warning_level_ratio,
+                   "disk use (%) above which sends are refused (SERVICE_NOT_AVAILABLE)"),
       field_key<S>("cleanFileForciblyEnable", &S::clean_file_forcibly_enable,
                    "allow the forced deletion above diskSpaceCleanForciblyRatio"),
       field_key<S>("maxMessageSize", &S::max_message_size, "largest message body in bytes"),
@@ -94,6 +96,19 @@ Status StoreConfig::validate() const {
   }
   if (disk_space_clean_forcibly_ratio < 10 || disk_space_clean_forcibly_ratio > 99) {
     return Status::invalid_argument("diskSpaceCleanForciblyRatio must be within 10..99");
+  }
+  if (disk_space_warning_level_ratio < 10 || disk_space_warning_level_ratio > 99) {
+    return Status::invalid_argument("diskSpaceWarningLevelRatio must be within 10..99");
+  }
+  // Each threshold acts before the next: retention, then forcible cleaning, which makes room
+  // before the store refuses writes at the warning level.
+  if (!(disk_max_used_space_ratio < disk_space_clean_forcibly_ratio &&
+        disk_space_clean_forcibly_ratio < disk_space_warning_level_ratio)) {
+    return Status::invalid_argument(
+        "disk ratios must rise: diskMaxUsedSpaceRatio (" +
+        std::to_string(disk_max_used_space_ratio) + ") < diskSpaceCleanForciblyRatio (" +
+        std::to_string(disk_space_clean_forcibly_ratio) + ") < diskSpaceWarningLevelRatio (" +
+        std::to_string(disk_space_warning_level_ratio) + ")");
   }
   if (group_commit_gather_us > 100000) {
     return Status::invalid_argument("groupCommitGatherMicros must be at most 100000");

@@ -27,9 +27,12 @@ struct StoreConfig {
   uint32_t delete_files_batch_max = 10;         // deleteCommitLogFilesBatchMax
   // Above diskMaxUsedSpaceRatio retention runs every pass (expired segments only, as in
   // RocketMQ); above diskSpaceCleanForciblyRatio, with cleanFileForciblyEnable, the oldest
-  // segments go even when they are not yet expired.
+  // segments go even when they are not yet expired; above diskSpaceWarningLevelRatio the store
+  // refuses writes (commitlog/store_health.h) until the disk is below it again. In that order:
+  // validate() requires max used < clean forcibly < warning level.
   uint32_t disk_max_used_space_ratio = 75;        // diskMaxUsedSpaceRatio (percent)
   uint32_t disk_space_clean_forcibly_ratio = 85;  // diskSpaceCleanForciblyRatio (percent)
+  uint32_t disk_space_warning_level_ratio = 90;   // diskSpaceWarningLevelRatio (percent)
   bool clean_file_forcibly_enable = true;         // cleanFileForciblyEnable
   uint32_t max_message_size = 4 * 1024 * 1024;    // maxMessageSize (body bytes)
   bool warm_mapped_file_enable = true;            // warmMapedFileEnable

@@ -1,5 +1,6 @@
 #include "common/status.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace comet {
@@ -32,6 +33,8 @@ std::string_view code_name(Code code) {
       return "UNSUPPORTED";
     case Code::kPermissionDenied:
       return "PERMISSION_DENIED";
+    case Code::kNoSpace:
+      return "NO_SPACE";
   }
   return "UNKNOWN";
 }
@@ -40,7 +43,8 @@ Status Status::from_errno(std::string_view what, int err) {
   std::string m(what);
   m += ": ";
   m += std::strerror(err);
-  return {Code::kIOError, std::move(m)};
+  const bool no_space = err == ENOSPC || err == EDQUOT;
+  return {no_space ? Code::kNoSpace : Code::kIOError, std::move(m)};
 }
 
 std::string Status::to_string() const {

@@ -24,6 +24,7 @@ enum class Code : int {
   kAlreadyExists,
   kUnsupported,       // a feature the configuration turned off
   kPermissionDenied,  // refused by configuration (a disabled consumer group: NO_PERMISSION)
+  kNoSpace,           // the file system is full (ENOSPC, EDQUOT): retry once space returns
 };
 
 std::string_view code_name(Code code);
@@ -45,7 +46,9 @@ class [[nodiscard]] Status {
   static Status out_of_range(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
   static Status unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status permission_denied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
-  // An errno-carrying I/O failure: "<what>: <strerror(err)>".
+  static Status no_space(std::string m) { return {Code::kNoSpace, std::move(m)}; }
+  // An errno-carrying I/O failure: "<what>: <strerror(err)>"; kNoSpace for ENOSPC and EDQUOT
+  // (a full disk is a state to wait out, not a fault), kIOError otherwise.
   static Status from_errno(std::string_view what, int err);
 
   bool is_ok() const { return code_ == Code::kOk; }

@@ -117,6 +117,18 @@ void HAClient::connect() {
       return;
     }
   }
+  // A full disk refuses the master's bytes: stay away (the master sees no slave in sync and
+  // answers SLAVE_NOT_AVAILABLE at once) and try again once it has room.
+  if (Status writable = store_.health().writable(); !writable.is_ok()) {
+    if (!disk_full_logged_) {
+      logger("ha")->warn("not following master {} until the store writes again: {}", master_,
+                         writable.message());
+    }
+    disk_full_logged_ = true;
+    schedule_reconnect();
+    return;
+  }
+  disk_full_logged_ = false;
   remoting::ConnectionOptions copts;
   options_.security.apply_to_client(copts);
   auto conn = std::make_shared<Connection>(
@@ -274,6 +286,7 @@ void HAClient::on_push(const std::shared_ptr<Connection>& conn, RemotingCommand 
   auto end = store_.append_replica(push.offset,
                                    {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
   if (!end.is_ok()) {
+    // Disk full (kUnavailable from the store's health) included: nothing appended, nothing acked.
     logger("ha")->error("cannot append {} bytes from the master at {}: {}; reconnecting",
                         body.size(), push.offset, end.status().to_string());
     conn->close();

@@ -94,6 +94,7 @@ class HAClient {
   std::string master_;
   std::shared_ptr<remoting::Connection> conn_;
   bool reconnect_pending_ = false;
+  bool disk_full_logged_ = false;  // strand only: "not following" is said once per episode
   bool warned_ = false;
 
   // The protocol; this class only does its I/O. Pushes arrive on the connection's strand, the

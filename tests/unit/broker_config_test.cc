@@ -238,6 +238,7 @@ const std::map<std::string, std::string>& sample_values() {
       {"deleteCommitLogFilesBatchMax", "3"},
       {"diskMaxUsedSpaceRatio", "60"},
       {"diskSpaceCleanForciblyRatio", "90"},
+      {"diskSpaceWarningLevelRatio", "95"},
       {"cleanFileForciblyEnable", "false"},
       {"maxMessageSize", "8192"},
       {"warmMapedFileEnable", "false"},

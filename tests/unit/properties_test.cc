@@ -63,6 +63,7 @@ TEST(StoreConfig, DefaultsMatchRocketMq) {
   EXPECT_EQ(c->delete_files_batch_max, 10u);
   EXPECT_EQ(c->disk_max_used_space_ratio, 75u);
   EXPECT_EQ(c->disk_space_clean_forcibly_ratio, 85u);
+  EXPECT_EQ(c->disk_space_warning_level_ratio, 90u);
   EXPECT_TRUE(c->clean_file_forcibly_enable);
   EXPECT_EQ(c->max_message_size, 4u * 1024 * 1024);
   EXPECT_TRUE(c->warm_mapped_file_enable);
@@ -76,7 +77,8 @@ TEST(StoreConfig, ReadsEveryKey) {
       "groupCommitGatherMicros=50\n"
       "fileReservedTime=48\ncleanResourceInterval=400\ndeleteCommitLogFilesBatchMax=3\n"
       "diskMaxUsedSpaceRatio=80\nmaxMessageSize=1024\nwarmMapedFileEnable=false\n"
-      "diskSpaceCleanForciblyRatio=90\ncleanFileForciblyEnable=false\n");
+      "diskSpaceCleanForciblyRatio=90\ncleanFileForciblyEnable=false\n"
+      "diskSpaceWarningLevelRatio=95\n");
   ASSERT_TRUE(p.is_ok());
   auto c = StoreConfig::from_properties(*p);
   ASSERT_TRUE(c.is_ok()) << c.status().to_string();
@@ -95,6 +97,7 @@ TEST(StoreConfig, ReadsEveryKey) {
   EXPECT_EQ(c->delete_files_batch_max, 3u);
   EXPECT_EQ(c->disk_max_used_space_ratio, 80u);
   EXPECT_EQ(c->disk_space_clean_forcibly_ratio, 90u);
+  EXPECT_EQ(c->disk_space_warning_level_ratio, 95u);
   EXPECT_FALSE(c->clean_file_forcibly_enable);
   EXPECT_EQ(c->max_message_size, 1024u);
   EXPECT_FALSE(c->warm_mapped_file_enable);
@@ -111,6 +114,11 @@ TEST(StoreConfig, RejectsBadValuesWithClearMessages) {
                         Case{"maxMessageSize=0", "maxMessageSize"},
                         Case{"diskMaxUsedSpaceRatio=99", "diskMaxUsedSpaceRatio"},
                         Case{"diskSpaceCleanForciblyRatio=100", "diskSpaceCleanForciblyRatio"},
+                        Case{"diskSpaceWarningLevelRatio=100", "diskSpaceWarningLevelRatio"},
+                        // The thresholds act in order: retention, forcible cleaning, refusal.
+                        Case{"diskSpaceCleanForciblyRatio=90", "must rise"},
+                        Case{"diskMaxUsedSpaceRatio=85", "must rise"},
+                        Case{"diskSpaceWarningLevelRatio=80", "must rise"},
                         Case{"cleanFileForciblyEnable=maybe", "cleanFileForciblyEnable"},
                         Case{"syncFlushTimeout=abc", "syncFlushTimeout"},
                         Case{"fileReservedTime=-3", "fileReservedTime"},

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -144,6 +145,81 @@ TEST(Retention, AFullDiskForcesOutUnexpiredSegmentsOnlyAboveTheForciblyRatio) {
   EXPECT_EQ(store.delete_expired_files(), segments - 1);
   EXPECT_EQ(store.commit_log().segment_count(), 1u);
   EXPECT_EQ(store.delete_expired_files(), 0u);  // never the active segment
+}
+
+TEST(Retention, TellsTheListenerWhichQueueOffsetsGoBeforeDeleting) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  cfg.file_reserved_time_hours = 72;
+  cfg.delete_files_batch_max = 2;
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  std::vector<MessageStore::SegmentDeletion> told;
+  store.set_deletion_listener([&](const MessageStore::SegmentDeletion& d) {
+    // Told before the files go: the queue still starts at the first offset that goes.
+    EXPECT_EQ(store.min_queue_offset("F", 0), d.queues.empty() ? 0 : d.queues.front().begin);
+    told.push_back(d);
+  });
+  std::string body(1000, 'f');
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(store.put_message(make_message(i % 2 ? "F" : "H", 0, body)).is_ok());
+  ASSERT_TRUE(store.commit_log().flush().is_ok());
+  ASSERT_TRUE(
+      store.dispatched().wait(store.commit_log().max_offset(), std::chrono::seconds(10)).is_ok());
+  store.set_disk_usage_probe(disk_at(0.86));  // forcible: nothing has expired
+  ASSERT_EQ(store.delete_expired_files(), 2u);
+  ASSERT_EQ(told.size(), 1u);
+  const auto& d = told.front();
+  EXPECT_TRUE(d.forced);
+  EXPECT_EQ(d.segments, 2u);
+  EXPECT_EQ(d.log_end, store.commit_log().min_offset());
+  ASSERT_EQ(d.queues.size(), 2u);
+  uint64_t lost = 0;
+  for (const auto& q : d.queues) {
+    EXPECT_EQ(q.begin, 0u) << q.topic;
+    EXPECT_EQ(q.end, store.min_queue_offset(q.topic, q.queue_id)) << q.topic;
+    lost += q.end - q.begin;
+  }
+  EXPECT_EQ(lost, 6u);  // three 1 KiB records per 4 KiB segment
+
+  // Expired segments are told too, not as forced.
+  clock.advance(73 * kHourMs);
+  store.set_disk_usage_probe(disk_at(0.10));
+  ASSERT_EQ(store.delete_expired_files(), 2u);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_FALSE(told.back().forced);
+}
+
+TEST(DiskFull, RefusesAppendsAboveTheWarningRatioAndAcceptsBelowIt) {
+  TempDir dir;
+  ManualClock clock;
+  auto cfg = small_config(dir.path(), 4096);
+  auto opened = MessageStore::open(cfg, clock);
+  ASSERT_TRUE(opened.is_ok());
+  MessageStore& store = **opened;
+  const std::string body(100, 'd');
+  store.set_disk_usage_probe(disk_at(0.95));
+  store.check_disk();
+  auto refused = store.put_message(make_message("D", 0, body));
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable);
+  EXPECT_EQ(refused.status().message().rfind("disk full: 95.0% used", 0), 0u)
+      << refused.status().message();
+  std::vector<Message> batch{make_message("D", 0, body)};
+  EXPECT_EQ(store.put_messages(batch).status().code(), Code::kUnavailable);
+  bool called = false;
+  store.put_message_async(make_message("D", 0, body), [&](Result<AppendResult> r) {
+    called = true;
+    EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  });
+  EXPECT_TRUE(called);                             // at once: nothing waits
+  EXPECT_EQ(store.commit_log().max_offset(), 0u);  // and nothing was written
+
+  store.set_disk_usage_probe(disk_at(0.50));
+  store.check_disk();
+  EXPECT_TRUE(store.put_message(make_message("D", 0, body)).is_ok());
 }
 
 TEST(Retention, DiskUsageCountsTheSpaceThisProcessCanWrite) {

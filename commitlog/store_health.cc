@@ -1,0 +1,125 @@
+#include "commitlog/store_health.h"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/logging.h"
+
+namespace comet::commitlog {
+namespace {
+
+std::string mib(uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+bool DiskFullState::become(bool full, int64_t now_ms) {
+  if (full == full_) return false;
+  full_ = full;
+  if (full) {
+    since_ms_ = now_ms;
+  } else {
+    needed_bytes_ = 0;
+  }
+  return true;
+}
+
+bool DiskFullState::on_sample(const DiskSpace& space, int64_t now_ms) {
+  if (!space.known()) return false;  // statvfs failed: keep what we knew
+  last_ = space;
+  const double used_percent = space.used_ratio * 100.0;
+  if (!full_) return become(used_percent > warning_percent_, now_ms);
+  const bool below_margin = used_percent <= warning_percent_ - kResumeMarginPercent;
+  const bool room_for_failed = space.free_bytes >= needed_bytes_;
+  return become(!(below_margin && room_for_failed), now_ms);
+}
+
+bool DiskFullState::on_no_space(uint64_t needed_bytes, int64_t now_ms) {
+  needed_bytes_ = std::max(needed_bytes_, needed_bytes);
+  return become(true, now_ms);
+}
+
+std::string DiskFullState::remark() const {
+  std::string r = "disk full: ";
+  if (last_.known()) {
+    r += fmt::format("{:.1f}% used of {}, {} free", last_.used_ratio * 100.0,
+                     mib(last_.capacity_bytes), mib(last_.free_bytes));
+  } else {
+    r += "usage unknown";
+  }
+  r += fmt::format(" (diskSpaceWarningLevelRatio {}%)", warning_percent_);
+  if (needed_bytes_ > 0) r += "; a new file of " + mib(needed_bytes_) + " did not fit";
+  return r;
+}
+
+Status StoreHealth::writable() const {
+  if (!disk_full_.load(std::memory_order_acquire)) return Status::ok();
+  std::lock_guard lock(mu_);
+  if (!disk_.full()) return Status::ok();
+  return Status::unavailable(disk_.remark());
+}
+
+StoreHealth::Snapshot StoreHealth::snapshot() const {
+  std::lock_guard lock(mu_);
+  Snapshot s;
+  s.disk_full = disk_.full();
+  s.disk_used_ratio = disk_.last_sample().used_ratio;
+  s.disk_capacity_bytes = disk_.last_sample().capacity_bytes;
+  s.disk_free_bytes = disk_.last_sample().free_bytes;
+  s.disk_full_since_ms = disk_.since_ms();
+  if (s.disk_full) s.remark = disk_.remark();
+  return s;
+}
+
+void StoreHealth::log_change_locked(std::string_view cause) const {
+  auto log = logger("commitlog");
+  if (disk_.full()) {
+    log->warn("store refuses writes ({}): {}", cause, disk_.remark());
+  } else {
+    log->warn("store accepts writes again: disk {:.1f}% used, {} free",
+              disk_.last_sample().used_ratio * 100.0, mib(disk_.last_sample().free_bytes));
+  }
+}
+
+void StoreHealth::on_disk_sample(const DiskSpace& space, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (!disk_.on_sample(space, now_ms)) return;
+  disk_full_.store(disk_.full(), std::memory_order_release);
+  log_change_locked("disk sample");
+}
+
+void StoreHealth::on_no_space(uint64_t needed_bytes, const Status& why, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (!disk_.on_no_space(needed_bytes, now_ms)) return;
+  disk_full_.store(true, std::memory_order_release);
+  log_change_locked(why.message());
+}
+
+DiskSpace disk_space_of(uint64_t blocks, uint64_t free, uint64_t available, uint64_t block_size,
+                        bool privileged) {
+  // A privileged process (root) may write the reserved blocks too; an unprivileged one never
+  // can, so they count for neither used nor capacity (df's Use%).
+  available = std::min(available, free);
+  const uint64_t unusable = privileged ? 0 : free - available;
+  const uint64_t capacity = blocks > unusable ? blocks - unusable : 0;
+  DiskSpace d;
+  d.capacity_bytes = capacity * block_size;
+  const uint64_t usable_free = std::min(privileged ? free : available, capacity);
+  d.free_bytes = usable_free * block_size;
+  d.used_ratio =
+      capacity == 0 ? 1.0 : 1.0 - static_cast<double>(usable_free) / static_cast<double>(capacity);
+  return d;
+}
+
+DiskSpace sample_disk_space(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0 || st.f_blocks == 0) return {};
+  return disk_space_of(st.f_blocks, st.f_bfree, st.f_bavail, st.f_frsize, ::geteuid() == 0);
+}
+
+}  // namespace comet::commitlog
