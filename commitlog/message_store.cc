@@ -217,6 +217,8 @@ Status MessageStore::recover() {
 
 void MessageStore::start_threads() {
   check_disk();  // a store opened on a full disk refuses its first send already
+  commit_log_.set_io_error_hook(
+      [this](const Status& s) { health_.on_io_error(s, clock_.now_ms()); });
   commit_log_.set_append_hook([this] {
     if (append_listener_) append_listener_();
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -465,7 +467,13 @@ void MessageStore::dispatch_loop() {
           no_space = true;
           break;
         }
-        if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
+        if (s.code() == Code::kIOError) {
+          // A unit or index entry that could not be written: the checkpoint must not pass it
+          // (recovery writes it again), so the store turns read-only.
+          health_.on_io_error(s, clock_.now_ms());
+        } else if (!s.is_ok()) {
+          log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
+        }
         if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
           touched.push_back(cq);
         }
@@ -634,7 +642,11 @@ void MessageStore::housekeeping_loop() {
     if (now >= next_flush) {
       const bool flush_index = now >= next_index_flush;
       Status s = write_checkpoint(flush_index);
-      if (!s.is_ok()) logger("commitlog")->error("checkpoint failed: {}", s.to_string());
+      // An I/O error was logged once, as it made the store read-only; then no checkpoint is
+      // written again until restart, quietly.
+      if (!s.is_ok() && !health_.io_failed()) {
+        logger("commitlog")->error("checkpoint failed: {}", s.to_string());
+      }
       next_flush = now + flush_every;
       if (flush_index) next_index_flush = now + kIndexFlushInterval;
     }
@@ -652,6 +664,16 @@ Status MessageStore::checkpoint() {
 
 Status MessageStore::write_checkpoint(bool flush_index) {
   std::lock_guard lock(checkpoint_mu_);
+  // Never past data whose sync failed: the kernel reports a failed write-back once, so the next
+  // sync of the same ConsumeQueue or index file succeeds over the lost units. The checkpoint
+  // stays where it was, and recovery rebuilds them from the CommitLog from there.
+  COMET_RETURN_IF_ERROR(health_.io_status());
+  Status s = sync_and_write_checkpoint(flush_index);
+  if (s.code() == Code::kIOError) health_.on_io_error(s, clock_.now_ms());
+  return s;
+}
+
+Status MessageStore::sync_and_write_checkpoint(bool flush_index) {
   StoreCheckpoint cp;
   cp.logics_flushed = dispatched_.get();
   for (const ConsumeQueuePtr& cq : all_cqs())
@@ -703,6 +725,12 @@ void MessageStore::check_disk() {
 }
 
 Status MessageStore::on_append_failure(const Status& s, uint64_t bytes) {
+  if (s.code() == Code::kIOError) {
+    // A segment that could not be made, or the CommitLog's sticky sync failure: refused, as
+    // every later send is, with the remark naming the first error.
+    health_.on_io_error(s, clock_.now_ms());
+    return health_.io_status();
+  }
   if (s.code() != Code::kNoSpace) return s;
   health_.on_no_space(bytes, s, clock_.now_ms());
   // Not acked, nothing half written: a segment that could not be allocated was removed, and
