@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTopic = "IoError";
 constexpr auto kSendTimeout = 3000ms;
+constexpr auto kCheckpointInterval = 200ms;  // flushIntervalConsumeQueue
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -36,6 +37,11 @@ std::string body_of(int64_t i) {
   std::string b = "io" + std::to_string(i) + "|";
   b.resize(512, static_cast<char>('a' + i % 26));
   return b;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string code_name(ResponseCode c) {
@@ -63,7 +69,8 @@ class IoErrorTest : public ::testing::Test {
     return cluster_->start_broker(
         "io", {"storePathRootDir=" + fs_->path() + "/io", "flushDiskType=" + flush_type,
                "syncFlushTimeout=1000", "mappedFileSizeCommitLog=8388608",
-               "flushIntervalConsumeQueue=200", "flushIntervalCommitLog=100"});
+               "flushIntervalConsumeQueue=" + std::to_string(kCheckpointInterval.count()),
+               "flushIntervalCommitLog=100"});
   }
 
   Result<RemotingCommand> call(const std::string& addr, RemotingCommand req,
@@ -138,6 +145,18 @@ class IoErrorTest : public ::testing::Test {
     const auto deadline = Clock::now() + 5s;
     for (int i = 0; i < 250 && Clock::now() < deadline; ++i) {
       if (runtime_info(addr)["storeReadOnly"] == "true") return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  // Waits until the file at `path` holds something other than `old` (an outside observation:
+  // read every 20 ms, for at most 5 s).
+  static bool await_change(const std::string& path, const std::string& old) {
+    const auto deadline = Clock::now() + 5s;
+    for (int i = 0; i < 250 && Clock::now() < deadline; ++i) {
+      const std::string now = file_bytes(path);
+      if (!now.empty() && now != old) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -256,14 +275,24 @@ TEST_F(IoErrorTest, ConsumeQueueWriteBackFailureStopsTheCheckpoint) {
   int64_t acked = 0;
   const std::string addr = start_with_messages("SYNC_FLUSH", &acked);
   ASSERT_FALSE(HasFailure());
-  ASSERT_TRUE(fs_->set("write */consumequeue/* eio once\n").is_ok());
+  // A checkpoint written after those sends: recovery starts from one that covers their units.
+  const std::string checkpoint = fs_->backing() + "/io/checkpoint";
+  ASSERT_TRUE(await_change(checkpoint, file_bytes(checkpoint)));
+  ASSERT_TRUE(fs_->set("write */consumequeue/IoError/* eio once\n").is_ok());
   const auto t0 = Clock::now();
   Sent refused = send_until_refused(addr, &acked, 2000);
   std::printf("write-back EIO on a ConsumeQueue: refused after %.0f ms (%lld acked): %s %s\n",
               ms_since(t0), static_cast<long long>(acked), code_name(refused.code).c_str(),
               refused.remark.c_str());
   EXPECT_EQ(refused.code, ResponseCode::SERVICE_NOT_AVAILABLE) << refused.remark;
-  expect_read_only(addr, "/io/consumequeue/", acked);
+  expect_read_only(addr, "/io/consumequeue/IoError/0/", acked);
+  // The checkpoint stays as it was: checked over three checkpoint intervals (a negative
+  // observation, so a fixed wait). A checkpoint written after the failure would let recovery
+  // skip the lost units.
+  const std::string before = file_bytes(checkpoint);
+  ASSERT_FALSE(before.empty());
+  std::this_thread::sleep_for(3 * kCheckpointInterval);
+  EXPECT_EQ(file_bytes(checkpoint), before) << "a checkpoint was written after the I/O error";
   expect_restart_recovers("SYNC_FLUSH", acked);
 }
 
