@@ -185,6 +185,7 @@ class IoErrorTest : public ::testing::Test {
     EXPECT_EQ(refused.code, ResponseCode::SERVICE_NOT_AVAILABLE) << refused.remark;
     EXPECT_EQ(refused.remark, error);
     EXPECT_LT(refused.took_ms, 500) << "a refused send must not wait";
+    std::printf("read-only: a send refused in %.1f ms\n", refused.took_ms);
     expect_readable(addr, acked);
     ASSERT_TRUE(fs_->clear().is_ok());
     Sent after = send(addr, acked);
@@ -403,6 +404,25 @@ TEST_F(IoErrorTest, DLedgerFollowerWithAFailedDiskLeavesTheQuorum) {
       "DLedger follower %s's disk failed: 40 sends acknowledged by the other two in %.0f ms\n",
       follower_id.c_str(), ms_since(t0));
   expect_readable(addrs[leader], acked);
+}
+
+// A read EIO of a CommitLog page (a restarted broker's recovery reads its segments through the
+// file system: FUSE drops a file's cached pages when it is opened again): the broker stops,
+// saying why, rather than serve bytes it could not read.
+TEST_F(IoErrorTest, ReadErrorStopsTheBrokerRatherThanServeWrongBytes) {
+  int64_t acked = 0;
+  start_with_messages("SYNC_FLUSH", &acked);
+  ASSERT_FALSE(HasFailure());
+  cluster_->broker("io")->kill9();
+  ASSERT_TRUE(fs_->set("read */commitlog/* eio\n").is_ok());
+  auto again = start_broker("SYNC_FLUSH");
+  EXPECT_FALSE(again.is_ok()) << "served from a store it cannot read";
+  EXPECT_EQ(log_lines_with("io", "SIGBUS reading mapped memory"), 1u);
+  // Healed, it starts and every acknowledged message is there.
+  ASSERT_TRUE(fs_->clear().is_ok());
+  auto healed = start_broker("SYNC_FLUSH");
+  ASSERT_TRUE(healed.is_ok()) << healed.status().to_string();
+  expect_readable(*healed, acked);
 }
 
 }  // namespace
