@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTopic = "IoError";
 constexpr auto kSendTimeout = 3000ms;
+constexpr int kDLedgerMembers = 3;
 constexpr auto kCheckpointInterval = 200ms;  // flushIntervalConsumeQueue
 
 double ms_since(Clock::time_point t0) {
@@ -221,6 +222,23 @@ class IoErrorTest : public ::testing::Test {
     return *addr;
   }
 
+  // A 3-member DLedger group, every member's store on the fault file system under /n<i>; the
+  // members' addresses in `addrs`.
+  void start_dledger_group(std::string* addrs) {
+    const std::string peers = dledger_peers(kDLedgerMembers);
+    ASSERT_FALSE(peers.empty()) << "no free port";
+    for (int i = 0; i < kDLedgerMembers; ++i) {
+      auto settings = dledger_member_settings("dl-io", peers, i);
+      settings.insert(settings.end(),
+                      {"storePathRootDir=" + fs_->path() + "/" + dledger_member_id(i),
+                       "slaveSyncIntervalMs=200", "mappedFileSizeCommitLog=8388608",
+                       "flushIntervalCommitLog=100", "flushCommitLogLeastPages=0"});
+      auto addr = cluster_->start_broker_as(dledger_member_id(i), "dl-io", std::move(settings));
+      ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+      addrs[i] = *addr;
+    }
+  }
+
   TempDir dir_;
   std::unique_ptr<FaultFs> fs_;  // after dir_, before cluster_: unmounted after the brokers stop
   std::unique_ptr<LocalCluster> cluster_;
@@ -363,22 +381,11 @@ TEST_F(IoErrorTest, SyncMasterAnswersWithinTheSendTimeoutWhenItsSlavesDiskFails)
 // next append of the leader's entries is refused and it stops taking part (no acks, no votes);
 // the other two keep committing, and every acknowledged message stays readable on the leader.
 TEST_F(IoErrorTest, DLedgerFollowerWithAFailedDiskLeavesTheQuorum) {
-  constexpr int kMembers = 3;
-  const std::string peers = dledger_peers(kMembers);
-  ASSERT_FALSE(peers.empty()) << "no free port";
-  std::string addrs[kMembers];
-  for (int i = 0; i < kMembers; ++i) {
-    auto settings = dledger_member_settings("dl-io", peers, i);
-    settings.insert(settings.end(), {"storePathRootDir=" + fs_->path() + "/" + dledger_member_id(i),
-                                     "slaveSyncIntervalMs=200", "mappedFileSizeCommitLog=8388608",
-                                     "flushIntervalCommitLog=100", "flushCommitLogLeastPages=0"});
-    auto addr = cluster_->start_broker_as(dledger_member_id(i), "dl-io", std::move(settings));
-    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
-    addrs[i] = *addr;
-  }
+  std::string addrs[kDLedgerMembers];
+  ASSERT_NO_FATAL_FAILURE(start_dledger_group(addrs));
   const int leader = next_leader_announced(cluster_->broker(dledger_member_id(0)));
   ASSERT_GE(leader, 0) << "no leader elected";
-  const int follower = (leader + 1) % kMembers;
+  const int follower = (leader + 1) % kDLedgerMembers;
   const std::string follower_id = dledger_member_id(follower);
   auto created = call(addrs[leader], update_topic_request(kTopic, 1));
   ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
@@ -423,6 +430,52 @@ TEST_F(IoErrorTest, ReadErrorStopsTheBrokerRatherThanServeWrongBytes) {
   auto healed = start_broker("SYNC_FLUSH");
   ASSERT_TRUE(healed.is_ok()) << healed.status().to_string();
   expect_readable(*healed, acked);
+}
+
+// The DLedger leader's disk fails: it stops taking part (no heartbeats), the other two elect a
+// leader among themselves and commit again; every acknowledged message is readable there.
+TEST_F(IoErrorTest, DLedgerLeaderWithAFailedDiskLeavesAndTheOthersElectANewOne) {
+  std::string addrs[kDLedgerMembers];
+  ASSERT_NO_FATAL_FAILURE(start_dledger_group(addrs));
+  const Leadership first = next_leadership_announced(cluster_->broker(dledger_member_id(0)));
+  ASSERT_GE(first.member, 0) << "no leader elected";
+  auto created = call(addrs[first.member], update_topic_request(kTopic, 1));
+  ASSERT_TRUE(created.is_ok() && created->response_code() == ResponseCode::SUCCESS);
+  int64_t acked = 0;
+  for (; acked < 10; ++acked)
+    ASSERT_EQ(send(addrs[first.member], acked).code, ResponseCode::SUCCESS);
+
+  const std::string leader_id = dledger_member_id(first.member);
+  ASSERT_TRUE(fs_->set("fsync /" + leader_id + "/* eio\n").is_ok());
+  const auto t0 = Clock::now();
+  // The send whose bytes meet the failed flush may be committed (its followers hold it).
+  Sent trigger = send(addrs[first.member], acked);
+  if (trigger.code == ResponseCode::SUCCESS) ++acked;
+  ASSERT_TRUE(await_read_only(addrs[first.member]));
+  // Another member announces a leader other than the failed one.
+  const int watcher = (first.member + 1) % kDLedgerMembers;
+  Leadership next;
+  const auto election_deadline = Clock::now() + 10s;
+  for (int i = 0; i < 8 && (next.member < 0 || next.member == first.member) &&
+                  Clock::now() < election_deadline;
+       ++i) {
+    next = next_leadership_announced(
+        cluster_->broker(dledger_member_id(watcher)),
+        std::chrono::duration_cast<milliseconds>(election_deadline - Clock::now()));
+  }
+  ASSERT_GE(next.member, 0) << "no new leader";
+  ASSERT_NE(next.member, first.member);
+  EXPECT_GT(next.term, first.term);
+  const double elected_ms = ms_since(t0);
+  for (int i = 0; i < 10; ++i) {
+    Sent s = send(addrs[next.member], acked);
+    ASSERT_EQ(s.code, ResponseCode::SUCCESS) << "send " << i << ": " << s.remark;
+    ++acked;
+  }
+  EXPECT_EQ(log_lines_with(leader_id, "cannot persist its log and stops taking part"), 1u);
+  std::printf("DLedger leader %s's disk failed: %s led from %.0f ms after the fault\n",
+              leader_id.c_str(), dledger_member_id(next.member).c_str(), elected_ms);
+  expect_readable(addrs[next.member], acked);
 }
 
 }  // namespace
