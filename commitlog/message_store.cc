@@ -903,10 +903,17 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
   const uint64_t scan =
       tag_hashes.empty() ? max_msgs : std::max<uint64_t>(max_msgs, kMaxFilterScan);
   const uint64_t log_min = commit_log_.min_offset();
+  // After an I/O error the log past its last good sync may not be on disk, and a restart may not
+  // have it: a consumer is not shown what it may never see again (the queue ends there).
+  const uint64_t durable_end = health_.io_failed() ? commit_log_.flushed().get() : UINT64_MAX;
   uint64_t next = offset;
   for (const CqUnit& u : cq->read(offset, scan)) {
     if (g.messages.size() >= max_msgs) break;
     if (!g.messages.empty() && g.total_bytes + u.size > max_bytes) break;
+    if (u.size != 0 && u.physical_offset + u.size > durable_end) {
+      if (next == offset) g.status = GetStatus::kOffsetOverflowOne;
+      break;
+    }
     ++next;
     if (u.size == 0 || u.physical_offset < log_min) continue;  // hole, or already deleted
     if (!tag_hashes.empty() &&
@@ -922,6 +929,7 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
     g.messages.push_back(std::move(view).value());
   }
   g.next_begin_offset = next;
+  if (g.status == GetStatus::kOffsetOverflowOne && g.messages.empty()) return g;
   g.status = g.messages.empty() ? GetStatus::kNoMatchedMessage : GetStatus::kFound;
   return g;
 }

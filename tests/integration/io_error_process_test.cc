@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -71,7 +72,7 @@ class IoErrorTest : public ::testing::Test {
         "io", {"storePathRootDir=" + fs_->path() + "/io", "flushDiskType=" + flush_type,
                "syncFlushTimeout=1000", "mappedFileSizeCommitLog=8388608",
                "flushIntervalConsumeQueue=" + std::to_string(kCheckpointInterval.count()),
-               "flushIntervalCommitLog=100"});
+               "flushIntervalCommitLog=100", "flushCommitLogLeastPages=0"});
   }
 
   Result<RemotingCommand> call(const std::string& addr, RemotingCommand req,
@@ -163,6 +164,40 @@ class IoErrorTest : public ::testing::Test {
     return false;
   }
 
+  // Nothing from queue offset `from` on is served (not durable after the I/O error).
+  void expect_not_served(const std::string& addr, int64_t from) {
+    auto r = call(addr, pull_request(kTopic, 0, from, 32, 0));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_NE(r->response_code(), ResponseCode::SUCCESS) << "served past the durable log";
+    EXPECT_TRUE(bodies_of(*r).empty());
+  }
+
+  // Sends one more message and waits until the checkpoint says the log is flushed past it:
+  // everything acknowledged so far is on disk.
+  void flush_everything(const std::string& addr, int64_t* acked) {
+    auto last = call(addr, send_request(kTopic, 0, {body_of(*acked)}));
+    ASSERT_TRUE(last.is_ok() && last->response_code() == ResponseCode::SUCCESS);
+    ++*acked;
+    const auto* stored = last->ext<protocol::SendMessageResponseT>();
+    ASSERT_NE(stored, nullptr);
+    ASSERT_TRUE(await_checkpoint_past(static_cast<uint64_t>(stored->physical_offset)));
+  }
+
+  // Waits until the store's checkpoint says the CommitLog is flushed past `physical_offset` (an
+  // outside observation: read every 20 ms, for at most 5 s).
+  bool await_checkpoint_past(uint64_t physical_offset) {
+    const std::string path = fs_->backing() + "/io/checkpoint";
+    const auto deadline = Clock::now() + 5s;
+    for (int i = 0; i < 250 && Clock::now() < deadline; ++i) {
+      const std::string cp = file_bytes(path);
+      uint64_t flushed = 0;
+      if (cp.size() >= 12) std::memcpy(&flushed, cp.data() + 4, 8);  // after the magic
+      if (flushed > physical_offset) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
   size_t log_lines_with(const std::string& key, const std::string& text) {
     std::ifstream in(cluster_->broker(key)->log_path());
     size_t n = 0;
@@ -172,9 +207,12 @@ class IoErrorTest : public ::testing::Test {
   }
 
   // The store is read-only: brokerStatus names the error, the log has one error line, sends are
-  // refused at once with the same remark, pulls of the acknowledged messages go on; so it stays
-  // when the fault clears.
-  void expect_read_only(const std::string& addr, const std::string& file_part, int64_t acked) {
+  // refused at once with the same remark, pulls of the first `readable` messages (the durable
+  // ones; all acknowledged by default) go on and nothing past them is served; so it stays when
+  // the fault clears.
+  void expect_read_only(const std::string& addr, const std::string& file_part, int64_t acked,
+                        int64_t readable = -1) {
+    if (readable < 0) readable = acked;
     ASSERT_TRUE(await_read_only(addr));
     auto info = runtime_info(addr);
     const std::string error = info["storeIoError"];
@@ -187,12 +225,13 @@ class IoErrorTest : public ::testing::Test {
     EXPECT_EQ(refused.remark, error);
     EXPECT_LT(refused.took_ms, 500) << "a refused send must not wait";
     std::printf("read-only: a send refused in %.1f ms\n", refused.took_ms);
-    expect_readable(addr, acked);
+    expect_readable(addr, readable);
+    expect_not_served(addr, readable);
     ASSERT_TRUE(fs_->clear().is_ok());
     Sent after = send(addr, acked);
     EXPECT_EQ(after.code, ResponseCode::SERVICE_NOT_AVAILABLE)
         << "read-only until restart: " << after.remark;
-    expect_readable(addr, acked);
+    expect_readable(addr, readable);
   }
 
   // kill -9 and a restart on the healed disk: every acknowledged message is there, the store
@@ -269,11 +308,13 @@ INSTANTIATE_TEST_SUITE_P(FsyncAndWriteBack, CommitLogSyncFlush,
                          ::testing::Values("fsync", "write"));
 
 // ASYNC_FLUSH acknowledges before the sync (as RocketMQ does); once the flush thread meets the
-// EIO the store turns read-only and no later send is acknowledged.
+// EIO the store turns read-only, no later send is acknowledged, and what the failed sync covered
+// is not served until a restart.
 TEST_F(IoErrorTest, CommitLogAsyncFlushTurnsReadOnlyWhenTheFlushFails) {
   int64_t acked = 0;
   const std::string addr = start_with_messages("ASYNC_FLUSH", &acked);
   ASSERT_FALSE(HasFailure());
+  ASSERT_NO_FATAL_FAILURE(flush_everything(addr, &acked));
   ASSERT_TRUE(fs_->set("fsync */commitlog/* eio\n").is_ok());
   const auto t0 = Clock::now();
   const int64_t before = acked;
@@ -283,8 +324,48 @@ TEST_F(IoErrorTest, CommitLogAsyncFlushTurnsReadOnlyWhenTheFlushFails) {
       static_cast<long long>(acked - before), code_name(refused.code).c_str(), ms_since(t0),
       refused.remark.c_str());
   EXPECT_EQ(refused.code, ResponseCode::SERVICE_NOT_AVAILABLE) << refused.remark;
-  expect_read_only(addr, "msync " + fs_->path() + "/io/commitlog/", acked);
+  // Acknowledged after the last good flush: not served until a restart shows what is on disk.
+  expect_read_only(addr, "msync " + fs_->path() + "/io/commitlog/", acked, before);
+  // The fsync failed after the pages were written back: all of them come back.
   expect_restart_recovers("ASYNC_FLUSH", acked);
+}
+
+// A write-back EIO under ASYNC_FLUSH: what was acknowledged since the last good flush may be lost
+// (ASYNC_FLUSH promises no more); the store turns read-only all the same, and what was
+// acknowledged before the fault is read back after kill -9 and a restart.
+TEST_F(IoErrorTest, CommitLogAsyncFlushWriteBackFailureKeepsWhatWasFlushed) {
+  int64_t acked = 0;
+  const std::string addr = start_with_messages("ASYNC_FLUSH", &acked);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_NO_FATAL_FAILURE(flush_everything(addr, &acked));
+  const int64_t flushed = acked;
+  ASSERT_TRUE(fs_->set("write */commitlog/* eio\n").is_ok());
+  const auto t0 = Clock::now();
+  Sent refused = send_until_refused(addr, &acked, 20000);
+  EXPECT_EQ(refused.code, ResponseCode::SERVICE_NOT_AVAILABLE) << refused.remark;
+  ASSERT_TRUE(await_read_only(addr));
+  EXPECT_EQ(log_lines_with("io", "read-only until restart"), 1u);
+  EXPECT_NE(runtime_info(addr)["storeIoError"].find("/io/commitlog/"), std::string::npos);
+  // What the failed write-backs covered is not served; what was flushed is.
+  expect_readable(addr, flushed);
+  expect_not_served(addr, flushed);
+  ASSERT_TRUE(fs_->clear().is_ok());
+  cluster_->broker("io")->kill9();
+  auto again = start_broker("ASYNC_FLUSH");
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  expect_readable(*again, flushed);
+  auto end = call(*again, pull_request(kTopic, 0, 0, 1, 0));
+  int64_t kept = 0;
+  if (end.is_ok() && end->ext<protocol::PullMessageResponseT>() != nullptr) {
+    kept = end->ext<protocol::PullMessageResponseT>()->max_offset;
+  }
+  std::printf(
+      "write-back EIO on the CommitLog, ASYNC_FLUSH: %lld sends acked after the fault in %.0f "
+      "ms; after a restart the queue holds %lld of %lld acked\n",
+      static_cast<long long>(acked - flushed), ms_since(t0), static_cast<long long>(kept),
+      static_cast<long long>(acked));
+  Sent s = send(*again, 1000000);
+  EXPECT_EQ(s.code, ResponseCode::SUCCESS) << s.remark;
 }
 
 // A ConsumeQueue's write-back fails once (the next sync of it succeeds, over the lost units):
