@@ -225,6 +225,7 @@ Result<MappedFile*> CommitLog::reserve(size_t size) {
   auto next = files_.create_next(start);
   if (!next.is_ok()) return next.status();
   active_ = std::move(next).value();
+  if (roll_hook_) roll_hook_();
   return active_.get();
 }
 
@@ -364,6 +365,7 @@ Result<uint64_t> CommitLog::append_raw(uint64_t offset, std::span<const uint8_t>
       auto next = files_.create_next(seg != nullptr ? seg->end_offset() : max);
       if (!next.is_ok()) return next.status();
       active_ = std::move(next).value();
+      if (roll_hook_) roll_hook_();
       seg = active_.get();
     }
     const uint64_t pos = seg->write_pos();

@@ -163,6 +163,9 @@ class CommitLog {
   void set_io_error_hook(std::function<void(const Status&)> hook) {
     io_error_hook_ = std::move(hook);
   }
+  // Called (under the append lock) after a new segment was taken on: the file system's use
+  // changes in such steps, so the disk-full check samples it then too. Set before appends.
+  void set_roll_hook(std::function<void()> hook) { roll_hook_ = std::move(hook); }
 
  private:
   // Makes room for `size` bytes in the active segment, filling the tail of a full one with a
@@ -196,6 +199,7 @@ class CommitLog {
   std::atomic<uint64_t> max_offset_{0};
   std::function<void()> append_hook_;
   std::function<void(const Status&)> io_error_hook_;
+  std::function<void()> roll_hook_;
 
   Watermark flushed_;
   std::atomic<uint64_t> sync_count_{0};

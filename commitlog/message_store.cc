@@ -66,7 +66,7 @@ std::string_view get_status_name(GetStatus s) {
 MessageStore::MessageStore(const StoreConfig& config, const Clock& clock, HostAddress store_host)
     : config_(config),
       clock_(clock),
-      health_(config.disk_space_warning_level_ratio),
+      health_(config.disk_space_warning_level_ratio, config.mapped_file_size_commit_log),
       commit_log_(config, clock, store_host),
       index_(config.message_index_enable ? std::make_unique<IndexService>(config) : nullptr),
       abort_path_(config.store_path_root_dir + "/abort"),
@@ -219,6 +219,9 @@ void MessageStore::start_threads() {
   check_disk();  // a store opened on a full disk refuses its first send already
   commit_log_.set_io_error_hook(
       [this](const Status& s) { health_.on_io_error(s, clock_.now_ms()); });
+  // A new segment (and the next one the allocator makes ahead) is where the disk's use jumps:
+  // sampled then, a fast writer cannot outrun the periodic check by more than a segment.
+  commit_log_.set_roll_hook([this] { check_disk(); });
   commit_log_.set_append_hook([this] {
     if (append_listener_) append_listener_();
     std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -25,6 +25,7 @@ bool DiskFullState::become(bool full, int64_t now_ms) {
     since_ms_ = now_ms;
   } else {
     needed_bytes_ = 0;
+    failed_bytes_ = 0;
   }
   return true;
 }
@@ -40,8 +41,10 @@ bool DiskFullState::on_sample(const DiskSpace& space, int64_t now_ms) {
 }
 
 bool DiskFullState::on_no_space(uint64_t needed_bytes, int64_t now_ms) {
-  needed_bytes_ = std::max(needed_bytes_, needed_bytes);
-  return become(true, now_ms);
+  const bool changed = become(true, now_ms);
+  failed_bytes_ = needed_bytes;
+  needed_bytes_ = std::max({needed_bytes_, needed_bytes, resume_free_bytes_});
+  return changed;
 }
 
 std::string DiskFullState::remark() const {
@@ -53,7 +56,7 @@ std::string DiskFullState::remark() const {
     r += "usage unknown";
   }
   r += fmt::format(" (diskSpaceWarningLevelRatio {}%)", warning_percent_);
-  if (needed_bytes_ > 0) r += "; a new file of " + mib(needed_bytes_) + " did not fit";
+  if (failed_bytes_ > 0) r += "; a new file of " + mib(failed_bytes_) + " did not fit";
   return r;
 }
 

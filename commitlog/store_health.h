@@ -34,14 +34,15 @@ struct DiskSpace {
 // - full when the used ratio exceeds the warning ratio, or when an allocation failed for want
 //   of space (ENOSPC), whatever the ratio;
 // - not full again once a sample shows the ratio at least kResumeMarginPercent below the warning
-//   ratio and, after a failed allocation, at least the bytes that allocation needed free. The
+//   ratio and, after a failed allocation, room for it and for `resume_free_bytes` (a CommitLog
+//   segment: a ConsumeQueue file that did not fit says the next segment will not either). The
 //   margin keeps a disk hovering at the threshold from flapping between accepting and refusing.
 class DiskFullState {
  public:
   static constexpr double kResumeMarginPercent = 1.0;
 
-  explicit DiskFullState(uint32_t warning_ratio_percent)
-      : warning_percent_(warning_ratio_percent) {}
+  DiskFullState(uint32_t warning_ratio_percent, uint64_t resume_free_bytes)
+      : warning_percent_(warning_ratio_percent), resume_free_bytes_(resume_free_bytes) {}
 
   // A sample at `now_ms`; true when it changed full().
   bool on_sample(const DiskSpace& space, int64_t now_ms);
@@ -50,7 +51,8 @@ class DiskFullState {
 
   bool full() const { return full_; }
   int64_t since_ms() const { return since_ms_; }
-  // Bytes a failed allocation needed; 0 when the state is not full because of one.
+  // Bytes that must be free before writes resume after a failed allocation; 0 when the state
+  // is not full because of one.
   uint64_t needed_bytes() const { return needed_bytes_; }
   const DiskSpace& last_sample() const { return last_; }
   uint32_t warning_ratio_percent() const { return warning_percent_; }
@@ -61,10 +63,12 @@ class DiskFullState {
   bool become(bool full, int64_t now_ms);
 
   const uint32_t warning_percent_;
+  const uint64_t resume_free_bytes_;
   DiskSpace last_;
   bool full_ = false;
   int64_t since_ms_ = 0;
   uint64_t needed_bytes_ = 0;
+  uint64_t failed_bytes_ = 0;  // the last failed allocation's size, for the remark
 };
 
 // An I/O error makes the store read-only until the broker restarts. It never clears by itself:
@@ -109,7 +113,8 @@ class StoreHealth {
     std::string io_error_remark;  // IoErrorState::remark(), while io_error
   };
 
-  explicit StoreHealth(uint32_t disk_warning_ratio_percent) : disk_(disk_warning_ratio_percent) {}
+  StoreHealth(uint32_t disk_warning_ratio_percent, uint64_t resume_free_bytes)
+      : disk_(disk_warning_ratio_percent, resume_free_bytes) {}
 
   // OK, or kUnavailable with the reason writes are refused (the remark a send answers with).
   // Cheap while healthy: one atomic load.

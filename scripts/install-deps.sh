@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev  # plain_acl.yml and credentials files (remoting/plain_acl.h, credentials.h)
   clang-format iproute2 procps
   fuse3 libfuse3-dev  # comet-faultfs (tests/faultfs): the storage-fault tests
+  e2fsprogs mount  # the disk-full process tests: mkfs.ext4 and a loop mount (run as root)
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
 # The RocketMQ client tests run ali-ons (tests/rocketmq_client) on Node.js 18 or later: Debian's

@@ -21,7 +21,7 @@ DiskSpace used(double used_percent) {
 }
 
 TEST(DiskFullState, FullOnlyAboveTheWarningRatio) {
-  DiskFullState s(90);
+  DiskFullState s(90, 8 * kMiB);
   EXPECT_FALSE(s.on_sample(used(89.9), 1));
   EXPECT_FALSE(s.on_sample(used(90.0), 2));  // RocketMQ: above, not at
   EXPECT_FALSE(s.full());
@@ -33,7 +33,7 @@ TEST(DiskFullState, FullOnlyAboveTheWarningRatio) {
 }
 
 TEST(DiskFullState, AcceptsAgainOnlyAMarginBelowTheWarningRatio) {
-  DiskFullState s(90);
+  DiskFullState s(90, 8 * kMiB);
   ASSERT_TRUE(s.on_sample(used(91), 1));
   EXPECT_FALSE(s.on_sample(used(89.5), 2));  // within the margin: a hovering disk does not flap
   EXPECT_TRUE(s.full());
@@ -42,7 +42,7 @@ TEST(DiskFullState, AcceptsAgainOnlyAMarginBelowTheWarningRatio) {
 }
 
 TEST(DiskFullState, NoSpaceIsFullWhateverTheRatioUntilTheFileWouldFit) {
-  DiskFullState s(90);
+  DiskFullState s(90, 8 * kMiB);
   ASSERT_FALSE(s.on_sample(used(50), 1));
   EXPECT_TRUE(s.on_no_space(64 * kMiB, 2));  // a 64 MiB segment did not fit in 50 MiB
   EXPECT_TRUE(s.full());
@@ -54,8 +54,19 @@ TEST(DiskFullState, NoSpaceIsFullWhateverTheRatioUntilTheFileWouldFit) {
   EXPECT_EQ(s.needed_bytes(), 0u);
 }
 
+TEST(DiskFullState, AfterASmallFileDidNotFitResumesOnlyWithRoomForASegment) {
+  DiskFullState high(99, 8 * kMiB);
+  ASSERT_FALSE(high.on_sample(used(97), 1));  // a high warning ratio: not full by the ratio
+  EXPECT_TRUE(high.on_no_space(60000, 2));    // a ConsumeQueue file did not fit
+  EXPECT_EQ(high.needed_bytes(), 8 * kMiB);
+  EXPECT_NE(high.remark().find("a new file of 0.1 MiB did not fit"), std::string::npos);
+  EXPECT_FALSE(high.on_sample(used(97), 3));  // 3 MiB free: the next segment would not fit
+  EXPECT_TRUE(high.full());
+  EXPECT_TRUE(high.on_sample(used(91), 4));
+}
+
 TEST(DiskFullState, AnUnknownSampleChangesNothing) {
-  DiskFullState s(90);
+  DiskFullState s(90, 8 * kMiB);
   ASSERT_TRUE(s.on_sample(used(95), 1));
   EXPECT_FALSE(s.on_sample(DiskSpace{}, 2));
   EXPECT_TRUE(s.full());
@@ -63,7 +74,7 @@ TEST(DiskFullState, AnUnknownSampleChangesNothing) {
 }
 
 TEST(DiskFullState, TheRemarkGivesTheFigures) {
-  DiskFullState s(90);
+  DiskFullState s(90, 8 * kMiB);
   DiskSpace d;
   d.capacity_bytes = 63 * kMiB;
   d.free_bytes = 5 * kMiB + kMiB / 2;
@@ -76,7 +87,7 @@ TEST(DiskFullState, TheRemarkGivesTheFigures) {
 }
 
 TEST(StoreHealth, WritableUntilFullThenRefusesWithTheRemark) {
-  StoreHealth h(90);
+  StoreHealth h(90, 8 * kMiB);
   EXPECT_TRUE(h.writable().is_ok());
   h.on_disk_sample(used(92), 10);
   Status s = h.writable();
@@ -93,7 +104,7 @@ TEST(StoreHealth, WritableUntilFullThenRefusesWithTheRemark) {
 }
 
 TEST(StoreHealth, NoSpaceRefusesAtOnce) {
-  StoreHealth h(90);
+  StoreHealth h(90, 8 * kMiB);
   h.on_disk_sample(used(10), 1);
   h.on_no_space(8 * kMiB, Status::no_space("allocate 8388608 bytes for x: No space left"), 2);
   EXPECT_TRUE(h.disk_full());
@@ -130,7 +141,7 @@ TEST(IoErrorState, FirstErrorIsRememberedAndLaterOnesCounted) {
 }
 
 TEST(StoreHealth, IoErrorRefusesWritesAndNeverClearsByItself) {
-  StoreHealth h(90);
+  StoreHealth h(90, 8 * kMiB);
   EXPECT_TRUE(h.writable().is_ok());
   EXPECT_TRUE(h.io_status().is_ok());
   h.on_io_error(Status::from_errno("msync /store/consumequeue/T/0/0", EIO), 5);
@@ -156,7 +167,7 @@ TEST(StoreHealth, IoErrorRefusesWritesAndNeverClearsByItself) {
 }
 
 TEST(StoreHealth, IoErrorOutranksAFullDisk) {
-  StoreHealth h(90);
+  StoreHealth h(90, 8 * kMiB);
   h.on_no_space(1024, Status::no_space("create segment"), 1);
   ASSERT_TRUE(h.disk_full());
   EXPECT_EQ(h.writable().message().rfind("disk full: ", 0), 0u);
