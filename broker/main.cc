@@ -39,7 +39,7 @@ void on_sigbus(int, siginfo_t* info, void*) {
       ": a store file could not be read (I/O error); stopping rather than serve wrong data\n";
   for (char c : kWhy)
     line[n++] = c;
-  (void)::write(STDERR_FILENO, line, n);
+  if (::write(STDERR_FILENO, line, n) < 0) return;  // nowhere left to say it
 }
 
 void stop_on_unreadable_mapping() {
