@@ -116,7 +116,9 @@ class IoErrorTest : public ::testing::Test {
   void expect_readable(const std::string& addr, int64_t end) {
     int64_t offset = 0;
     for (int rounds = 0; rounds < 10000 && offset < end; ++rounds) {
-      auto r = call(addr, pull_request(kTopic, 0, offset, 256, 0));
+      // A long poll: a message just acknowledged may not be indexed yet (DLedger answers at
+      // commit, before the dispatcher has it).
+      auto r = call(addr, pull_request(kTopic, 0, offset, 256, 2000));
       ASSERT_TRUE(r.is_ok()) << r.status().to_string();
       ASSERT_EQ(r->response_code(), ResponseCode::SUCCESS)
           << "pull at " << offset << " of " << end << ": " << r->remark();
@@ -193,6 +195,17 @@ class IoErrorTest : public ::testing::Test {
       uint64_t flushed = 0;
       if (cp.size() >= 12) std::memcpy(&flushed, cp.data() + 4, 8);  // after the magic
       if (flushed > physical_offset) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  // Waits until broker `key`'s log has a line with `text` (an outside observation: read every
+  // 20 ms, for at most 5 s).
+  bool await_log_line(const std::string& key, const std::string& text) {
+    const auto deadline = Clock::now() + 5s;
+    for (int i = 0; i < 250 && Clock::now() < deadline; ++i) {
+      if (log_lines_with(key, text) > 0) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -488,6 +501,10 @@ TEST_F(IoErrorTest, DLedgerFollowerWithAFailedDiskLeavesTheQuorum) {
     ASSERT_EQ(s.code, ResponseCode::SUCCESS) << "send " << i << ": " << s.remark;
     ++acked;
   }
+  // It left the group (at its next tick or append), saying so once.
+  EXPECT_TRUE(await_log_line(follower_id, "cannot persist its log and stops taking part"));
+  EXPECT_EQ(log_lines_with(follower_id, "cannot persist its log and stops taking part"), 1u);
+  EXPECT_EQ(log_lines_with(follower_id, "read-only until restart"), 1u);
   std::printf(
       "DLedger follower %s's disk failed: 40 sends acknowledged by the other two in %.0f ms\n",
       follower_id.c_str(), ms_since(t0));
@@ -553,6 +570,7 @@ TEST_F(IoErrorTest, DLedgerLeaderWithAFailedDiskLeavesAndTheOthersElectANewOne) 
     ASSERT_EQ(s.code, ResponseCode::SUCCESS) << "send " << i << ": " << s.remark;
     ++acked;
   }
+  EXPECT_TRUE(await_log_line(leader_id, "cannot persist its log and stops taking part"));
   EXPECT_EQ(log_lines_with(leader_id, "cannot persist its log and stops taking part"), 1u);
   std::printf("DLedger leader %s's disk failed: %s led from %.0f ms after the fault\n",
               leader_id.c_str(), dledger_member_id(next.member).c_str(), elected_ms);
