@@ -21,7 +21,7 @@ Status check_security_options(const OptionValues& args);
 // The security options of `args` (checked) into `config`: the account resolved from the options,
 // the environment or the file (an unreadable file or half an account in the environment is an
 // error), and the TLS settings. Unreadable TLS files are reported when the client is made
-// (client::ClientSecurity).
+// (remoting::ClientLink).
 Status apply_security_options(const OptionValues& args, client::ClientConfig& config);
 
 }  // namespace comet::admin

@@ -26,8 +26,8 @@ HostAddress host_address(const std::string& ip, uint16_t port) {
 // master with a high epoch, nor vote or campaign in the Raft group. Null without aclEnable.
 std::shared_ptr<remoting::AclGate> cluster_only_gate(const remoting::SecurityConfig& config,
                                                      const remoting::LinkSecurity& links) {
-  if (!config.acl_enable || !links.cluster_signer) return nullptr;
-  return remoting::AclGate::cluster_only(links.cluster_signer->credentials(),
+  if (!config.acl_enable || !links.client.signer) return nullptr;
+  return remoting::AclGate::cluster_only(links.client.signer->credentials(),
                                          config.acl_signature_window_ms, "broker");
 }
 

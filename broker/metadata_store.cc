@@ -67,6 +67,11 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::open(const std::string& st
   options.keep_log_file_num = 4;
   options.max_manifest_file_size = 16 << 20;
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A broker restarted on a full disk must still open its metadata: replaying the WAL into a
+  // new SST file at open (RocksDB preallocates SST files by the MiB) failed with ENOSPC and the
+  // broker did not start (issue 24). The WAL is kept instead; the memtable is flushed as usual
+  // later, when there is room.
+  options.avoid_flush_during_recovery = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = 4 << 20;
 

@@ -141,13 +141,13 @@ MQClient::MQClient(ClientConfig config)
       callbacks_(static_cast<size_t>(std::max(1, config_.callback_threads))),
       lanes_(static_cast<size_t>(std::max(1, config_.callback_threads))) {}
 
-ClientSecurity MQClient::make_security() {
-  auto made = ClientSecurity::from_config(config_);
+remoting::ClientLink MQClient::make_security() {
+  auto made = remoting::ClientLink::make(config_.credentials, config_.tls);
   if (made.is_ok()) return std::move(made).value();
   setup_status_ =
       Status(made.status().code(), "client " + config_.client_id + ": " + made.status().message());
   client_log()->error("{}", setup_status_.message());
-  return ClientSecurity{};
+  return remoting::ClientLink{};
 }
 
 remoting::ClientOptions MQClient::remoting_options() {

@@ -33,8 +33,8 @@
 #include "common/status.h"
 #include "consumer/message_ext.h"
 #include "producer/client_config.h"
-#include "producer/client_security.h"
 #include "producer/topic_route.h"
+#include "remoting/client_link.h"
 #include "remoting/remoting_client.h"
 
 namespace comet::client {
@@ -177,7 +177,7 @@ class MQClient {
  private:
   remoting::ClientOptions remoting_options();
   // The config's signer and TLS context; an error goes to setup_status_.
-  ClientSecurity make_security();
+  remoting::ClientLink make_security();
   void on_server_request(const std::shared_ptr<remoting::Connection>& conn,
                          const remoting::RemotingCommand& cmd);
   void on_consumer_ids_notice(const remoting::RemotingCommand& cmd);
@@ -205,7 +205,7 @@ class MQClient {
   const ClientConfig config_;
   const std::vector<std::string> namesrv_addrs_;
   Status setup_status_;  // written once, by make_security() in the constructor
-  const ClientSecurity security_;
+  const remoting::ClientLink security_;
   std::unique_ptr<remoting::RemotingClient> remoting_;
   asio::thread_pool callbacks_;
   std::atomic<size_t> namesrv_index_{0};  // the name server that answered last

@@ -19,6 +19,19 @@ Result<std::string> read_key(const YAML::Node& doc, const char* key, const std::
 
 }  // namespace
 
+Status Credentials::check() const {
+  if (access_key.empty() && secret_key.empty()) {
+    return Status::invalid_argument("credentials: no access key and no secret key");
+  }
+  if (secret_key.empty()) {
+    return Status::invalid_argument("credentials: " + redacted() + " has no secret key");
+  }
+  if (access_key.empty()) {
+    return Status::invalid_argument("credentials: a secret key without its access key");
+  }
+  return Status::ok();
+}
+
 Result<Credentials> load_credentials_file(const std::string& path) {
   YAML::Node doc;
   try {
@@ -43,12 +56,9 @@ Result<std::optional<Credentials>> resolve_credentials(const std::string& access
                                                        const std::string& secret_key,
                                                        const std::string& file) {
   if (!access_key.empty() || !secret_key.empty()) {
-    if (access_key.empty() || secret_key.empty()) {
-      return Status::invalid_argument(
-          "an access key needs its secret key, and a secret key its "
-          "access key");
-    }
-    return std::optional<Credentials>(Credentials{access_key, secret_key});
+    Credentials given{access_key, secret_key};
+    COMET_RETURN_IF_ERROR(given.check());
+    return std::optional<Credentials>(std::move(given));
   }
   const char* env_ak = std::getenv("COMET_ACCESS_KEY");
   const char* env_sk = std::getenv("COMET_SECRET_KEY");

@@ -14,6 +14,8 @@ struct Credentials {
   std::string secret_key;
 
   bool empty() const { return access_key.empty(); }
+  // Both keys set, or an error saying which one is missing (never the secret).
+  Status check() const;
   // "accessKey=<key>" only: for logs and errors.
   std::string redacted() const { return "accessKey=" + access_key; }
 };

@@ -12,13 +12,11 @@ Result<LinkSecurity> LinkSecurity::from_config(const SecurityConfig& config) {
   if (s.server_tls_mode != TlsMode::kDisabled) {
     COMET_ASSIGN_OR_RETURN(s.server_tls, make_server_tls_context(config.tls_server));
   }
-  COMET_ASSIGN_OR_RETURN(s.client_tls, make_client_tls_context(config.tls_client));
-  s.verify_hostname = config.tls_client.verify_hostname;
+  std::optional<Credentials> cluster;
   if (config.acl_enable) {
-    COMET_ASSIGN_OR_RETURN(Credentials cluster,
-                           load_credentials_file(config.cluster_credential_file));
-    s.cluster_signer = std::make_shared<RequestSigner>(std::move(cluster));
+    COMET_ASSIGN_OR_RETURN(cluster, load_credentials_file(config.cluster_credential_file));
   }
+  COMET_ASSIGN_OR_RETURN(s.client, ClientLink::make(cluster, config.tls_client));
   return s;
 }
 
@@ -29,9 +27,7 @@ void LinkSecurity::apply_to_server(ServerOptions& options) const {
 }
 
 void LinkSecurity::apply_to_client(ConnectionOptions& options) const {
-  options.tls = client_tls;
-  options.tls_verify_hostname = verify_hostname;
-  options.signer = cluster_signer;
+  client.apply(options);
 }
 
 LinkSecurity LinkSecurity::with_gate(std::shared_ptr<RequestGate> other) const {

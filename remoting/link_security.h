@@ -8,6 +8,7 @@
 #include <asio/ssl/context.hpp>
 
 #include "common/status.h"
+#include "remoting/client_link.h"
 #include "remoting/request_gate.h"
 #include "remoting/request_signature.h"
 #include "remoting/security_config.h"
@@ -23,10 +24,8 @@ struct LinkSecurity {
   std::shared_ptr<asio::ssl::context> server_tls;
   std::shared_ptr<RequestGate> gate;
   // Outgoing links: TLS when tls.enable, and requests signed with the cluster credential when
-  // aclEnable (null: unsigned).
-  std::shared_ptr<asio::ssl::context> client_tls;
-  bool verify_hostname = true;
-  std::shared_ptr<RequestSigner> cluster_signer;
+  // aclEnable (unsigned otherwise).
+  ClientLink client;
 
   // The TLS contexts and the cluster signer of `config` (the gate is left to the caller, whose
   // requests it knows). Errors name the key and the file.

@@ -16,8 +16,8 @@ struct RequestAuth {
     kRocketmqAcl1,
     // comet's, over TLS: the access key alone, no signature. It stands for the signer only on
     // a TLS connection where an earlier request signed by the same account passed the checks
-    // (TLS then guarantees the same peer sent it, in order, once: docs/security.md, "Signed
-    // sessions").
+    // (TLS then guarantees the same peer sent it, in order, once: docs/security.md, "How a
+    // request is checked").
     kCometSession,
   };
   Scheme scheme = Scheme::kCometHmacSha256;

@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -102,7 +103,8 @@ class LoopFs {
     return st.f_blocks * st.f_frsize;
   }
 
-  // Fills the file system to `ratio` with a ballast file (allocated, synced).
+  // Fills the file system to `ratio` with a ballast file (allocated in 1 MiB steps, synced). A
+  // broker allocating segments meanwhile may fill it first: the ballast then stops at ENOSPC.
   Status fill_to(double ratio) {
     const double used = used_ratio();
     if (used >= ratio) return Status::ok();
@@ -110,11 +112,33 @@ class LoopFs {
     const std::string path = mount_point_ + "/ballast" + std::to_string(ballasts_++);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Status::from_errno("open " + path, errno);
-    int rc = ::posix_fallocate(fd, 0, bytes);
+    constexpr off_t kStep = 1 << 20;
+    int rc = 0;
+    for (off_t at = 0; at < bytes && rc == 0; at += kStep) {
+      rc = ::posix_fallocate(fd, at, std::min(kStep, bytes - at));
+    }
+    if (rc == ENOSPC) rc = 0;
     if (rc == 0 && ::fsync(fd) != 0) rc = errno;
     ::close(fd);
     if (rc != 0) return Status::from_errno("ballast " + path, rc);
     return Status::ok();
+  }
+  // Takes every block left (in 1 MiB, then 4 KiB steps until ENOSPC): nothing fits any more.
+  void fill_completely() {
+    const std::string path = mount_point_ + "/ballast" + std::to_string(ballasts_++);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    off_t end = 0;
+    for (off_t step : {off_t{1} << 20, off_t{4096}}) {
+      for (int i = 0; i < 200000 && ::posix_fallocate(fd, end, step) == 0; ++i)
+        end += step;
+    }
+    ::fsync(fd);
+    ::close(fd);
+  }
+  void free_last_ballast() {
+    if (ballasts_ > 0) fs::remove(mount_point_ + "/ballast" + std::to_string(--ballasts_));
+    ::sync();
   }
   // Deletes every ballast file: the space a full broker waits for.
   void free_ballast() {
@@ -278,8 +302,31 @@ class DiskFullProcessTest : public ::testing::Test {
     std::string remark_part;                      // what the refusal's remark must say
     std::function<bool(const LoopFs&)> full_now;  // the disk is full, as the test sees it
     bool all_indexed_while_full = true;
+    bool then_no_block_left = false;  // metadata writes on a disk with nothing left
   };
   void fill_refuse_resume(const Scenario& sc);
+  // With not a block left: offset commits and topic updates (RocksDB writes) succeed or are
+  // refused as SERVICE_NOT_AVAILABLE, and the broker lives on.
+  void expect_metadata_writes_typed(const std::string& addr, const std::string& topic) {
+    disk_->fill_completely();
+    for (int i = 0; i < 3; ++i) {
+      auto c = call(addr, commit_offset_request("late-reader", topic, 0, i + 1));
+      ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+      EXPECT_TRUE(c->response_code() == ResponseCode::SUCCESS ||
+                  c->response_code() == ResponseCode::SERVICE_NOT_AVAILABLE)
+          << c->remark();
+      auto t = call(addr, update_topic_request("NoRoom" + std::to_string(i), 1));
+      ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+      EXPECT_TRUE(t->response_code() == ResponseCode::SUCCESS ||
+                  t->response_code() == ResponseCode::SERVICE_NOT_AVAILABLE)
+          << t->remark();
+      std::printf("no block left: offset commit %s, topic update %s (%s)\n",
+                  std::string(remoting::response_code_name(c->code())).c_str(),
+                  std::string(remoting::response_code_name(t->code())).c_str(),
+                  t->remark().c_str());
+    }
+    EXPECT_EQ(runtime_info(addr)["diskFull"], "true");
+  }
 
   std::string log_of(const std::string& key) {
     std::ifstream in(cluster_->broker(key)->log_path());
@@ -348,6 +395,24 @@ void DiskFullProcessTest::fill_refuse_resume(const Scenario& sc) {
   auto info = runtime_info(*addr);
   EXPECT_EQ(info["diskFull"], "true");
   EXPECT_GT(std::stod(info["diskUsedRatio"]), 0.80);
+  if (sc.then_no_block_left) {
+    expect_metadata_writes_typed(*addr, topic);
+    // A restart on the full disk (less than a segment free): it recovers (RocksDB opens without
+    // writing an SST file), serves reads, and refuses sends once the next segment does not fit.
+    disk_->free_last_ballast();
+    cluster_->broker("full")->kill9();
+    addr = cluster_->start_broker("full", args);
+    ASSERT_TRUE(addr.is_ok()) << addr.status().to_string();
+    Sent s;
+    for (int i = 0; i < 2000; ++i) {
+      s = send(*addr, topic, acked);
+      if (s.code != ResponseCode::SUCCESS) break;
+      acked = s.end;
+    }
+    EXPECT_EQ(s.code, ResponseCode::SERVICE_NOT_AVAILABLE) << s.remark;
+    EXPECT_LT(s.took_ms, 1000);
+    expect_readable(*addr, topic, 0, max_offset(*addr, topic));
+  }
 
   // Space returns: the broker accepts again by itself. Watched from outside: a send every
   // 10 ms, at most 10 s (the broker samples its disk every 100 ms).
@@ -395,7 +460,8 @@ TEST_F(DiskFullProcessTest, RefusesSendsWhenTheNextSegmentDoesNotFitAndResumesWh
                       // allocation held the last blocks for a moment.
                       "did not fit",
                       [](const LoopFs& d) { return d.free_bytes() < 8 * kMiB; },
-                      /*all_indexed_while_full=*/false});
+                      /*all_indexed_while_full=*/false,
+                      /*then_no_block_left=*/true});
 }
 
 TEST_F(DiskFullProcessTest, ForcedCleaningSaysWhatItDestroys) {

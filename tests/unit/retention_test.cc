@@ -196,6 +196,7 @@ TEST(DiskFull, RefusesAppendsAboveTheWarningRatioAndAcceptsBelowIt) {
   TempDir dir;
   ManualClock clock;
   auto cfg = small_config(dir.path(), 4096);
+  cfg.disk_space_warning_level_ratio = 90;
   auto opened = MessageStore::open(cfg, clock);
   ASSERT_TRUE(opened.is_ok());
   MessageStore& store = **opened;

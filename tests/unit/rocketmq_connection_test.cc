@@ -2,10 +2,6 @@
 // the native handler translated, its answers (sent from another thread while the connection's
 // reader goes on) come back in the request's encoding and matched by opaque, and a native client
 // on the same port is served meanwhile. Run under ThreadSanitizer too (scripts/test.sh --tsan).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -16,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/wire_socket.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 #include "remoting/rocketmq_codec.h"
@@ -72,51 +69,7 @@ class OffsetAnswerer {
   std::thread thread_;
 };
 
-// A blocking socket that writes RocketMQ frames and reads them back.
-class RawRocketmqPeer {
- public:
-  explicit RawRocketmqPeer(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    timeval tv{5, 0};  // a read that hangs fails the test instead
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~RawRocketmqPeer() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  bool write(const rmq::Command& cmd) {
-    const std::string frame = rmq::encode_frame(cmd);
-    return ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(frame.size());
-  }
-  Result<rmq::Command> read() {
-    std::string frame(4, '\0');
-    if (!read_exactly(frame.data(), 4)) return Status::unavailable("no frame");
-    uint32_t be = 0;
-    std::memcpy(&be, frame.data(), 4);
-    const uint32_t length = ntohl(be);
-    if (length > (1u << 20)) return Status::corruption("frame too long");
-    frame.resize(4 + length);
-    if (!read_exactly(frame.data() + 4, length)) return Status::unavailable("short frame");
-    return rmq::decode_frame(frame, 1u << 20);
-  }
-
- private:
-  bool read_exactly(char* p, size_t n) {
-    while (n > 0) {
-      const ssize_t got = ::recv(fd_, p, n, 0);
-      if (got <= 0) return false;
-      p += got;
-      n -= static_cast<size_t>(got);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
-};
+using comet::testing::WireSocket;
 
 rmq::Command max_offset_request(int32_t opaque, int32_t queue_id, rmq::SerializeType type) {
   rmq::Command cmd;
@@ -150,8 +103,8 @@ class RocketmqConnectionTest : public ::testing::Test {
 
 TEST_F(RocketmqConnectionTest, PipelinedRequestsAreAnsweredInTheirEncodingWhileNativeIsServed) {
   constexpr int kRequests = 400;
-  RawRocketmqPeer peer(server_->port());
-  ASSERT_TRUE(peer.connected());
+  WireSocket peer;
+  ASSERT_TRUE(peer.connect("127.0.0.1:" + std::to_string(server_->port())).is_ok());
   // A native client on the same port at the same time.
   std::thread native([&] {
     RemotingClient client;
@@ -170,11 +123,11 @@ TEST_F(RocketmqConnectionTest, PipelinedRequestsAreAnsweredInTheirEncodingWhileN
   });
   for (int i = 0; i < kRequests; ++i) {
     const auto type = i % 3 == 0 ? rmq::SerializeType::kRocketmq : rmq::SerializeType::kJson;
-    ASSERT_TRUE(peer.write(max_offset_request(1000 + i, i, type)));
+    ASSERT_TRUE(peer.write_all(rmq::encode_frame(max_offset_request(1000 + i, i, type))).is_ok());
   }
   std::map<int32_t, rmq::Command> answers;
   for (int i = 0; i < kRequests; ++i) {
-    auto r = peer.read();
+    auto r = peer.read_rocketmq();
     ASSERT_TRUE(r.is_ok()) << "answer " << i << ": " << r.status().to_string();
     answers.emplace(r->opaque, std::move(r).value());
   }
@@ -191,19 +144,20 @@ TEST_F(RocketmqConnectionTest, PipelinedRequestsAreAnsweredInTheirEncodingWhileN
 }
 
 TEST_F(RocketmqConnectionTest, AnUnservedCodeIsAnsweredAndTheConnectionGoesOn) {
-  RawRocketmqPeer peer(server_->port());
-  ASSERT_TRUE(peer.connected());
+  WireSocket peer;
+  ASSERT_TRUE(peer.connect("127.0.0.1:" + std::to_string(server_->port())).is_ok());
   rmq::Command ha;  // comet's own HA handshake code: never reachable through RocketMQ
   ha.code = 600;
   ha.opaque = 1;
-  ASSERT_TRUE(peer.write(ha));
-  auto r = peer.read();
+  ASSERT_TRUE(peer.write_all(rmq::encode_frame(ha)).is_ok());
+  auto r = peer.read_rocketmq();
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
   EXPECT_EQ(r->code, 3);  // REQUEST_CODE_NOT_SUPPORTED
   EXPECT_EQ(r->opaque, 1);
   EXPECT_EQ(r->remark.value_or(""), " request type 600 not supported");
-  ASSERT_TRUE(peer.write(max_offset_request(2, 7, rmq::SerializeType::kJson)));
-  auto again = peer.read();
+  ASSERT_TRUE(peer.write_all(rmq::encode_frame(max_offset_request(2, 7, rmq::SerializeType::kJson)))
+                  .is_ok());
+  auto again = peer.read_rocketmq();
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
   EXPECT_EQ(again->ext.get("offset"), "70");
 }

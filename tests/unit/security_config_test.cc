@@ -32,8 +32,8 @@ TEST(SecurityConfig, DefaultsAreOffAndValid) {
   auto links = LinkSecurity::from_config(*c);
   ASSERT_TRUE(links.is_ok()) << links.status().to_string();
   EXPECT_EQ(links->server_tls, nullptr);
-  EXPECT_EQ(links->client_tls, nullptr);
-  EXPECT_EQ(links->cluster_signer, nullptr);
+  EXPECT_EQ(links->client.tls, nullptr);
+  EXPECT_EQ(links->client.signer, nullptr);
 }
 
 TEST(SecurityConfig, IncompleteSettingsNameTheMissingKey) {

@@ -1,9 +1,9 @@
-// Signed sessions over TLS (docs/security.md, "Signed sessions"): once a signed request on a TLS
-// connection passed every check, later requests on it carry the access key alone. The decisions
-// (remoting/access_validator.h) table-driven, then a real TLS server with an AclGate against
-// RemotingClient: a client signs only until its signed request is written, a connection that
-// proved nothing cannot lean on a session, a plain connection is signed throughout, and a
-// changed secret ends the session while a client with the new one carries on. Run under
+// Signed sessions over TLS (docs/security.md, "How a request is checked", a signed session): once a
+// signed request on a TLS connection passed every check, later requests on it carry the access key
+// alone. The decisions (remoting/access_validator.h) table-driven, then a real TLS server with an
+// AclGate against RemotingClient: a client signs only until its signed request is written, a
+// connection that proved nothing cannot lean on a session, a plain connection is signed throughout,
+// and a changed secret ends the session while a client with the new one carries on. Run under
 // ThreadSanitizer too (scripts/test.sh --tsan).
 #include <atomic>
 #include <chrono>

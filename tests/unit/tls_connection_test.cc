@@ -5,6 +5,7 @@
 // header, a stalled handshake) fails the client, is logged with the peer, and leaves the server
 // serving TLS clients. Certificates come from scripts/make-certs.sh. Run under ThreadSanitizer
 // too (scripts/test.sh --tsan).
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 #include <spdlog/sinks/base_sink.h>
 
 #include "common/logging.h"
+#include "integration/wire_socket.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 #include "remoting/rocketmq_codec.h"
@@ -117,66 +119,7 @@ class LogLines : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 // A blocking loopback socket for what RemotingClient never sends.
-class RawPeer {
- public:
-  explicit RawPeer(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    timeval tv{5, 0};  // a read that hangs fails the test instead
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~RawPeer() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  bool write(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
-  }
-  // True when the server closed the connection (end of stream or reset) before the 5 s timeout.
-  bool closed_by_server() {
-    char c;
-    while (true) {
-      const ssize_t got = ::recv(fd_, &c, 1, 0);
-      if (got == 0) return true;
-      if (got < 0) return errno == ECONNRESET;
-    }
-  }
-  Result<RemotingCommand> read_native() {
-    std::string frame(kFramePrefixSize, '\0');
-    if (!read_exactly(frame.data(), frame.size())) return Status::unavailable("no frame");
-    auto prefix = decode_prefix(reinterpret_cast<const uint8_t*>(frame.data()), 1u << 20);
-    if (!prefix.is_ok()) return prefix.status();
-    std::string rest(prefix->rest(), '\0');
-    if (!read_exactly(rest.data(), rest.size())) return Status::unavailable("short frame");
-    return decode_frame_rest(*prefix, reinterpret_cast<const uint8_t*>(rest.data()));
-  }
-  Result<rmq::Command> read_rocketmq() {
-    std::string frame(4, '\0');
-    if (!read_exactly(frame.data(), 4)) return Status::unavailable("no frame");
-    uint32_t be = 0;
-    std::memcpy(&be, frame.data(), 4);
-    const uint32_t length = ntohl(be);
-    if (length > (1u << 20)) return Status::corruption("frame too long");
-    frame.resize(4 + length);
-    if (!read_exactly(frame.data() + 4, length)) return Status::unavailable("short frame");
-    return rmq::decode_frame(frame, 1u << 20);
-  }
-
- private:
-  bool read_exactly(char* p, size_t n) {
-    while (n > 0) {
-      const ssize_t got = ::recv(fd_, p, n, 0);
-      if (got <= 0) return false;
-      p += got;
-      n -= static_cast<size_t>(got);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
-};
+using comet::testing::WireSocket;
 
 class TlsConnectionTest : public ::testing::Test {
  protected:
@@ -305,15 +248,15 @@ TEST_F(TlsConnectionTest, PermissiveServesPlainNativePlainRocketmqAndTlsOnOnePor
   ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
   EXPECT_EQ(plain->ext<protocol::QueueOffsetResponseT>()->offset, 70);
 
-  RawPeer rocketmq(server_->port());
-  ASSERT_TRUE(rocketmq.connected());
+  WireSocket rocketmq;
+  ASSERT_TRUE(rocketmq.connect(address_).is_ok());
   rmq::Command req;
   req.code = 30;  // GET_MAX_OFFSET
   req.opaque = 5;
   req.version = 121;
   req.ext.set("topic", "T");
   req.ext.set("queueId", "3");
-  ASSERT_TRUE(rocketmq.write(rmq::encode_frame(req)));
+  ASSERT_TRUE(rocketmq.write_all(rmq::encode_frame(req)).is_ok());
   auto answer = rocketmq.read_rocketmq();
   ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
   EXPECT_EQ(answer->opaque, 5);
@@ -333,9 +276,9 @@ TEST_F(TlsConnectionTest, PermissiveTakesANativeFrameStartingLikeTlsForPlain) {
     if (static_cast<uint8_t>(frame[0]) != 0x16 || static_cast<uint8_t>(frame[1]) != 0x03) {
       continue;
     }
-    RawPeer peer(server_->port());
-    ASSERT_TRUE(peer.connected());
-    ASSERT_TRUE(peer.write(frame));
+    WireSocket peer;
+    ASSERT_TRUE(peer.connect(address_).is_ok());
+    ASSERT_TRUE(peer.write_all(frame).is_ok());
     auto r = peer.read_native();
     ASSERT_TRUE(r.is_ok()) << "a plain frame starting 0x16 0x03: " << r.status().to_string();
     EXPECT_EQ(r->opaque(), 9u);
@@ -352,15 +295,15 @@ TEST_F(TlsConnectionTest, EnforcingRefusesPlainClientsAndServesTls) {
   EXPECT_EQ(plain.status().code(), Code::kUnavailable) << plain.status().to_string();
   EXPECT_TRUE(logged({"127.0.0.1:", "plain connection refused: tls.server.mode=enforcing"}));
 
-  RawPeer rocketmq(server_->port());
-  ASSERT_TRUE(rocketmq.connected());
+  WireSocket rocketmq;
+  ASSERT_TRUE(rocketmq.connect(address_).is_ok());
   rmq::Command req;
   req.code = 30;
   req.opaque = 1;
   req.ext.set("topic", "T");
   req.ext.set("queueId", "1");
-  ASSERT_TRUE(rocketmq.write(rmq::encode_frame(req)));
-  EXPECT_TRUE(rocketmq.closed_by_server());
+  ASSERT_TRUE(rocketmq.write_all(rmq::encode_frame(req)).is_ok());
+  EXPECT_TRUE(rocketmq.closed_by_peer());
   expect_serves_tls();
 }
 
@@ -370,10 +313,10 @@ TEST_F(TlsConnectionTest, RefusalsAreLoggedAtMostOnceASecond) {
   const size_t before = log_->count(why);
   constexpr int kPeers = 5;
   for (int i = 0; i < kPeers; ++i) {
-    RawPeer peer(server_->port());
-    ASSERT_TRUE(peer.connected());
-    ASSERT_TRUE(peer.write("not a TLS ClientHello"));
-    ASSERT_TRUE(peer.closed_by_server());  // logged (or counted) before the close
+    WireSocket peer;
+    ASSERT_TRUE(peer.connect(address_).is_ok());
+    ASSERT_TRUE(peer.write_all("not a TLS ClientHello").is_ok());
+    ASSERT_TRUE(peer.closed_by_peer());  // logged (or counted) before the close
   }
   const size_t lines = log_->count(why) - before;
   EXPECT_GE(lines, 1u);
@@ -423,10 +366,11 @@ TEST_F(TlsConnectionTest, ACertificateForAnotherHostIsRefusedWhenVerifying) {
 
 TEST_F(TlsConnectionTest, GarbageAfterATlsRecordHeaderIsCut) {
   start_server(TlsMode::kPermissive);
-  RawPeer peer(server_->port());
-  ASSERT_TRUE(peer.connected());
-  ASSERT_TRUE(peer.write(std::string("\x16\x03\x01\x00\x40", 5) + std::string(64, 'g')));
-  EXPECT_TRUE(peer.closed_by_server());
+  WireSocket peer;
+  ASSERT_TRUE(peer.connect(address_).is_ok());
+  ASSERT_TRUE(
+      peer.write_all(std::string("\x16\x03\x01\x00\x40", 5) + std::string(64, 'g')).is_ok());
+  EXPECT_TRUE(peer.closed_by_peer());
   EXPECT_TRUE(logged({"127.0.0.1:", "TLS handshake failed"}));
   expect_serves_tls();
 }
@@ -435,16 +379,19 @@ TEST_F(TlsConnectionTest, StalledHandshakesAreCutWithinTheBound) {
   constexpr auto kBound = 300ms;
   start_server(TlsMode::kPermissive, "server", ClientAuth::kNone, kBound);
   const auto start = std::chrono::steady_clock::now();
-  RawPeer silent(server_->port());     // says nothing
-  RawPeer undecided(server_->port());  // too few bytes to tell TLS from plain
-  RawPeer midway(server_->port());     // a record header announcing bytes that never come
-  ASSERT_TRUE(silent.connected() && undecided.connected() && midway.connected());
-  ASSERT_TRUE(undecided.write(std::string("\x16\x03", 2)));
-  ASSERT_TRUE(midway.write(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
-                           std::string(16, 'r')));
-  EXPECT_TRUE(silent.closed_by_server());
-  EXPECT_TRUE(undecided.closed_by_server());
-  EXPECT_TRUE(midway.closed_by_server());
+  WireSocket silent;     // says nothing
+  WireSocket undecided;  // too few bytes to tell TLS from plain
+  WireSocket midway;     // a record header announcing bytes that never come
+  ASSERT_TRUE(silent.connect(address_).is_ok() && undecided.connect(address_).is_ok() &&
+              midway.connect(address_).is_ok());
+  ASSERT_TRUE(undecided.write_all(std::string("\x16\x03", 2)).is_ok());
+  ASSERT_TRUE(midway
+                  .write_all(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
+                             std::string(16, 'r'))
+                  .is_ok());
+  EXPECT_TRUE(silent.closed_by_peer());
+  EXPECT_TRUE(undecided.closed_by_peer());
+  EXPECT_TRUE(midway.closed_by_peer());
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_GE(took, kBound - 50ms);
   EXPECT_LT(took, kBound + 2s);
