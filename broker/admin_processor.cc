@@ -355,6 +355,13 @@ void AdminProcessor::runtime_info(const ConnectionPtr& conn, const RemotingComma
   add("diskUsedRatio", fmt::format("{:.4f}", health.disk_used_ratio));
   add("diskFreeBytes", std::to_string(health.disk_free_bytes));
   if (health.disk_full) add("diskFullRemark", health.remark);
+  // An I/O error makes the store read-only until restart (IoErrorState).
+  add("storeReadOnly", health.io_error ? "true" : "false");
+  if (health.io_error) {
+    add("storeIoError", health.io_error_remark);
+    add("storeIoErrorSinceMs", std::to_string(health.io_error_since_ms));
+    add("storeIoErrors", std::to_string(health.io_errors));
+  }
   resp.set_ext(std::move(info));
   conn->send(std::move(resp));
 }

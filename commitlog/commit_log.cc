@@ -154,8 +154,8 @@ void CommitLog::flush_loop() {
         least = config_.flush_commit_log_least_pages;
       }
     }
-    Status s = flush(least, &last_group);
-    if (!s.is_ok()) logger("commitlog")->error("flush failed: {}", s.to_string());
+    // A failure is reported once, by flush(); later rounds return the sticky error quietly.
+    (void)flush(least, &last_group);
     lock.lock();
   }
 }
@@ -190,7 +190,17 @@ Status CommitLog::flush(uint32_t least_pages, size_t* waiters_completed) {
         sticky_error_ = s;
         failed_.store(true, std::memory_order_release);
       }
-      flushed_.fail_all(s, /*sticky=*/true);
+      // The store's health first, so a send that arrives as the waiters fail is refused
+      // (SERVICE_NOT_AVAILABLE) rather than appended and failed.
+      if (io_error_hook_) {
+        io_error_hook_(s);
+      } else {
+        logger("commitlog")->error("flush failed: {}", s.to_string());
+      }
+      // The waiters' answer (SYSTEM_ERROR): what failed, and that the send is not acknowledged.
+      flushed_.fail_all(Status::io_error("I/O error: " + s.message() +
+                                         "; not acknowledged, the store is read-only"),
+                        /*sticky=*/true);
       return s;
     }
   }

@@ -158,6 +158,11 @@ class CommitLog {
   uint64_t sync_count() const { return sync_count_.load(std::memory_order_relaxed); }
   // Called after bytes become readable (outside the append lock); for the dispatcher.
   void set_append_hook(std::function<void()> hook) { append_hook_ = std::move(hook); }
+  // Called once, on the flushing thread, when a sync fails (the store turns read-only), before
+  // the flush waiters are failed; set before start(). Without one, the failure is logged.
+  void set_io_error_hook(std::function<void(const Status&)> hook) {
+    io_error_hook_ = std::move(hook);
+  }
   // Called (under the append lock) after a new segment was taken on: the file system's use
   // changes in such steps, so the disk-full check samples it then too. Set before appends.
   void set_roll_hook(std::function<void()> hook) { roll_hook_ = std::move(hook); }
@@ -193,6 +198,7 @@ class CommitLog {
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> max_offset_{0};
   std::function<void()> append_hook_;
+  std::function<void(const Status&)> io_error_hook_;
   std::function<void()> roll_hook_;
 
   Watermark flushed_;

@@ -1,5 +1,6 @@
 #include "commitlog/consume_queue.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -89,12 +90,34 @@ uint64_t ConsumeQueue::max_physical_end() const {
   return u ? u->physical_offset + u->size : 0;
 }
 
+bool ConsumeQueue::torn_at_page_edge(uint64_t queue_offset, const CqUnit& unit) const {
+  // Write-back (and a power loss) goes page by page, so a page that failed to reach the disk
+  // leaves zeros in the middle of the file while later pages did reach it. A unit that
+  // straddles the edge of such a page reads as its bytes from the zeroed side and the real
+  // ones from the other: an offset of 0 (or its high half) with a size. Its predecessor lies
+  // in the zeroed page too, so it does not end before the unit starts, as a real one would.
+  MappedFilePtr seg = files_.find(queue_offset * kUnitSize);
+  if (!seg) return false;
+  const uint64_t pos = queue_offset * kUnitSize - seg->start_offset();
+  const uint64_t edge = (pos / kWriteBackGranule + 1) * kWriteBackGranule;
+  if (edge >= pos + kUnitSize) return false;  // within one page
+  const uint8_t* bytes = seg->data() + pos;
+  if (std::any_of(bytes, bytes + (edge - pos), [](uint8_t b) { return b != 0; })) return false;
+  if (queue_offset == 0 || queue_offset <= min_offset()) return true;
+  const auto before = unit_at(queue_offset - 1);
+  return !(before && before->size != 0 &&
+           before->physical_offset + before->size <= unit.physical_offset);
+}
+
 Status ConsumeQueue::truncate_by_physical(uint64_t physical_offset) {
   uint64_t end = max_offset();
   const uint64_t min = min_offset();
   while (end > min) {
     auto u = unit_at(end - 1);
-    if (u && u->size != 0 && u->physical_offset < physical_offset) break;
+    if (u && u->size != 0 && u->physical_offset < physical_offset &&
+        !torn_at_page_edge(end - 1, *u)) {
+      break;
+    }
     --end;
   }
   if (end == max_offset()) return Status::ok();

@@ -32,7 +32,8 @@ class ConsumeQueue {
 
   // Maps the segments on disk and finds the last written unit.
   Status load();
-  // Drops every unit that points at or past CommitLog offset `physical_offset`.
+  // Drops every unit that points at or past CommitLog offset `physical_offset`, and every unit
+  // after the last whole one below it (a unit torn by a page that never reached the disk).
   Status truncate_by_physical(uint64_t physical_offset);
   // Writes unit `queue_offset`. Rewriting an identical unit is a no-op; a unit past the end
   // leaves holes; a different unit below the end is corruption.
@@ -61,6 +62,12 @@ class ConsumeQueue {
 
  private:
   std::optional<CqUnit> unit_at(uint64_t queue_offset) const;  // no bounds check vs max
+  // The smallest unit the kernel or the disk writes back whole: a 4 KiB page or block (a larger
+  // page size is a multiple of it).
+  static constexpr uint64_t kWriteBackGranule = 4096;
+  // Whether unit `queue_offset` (read as `unit`) straddles a write-back granule whose part of
+  // it is zeros, and does not follow its predecessor in the log: torn, not a unit to keep.
+  bool torn_at_page_edge(uint64_t queue_offset, const CqUnit& unit) const;
   void correct_min_offset(uint64_t min_physical_offset);
   // Aborts unless `unit`, about to be written at `pos` of `seg` as unit `queue_offset`, lies in
   // the log past the queue's last unit (when it extends the queue).

@@ -217,6 +217,8 @@ Status MessageStore::recover() {
 
 void MessageStore::start_threads() {
   check_disk();  // a store opened on a full disk refuses its first send already
+  commit_log_.set_io_error_hook(
+      [this](const Status& s) { health_.on_io_error(s, clock_.now_ms()); });
   // A new segment (and the next one the allocator makes ahead) is where the disk's use jumps:
   // sampled then, a fast writer cannot outrun the periodic check by more than a segment.
   commit_log_.set_roll_hook([this] { check_disk(); });
@@ -468,7 +470,13 @@ void MessageStore::dispatch_loop() {
           no_space = true;
           break;
         }
-        if (!s.is_ok()) log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
+        if (s.code() == Code::kIOError) {
+          // A unit or index entry that could not be written: the checkpoint must not pass it
+          // (recovery writes it again), so the store turns read-only.
+          health_.on_io_error(s, clock_.now_ms());
+        } else if (!s.is_ok()) {
+          log->error("dispatch at {}: {}", r.physical_offset, s.to_string());
+        }
         if (cq != last_cq && std::find(touched.begin(), touched.end(), cq) == touched.end()) {
           touched.push_back(cq);
         }
@@ -637,7 +645,11 @@ void MessageStore::housekeeping_loop() {
     if (now >= next_flush) {
       const bool flush_index = now >= next_index_flush;
       Status s = write_checkpoint(flush_index);
-      if (!s.is_ok()) logger("commitlog")->error("checkpoint failed: {}", s.to_string());
+      // An I/O error was logged once, as it made the store read-only; then no checkpoint is
+      // written again until restart, quietly.
+      if (!s.is_ok() && !health_.io_failed()) {
+        logger("commitlog")->error("checkpoint failed: {}", s.to_string());
+      }
       next_flush = now + flush_every;
       if (flush_index) next_index_flush = now + kIndexFlushInterval;
     }
@@ -655,6 +667,16 @@ Status MessageStore::checkpoint() {
 
 Status MessageStore::write_checkpoint(bool flush_index) {
   std::lock_guard lock(checkpoint_mu_);
+  // Never past data whose sync failed: the kernel reports a failed write-back once, so the next
+  // sync of the same ConsumeQueue or index file succeeds over the lost units. The checkpoint
+  // stays where it was, and recovery rebuilds them from the CommitLog from there.
+  COMET_RETURN_IF_ERROR(health_.io_status());
+  Status s = sync_and_write_checkpoint(flush_index);
+  if (s.code() == Code::kIOError) health_.on_io_error(s, clock_.now_ms());
+  return s;
+}
+
+Status MessageStore::sync_and_write_checkpoint(bool flush_index) {
   StoreCheckpoint cp;
   cp.logics_flushed = dispatched_.get();
   for (const ConsumeQueuePtr& cq : all_cqs())
@@ -706,6 +728,12 @@ void MessageStore::check_disk() {
 }
 
 Status MessageStore::on_append_failure(const Status& s, uint64_t bytes) {
+  if (s.code() == Code::kIOError) {
+    // A segment that could not be made, or the CommitLog's sticky sync failure: refused, as
+    // every later send is, with the remark naming the first error.
+    health_.on_io_error(s, clock_.now_ms());
+    return health_.io_status();
+  }
   if (s.code() != Code::kNoSpace) return s;
   health_.on_no_space(bytes, s, clock_.now_ms());
   // Not acked, nothing half written: a segment that could not be allocated was removed, and
@@ -878,10 +906,17 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
   const uint64_t scan =
       tag_hashes.empty() ? max_msgs : std::max<uint64_t>(max_msgs, kMaxFilterScan);
   const uint64_t log_min = commit_log_.min_offset();
+  // After an I/O error the log past its last good sync may not be on disk, and a restart may not
+  // have it: a consumer is not shown what it may never see again (the queue ends there).
+  const uint64_t durable_end = health_.io_failed() ? commit_log_.flushed().get() : UINT64_MAX;
   uint64_t next = offset;
   for (const CqUnit& u : cq->read(offset, scan)) {
     if (g.messages.size() >= max_msgs) break;
     if (!g.messages.empty() && g.total_bytes + u.size > max_bytes) break;
+    if (u.size != 0 && u.physical_offset + u.size > durable_end) {
+      if (next == offset) g.status = GetStatus::kOffsetOverflowOne;
+      break;
+    }
     ++next;
     if (u.size == 0 || u.physical_offset < log_min) continue;  // hole, or already deleted
     if (!tag_hashes.empty() &&
@@ -897,6 +932,7 @@ GetResult MessageStore::get_messages(std::string_view topic, uint32_t queue_id, 
     g.messages.push_back(std::move(view).value());
   }
   g.next_begin_offset = next;
+  if (g.status == GetStatus::kOffsetOverflowOne && g.messages.empty()) return g;
   g.status = g.messages.empty() ? GetStatus::kNoMatchedMessage : GetStatus::kFound;
   return g;
 }

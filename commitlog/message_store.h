@@ -268,6 +268,9 @@ class MessageStore {
   // (docs/reliability.md).
   static constexpr std::chrono::seconds kIndexFlushInterval{60};
   Status write_checkpoint(bool flush_index);
+  // Syncs the ConsumeQueues (and the index) and writes the checkpoint; write_checkpoint() keeps
+  // it from running past an I/O error.
+  Status sync_and_write_checkpoint(bool flush_index);
 
   // A failed allocation (`s`, of kNoSpace, for a file of `bytes`) makes the store refuse
   // writes; returns the refusal to answer with. Other statuses come back as they are.

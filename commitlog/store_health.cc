@@ -60,11 +60,34 @@ std::string DiskFullState::remark() const {
   return r;
 }
 
+bool IoErrorState::on_error(const Status& why, int64_t now_ms) {
+  ++count_;
+  if (failed_) return false;
+  failed_ = true;
+  since_ms_ = now_ms;
+  first_ = why.message();
+  return true;
+}
+
+std::string IoErrorState::remark() const {
+  return "I/O error: " + first_ + "; the store is read-only until the broker restarts";
+}
+
 Status StoreHealth::writable() const {
-  if (!disk_full_.load(std::memory_order_acquire)) return Status::ok();
+  if (!disk_full_.load(std::memory_order_acquire) && !io_failed_.load(std::memory_order_acquire)) {
+    return Status::ok();
+  }
   std::lock_guard lock(mu_);
+  // An I/O error outranks a full disk: it does not clear when space returns.
+  if (io_.failed()) return Status::unavailable(io_.remark());
   if (!disk_.full()) return Status::ok();
   return Status::unavailable(disk_.remark());
+}
+
+Status StoreHealth::io_status() const {
+  if (!io_failed_.load(std::memory_order_acquire)) return Status::ok();
+  std::lock_guard lock(mu_);
+  return Status::unavailable(io_.remark());
 }
 
 StoreHealth::Snapshot StoreHealth::snapshot() const {
@@ -76,6 +99,10 @@ StoreHealth::Snapshot StoreHealth::snapshot() const {
   s.disk_free_bytes = disk_.last_sample().free_bytes;
   s.disk_full_since_ms = disk_.since_ms();
   if (s.disk_full) s.remark = disk_.remark();
+  s.io_error = io_.failed();
+  s.io_error_since_ms = io_.since_ms();
+  s.io_errors = io_.count();
+  if (s.io_error) s.io_error_remark = s.remark = io_.remark();
   return s;
 }
 
@@ -101,6 +128,14 @@ void StoreHealth::on_no_space(uint64_t needed_bytes, const Status& why, int64_t 
   if (!disk_.on_no_space(needed_bytes, now_ms)) return;
   disk_full_.store(true, std::memory_order_release);
   log_change_locked(why.message());
+}
+
+void StoreHealth::on_io_error(const Status& why, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (!io_.on_error(why, now_ms)) return;
+  io_failed_.store(true, std::memory_order_release);
+  // One line, once: the call, the file and the errno text are in `why`.
+  logger("commitlog")->error("store refuses writes, read-only until restart: {}", why.message());
 }
 
 DiskSpace disk_space_of(uint64_t blocks, uint64_t free, uint64_t available, uint64_t block_size,

@@ -180,12 +180,22 @@ void DLedgerCommitLog::schedule_tick() {
   tick_timer_.expires_after(std::chrono::milliseconds(options_.tick_ms));
   tick_timer_.async_wait([this](std::error_code ec) {
     if (ec || stopped_) return;
+    if (!failed_) leave_if_store_failed();
     if (!failed_) {
       node_->tick();
       process_ready();
     }
     schedule_tick();
   });
+}
+
+void DLedgerCommitLog::leave_if_store_failed() {
+  Status s = store_->health().io_status();
+  if (s.is_ok()) return;
+  logger("dledger")->critical("DLedger member {} cannot persist its log and stops taking part: {}",
+                              options_.self_id, s.to_string());
+  failed_ = true;
+  store_->committed().fail_all(s, true);
 }
 
 void DLedgerCommitLog::on_message(remoting::RemotingCommand cmd) {

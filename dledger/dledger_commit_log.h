@@ -86,6 +86,11 @@ class DLedgerCommitLog {
 
   Status reconcile();
   void schedule_tick();
+  // A store that turned read-only on an I/O error (commitlog/store_health.h) can write nothing
+  // this member would acknowledge: it stops taking part at once, as a member whose append
+  // failed does, so a leader with a failed disk stops heartbeating and the others elect one
+  // that can write. Checked every tick.
+  void leave_if_store_failed();
   void on_message(remoting::RemotingCommand cmd);
   void drain_appends();
   // Handles every Ready the node has, then reports role changes.

@@ -1,6 +1,8 @@
 #include "commitlog/consume_queue.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -54,6 +56,45 @@ TEST(ConsumeQueue, TruncateByPhysicalDropsUnitsAtOrPastIt) {
   EXPECT_FALSE(cq.get(10).has_value());
   ASSERT_TRUE(cq.put(10, {1234, 60, 0}).is_ok());  // the dispatcher refills from there
   EXPECT_EQ(cq.get(10)->physical_offset, 1234u);
+}
+
+// A page of the file that never reached the disk (a failed write-back, then later pages written
+// back) leaves zeros in the middle and a unit torn across the page's edge: recovery's truncation
+// must not stop at the torn unit, whose offset reads as 0, but at the last whole unit below the
+// cut, so the dispatcher refills everything after it.
+TEST(ConsumeQueue, TruncateByPhysicalSkipsAUnitTornByALostPage) {
+  TempDir dir;
+  constexpr uint64_t kUnits = 1000;  // 20,000 bytes: pages 0-4
+  const std::string file = dir.path() + "/00000000000000000000";
+  {
+    ConsumeQueue cq("T", 0, dir.path(), 20 * 1200);
+    ASSERT_TRUE(cq.load().is_ok());
+    for (uint64_t i = 0; i < kUnits; ++i)
+      ASSERT_TRUE(cq.put(i, {1000 + i * 100, 100, 7}).is_ok());
+    ASSERT_TRUE(cq.flush().is_ok());
+  }
+  // Page 2 ([8192, 12288)) lost: unit 614 starts at 12280, its offset in page 2 and its size
+  // in page 3.
+  std::string bytes = read_file(file);
+  ASSERT_GE(bytes.size(), 12288u);
+  std::fill(bytes.begin() + 8192, bytes.begin() + 12288, '\0');
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  ConsumeQueue cq("T", 0, dir.path(), 20 * 1200);
+  ASSERT_TRUE(cq.load().is_ok());
+  ASSERT_EQ(cq.max_offset(), kUnits);
+  // The cut: what the last checkpoint covered, units 0-409 (pages 0-1 and the unit straddling
+  // into page 2, whose page was synced then). Every unit after it points at or past the cut,
+  // but the torn one reads as offset 0.
+  ASSERT_TRUE(cq.truncate_by_physical(1000 + 410 * 100).is_ok());
+  EXPECT_EQ(cq.max_offset(), 410u);
+  EXPECT_EQ(cq.get(409)->physical_offset, 1000 + 409 * 100u);
+  ASSERT_TRUE(cq.put(410, {1000 + 410 * 100, 100, 7}).is_ok());  // refilled from there
+  // Untouched pages: the cut inside them works as before.
+  ASSERT_TRUE(cq.truncate_by_physical(1000 + 200 * 100).is_ok());
+  EXPECT_EQ(cq.max_offset(), 200u);
 }
 
 // Always-on invariants (common/assert.h): a unit that would hide a message, or index a record

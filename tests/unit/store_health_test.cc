@@ -2,6 +2,8 @@
 // space, what it says, and when it accepts them again.
 #include "commitlog/store_health.h"
 
+#include <cerrno>
+
 #include <gtest/gtest.h>
 
 namespace comet::commitlog {
@@ -121,6 +123,56 @@ TEST(DiskSpace, FromStatvfsCountsLikeDf) {
   EXPECT_NEAR(user.used_ratio, 700.0 / 950.0, 1e-9);
   EXPECT_FALSE(sample_disk_space("/nonexistent/comet/path").known());
   EXPECT_TRUE(sample_disk_space("/tmp").known());
+}
+
+TEST(IoErrorState, FirstErrorIsRememberedAndLaterOnesCounted) {
+  IoErrorState s;
+  EXPECT_FALSE(s.failed());
+  EXPECT_TRUE(s.on_error(Status::from_errno("msync /store/commitlog/0", EIO), 7));
+  EXPECT_TRUE(s.failed());
+  EXPECT_EQ(s.since_ms(), 7);
+  EXPECT_FALSE(s.on_error(Status::from_errno("write /store/checkpoint.tmp", EIO), 9));
+  EXPECT_EQ(s.count(), 2u);
+  EXPECT_EQ(s.since_ms(), 7);
+  EXPECT_EQ(s.first_error(), "msync /store/commitlog/0: Input/output error");
+  EXPECT_EQ(s.remark(),
+            "I/O error: msync /store/commitlog/0: Input/output error; the store is read-only "
+            "until the broker restarts");
+}
+
+TEST(StoreHealth, IoErrorRefusesWritesAndNeverClearsByItself) {
+  StoreHealth h(90, 8 * kMiB);
+  EXPECT_TRUE(h.writable().is_ok());
+  EXPECT_TRUE(h.io_status().is_ok());
+  h.on_io_error(Status::from_errno("msync /store/consumequeue/T/0/0", EIO), 5);
+  EXPECT_TRUE(h.io_failed());
+  Status refused = h.writable();
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_EQ(refused.message().rfind("I/O error: msync /store/consumequeue/T/0/0", 0), 0u)
+      << refused.message();
+  EXPECT_EQ(h.io_status().code(), Code::kUnavailable);
+  // A healthy disk sample does not bring it back: only a restart's recovery does.
+  DiskSpace fine;
+  fine.capacity_bytes = 100;
+  fine.free_bytes = 90;
+  fine.used_ratio = 0.1;
+  h.on_disk_sample(fine, 6);
+  EXPECT_EQ(h.writable().code(), Code::kUnavailable);
+  const auto snap = h.snapshot();
+  EXPECT_TRUE(snap.io_error);
+  EXPECT_FALSE(snap.disk_full);
+  EXPECT_EQ(snap.io_error_since_ms, 5);
+  EXPECT_EQ(snap.io_errors, 1u);
+  EXPECT_EQ(snap.remark, snap.io_error_remark);
+}
+
+TEST(StoreHealth, IoErrorOutranksAFullDisk) {
+  StoreHealth h(90, 8 * kMiB);
+  h.on_no_space(1024, Status::no_space("create segment"), 1);
+  ASSERT_TRUE(h.disk_full());
+  EXPECT_EQ(h.writable().message().rfind("disk full: ", 0), 0u);
+  h.on_io_error(Status::from_errno("fdatasync /store/checkpoint.tmp", EIO), 2);
+  EXPECT_EQ(h.writable().message().rfind("I/O error: ", 0), 0u) << h.writable().message();
 }
 
 }  // namespace
