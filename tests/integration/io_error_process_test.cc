@@ -17,7 +17,7 @@
 
 #include "integration/cluster.h"
 #include "integration/dledger_group.h"
-#include "integration/fault_fs.h"
+#include "integration/fault_fs_cluster.h"
 
 namespace comet::testing {
 namespace {
@@ -50,21 +50,8 @@ std::string code_name(ResponseCode c) {
   return std::string(remoting::response_code_name(static_cast<int32_t>(c)));
 }
 
-class IoErrorTest : public ::testing::Test {
+class IoErrorTest : public FaultFsClusterTest {
  protected:
-  void SetUp() override {
-    if (auto reason = FaultFs::skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
-    auto mounted = FaultFs::mount(dir_.path() + "/fs");
-    ASSERT_TRUE(mounted.is_ok()) << mounted.status().to_string();
-    fs_ = std::move(mounted).value();
-    cluster_ = std::make_unique<LocalCluster>(dir_.path());
-    ASSERT_TRUE(cluster_->start_namesrv().is_ok());
-  }
-  void TearDown() override {
-    if (HasFailure() && cluster_) cluster_->print_log_tails();
-    cluster_.reset();  // the brokers stop before their file system goes
-  }
-
   // A broker whose store is on the fault file system. A short ConsumeQueue flush interval makes
   // the checkpoint (and its ConsumeQueue syncs) come round every 200 ms.
   Result<std::string> start_broker(const std::string& flush_type) {
@@ -290,10 +277,6 @@ class IoErrorTest : public ::testing::Test {
       addrs[i] = *addr;
     }
   }
-
-  TempDir dir_;
-  std::unique_ptr<FaultFs> fs_;  // after dir_, before cluster_: unmounted after the brokers stop
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 // fsync EIO (the msync's FSYNC fails) and write-back EIO (its WRITEs fail: the kernel reports

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "integration/cluster.h"
-#include "integration/fault_fs.h"
+#include "integration/fault_fs_cluster.h"
 
 namespace comet::testing {
 namespace {
@@ -26,21 +26,8 @@ constexpr auto kFsyncDelay = milliseconds(4000);
 constexpr auto kBrokerExpiry = milliseconds(1500);
 constexpr auto kServedWithin = milliseconds(500);
 
-class SlowDiskTest : public ::testing::Test {
+class SlowDiskTest : public FaultFsClusterTest {
  protected:
-  void SetUp() override {
-    if (auto reason = FaultFs::skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
-    auto mounted = FaultFs::mount(dir_.path() + "/fs");
-    ASSERT_TRUE(mounted.is_ok()) << mounted.status().to_string();
-    fs_ = std::move(mounted).value();
-    cluster_ = std::make_unique<LocalCluster>(dir_.path());
-    ASSERT_TRUE(cluster_->start_namesrv().is_ok());
-  }
-  void TearDown() override {
-    if (HasFailure() && cluster_) cluster_->print_log_tails();
-    cluster_.reset();  // the broker stops before its file system goes
-  }
-
   Result<std::string> start_broker() {
     return cluster_->start_broker(
         "broker-a", {"storePathRootDir=" + fs_->path() + "/broker-a", "flushDiskType=SYNC_FLUSH",
@@ -112,10 +99,6 @@ class SlowDiskTest : public ::testing::Test {
     }
     return got;
   }
-
-  TempDir dir_;
-  std::unique_ptr<FaultFs> fs_;  // after dir_, before cluster_: unmounted after the broker stops
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(SlowDiskTest, SyncFlushTimesOutWhileReadsHeartbeatsAndRegistrationGoOn) {
