@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/cluster.h"
+#include "producer/producer.h"
 
 namespace comet::testing {
 namespace {
@@ -462,6 +463,57 @@ TEST_F(DiskFullProcessTest, RefusesSendsWhenTheNextSegmentDoesNotFitAndResumesWh
                       [](const LoopFs& d) { return d.free_bytes() < 8 * kMiB; },
                       /*all_indexed_while_full=*/false,
                       /*then_no_block_left=*/true});
+}
+
+// Two masters, one on the small disk: once it is full, the client library's producer (its
+// retries on SERVICE_NOT_AVAILABLE, as RocketMQ's) moves every send to the other, each within
+// the send timeout, and none fails.
+TEST_F(DiskFullProcessTest, AProducerMovesToAnotherBrokerWhileOneDiskIsFull) {
+  const std::string topic = "DiskMove";
+  auto full = cluster_->start_broker("full", small_store({"cleanFileForciblyEnable=false"}));
+  ASSERT_TRUE(full.is_ok()) << full.status().to_string();
+  auto roomy = cluster_->start_broker("roomy");
+  ASSERT_TRUE(roomy.is_ok()) << roomy.status().to_string();
+  for (const std::string& addr : {*full, *roomy}) {
+    create_topic(addr, topic);
+  }
+  client::Producer producer("disk-move-producer", cluster_->client_config("disk-move@" + topic));
+  producer.set_send_msg_timeout(3s);
+  ASSERT_TRUE(producer.start().is_ok());
+  auto send_all = [&](int n) {
+    std::map<std::string, int> by_broker;
+    double slowest_ms = 0;
+    for (int i = 0; i < n; ++i) {
+      client::ProducerMessage m;
+      m.topic = topic;
+      m.body = body_of(i);
+      const auto t0 = Clock::now();
+      auto r = producer.send(m);
+      slowest_ms = std::max(slowest_ms, ms_between(t0, Clock::now()));
+      EXPECT_TRUE(r.is_ok()) << "send " << i << ": " << r.status().to_string();
+      if (r.is_ok()) ++by_broker[r->broker_name];
+    }
+    return std::make_pair(by_broker, slowest_ms);
+  };
+  auto [before, before_ms] = send_all(40);
+  (void)before_ms;
+  EXPECT_GT(before["full"], 0) << "both brokers take sends while there is room";
+  EXPECT_GT(before["roomy"], 0);
+
+  ASSERT_TRUE(disk_->fill_to(0.95).is_ok());
+  ASSERT_TRUE(await_disk_full(*full, true));
+  auto [during, during_ms] = send_all(200);
+  EXPECT_EQ(during["full"], 0) << "a send was stored on the full broker";
+  EXPECT_EQ(during["roomy"], 200);
+  EXPECT_LT(during_ms, 3000) << "bounded by the send timeout";
+  std::printf("one disk full: 200 sends moved to the other broker, the slowest in %.1f ms\n",
+              during_ms);
+  // Space returns: the full broker takes sends again. (This producer keeps it isolated for a
+  // while, as RocketMQ's fault tolerance does after a failed send; a send of its own shows it.)
+  disk_->free_ballast();
+  ASSERT_TRUE(await_disk_full(*full, false));
+  EXPECT_EQ(send(*full, topic, 0).code, ResponseCode::SUCCESS);
+  producer.shutdown();
 }
 
 TEST_F(DiskFullProcessTest, ForcedCleaningSaysWhatItDestroys) {
