@@ -37,7 +37,8 @@ struct ConnectionOptions {
   // Server side: while this many requests wait for their responses, the connection reads no
   // more (TCP then pushes back on the client, as Kafka mutes a channel). 0: no limit.
   uint32_t max_inflight_requests = 0;
-  // Client side: every request this connection sends is signed with it (docs/security.md).
+  // Client side: the requests this connection sends are signed with it; over TLS only until a
+  // signed one has been written (a signed session, docs/security.md).
   std::shared_ptr<RequestSigner> signer;
   // TLS (remoting/tls_context.h). Client side: connect with TLS through this context, and with
   // tls_verify_hostname check that the server's certificate names the host dialled. Server
