@@ -1,6 +1,7 @@
 #include "remoting/access_validator.h"
 
-#include <cstdlib>
+#include <algorithm>
+#include <cstdint>
 
 #include "common/group_topics.h"
 #include "remoting/remoting_command.h"
@@ -72,15 +73,19 @@ std::optional<AccessDecision> check_signature(const AclSnapshot& snapshot,
     replay = false;
     return std::nullopt;
   }
-  const int64_t skew = auth.timestamp_ms - request.now_ms;
-  if (std::llabs(skew) > snapshot.signature_window_ms) {
-    return refused_decision("signature expired: timestamp " + std::to_string(auth.timestamp_ms) +
-                                " is " + std::to_string(std::llabs(skew)) + " ms from the " +
-                                snapshot.server_role + "'s clock (window " +
-                                std::to_string(snapshot.signature_window_ms) +
-                                " ms) for account '" + std::string(principal) + "' (" +
-                                code_label(request.request_code) + ")",
-                            principal);
+  // The clocks' distance in unsigned arithmetic: a hostile timestamp may be any int64, whose
+  // difference with ours overflows int64 (found by tests/fuzz/acl_fuzzer).
+  const uint64_t skew =
+      auth.timestamp_ms >= request.now_ms
+          ? static_cast<uint64_t>(auth.timestamp_ms) - static_cast<uint64_t>(request.now_ms)
+          : static_cast<uint64_t>(request.now_ms) - static_cast<uint64_t>(auth.timestamp_ms);
+  if (skew > static_cast<uint64_t>(std::max<int64_t>(0, snapshot.signature_window_ms))) {
+    return refused_decision(
+        "signature expired: timestamp " + std::to_string(auth.timestamp_ms) + " is " +
+            std::to_string(skew) + " ms from the " + snapshot.server_role + "'s clock (window " +
+            std::to_string(snapshot.signature_window_ms) + " ms) for account '" +
+            std::string(principal) + "' (" + code_label(request.request_code) + ")",
+        principal);
   }
   const auto key = snapshot.signing_keys.find(auth.access_key);
   const bool matches = key != snapshot.signing_keys.end()

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ inline std::vector<std::string> acl_fuzz_seeds() {
   const std::string outside(1, '\0');
   const std::string sent = outside + signed_frame(app, std::move(send), kAclFuzzNowMs);
   with_mode(kGateFrame, sent + sent);  // and replayed
+  RemotingCommand ancient = RemotingCommand::request(RequestCode::SEND_MESSAGE);
+  ancient.body.owned = "body";  // signed at the earliest time an int64 holds
+  with_mode(kGateFrame,
+            outside + signed_frame(app, std::move(ancient), std::numeric_limits<int64_t>::min()));
   with_mode(kGateFrame, outside + signed_frame(app, std::move(pull), kAclFuzzNowMs - 1000));
   with_mode(kGateFrame, outside + signed_frame(app, std::move(heartbeat), kAclFuzzNowMs));
   with_mode(

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,6 +114,11 @@ TEST(AccessValidator, DecisionsInRocketmqOrder) {
        "300000 ms)"},
       {"too new", "127.0.0.1", app, kNow + kWindowMs + 5, topic("orders", perm::kPub),
        "is 300005 ms from the broker's clock"},
+      // Any int64 a client sends: the distance to ours must not overflow.
+      {"the oldest timestamp there is", "127.0.0.1", app, std::numeric_limits<int64_t>::min(),
+       topic("orders", perm::kPub), "is 9223373736854775808 ms from the broker's clock"},
+      {"the newest timestamp there is", "127.0.0.1", app, std::numeric_limits<int64_t>::max(),
+       topic("orders", perm::kPub), "is 9223370336854775807 ms from the broker's clock"},
       {"at the window's edge", "127.0.0.1", app, kNow - kWindowMs, topic("orders", perm::kPub),
        nullptr, true},
       {"permitted send", "127.0.0.1", app, kNow, topic("orders", perm::kPub), nullptr, true},
