@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -688,9 +687,7 @@ Status MessageStore::sync_and_write_checkpoint(bool flush_index) {
 }
 
 double MessageStore::file_system_usage(const std::string& path) {
-  struct statvfs st {};
-  if (::statvfs(path.c_str(), &st) != 0 || st.f_blocks == 0) return -1.0;
-  return disk_usage(st.f_blocks, st.f_bfree, st.f_bavail, ::geteuid() == 0);
+  return sample_disk_space(path).used_ratio;  // negative when statvfs fails
 }
 
 double MessageStore::disk_usage(uint64_t blocks, uint64_t free, uint64_t available,
