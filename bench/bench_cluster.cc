@@ -134,30 +134,6 @@ Result<Binaries> Binaries::find(const std::string& dir) {
                            (dir.empty() ? "next to comet-bench (give --bin-dir)" : "in " + dir));
 }
 
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
-  std::istringstream fields(stat.substr(close + 2));
-  std::string skip;
-  for (int field = 3; field < 14; ++field)
-    fields >> skip;
-  unsigned long long utime = 0, stime = 0;
-  fields >> utime >> stime;
-  static const long ticks = ::sysconf(_SC_CLK_TCK);
-  return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
-}
-
-int64_t process_rss_anon_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stoll(line.substr(8));
-  }
-  return -1;
-}
-
 Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
     Mode mode, const Binaries& bin, const std::string& dir,
     const std::vector<std::string>& broker_args, std::chrono::milliseconds timeout, NetnsLab* lab) {

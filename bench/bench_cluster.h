@@ -25,6 +25,7 @@
 
 #include "common/child_process.h"
 #include "common/netns.h"
+#include "common/process_usage.h"
 #include "common/status.h"
 
 namespace comet::bench {
@@ -141,10 +142,8 @@ class BenchCluster {
   NetnsLab* lab_ = nullptr;
 };
 
-// CPU seconds (utime + stime) a live process has used, from /proc/<pid>/stat; 0 if unreadable.
-double process_cpu_seconds(pid_t pid);
-// A process's anonymous resident memory (RssAnon in /proc/<pid>/status: heap, stacks, not the
-// mapped CommitLog), in KiB; -1 if unreadable.
-int64_t process_rss_anon_kib(pid_t pid);
+// process_cpu_seconds and process_rss_anon_kib: common/process_usage.h.
+using comet::process_cpu_seconds;
+using comet::process_rss_anon_kib;
 
 }  // namespace comet::bench
