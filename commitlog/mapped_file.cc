@@ -1,5 +1,7 @@
 #include "commitlog/mapped_file.h"
 
+#include "commitlog/sparse_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -186,28 +188,10 @@ Status MappedFile::zero_from(uint64_t pos) {
   std::memset(base_ + p, 0, first_end - p);
   // Only where the file has data: a range SEEK_DATA skips reads as zeroes already (never
   // written, and not in the page cache), and reading it through the mapping would only fill the
-  // page cache with zeroes (a second or more for the tail of a 1 GiB segment on a slow VM). The
-  // ranges are listed before any is read: a read's read-ahead would make the next one data.
-  // Where SEEK_DATA is not supported, the whole tail counts as data.
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (p = first_end; p < size_;) {
-    const off_t data = ::lseek(fd_, static_cast<off_t>(p), SEEK_DATA);
-    if (data < 0) {
-      if (errno != ENXIO) ranges.emplace_back(p, size_);  // ENXIO: no data past p
-      break;
-    }
-    const off_t hole = ::lseek(fd_, data, SEEK_HOLE);
-    const uint64_t from = std::max<uint64_t>(p, static_cast<uint64_t>(data) & ~(kPage - 1));
-    const uint64_t to = hole < 0 ? size_ : std::min<uint64_t>(size_, static_cast<uint64_t>(hole));
-    if (to <= from) {
-      ranges.emplace_back(from, size_);  // not what SEEK_HOLE promises: take the rest as data
-      break;
-    }
-    ranges.emplace_back(from, to);
-    p = to;
-  }
+  // page cache with zeroes (a second or more for the tail of a 1 GiB segment on a slow VM).
+  const auto ranges = data_ranges(fd_, first_end, size_);
   for (const auto& [from, to] : ranges) {
-    for (p = from; p < to; p += kPage) {
+    for (p = from & ~(kPage - 1); p < to; p += kPage) {
       size_t n = std::min(kPage, size_ - p);
       if (!page_is_zero(base_ + p, n)) std::memset(base_ + p, 0, n);
     }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "commitlog/index_service.h"
+#include "commitlog/sparse_file.h"
 #include "common/assert.h"
 #include "common/deferred_wake.h"
 #include "common/logging.h"
@@ -24,6 +25,8 @@ namespace {
 
 // Units scanned per get when a tag filter skips most of them.
 constexpr uint64_t kMaxFilterScan = 16000;
+// ConsumeQueues a flush syncs one by one; past that it syncs the file system once.
+constexpr size_t kSyncEachQueueMax = 16;
 
 // The ConsumeQueue unit that indexes `r`.
 CqUnit unit_of(const RecordView& r) {
@@ -69,7 +72,8 @@ MessageStore::MessageStore(const StoreConfig& config, const Clock& clock, HostAd
       commit_log_(config, clock, store_host),
       index_(config.message_index_enable ? std::make_unique<IndexService>(config) : nullptr),
       abort_path_(config.store_path_root_dir + "/abort"),
-      checkpoint_path_(config.store_path_root_dir + "/checkpoint") {}
+      checkpoint_path_(config.store_path_root_dir + "/checkpoint"),
+      cq_mappings_(config.max_mapped_consume_queue_files) {}
 
 MessageStore::~MessageStore() {
   (void)shutdown();
@@ -119,9 +123,9 @@ Status MessageStore::load_consume_queues() {
           !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         continue;
       }
-      auto cq = std::make_unique<ConsumeQueue>(topic, static_cast<uint32_t>(std::stoul(name)),
-                                               queue_dir.path().string(),
-                                               config_.mapped_file_size_consume_queue);
+      auto cq = std::make_unique<ConsumeQueue>(
+          topic, static_cast<uint32_t>(std::stoul(name)), queue_dir.path().string(),
+          config_.mapped_file_size_consume_queue, &cq_mappings_);
       COMET_RETURN_IF_ERROR(cq->load());
       cqs_.emplace(TopicQueueKey{topic, cq->queue_id()}, std::move(cq));
     }
@@ -274,7 +278,7 @@ MessageStore::ConsumeQueuePtr MessageStore::find_or_create_cq(std::string_view t
   std::string dir =
       config_.consume_queue_dir() + "/" + std::string(topic) + "/" + std::to_string(queue_id);
   auto cq = std::make_shared<ConsumeQueue>(std::string(topic), queue_id, dir,
-                                           config_.mapped_file_size_consume_queue);
+                                           config_.mapped_file_size_consume_queue, &cq_mappings_);
   cqs_.emplace(TopicQueueKey{std::string(topic), queue_id}, cq);
   return cq;
 }
@@ -317,12 +321,18 @@ Status wait_done(const std::function<void(std::function<void(Status)>)>& start,
 std::vector<MessageStore::ConsumeQueuePtr> MessageStore::take_queues(
     const std::function<bool(const TopicQueueKey&)>& which) {
   std::vector<ConsumeQueuePtr> gone;
-  std::unique_lock lock(cq_mu_);
-  std::erase_if(cqs_, [&](const auto& e) {
-    if (!which(e.first)) return false;
-    gone.push_back(e.second);
-    return true;
-  });
+  {
+    std::unique_lock lock(cq_mu_);
+    std::erase_if(cqs_, [&](const auto& e) {
+      if (!which(e.first)) return false;
+      gone.push_back(e.second);
+      return true;
+    });
+  }
+  // A flush that picked them up before they left the map must not write their files again
+  // once the caller has deleted the directory.
+  for (const ConsumeQueuePtr& cq : gone)
+    cq->retire();
   return gone;
 }
 
@@ -672,18 +682,40 @@ Status MessageStore::write_checkpoint(bool flush_index) {
   COMET_RETURN_IF_ERROR(health_.io_status());
   Status s = sync_and_write_checkpoint(flush_index);
   if (s.code() == Code::kIOError) health_.on_io_error(s, clock_.now_ms());
+  // ConsumeQueue units that did not fit stay in memory, readable, until a flush finds room; the
+  // store refuses writes meanwhile, as for a segment that does not fit.
+  if (s.code() == Code::kNoSpace) {
+    health_.on_no_space(config_.mapped_file_size_consume_queue, s, clock_.now_ms());
+  }
   return s;
 }
 
 Status MessageStore::sync_and_write_checkpoint(bool flush_index) {
   StoreCheckpoint cp;
   cp.logics_flushed = dispatched_.get();
-  for (const ConsumeQueuePtr& cq : all_cqs())
-    COMET_RETURN_IF_ERROR(cq->flush());
+  COMET_RETURN_IF_ERROR(flush_consume_queues());
   if (index_ && flush_index) COMET_RETURN_IF_ERROR(index_->flush());
   cp.physical_flushed = commit_log_.flushed().get();
   cp.timestamp_ms = clock_.now_ms();
   return cp.write(checkpoint_path_);
+}
+
+Status MessageStore::flush_consume_queues() {
+  std::vector<ConsumeQueuePtr> due;
+  for (ConsumeQueuePtr& cq : all_cqs()) {
+    if (cq->needs_flush()) due.push_back(std::move(cq));
+  }
+  // Past a few files, one syncfs() costs less than a fdatasync() each: with thousands of queues
+  // written in an interval, a sync per file took longer than the interval.
+  const bool one_sync = due.size() > kSyncEachQueueMax;
+  const auto how = one_sync ? ConsumeQueue::Sync::kDeferred : ConsumeQueue::Sync::kEachFile;
+  for (const ConsumeQueuePtr& cq : due)
+    COMET_RETURN_IF_ERROR(cq->flush(how));
+  if (!one_sync) return Status::ok();
+  COMET_RETURN_IF_ERROR(sync_file_system(config_.consume_queue_dir()));
+  for (const ConsumeQueuePtr& cq : due)
+    cq->mark_synced();
+  return Status::ok();
 }
 
 double MessageStore::file_system_usage(const std::string& path) {

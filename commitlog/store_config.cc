@@ -50,6 +50,8 @@ const ConfigKeys<StoreConfig>& StoreConfig::keys() {
                    "ASYNC_FLUSH: dirty pages a flush waits for (all every 10 s)"),
       field_key<S>("flushIntervalConsumeQueue", &S::flush_consume_queue_interval_ms,
                    "ms between ConsumeQueue flushes"),
+      field_key<S>("maxMappedConsumeQueueFiles", &S::max_mapped_consume_queue_files,
+                   "ConsumeQueue files mapped for readers at once, least recently used out"),
       field_key<S>("syncFlushTimeout", &S::sync_flush_timeout_ms,
                    "SYNC_FLUSH: ms a send waits for its flush"),
       field_key<S>("groupCommitGatherMicros", &S::group_commit_gather_us,
@@ -86,6 +88,9 @@ Status StoreConfig::validate() const {
   }
   if (mapped_file_size_consume_queue < 20 * 16 || mapped_file_size_consume_queue % 20 != 0) {
     return Status::invalid_argument("mappedFileSizeConsumeQueue must be a multiple of 20, >= 320");
+  }
+  if (max_mapped_consume_queue_files < 16) {
+    return Status::invalid_argument("maxMappedConsumeQueueFiles must be >= 16");
   }
   if (max_message_size == 0 || max_message_size + 1024 > mapped_file_size_commit_log) {
     return Status::invalid_argument(

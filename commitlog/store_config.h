@@ -20,11 +20,14 @@ struct StoreConfig {
   uint32_t flush_interval_commit_log_ms = 500;                 // flushIntervalCommitLog
   uint32_t flush_commit_log_least_pages = 4;                   // flushCommitLogLeastPages
   uint32_t flush_consume_queue_interval_ms = 1000;             // flushIntervalConsumeQueue
-  uint32_t sync_flush_timeout_ms = 5000;                       // syncFlushTimeout
-  uint32_t group_commit_gather_us = 200;        // groupCommitGatherMicros (SYNC_FLUSH)
-  uint32_t file_reserved_time_hours = 72;       // fileReservedTime
-  uint32_t clean_resource_interval_ms = 10000;  // cleanResourceInterval
-  uint32_t delete_files_batch_max = 10;         // deleteCommitLogFilesBatchMax
+  // ConsumeQueue files mapped for readers at once (commitlog/mapping_cache.h): bounds the
+  // broker's mappings whatever the number of queues (vm.max_map_count is 65,530 by default).
+  uint32_t max_mapped_consume_queue_files = 8192;  // maxMappedConsumeQueueFiles
+  uint32_t sync_flush_timeout_ms = 5000;           // syncFlushTimeout
+  uint32_t group_commit_gather_us = 200;           // groupCommitGatherMicros (SYNC_FLUSH)
+  uint32_t file_reserved_time_hours = 72;          // fileReservedTime
+  uint32_t clean_resource_interval_ms = 10000;     // cleanResourceInterval
+  uint32_t delete_files_batch_max = 10;            // deleteCommitLogFilesBatchMax
   // Above diskMaxUsedSpaceRatio retention runs every pass (expired segments only, as in
   // RocketMQ); above diskSpaceCleanForciblyRatio, with cleanFileForciblyEnable, the oldest
   // segments go even when they are not yet expired; above diskSpaceWarningLevelRatio the store

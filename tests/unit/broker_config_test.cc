@@ -231,6 +231,7 @@ const std::map<std::string, std::string>& sample_values() {
       {"flushIntervalCommitLog", "100"},
       {"flushCommitLogLeastPages", "8"},
       {"flushIntervalConsumeQueue", "2000"},
+      {"maxMappedConsumeQueueFiles", "512"},
       {"syncFlushTimeout", "1000"},
       {"groupCommitGatherMicros", "50"},
       {"fileReservedTime", "24"},

@@ -124,6 +124,7 @@ TEST(ConsumeQueue, FirstUnitMayStartPastZero) {
     ASSERT_TRUE(cq.put(21, {7, 10, 0}).is_ok());
     ASSERT_TRUE(cq.put(22, {17, 10, 0}).is_ok());
     EXPECT_EQ(cq.min_offset(), 21u);
+    ASSERT_TRUE(cq.flush().is_ok());  // units wait in memory until a flush writes them
   }
   ConsumeQueue cq("T", 0, dir.path(), 20 * 8);
   ASSERT_TRUE(cq.load().is_ok());
@@ -191,6 +192,9 @@ TEST(ConsumeQueue, StaleIndexPastTheCheckpointIsRebuiltAfterACrash) {
                     ->dispatched()
                     .wait((*store)->commit_log().max_offset(), std::chrono::seconds(10))
                     .is_ok());
+    // The ConsumeQueues written past the checkpoint, as a crash between a flush and the
+    // checkpoint after it leaves them.
+    ASSERT_TRUE((*store)->flush_consume_queues().is_ok());
     (*store)->crash_for_test();
   }
   // Damage the index past the checkpoint: zero the newest segment of one queue.

@@ -40,6 +40,7 @@ TEST(TopicDeletion, RemovesOnlyThatTopicAndARecreatedTopicStartsAtZero) {
     for (int i = 0; i < 5; ++i)
       ASSERT_TRUE(store.put_message(make_message("Kept", 0, "kept-" + std::to_string(i))).is_ok());
     ASSERT_TRUE(store.dispatched().wait(store.commit_log().max_offset(), 10s).is_ok());
+    ASSERT_TRUE(store.flush_consume_queues().is_ok());  // the files are written at a flush
     ASSERT_TRUE(fs::exists(cfg.consume_queue_dir() + "/Gone/1"));
 
     ASSERT_TRUE(store.delete_topic("Gone", 10s).is_ok());
