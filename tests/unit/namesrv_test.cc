@@ -564,16 +564,17 @@ TEST(RouteInfoManager, ManyGroupsReportAndExpireIndependently) {
     EXPECT_TRUE(route_groups(t).empty()) << t;
 }
 
-TEST(RouteInfoManager, ConcurrentRegistrationsRoutesAndScansAreSafe) {
+TEST(RouteInfoManager, ConcurrentRegistrationsHeartbeatsRoutesAndScansAreSafe) {
   RouteInfoManager m(50);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
         const std::string name = "b" + std::to_string(t);
-        ASSERT_TRUE(m.register_broker(
-                         broker(name, i % 2, name + ":" + std::to_string(i % 2), {{"T"}}), kT0 + i)
-                        .is_ok());
+        auto reg = versioned(broker(name, i % 2, name + ":" + std::to_string(i % 2), {{"T"}}), 1);
+        const auto hb = heartbeat_of(reg, 1);
+        ASSERT_TRUE(m.register_broker(reg, kT0 + i).is_ok());
+        ASSERT_TRUE(m.broker_heartbeat(hb, kT0 + i).is_ok());
         (void)m.route("T");
         (void)m.scan_expired(kT0 + i);
         if (i % 100 == 0) (void)m.cluster_info();
