@@ -403,8 +403,7 @@ TEST(RouteInfoManager, RejectsIncompleteRegistrations) {
 TEST(RouteInfoManager, HeartbeatAtTheRegisteredVersionRefreshesWithoutTheTable) {
   RouteInfoManager m(1000);
   const auto reg = versioned(broker("a", 0, "a:1", {{"T1", 4}, {"T2", 2}}), 7);
-  ASSERT_TRUE(
-      m.register_broker(versioned(broker("a", 0, "a:1", {{"T1", 4}, {"T2", 2}}), 7), kT0).is_ok());
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
   // Heartbeats keep the broker past several expiry periods and leave its routes as they were.
   for (int i = 1; i <= 5; ++i) {
     auto hb = m.broker_heartbeat(heartbeat_of(reg, 7), kT0 + i * 900);
@@ -439,7 +438,7 @@ TEST(RouteInfoManager, HeartbeatAsksForTheTableWhenItIsNotHeldAtItsVersion) {
   EXPECT_TRUE(m.cluster_info().live.empty());
   EXPECT_FALSE(m.route("T").has_value());
 
-  ASSERT_TRUE(m.register_broker(versioned(broker("a", 0, "a:1", {{"T", 4}}), 7), kT0).is_ok());
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
   EXPECT_TRUE(needs_full(heartbeat_of(reg, 8)));  // a change not delivered yet
   auto other_time = heartbeat_of(reg, 7);
   other_time.data_version->timestamp_ms = kT0 + 1;  // a wiped store counting again
@@ -464,7 +463,7 @@ TEST(RouteInfoManager, HeartbeatAsksForTheTableWhenItIsNotHeldAtItsVersion) {
 TEST(RouteInfoManager, RegistrationWithoutAVersionIsNeverHeldForAHeartbeat) {
   RouteInfoManager m(1000);
   const auto reg = broker("a", 0, "a:1", {{"T", 4}});
-  ASSERT_TRUE(m.register_broker(broker("a", 0, "a:1", {{"T", 4}}), kT0).is_ok());
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
   auto hb = heartbeat_of(reg, 0);
   hb.data_version.reset();
   auto r = m.broker_heartbeat(hb, kT0 + 1);
@@ -475,7 +474,7 @@ TEST(RouteInfoManager, RegistrationWithoutAVersionIsNeverHeldForAHeartbeat) {
 TEST(RouteInfoManager, HeartbeatOfAStaleMasterIsFencedAsItsRegistrationWouldBe) {
   RouteInfoManager m(10000);
   const auto old_master = versioned(broker("a", 0, "a:1", {{"T", 4}}), 1);
-  ASSERT_TRUE(m.register_broker(versioned(broker("a", 0, "a:1", {{"T", 4}}), 1), kT0).is_ok());
+  ASSERT_TRUE(m.register_broker(old_master, kT0).is_ok());
   auto slave = versioned(broker("a", 1, "a:2"), 1);
   slave.epoch = 3;
   ASSERT_TRUE(m.register_broker(std::move(slave), kT0).is_ok());
@@ -489,7 +488,7 @@ TEST(RouteInfoManager, HeartbeatOfAStaleMasterIsFencedAsItsRegistrationWouldBe) 
   auto hb = m.broker_heartbeat(heartbeat_of(old_master, 1), kT0 + 20);
   ASSERT_TRUE(hb.is_ok());
   EXPECT_TRUE(hb->full_registration_needed);  // it left the routes: its full registration...
-  auto full = m.register_broker(versioned(broker("a", 0, "a:1", {{"T", 4}}), 1), kT0 + 30);
+  auto full = m.register_broker(old_master, kT0 + 30);
   ASSERT_TRUE(full.is_ok());
   EXPECT_TRUE(full->fenced);  // ...is fenced, as before heartbeats existed
   EXPECT_EQ(full->master_addr, "a:2");
@@ -497,7 +496,7 @@ TEST(RouteInfoManager, HeartbeatOfAStaleMasterIsFencedAsItsRegistrationWouldBe) 
 
   // A live master whose heartbeat carries a higher epoch moves the group's epoch.
   const auto b = versioned(broker("b", 0, "b:1", {{"U", 4}}), 5);
-  ASSERT_TRUE(m.register_broker(versioned(broker("b", 0, "b:1", {{"U", 4}}), 5), kT0).is_ok());
+  ASSERT_TRUE(m.register_broker(b, kT0).is_ok());
   auto higher = heartbeat_of(b, 5);
   higher.epoch = 9;
   auto r = m.broker_heartbeat(higher, kT0 + 40);
