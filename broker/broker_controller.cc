@@ -390,10 +390,8 @@ void BrokerController::send_heartbeat(size_t i, const DataVersion& accepted,
             std::lock_guard lock(namesrv_mu_);
             namesrv_registrations_[i].on_heartbeat_answered(/*full_needed=*/true);
           }
-          logger("broker")->info(
-              "name server {} does not hold this broker's topic table: "
-              "registering fully",
-              namesrv_addrs_[i]);
+          logger("broker")->info("name server {} lacks this broker's topic table: registering",
+                                 namesrv_addrs_[i]);
           return send_full_registration(i, round, /*requested=*/true);
         }
         if (answer) {
