@@ -36,6 +36,7 @@
 #include "bench/compare.h"
 #include "bench/delay.h"
 #include "bench/latency_histogram.h"
+#include "bench/routes.h"
 #include "bench/soak.h"
 #include "bench/timers.h"
 #include "bench/transaction.h"
@@ -102,7 +103,9 @@ constexpr const char* kUsage =
     "       comet-bench timers [--timers N] [--sample M] [--window W] [--bin-dir D] [--keep]\n"
     "         broker RSS with N pending timer messages, restart time, lateness of M falling due\n"
     "       comet-bench transaction [--rounds R] [--senders T] [--check-storm N] ...\n"
-    "         transactional sends against plain ones, and latency during a storm of checks\n";
+    "         transactional sends against plain ones, and latency during a storm of checks\n"
+    "       comet-bench routes [--brokers B] [--topics T] [--connections C] [--seconds D] ...\n"
+    "         a name server with B x T topics: route lookups, and its CPU between changes\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -389,6 +392,7 @@ int main(int argc, char** argv) {
   if (cmd == "delay") return run_delay(argc, argv);
   if (cmd == "timers") return run_timers(argc, argv);
   if (cmd == "transaction") return run_transaction(argc, argv);
+  if (cmd == "routes") return run_routes(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {

@@ -157,9 +157,7 @@ Status BrokerController::start() {
   schedule_->start();
   timers_->start();
   transactions_->start();
-  ctx_.topics_changed = [this] {
-    asio::post(server_->io_context(), [this] { register_all_namesrv(); });
-  };
+  ctx_.topics_changed = [this] { topics_changed(); };
   if (ctx_.config.auto_create_topic_enable) {
     // Producers send topics without a route to the brokers serving TBW102 (as RocketMQ).
     auto tbw = topics_->auto_create("TBW102", ctx_.config.default_topic_queue_nums);
@@ -232,7 +230,9 @@ Status BrokerController::start() {
   remoting::ClientOptions namesrv_options;
   links_.apply_to_client(namesrv_options.connection);
   namesrv_client_ = std::make_unique<remoting::RemotingClient>(namesrv_options);
-  namesrv_ok_.assign(ctx_.config.namesrv_addrs().size(), true);
+  namesrv_addrs_ = ctx_.config.namesrv_addrs();
+  namesrv_ok_.assign(namesrv_addrs_.size(), true);
+  namesrv_registrations_.assign(namesrv_addrs_.size(), NamesrvRegistration{});
   heartbeat_timer_ = std::make_unique<asio::steady_timer>(server_->io_context());
   started_ = true;
   // Ready means routable: wait (bounded) until every name server has answered the first
@@ -253,6 +253,9 @@ Status BrokerController::start() {
 ReplicationHooks BrokerController::replication_hooks() {
   ReplicationHooks hooks;
   hooks.role_changed = [this] {
+    // A new role or epoch: the name servers take the whole table again (a promoted slave's
+    // topics become the group's routes).
+    forget_registrations();
     asio::post(server_->io_context(), [this] { register_all_namesrv(); });
     transactions_->wake();  // a broker that is no longer master drops its transactions
   };
@@ -273,8 +276,18 @@ ReplicationHooks BrokerController::replication_hooks() {
   return hooks;
 }
 
-protocol::RegisterBrokerRequestT BrokerController::registration() const {
-  protocol::RegisterBrokerRequestT r;
+// The answers of one register_all_namesrv: the last runs `done`.
+struct BrokerController::RegistrationRound {
+  RegistrationRound(size_t n, std::function<void()> d) : remaining(n), done(std::move(d)) {}
+  void one_done() {
+    if (remaining.fetch_sub(1) == 1 && done) done();
+  }
+  std::atomic<size_t> remaining;
+  std::function<void()> done;
+};
+
+template <typename Request>
+void BrokerController::fill_identity(Request& r) const {
   r.cluster_name = ctx_.config.broker_cluster_name;
   r.broker_addr = ctx_.config.broker_addr();
   r.broker_name = ctx_.config.broker_name;
@@ -283,50 +296,138 @@ protocol::RegisterBrokerRequestT BrokerController::registration() const {
   r.ha_server_addr = replication_->ha_address();
   r.max_offset = static_cast<int64_t>(store_->commit_log().max_offset());
   r.heartbeat_timeout_millis = ctx_.config.broker_expiry_ms;
-  for (const auto& t : topics_->all()) {
+}
+
+protocol::RegisterBrokerRequestT BrokerController::registration(const TopicTable& table) const {
+  protocol::RegisterBrokerRequestT r;
+  fill_identity(r);
+  r.data_version = std::make_unique<protocol::DataVersionT>(table.version.to_protocol());
+  r.topic_configs.reserve(table.topics.size());
+  for (const auto& t : table.topics) {
     auto pt = std::make_unique<protocol::TopicConfigT>(t.to_protocol());
+    // brokerPermission is read once at start: it cannot change the table between versions.
     pt->perm &= static_cast<int32_t>(ctx_.config.broker_permission);
     r.topic_configs.push_back(std::move(pt));
   }
   return r;
 }
 
+protocol::BrokerHeartbeatRequestT BrokerController::heartbeat(const DataVersion& accepted) const {
+  protocol::BrokerHeartbeatRequestT r;
+  fill_identity(r);
+  r.data_version = std::make_unique<protocol::DataVersionT>(accepted.to_protocol());
+  return r;
+}
+
 void BrokerController::register_all_namesrv(std::function<void()> done) {
-  const auto addrs = ctx_.config.namesrv_addrs();
-  if (!started_ || stopped_ || addrs.empty()) {
+  if (!started_ || stopped_ || namesrv_addrs_.empty()) {
     if (done) done();
     return;
   }
-  // Shared countdown: the last answer (or failure) runs `done`.
-  auto remaining = std::make_shared<std::atomic<size_t>>(addrs.size());
-  auto finished = std::make_shared<std::function<void()>>(std::move(done));
-  for (size_t i = 0; i < addrs.size(); ++i) {
-    auto req = RemotingCommand::request(RequestCode::REGISTER_BROKER);
-    auto reg = registration();
-    const int64_t epoch = reg.epoch;
-    req.set_ext(std::move(reg));
-    namesrv_client_->invoke_async(
-        addrs[i], std::move(req), kNamesrvTimeout,
-        [this, i, addr = addrs[i], remaining, finished, epoch](Result<RemotingCommand> r) {
-          const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
-          if (ok) {
-            if (const auto* answer = r->ext<protocol::RegisterBrokerResponseT>()) {
-              replication_->on_registered(*answer, epoch);
-            }
-          }
-          if (remaining->fetch_sub(1) == 1 && *finished) (*finished)();
-          std::lock_guard lock(namesrv_mu_);
-          if (i < namesrv_ok_.size() && namesrv_ok_[i] != ok) {
-            namesrv_ok_[i] = ok;
-            if (ok) {
-              logger("broker")->info("registered with name server {}", addr);
-            } else {
-              logger("broker")->warn("cannot register with name server {}: {}", addr,
-                                     r.is_ok() ? r->remark() : r.status().to_string());
-            }
-          }
-        });
+  auto round = std::make_shared<RegistrationRound>(namesrv_addrs_.size(), std::move(done));
+  const DataVersion current = topics_->data_version();
+  for (size_t i = 0; i < namesrv_addrs_.size(); ++i) {
+    std::optional<DataVersion> accepted;
+    {
+      std::lock_guard lock(namesrv_mu_);
+      if (namesrv_registrations_[i].next(current) == RegistrationKind::kHeartbeat) {
+        accepted = namesrv_registrations_[i].accepted();
+      }
+    }
+    if (accepted) {
+      send_heartbeat(i, *accepted, round);
+    } else {
+      send_full_registration(i, round, /*requested=*/false);
+    }
   }
+}
+
+void BrokerController::send_full_registration(size_t i, std::shared_ptr<RegistrationRound> round,
+                                              bool requested) {
+  const TopicTable table = topics_->table();
+  auto req = RemotingCommand::request(RequestCode::REGISTER_BROKER);
+  auto reg = registration(table);
+  const int64_t epoch = reg.epoch;
+  req.set_ext(std::move(reg));
+  namesrv_client_->invoke_async(
+      namesrv_addrs_[i], std::move(req), kNamesrvTimeout,
+      [this, i, round, requested, epoch, version = table.version,
+       topic_count = table.topics.size()](Result<RemotingCommand> r) {
+        const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
+        const auto* answer = ok ? r->ext<protocol::RegisterBrokerResponseT>() : nullptr;
+        if (answer) replication_->on_registered(*answer, epoch);
+        {
+          std::lock_guard lock(namesrv_mu_);
+          if (answer) {
+            namesrv_registrations_[i].on_full_answered(version, answer->fenced);
+          } else {
+            namesrv_registrations_[i].forget();
+          }
+        }
+        if (answer && requested) {
+          // Rare (a name server restarted or expired this broker): tests and operators wait on it.
+          announce("re-registered with name server " + namesrv_addrs_[i] + ": " +
+                   std::to_string(topic_count) + " topics at data version " + version.to_string());
+        }
+        note_namesrv_outcome(i, ok, r.is_ok() ? r->remark() : r.status().to_string());
+        round->one_done();
+      });
+}
+
+void BrokerController::send_heartbeat(size_t i, const DataVersion& accepted,
+                                      std::shared_ptr<RegistrationRound> round) {
+  auto req = RemotingCommand::request(RequestCode::BROKER_HEARTBEAT);
+  auto hb = heartbeat(accepted);
+  const int64_t epoch = hb.epoch;
+  req.set_ext(std::move(hb));
+  namesrv_client_->invoke_async(
+      namesrv_addrs_[i], std::move(req), kNamesrvTimeout,
+      [this, i, round, epoch](Result<RemotingCommand> r) {
+        const bool ok = r.is_ok() && r->response_code() == ResponseCode::SUCCESS;
+        const auto* answer = ok ? r->ext<protocol::RegisterBrokerResponseT>() : nullptr;
+        if (answer && answer->full_registration_needed) {
+          {
+            std::lock_guard lock(namesrv_mu_);
+            namesrv_registrations_[i].on_heartbeat_answered(/*full_needed=*/true);
+          }
+          logger("broker")->info("name server {} lacks this broker's topic table: registering",
+                                 namesrv_addrs_[i]);
+          return send_full_registration(i, round, /*requested=*/true);
+        }
+        if (answer) {
+          replication_->on_registered(*answer, epoch);
+        } else {
+          std::lock_guard lock(namesrv_mu_);
+          namesrv_registrations_[i].forget();
+        }
+        note_namesrv_outcome(i, ok, r.is_ok() ? r->remark() : r.status().to_string());
+        round->one_done();
+      });
+}
+
+void BrokerController::note_namesrv_outcome(size_t i, bool ok, const std::string& error) {
+  std::lock_guard lock(namesrv_mu_);
+  if (namesrv_ok_[i] == ok) return;
+  namesrv_ok_[i] = ok;
+  if (ok) {
+    logger("broker")->info("registered with name server {}", namesrv_addrs_[i]);
+  } else {
+    logger("broker")->warn("cannot register with name server {}: {}", namesrv_addrs_[i], error);
+  }
+}
+
+void BrokerController::forget_registrations() {
+  std::lock_guard lock(namesrv_mu_);
+  for (auto& r : namesrv_registrations_)
+    r.forget();
+}
+
+void BrokerController::topics_changed() {
+  if (topics_registration_posted_.exchange(true)) return;  // the posted one sends this change too
+  asio::post(server_->io_context(), [this] {
+    topics_registration_posted_.store(false);
+    register_all_namesrv();
+  });
 }
 
 void BrokerController::schedule_heartbeat() {

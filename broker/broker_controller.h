@@ -1,10 +1,14 @@
 // BrokerController: one broker process. Opens the store and the metadata, serves the remoting
 // protocol (send, consumer send-back, pull with long polling, offsets, topic admin, client
-// heartbeats), and registers with every name server each heartbeatIntervalMs (and at once when
-// topics change).
+// heartbeats), and registers with every name server: its whole topic table when the name server
+// may not hold it at the current data version (at start, at once when topics or the role
+// change, when a name server asks), else a small BROKER_HEARTBEAT each heartbeatIntervalMs
+// (broker/namesrv_registration.h).
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,7 @@
 #include "broker/master_slave_replication.h"
 #include "broker/metadata_log.h"
 #include "broker/metadata_store.h"
+#include "broker/namesrv_registration.h"
 #include "broker/offset_reset_service.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
@@ -54,10 +59,26 @@ class BrokerController {
   // config.dledger with the broker's link security (the Raft port's and the peer links').
   dledger::DLedgerOptions dledger_options() const;
   explicit BrokerController(const BrokerConfig& config);
-  // Registers with every name server; `done` (optional) runs once all have answered or failed.
+  struct RegistrationRound;
+  // Registers with every name server, fully or by a heartbeat (NamesrvRegistration decides);
+  // `done` (optional) runs once all have answered or failed.
   void register_all_namesrv(std::function<void()> done = nullptr);
+  // REGISTER_BROKER with the whole table to name server `i`; `requested`: its heartbeat answer
+  // asked for it.
+  void send_full_registration(size_t i, std::shared_ptr<RegistrationRound> round, bool requested);
+  void send_heartbeat(size_t i, const DataVersion& accepted,
+                      std::shared_ptr<RegistrationRound> round);
+  // Logs a change of name server i's outcome (registered / cannot register).
+  void note_namesrv_outcome(size_t i, bool ok, const std::string& error);
+  // The next registrations with every name server are full (the role changed).
+  void forget_registrations();
+  // Coalesces a burst of topic changes (auto-creation) into few full registrations.
+  void topics_changed();
   void schedule_heartbeat();
-  protocol::RegisterBrokerRequestT registration() const;
+  template <typename Request>
+  void fill_identity(Request& r) const;
+  protocol::RegisterBrokerRequestT registration(const TopicTable& table) const;
+  protocol::BrokerHeartbeatRequestT heartbeat(const DataVersion& accepted) const;
   ReplicationHooks replication_hooks();
 
   BrokerContext ctx_;
@@ -96,8 +117,11 @@ class BrokerController {
   std::unique_ptr<SlaveMetadataSync> metadata_sync_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
+  std::vector<std::string> namesrv_addrs_;
   std::vector<bool> namesrv_ok_;  // last outcome per name server, to log changes only
-  std::mutex namesrv_mu_;
+  std::vector<NamesrvRegistration> namesrv_registrations_;  // per name server
+  std::mutex namesrv_mu_;                                   // guards the two above
+  std::atomic<bool> topics_registration_posted_{false};
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "broker/system_topics.h"
+#include "common/clock.h"
 #include "common/little_endian.h"
 #include "common/logging.h"
 #include "common/record_codec.h"
@@ -15,20 +16,6 @@ constexpr size_t kTopicConfigV1Size = 1 + 4 + 4 + 4 + 1;
 constexpr uint8_t kFlagOrder = 1;
 // '!' is not a topic-name character, so this key never collides with a topic.
 constexpr std::string_view kDataVersionKey = "!data_version";
-
-std::string encode_u64(uint64_t v) {
-  std::string out;
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return out;
-}
-std::optional<uint64_t> decode_u64(std::string_view s) {
-  if (s.size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
-  return v;
-}
 
 }  // namespace
 
@@ -107,7 +94,7 @@ Result<std::unique_ptr<TopicConfigManager>> TopicConfigManager::load(MetadataSto
   COMET_RETURN_IF_ERROR(
       store.for_each(Family::kTopics, "", [&](std::string_view key, std::string_view value) {
         if (key == kDataVersionKey) {
-          auto v = decode_u64(value);
+          auto v = decode_data_version(value);
           if (!v) {
             decode_error = Status::corruption("topics data version: bad encoding");
             return false;
@@ -129,7 +116,7 @@ Result<std::unique_ptr<TopicConfigManager>> TopicConfigManager::load(MetadataSto
       }));
   COMET_RETURN_IF_ERROR(decode_error);
   logger("broker")->info("loaded {} topic configs from {} (data version {})", m->topics_.size(),
-                         store.path(), m->data_version_);
+                         store.path(), m->data_version_.to_string());
   return m;
 }
 
@@ -138,9 +125,11 @@ Status TopicConfigManager::persist_locked(const TopicConfig* upsert, std::string
   MetadataBatch batch;
   if (upsert) batch.put(Family::kTopics, upsert->name, encode_topic_config(*upsert));
   if (!remove_name.empty()) batch.remove(Family::kTopics, std::string(remove_name));
-  batch.put(Family::kTopics, std::string(kDataVersionKey), encode_u64(data_version_ + 1));
+  // The one place the table changes: every create, update, perm change and removal passes here.
+  const DataVersion next = data_version_.next(SystemClock::instance().now_ms());
+  batch.put(Family::kTopics, std::string(kDataVersionKey), encode_data_version(next));
   COMET_RETURN_IF_ERROR(store_.write(batch, sync));
-  ++data_version_;
+  data_version_ = next;
   return Status::ok();
 }
 
@@ -204,9 +193,19 @@ size_t TopicConfigManager::size() const {
   return topics_.size();
 }
 
-uint64_t TopicConfigManager::data_version() const {
+DataVersion TopicConfigManager::data_version() const {
   std::shared_lock lock(mu_);
   return data_version_;
+}
+
+TopicTable TopicConfigManager::table() const {
+  std::shared_lock lock(mu_);
+  TopicTable out;
+  out.version = data_version_;
+  out.topics.reserve(topics_.size());
+  for (const auto& [name, c] : topics_)
+    out.topics.push_back(c);
+  return out;
 }
 
 }  // namespace comet::broker

@@ -1,8 +1,9 @@
 // TopicConfigManager: the broker's topic table, persisted in MetadataStore's "topics" column
 // family (key = topic name, value = encode_topic_config()), loaded whole at startup and served
 // from memory. Every change is written (synced) before it becomes visible, and bumps
-// data_version(), which is persisted with it so it keeps increasing across restarts; the broker
-// re-registers with the name servers when it changes. Thread-safe (reads share a lock).
+// data_version() (a DataVersion: counter and time of the change), which is persisted with it so
+// it keeps increasing across restarts; the broker sends its table to the name servers when it
+// changes, and only a small heartbeat in between. Thread-safe (reads share a lock).
 // The MetadataStore must outlive the manager.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "broker/broker_config.h"
+#include "broker/data_version.h"
 #include "broker/metadata_store.h"
 #include "common/status.h"
 #include "remoting_generated.h"
@@ -36,6 +38,12 @@ struct TopicConfig {
 
   protocol::TopicConfigT to_protocol() const;
   static TopicConfig from_protocol(const protocol::TopicConfigT& t);
+};
+
+// The whole table at one version (what a full registration sends).
+struct TopicTable {
+  DataVersion version;
+  std::vector<TopicConfig> topics;  // sorted by name
 };
 
 // Checks the name (record::valid_topic_name), queue counts (1..1024) and perm (subset of 6).
@@ -67,8 +75,9 @@ class TopicConfigManager {
   // it is served on an I/O thread; see SubscriptionGroupManager::create_or_update).
   Result<TopicConfig> auto_create(std::string_view name, uint32_t default_queue_nums);
   std::vector<TopicConfig> all() const;  // sorted by name
+  TopicTable table() const;              // all() with the version it is at
   size_t size() const;
-  uint64_t data_version() const;
+  DataVersion data_version() const;
 
  private:
   explicit TopicConfigManager(MetadataStore& store) : store_(store) {}
@@ -79,7 +88,7 @@ class TopicConfigManager {
   ChangeListener listener_;
   mutable std::shared_mutex mu_;
   std::map<std::string, TopicConfig, std::less<>> topics_;
-  uint64_t data_version_ = 0;
+  DataVersion data_version_;
 };
 
 }  // namespace comet::broker

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
   });
 
   comet::namesrv::NamesrvController controller(*config);
+  // An expiry is rare and worth a line beside the ready line: scripts and tests wait on it.
+  controller.set_expiry_listener([](const std::vector<std::string>& removed) {
+    for (const auto& addr : removed)
+      std::printf("comet-namesrv broker expired: %s\n", addr.c_str());
+    std::fflush(stdout);
+  });
   if (auto st = controller.start(); !st.is_ok()) {
     std::fprintf(stderr, "comet-namesrv: cannot start: %s\n", st.message().c_str());
     return kExitStartFailed;

@@ -24,6 +24,27 @@ void bad_request(const std::shared_ptr<Connection>& conn, const RemotingCommand&
   reply(conn, req, RemotingCommand::response_to(req, ResponseCode::BAD_REQUEST, std::move(remark)));
 }
 
+RemotingCommand registration_answer(const RemotingCommand& req, RegisterResult r) {
+  auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
+  protocol::RegisterBrokerResponseT body;
+  body.master_addr = std::move(r.master_addr);
+  body.ha_server_addr = std::move(r.ha_server_addr);
+  body.master_epoch = r.master_epoch;
+  body.fenced = r.fenced;
+  body.assigned_broker_id = r.assigned_broker_id;
+  body.full_registration_needed = r.full_registration_needed;
+  resp.set_ext(std::move(body));
+  return resp;
+}
+
+template <typename Request>
+void log_fenced(const Request& req, const RegisterResult& r) {
+  if (!r.fenced) return;
+  logger("namesrv")->warn("fenced {}/{} at {}: it claims master with epoch {}, the group is at {}",
+                          req.cluster_name, req.broker_name, req.broker_addr, req.epoch,
+                          r.master_epoch);
+}
+
 }  // namespace
 
 NamesrvController::NamesrvController(NamesrvConfig config, const Clock& clock)
@@ -55,20 +76,27 @@ void NamesrvController::register_handlers() {
                     ext->broker_name, ext->broker_id, ext->broker_addr, ext->epoch,
                     ext->topic_configs.size());
         }
-        auto resp = RemotingCommand::response_to(req, ResponseCode::SUCCESS);
-        protocol::RegisterBrokerResponseT body;
-        body.master_addr = std::move(r->master_addr);
-        body.ha_server_addr = std::move(r->ha_server_addr);
-        body.master_epoch = r->master_epoch;
-        body.fenced = r->fenced;
-        body.assigned_broker_id = r->assigned_broker_id;
-        if (r->fenced) {
-          log->warn("fenced {}/{} at {}: it claims master with epoch {}, the group is at {}",
-                    ext->cluster_name, ext->broker_name, ext->broker_addr, ext->epoch,
-                    r->master_epoch);
+        log_fenced(*ext, *r);
+        reply(conn, req, registration_answer(req, std::move(r).value()));
+      });
+
+  // Between changes of its table a broker sends only this: no topics to parse or apply.
+  server_->register_handler(
+      RequestCode::BROKER_HEARTBEAT,
+      [this, log](const std::shared_ptr<Connection>& conn, RemotingCommand req) {
+        const auto* ext = req.ext<protocol::BrokerHeartbeatRequestT>();
+        if (!ext) return bad_request(conn, req, "BROKER_HEARTBEAT without BrokerHeartbeatRequest");
+        auto r = routes_.broker_heartbeat(*ext, clock_.now_ms());
+        if (!r.is_ok()) {
+          log->warn("rejected heartbeat from {}: {}", conn->remote_address(), r.status().message());
+          return bad_request(conn, req, r.status().message());
         }
-        resp.set_ext(std::move(body));
-        reply(conn, req, std::move(resp));
+        if (r->full_registration_needed) {
+          log->info("broker {}/{} id {} at {}: its topic table is not held here, asked for it",
+                    ext->cluster_name, ext->broker_name, ext->broker_id, ext->broker_addr);
+        }
+        log_fenced(*ext, *r);
+        reply(conn, req, registration_answer(req, std::move(r).value()));
       });
 
   server_->register_handler(

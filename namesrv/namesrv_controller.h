@@ -1,8 +1,9 @@
 // NamesrvController: the name server process minus main(): a RemotingServer answering
-// REGISTER_BROKER, UNREGISTER_BROKER, GET_ROUTEINFO_BY_TOPIC and GET_BROKER_CLUSTER_INFO from a
-// RouteInfoManager, and a steady_timer on the server's io_context that expires silent brokers
-// every scanNotActiveBrokerInterval. start() once; stop() (idempotent, also run by the
-// destructor) joins the I/O threads, so it must not be called from a request handler.
+// REGISTER_BROKER, BROKER_HEARTBEAT, UNREGISTER_BROKER, GET_ROUTEINFO_BY_TOPIC and
+// GET_BROKER_CLUSTER_INFO from a RouteInfoManager, and a steady_timer on the server's io_context
+// that expires silent brokers every scanNotActiveBrokerInterval. start() once; stop() (idempotent,
+// also run by the destructor) joins the I/O threads, so it must not be called from a request
+// handler.
 #pragma once
 
 #include <atomic>

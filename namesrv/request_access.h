@@ -1,6 +1,6 @@
 // What each request to the name server needs under access control (docs/security.md):
-// registrations come from brokers signing with the cluster credential; route and cluster reads
-// need any valid account; anything else is admin-only.
+// registrations and broker heartbeats come from brokers signing with the cluster credential; route
+// and cluster reads need any valid account; anything else is admin-only.
 #pragma once
 
 #include "remoting/access_validator.h"

@@ -1,7 +1,7 @@
 // Writes the fuzzers' seed corpora: fuzz_seeds <dir> makes <dir>/frame (one request of each
-// kind the broker serves, well formed), <dir>/broker (the same frames) and <dir>/record
-// (CommitLog records, alone and back to back, a blank among them; message ids) and
-// <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
+// kind the broker serves, and the name server's registrations, well formed), <dir>/broker (the same
+// frames) and <dir>/record (CommitLog records, alone and back to back, a blank among them; message
+// ids) and <dir>/metadata_record (metadata records: offsets, topics, group configs, all, none) and
 // <dir>/timer (timer properties as a producer and the broker write them, timer log entries) and
 // <dir>/transaction (op records as stored and as split text, the properties of transactional sends)
 // and <dir>/index_file (index files: empty, with chains, full, with a torn put) and <dir>/rocketmq
@@ -140,6 +140,34 @@ void group_admin_frames(std::vector<std::string>& out) {
 }
 
 // A message a consumer sends to its group's retry topic, consumed often enough for the DLQ.
+// A broker's registration with its table and data version, and the small heartbeat between
+// changes (the name server's side of the frame decoder).
+void registration_frames(std::vector<std::string>& out) {
+  protocol::RegisterBrokerRequestT r;
+  r.cluster_name = "DefaultCluster";
+  r.broker_name = "broker-a";
+  r.broker_addr = "127.0.0.1:10911";
+  r.data_version = std::make_unique<protocol::DataVersionT>();
+  r.data_version->timestamp_ms = 1700000000000;
+  r.data_version->counter = 3;
+  auto tc = std::make_unique<protocol::TopicConfigT>();
+  tc->topic_name = "FuzzTopic";
+  tc->read_queue_nums = 4;
+  tc->write_queue_nums = 4;
+  tc->perm = 6;
+  r.topic_configs.push_back(std::move(tc));
+  out.push_back(frame(RequestCode::REGISTER_BROKER, std::move(r)));
+  protocol::BrokerHeartbeatRequestT h;
+  h.cluster_name = "DefaultCluster";
+  h.broker_name = "broker-a";
+  h.broker_addr = "127.0.0.1:10911";
+  h.epoch = 2;
+  h.data_version = std::make_unique<protocol::DataVersionT>();
+  h.data_version->timestamp_ms = 1700000000000;
+  h.data_version->counter = 3;
+  out.push_back(frame(RequestCode::BROKER_HEARTBEAT, std::move(h)));
+}
+
 std::string send_to_retry_topic() {
   protocol::SendMessageRequestT s;
   s.producer_group = "pg";
@@ -265,6 +293,7 @@ std::vector<std::string> frames() {
   transaction_frames(out);
   offset_time_frames(out);
   group_admin_frames(out);
+  registration_frames(out);
   for (RequestCode c : {RequestCode::GET_ALL_TOPIC_CONFIG, RequestCode::GET_BROKER_RUNTIME_INFO,
                         RequestCode::GET_ALL_CONSUMER_OFFSET, RequestCode::GET_HA_STATUS,
                         RequestCode::GET_DLEDGER_STATUS, RequestCode::GET_ROUTEINFO_BY_TOPIC,

@@ -42,6 +42,16 @@ class LocalCluster {
     return Status::ok();
   }
 
+  // Stops the name server (SIGTERM) and starts it again on the same port, empty: the brokers
+  // keep its address and must register again.
+  Status restart_namesrv(std::vector<std::string> extra = {}) {
+    const std::string port = namesrv_addr_.substr(namesrv_addr_.rfind(':') + 1);
+    namesrv_->stop();
+    namesrv_.reset();
+    extra.insert(extra.begin(), "listenPort=" + port);
+    return start_namesrv(std::move(extra));
+  }
+
   // Starts broker `name` (its store under root/name); extra "key=value" settings win. Without
   // start_namesrv() first, brokers run without a name server.
   Result<std::string> start_broker(const std::string& name, std::vector<std::string> extra = {}) {
@@ -71,6 +81,7 @@ class LocalCluster {
   }
 
   ChildProcess* broker(const std::string& name) { return brokers_.at(name).get(); }
+  ChildProcess* namesrv() { return namesrv_.get(); }
 
   // Prints the last `lines` lines of each process's log (its stderr): for a failed test, whose
   // directory is gone once it ends, and for CI, which keeps no files.

@@ -268,6 +268,15 @@ TEST_F(ClusterAuthTest, OnlyClusterMembersRegisterWithTheNameServer) {
       expect_refused(client->invoke(namesrv_addr_, std::move(reg), 5s), s,
                      "REGISTER_BROKER of " + name);
     }
+    // A heartbeat naming the real broker would keep it routed after it died.
+    auto hb = RemotingCommand::request(RequestCode::BROKER_HEARTBEAT);
+    protocol::BrokerHeartbeatRequestT h;
+    h.cluster_name = "DefaultCluster";
+    h.broker_name = "auth-b";
+    h.broker_addr = broker;
+    h.data_version = std::make_unique<protocol::DataVersionT>();
+    hb.set_ext(std::move(h));
+    expect_refused(client->invoke(namesrv_addr_, std::move(hb), 5s), s, "BROKER_HEARTBEAT");
     auto unreg = RemotingCommand::request(RequestCode::UNREGISTER_BROKER);
     protocol::UnregisterBrokerRequestT u;
     u.cluster_name = "DefaultCluster";

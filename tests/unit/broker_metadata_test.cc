@@ -270,7 +270,7 @@ TEST(TopicConfigManager, CreatesFindsUpdatesAndRemoves) {
 TEST(TopicConfigManager, PersistsAcrossReopen) {
   testing::TempDir dir;
   std::vector<TopicConfig> expected;
-  uint64_t version = 0;
+  DataVersion version;
   {
     auto store = open_store(dir.path());
     ASSERT_TRUE(store);
@@ -295,7 +295,8 @@ TEST(TopicConfigManager, PersistsAcrossReopen) {
   EXPECT_EQ(topics->data_version(), version);
   // Versions keep increasing after a restart.
   ASSERT_TRUE(topics->create_or_update(topic("after-restart")).is_ok());
-  EXPECT_EQ(topics->data_version(), version + 1);
+  EXPECT_EQ(topics->data_version().counter, version.counter + 1);
+  EXPECT_GE(topics->data_version().timestamp_ms, version.timestamp_ms);
 }
 
 TEST(TopicConfigManager, RejectsIllegalNames) {
@@ -316,7 +317,7 @@ TEST(TopicConfigManager, RejectsIllegalNames) {
   EXPECT_TRUE(topics->create_or_update(topic(std::string(127, 't'))).is_ok());
   EXPECT_TRUE(topics->create_or_update(topic("A-z_0%9|x")).is_ok());
   EXPECT_EQ(topics->size(), 2u);
-  EXPECT_EQ(topics->data_version(), 2u);
+  EXPECT_EQ(topics->data_version().counter, 2);
 }
 
 TEST(TopicConfigManager, RejectsBadQueueCountsAndPermissions) {
@@ -337,7 +338,7 @@ TEST(TopicConfigManager, RejectsBadQueueCountsAndPermissions) {
   EXPECT_NE(topics->create_or_update(bad[4]).status().message().find("subset of 6"),
             std::string::npos);
   EXPECT_EQ(topics->size(), 0u);
-  EXPECT_EQ(topics->data_version(), 0u);
+  EXPECT_EQ(topics->data_version().counter, 0);
   for (uint32_t perm : {0u, 2u, 4u, 6u})
     EXPECT_TRUE(topics->create_or_update(topic("p" + std::to_string(perm), 1, perm)).is_ok());
   EXPECT_TRUE(topics->create_or_update(topic("max", 1024)).is_ok());
@@ -351,12 +352,12 @@ TEST(TopicConfigManager, AutoCreateMakesAReadWriteTopicOnce) {
   auto created = topics->auto_create("fresh", 8);
   ASSERT_TRUE(created.is_ok()) << created.status().to_string();
   EXPECT_EQ(*created, topic("fresh", 8, kPermReadWrite, false));
-  EXPECT_EQ(topics->data_version(), 1u);
+  EXPECT_EQ(topics->data_version().counter, 1);
 
   auto again = topics->auto_create("fresh", 2);  // existing config wins
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(again->read_queue_nums, 8u);
-  EXPECT_EQ(topics->data_version(), 1u);
+  EXPECT_EQ(topics->data_version().counter, 1);
 
   ASSERT_TRUE(topics->create_or_update(topic("existing", 3, kPermRead)).is_ok());
   EXPECT_EQ(topics->auto_create("existing", 8)->perm, kPermRead);
@@ -386,7 +387,7 @@ TEST(TopicConfigManager, ConcurrentAutoCreateCreatesOnce) {
   for (auto& th : threads)
     th.join();
   EXPECT_EQ(topics->size(), 20u);
-  EXPECT_EQ(topics->data_version(), 20u);
+  EXPECT_EQ(topics->data_version().counter, 20);
   for (const TopicConfig& r : results)
     EXPECT_EQ(r, results[0]);
 }
@@ -396,10 +397,10 @@ TEST(TopicConfigManager, DataVersionBumpsOnEveryChangeOnly) {
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   auto topics = std::move(TopicConfigManager::load(*store)).value();
-  EXPECT_EQ(topics->data_version(), 0u);
-  uint64_t last = topics->data_version();
+  EXPECT_EQ(topics->data_version().counter, 0);
+  int64_t last = topics->data_version().counter;
   auto expect_bump = [&](bool bumped) {
-    uint64_t now = topics->data_version();
+    int64_t now = topics->data_version().counter;
     if (bumped) {
       EXPECT_GT(now, last);
     } else {

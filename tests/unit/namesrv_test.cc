@@ -86,6 +86,38 @@ const protocol::QueueDataT* find_queue(const protocol::TopicRouteDataT& r,
   return nullptr;
 }
 
+protocol::RegisterBrokerRequestT versioned(protocol::RegisterBrokerRequestT r, int64_t counter) {
+  r.data_version = std::make_unique<protocol::DataVersionT>();
+  r.data_version->timestamp_ms = kT0;
+  r.data_version->counter = counter;
+  return r;
+}
+
+// The heartbeat `registration` would send with its table at version `counter`.
+protocol::BrokerHeartbeatRequestT heartbeat_of(const protocol::RegisterBrokerRequestT& r,
+                                               int64_t counter) {
+  protocol::BrokerHeartbeatRequestT h;
+  h.cluster_name = r.cluster_name;
+  h.broker_name = r.broker_name;
+  h.broker_id = r.broker_id;
+  h.broker_addr = r.broker_addr;
+  h.ha_server_addr = r.ha_server_addr;
+  h.epoch = r.epoch;
+  h.max_offset = r.max_offset;
+  h.heartbeat_timeout_millis = r.heartbeat_timeout_millis;
+  h.data_version = std::make_unique<protocol::DataVersionT>();
+  h.data_version->timestamp_ms = kT0;
+  h.data_version->counter = counter;
+  return h;
+}
+
+const protocol::BrokerLiveInfoT* live_of(const protocol::ClusterInfoT& info,
+                                         const std::string& addr) {
+  for (const auto& l : info.live)
+    if (l->broker_addr == addr) return l.get();
+  return nullptr;
+}
+
 // ---- RouteInfoManager ----------------------------------------------------------------------
 
 TEST(RouteInfoManager, FencesAMasterWithAStaleEpochAndFollowsAPromotion) {
@@ -366,16 +398,182 @@ TEST(RouteInfoManager, RejectsIncompleteRegistrations) {
   EXPECT_TRUE(m.cluster_info().live.empty());
 }
 
-TEST(RouteInfoManager, ConcurrentRegistrationsRoutesAndScansAreSafe) {
+// ---- BROKER_HEARTBEAT ------------------------------------------------------------------------
+
+TEST(RouteInfoManager, HeartbeatAtTheRegisteredVersionRefreshesWithoutTheTable) {
+  RouteInfoManager m(1000);
+  const auto reg = versioned(broker("a", 0, "a:1", {{"T1", 4}, {"T2", 2}}), 7);
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
+  // Heartbeats keep the broker past several expiry periods and leave its routes as they were.
+  for (int i = 1; i <= 5; ++i) {
+    auto hb = m.broker_heartbeat(heartbeat_of(reg, 7), kT0 + i * 900);
+    ASSERT_TRUE(hb.is_ok()) << hb.status().to_string();
+    EXPECT_FALSE(hb->full_registration_needed);
+    EXPECT_FALSE(hb->fenced);
+    EXPECT_EQ(hb->master_addr, "a:1");
+    EXPECT_EQ(hb->ha_server_addr, "a:1-ha");
+    EXPECT_EQ(hb->master_epoch, 3);
+    EXPECT_TRUE(m.scan_expired(kT0 + i * 900 + 999).empty());
+  }
+  ASSERT_TRUE(m.route("T2").has_value());
+  EXPECT_EQ(find_queue(*m.route("T2"), "a")->read_queue_nums, 2);
+  const auto* live = live_of(m.cluster_info(), "a:1");
+  ASSERT_NE(live, nullptr);
+  EXPECT_EQ(live->full_registrations, 1);
+  EXPECT_EQ(live->heartbeats, 5);
+  EXPECT_EQ(live->topic_count, 2);
+  EXPECT_EQ(live->last_update_millis, kT0 + 5 * 900);
+}
+
+TEST(RouteInfoManager, HeartbeatAsksForTheTableWhenItIsNotHeldAtItsVersion) {
+  RouteInfoManager m(1000);
+  const auto reg = versioned(broker("a", 0, "a:1", {{"T", 4}}), 7);
+  auto needs_full = [&](const protocol::BrokerHeartbeatRequestT& hb) {
+    auto r = m.broker_heartbeat(hb, kT0 + 10);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() && r->full_registration_needed;
+  };
+  // Unknown broker (a name server that restarted): nothing is registered by the heartbeat.
+  EXPECT_TRUE(needs_full(heartbeat_of(reg, 7)));
+  EXPECT_TRUE(m.cluster_info().live.empty());
+  EXPECT_FALSE(m.route("T").has_value());
+
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
+  EXPECT_TRUE(needs_full(heartbeat_of(reg, 8)));  // a change not delivered yet
+  auto other_time = heartbeat_of(reg, 7);
+  other_time.data_version->timestamp_ms = kT0 + 1;  // a wiped store counting again
+  EXPECT_TRUE(needs_full(other_time));
+  auto no_version = heartbeat_of(reg, 7);
+  no_version.data_version.reset();
+  EXPECT_TRUE(needs_full(no_version));
+  auto as_slave = heartbeat_of(reg, 7);
+  as_slave.broker_id = 1;  // a role change: the table must come with it
+  EXPECT_TRUE(needs_full(as_slave));
+  auto renamed = heartbeat_of(reg, 7);
+  renamed.broker_name = "b";
+  EXPECT_TRUE(needs_full(renamed));
+  auto moved = heartbeat_of(reg, 7);
+  moved.cluster_name = "Other";
+  EXPECT_TRUE(needs_full(moved));
+  // None of them refreshed the broker: it still expires on its last registration's time.
+  EXPECT_EQ(m.scan_expired(kT0 + 1001), std::vector<std::string>{"a:1"});
+  EXPECT_TRUE(needs_full(heartbeat_of(reg, 7)));  // expired: the table went with it
+}
+
+TEST(RouteInfoManager, RegistrationWithoutAVersionIsNeverHeldForAHeartbeat) {
+  RouteInfoManager m(1000);
+  const auto reg = broker("a", 0, "a:1", {{"T", 4}});
+  ASSERT_TRUE(m.register_broker(reg, kT0).is_ok());
+  auto hb = heartbeat_of(reg, 0);
+  hb.data_version.reset();
+  auto r = m.broker_heartbeat(hb, kT0 + 1);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->full_registration_needed);
+}
+
+TEST(RouteInfoManager, HeartbeatOfAStaleMasterIsFencedAsItsRegistrationWouldBe) {
+  RouteInfoManager m(10000);
+  const auto old_master = versioned(broker("a", 0, "a:1", {{"T", 4}}), 1);
+  ASSERT_TRUE(m.register_broker(old_master, kT0).is_ok());
+  auto slave = versioned(broker("a", 1, "a:2"), 1);
+  slave.epoch = 3;
+  ASSERT_TRUE(m.register_broker(std::move(slave), kT0).is_ok());
+  // The slave is promoted (epoch 4) and registers as master: the old master's heartbeat must
+  // not keep it routed.
+  auto promoted = versioned(broker("a", 0, "a:2", {{"T", 4}}), 1);
+  promoted.epoch = 4;
+  auto p = m.register_broker(std::move(promoted), kT0 + 10);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->replaced_addr, "a:1");
+  auto hb = m.broker_heartbeat(heartbeat_of(old_master, 1), kT0 + 20);
+  ASSERT_TRUE(hb.is_ok());
+  EXPECT_TRUE(hb->full_registration_needed);  // it left the routes: its full registration...
+  auto full = m.register_broker(old_master, kT0 + 30);
+  ASSERT_TRUE(full.is_ok());
+  EXPECT_TRUE(full->fenced);  // ...is fenced, as before heartbeats existed
+  EXPECT_EQ(full->master_addr, "a:2");
+  EXPECT_EQ(full->assigned_broker_id, 1);
+
+  // A live master whose heartbeat carries a higher epoch moves the group's epoch.
+  const auto b = versioned(broker("b", 0, "b:1", {{"U", 4}}), 5);
+  ASSERT_TRUE(m.register_broker(b, kT0).is_ok());
+  auto higher = heartbeat_of(b, 5);
+  higher.epoch = 9;
+  auto r = m.broker_heartbeat(higher, kT0 + 40);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->full_registration_needed);
+  EXPECT_EQ(r->master_epoch, 9);
+  auto lower = heartbeat_of(b, 5);
+  lower.epoch = 8;
+  r = m.broker_heartbeat(lower, kT0 + 50);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->fenced);
+}
+
+TEST(RouteInfoManager, HeartbeatRejectsIncompleteIdentities) {
+  RouteInfoManager m(1000);
+  const auto reg = versioned(broker("a", 0, "a:1"), 1);
+  for (int field = 0; field < 4; ++field) {
+    auto hb = heartbeat_of(reg, 1);
+    if (field == 0) hb.cluster_name.clear();
+    if (field == 1) hb.broker_name.clear();
+    if (field == 2) hb.broker_addr.clear();
+    if (field == 3) hb.broker_id = -1;
+    EXPECT_EQ(m.broker_heartbeat(hb, kT0).status().code(), Code::kInvalidArgument) << field;
+  }
+}
+
+// A report touches the reporting group's topics only; routes of 10 groups x 1,000 topics stay
+// exact through reports that add, drop and rename topics, and through a group's expiry.
+TEST(RouteInfoManager, ManyGroupsReportAndExpireIndependently) {
+  constexpr int kGroups = 10;
+  constexpr int kTopics = 1000;
+  RouteInfoManager m(1000);
+  auto report = [&](int g, int first, int count, int64_t now) {
+    std::vector<TopicSpec> topics;
+    for (int i = first; i < first + count; ++i)
+      topics.push_back({"T" + std::to_string(i), 1 + g});
+    const std::string name = "g" + std::to_string(g);
+    ASSERT_TRUE(m.register_broker(broker(name, 0, name + ":1", topics), now).is_ok());
+  };
+  for (int g = 0; g < kGroups; ++g)
+    report(g, g * kTopics / 2, kTopics, kT0);  // each overlaps its neighbour by half
+  auto route_groups = [&](int topic) {
+    std::set<std::string> out;
+    if (auto r = m.route("T" + std::to_string(topic))) {
+      for (const auto& q : r->queue_datas)
+        out.insert(q->broker_name);
+    }
+    return out;
+  };
+  EXPECT_EQ(route_groups(0), std::set<std::string>{"g0"});
+  EXPECT_EQ(route_groups(600), (std::set<std::string>{"g0", "g1"}));
+  report(1, 5000, 10, kT0 + 500);  // g1 now serves T5000..T5009 only, with T5000-T5009 new
+  EXPECT_EQ(route_groups(600), std::set<std::string>{"g0"});
+  EXPECT_EQ(route_groups(1200), std::set<std::string>{"g2"});
+  EXPECT_EQ(route_groups(5005), (std::set<std::string>{"g1", "g9"}));
+  EXPECT_EQ(find_queue(*m.route("T5005"), "g1")->read_queue_nums, 2);
+  // Everyone but g1 goes silent.
+  EXPECT_EQ(m.scan_expired(kT0 + 1001).size(), static_cast<size_t>(kGroups - 1));
+  EXPECT_TRUE(route_groups(0).empty());
+  EXPECT_EQ(route_groups(5005), std::set<std::string>{"g1"});
+  EXPECT_TRUE(route_groups(5010).empty());
+  report(1, 0, 0, kT0 + 600);  // an empty table leaves nothing routed
+  for (int t : {0, 5000, 5009})
+    EXPECT_TRUE(route_groups(t).empty()) << t;
+}
+
+TEST(RouteInfoManager, ConcurrentRegistrationsHeartbeatsRoutesAndScansAreSafe) {
   RouteInfoManager m(50);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
         const std::string name = "b" + std::to_string(t);
-        ASSERT_TRUE(m.register_broker(
-                         broker(name, i % 2, name + ":" + std::to_string(i % 2), {{"T"}}), kT0 + i)
-                        .is_ok());
+        auto reg = versioned(broker(name, i % 2, name + ":" + std::to_string(i % 2), {{"T"}}), 1);
+        const auto hb = heartbeat_of(reg, 1);
+        ASSERT_TRUE(m.register_broker(reg, kT0 + i).is_ok());
+        ASSERT_TRUE(m.broker_heartbeat(hb, kT0 + i).is_ok());
         (void)m.route("T");
         (void)m.scan_expired(kT0 + i);
         if (i % 100 == 0) (void)m.cluster_info();

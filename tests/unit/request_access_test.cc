@@ -125,6 +125,8 @@ TEST(NamesrvRequestAccess, RegistrationsAreClusterOnlyAndReadsForAnyAccount) {
     return namesrv::namesrv_required_access(RemotingCommand::request(c)).kind;
   };
   EXPECT_EQ(kind(RequestCode::REGISTER_BROKER), Kind::kClusterOnly);
+  // A stranger's heartbeat would keep a dead broker routed.
+  EXPECT_EQ(kind(RequestCode::BROKER_HEARTBEAT), Kind::kClusterOnly);
   EXPECT_EQ(kind(RequestCode::UNREGISTER_BROKER), Kind::kClusterOnly);
   EXPECT_EQ(kind(RequestCode::GET_ROUTEINFO_BY_TOPIC), Kind::kAnyAccount);
   EXPECT_EQ(kind(RequestCode::GET_BROKER_CLUSTER_INFO), Kind::kAnyAccount);
