@@ -361,6 +361,15 @@ Status BenchCluster::kill(size_t i) {
   return Status::ok();
 }
 
+void BenchCluster::terminate(size_t i, std::chrono::milliseconds grace) {
+  Broker& b = brokers_[i];
+  if (!b.proc) return;
+  b.cpu_banked += process_cpu_seconds(b.proc->pid()) - b.cpu_mark;
+  b.cpu_mark = 0;
+  b.proc->stop(grace);
+  b.proc.reset();
+}
+
 Status BenchCluster::restart(size_t i) {
   if (brokers_[i].proc) return Status::ok();
   return start_broker(brokers_[i]);

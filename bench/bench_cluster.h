@@ -102,7 +102,11 @@ class BenchCluster {
   bool alive(size_t i) { return brokers_[i].proc != nullptr && brokers_[i].proc->running(); }
   pid_t broker_pid(size_t i) const { return brokers_[i].proc ? brokers_[i].proc->pid() : -1; }
   Status kill(size_t i);
+  // SIGTERM and reaping (a clean shutdown: the store flushed), SIGKILL after `grace`.
+  void terminate(size_t i, std::chrono::milliseconds grace);
   Status restart(size_t i);
+  // Broker i's storePathRootDir.
+  std::string store_dir(size_t i) const { return dir_ + "/" + brokers_[i].label; }
   void pause(size_t i);
   void resume(size_t i);
   // The broker the name server names master (brokerId 0) of the group, or the member whose
