@@ -117,16 +117,16 @@ std::string panel(int x, int y, int w, int h, const std::string& title,
 
 }  // namespace
 
-double ScaleResult::rss_anon_above_idle_mib() const {
-  if (loaded.rss_anon_kib < 0 || idle.rss_anon_kib < 0) return -1;
-  return static_cast<double>(loaded.rss_anon_kib - idle.rss_anon_kib) / 1024.0;
+double ScaleResult::anon_above_idle_mib(const ProcessUsage& u) const {
+  if (u.rss_anon_kib < 0 || idle.rss_anon_kib < 0) return -1;
+  return static_cast<double>(u.rss_anon_kib - idle.rss_anon_kib) / 1024.0;
 }
 
 std::string scale_markdown_table(const std::vector<ScaleResult>& results) {
   std::string out =
       "| topics | queues | create s | msgs/s | p99 ms | RssAnon +MiB | RssFile MiB | fds | "
       "maps | disk beyond CommitLog MiB | CommitLog MiB | restart s | after restart: RssFile "
-      "MiB | RssAnon MiB | fds | maps | note |\n"
+      "MiB | RssAnon +MiB | fds | maps | note |\n"
       "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
   for (const auto& r : results) {
     out += fmt::format(
@@ -137,7 +137,7 @@ std::string scale_markdown_table(const std::vector<ScaleResult>& results) {
         count(r.loaded.open_fds), count(r.loaded.mappings),
         mib(static_cast<double>(r.disk_beyond_commitlog_bytes) / kMiB),
         mib(static_cast<double>(r.commitlog_disk_bytes) / kMiB), r.restart_s,
-        mib(mib_of_kib(r.restarted.rss_file_kib)), mib(mib_of_kib(r.restarted.rss_anon_kib)),
+        mib(mib_of_kib(r.restarted.rss_file_kib)), mib(r.restarted_rss_anon_above_idle_mib()),
         count(r.restarted.open_fds), count(r.restarted.mappings), note_of(r));
   }
   return out;
@@ -206,7 +206,9 @@ std::string scale_svg(const std::vector<ScaleResult>& results, const std::string
       {"throughput (msgs/s)", {series("msgs/s", kBefore, [](auto& r) { return r.msgs_per_s; })}},
       {"send p99 (ms)", {series("p99", kBefore, [](auto& r) { return r.p99_ms; })}},
       {"RssAnon above idle (MiB)",
-       {series("loaded", kBefore, [](auto& r) { return r.rss_anon_above_idle_mib(); })}},
+       {series("loaded", kBefore, [](auto& r) { return r.rss_anon_above_idle_mib(); }),
+        series("after restart", kAfter,
+               [](auto& r) { return r.restarted_rss_anon_above_idle_mib(); })}},
       {"RssFile (MiB)",
        {series("loaded", kBefore, [](auto& r) { return mib_of_kib(r.loaded.rss_file_kib); }),
         series("after restart", kAfter,
@@ -225,11 +227,18 @@ std::string scale_svg(const std::vector<ScaleResult>& results, const std::string
       {"restart to serving (s)", {series("restart", kBefore, [](auto& r) { return r.restart_s; })}},
   };
   constexpr int kCols = 4, kPanelW = 190, kPanelH = 130, kGapX = 70, kGapY = 95, kLeft = 60,
-                kTop = 85;
+                kTop = 95;
   constexpr int kW = kLeft + kCols * (kPanelW + kGapX);
   const int rows = (static_cast<int>(panels.size()) + kCols - 1) / kCols;
-  const int kH = kTop + rows * (kPanelH + kGapY) + 13 * static_cast<int>(results.size());
+  int notes = 0;
+  for (const auto& r : results)
+    notes += note_of(r).empty() ? 0 : 1;
+  const int kH = kTop + rows * (kPanelH + kGapY) + 13 * notes;
   std::string svg = svg_header(kW, kH, kLeft, "comet-bench scale", subtitle);
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"56\" fill=\"#555\">each panel against the number of topics (log "
+      "scale); the broker loaded (after the sends) and after a clean restart</text>\n",
+      kLeft);
   for (size_t i = 0; i < panels.size(); ++i) {
     const int col = static_cast<int>(i) % kCols, row = static_cast<int>(i) / kCols;
     svg += panel(kLeft + col * (kPanelW + kGapX), kTop + row * (kPanelH + kGapY), kPanelW, kPanelH,

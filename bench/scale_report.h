@@ -32,8 +32,12 @@ struct ScaleResult {
   uint64_t commitlog_disk_bytes = 0;
   double restart_s = 0;  // from starting the broker again to serving (a pull and a send)
 
-  // RssAnon above the idle broker, in MiB (-1 when unknown).
-  double rss_anon_above_idle_mib() const;
+  // RssAnon above the idle broker's, in MiB (-1 when unknown): loaded, and after the restart.
+  double rss_anon_above_idle_mib() const { return anon_above_idle_mib(loaded); }
+  double restarted_rss_anon_above_idle_mib() const { return anon_above_idle_mib(restarted); }
+
+ private:
+  double anon_above_idle_mib(const ProcessUsage& u) const;
 };
 
 std::string scale_markdown_table(const std::vector<ScaleResult>& results);
