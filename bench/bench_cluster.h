@@ -101,6 +101,7 @@ class BenchCluster {
   // Started and not exited: a broker that died by itself is not alive (its process is asked).
   bool alive(size_t i) { return brokers_[i].proc != nullptr && brokers_[i].proc->running(); }
   pid_t broker_pid(size_t i) const { return brokers_[i].proc ? brokers_[i].proc->pid() : -1; }
+  pid_t namesrv_pid() const { return namesrv_ ? namesrv_->pid() : -1; }
   Status kill(size_t i);
   // SIGTERM and reaping (a clean shutdown: the store flushed), SIGKILL after `grace`.
   void terminate(size_t i, std::chrono::milliseconds grace);

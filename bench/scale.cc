@@ -230,12 +230,14 @@ ScaleResult run_row(const ScaleOptions& o, const Binaries& bin, int n, uint64_t 
   r.idle = read_process_usage(c.broker_pid(0));
   const TopicSet topics = TopicSet::spread("ScaleTopic", n);
   const auto created = Clock::now();
-  const double cpu_before = process_cpu_seconds(c.broker_pid(0));
+  const double broker_cpu = process_cpu_seconds(c.broker_pid(0));
+  const double namesrv_cpu = process_cpu_seconds(c.namesrv_pid());
   Status s = create_topics(c.namesrv_addr(), {c.master_addr()}, topics, o.queues_per_topic);
   r.create_s = std::chrono::duration<double>(Clock::now() - created).count();
-  r.create_broker_cpu_s = process_cpu_seconds(c.broker_pid(0)) - cpu_before;
-  std::cerr << fmt::format("{}: created in {:.1f} s, {:.1f} s of broker CPU\n", label, r.create_s,
-                           r.create_broker_cpu_s);
+  r.create_broker_cpu_s = process_cpu_seconds(c.broker_pid(0)) - broker_cpu;
+  r.create_namesrv_cpu_s = process_cpu_seconds(c.namesrv_pid()) - namesrv_cpu;
+  std::cerr << fmt::format("{}: created in {:.1f} s; CPU: broker {:.1f} s, name server {:.1f} s\n",
+                           label, r.create_s, r.create_broker_cpu_s, r.create_namesrv_cpu_s);
   if (s.is_ok()) s = warm_up(o, c.namesrv_addr(), c.master_addr());
   if (s.is_ok()) s = first_send(c.namesrv_addr(), topics[0]);
   std::atomic<bool> stop{false};

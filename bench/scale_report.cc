@@ -124,19 +124,21 @@ double ScaleResult::anon_above_idle_mib(const ProcessUsage& u) const {
 
 std::string scale_markdown_table(const std::vector<ScaleResult>& results) {
   std::string out =
-      "| topics | queues | create s | create CPU s | msgs/s | p99 ms | RssAnon +MiB | RssFile MiB "
+      "| topics | queues | create s | create CPU s broker / namesrv | msgs/s | p99 ms | RssAnon "
+      "+MiB | RssFile MiB "
       "| fds | "
       "maps | disk beyond CommitLog MiB | CommitLog MiB | restart s | after restart: RssFile "
       "MiB | RssAnon +MiB | fds | maps | note |\n"
       "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
   for (const auto& r : results) {
     out += fmt::format(
-        "| {} | {} | {:.1f} | {:.1f} | {:.0f} | {:.2f} | {} | {} | {} | {} | {} | {} | {:.2f} | {} "
+        "| {} | {} | {:.1f} | {:.1f} / {:.1f} | {:.0f} | {:.2f} | {} | {} | {} | {} | {} | {} | "
+        "{:.2f} | {} "
         "| {} | "
         "{} | {} | {} |\n",
-        r.topics, r.topics * r.queues_per_topic, r.create_s, r.create_broker_cpu_s, r.msgs_per_s,
-        r.p99_ms, mib(r.rss_anon_above_idle_mib()), mib(mib_of_kib(r.loaded.rss_file_kib)),
-        count(r.loaded.open_fds), count(r.loaded.mappings),
+        r.topics, r.topics * r.queues_per_topic, r.create_s, r.create_broker_cpu_s,
+        r.create_namesrv_cpu_s, r.msgs_per_s, r.p99_ms, mib(r.rss_anon_above_idle_mib()),
+        mib(mib_of_kib(r.loaded.rss_file_kib)), count(r.loaded.open_fds), count(r.loaded.mappings),
         mib(static_cast<double>(r.disk_beyond_commitlog_bytes) / kMiB),
         mib(static_cast<double>(r.commitlog_disk_bytes) / kMiB), r.restart_s,
         mib(mib_of_kib(r.restarted.rss_file_kib)), mib(r.restarted_rss_anon_above_idle_mib()),
@@ -147,20 +149,23 @@ std::string scale_markdown_table(const std::vector<ScaleResult>& results) {
 
 std::string scale_csv(const std::vector<ScaleResult>& results) {
   std::string out =
-      "topics,queues_per_topic,messages,acked,failed,create_s,create_broker_cpu_s,msgs_per_s,p99_"
+      "topics,queues_per_topic,messages,acked,failed,create_s,create_broker_cpu_s,"
+      "create_namesrv_cpu_s,msgs_per_s,p99_"
       "ms,"
       "idle_rss_anon_kib,rss_anon_kib,rss_file_kib,open_fds,mappings,disk_beyond_commitlog_bytes,"
       "commitlog_disk_bytes,restart_s,restarted_rss_anon_kib,restarted_rss_file_kib,"
       "restarted_open_fds,restarted_mappings,stopped,error\n";
   for (const auto& r : results) {
     out += fmt::format(
-        "{},{},{},{},{},{:.3f},{:.3f},{:.0f},{:.3f},{},{},{},{},{},{},{},{:.3f},{},{},{},{},{},{}"
+        "{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.0f},{:.3f},{},{},{},{},{},{},{},{:.3f},{},{},{},{},"
+        "{},{}"
         "\n",
         r.topics, r.queues_per_topic, r.messages, r.acked, r.failed, r.create_s,
-        r.create_broker_cpu_s, r.msgs_per_s, r.p99_ms, r.idle.rss_anon_kib, r.loaded.rss_anon_kib,
-        r.loaded.rss_file_kib, r.loaded.open_fds, r.loaded.mappings, r.disk_beyond_commitlog_bytes,
-        r.commitlog_disk_bytes, r.restart_s, r.restarted.rss_anon_kib, r.restarted.rss_file_kib,
-        r.restarted.open_fds, r.restarted.mappings, csv_field(r.stopped), csv_field(r.error));
+        r.create_broker_cpu_s, r.create_namesrv_cpu_s, r.msgs_per_s, r.p99_ms, r.idle.rss_anon_kib,
+        r.loaded.rss_anon_kib, r.loaded.rss_file_kib, r.loaded.open_fds, r.loaded.mappings,
+        r.disk_beyond_commitlog_bytes, r.commitlog_disk_bytes, r.restart_s,
+        r.restarted.rss_anon_kib, r.restarted.rss_file_kib, r.restarted.open_fds,
+        r.restarted.mappings, csv_field(r.stopped), csv_field(r.error));
   }
   return out;
 }
@@ -178,15 +183,16 @@ std::string scale_json(const std::vector<ScaleResult>& results, const std::strin
     out += i ? ",\n    {" : "\n    {";
     out += fmt::format(
         "\"topics\": {}, \"queues_per_topic\": {}, \"messages\": {}, \"acked\": {}, "
-        "\"failed\": {}, \"create_s\": {:.3f}, \"create_broker_cpu_s\": {:.3f}, \"msgs_per_s\": "
+        "\"failed\": {}, \"create_s\": {:.3f}, \"create_broker_cpu_s\": {:.3f}, "
+        "\"create_namesrv_cpu_s\": {:.3f}, \"msgs_per_s\": "
         "{:.0f}, \"p99_ms\": {:.3f}, "
         "\"broker\": {{\"idle\": {}, \"loaded\": {}, \"restarted\": {}}}, "
         "\"disk_beyond_commitlog_bytes\": {}, \"commitlog_disk_bytes\": {}, "
         "\"restart_s\": {:.3f}, \"stopped\": {}, \"error\": {}}}",
         r.topics, r.queues_per_topic, r.messages, r.acked, r.failed, r.create_s,
-        r.create_broker_cpu_s, r.msgs_per_s, r.p99_ms, usage(r.idle), usage(r.loaded),
-        usage(r.restarted), r.disk_beyond_commitlog_bytes, r.commitlog_disk_bytes, r.restart_s,
-        admin::json_quote(r.stopped), admin::json_quote(r.error));
+        r.create_broker_cpu_s, r.create_namesrv_cpu_s, r.msgs_per_s, r.p99_ms, usage(r.idle),
+        usage(r.loaded), usage(r.restarted), r.disk_beyond_commitlog_bytes, r.commitlog_disk_bytes,
+        r.restart_s, admin::json_quote(r.stopped), admin::json_quote(r.error));
   }
   return out + "\n  ]\n}\n";
 }

@@ -19,9 +19,10 @@ struct ScaleResult {
   std::string stopped;    // why the sends stopped early (the disk budget), or empty
   uint64_t messages = 0;  // sends made
   uint64_t acked = 0;
-  uint64_t failed = 0;             // errors and unconfirmed answers
-  double create_s = 0;             // creating every topic
-  double create_broker_cpu_s = 0;  // the broker's CPU seconds meanwhile
+  uint64_t failed = 0;              // errors and unconfirmed answers
+  double create_s = 0;              // creating every topic
+  double create_broker_cpu_s = 0;   // the broker's CPU seconds meanwhile
+  double create_namesrv_cpu_s = 0;  // and the name server's (the broker's registrations)
   double msgs_per_s = 0;
   double p99_ms = 0;
   // The broker, read from /proc: idle (before any topic), loaded (after the sends) and after the
