@@ -69,7 +69,7 @@ uint64_t free_disk_bytes(const std::string& path) {
 
 // Watches the free space of the file system holding `path` while a run sends, and sets `stop`
 // once it fell by more than `budget_bytes` since the start: a store whose ConsumeQueues cost a
-// fixed size per queue must not fill a shared machine's disk. Samples every 200 ms.
+// fixed size per queue must not fill a shared machine's disk. Samples every 100 ms.
 class DiskBudget {
  public:
   DiskBudget(std::string path, uint64_t budget_bytes, std::atomic<bool>& stop)
@@ -92,7 +92,7 @@ class DiskBudget {
  private:
   void watch() {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, 200ms, [&] { return done_; })) {
+    while (!cv_.wait_for(lock, 100ms, [&] { return done_; })) {
       const uint64_t now = free_disk_bytes(path_);
       if (now + budget_ < start_free_) {
         exceeded_ = true;
