@@ -24,6 +24,7 @@
 #include "common/args.h"
 #include "common/process_usage.h"
 #include "consumer/pull_consumer.h"
+#include "producer/producer.h"
 
 namespace comet::bench {
 namespace {
@@ -62,6 +63,7 @@ int usage(const std::string& why) {
 }
 
 constexpr uint64_t kGB = 1000ull * 1000 * 1000;
+constexpr int kProbeQueues = 8;
 
 uint64_t free_disk_bytes(const std::string& path) {
   return commitlog::sample_disk_space(path).free_bytes;
@@ -173,12 +175,58 @@ Status warm_up(const ScaleOptions& o, const std::string& namesrv, const std::str
                    body_maker(o), nullptr, stats, nullptr, "warm-up", {}, /*paced=*/false);
 }
 
+// What a queue holding a message costs the store in ConsumeQueue disk: one message to each queue
+// of a topic of its own, each read back (a long poll: so it is indexed), then the disk under the
+// topic's directory, per queue. A store that fallocates a file per queue shows its cost here at
+// once; a sparse one shows at most a block per queue (0 before its first flush).
+Result<uint64_t> consume_queue_bytes_per_queue(const std::string& namesrv,
+                                               const std::string& master,
+                                               const std::string& store) {
+  const std::string topic = "ScaleProbe";
+  COMET_RETURN_IF_ERROR(create_topic(namesrv, {master}, topic, kProbeQueues));
+  client::ClientConfig cfg = bench_client_config(namesrv);
+  cfg.client_id = client_id("scale-probe");
+  client::Producer producer("comet-bench-scale", cfg);
+  COMET_RETURN_IF_ERROR(producer.start());
+  auto queues = producer.fetch_publish_queues(topic);
+  Status s = queues.status();
+  for (size_t i = 0; s.is_ok() && i < queues->size(); ++i)
+    s = producer.send(client::ProducerMessage{topic, "probe", "probe", "", {}, 0}, (*queues)[i])
+            .status();
+  producer.shutdown();
+  COMET_RETURN_IF_ERROR(s);
+  client::PullConsumer consumer("comet-bench-scale", cfg);
+  COMET_RETURN_IF_ERROR(consumer.start());
+  for (size_t i = 0; s.is_ok() && i < queues->size(); ++i) {
+    auto pulled = consumer.pull_block_if_not_found((*queues)[i], "*", 0, 1);
+    s = pulled.is_ok() && pulled->msgs.empty()
+            ? Status::timeout("the probe's message in " + (*queues)[i].to_string() +
+                              " was not indexed")
+            : pulled.status();
+  }
+  consumer.shutdown();
+  COMET_RETURN_IF_ERROR(s);
+  return disk_bytes_under(store + "/consumequeue/" + topic) / queues->size();
+}
+
+// How many of `messages` a row sends: all, unless the queues they fill (round robin: the first k
+// messages fill k queues) would take more than half the disk budget in ConsumeQueues at
+// `bytes_per_queue`; then as many as fill what half the budget holds.
+uint64_t affordable_messages(uint64_t messages, uint64_t queues, uint64_t bytes_per_queue,
+                             uint64_t budget_bytes) {
+  if (bytes_per_queue == 0) return messages;
+  const uint64_t affordable_queues = budget_bytes / 2 / bytes_per_queue;
+  if (std::min(messages, queues) <= affordable_queues) return messages;
+  return std::max<uint64_t>(1, affordable_queues);
+}
+
 // The sends of one row: fills msgs/s, p99, acked and failed; `stop` ends them early.
 Status measure_sends(const ScaleOptions& o, const std::string& namesrv, const TopicSet& topics,
-                     const std::atomic<bool>& stop, ScaleResult& r) {
+                     uint64_t messages, const std::atomic<bool>& stop, ScaleResult& r) {
   const SendOptions so = send_options(o);
   const BodyMaker maker = body_maker(o);
-  const uint64_t per_producer = o.messages / static_cast<uint64_t>(o.producers);
+  const uint64_t per_producer =
+      std::max<uint64_t>(1, messages / static_cast<uint64_t>(o.producers));
   SendStats stats;
   COMET_RETURN_IF_ERROR(run_sends(so, namesrv, topics, per_producer, maker, nullptr, stats, nullptr,
                                   fmt::format("{} topics", topics.size()), {},
@@ -209,6 +257,52 @@ Status measure_restart(BenchCluster& c, const std::string& first_topic, ScaleRes
   return Status::ok();
 }
 
+// Creates the row's topics, timed, with the broker's and the name server's CPU meanwhile.
+Status create_row_topics(const ScaleOptions& o, BenchCluster& c, const TopicSet& topics,
+                         ScaleResult& r) {
+  const auto start = Clock::now();
+  const double broker_cpu = process_cpu_seconds(c.broker_pid(0));
+  const double namesrv_cpu = process_cpu_seconds(c.namesrv_pid());
+  Status s = create_topics(c.namesrv_addr(), {c.master_addr()}, topics, o.queues_per_topic);
+  r.create_s = std::chrono::duration<double>(Clock::now() - start).count();
+  r.create_broker_cpu_s = process_cpu_seconds(c.broker_pid(0)) - broker_cpu;
+  r.create_namesrv_cpu_s = process_cpu_seconds(c.namesrv_pid()) - namesrv_cpu;
+  std::cerr << fmt::format(
+      "{} topics: created in {:.1f} s; CPU: broker {:.1f} s, name server "
+      "{:.1f} s\n",
+      topics.size(), r.create_s, r.create_broker_cpu_s, r.create_namesrv_cpu_s);
+  return s;
+}
+
+// The warm-up, the probe of what a queue costs, then the timed sends (as many as the disk
+// budget affords), watched by the budget.
+Status send_row(const ScaleOptions& o, BenchCluster& c, const TopicSet& topics,
+                uint64_t budget_bytes, const std::string& dir, ScaleResult& r) {
+  COMET_RETURN_IF_ERROR(warm_up(o, c.namesrv_addr(), c.master_addr()));
+  COMET_ASSIGN_OR_RETURN(
+      const uint64_t per_queue,
+      consume_queue_bytes_per_queue(c.namesrv_addr(), c.master_addr(), c.store_dir(0)));
+  COMET_RETURN_IF_ERROR(first_send(c.namesrv_addr(), topics[0]));
+  const uint64_t queues = topics.size() * static_cast<uint64_t>(o.queues_per_topic);
+  const uint64_t messages = affordable_messages(o.messages, queues, per_queue, budget_bytes);
+  if (messages < o.messages) {
+    r.stopped = fmt::format(
+        "sent {} of {} messages: a queue with data costs {} KiB of ConsumeQueue (probe), {} "
+        "would take {:.1f} GB, over half the {:.0f} GB disk budget",
+        messages, o.messages, per_queue / 1024, std::min(o.messages, queues),
+        static_cast<double>(per_queue * std::min(o.messages, queues)) / kGB,
+        static_cast<double>(budget_bytes) / kGB);
+  }
+  std::atomic<bool> stop{false};
+  DiskBudget budget(dir, budget_bytes, stop);
+  COMET_RETURN_IF_ERROR(measure_sends(o, c.namesrv_addr(), topics, messages, stop, r));
+  if (budget.exceeded()) {
+    r.stopped = fmt::format("sends stopped after {} of {}: the free disk fell by {:.0f} GB",
+                            r.messages, messages, static_cast<double>(budget_bytes) / kGB);
+  }
+  return Status::ok();
+}
+
 ScaleResult run_row(const ScaleOptions& o, const Binaries& bin, int n, uint64_t budget_bytes) {
   ScaleResult r;
   r.topics = n;
@@ -229,26 +323,8 @@ ScaleResult run_row(const ScaleOptions& o, const Binaries& bin, int n, uint64_t 
   BenchCluster& c = **cluster;
   r.idle = read_process_usage(c.broker_pid(0));
   const TopicSet topics = TopicSet::spread("ScaleTopic", n);
-  const auto created = Clock::now();
-  const double broker_cpu = process_cpu_seconds(c.broker_pid(0));
-  const double namesrv_cpu = process_cpu_seconds(c.namesrv_pid());
-  Status s = create_topics(c.namesrv_addr(), {c.master_addr()}, topics, o.queues_per_topic);
-  r.create_s = std::chrono::duration<double>(Clock::now() - created).count();
-  r.create_broker_cpu_s = process_cpu_seconds(c.broker_pid(0)) - broker_cpu;
-  r.create_namesrv_cpu_s = process_cpu_seconds(c.namesrv_pid()) - namesrv_cpu;
-  std::cerr << fmt::format("{}: created in {:.1f} s; CPU: broker {:.1f} s, name server {:.1f} s\n",
-                           label, r.create_s, r.create_broker_cpu_s, r.create_namesrv_cpu_s);
-  if (s.is_ok()) s = warm_up(o, c.namesrv_addr(), c.master_addr());
-  if (s.is_ok()) s = first_send(c.namesrv_addr(), topics[0]);
-  std::atomic<bool> stop{false};
-  if (s.is_ok()) {
-    DiskBudget budget(dir, budget_bytes, stop);
-    s = measure_sends(o, c.namesrv_addr(), topics, stop, r);
-    if (budget.exceeded()) {
-      r.stopped = fmt::format("sends stopped after {} of {}: the free disk fell by {:.0f} GB",
-                              r.messages, o.messages, static_cast<double>(budget_bytes) / kGB);
-    }
-  }
+  Status s = create_row_topics(o, c, topics, r);
+  if (s.is_ok()) s = send_row(o, c, topics, budget_bytes, dir, r);
   if (s.is_ok()) {
     r.loaded = read_process_usage(c.broker_pid(0));
     s = measure_restart(c, topics[0], r);
@@ -257,7 +333,7 @@ ScaleResult run_row(const ScaleOptions& o, const Binaries& bin, int n, uint64_t 
   c.stop();
   cluster->reset();
   if (!r.error.empty()) print_log_excerpts(dir, label);
-  finish_run_dir(dir, o.keep || !r.error.empty(), label);
+  finish_run_dir(dir, o.keep, label);  // a failed row's log excerpts are printed above
   return r;
 }
 
