@@ -12,10 +12,12 @@
 // the CommitLog's own; the broker is started again on the same store and timed until it serves (a
 // pull of a queue returns its messages and a send succeeds), and read from /proc again.
 //
-// M defaults to 4 messages per queue at the largest N, at least 100,000. The sends stop early
-// when the machine's free disk falls by more than the budget (default: 20 GB or half the free
-// space, whichever is less): a store whose ConsumeQueues cost a fixed size per queue would fill
-// the disk long before 10,000 topics. The row then says so.
+// M defaults to 4 messages per queue at the largest N, at least 100,000. The disk budget (default:
+// 20 GB or half the free space, whichever is less) keeps a store whose ConsumeQueues cost a fixed
+// size per queue from filling the disk long before 10,000 topics: before the timed sends a probe
+// measures what a queue with one message costs, and a row sends only as many messages as fill
+// what half the budget holds (round robin, each of the first messages fills a queue of its own);
+// the sends also stop when the free disk falls by more than the budget. The row says so.
 //
 // Output: a Markdown table on stdout; results.csv, results.json and scale-chart.svg (a panel per
 // metric against N on a log axis) in --out (default ./comet-scale). Exit status 0 when every row
