@@ -57,7 +57,8 @@ double nice_top(double max) {
 // A small line chart at (x, y) of size w × h: `title` above, the topic counts on a log axis
 // below, each series a polyline with a dot (and its value as a tooltip) per measured point.
 std::string panel(int x, int y, int w, int h, const std::string& title,
-                  const std::vector<int>& topics, const std::vector<Series>& series) {
+                  const std::vector<int>& topics, const std::vector<bool>& partial,
+                  const std::vector<Series>& series) {
   double max = 0;
   for (const auto& s : series) {
     for (double v : s.values)
@@ -95,10 +96,12 @@ std::string panel(int x, int y, int w, int h, const std::string& title,
       if (s.values[i] < 0) continue;
       const int px = x_of(topics[i]), py = y_of(s.values[i]);
       points += fmt::format("{},{} ", px, py);
+      // Hollow: a row whose sends were cut short by the disk budget.
       svg += fmt::format(
-          "<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\"><title>{} topics, {}: {}</title>"
-          "</circle>\n",
-          px, py, s.color, topics[i], xml_escape(s.name), compact(s.values[i]));
+          "<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\" stroke=\"{}\"><title>{} topics, {}: "
+          "{}</title></circle>\n",
+          px, py, partial[i] ? "white" : s.color, s.color, topics[i], xml_escape(s.name),
+          compact(s.values[i]));
     }
     svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
                        s.color, points);
@@ -199,14 +202,17 @@ std::string scale_json(const std::vector<ScaleResult>& results, const std::strin
 
 std::string scale_svg(const std::vector<ScaleResult>& results, const std::string& subtitle) {
   std::vector<int> topics;
+  std::vector<bool> partial;
   auto series = [&](std::string name, const char* color, auto value) {
     Series s{std::move(name), color, {}};
     for (const auto& r : results)
       s.values.push_back(r.error.empty() ? value(r) : -1);
     return s;
   };
-  for (const auto& r : results)
+  for (const auto& r : results) {
     topics.push_back(r.topics);
+    partial.push_back(!r.stopped.empty());
+  }
   constexpr const char* kBefore = "#4e79a7";
   constexpr const char* kAfter = "#e15759";
   struct Panel {
@@ -248,12 +254,13 @@ std::string scale_svg(const std::vector<ScaleResult>& results, const std::string
   std::string svg = svg_header(kW, kH, kLeft, "comet-bench scale", subtitle);
   svg += fmt::format(
       "<text x=\"{}\" y=\"56\" fill=\"#555\">each panel against the number of topics (log "
-      "scale); the broker loaded (after the sends) and after a clean restart</text>\n",
+      "scale); the broker loaded (after the sends) and after a clean restart; a hollow point: "
+      "the sends were cut short (below)</text>\n",
       kLeft);
   for (size_t i = 0; i < panels.size(); ++i) {
     const int col = static_cast<int>(i) % kCols, row = static_cast<int>(i) / kCols;
     svg += panel(kLeft + col * (kPanelW + kGapX), kTop + row * (kPanelH + kGapY), kPanelW, kPanelH,
-                 panels[i].title, topics, panels[i].lines);
+                 panels[i].title, topics, partial, panels[i].lines);
   }
   // What a row's numbers do not say by themselves: a run stopped early, or not run.
   int y = kTop + rows * (kPanelH + kGapY);
