@@ -160,7 +160,7 @@ Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
     } else {
       b.argv.insert(b.argv.end(), {"listenPort=0", "bindAddress=127.0.0.1"});
     }
-    b.argv.push_back("storePathRootDir=" + dir + "/" + b.label);
+    b.argv.push_back("storePathRootDir=" + store_dir_of(dir, b.label));
     b.argv.insert(b.argv.end(), extra.begin(), extra.end());
     const auto& secured = bench_security().server_args;
     b.argv.insert(b.argv.end(), secured.begin(), secured.end());

@@ -107,7 +107,7 @@ class BenchCluster {
   void terminate(size_t i, std::chrono::milliseconds grace);
   Status restart(size_t i);
   // Broker i's storePathRootDir.
-  std::string store_dir(size_t i) const { return dir_ + "/" + brokers_[i].label; }
+  std::string store_dir(size_t i) const { return store_dir_of(dir_, brokers_[i].label); }
   void pause(size_t i);
   void resume(size_t i);
   // The broker the name server names master (brokerId 0) of the group, or the member whose
@@ -128,6 +128,10 @@ class BenchCluster {
     double cpu_banked = 0;  // CPU seconds of killed processes since mark_cpu()
   };
 
+  // Where the broker labelled `label` keeps its store: <dir>/<label>.
+  static std::string store_dir_of(const std::string& dir, const std::string& label) {
+    return dir + "/" + label;
+  }
   BenchCluster(Mode mode, Binaries bin, std::string dir)
       : mode_(mode), bin_(std::move(bin)), dir_(std::move(dir)) {}
   Status start_namesrv();
