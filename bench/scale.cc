@@ -3,24 +3,21 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "bench/bench_cluster.h"
 #include "bench/bench_security.h"
+#include "bench/disk_budget.h"
 #include "bench/report.h"
 #include "bench/scale_report.h"
 #include "bench/topic_spread.h"
 #include "bench/workload.h"
-#include "commitlog/store_health.h"
 #include "common/args.h"
 #include "common/process_usage.h"
 #include "consumer/pull_consumer.h"
@@ -64,56 +61,6 @@ int usage(const std::string& why) {
 
 constexpr uint64_t kGB = 1000ull * 1000 * 1000;
 constexpr int kProbeQueues = 8;
-
-uint64_t free_disk_bytes(const std::string& path) {
-  return commitlog::sample_disk_space(path).free_bytes;
-}
-
-// Watches the free space of the file system holding `path` while a run sends, and sets `stop`
-// once it fell by more than `budget_bytes` since the start: a store whose ConsumeQueues cost a
-// fixed size per queue must not fill a shared machine's disk. Samples every 100 ms.
-class DiskBudget {
- public:
-  DiskBudget(std::string path, uint64_t budget_bytes, std::atomic<bool>& stop)
-      : path_(std::move(path)),
-        budget_(budget_bytes),
-        start_free_(free_disk_bytes(path_)),
-        stop_(stop) {
-    thread_ = std::thread([this] { watch(); });
-  }
-  ~DiskBudget() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  bool exceeded() const { return exceeded_.load(); }
-
- private:
-  void watch() {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, 100ms, [&] { return done_; })) {
-      const uint64_t now = free_disk_bytes(path_);
-      if (now + budget_ < start_free_) {
-        exceeded_ = true;
-        stop_ = true;
-        return;
-      }
-    }
-  }
-
-  const std::string path_;
-  const uint64_t budget_;
-  const uint64_t start_free_;
-  std::atomic<bool>& stop_;
-  std::atomic<bool> exceeded_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 // Serving again after a restart: a pull of a queue of `topic` that holds messages returns them
 // (at most 32, from its first offset), and a send succeeds.
@@ -209,17 +156,6 @@ Result<uint64_t> consume_queue_bytes_per_queue(const std::string& namesrv,
   return disk_bytes_under(store + "/consumequeue/" + topic) / queues->size();
 }
 
-// How many of `messages` a row sends: all, unless the queues they fill (round robin: the first k
-// messages fill k queues) would take more than half the disk budget in ConsumeQueues at
-// `bytes_per_queue`; then as many as fill what half the budget holds.
-uint64_t affordable_messages(uint64_t messages, uint64_t queues, uint64_t bytes_per_queue,
-                             uint64_t budget_bytes) {
-  if (bytes_per_queue == 0) return messages;
-  const uint64_t affordable_queues = budget_bytes / 2 / bytes_per_queue;
-  if (std::min(messages, queues) <= affordable_queues) return messages;
-  return std::max<uint64_t>(1, affordable_queues);
-}
-
 // The sends of one row: fills msgs/s, p99, acked and failed; `stop` ends them early.
 Status measure_sends(const ScaleOptions& o, const std::string& namesrv, const TopicSet& topics,
                      uint64_t messages, const std::atomic<bool>& stop, ScaleResult& r) {
@@ -294,9 +230,9 @@ Status send_row(const ScaleOptions& o, BenchCluster& c, const TopicSet& topics,
         static_cast<double>(budget_bytes) / kGB);
   }
   std::atomic<bool> stop{false};
-  DiskBudget budget(dir, budget_bytes, stop);
+  DiskFallWatch watch(dir, budget_bytes, stop);
   COMET_RETURN_IF_ERROR(measure_sends(o, c.namesrv_addr(), topics, messages, stop, r));
-  if (budget.exceeded()) {
+  if (watch.exceeded()) {
     r.stopped = fmt::format("sends stopped after {} of {}: the free disk fell by {:.0f} GB",
                             r.messages, messages, static_cast<double>(budget_bytes) / kGB);
   }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bench/ack_timeline.h"
+#include "bench/disk_budget.h"
 #include "bench/failure_plan.h"
 #include "bench/report.h"
 #include "bench/scale_report.h"
@@ -334,6 +335,23 @@ TEST(ReportTest, TableCsvJsonAndChartCarryEveryMode) {
     return std::stoi(svg.substr(h));
   };
   EXPECT_GT(height_of("single"), 2 * height_of("sync"));
+}
+
+TEST(DiskBudgetTest, ARowSendsWhatHalfTheBudgetHoldsInConsumeQueues) {
+  constexpr uint64_t kMiB = 1024 * 1024;
+  constexpr uint64_t kBudget = 8000 * kMiB;
+  // A sparse store before its first flush shows nothing: everything is sent.
+  EXPECT_EQ(affordable_messages(320000, 80000, 0, kBudget), 320000u);
+  // 4 KiB per queue: 80,000 queues take 312 MiB of the 4,000 MiB half.
+  EXPECT_EQ(affordable_messages(320000, 80000, 4096, kBudget), 320000u);
+  // A whole 6 MB file per queue: 666 queues fill the half, so 666 messages, one each.
+  EXPECT_EQ(affordable_messages(320000, 80000, 6 * kMiB, kBudget), 666u);
+  // Fewer messages than queues: only the queues they reach count.
+  EXPECT_EQ(affordable_messages(500, 80000, 6 * kMiB, kBudget), 500u);
+  // Fewer queues than messages: the queues bound what is filled, however many messages.
+  EXPECT_EQ(affordable_messages(320000, 400, 6 * kMiB, kBudget), 320000u);
+  // A budget below one queue still sends one message.
+  EXPECT_EQ(affordable_messages(320000, 80000, 6 * kMiB, kMiB), 1u);
 }
 
 TEST(TopicSetTest, ManyTopicsAreNumberedAndTakeMessagesRoundRobin) {
