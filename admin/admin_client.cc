@@ -128,6 +128,18 @@ Status AdminClient::update_topic(const std::string& broker_addr,
       call(broker_addr, request_with(RequestCode::UPDATE_AND_CREATE_TOPIC, std::move(ext))));
 }
 
+void AdminClient::update_topic_async(const std::string& broker_addr,
+                                     const protocol::TopicConfigT& config,
+                                     std::function<void(Status)> done) {
+  protocol::UpdateTopicRequestT ext;
+  ext.config = std::make_unique<protocol::TopicConfigT>(config);
+  client_->remoting().invoke_async(
+      broker_addr, request_with(RequestCode::UPDATE_AND_CREATE_TOPIC, std::move(ext)), timeout_,
+      [done = std::move(done)](Result<RemotingCommand> answered) {
+        done(status_of(std::move(answered)));
+      });
+}
+
 Status AdminClient::delete_topic(const std::string& broker_addr, const std::string& topic) {
   protocol::DeleteTopicRequestT ext;
   ext.topic = topic;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,10 @@ class AdminClient {
   Result<protocol::TopicRouteDataT> route(const std::string& topic);
 
   Status update_topic(const std::string& broker_addr, const protocol::TopicConfigT& config);
+  // update_topic without waiting, for creating thousands of topics with many requests in flight
+  // (comet-bench --topics): `done` runs once, on a client I/O thread, and must not block.
+  void update_topic_async(const std::string& broker_addr, const protocol::TopicConfigT& config,
+                          std::function<void(Status)> done);
   Status delete_topic(const std::string& broker_addr, const std::string& topic);
   Result<std::vector<protocol::TopicConfigT>> topic_configs(const std::string& broker_addr);
   // Creates or replaces a consumer group's config (retryMaxTimes, ...) on a master.

@@ -160,7 +160,7 @@ Result<std::unique_ptr<BenchCluster>> BenchCluster::start(
     } else {
       b.argv.insert(b.argv.end(), {"listenPort=0", "bindAddress=127.0.0.1"});
     }
-    b.argv.push_back("storePathRootDir=" + dir + "/" + b.label);
+    b.argv.push_back("storePathRootDir=" + store_dir_of(dir, b.label));
     b.argv.insert(b.argv.end(), extra.begin(), extra.end());
     const auto& secured = bench_security().server_args;
     b.argv.insert(b.argv.end(), secured.begin(), secured.end());
@@ -359,6 +359,15 @@ Status BenchCluster::kill(size_t i) {
   b.proc->kill9();
   b.proc.reset();
   return Status::ok();
+}
+
+void BenchCluster::terminate(size_t i, std::chrono::milliseconds grace) {
+  Broker& b = brokers_[i];
+  if (!b.proc) return;
+  b.cpu_banked += process_cpu_seconds(b.proc->pid()) - b.cpu_mark;
+  b.cpu_mark = 0;
+  b.proc->stop(grace);
+  b.proc.reset();
 }
 
 Status BenchCluster::restart(size_t i) {

@@ -101,8 +101,13 @@ class BenchCluster {
   // Started and not exited: a broker that died by itself is not alive (its process is asked).
   bool alive(size_t i) { return brokers_[i].proc != nullptr && brokers_[i].proc->running(); }
   pid_t broker_pid(size_t i) const { return brokers_[i].proc ? brokers_[i].proc->pid() : -1; }
+  pid_t namesrv_pid() const { return namesrv_ ? namesrv_->pid() : -1; }
   Status kill(size_t i);
+  // SIGTERM and reaping (a clean shutdown: the store flushed), SIGKILL after `grace`.
+  void terminate(size_t i, std::chrono::milliseconds grace);
   Status restart(size_t i);
+  // Broker i's storePathRootDir.
+  std::string store_dir(size_t i) const { return store_dir_of(dir_, brokers_[i].label); }
   void pause(size_t i);
   void resume(size_t i);
   // The broker the name server names master (brokerId 0) of the group, or the member whose
@@ -123,6 +128,10 @@ class BenchCluster {
     double cpu_banked = 0;  // CPU seconds of killed processes since mark_cpu()
   };
 
+  // Where the broker labelled `label` keeps its store: <dir>/<label>.
+  static std::string store_dir_of(const std::string& dir, const std::string& label) {
+    return dir + "/" + label;
+  }
   BenchCluster(Mode mode, Binaries bin, std::string dir)
       : mode_(mode), bin_(std::move(bin)), dir_(std::move(dir)) {}
   Status start_namesrv();

@@ -42,6 +42,9 @@ class NativeProducer final : public BenchProducer {
     producer_.set_retry_times_when_send_failed(usual_retries);
     return r;
   }
+  Status load_route(const std::string& topic) override {
+    return producer_.fetch_publish_queues(topic).status();
+  }
   void shutdown() override { producer_.shutdown(); }
 
  private:

@@ -33,6 +33,9 @@ class BenchProducer {
   // One send that may take up to 30 s and is retried: a cluster just started may still be
   // electing a leader or pre-faulting its first segment.
   virtual Result<client::SendResult> first_send(client::ProducerMessage m) = 0;
+  // Fetches and keeps the route of `topic` (sends nothing): a run over many topics loads them
+  // all before its clock starts.
+  virtual Status load_route(const std::string& topic) = 0;
   virtual void shutdown() = 0;
 };
 

@@ -2,7 +2,7 @@
 //
 //   comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes] [--inflight K]
 //                       [--batch B] [--producers P] [--rate msgs/s] [--protocol native|rocketmq]
-//                       [--json]
+//                       [--topics N [--queues-per-topic Q]] [--json]
 //   comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N] [--threads T]
 //                       [--timeout-s S] [--json]
 //
@@ -15,7 +15,9 @@
 // possible). Every acknowledged request's latency goes into a histogram; the report gives
 // throughput (msgs/s, MB/s), p50/p90/p99/p99.9/max and the error count. `--protocol rocketmq`
 // sends RocketMQ 4.x SEND_MESSAGE_V2 requests (bench/rocketmq_producer.h) instead of comet's
-// native ones, one message per request.
+// native ones, one message per request. `--topics N` spreads the requests round robin over
+// <topic>-0 .. <topic>-(N-1), created first on every master with Q queues each (default 8), their
+// routes loaded by every producer before the clock starts.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,10 +39,13 @@
 #include "bench/delay.h"
 #include "bench/latency_histogram.h"
 #include "bench/routes.h"
+#include "bench/scale.h"
 #include "bench/soak.h"
 #include "bench/timers.h"
+#include "bench/topic_spread.h"
 #include "bench/transaction.h"
 #include "bench/window.h"
+#include "bench/workload.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -68,6 +73,8 @@ struct ProduceOptions : CommonOptions {
   int producers = 1;
   double rate = 0;
   Protocol protocol = Protocol::kNative;
+  int topics = 1;  // > 1: <topic>-0 .. <topic>-(N-1), created before the run
+  int queues_per_topic = 8;
 };
 
 struct ConsumeOptions : CommonOptions {
@@ -80,7 +87,8 @@ constexpr const char* kUsage =
     "usage: comet-bench <command> [options]; comet-bench <command> --help for its options\n"
     "       comet-bench produce -n <namesrv> [-t topic] [--messages N] [--size bytes]\n"
     "                          [--inflight K] [--batch B] [--producers P] [--rate msgs/s]\n"
-    "                          [--protocol native|rocketmq] [--json]\n"
+    "                          [--protocol native|rocketmq] [--topics N [--queues-per-topic Q]]\n"
+    "                          [--json]\n"
     "         sends N messages to a running cluster; prints throughput and latency\n"
     "       comet-bench consume -n <namesrv> [-t topic] [-g group] [--messages N]"
     " [--threads T]\n"
@@ -105,7 +113,10 @@ constexpr const char* kUsage =
     "       comet-bench transaction [--rounds R] [--senders T] [--check-storm N] ...\n"
     "         transactional sends against plain ones, and latency during a storm of checks\n"
     "       comet-bench routes [--brokers B] [--topics T] [--connections C] [--seconds D] ...\n"
-    "         a name server with B x T topics: route lookups, and its CPU between changes\n";
+    "         a name server with B x T topics: route lookups, and its CPU between changes\n"
+    "       comet-bench scale [--topics-list 1,100,1000,10000] [--queues-per-topic Q] ...\n"
+    "         one broker with N topics: throughput, p99, RSS, descriptors, mappings, disk,"
+    " restart\n";
 
 int usage(const char* why) {
   if (why) std::cerr << "comet-bench: " << why << "\n";
@@ -268,7 +279,21 @@ int parse_consume(int argc, char** argv) {
   return consume(o);
 }
 
+// With --topics: creates them on every master, and every producer loads their routes.
+Status prepare_topics(const ProduceOptions& o, const TopicSet& topics,
+                      const std::vector<std::unique_ptr<BenchProducer>>& producers) {
+  if (topics.size() <= 1) return Status::ok();
+  COMET_ASSIGN_OR_RETURN(auto masters, cluster_masters(o.namesrv));
+  COMET_RETURN_IF_ERROR(create_topics(o.namesrv, masters, topics, o.queues_per_topic));
+  for (const auto& producer : producers) {
+    for (const auto& topic : topics.names())
+      COMET_RETURN_IF_ERROR(producer->load_route(topic));
+  }
+  return Status::ok();
+}
+
 int produce(const ProduceOptions& o) {
+  const TopicSet topics = TopicSet::spread(o.topic, o.topics);
   std::vector<std::unique_ptr<BenchProducer>> producers;
   for (int p = 0; p < o.producers; ++p) {
     auto producer = start_producer(o.protocol, o.namesrv, "comet-bench",
@@ -280,12 +305,17 @@ int produce(const ProduceOptions& o) {
     }
     producers.push_back(std::move(*producer));
   }
+  if (Status s = prepare_topics(o, topics, producers); !s.is_ok()) {
+    std::cerr << "comet-bench: topics: " << s.to_string() << "\n";
+    return 1;
+  }
   const std::string body(o.size, 'x');
   // Warm up the route and the connections with one synchronous send. A cluster started a
   // moment ago may take seconds for its first write (a fresh segment still being pre-faulted, a
   // leader just elected): this one send may take up to 30 s, the rest the producer's default.
   {
-    auto r = producers[0]->first_send(client::ProducerMessage{o.topic, body, "warmup", "", {}, 0});
+    auto r =
+        producers[0]->first_send(client::ProducerMessage{topics[0], body, "warmup", "", {}, 0});
     if (!r.is_ok()) {
       std::cerr << "comet-bench: first send failed: " << r.status().to_string() << "\n";
       return 1;
@@ -308,6 +338,9 @@ int produce(const ProduceOptions& o) {
       for (uint64_t sent = 0; sent < per_producer; sent += static_cast<uint64_t>(o.batch)) {
         pacer.pace();
         window.acquire();
+        const std::string& topic = topics.of_message(sent / static_cast<uint64_t>(o.batch) *
+                                                         static_cast<uint64_t>(o.producers) +
+                                                     static_cast<uint64_t>(p));
         const auto t0 = Clock::now();
         auto done = [&, t0](Result<client::SendResult> r) {
           if (r.is_ok()) {
@@ -321,11 +354,11 @@ int produce(const ProduceOptions& o) {
           window.release();
         };
         if (o.batch <= 1) {
-          producer.send_async(client::ProducerMessage{o.topic, body, "bench", "", {}, 0}, done);
+          producer.send_async(client::ProducerMessage{topic, body, "bench", "", {}, 0}, done);
         } else {
           std::vector<client::ProducerMessage> batch(
               static_cast<size_t>(o.batch),
-              client::ProducerMessage{o.topic, body, "bench", "", {}, 0});
+              client::ProducerMessage{topic, body, "bench", "", {}, 0});
           producer.send_batch_async(std::move(batch), done);
         }
       }
@@ -381,8 +414,9 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(nullptr);
   if (!std::getenv("COMET_LOG_LEVEL")) comet::set_log_level("warn");
   std::string cmd = argv[1];
-  if (cmd == "help" || (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" &&
-                        cmd != "soak" && cmd != "delay" && cmd != "transaction")) {
+  if (cmd == "help" ||
+      (wants_help(argc, argv, 1) && cmd != "compare" && cmd != "chaos" && cmd != "soak" &&
+       cmd != "delay" && cmd != "transaction" && cmd != "scale")) {
     return help();
   }
   if (cmd == "consume") return parse_consume(argc, argv);
@@ -393,6 +427,7 @@ int main(int argc, char** argv) {
   if (cmd == "timers") return run_timers(argc, argv);
   if (cmd == "transaction") return run_transaction(argc, argv);
   if (cmd == "routes") return run_routes(argc, argv);
+  if (cmd == "scale") return run_scale(argc, argv);
   if (cmd != "produce") return usage(("unknown command " + cmd).c_str());
   ProduceOptions o;
   int bad = parse_options(argc, argv, o, [&](Args& args) {
@@ -409,6 +444,10 @@ int main(int argc, char** argv) {
       o.producers = static_cast<int>(*n);
     } else if (a == "--rate" && (r = args.real(0))) {
       o.rate = *r;
+    } else if (a == "--topics" && (n = args.count(1))) {
+      o.topics = static_cast<int>(*n);
+    } else if (a == "--queues-per-topic" && (n = args.count(1))) {
+      o.queues_per_topic = static_cast<int>(*n);
     } else if (a == "--protocol") {
       auto v = args.value();
       auto p = v ? parse_protocol(*v) : std::nullopt;

@@ -56,7 +56,8 @@ struct CompareOptions {
   std::string bin_dir;
   bool keep = false;
   std::vector<std::string> broker_args;  // --broker key=value, for every broker started
-  int queues = 8;
+  int queues = 8;                        // --queues-per-topic
+  int topics = 1;  // --topics: CompareTopic-0 .. -(N-1) instead of CompareTopic
   std::chrono::milliseconds send_timeout{3000};
   Protocol protocol = Protocol::kNative;  // what the producers speak
   SecurityOptions security;               // --acl, --tls, or an existing cluster's account
@@ -67,7 +68,8 @@ constexpr const char* kCompareUsage =
     "                           [--messages N] [--producers P] [--inflight K] [--rate R]\n"
     "                           [--warmup N] [--failover] [--namesrv host:port]\n"
     "                           [--broker key=value]... [--send-timeout-ms MS]\n"
-    "                           [--protocol native|rocketmq] [--out DIR] [--bin-dir DIR] [--keep]\n"
+    "                           [--protocol native|rocketmq] [--topics N] [--queues-per-topic Q]\n"
+    "                           [--out DIR] [--bin-dir DIR] [--keep]\n"
     "                           [--acl] [--tls] [--certs-dir DIR] [account and TLS options]\n"
     "Starts a fresh local cluster per mode (or uses --namesrv's), sends the same workload,\n"
     "reads every message back and checks it; prints a table, writes results.csv,\n"
@@ -100,6 +102,7 @@ void measure(const CompareOptions& o, const std::string& namesrv, const std::str
              const std::function<Result<DrillReport>()>& drill, ModeResult& r,
              const std::function<void()>& before_run, const std::function<void()>& after_run) {
   const std::string topic = "CompareTopic";
+  const TopicSet topics = TopicSet::spread(topic, o.topics);
   const uint64_t per_producer = o.messages / static_cast<uint64_t>(o.producers);
   std::random_device rd;
   const BodyMaker maker(o.size, (uint64_t{rd()} << 32) | rd());
@@ -128,7 +131,7 @@ void measure(const CompareOptions& o, const std::string& namesrv, const std::str
   std::function<void()> at_half;
   if (drill) at_half = [&] { drilled = drill(); };
   if (before_run) before_run();
-  if (Status s = run_sends(send_options(o), namesrv, topic, per_producer, maker, &verifier, stats,
+  if (Status s = run_sends(send_options(o), namesrv, topics, per_producer, maker, &verifier, stats,
                            &timeline, label, at_half, /*paced=*/true);
       !s.is_ok()) {
     r.error = s.to_string();
@@ -166,11 +169,19 @@ void measure(const CompareOptions& o, const std::string& namesrv, const std::str
     f.kill_at_s = std::chrono::duration<double>(d.killed_at - start).count();
     r.failover = f;
   }
-  if (Status s = read_back(namesrv, topic, stats.acked_ends, verifier, 120s); !s.is_ok()) {
+  if (Status s = read_back(namesrv, topics, stats.acked_ends, verifier, 120s); !s.is_ok()) {
     r.error = "reading back: " + s.to_string();
     return;
   }
   r.verify = verifier.report();
+}
+
+// The measured topics (o.topics of o.queues queues) and the warm-up's.
+Status create_compare_topics(const CompareOptions& o, const std::string& namesrv,
+                             const std::vector<std::string>& masters) {
+  COMET_RETURN_IF_ERROR(
+      create_topics(namesrv, masters, TopicSet::spread("CompareTopic", o.topics), o.queues));
+  return create_topic(namesrv, masters, "CompareTopicWarmup", 4);
 }
 
 ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
@@ -192,8 +203,7 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
   BenchCluster& c = **cluster;
   std::cerr << fmt::format("{} ({}): cluster up in {:.1f} s in {}\n", r.mode, r.layout,
                            std::chrono::duration<double>(Clock::now() - t0).count(), dir);
-  Status s = create_topic(c.namesrv_addr(), {c.master_addr()}, "CompareTopic", o.queues);
-  if (s.is_ok()) s = create_topic(c.namesrv_addr(), {c.master_addr()}, "CompareTopicWarmup", 4);
+  Status s = create_compare_topics(o, c.namesrv_addr(), {c.master_addr()});
   if (!s.is_ok()) {
     r.error = "creating the topic: " + s.to_string();
   } else {
@@ -213,39 +223,19 @@ ModeResult run_local(const CompareOptions& o, const Binaries& bin, Mode mode) {
 ModeResult run_external(const CompareOptions& o) {
   ModeResult r;
   r.mode = "cluster";
-  admin::AdminClient admin(bench_admin_config(o.namesrv), 10s);
-  auto info = admin.cluster_info();
-  if (!info.is_ok()) {
-    r.error = "cluster info from " + o.namesrv + ": " + info.status().to_string();
+  auto masters = cluster_masters(o.namesrv);
+  if (!masters.is_ok()) {
+    r.error = masters.status().to_string();
     return r;
   }
-  std::vector<std::string> masters;
-  for (const auto& b : info->broker_datas) {
-    for (const auto& a : b->broker_addrs) {
-      if (a->broker_id == 0) masters.push_back(a->addr);
-    }
-  }
-  r.layout = fmt::format("{} master(s) at {}", masters.size(), o.namesrv);
-  if (masters.empty()) {
-    r.error = "the cluster at " + o.namesrv + " has no master";
-    return r;
-  }
-  Status s = create_topic(o.namesrv, masters, "CompareTopic", o.queues);
-  if (s.is_ok()) s = create_topic(o.namesrv, masters, "CompareTopicWarmup", 4);
+  r.layout = fmt::format("{} master(s) at {}", masters->size(), o.namesrv);
+  Status s = create_compare_topics(o, o.namesrv, *masters);
   if (!s.is_ok()) {
     r.error = "creating the topic: " + s.to_string();
     return r;
   }
   measure(o, o.namesrv, r.mode, {}, r, {}, {});
   return r;
-}
-
-Status write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::io_error("writing " + path.string());
-  return Status::ok();
 }
 
 }  // namespace
@@ -275,6 +265,10 @@ int run_compare(int argc, char** argv) {
       o.rate = static_cast<double>(*n);
     } else if (a == "--warmup" && (n = args.count())) {
       o.warmup = *n;
+    } else if (a == "--topics" && (n = args.count(1))) {
+      o.topics = static_cast<int>(*n);
+    } else if (a == "--queues-per-topic" && (n = args.count(1))) {
+      o.queues = static_cast<int>(*n);
     } else if (a == "--failover") {
       o.failover = true;
     } else if ((a == "--namesrv" || a == "-n") && (s = args.value())) {
@@ -332,10 +326,11 @@ int run_compare(int argc, char** argv) {
   }
 
   const std::string label = bench_security().label();
-  const std::string workload =
-      fmt::format("{} messages of {} B, {} producer(s) x {} in flight{}{}", o.messages, o.size,
-                  o.producers, o.inflight, o.failover ? ", failover drill at half way" : "",
-                  label.empty() ? "" : ", " + label);
+  const std::string workload = fmt::format(
+      "{} messages of {} B, {} producer(s) x {} in flight{}{}{}", o.messages, o.size, o.producers,
+      o.inflight,
+      o.topics > 1 ? fmt::format(", over {} topics of {} queues", o.topics, o.queues) : "",
+      o.failover ? ", failover drill at half way" : "", label.empty() ? "" : ", " + label);
   std::printf("\ncomet-bench compare: %s\n\n%s\n", workload.c_str(),
               markdown_table(results).c_str());
   for (const auto& r : results) {

@@ -3,13 +3,17 @@
 //   comet-bench compare [--modes single,async,sync,dledger] [--msg-size B] [--messages N]
 //                       [--producers P] [--inflight K] [--rate R] [--warmup N] [--failover]
 //                       [--namesrv host:port] [--broker key=value]... [--send-timeout-ms MS]
-//                       [--protocol native|rocketmq] [--out DIR] [--bin-dir DIR] [--keep]
+//                       [--protocol native|rocketmq] [--topics N] [--queues-per-topic Q]
+//                       [--out DIR] [--bin-dir DIR] [--keep]
 //
 // For each mode a fresh local cluster (bench/bench_cluster.h) in a temporary directory, or, with
 // --namesrv, the cluster that name server serves. Per mode: a warm-up (not reported), then N
 // messages from P producers with K async sends in flight each (--rate: paced to R msgs/s in all,
 // for latency at a given load); every send's latency goes into a histogram. Then every message is
 // read back from every queue and checked (bench/verify.h).
+// --topics N spreads the messages round robin over CompareTopic-0 .. -(N-1), each of Q queues
+// (--queues-per-topic, default 8), created before the run with many requests in flight; every
+// producer loads every route before the clock starts.
 // --failover runs the failover drill when half the sends are answered, and reports the longest
 // time without an ack after the kill. --broker adds a setting to every broker started (for
 // example --broker flushDiskType=SYNC_FLUSH); --keep keeps each cluster's stores and logs.

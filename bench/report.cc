@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,25 @@
 
 namespace comet::bench {
 namespace {
+
+std::string verdict(const ModeResult& r) {
+  if (!r.error.empty()) return "not run";
+  if (!r.verify) return "not verified";
+  const VerifyReport& v = *r.verify;
+  std::string s = r.passed() ? "ok" : "FAILED";
+  s += fmt::format(": {} lost", v.lost);
+  if (v.duplicated) s += fmt::format(", {} dup", v.duplicated);
+  if (v.reordered) s += fmt::format(", {} reordered", v.reordered);
+  if (v.corrupt) s += fmt::format(", {} corrupt", v.corrupt);
+  if (v.changed) s += fmt::format(", {} changed", v.changed);
+  return s;
+}
+
+std::string ms(double v) {
+  return v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v);
+}
+
+}  // namespace
 
 std::string xml_escape(const std::string& s) {
   std::string out;
@@ -42,24 +62,24 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-std::string verdict(const ModeResult& r) {
-  if (!r.error.empty()) return "not run";
-  if (!r.verify) return "not verified";
-  const VerifyReport& v = *r.verify;
-  std::string s = r.passed() ? "ok" : "FAILED";
-  s += fmt::format(": {} lost", v.lost);
-  if (v.duplicated) s += fmt::format(", {} dup", v.duplicated);
-  if (v.reordered) s += fmt::format(", {} reordered", v.reordered);
-  if (v.corrupt) s += fmt::format(", {} corrupt", v.corrupt);
-  if (v.changed) s += fmt::format(", {} changed", v.changed);
-  return s;
+std::string svg_header(int width, int height, int left, const std::string& title,
+                       const std::string& subtitle) {
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text x=\"{2}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n"
+      "<text x=\"{2}\" y=\"40\" fill=\"#555\">{4}</text>\n",
+      width, height, left, xml_escape(title), xml_escape(subtitle));
 }
 
-std::string ms(double v) {
-  return v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v);
+Status write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::io_error("writing " + path.string());
+  return Status::ok();
 }
-
-}  // namespace
 
 bool ModeResult::passed() const {
   if (!error.empty() || !verify) return false;
@@ -171,13 +191,7 @@ std::string to_svg(const std::vector<ModeResult>& results, const std::string& ti
   const int kH = kBottom + 60 + 13 * static_cast<int>(rows.size());
   constexpr int kLeftX = 70, kLeftW = 330, kRightX = 520, kRightW = 400;
   static const char* kPalette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"};
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text x=\"{2}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n"
-      "<text x=\"{2}\" y=\"40\" fill=\"#555\">{4}</text>\n",
-      kW, kH, kLeftX, xml_escape(title), xml_escape(subtitle));
+  std::string svg = svg_header(kW, kH, kLeftX, title, subtitle);
   const int plot_h = kBottom - kTop;
 
   // Throughput: one bar per mode, linear from 0.

@@ -3,11 +3,13 @@
 // latency percentiles of each mode on a log scale).
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/verify.h"
+#include "common/status.h"
 
 namespace comet::bench {
 
@@ -43,5 +45,14 @@ std::string to_csv(const std::vector<ModeResult>& results);
 std::string to_json(const std::vector<ModeResult>& results, const std::string& workload);
 std::string to_svg(const std::vector<ModeResult>& results, const std::string& title,
                    const std::string& subtitle = "");
+
+// Shared by every comet-bench report (compare's, scale's): text escaped for SVG, a CSV field
+// quoted when it must be, the opening of an SVG chart (white, with a title and a subtitle at
+// x = `left`), and a result file written whole.
+std::string xml_escape(const std::string& s);
+std::string csv_field(const std::string& s);
+std::string svg_header(int width, int height, int left, const std::string& title,
+                       const std::string& subtitle);
+Status write_file(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace comet::bench

@@ -182,6 +182,13 @@ struct WritableQueue {
   int32_t queue_id = 0;
 };
 
+// A topic's writable queues and its own round robin over them, as a RocketMQ producer keeps per
+// topic: one counter for every topic would put a workload that alternates topics on a few queues.
+struct Route {
+  std::vector<WritableQueue> queues;
+  mutable std::atomic<uint64_t> next{0};
+};
+
 // A UNIQ_KEY as RocketMQ clients make one: a per-process prefix and a counter, 32 hex digits.
 std::string uniq_key(uint64_t seq) {
   static const std::string prefix =
@@ -222,7 +229,7 @@ class RocketmqProducer::Impl {
   }
 
   // The writable queues of `topic`, from the name server on first use.
-  Result<std::shared_ptr<const std::vector<WritableQueue>>> route(const std::string& topic) {
+  Result<std::shared_ptr<const Route>> route(const std::string& topic) {
     {
       std::lock_guard lock(mu_);
       auto it = routes_.find(topic);
@@ -235,7 +242,8 @@ class RocketmqProducer::Impl {
       via_default = true;
     }
     if (!r.is_ok()) return r.status();
-    auto queues = std::make_shared<std::vector<WritableQueue>>();
+    auto route = std::make_shared<Route>();
+    auto* queues = &route->queues;
     for (const auto& q : r->queues) {
       if ((q.perm & 2) == 0) continue;
       std::string address;
@@ -252,8 +260,8 @@ class RocketmqProducer::Impl {
     }
     if (queues->empty()) return Status::not_found("no writable queue for " + topic);
     std::lock_guard lock(mu_);
-    routes_[topic] = queues;
-    return std::shared_ptr<const std::vector<WritableQueue>>(queues);
+    routes_[topic] = route;
+    return std::shared_ptr<const Route>(route);
   }
 
   void forget_route(const std::string& topic) {
@@ -262,10 +270,12 @@ class RocketmqProducer::Impl {
   }
 
   void send(const client::ProducerMessage& m, std::chrono::milliseconds timeout, SendCallback cb) {
-    auto queues = route(m.topic);
-    if (!queues.is_ok()) return cb(queues.status());
+    auto route = this->route(m.topic);
+    if (!route.is_ok()) return cb(route.status());
     const uint64_t seq = next_.fetch_add(1, std::memory_order_relaxed);
-    const WritableQueue& q = (**queues)[seq % (*queues)->size()];
+    const auto& queues = (*route)->queues;
+    const WritableQueue& q =
+        queues[(*route)->next.fetch_add(1, std::memory_order_relaxed) % queues.size()];
     rmq::Command cmd;
     cmd.code = kSendMessageV2;
     cmd.opaque = static_cast<int32_t>(seq);
@@ -393,7 +403,7 @@ class RocketmqProducer::Impl {
   bool stopping_ = false;                                        // I/O thread only
   std::atomic<uint64_t> next_{1};
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const std::vector<WritableQueue>>> routes_;
+  std::map<std::string, std::shared_ptr<const Route>> routes_;
 };
 
 RocketmqProducer::RocketmqProducer(std::string namesrv, std::string group)
@@ -417,6 +427,10 @@ void RocketmqProducer::send_async(client::ProducerMessage m, SendCallback cb) {
 
 void RocketmqProducer::send_batch_async(std::vector<client::ProducerMessage>, SendCallback cb) {
   cb(Status::unsupported("--protocol rocketmq sends one message per request (no --batch)"));
+}
+
+Status RocketmqProducer::load_route(const std::string& topic) {
+  return impl_->route(topic).status();
 }
 
 Result<client::SendResult> RocketmqProducer::first_send(client::ProducerMessage m) {

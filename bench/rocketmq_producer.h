@@ -33,6 +33,7 @@ class RocketmqProducer final : public BenchProducer {
   void send_async(client::ProducerMessage m, SendCallback cb) override;
   void send_batch_async(std::vector<client::ProducerMessage> batch, SendCallback cb) override;
   Result<client::SendResult> first_send(client::ProducerMessage m) override;
+  Status load_route(const std::string& topic) override;
 
  private:
   class Impl;

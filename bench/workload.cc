@@ -80,15 +80,15 @@ class Progress {
 
 }  // namespace
 
-void AckedEnds::record(const client::SendResult& r) {
+void AckedEnds::record(const std::string& topic, const client::SendResult& r) {
   std::lock_guard lock(mu_);
-  uint64_t& end = ends_[r.broker_name + "#" + std::to_string(r.queue_id)];
+  uint64_t& end = ends_[topic + "@" + r.broker_name + "#" + std::to_string(r.queue_id)];
   end = std::max(end, r.queue_offset + r.count);
 }
 
 uint64_t AckedEnds::end(const client::MessageQueue& mq) const {
   std::lock_guard lock(mu_);
-  auto it = ends_.find(mq.broker_name + "#" + std::to_string(mq.queue_id));
+  auto it = ends_.find(mq.topic + "@" + mq.broker_name + "#" + std::to_string(mq.queue_id));
   return it == ends_.end() ? 0 : it->second;
 }
 
@@ -103,10 +103,33 @@ std::string client_id(const std::string& what) {
   return client::default_client_id() + "-" + what;
 }
 
+namespace {
+
+// Every producer loads the route of every topic, each on a thread of its own: what a run over
+// many topics does before its clock starts.
+Status load_routes(const std::vector<std::unique_ptr<BenchProducer>>& producers,
+                   const TopicSet& topics) {
+  std::vector<Status> results(producers.size());
+  std::vector<std::thread> threads;
+  for (size_t p = 0; p < producers.size(); ++p) {
+    threads.emplace_back([&, p] {
+      for (size_t t = 0; t < topics.size() && results[p].is_ok(); ++t)
+        results[p] = producers[p]->load_route(topics[t]);
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  for (auto& r : results)
+    COMET_RETURN_IF_ERROR(r);
+  return Status::ok();
+}
+
+}  // namespace
+
 // Sends `per_producer` messages from each of o.producers producers, o.inflight async sends in
 // flight each (`paced`: at o.rate in all); SEND_OK answers go to `verifier` (when given).
 // `at_half` runs on this thread once half the sends are answered, while the rest go on.
-Status run_sends(const SendOptions& o, const std::string& namesrv, const std::string& topic,
+Status run_sends(const SendOptions& o, const std::string& namesrv, const TopicSet& topics,
                  uint64_t per_producer, const BodyMaker& maker, Verifier* verifier,
                  SendStats& stats, AckTimeline* timeline, const std::string& label,
                  const std::function<void()>& at_half, bool paced, const std::atomic<bool>* stop,
@@ -126,6 +149,12 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
     for (auto& p : producers)
       p->shutdown();
   };
+  if (topics.size() > 1) {
+    if (Status s = load_routes(producers, topics); !s.is_ok()) {
+      shutdown();
+      return s;
+    }
+  }
 
   const uint64_t total = per_producer * static_cast<uint64_t>(o.producers);
   const uint64_t half = at > 0 ? at : std::max<uint64_t>(1, total / 2);
@@ -146,6 +175,8 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
         window.acquire();
         std::string body;
         const uint32_t crc = maker.make(static_cast<uint32_t>(p), seq, &body);
+        const std::string& topic =
+            topics.of_message(seq * static_cast<uint64_t>(o.producers) + static_cast<uint64_t>(p));
         const auto t0 = Clock::now();
         producer.send_async(
             client::ProducerMessage{topic, std::move(body), "bench", "", {}, 0, o.delay_level},
@@ -156,7 +187,7 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
                 stats.acked.fetch_add(1, std::memory_order_relaxed);
                 if (verifier) {
                   verifier->acked(static_cast<uint32_t>(p), seq, crc);
-                  stats.acked_ends.record(*r);
+                  stats.acked_ends.record(topic, *r);
                 }
                 if (timeline) timeline->record(now);
               } else if (r.is_ok()) {
@@ -210,11 +241,47 @@ Status first_send(const std::string& namesrv, const std::string& topic) {
   return r.status();
 }
 
-// Reads every queue of `topic` from its first offset to its last, and on to the end of what was
+namespace {
+
+// Reads queue `mq` of `topic` from its first offset to its last, and on to the end of what was
+// acknowledged there; hands each body to the verifier as queue `verifier_queue`.
+Status read_queue_back(client::PullConsumer& consumer, const client::MessageQueue& mq,
+                       uint32_t verifier_queue, const AckedEnds& acked, Verifier& verifier,
+                       Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  auto max = consumer.max_offset(mq);
+  auto min = consumer.min_offset(mq);
+  if (!max.is_ok()) return max.status();
+  if (!min.is_ok()) return min.status();
+  uint64_t indexed = *max;
+  uint64_t offset = *min;
+  int errors = 0;
+  while (offset < std::max(indexed, acked.end(mq))) {
+    if (Clock::now() >= deadline) {
+      return Status::timeout(
+          fmt::format("reading back {} took longer than {} s", mq.topic, timeout.count() / 1000));
+    }
+    auto r = offset < indexed ? consumer.pull(mq, "*", offset, 64)
+                              : consumer.pull_block_if_not_found(mq, "*", offset, 64);
+    if (!r.is_ok()) {
+      if (++errors > 20) return r.status();
+      continue;
+    }
+    for (const auto& m : r->msgs)
+      verifier.found(verifier_queue, m.body);
+    indexed = std::max(indexed, r->max_offset);
+    if (r->status != client::PullStatus::kFound && r->next_begin_offset <= offset) break;
+    offset = r->next_begin_offset;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+// Reads every queue of `topics` from its first offset to its last, and on to the end of what was
 // acknowledged there (a broker indexes a message a moment after it acknowledged it: long polls
 // wait for that), and hands each body to the verifier. A queue whose acknowledged end never
 // comes (lost in a failover) is left after one long poll brings nothing. Bounded by `timeout`.
-Status read_back(const std::string& namesrv, const std::string& topic, const AckedEnds& acked,
+Status read_back(const std::string& namesrv, const TopicSet& topics, const AckedEnds& acked,
                  Verifier& verifier, std::chrono::milliseconds timeout) {
   client::ClientConfig cfg = bench_client_config(namesrv);
   cfg.client_id = client_id("verify");
@@ -223,39 +290,13 @@ Status read_back(const std::string& namesrv, const std::string& topic, const Ack
   COMET_RETURN_IF_ERROR(consumer.start());
   const auto deadline = Clock::now() + timeout;
   Status result;
-  auto queues = consumer.fetch_subscribe_message_queues(topic);
-  if (!queues.is_ok()) result = queues.status();
-  for (size_t qi = 0; result.is_ok() && qi < queues->size(); ++qi) {
-    const client::MessageQueue& mq = (*queues)[qi];
-    auto max = consumer.max_offset(mq);
-    auto min = consumer.min_offset(mq);
-    if (!max.is_ok() || !min.is_ok()) {
-      result = !max.is_ok() ? max.status() : min.status();
-      break;
-    }
-    uint64_t indexed = *max;
-    uint64_t offset = *min;
-    int errors = 0;
-    while (offset < std::max(indexed, acked.end(mq))) {
-      if (Clock::now() >= deadline) {
-        result = Status::timeout(
-            fmt::format("reading back {} took longer than {} s", topic, timeout.count() / 1000));
-        break;
-      }
-      auto r = offset < indexed ? consumer.pull(mq, "*", offset, 64)
-                                : consumer.pull_block_if_not_found(mq, "*", offset, 64);
-      if (!r.is_ok()) {
-        if (++errors > 20) {
-          result = r.status();
-          break;
-        }
-        continue;
-      }
-      for (const auto& m : r->msgs)
-        verifier.found(static_cast<uint32_t>(qi), m.body);
-      indexed = std::max(indexed, r->max_offset);
-      if (r->status != client::PullStatus::kFound && r->next_begin_offset <= offset) break;
-      offset = r->next_begin_offset;
+  uint32_t verifier_queue = 0;
+  for (size_t t = 0; result.is_ok() && t < topics.size(); ++t) {
+    auto queues = consumer.fetch_subscribe_message_queues(topics[t]);
+    if (!queues.is_ok()) result = queues.status();
+    for (size_t qi = 0; result.is_ok() && qi < queues->size(); ++qi) {
+      result = read_queue_back(consumer, (*queues)[qi], verifier_queue++, acked, verifier, deadline,
+                               timeout);
     }
   }
   consumer.shutdown();
@@ -264,14 +305,24 @@ Status read_back(const std::string& namesrv, const std::string& topic, const Ack
 
 Status create_topic(const std::string& namesrv, const std::vector<std::string>& masters,
                     const std::string& topic, int queues) {
+  return create_topics(namesrv, masters, TopicSet(topic), queues, /*inflight=*/1, 10s);
+}
+
+Result<std::vector<std::string>> cluster_masters(const std::string& namesrv) {
   admin::AdminClient admin(bench_admin_config(namesrv), 10s);
-  protocol::TopicConfigT config;
-  config.topic_name = topic;
-  config.read_queue_nums = config.write_queue_nums = queues;
-  config.perm = 6;
-  for (const auto& addr : masters)
-    COMET_RETURN_IF_ERROR(admin.update_topic(addr, config));
-  return Status::ok();
+  auto info = admin.cluster_info();
+  if (!info.is_ok()) {
+    return Status(info.status().code(),
+                  "cluster info from " + namesrv + ": " + info.status().message());
+  }
+  std::vector<std::string> masters;
+  for (const auto& b : info->broker_datas) {
+    for (const auto& a : b->broker_addrs) {
+      if (a->broker_id == 0) masters.push_back(a->addr);
+    }
+  }
+  if (masters.empty()) return Status::unavailable("the cluster at " + namesrv + " has no master");
+  return masters;
 }
 
 // What the cluster's logs say that explains a failed mode, for a reader who has only this

@@ -16,6 +16,7 @@
 #include "bench/ack_timeline.h"
 #include "bench/bench_producer.h"
 #include "bench/latency_histogram.h"
+#include "bench/topic_spread.h"
 #include "bench/verify.h"
 #include "common/status.h"
 #include "producer/producer.h"
@@ -31,11 +32,12 @@ struct SendOptions {
   Protocol protocol = Protocol::kNative;  // what the producers speak (bench/bench_producer.h)
 };
 
-// Per queue, the end of the acknowledged messages (last queue offset + 1): reading back must get
-// at least that far, though a broker indexes a message a moment after it acknowledged it.
+// Per queue (of each topic), the end of the acknowledged messages (last queue offset + 1): reading
+// back must get at least that far, though a broker indexes a message a moment after it acknowledged
+// it.
 class AckedEnds {
  public:
-  void record(const client::SendResult& r);
+  void record(const std::string& topic, const client::SendResult& r);
   uint64_t end(const client::MessageQueue& mq) const;
 
  private:
@@ -60,9 +62,11 @@ void wait_out(std::chrono::milliseconds d);
 
 // Sends `per_producer` messages from each of o.producers producers, o.inflight async sends in
 // flight each (`paced`: at o.rate in all); SEND_OK answers go to `verifier` (when given).
+// Messages go round robin over `topics` (TopicSet::of_message); with more than one, every
+// producer first loads the route of each (not timed), so that the run measures steady state.
 // `at_half` runs on this thread once `at` sends are answered (0: half of them), while the rest go
 // on. With `stop`, producers stop sending early once it is set (what is in flight completes).
-Status run_sends(const SendOptions& o, const std::string& namesrv, const std::string& topic,
+Status run_sends(const SendOptions& o, const std::string& namesrv, const TopicSet& topics,
                  uint64_t per_producer, const BodyMaker& maker, Verifier* verifier,
                  SendStats& stats, AckTimeline* timeline, const std::string& label,
                  const std::function<void()>& at_half, bool paced,
@@ -72,13 +76,18 @@ Status run_sends(const SendOptions& o, const std::string& namesrv, const std::st
 // leader or pre-faulting its first segment.
 Status first_send(const std::string& namesrv, const std::string& topic);
 
-// Reads every queue of `topic` from its first offset to its last, and on to the end of what was
-// acknowledged there, and hands each body to the verifier. Bounded by `timeout`.
-Status read_back(const std::string& namesrv, const std::string& topic, const AckedEnds& acked,
+// Reads every queue of each of `topics` from its first offset to its last, and on to the end of
+// what was acknowledged there, and hands each body to the verifier (queues numbered across the
+// topics). Bounded by `timeout`.
+Status read_back(const std::string& namesrv, const TopicSet& topics, const AckedEnds& acked,
                  Verifier& verifier, std::chrono::milliseconds timeout);
 
 Status create_topic(const std::string& namesrv, const std::vector<std::string>& masters,
                     const std::string& topic, int queues);
+
+// The addresses of the masters (brokerId 0) of the cluster `namesrv` serves; an error when it has
+// none.
+Result<std::vector<std::string>> cluster_masters(const std::string& namesrv);
 
 // What the cluster's logs in `dir` say that explains a failed run, on stderr: each log's last
 // warnings and errors, and its role changes and starts and stops (CI keeps no files).

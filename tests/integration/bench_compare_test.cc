@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/bench_results.h"
 #include "integration/cluster.h"
 #include "integration/process.h"
 #include "unit/test_util.h"
@@ -18,56 +19,6 @@ namespace comet::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// One CSV line (RFC 4180 quoting, no line breaks inside fields).
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
-// results.csv as one map per row.
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    const std::vector<std::string> fields = split_csv(line);
-    if (header.empty()) {
-      header = fields;
-      continue;
-    }
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < header.size() && i < fields.size(); ++i)
-      row[header[i]] = fields[i];
-    rows.push_back(row);
-  }
-  return rows;
-}
-
-uint64_t num(const std::map<std::string, std::string>& row, const std::string& key) {
-  auto it = row.find(key);
-  return it == row.end() || it->second.empty() ? 0 : std::stoull(it->second);
-}
 
 TEST(BenchCompareTest, EveryModeSurvivesTheFailoverDrillWithNoAckedMessageLost) {
   TempDir dir;
@@ -128,6 +79,49 @@ TEST(BenchCompareTest, RunsAgainstAnExistingCluster) {
   EXPECT_EQ(num(rows[0], "found"), 4000u);
   EXPECT_EQ(rows[0]["verified"], "true");
   EXPECT_EQ(rows[0]["broker_cpu_s"], "");  // not its processes: not measured
+}
+
+// --topics: the messages spread over every queue of N topics, created by the bench, each read
+// back and checked; produce does the same, and every queue gets its share.
+TEST(BenchCompareTest, ManyTopicsSpreadTheWorkloadOverEveryQueue) {
+  TempDir dir;
+  LocalCluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_namesrv().is_ok());
+  auto broker = cluster.start_broker("a");
+  ASSERT_TRUE(broker.is_ok());
+  const std::string out = dir.path() + "/results";
+  auto run = run_process(
+      {COMET_BENCH_BIN, "compare", "--namesrv", cluster.namesrv_addr(), "--messages", "4000",
+       "--warmup", "0", "--topics", "20", "--queues-per-topic", "2", "--out", out},
+      {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << "\n" << run.err;
+  EXPECT_NE(run.out.find("over 20 topics of 2 queues"), std::string::npos) << run.out;
+  auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(num(rows[0], "found"), 4000u);
+  EXPECT_EQ(rows[0]["verified"], "true");
+
+  auto produced =
+      run_process({COMET_BENCH_BIN, "produce", "-n", cluster.namesrv_addr(), "-t", "Spread",
+                   "--topics", "10", "--queues-per-topic", "2", "--messages", "2000", "--json"},
+                  {}, 60s);
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << "\n" << produced.err;
+  for (int t = 0; t < 10; ++t) {
+    const std::string topic = "Spread-" + std::to_string(t);
+    for (int32_t q = 0; q < 2; ++q) {
+      // 100 messages each (Spread-0 holds the warm-up send too), read with long polls: the
+      // broker indexes a message a moment after it acknowledged it.
+      int64_t read = 0;
+      for (int polls = 0; polls < 20 && read < 100; ++polls) {
+        auto r = cluster.client().invoke(*broker, pull_request(topic, q, read, 32, 5000), 10s);
+        ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+        if (r->response_code() != ResponseCode::SUCCESS) break;
+        read += static_cast<int64_t>(bodies_of(*r).size());
+      }
+      EXPECT_GE(read, 100) << topic << " queue " << q;
+      EXPECT_LE(read, t == 0 ? 101 : 100) << topic << " queue " << q;
+    }
+  }
 }
 
 // --protocol rocketmq: the same workload as RocketMQ 4.x SEND_MESSAGE_V2 requests over both

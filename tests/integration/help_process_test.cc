@@ -55,14 +55,16 @@ TEST(HelpProcess, NamesrvListsItsKeysWithDefaults) {
 
 #ifdef COMET_BENCH_BIN
 TEST(HelpProcess, BenchAndEachOfItsCommands) {
-  expect_help({COMET_BENCH_BIN},
-              {"usage: comet-bench", "produce", "consume", "compare", "chaos", "soak", "delay"});
+  expect_help({COMET_BENCH_BIN}, {"usage: comet-bench", "produce", "consume", "compare", "chaos",
+                                  "soak", "delay", "scale"});
   expect_help({COMET_BENCH_BIN, "produce"}, {"comet-bench produce -n <namesrv>"});
   expect_help({COMET_BENCH_BIN, "consume"}, {"comet-bench consume -n <namesrv>"});
   expect_help({COMET_BENCH_BIN, "compare"}, {"usage: comet-bench compare", "--failover"});
   expect_help({COMET_BENCH_BIN, "chaos"}, {"usage: comet-bench chaos", "--seed"});
   expect_help({COMET_BENCH_BIN, "soak"}, {"usage: comet-bench soak", "--minutes"});
   expect_help({COMET_BENCH_BIN, "delay"}, {"usage: comet-bench delay", "--delay-s"});
+  expect_help({COMET_BENCH_BIN, "scale"}, {"usage: comet-bench scale", "--topics-list"});
+  expect_help({COMET_BENCH_BIN, "produce"}, {"--topics N [--queues-per-topic Q]"});
 }
 #endif
 

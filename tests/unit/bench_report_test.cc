@@ -9,8 +9,11 @@
 #include <string>
 
 #include "bench/ack_timeline.h"
+#include "bench/disk_budget.h"
 #include "bench/failure_plan.h"
 #include "bench/report.h"
+#include "bench/scale_report.h"
+#include "bench/topic_spread.h"
 #include "bench/verify.h"
 #include "common/args.h"
 
@@ -332,6 +335,101 @@ TEST(ReportTest, TableCsvJsonAndChartCarryEveryMode) {
     return std::stoi(svg.substr(h));
   };
   EXPECT_GT(height_of("single"), 2 * height_of("sync"));
+}
+
+TEST(DiskBudgetTest, ARowSendsWhatHalfTheBudgetHoldsInConsumeQueues) {
+  constexpr uint64_t kMiB = 1024 * 1024;
+  constexpr uint64_t kBudget = 8000 * kMiB;
+  // A sparse store before its first flush shows nothing: everything is sent.
+  EXPECT_EQ(affordable_messages(320000, 80000, 0, kBudget), 320000u);
+  // 4 KiB per queue: 80,000 queues take 312 MiB of the 4,000 MiB half.
+  EXPECT_EQ(affordable_messages(320000, 80000, 4096, kBudget), 320000u);
+  // A whole 6 MB file per queue: 666 queues fill the half, so 666 messages, one each.
+  EXPECT_EQ(affordable_messages(320000, 80000, 6 * kMiB, kBudget), 666u);
+  // Fewer messages than queues: only the queues they reach count.
+  EXPECT_EQ(affordable_messages(500, 80000, 6 * kMiB, kBudget), 500u);
+  // Fewer queues than messages: the queues bound what is filled, however many messages.
+  EXPECT_EQ(affordable_messages(320000, 400, 6 * kMiB, kBudget), 320000u);
+  // A budget below one queue still sends one message.
+  EXPECT_EQ(affordable_messages(320000, 80000, 6 * kMiB, kMiB), 1u);
+}
+
+TEST(TopicSetTest, ManyTopicsAreNumberedAndTakeMessagesRoundRobin) {
+  const TopicSet one = TopicSet::spread("Bench", 1);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], "Bench");  // one topic keeps its name, as every run before --topics
+  EXPECT_EQ(one.of_message(7), "Bench");
+  const TopicSet many = TopicSet::spread("Bench", 3);
+  ASSERT_EQ(many.size(), 3u);
+  EXPECT_EQ(many[0], "Bench-0");
+  EXPECT_EQ(many[2], "Bench-2");
+  EXPECT_EQ(many.of_message(0), "Bench-0");
+  EXPECT_EQ(many.of_message(4), "Bench-1");
+  EXPECT_EQ(many.of_message(5), "Bench-2");
+}
+
+ScaleResult scale_row(int topics, double rate, int64_t fds) {
+  ScaleResult r;
+  r.topics = topics;
+  r.queues_per_topic = 8;
+  r.messages = r.acked = 1000;
+  r.msgs_per_s = rate;
+  r.p99_ms = 2.5;
+  r.idle.rss_anon_kib = 10 * 1024;
+  r.loaded = {
+      .rss_anon_kib = 30 * 1024, .rss_file_kib = 512 * 1024, .open_fds = fds, .mappings = 300};
+  r.restarted = {
+      .rss_anon_kib = 20 * 1024, .rss_file_kib = 256 * 1024, .open_fds = fds, .mappings = 290};
+  r.disk_beyond_commitlog_bytes = 3ull * 1024 * 1024;
+  r.commitlog_disk_bytes = 1ull << 30;
+  r.restart_s = 0.25;
+  return r;
+}
+
+TEST(ScaleReportTest, TableCsvJsonAndChartCarryEveryTopicCount) {
+  ScaleResult stopped = scale_row(10000, 40000, 900);
+  stopped.stopped = "sends stopped after 5 of 10: the free disk fell by 20 GB";
+  ScaleResult failed;
+  failed.topics = 100000;
+  failed.error = "cluster: did not start";
+  const std::vector<ScaleResult> rs = {scale_row(1, 90000, 50), stopped, failed};
+
+  const std::string table = scale_markdown_table(rs);
+  // RssAnon 30 MiB loaded and 20 MiB restarted against 10 MiB idle: +20 and +10.
+  EXPECT_NE(
+      table.find(
+          "| 1 | 8 | 0.0 | 0.0 / 0.0 | 90000 | 2.50 | 20 | 512 | 50 | 300 | 3.0 | 1024 | 0.25 | "
+          "256 | 10 | 50 | 290 |  |"),
+      std::string::npos)
+      << table;
+  EXPECT_NE(table.find("| 10000 | 80000 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("the free disk fell by 20 GB |"), std::string::npos) << table;
+  EXPECT_NE(table.find("not run: cluster: did not start"), std::string::npos) << table;
+
+  const std::string csv = scale_csv(rs);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+  EXPECT_EQ(csv.rfind("topics,queues_per_topic,", 0), 0u);
+  EXPECT_NE(csv.find("\n1,8,1000,1000,0,0.000,0.000,0.000,90000,"), std::string::npos) << csv;
+
+  const std::string json = scale_json(rs, "320000 messages");
+  EXPECT_NE(json.find("\"workload\": \"320000 messages\""), std::string::npos);
+  EXPECT_NE(json.find("\"restarted\": {\"rss_anon_kib\": 20480, \"rss_file_kib\": 262144"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"error\": \"cluster: did not start\""), std::string::npos);
+
+  const std::string svg = scale_svg(rs, "320000 messages");
+  EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+  size_t panels = 0, points = 0;
+  for (size_t at = 0; (at = svg.find("class=\"panel\"", at)) != std::string::npos; ++at)
+    ++panels;
+  for (size_t at = 0; (at = svg.find("<circle ", at)) != std::string::npos; ++at)
+    ++points;
+  EXPECT_EQ(panels, 8u);
+  // Two rows ran: a point each on 8 panels, twice more on the 4 with an after-restart line.
+  EXPECT_EQ(points, 2u * (8 + 4));
+  EXPECT_NE(svg.find("10000 topics: sends stopped after 5 of 10"), std::string::npos);
+  EXPECT_NE(svg.find("100000 topics: not run: cluster: did not start"), std::string::npos);
 }
 
 }  // namespace
