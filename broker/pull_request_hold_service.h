@@ -1,19 +1,21 @@
 // Long polling: a pull that finds nothing new is held until a message arrives on its queue
 // (woken by the store's dispatcher through notify_arrival) or its suspend time runs out, then
 // retried once. Everything runs on one strand; a timer per held pull bounds the wait. No polling.
+// Which pulls wait where is HeldPulls' index: an arrival costs the pulls on its own queue.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <unordered_map>
 
 #include <asio.hpp>
 
-#include "commitlog/commit_log.h"
+#include "broker/held_pulls.h"
 
 namespace comet::broker {
 
@@ -36,16 +38,18 @@ class PullRequestHoldService {
   size_t held() const { return held_count_.load(std::memory_order_relaxed); }
 
  private:
-  struct Held {
-    uint64_t offset;
-    std::shared_ptr<asio::steady_timer> timer;
+  struct Waiting {
+    std::unique_ptr<asio::steady_timer> timer;  // the suspend time
     Retry retry;
   };
-  void fire(const commitlog::TopicQueueKey& key, uint64_t max_offset);
+  void expire(HeldPulls::Ticket ticket);
+  // Takes the pull of `ticket` out of waiting_, stops its timer and retries it.
+  void retry(HeldPulls::Ticket ticket);
 
   asio::strand<asio::io_context::executor_type> strand_;
   MaxOffsetFn max_offset_;
-  commitlog::TopicQueueMap<std::vector<std::shared_ptr<Held>>> held_;  // strand only
+  HeldPulls index_;                                         // strand only
+  std::unordered_map<HeldPulls::Ticket, Waiting> waiting_;  // strand only
   std::atomic<size_t> held_count_{0};
 };
 
