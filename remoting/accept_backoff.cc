@@ -3,10 +3,18 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <asio/error.hpp>
+
 namespace comet::remoting {
 
 bool AcceptBackoff::out_of_resources(std::error_code ec) {
-  if (ec.category() != std::system_category()) return false;
+  // Asio reports errno values in a category of its own ("asio.system"), which this Asio (1.22)
+  // does not map to std::errc conditions: compare the values of the errno categories.
+  const auto& category = ec.category();
+  if (category != asio::system_category() && category != std::system_category() &&
+      category != std::generic_category()) {
+    return false;
+  }
   const int e = ec.value();
   return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <asio.hpp>
+
 namespace comet::remoting {
 namespace {
 
@@ -38,6 +40,13 @@ TEST(AcceptBackoff, APeerThatResetIsRetriedAtOnce) {
   EXPECT_FALSE(AcceptBackoff::out_of_resources(kReset));
   for (int e : {EMFILE, ENFILE, ENOBUFS, ENOMEM})
     EXPECT_TRUE(AcceptBackoff::out_of_resources(std::error_code(e, std::system_category())));
+}
+
+// What asio::ip::tcp::acceptor reports: errno values in Asio's own category.
+TEST(AcceptBackoff, KnowsAsiosOwnCategory) {
+  EXPECT_TRUE(AcceptBackoff::out_of_resources(asio::error::no_descriptors));
+  EXPECT_TRUE(AcceptBackoff::out_of_resources(asio::error::no_memory));
+  EXPECT_FALSE(AcceptBackoff::out_of_resources(asio::error::connection_aborted));
 }
 
 TEST(AcceptBackoff, LogsAtMostOnceASecondCountingWhatItSkipped) {
