@@ -10,13 +10,27 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
 #include <vector>
+
+// COMET_BIN_DIR=<dir> runs the comet-namesrv and comet-broker found there instead of this build's
+// (the before/after figures of docs/benchmarks.md, "Many clients"). LocalCluster (cluster.h)
+// names the binaries by these macros, which the other process tests get from CMake.
+namespace comet::testing {
+inline std::string bin_of(const char* name, const char* built) {
+  const char* dir = std::getenv("COMET_BIN_DIR");
+  return dir != nullptr && *dir != 0 ? std::string(dir) + "/" + name : std::string(built);
+}
+}  // namespace comet::testing
+#define COMET_NAMESRV_BIN ::comet::testing::bin_of("comet-namesrv", COMET_BUILT_NAMESRV_BIN)
+#define COMET_BROKER_BIN ::comet::testing::bin_of("comet-broker", COMET_BUILT_BROKER_BIN)
 
 #include "common/open_files_limit.h"
 #include "common/process_usage.h"

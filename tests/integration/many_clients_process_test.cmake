@@ -5,7 +5,8 @@ target_link_libraries(many_clients_process_test PRIVATE comet_remoting comet_com
                       GTest::gmock GTest::gtest_main)
 target_include_directories(many_clients_process_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(many_clients_process_test PRIVATE
-  COMET_NAMESRV_BIN="$<TARGET_FILE:comet-namesrv>" COMET_BROKER_BIN="$<TARGET_FILE:comet-broker>")
+  COMET_BUILT_NAMESRV_BIN="$<TARGET_FILE:comet-namesrv>"
+  COMET_BUILT_BROKER_BIN="$<TARGET_FILE:comet-broker>")
 add_dependencies(many_clients_process_test comet-namesrv comet-broker)
 gtest_discover_tests(many_clients_process_test DISCOVERY_TIMEOUT 30
                      PROPERTIES LABELS integration TIMEOUT 90)
