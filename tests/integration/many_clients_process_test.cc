@@ -48,12 +48,13 @@ constexpr int kTopics = 20;
 constexpr int kQueuesPerTopic = 8;
 constexpr int kPullsPerClient = 10;
 constexpr int kPulls = kClients * kPullsPerClient;
-constexpr int kWakeRounds = 24;                // one message each, to a queue of its own
-constexpr auto kSuspend = 15s;                 // the broker's suspendMaxTimeMillis by default
-constexpr auto kWakeBound = 2s;                // every woken pull answers within this
-constexpr auto kSilenceWindow = 300ms;         // nobody else hears anything within this
-constexpr rlim_t kShellSoftLimit = 1024;       // what the servers are started with
-constexpr double kHeartbeatRoundCpuMax = 1.0;  // broker CPU seconds for 1,000 heartbeats
+constexpr int kWakeRounds = 24;           // one message each, to a queue of its own
+constexpr auto kSuspend = 15s;            // the broker's suspendMaxTimeMillis by default
+constexpr auto kWakeBound = 2s;           // every woken pull answers within this
+constexpr auto kSilenceWindow = 300ms;    // nobody else hears anything within this
+constexpr rlim_t kShellSoftLimit = 1024;  // what the servers are started with
+constexpr int kHeartbeatRounds = 10;
+constexpr double kHeartbeatRoundCpuMax = 0.5;  // broker CPU seconds for 1,000 heartbeats
 constexpr double kQuietCpuMax = 0.25;          // broker CPU seconds in 2 s with nothing to do
 
 std::string topic_name(int t) {
@@ -248,12 +249,6 @@ class ManyClientsProcessTest : public ::testing::Test {
     return -1;
   }
 
-  double cpu_of_heartbeat_round() {
-    const double before = process_cpu_seconds(broker_pid_);
-    round_trip_all(heartbeat_of);
-    return process_cpu_seconds(broker_pid_) - before;
-  }
-
   // Sends a message to `q` and waits for the pulls held on it; returns their wake latencies (ms,
   // from the send to the answer) and re-issues each at the next offset, so 10,000 stay held.
   void wake_one_queue(QueueRef q, std::vector<double>& latencies_ms) {
@@ -369,10 +364,12 @@ TEST_F(ManyClientsProcessTest, ThousandClientsTenThousandHeldPulls) {
   EXPECT_TRUE(readable(2000ms).empty());
   const double quiet_cpu = process_cpu_seconds(broker_pid_) - quiet_before;
   EXPECT_LT(quiet_cpu, kQuietCpuMax);
-  std::vector<double> round_cpu;
-  for (int r = 0; r < 3; ++r)
-    round_cpu.push_back(cpu_of_heartbeat_round());
-  const double heartbeat_cpu = percentile(round_cpu, 0.5);
+  // /proc counts CPU in 10 ms ticks: ten rounds make the figure per round finer than a tick.
+  const double rounds_before = process_cpu_seconds(broker_pid_);
+  for (int r = 0; r < kHeartbeatRounds; ++r)
+    round_trip_all(heartbeat_of);
+  const double heartbeat_cpu =
+      (process_cpu_seconds(broker_pid_) - rounds_before) / kHeartbeatRounds;
   EXPECT_LT(heartbeat_cpu, kHeartbeatRoundCpuMax);
 
   // A member joins group-7 and leaves: its two members hear of it each time, nobody else does.
@@ -431,13 +428,13 @@ TEST_F(ManyClientsProcessTest, ThousandClientsTenThousandHeldPulls) {
   std::printf(
       "many clients: %d connections, %d groups, %d held pulls on %d queues\n"
       "  wake latency with %d held: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu pulls, %d rounds)\n"
-      "  broker CPU per heartbeat round of %d: %.3f s (median of 3); quiet 2 s: %.3f s\n"
+      "  broker CPU per heartbeat round of %d: %.4f s (mean of %d); quiet 2 s: %.3f s\n"
       "  RssAnon: idle %lld KiB, +%.1f KiB per connection, +%.2f KiB per held pull; fds %lld\n"
       "  test time %.1f s\n",
       kClients, kGroups, kPulls, kTopics * kQueuesPerTopic, kPulls, percentile(wake_ms, 0.5),
       percentile(wake_ms, 0.99), percentile(wake_ms, 1.0), wake_ms.size(), kWakeRounds, kClients,
-      heartbeat_cpu, quiet_cpu, static_cast<long long>(idle.rss_anon_kib), rss_per_connection_kib,
-      rss_per_pull_kib, static_cast<long long>(connected.open_fds),
+      heartbeat_cpu, kHeartbeatRounds, quiet_cpu, static_cast<long long>(idle.rss_anon_kib),
+      rss_per_connection_kib, rss_per_pull_kib, static_cast<long long>(connected.open_fds),
       std::chrono::duration<double>(Clock::now() - test_started).count());
 }
 
@@ -476,6 +473,8 @@ TEST_F(ManyClientsProcessTest, OutOfDescriptorsWaitsWithoutSpinningAndRecovers) 
   }
   const double waiting_cpu = process_cpu_seconds(broker_pid_) - cpu_before;
   EXPECT_LT(waiting_cpu, 0.3) << "the accept loop spins while out of descriptors";
+  std::printf("out of descriptors: %zu of %d clients served at first, broker CPU %.2f s in 1 s\n",
+              served.size(), kClientsTried, waiting_cpu);
   ASSERT_GT(served.size(), 0u);
   ASSERT_LT(served.size(), static_cast<size_t>(kClientsTried)) << "nobody had to wait";
 
