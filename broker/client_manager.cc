@@ -218,20 +218,25 @@ std::shared_ptr<remoting::Connection> ClientManager::producer_connection(const s
   return nullptr;
 }
 
+size_t ClientManager::erase_expired_locked(bool producer, const std::string& group,
+                                           std::map<std::string, Member>& members, int64_t now_ms) {
+  size_t n = 0;
+  for (auto m = members.begin(); m != members.end();) {
+    if (now_ms - m->second.last_heartbeat_ms <= expiry_ms_) {
+      ++m;
+      continue;
+    }
+    reindex_locked({producer, group, m->first}, m->second.conn_id, nullptr);
+    m = members.erase(m);
+    ++n;
+  }
+  return n;
+}
+
 size_t ClientManager::drop_expired_locked(int64_t now_ms, std::vector<Notice>& notices) {
-  auto expired = [&](const Member& m) { return now_ms - m.last_heartbeat_ms > expiry_ms_; };
   size_t n = 0;
   for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
-    size_t dropped = 0;
-    for (auto m = g->second.clients.begin(); m != g->second.clients.end();) {
-      if (!expired(m->second)) {
-        ++m;
-        continue;
-      }
-      reindex_locked({false, g->first, m->first}, m->second.conn_id, nullptr);
-      m = g->second.clients.erase(m);
-      ++dropped;
-    }
+    const size_t dropped = erase_expired_locked(false, g->first, g->second.clients, now_ms);
     n += dropped;
     if (dropped > 0 && !g->second.clients.empty()) {
       notices.push_back(notice_locked(g->first, g->second));
@@ -239,14 +244,7 @@ size_t ClientManager::drop_expired_locked(int64_t now_ms, std::vector<Notice>& n
     g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
   }
   for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
-    for (auto m = p->second.clients.begin(); m != p->second.clients.end();) {
-      if (!expired(m->second)) {
-        ++m;
-        continue;
-      }
-      reindex_locked({true, p->first, m->first}, m->second.conn_id, nullptr);
-      m = p->second.clients.erase(m);
-    }
+    erase_expired_locked(true, p->first, p->second.clients, now_ms);
     p = p->second.clients.empty() ? producer_groups_.erase(p) : std::next(p);
   }
   return n;

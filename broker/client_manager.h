@@ -102,6 +102,10 @@ class ClientManager {
   // of the consumer groups that changed go to `notices`. Returns how many consumers left. Under
   // mu_.
   size_t drop_expired_locked(int64_t now_ms, std::vector<Notice>& notices);
+  // Erases the members of `group` not heard from since `now_ms - expiry_ms_`; returns how many.
+  // Under mu_.
+  size_t erase_expired_locked(bool producer, const std::string& group,
+                              std::map<std::string, Member>& members, int64_t now_ms);
   static void send(const std::vector<Notice>& notices);
   // A membership, as the index by connection names it.
   struct MemberKey {
