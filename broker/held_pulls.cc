@@ -26,18 +26,15 @@ std::vector<HeldPulls::Ticket> HeldPulls::take_ready(std::string_view topic, uin
   return ready;
 }
 
-bool HeldPulls::take(Ticket ticket) {
+std::optional<commitlog::TopicQueueKey> HeldPulls::take(Ticket ticket) {
   auto it = where_.find(ticket);
-  if (it == where_.end()) return false;
+  if (it == where_.end()) return std::nullopt;
   auto [queue, at] = it->second;
   where_.erase(it);
+  commitlog::TopicQueueKey key = queue->first;
   queue->second.erase(at);
-  if (queue->second.empty()) {
-    // By iterator: erasing by a key that lives in the node being erased would read freed memory.
-    queues_.erase(
-        queues_.find(commitlog::TopicQueueRef{queue->first.topic, queue->first.queue_id}));
-  }
-  return true;
+  if (queue->second.empty()) queues_.erase(key);
+  return key;
 }
 
 std::vector<HeldPulls::Ticket> HeldPulls::take_all() {

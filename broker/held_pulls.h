@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,8 +27,9 @@ class HeldPulls {
   // Takes the pulls on (topic, queue) that `max_offset` satisfies (their offset is below it),
   // lowest offset first.
   std::vector<Ticket> take_ready(std::string_view topic, uint32_t queue_id, uint64_t max_offset);
-  // Takes one pull (its suspend time ran out); false when an arrival took it first.
-  bool take(Ticket ticket);
+  // Takes one pull (its suspend time ran out) and says which queue it waited on; nullopt when
+  // an arrival took it first.
+  std::optional<commitlog::TopicQueueKey> take(Ticket ticket);
   // Takes every pull (shutdown).
   std::vector<Ticket> take_all();
 

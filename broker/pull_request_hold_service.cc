@@ -1,5 +1,7 @@
 #include "broker/pull_request_hold_service.h"
 
+#include <algorithm>
+
 namespace comet::broker {
 
 PullRequestHoldService::PullRequestHoldService(asio::io_context& io, MaxOffsetFn max_offset)
@@ -9,8 +11,10 @@ void PullRequestHoldService::hold(std::string topic, uint32_t queue_id, uint64_t
                                   std::chrono::milliseconds timeout, Retry retry) {
   asio::post(strand_, [this, topic = std::move(topic), queue_id, offset, timeout,
                        retry = std::move(retry)]() mutable {
+    watch(topic, queue_id);
     // A message may have arrived between the empty pull and now: then answer at once.
     if (max_offset_(topic, queue_id) > offset) {
+      unwatch(topic, queue_id, 1);
       retry();
       return;
     }
@@ -25,9 +29,34 @@ void PullRequestHoldService::hold(std::string topic, uint32_t queue_id, uint64_t
   });
 }
 
+void PullRequestHoldService::watch(const std::string& topic, uint32_t queue_id) {
+  std::unique_lock lock(watched_mu_);
+  auto it = watched_.find(commitlog::TopicQueueRef{topic, queue_id});
+  if (it == watched_.end())
+    it = watched_.emplace(commitlog::TopicQueueKey{topic, queue_id}, 0).first;
+  ++it->second;
+}
+
+void PullRequestHoldService::unwatch(std::string_view topic, uint32_t queue_id, size_t pulls) {
+  if (pulls == 0) return;
+  std::unique_lock lock(watched_mu_);
+  auto it = watched_.find(commitlog::TopicQueueRef{topic, queue_id});
+  if (it == watched_.end()) return;
+  it->second -= std::min(it->second, pulls);
+  if (it->second == 0) watched_.erase(it);
+}
+
+bool PullRequestHoldService::watched(std::string_view topic, uint32_t queue_id) const {
+  std::shared_lock lock(watched_mu_);
+  return watched_.contains(commitlog::TopicQueueRef{topic, queue_id});
+}
+
 void PullRequestHoldService::expire(HeldPulls::Ticket ticket) {
   // An arrival may have taken it after the timer fired but before this ran.
-  if (index_.take(ticket)) retry(ticket);
+  if (auto queue = index_.take(ticket)) {
+    unwatch(queue->topic, queue->queue_id, 1);
+    retry(ticket);
+  }
 }
 
 void PullRequestHoldService::retry(HeldPulls::Ticket ticket) {
@@ -40,14 +69,21 @@ void PullRequestHoldService::retry(HeldPulls::Ticket ticket) {
 
 void PullRequestHoldService::notify_arrival(std::string_view topic, uint32_t queue_id,
                                             uint64_t max_offset) {
+  if (!watched(topic, queue_id)) return;
   asio::post(strand_, [this, topic = std::string(topic), queue_id, max_offset] {
-    for (HeldPulls::Ticket ticket : index_.take_ready(topic, queue_id, max_offset))
+    const auto ready = index_.take_ready(topic, queue_id, max_offset);
+    unwatch(topic, queue_id, ready.size());
+    for (HeldPulls::Ticket ticket : ready)
       retry(ticket);
   });
 }
 
 void PullRequestHoldService::wake_all() {
   asio::post(strand_, [this] {
+    {
+      std::unique_lock lock(watched_mu_);
+      watched_.clear();
+    }
     for (HeldPulls::Ticket ticket : index_.take_all())
       retry(ticket);
   });

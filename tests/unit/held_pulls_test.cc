@@ -48,10 +48,14 @@ TEST(HeldPulls, ATimedOutPullLeavesByItsTicketOnce) {
   HeldPulls held;
   const auto first = held.add("T", 0, 1);
   const auto second = held.add("T", 0, 1);
-  EXPECT_TRUE(held.take(first));
-  EXPECT_FALSE(held.take(first)) << "already gone";
+  auto queue = held.take(first);
+  ASSERT_TRUE(queue.has_value());
+  EXPECT_EQ(queue->topic, "T");
+  EXPECT_EQ(queue->queue_id, 0u);
+  EXPECT_FALSE(held.take(first).has_value()) << "already gone";
   EXPECT_EQ(held.take_ready("T", 0, 2), Tickets{second});
-  EXPECT_FALSE(held.take(second)) << "the arrival took it first: its timer must not retry it";
+  EXPECT_FALSE(held.take(second).has_value())
+      << "the arrival took it first: its timer must not retry it";
   EXPECT_EQ(held.queues(), 0u);
 }
 
