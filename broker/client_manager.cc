@@ -86,15 +86,41 @@ bool ClientManager::heartbeat(const protocol::HeartbeatRequestT& hb, int64_t now
       Group& g = consumer_groups_[c->group_name];
       g.data = *c;
       auto [it, joined] = g.clients.try_emplace(hb.client_id);
+      const remoting::Connection* before = it->second.conn_id;
       update_member(it->second, hb, now_ms, conn);
+      if (before != it->second.conn_id) {
+        reindex_locked({false, c->group_name, hb.client_id}, before, it->second.conn_id);
+      }
       if (joined) notices.push_back(notice_locked(c->group_name, g));
     }
     for (const auto& p : hb.producer_groups) {
-      update_member(producer_groups_[p].clients[hb.client_id], hb, now_ms, conn);
+      Member& m = producer_groups_[p].clients[hb.client_id];
+      const remoting::Connection* before = m.conn_id;
+      update_member(m, hb, now_ms, conn);
+      if (before != m.conn_id) reindex_locked({true, p, hb.client_id}, before, m.conn_id);
     }
   }
   send(notices);
   return !notices.empty();
+}
+
+void ClientManager::reindex_locked(const MemberKey& key, const remoting::Connection* before,
+                                   const remoting::Connection* after) {
+  if (before == after) return;
+  if (auto it = members_by_conn_.find(before); before != nullptr && it != members_by_conn_.end()) {
+    it->second.erase(key);
+    if (it->second.empty()) members_by_conn_.erase(it);
+  }
+  if (after != nullptr) members_by_conn_[after].insert(key);
+}
+
+bool ClientManager::erase_consumer_locked(std::map<std::string, Group>::iterator g,
+                                          const std::string& id) {
+  auto m = g->second.clients.find(id);
+  if (m == g->second.clients.end()) return false;
+  reindex_locked({false, g->first, id}, m->second.conn_id, nullptr);
+  g->second.clients.erase(m);
+  return true;
 }
 
 void ClientManager::unregister(const std::string& client_id, const std::string& consumer_group,
@@ -103,13 +129,16 @@ void ClientManager::unregister(const std::string& client_id, const std::string& 
   {
     std::lock_guard lock(mu_);
     if (auto it = consumer_groups_.find(consumer_group); it != consumer_groups_.end()) {
-      if (it->second.clients.erase(client_id) > 0) {
+      if (erase_consumer_locked(it, client_id)) {
         notices.push_back(notice_locked(consumer_group, it->second));
       }
       if (it->second.clients.empty()) consumer_groups_.erase(it);
     }
     if (auto it = producer_groups_.find(producer_group); it != producer_groups_.end()) {
-      it->second.clients.erase(client_id);
+      if (auto m = it->second.clients.find(client_id); m != it->second.clients.end()) {
+        reindex_locked({true, producer_group, client_id}, m->second.conn_id, nullptr);
+        it->second.clients.erase(m);
+      }
       if (it->second.clients.empty()) producer_groups_.erase(it);
     }
   }
@@ -131,6 +160,17 @@ std::optional<protocol::ConsumerDataT> ClientManager::subscription(const std::st
   auto it = consumer_groups_.find(group);
   if (it == consumer_groups_.end()) return std::nullopt;
   return it->second.data;
+}
+
+std::optional<std::string> ClientManager::subscription_expression(const std::string& group,
+                                                                  const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  auto it = consumer_groups_.find(group);
+  if (it == consumer_groups_.end()) return std::nullopt;
+  for (const auto& sub : it->second.data.subscriptions) {
+    if (sub && sub->topic == topic) return sub->expression;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> ClientManager::consumer_groups() const {
@@ -178,11 +218,25 @@ std::shared_ptr<remoting::Connection> ClientManager::producer_connection(const s
   return nullptr;
 }
 
-template <typename Gone>
-size_t ClientManager::drop_members_locked(Gone gone, std::vector<Notice>& notices) {
+size_t ClientManager::erase_expired_locked(bool producer, const std::string& group,
+                                           std::map<std::string, Member>& members, int64_t now_ms) {
+  size_t n = 0;
+  for (auto m = members.begin(); m != members.end();) {
+    if (now_ms - m->second.last_heartbeat_ms <= expiry_ms_) {
+      ++m;
+      continue;
+    }
+    reindex_locked({producer, group, m->first}, m->second.conn_id, nullptr);
+    m = members.erase(m);
+    ++n;
+  }
+  return n;
+}
+
+size_t ClientManager::drop_expired_locked(int64_t now_ms, std::vector<Notice>& notices) {
   size_t n = 0;
   for (auto g = consumer_groups_.begin(); g != consumer_groups_.end();) {
-    const size_t dropped = std::erase_if(g->second.clients, gone);
+    const size_t dropped = erase_expired_locked(false, g->first, g->second.clients, now_ms);
     n += dropped;
     if (dropped > 0 && !g->second.clients.empty()) {
       notices.push_back(notice_locked(g->first, g->second));
@@ -190,7 +244,7 @@ size_t ClientManager::drop_members_locked(Gone gone, std::vector<Notice>& notice
     g = g->second.clients.empty() ? consumer_groups_.erase(g) : std::next(g);
   }
   for (auto p = producer_groups_.begin(); p != producer_groups_.end();) {
-    std::erase_if(p->second.clients, gone);
+    erase_expired_locked(true, p->first, p->second.clients, now_ms);
     p = p->second.clients.empty() ? producer_groups_.erase(p) : std::next(p);
   }
   return n;
@@ -201,8 +255,7 @@ size_t ClientManager::scan_expired(int64_t now_ms) {
   size_t n = 0;
   {
     std::lock_guard lock(mu_);
-    n = drop_members_locked(
-        [&](const auto& kv) { return now_ms - kv.second.last_heartbeat_ms > expiry_ms_; }, notices);
+    n = drop_expired_locked(now_ms, notices);
   }
   send(notices);
   return n;
@@ -214,7 +267,29 @@ size_t ClientManager::connection_closed(const remoting::Connection* conn) {
   size_t n = 0;
   {
     std::lock_guard lock(mu_);
-    n = drop_members_locked([&](const auto& kv) { return kv.second.conn_id == conn; }, notices);
+    auto heard = members_by_conn_.extract(conn);
+    if (heard.empty()) return 0;
+    std::set<std::string> changed;  // consumer groups that lost a member
+    for (const MemberKey& key : heard.mapped()) {
+      if (key.producer) {
+        if (auto p = producer_groups_.find(key.group); p != producer_groups_.end()) {
+          p->second.clients.erase(key.client_id);
+          if (p->second.clients.empty()) producer_groups_.erase(p);
+        }
+      } else if (auto g = consumer_groups_.find(key.group);
+                 g != consumer_groups_.end() && g->second.clients.erase(key.client_id) > 0) {
+        ++n;
+        changed.insert(key.group);
+      }
+    }
+    for (const std::string& name : changed) {
+      auto g = consumer_groups_.find(name);
+      if (g->second.clients.empty()) {
+        consumer_groups_.erase(g);
+      } else {
+        notices.push_back(notice_locked(name, g->second));
+      }
+    }
   }
   send(notices);
   return n;

@@ -8,6 +8,12 @@
 // (NOTIFY_CONSUMER_IDS_CHANGED, as RocketMQ does) and rebalances at once rather than at its next
 // periodic rebalance: until then a member that joined and one that has not yet given up its
 // queues would both consume them.
+//
+// Costs, with a thousand clients in hundreds of groups: a heartbeat costs what that client's
+// groups and subscriptions are (map lookups by group and client id), a membership change notifies
+// that group's members only, and a closed connection costs the members heard on it, found through
+// an index by connection rather than by walking every group. Only the expiry scan (every
+// heartbeatIntervalMs) walks every member.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +21,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "remoting/connection.h"
@@ -36,6 +44,10 @@ class ClientManager {
   // Client ids of a consumer group, sorted (every member sorts the same way to rebalance).
   std::vector<std::string> consumers(const std::string& group) const;
   std::optional<protocol::ConsumerDataT> subscription(const std::string& group) const;
+  // The expression group `group`'s last heartbeat subscribed `topic` with (without copying the
+  // group's other subscriptions: RocketMQ's push consumers ask this on every pull).
+  std::optional<std::string> subscription_expression(const std::string& group,
+                                                     const std::string& topic) const;
   std::vector<std::string> consumer_groups() const;
   // The open connections of the members of consumer group `group` (an admin reset tells each of
   // them its new offsets).
@@ -86,15 +98,34 @@ class ClientManager {
   };
   // The notice of a change to `g`: its members' live connections.
   static Notice notice_locked(const std::string& name, const Group& g);
-  // Drops the members `gone` names from every group; the notices of the consumer groups that
-  // changed go to `notices`. Returns how many consumers left. Under mu_.
-  template <typename Gone>
-  size_t drop_members_locked(Gone gone, std::vector<Notice>& notices);
+  // Drops the members not heard from since `now_ms - expiry_ms_` from every group; the notices
+  // of the consumer groups that changed go to `notices`. Returns how many consumers left. Under
+  // mu_.
+  size_t drop_expired_locked(int64_t now_ms, std::vector<Notice>& notices);
+  // Erases the members of `group` not heard from since `now_ms - expiry_ms_`; returns how many.
+  // Under mu_.
+  size_t erase_expired_locked(bool producer, const std::string& group,
+                              std::map<std::string, Member>& members, int64_t now_ms);
   static void send(const std::vector<Notice>& notices);
+  // A membership, as the index by connection names it.
+  struct MemberKey {
+    bool producer = false;
+    std::string group;
+    std::string client_id;
+    auto operator<=>(const MemberKey&) const = default;
+  };
+  // Keeps members_by_conn_ exact: `key` moves from connection `before` to `after` (either null).
+  void reindex_locked(const MemberKey& key, const remoting::Connection* before,
+                      const remoting::Connection* after);
+  // Takes consumer `id` out of group `g`; returns true when it was a member. Under mu_.
+  bool erase_consumer_locked(std::map<std::string, Group>::iterator g, const std::string& id);
   const int64_t expiry_ms_;
   mutable std::mutex mu_;
   std::map<std::string, Group> consumer_groups_;
   std::map<std::string, ProducerGroup> producer_groups_;
+  // The members whose last heartbeat came on each connection (Member::conn_id), so that a closed
+  // connection drops them without a walk over every group.
+  std::unordered_map<const remoting::Connection*, std::set<MemberKey>> members_by_conn_;
 };
 
 }  // namespace comet::broker

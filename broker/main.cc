@@ -14,6 +14,7 @@
 
 #include "broker/broker_controller.h"
 #include "common/logging.h"
+#include "common/open_files_limit.h"
 
 namespace {
 
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
     std::cerr << "comet-broker: bad configuration: " << config.status().to_string() << "\n";
     return 2;
   }
+  // Before the store opens its files and clients connect: each holds a descriptor.
+  raise_and_log_open_files_limit("broker");
   auto broker = broker::BrokerController::create(*config);
   if (!broker.is_ok()) {
     std::cerr << "comet-broker: " << broker.status().to_string() << "\n";

@@ -89,12 +89,7 @@ void PullMessageProcessor::process(const ConnectionPtr& conn, RemotingCommand re
 std::optional<std::string> PullMessageProcessor::group_subscription(
     const std::string& group, const std::string& topic) const {
   if (ctx_.clients == nullptr) return std::nullopt;
-  auto data = ctx_.clients->subscription(group);
-  if (!data) return std::nullopt;
-  for (const auto& sub : data->subscriptions) {
-    if (sub && sub->topic == topic) return sub->expression;
-  }
-  return std::nullopt;
+  return ctx_.clients->subscription_expression(group, topic);
 }
 
 void PullMessageProcessor::pull(const ConnectionPtr& conn,

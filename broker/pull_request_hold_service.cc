@@ -1,5 +1,7 @@
 #include "broker/pull_request_hold_service.h"
 
+#include <algorithm>
+
 namespace comet::broker {
 
 PullRequestHoldService::PullRequestHoldService(asio::io_context& io, MaxOffsetFn max_offset)
@@ -9,72 +11,81 @@ void PullRequestHoldService::hold(std::string topic, uint32_t queue_id, uint64_t
                                   std::chrono::milliseconds timeout, Retry retry) {
   asio::post(strand_, [this, topic = std::move(topic), queue_id, offset, timeout,
                        retry = std::move(retry)]() mutable {
+    watch(topic, queue_id);
     // A message may have arrived between the empty pull and now: then answer at once.
     if (max_offset_(topic, queue_id) > offset) {
+      unwatch(topic, queue_id, 1);
       retry();
       return;
     }
-    auto h = std::make_shared<Held>(
-        Held{offset, std::make_shared<asio::steady_timer>(strand_), std::move(retry)});
-    h->timer->expires_after(timeout);
-    commitlog::TopicQueueKey key{std::move(topic), queue_id};
-    h->timer->async_wait([this, key, weak = std::weak_ptr<Held>(h)](std::error_code ec) {
-      if (ec) return;  // woken by an arrival
-      auto h = weak.lock();
-      if (!h) return;
-      auto it = held_.find(key);
-      if (it == held_.end()) return;
-      auto& list = it->second;
-      auto pos = std::find(list.begin(), list.end(), h);
-      if (pos == list.end()) return;
-      list.erase(pos);
-      if (list.empty()) held_.erase(it);
-      held_count_.fetch_sub(1, std::memory_order_relaxed);
-      h->retry();
+    const HeldPulls::Ticket ticket = index_.add(std::move(topic), queue_id, offset);
+    auto timer = std::make_unique<asio::steady_timer>(strand_);
+    timer->expires_after(timeout);
+    timer->async_wait([this, ticket](std::error_code ec) {
+      if (!ec) expire(ticket);  // else cancelled: an arrival retried it
     });
-    held_[key].push_back(std::move(h));
+    waiting_.emplace(ticket, Waiting{std::move(timer), std::move(retry)});
     held_count_.fetch_add(1, std::memory_order_relaxed);
   });
 }
 
-void PullRequestHoldService::notify_arrival(std::string_view topic, uint32_t queue_id,
-                                            uint64_t max_offset) {
-  asio::post(strand_, [this, key = commitlog::TopicQueueKey{std::string(topic), queue_id},
-                       max_offset] { fire(key, max_offset); });
+void PullRequestHoldService::watch(const std::string& topic, uint32_t queue_id) {
+  std::unique_lock lock(watched_mu_);
+  auto it = watched_.find(commitlog::TopicQueueRef{topic, queue_id});
+  if (it == watched_.end())
+    it = watched_.emplace(commitlog::TopicQueueKey{topic, queue_id}, 0).first;
+  ++it->second;
 }
 
-void PullRequestHoldService::fire(const commitlog::TopicQueueKey& key, uint64_t max_offset) {
-  auto it = held_.find(key);
-  if (it == held_.end()) return;
-  std::vector<std::shared_ptr<Held>> ready;
-  auto& list = it->second;
-  for (auto h = list.begin(); h != list.end();) {
-    if (max_offset > (*h)->offset) {
-      ready.push_back(std::move(*h));
-      h = list.erase(h);
-    } else {
-      ++h;
-    }
+void PullRequestHoldService::unwatch(std::string_view topic, uint32_t queue_id, size_t pulls) {
+  if (pulls == 0) return;
+  std::unique_lock lock(watched_mu_);
+  auto it = watched_.find(commitlog::TopicQueueRef{topic, queue_id});
+  if (it == watched_.end()) return;
+  it->second -= std::min(it->second, pulls);
+  if (it->second == 0) watched_.erase(it);
+}
+
+bool PullRequestHoldService::watched(std::string_view topic, uint32_t queue_id) const {
+  std::shared_lock lock(watched_mu_);
+  return watched_.contains(commitlog::TopicQueueRef{topic, queue_id});
+}
+
+void PullRequestHoldService::expire(HeldPulls::Ticket ticket) {
+  // An arrival may have taken it after the timer fired but before this ran.
+  if (auto queue = index_.take(ticket)) {
+    unwatch(queue->topic, queue->queue_id, 1);
+    retry(ticket);
   }
-  if (list.empty()) held_.erase(it);
-  held_count_.fetch_sub(ready.size(), std::memory_order_relaxed);
-  for (auto& h : ready) {
-    h->timer->cancel();
-    h->retry();
-  }
+}
+
+void PullRequestHoldService::retry(HeldPulls::Ticket ticket) {
+  auto node = waiting_.extract(ticket);
+  if (node.empty()) return;
+  held_count_.fetch_sub(1, std::memory_order_relaxed);
+  node.mapped().timer->cancel();
+  node.mapped().retry();
+}
+
+void PullRequestHoldService::notify_arrival(std::string_view topic, uint32_t queue_id,
+                                            uint64_t max_offset) {
+  if (!watched(topic, queue_id)) return;
+  asio::post(strand_, [this, topic = std::string(topic), queue_id, max_offset] {
+    const auto ready = index_.take_ready(topic, queue_id, max_offset);
+    unwatch(topic, queue_id, ready.size());
+    for (HeldPulls::Ticket ticket : ready)
+      retry(ticket);
+  });
 }
 
 void PullRequestHoldService::wake_all() {
   asio::post(strand_, [this] {
-    auto all = std::move(held_);
-    held_.clear();
-    for (auto& [_, list] : all) {
-      held_count_.fetch_sub(list.size(), std::memory_order_relaxed);
-      for (auto& h : list) {
-        h->timer->cancel();
-        h->retry();
-      }
+    {
+      std::unique_lock lock(watched_mu_);
+      watched_.clear();
     }
+    for (HeldPulls::Ticket ticket : index_.take_all())
+      retry(ticket);
   });
 }
 

@@ -1,19 +1,25 @@
 // Long polling: a pull that finds nothing new is held until a message arrives on its queue
 // (woken by the store's dispatcher through notify_arrival) or its suspend time runs out, then
 // retried once. Everything runs on one strand; a timer per held pull bounds the wait. No polling.
+// Which pulls wait where is HeldPulls' index: an arrival costs the pulls on its own queue. The
+// dispatcher reports every queue a batch of messages touched; only a queue with a pull held (or
+// being held) costs a post to the strand, the others one shared-locked lookup (a producer over
+// 10,000 topics with nobody waiting would otherwise post once a message).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <unordered_map>
 
 #include <asio.hpp>
 
-#include "commitlog/commit_log.h"
+#include "broker/held_pulls.h"
 
 namespace comet::broker {
 
@@ -36,17 +42,28 @@ class PullRequestHoldService {
   size_t held() const { return held_count_.load(std::memory_order_relaxed); }
 
  private:
-  struct Held {
-    uint64_t offset;
-    std::shared_ptr<asio::steady_timer> timer;
+  struct Waiting {
+    std::unique_ptr<asio::steady_timer> timer;  // the suspend time
     Retry retry;
   };
-  void fire(const commitlog::TopicQueueKey& key, uint64_t max_offset);
+  // The gate notify_arrival reads: watch before a pull's max offset is checked, unwatch once it
+  // left the index. A dispatcher that finds no watch read its queue's max offset after the
+  // watch's check would see it (both go through watched_mu_), so no arrival is lost.
+  void watch(const std::string& topic, uint32_t queue_id);
+  void unwatch(std::string_view topic, uint32_t queue_id, size_t pulls);
+  bool watched(std::string_view topic, uint32_t queue_id) const;
+  void expire(HeldPulls::Ticket ticket);
+  // Takes the pull of `ticket` out of waiting_, stops its timer and retries it.
+  void retry(HeldPulls::Ticket ticket);
 
   asio::strand<asio::io_context::executor_type> strand_;
   MaxOffsetFn max_offset_;
-  commitlog::TopicQueueMap<std::vector<std::shared_ptr<Held>>> held_;  // strand only
+  HeldPulls index_;                                         // strand only
+  std::unordered_map<HeldPulls::Ticket, Waiting> waiting_;  // strand only
   std::atomic<size_t> held_count_{0};
+  mutable std::shared_mutex watched_mu_;
+  commitlog::TopicQueueMap<size_t> watched_;  // pulls held or being held, by queue; written on
+                                              // the strand
 };
 
 }  // namespace comet::broker

@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "common/logging.h"
+#include "common/open_files_limit.h"
 #include "common/properties.h"
 #include "namesrv/namesrv_config.h"
 #include "namesrv/namesrv_controller.h"
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
        comet::unknown_config_keys(comet::namesrv::NamesrvConfig::keys(), *props)) {
     log->warn("ignoring unknown configuration key '{}'", key);
   }
+
+  comet::raise_and_log_open_files_limit("namesrv");  // a connection per broker and client
 
   // Installed before the server starts, so a signal sent right after the ready line is seen.
   asio::io_context main_io;

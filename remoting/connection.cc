@@ -23,6 +23,11 @@ namespace {
 // Frames gathered into one write.
 constexpr size_t kMaxFramesPerWrite = 256;
 constexpr size_t kMaxBytesPerWrite = 4 * 1024 * 1024;
+// A connection's read buffer starts at kReadBufferMinBytes and doubles, up to kReadBufferBytes,
+// each time one read fills it: a busy producer soon takes many frames per syscall, while the
+// thousands of consumers that send a heartbeat or a pull now and then keep 16 KiB each (a
+// 256 KiB buffer for each of 1,000 clients was 256 MB of a broker's RSS).
+constexpr size_t kReadBufferMinBytes = 16 * 1024;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 
 // TLS writes go through a buffer of this size (Connection::write_tls).
@@ -281,7 +286,7 @@ awaitable<void> Connection::reader() {
   auto log = logger("remoting");
   // One recv fills the buffer with as many pipelined frames as have arrived; every complete
   // frame in it is handled before the next recv (syscalls are the cost that matters here).
-  std::vector<uint8_t> buf(kReadBufferBytes);
+  std::vector<uint8_t> buf(std::max(kReadBufferMinBytes, first_bytes_.size()));
   size_t begin = 0, end = 0;
   if (!first_bytes_.empty()) {  // read by accept_tls to tell TLS from plain
     std::memcpy(buf.data(), first_bytes_.data(), first_bytes_.size());
@@ -422,6 +427,9 @@ awaitable<void> Connection::reader() {
     }
     if (ec) break;
     end += n;
+    if (end == buf.size() && buf.size() < kReadBufferBytes) {
+      buf.resize(std::min(2 * buf.size(), kReadBufferBytes));  // more may be waiting
+    }
     last_read_.store(ticks_now(), std::memory_order_relaxed);
   }
   close();

@@ -6,6 +6,7 @@
 #include <asio/experimental/as_tuple.hpp>
 
 #include "common/logging.h"
+#include "common/open_files_limit.h"
 
 namespace comet::remoting {
 
@@ -14,7 +15,8 @@ using asio::experimental::as_tuple;
 RemotingServer::RemotingServer(ServerOptions options)
     : options_(std::move(options)),
       acceptor_(asio::make_strand(io_)),
-      deadline_timer_(acceptor_.get_executor()) {
+      deadline_timer_(acceptor_.get_executor()),
+      accept_retry_timer_(acceptor_.get_executor()) {
   if (!options_.connection.tls_refusals) {
     options_.connection.tls_refusals = std::make_shared<TlsRefusalLog>();
   }
@@ -73,9 +75,16 @@ asio::awaitable<void> RemotingServer::accept_loop() {
         co_await acceptor_.async_accept(asio::make_strand(io_), as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      log->warn("accept failed: {}", ec.message());
+      const auto step = accept_backoff_.on_failure(ec, std::chrono::steady_clock::now());
+      if (step.log) log_accept_failure(ec, step);
+      if (step.wait.count() > 0) {
+        accept_retry_timer_.expires_after(step.wait);
+        auto [waited] = co_await accept_retry_timer_.async_wait(as_tuple(asio::use_awaitable));
+        if (waited) co_return;  // stop() cancelled it
+      }
       continue;
     }
+    accept_backoff_.on_success();
     std::error_code ep_ec;
     const auto ep = socket.remote_endpoint(ep_ec);
     const std::string ip = ep_ec ? "?" : ep.address().to_string();
@@ -121,6 +130,21 @@ asio::awaitable<void> RemotingServer::accept_loop() {
     }
     conn->start();
   }
+}
+
+void RemotingServer::log_accept_failure(std::error_code ec, const AcceptBackoff::Step& step) {
+  auto log = logger("remoting");
+  if (!AcceptBackoff::out_of_resources(ec)) {
+    log->warn("accept failed ({} time(s) in the last second): {}", step.failures, ec.message());
+    return;
+  }
+  // Out of descriptors: say which limit, and that clients wait rather than get refused.
+  log->error(
+      "accept failed ({} time(s) in the last second): {} (errno {}) with {} connections open and "
+      "a descriptor limit (RLIMIT_NOFILE) of {}; new connections wait in the listen backlog, next "
+      "accept in {} ms",
+      step.failures, ec.message(), ec.value(), connection_count(), open_files_soft_limit(),
+      step.wait.count());
 }
 
 std::string RemotingServer::over_limit(const std::string& ip) const {
@@ -200,6 +224,7 @@ void RemotingServer::stop() {
       std::error_code ec;
       acceptor_.close(ec);
       deadline_timer_.cancel();
+      accept_retry_timer_.cancel();
       acceptor_closed.count_down();
     });
     acceptor_closed.wait();

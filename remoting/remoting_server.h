@@ -18,6 +18,7 @@
 
 #include <asio.hpp>
 
+#include "remoting/accept_backoff.h"
 #include "remoting/connection.h"
 #include "remoting/request_gate.h"
 
@@ -67,6 +68,7 @@ class RemotingServer {
   asio::awaitable<void> accept_loop();
   // Every so often: closes the connections overdue() names.
   asio::awaitable<void> deadline_loop();
+  void log_accept_failure(std::error_code ec, const AcceptBackoff::Step& step);
   // Under conns_mu_: why a new connection from `ip` is refused, or "".
   std::string over_limit(const std::string& ip) const;
   void dispatch(const std::shared_ptr<Connection>& conn, RemotingCommand cmd);
@@ -77,6 +79,9 @@ class RemotingServer {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer deadline_timer_;  // on the acceptor's strand
+  // accept_loop's wait after an accept() failed for want of descriptors; on the acceptor's strand.
+  asio::steady_timer accept_retry_timer_;
+  AcceptBackoff accept_backoff_;  // accept_loop only
   std::unordered_map<int32_t, Handler> handlers_;
   std::function<void(Connection*)> close_handler_;
   mutable std::mutex conns_mu_;

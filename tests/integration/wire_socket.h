@@ -64,6 +64,9 @@ class WireSocket {
     return Status::ok();
   }
 
+  // The socket, for a caller that polls many at once (-1 when closed).
+  int fd() const { return fd_; }
+
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;

@@ -145,6 +145,43 @@ TEST_F(ClientManagerProducers, AClosedConnectionTakesItsMembersOutOfTheirGroups)
   EXPECT_EQ(clients_.connection_closed(nullptr), 0u);
 }
 
+// The index by connection stays exact: a member that unregistered, expired or moved leaves its
+// old connection's list, so that connection's close drops nobody; among 300 groups a close drops
+// exactly the memberships heard on it.
+TEST_F(ClientManagerProducers, AClosedConnectionDropsOnlyWhatWasHeardOnIt) {
+  auto consumer_of = [](const std::string& id, std::vector<std::string> groups) {
+    protocol::HeartbeatRequestT hb;
+    hb.client_id = id;
+    for (auto& g : groups) {
+      auto cd = std::make_unique<protocol::ConsumerDataT>();
+      cd->group_name = std::move(g);
+      hb.consumers.push_back(std::move(cd));
+    }
+    return hb;
+  };
+  std::vector<ConnectionPtr> conns;
+  for (int i = 0; i < 300; ++i) {
+    conns.push_back(connection());
+    clients_.heartbeat(consumer_of("c" + std::to_string(i), {"g" + std::to_string(i)}), kT0,
+                       conns.back());
+  }
+  const ConnectionPtr multi = connection();
+  clients_.heartbeat(consumer_of("m", {"g1", "g2", "g3"}), kT0, multi);
+  EXPECT_EQ(clients_.connection_closed(multi.get()), 3u);
+  EXPECT_EQ(clients_.consumers("g2"), std::vector<std::string>{"c2"});
+  EXPECT_EQ(clients_.consumer_groups().size(), 300u);
+
+  clients_.unregister("c7", "g7", "");
+  EXPECT_EQ(clients_.connection_closed(conns[7].get()), 0u) << "c7 had unregistered";
+  clients_.heartbeat(consumer_of("c8", {"g8"}), kT0 + 1, conns[9]);  // c8 moved to conn 9
+  EXPECT_EQ(clients_.connection_closed(conns[8].get()), 0u);
+  clients_.scan_expired(kT0 + kExpiryMs + 1);  // all but c8, heard at kT0 + 1
+  EXPECT_EQ(clients_.consumer_groups(), std::vector<std::string>{"g8"});
+  EXPECT_EQ(clients_.connection_closed(conns[5].get()), 0u) << "c5 had expired";
+  EXPECT_EQ(clients_.connection_closed(conns[9].get()), 1u) << "c8, heard on conn 9";
+  EXPECT_TRUE(clients_.consumer_groups().empty());
+}
+
 }  // namespace
 }  // namespace comet::broker
 
