@@ -43,8 +43,11 @@ Status Status::from_errno(std::string_view what, int err) {
   std::string m(what);
   m += ": ";
   m += std::strerror(err);
-  const bool no_space = err == ENOSPC || err == EDQUOT;
-  return {no_space ? Code::kNoSpace : Code::kIOError, std::move(m)};
+  if (err == ENOSPC || err == EDQUOT) return {Code::kNoSpace, std::move(m)};
+  // Out of descriptors or memory is the process's state, not the disk's: the call may be
+  // retried, and the store must not turn read-only for it as for an I/O error.
+  if (err == EMFILE || err == ENFILE || err == ENOMEM) return {Code::kUnavailable, std::move(m)};
+  return {Code::kIOError, std::move(m)};
 }
 
 std::string Status::to_string() const {

@@ -48,7 +48,8 @@ class [[nodiscard]] Status {
   static Status permission_denied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   static Status no_space(std::string m) { return {Code::kNoSpace, std::move(m)}; }
   // An errno-carrying I/O failure: "<what>: <strerror(err)>"; kNoSpace for ENOSPC and EDQUOT
-  // (a full disk is a state to wait out, not a fault), kIOError otherwise.
+  // (a full disk is a state to wait out, not a fault), kUnavailable for EMFILE, ENFILE and ENOMEM
+  // (out of descriptors or memory: retried, not a fault of the disk), kIOError otherwise.
   static Status from_errno(std::string_view what, int err);
 
   bool is_ok() const { return code_ == Code::kOk; }

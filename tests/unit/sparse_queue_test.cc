@@ -1,6 +1,9 @@
 // What a ConsumeQueue costs: disk blocks for the units it holds, not its segment size; no
 // descriptor kept open; mappings only through the store's bounded cache, and none for loading.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -194,6 +197,39 @@ TEST(SparseConsumeQueue, TruncationPunchesTheCutOutOfTheFiles) {
   ASSERT_TRUE(again.truncate_by_physical(unit_for(0, 251).physical_offset).is_ok());
   EXPECT_EQ(again.max_offset(), 251u);
   EXPECT_FALSE(again.get(251).has_value());
+}
+
+// Out of descriptors is the process's state, not a disk fault: the flush fails as unavailable
+// (the store stays writable and retries), the units stay readable in memory, and the next flush
+// with descriptors to spare writes them.
+TEST(SparseConsumeQueue, AFlushOutOfDescriptorsFailsAsUnavailableAndTheNextOneWrites) {
+  TempDir dir;
+  ConsumeQueue cq("T", 0, dir.path(), 200 * 20);
+  ASSERT_TRUE(cq.load().is_ok());
+  for (uint64_t i = 0; i < 10; ++i)
+    ASSERT_TRUE(cq.put(i, unit_for(0, i)).is_ok());
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  int highest = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(e.path().filename().string()));
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(highest) + 1;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::vector<int> fillers;  // every descriptor left below the limit
+  for (int fd; fillers.size() < 4096 && (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    fillers.push_back(fd);
+  const Status failed = cq.flush();
+  for (int fd : fillers)
+    ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(failed.code(), Code::kUnavailable) << failed.to_string();
+  EXPECT_TRUE(cq.needs_flush());
+  EXPECT_EQ(cq.get(9), unit_for(0, 9));
+  ASSERT_TRUE(cq.flush().is_ok());
+  ConsumeQueue again("T", 0, dir.path(), 200 * 20);
+  ASSERT_TRUE(again.load().is_ok());
+  EXPECT_EQ(again.max_offset(), 10u);
 }
 
 }  // namespace
