@@ -12,9 +12,10 @@
 #include "common/logging.h"
 
 namespace comet::commitlog {
-namespace {
 
 namespace fs = std::filesystem;
+
+namespace {
 
 // A queue the store did not give a cache to (tests, tools) maps at most this many of its files.
 constexpr size_t kOwnMappings = 4;
