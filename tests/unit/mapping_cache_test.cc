@@ -20,6 +20,8 @@
 namespace comet::commitlog {
 namespace {
 
+using comet::testing::descriptors_under;
+using comet::testing::mappings_under;
 using comet::testing::TempDir;
 
 constexpr uint64_t kFileSize = 64 * 1024;
@@ -38,27 +40,6 @@ std::string make_file(const std::string& dir, uint64_t file) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(words.data()), kFileSize);
   return path;
-}
-
-// Mappings of files under `dir` in this process, from /proc/self/maps.
-int mappings_under(const std::string& dir) {
-  std::ifstream maps("/proc/self/maps");
-  int n = 0;
-  for (std::string line; std::getline(maps, line);) {
-    if (line.find(dir + "/") != std::string::npos) ++n;
-  }
-  return n;
-}
-
-// Descriptors of this process open on files under `dir`.
-int descriptors_under(const std::string& dir) {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const auto target = std::filesystem::read_symlink(e.path(), ec);
-    if (!ec && target.string().rfind(dir + "/", 0) == 0) ++n;
-  }
-  return n;
 }
 
 uint64_t read_word(const MappingPin& pin, uint64_t i) {

@@ -2,7 +2,6 @@
 // descriptor kept open; mappings only through the store's bounded cache, and none for loading.
 #include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,39 +15,18 @@
 
 #include "commitlog/consume_queue.h"
 #include "commitlog/mapping_cache.h"
+#include "common/process_usage.h"
 #include "test_util.h"
 
 namespace comet::commitlog {
 namespace {
 
 namespace fs = std::filesystem;
+using comet::testing::descriptors_under;
+using comet::testing::mappings_under;
 using comet::testing::TempDir;
 
 constexpr uint64_t kRocketMqSegment = 300000 * 20;  // mappedFileSizeConsumeQueue's default
-
-uint64_t allocated_bytes(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
-}
-
-int mappings_under(const std::string& dir) {
-  std::ifstream maps("/proc/self/maps");
-  int n = 0;
-  for (std::string line; std::getline(maps, line);) {
-    if (line.find(dir + "/") != std::string::npos) ++n;
-  }
-  return n;
-}
-
-int descriptors_under(const std::string& dir) {
-  int n = 0;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const auto target = fs::read_symlink(e.path(), ec);
-    if (!ec && target.string().rfind(dir + "/", 0) == 0) ++n;
-  }
-  return n;
-}
 
 CqUnit unit_for(uint64_t queue, uint64_t i) {
   return {queue * 1000000 + i * 100, 100, queue};
@@ -69,7 +47,7 @@ TEST(SparseConsumeQueue, AFewUnitsTakeAFewBlocksNotTheSegment) {
     EXPECT_FALSE(cq.needs_flush());
   }
   EXPECT_EQ(fs::file_size(file), kRocketMqSegment);  // the layout RocketMQ's tools expect
-  EXPECT_LE(allocated_bytes(file), 16u * 1024);
+  EXPECT_LE(disk_bytes_under(file), 16u * 1024);
   ConsumeQueue cq("T", 0, dir.path(), kRocketMqSegment);
   ASSERT_TRUE(cq.load().is_ok());
   EXPECT_EQ(cq.max_offset(), 3u);
@@ -100,11 +78,7 @@ TEST(SparseConsumeQueue, LoadingManyQueuesMapsNothingAndKeepsNoDescriptor) {
   }
   EXPECT_EQ(mappings_under(dir.path()), 0);
   EXPECT_EQ(descriptors_under(dir.path()), 0);
-  uint64_t disk = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
-    if (e.is_regular_file()) disk += allocated_bytes(e.path().string());
-  }
-  EXPECT_LE(disk, kQueues * 16 * 1024);  // versus 1.2 GB allocated before
+  EXPECT_LE(disk_bytes_under(dir.path()), kQueues * 16 * 1024);  // versus 1.2 GB allocated before
   // Reading maps through the cache, never more than its capacity.
   for (uint64_t q = 0; q < kQueues; ++q)
     ASSERT_EQ(loaded[q]->read(0, 10).size(), 5u);

@@ -98,4 +98,25 @@ inline std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Mappings of files under `dir` in this process (lines of /proc/self/maps naming one).
+inline int mappings_under(const std::string& dir) {
+  std::ifstream maps("/proc/self/maps");
+  int n = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(dir + "/") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// Descriptors of this process open on files under `dir`.
+inline int descriptors_under(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec);
+    if (!ec && target.string().rfind(dir + "/", 0) == 0) ++n;
+  }
+  return n;
+}
+
 }  // namespace comet::testing
