@@ -54,7 +54,7 @@ Rss rss_of(pid_t pid) {
   return r;
 }
 
-RemotingCommand create_topic(const std::string& topic) {
+RemotingCommand timer_topic_request(const std::string& topic) {
   auto req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC);
   protocol::UpdateTopicRequestT ext;
   ext.config = std::make_unique<protocol::TopicConfigT>();
@@ -210,7 +210,7 @@ int run_timers(int argc, char** argv) {
   }
   remoting::RemotingClient client;
   for (const char* topic : {"BenchTimers", "BenchDue"}) {
-    auto r = client.invoke(addr, create_topic(topic), 10s);
+    auto r = client.invoke(addr, timer_topic_request(topic), 10s);
     if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return 1;
   }
   const Rss idle = settled_rss((*broker)->pid());
