@@ -417,7 +417,8 @@ TEST(RouteInfoManager, HeartbeatAtTheRegisteredVersionRefreshesWithoutTheTable) 
   }
   ASSERT_TRUE(m.route("T2").has_value());
   EXPECT_EQ(find_queue(*m.route("T2"), "a")->read_queue_nums, 2);
-  const auto* live = live_of(m.cluster_info(), "a:1");
+  const auto info = m.cluster_info();  // live_of points into it
+  const auto* live = live_of(info, "a:1");
   ASSERT_NE(live, nullptr);
   EXPECT_EQ(live->full_registrations, 1);
   EXPECT_EQ(live->heartbeats, 5);
