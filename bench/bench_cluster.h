@@ -151,8 +151,4 @@ class BenchCluster {
   NetnsLab* lab_ = nullptr;
 };
 
-// process_cpu_seconds and process_rss_anon_kib: common/process_usage.h.
-using comet::process_cpu_seconds;
-using comet::process_rss_anon_kib;
-
 }  // namespace comet::bench

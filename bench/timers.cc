@@ -20,6 +20,7 @@
 #include "bench/bench_cluster.h"
 #include "common/args.h"
 #include "common/child_process.h"
+#include "common/process_usage.h"
 #include "common/record_codec.h"
 #include "remoting/remoting_client.h"
 
@@ -35,23 +36,6 @@ int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-struct Rss {
-  int64_t rss_kb = -1;
-  int64_t anon_kb = -1;
-  int64_t file_kb = -1;
-};
-
-Rss rss_of(pid_t pid) {
-  Rss r;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) r.rss_kb = std::stoll(line.substr(6));
-    if (line.rfind("RssAnon:", 0) == 0) r.anon_kb = std::stoll(line.substr(8));
-    if (line.rfind("RssFile:", 0) == 0) r.file_kb = std::stoll(line.substr(8));
-  }
-  return r;
 }
 
 RemotingCommand timer_topic_request(const std::string& topic) {
@@ -138,12 +122,12 @@ int64_t checkpointed_offset(const std::string& store) {
 
 // RSS once it stops moving (the broker pre-faults its CommitLog segment in the background after
 // start): two reads a second apart within 1 MiB, for at most 60 s.
-Rss settled_rss(pid_t pid) {
-  Rss last = rss_of(pid);
+ProcessUsage settled_rss(pid_t pid) {
+  ProcessUsage last = read_process_usage(pid);
   for (int i = 0; i < 60; ++i) {
     std::this_thread::sleep_for(1s);
-    const Rss now = rss_of(pid);
-    if (std::abs(now.rss_kb - last.rss_kb) < 1024) return now;
+    const ProcessUsage now = read_process_usage(pid);
+    if (std::abs(now.vm_rss_kib - last.vm_rss_kib) < 1024) return now;
     last = now;
   }
   return last;
@@ -213,7 +197,7 @@ int run_timers(int argc, char** argv) {
     auto r = client.invoke(addr, timer_topic_request(topic), 10s);
     if (!r.is_ok() || r->response_code() != ResponseCode::SUCCESS) return 1;
   }
-  const Rss idle = settled_rss((*broker)->pid());
+  const ProcessUsage idle = settled_rss((*broker)->pid());
 
   // Pending: due one to two hours ahead, spread so that every tick of the wheel holds some.
   const int64_t base = wall_ms() + 3'600'000;
@@ -228,7 +212,7 @@ int run_timers(int argc, char** argv) {
          std::chrono::steady_clock::now() < inserted_by) {
     std::this_thread::sleep_for(500ms);
   }
-  const Rss loaded = settled_rss((*broker)->pid());
+  const ProcessUsage loaded = settled_rss((*broker)->pid());
 
   // Restart with them pending.
   (*broker)->stop();
@@ -240,7 +224,7 @@ int run_timers(int argc, char** argv) {
   }
   const double restart_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - restart_start).count();
-  const Rss restarted = settled_rss((*broker)->pid());
+  const ProcessUsage restarted = settled_rss((*broker)->pid());
 
   // Lateness of a sample falling due over 10 s while the rest stays pending.
   const int64_t due_base = wall_ms() + 5'000;
@@ -275,12 +259,13 @@ int run_timers(int argc, char** argv) {
       "over idle)\n"
       "  restart:       {:.2f} s to ready; then VmRSS {} MiB, RssAnon {} MiB, RssFile {} MiB\n"
       "  lateness of {} of {} timers due over 10 s: p50 {} ms, p99 {} ms, max {} ms\n",
-      pending, send_s, failed, idle.rss_kb / 1024, idle.anon_kb / 1024, idle.file_kb / 1024,
-      loaded.rss_kb / 1024, loaded.anon_kb / 1024, loaded.file_kb / 1024,
-      (loaded.rss_kb - idle.rss_kb) / 1024, (loaded.anon_kb - idle.anon_kb) / 1024,
-      (loaded.file_kb - idle.file_kb) / 1024, restart_s, restarted.rss_kb / 1024,
-      restarted.anon_kb / 1024, restarted.file_kb / 1024, late.size(), sample, pct(50), pct(99),
-      late.empty() ? -1 : late.back());
+      pending, send_s, failed, idle.vm_rss_kib / 1024, idle.rss_anon_kib / 1024,
+      idle.rss_file_kib / 1024, loaded.vm_rss_kib / 1024, loaded.rss_anon_kib / 1024,
+      loaded.rss_file_kib / 1024, (loaded.vm_rss_kib - idle.vm_rss_kib) / 1024,
+      (loaded.rss_anon_kib - idle.rss_anon_kib) / 1024,
+      (loaded.rss_file_kib - idle.rss_file_kib) / 1024, restart_s, restarted.vm_rss_kib / 1024,
+      restarted.rss_anon_kib / 1024, restarted.rss_file_kib / 1024, late.size(), sample, pct(50),
+      pct(99), late.empty() ? -1 : late.back());
   (*broker)->stop();
   finish_run_dir(dir, keep, "timers");
   return failed == 0 && static_cast<int64_t>(late.size()) == sample ? 0 : 1;

@@ -26,6 +26,7 @@ ProcessUsage read_process_usage(pid_t pid) {
   ProcessUsage u;
   std::ifstream status(proc_path(pid, "status"));
   for (std::string line; std::getline(status, line);) {
+    if (int64_t v = kib_field(line, "VmRSS:"); v >= 0) u.vm_rss_kib = v;
     if (int64_t v = kib_field(line, "RssAnon:"); v >= 0) u.rss_anon_kib = v;
     if (int64_t v = kib_field(line, "RssFile:"); v >= 0) u.rss_file_kib = v;
     if (int64_t v = kib_field(line, "VmHWM:"); v >= 0) u.vm_hwm_kib = v;

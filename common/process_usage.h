@@ -12,6 +12,7 @@
 namespace comet {
 
 struct ProcessUsage {
+  int64_t vm_rss_kib = -1;    // VmRSS: all resident memory
   int64_t rss_anon_kib = -1;  // RssAnon: heap, stacks, anonymous mappings
   int64_t rss_file_kib = -1;  // RssFile: file pages mapped in (the store's segments)
   int64_t vm_hwm_kib = -1;    // VmHWM: peak resident set
