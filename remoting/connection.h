@@ -147,8 +147,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::string> client_handshake(const std::string& host,
                                                 std::chrono::steady_clock::time_point deadline);
   // Closes the socket at `deadline` unless the returned timer is cancelled first: bounds the
-  // bytes before a handshake and the handshake (Asio 1.22's TLS operations do not support
-  // per-operation cancellation; closing the socket ends them). `*fired` tells which happened.
+  // bytes before a handshake and the handshake (closing the socket ends whichever socket
+  // operation either waits on). `*fired` tells which happened.
   std::unique_ptr<asio::steady_timer> close_at(std::chrono::steady_clock::time_point deadline,
                                                std::shared_ptr<bool> fired);
   // A server refusal of a TLS or plain connection: logged (rate-limited) and closed.

@@ -4,75 +4,74 @@
 //
 // A server in permissive or enforcing mode reads a connection's first bytes itself to decide
 // (RocketMQ's TlsModeHandler peeks at the first byte the same way); those bytes then belong to
-// the TLS engine, which reads them again through PrefixedSocket before the socket.
+// the TLS engine, which reads them before the socket.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
-#include <utility>
+#include <tuple>
 #include <vector>
 
+#include <openssl/ssl.h>
 #include <asio.hpp>
-#include <asio/ssl.hpp>
+#include <asio/ssl/context.hpp>
 
 namespace comet::remoting {
 
-// A socket that returns `prefix` first, then reads the socket. The TLS stream's next layer: the
-// bytes a server read to detect TLS are handed to the engine without peeking.
-class PrefixedSocket {
+// TLS over a connected socket: OpenSSL's engine, fed and drained by this stream through a BIO
+// of its own (two byte buffers), so that one socket read hands the engine every record that has
+// arrived and one socket write sends every record a write made. Asio's ssl::stream moves one
+// 16 KiB record per socket operation and per handler through a 17 KiB BIO pair, an extra copy
+// each way; on a replication stream that was most of what TLS cost beyond the cipher.
+//
+// Reads and writes may be in flight together, on one strand: OpenSSL is only called between
+// socket operations, never while one is suspended. Records the engine writes while reading
+// (a TLS 1.3 key update's answer) wait for the next write's flush.
+class TlsStream {
  public:
-  using executor_type = asio::ip::tcp::socket::executor_type;
-  using lowest_layer_type = asio::ip::tcp::socket::lowest_layer_type;
+  enum class Role { kClient, kServer };
 
-  explicit PrefixedSocket(asio::ip::tcp::socket& socket, std::vector<uint8_t> prefix = {})
-      : socket_(&socket), prefix_(std::move(prefix)) {}
+  // `prefix`: bytes already read from the socket (a server's TLS detection), read first.
+  TlsStream(asio::ip::tcp::socket& socket, asio::ssl::context& context, Role role,
+            std::vector<uint8_t> prefix = {});
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
 
-  executor_type get_executor() { return socket_->get_executor(); }
-  lowest_layer_type& lowest_layer() { return socket_->lowest_layer(); }
+  SSL* native_handle() { return ssl_; }
+  // Client: send `host` as SNI (unless it is an address literal) and, with `verify`, require
+  // the server's certificate to name it (a DNS SAN, or an IP SAN for an address literal).
+  void expect_host(const std::string& host, bool verify);
 
-  template <typename MutableBuffers, typename Token>
-  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(std::error_code, size_t)>(
-        [this](auto handler, const MutableBuffers& bufs) {
-          if (offset_ == prefix_.size()) {
-            socket_->async_read_some(bufs, std::move(handler));
-            return;
-          }
-          const size_t n = asio::buffer_copy(bufs, asio::buffer(prefix_) + offset_);
-          offset_ += n;
-          if (offset_ == prefix_.size()) {  // replayed: give its memory back
-            std::vector<uint8_t>().swap(prefix_);
-            offset_ = 0;
-          }
-          // Completes later, never inside the initiating call (Asio's rule).
-          auto ex = asio::get_associated_executor(handler, socket_->get_executor());
-          asio::post(ex, [h = std::move(handler), n]() mutable { h(std::error_code(), n); });
-        },
-        token, buffers);
-  }
-
-  template <typename ConstBuffers, typename Token>
-  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return socket_->async_write_some(buffers, std::forward<Token>(token));
-  }
+  asio::awaitable<std::error_code> handshake();
+  // Decrypts into `space` every byte the records that have arrived hold (at least one byte;
+  // reads the socket only when none is buffered). End of stream or a TLS error: an error code.
+  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(asio::mutable_buffer space);
+  // Encrypts `n` bytes into records and writes them with one socket write.
+  asio::awaitable<std::error_code> write(const uint8_t* data, size_t n);
 
  private:
-  asio::ip::tcp::socket* socket_;
-  std::vector<uint8_t> prefix_;
-  size_t offset_ = 0;
+  friend struct TlsBio;
+  // Sends every byte the engine has written (out_) with socket writes.
+  asio::awaitable<std::error_code> flush();
+  // One socket read into in_, which grows (up to 256 KiB) each time a read fills it.
+  asio::awaitable<std::error_code> fill();
+  // The error of a failed SSL call whose SSL_get_error was `ssl_error`.
+  std::error_code failure(int ssl_error) const;
+
+  asio::ip::tcp::socket& socket_;
+  SSL* ssl_ = nullptr;
+  // Ciphertext read from the socket, not yet taken by the engine: [in_begin_, in_end_).
+  std::vector<uint8_t> in_;
+  size_t in_begin_ = 0, in_end_ = 0;
+  // Ciphertext the engine wrote, not yet sent; sending_ holds what a socket write has in flight,
+  // so that the engine's appends to out_ meanwhile never move it.
+  std::vector<uint8_t> out_;
+  std::vector<uint8_t> sending_;
 };
-
-using TlsStream = asio::ssl::stream<PrefixedSocket>;
-
-// A TLS stream over `socket`. Asio asks OpenSSL to free a connection's record buffers whenever
-// they empty (SSL_MODE_RELEASE_BUFFERS) and to allocate them again for the next record: on a
-// busy link that is a 17 KiB malloc and free per record each way. A connection keeps them here
-// (about 34 KiB).
-std::unique_ptr<TlsStream> make_tls_stream(PrefixedSocket socket, asio::ssl::context& context);
 
 // What a server connection's first bytes are. A TLS record starts 0x16 0x03 (handshake, version
 // 3.x); a native frame's little-endian length can start the same way, so those two bytes decide

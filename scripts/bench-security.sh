@@ -2,49 +2,64 @@
 # TLS and access control against plaintext, alternated (issue 23's benchmark): for each round and
 # each mode, comet-bench compare on a fresh cluster with both off, then with --tls --acl, so that
 # the machine's drift hits both sides of a pair alike. Prints every run, then per mode the median
-# of each side and their ratio, which docs/benchmarks.md quotes ("Signed sessions over TLS").
+# of each side and their ratio, which docs/benchmarks.md quotes ("A TLS stream of our own").
 # Runs of one setting differ by up to 50 % on the shared 2-vCPU VM (fresh page-cache pages), so
 # take several rounds.
 #   scripts/bench-security.sh [rounds] [modes]    default 3 rounds of single,async,sync,dledger
 #   COMET_BENCH_MESSAGES=N (default 400000; warm-up half that)
+#   COMET_BENCH_RATES=mode=rate,...   pace those modes at that many msgs/s (the half-load run:
+#     e.g. single=72000,async=63000,sync=67000,dledger=41000); the table then compares p99s
 # COMET_BENCH_BIN=<build dir> uses that build; default: a Release build in build-release/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 modes=${2:-single,async,sync,dledger}
 messages=${COMET_BENCH_MESSAGES:-400000}
+rates=${COMET_BENCH_RATES:-}
 
 source scripts/lib-bench.sh
 work=$(mktemp -d /tmp/comet-bench-security-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-results="$work/results.txt"  # round mode setting msgs/s
+# The --rate of `mode` from COMET_BENCH_RATES, or nothing.
+rate_of() { tr ',' '\n' <<<"$rates" | awk -F= -v m="$1" '$1 == m {print $2}'; }
+
+results="$work/results.txt"  # round mode setting msgs/s p99-ms
 for round in $(seq 1 "$rounds"); do
   for mode in ${modes//,/ }; do
+    pace=()
+    rate=$(rate_of "$mode")
+    [[ -n $rate ]] && pace=(--rate "$rate")
     for setting in off on; do
       security=()
       [[ $setting == on ]] && security=(--tls --acl --certs-dir "$work/certs")
       out="$work/$round-$mode-$setting"
       "$bin/bench/comet-bench" compare --modes "$mode" --messages "$messages" \
-        --warmup $((messages / 2)) "${security[@]}" --out "$out" >"$out.log" 2>&1 || {
+        --warmup $((messages / 2)) "${pace[@]}" "${security[@]}" --out "$out" >"$out.log" 2>&1 || {
         echo "round $round $mode $setting failed:" >&2
         tail -5 "$out.log" >&2
         exit 1
       }
-      rate=$(awk -F'|' -v m="$mode" '$2 ~ "^ *" m " *$" {gsub(/ /, "", $4); print $4}' "$out.log")
-      echo "round $round  $mode  $setting  $rate msgs/s"
-      echo "$round $mode $setting $rate" >>"$results"
+      # | mode | brokers | msgs/s | MB/s | p50 ms | p90 ms | p99 ms | ...
+      read -r msgs p99 < <(awk -F'|' -v m="$mode" '$2 ~ "^ *" m " *$" {
+        gsub(/ /, "", $4); gsub(/ /, "", $8); print $4, $8}' "$out.log")
+      echo "round $round  $mode  $setting  $msgs msgs/s  p99 $p99 ms"
+      echo "$round $mode $setting $msgs $p99" >>"$results"
     done
   done
 done
 
+# The median of column `col` of `mode`'s runs with `setting`.
+median() {
+  awk -v m="$1" -v s="$2" -v c="$3" '$2 == m && $3 == s {print $c}' "$results" | sort -g |
+    awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
 echo
-echo "| mode | median off (msgs/s) | median TLS + ACL | ratio |"
-echo "|---|--:|--:|--:|"
+echo "| mode | median off (msgs/s) | median TLS + ACL | ratio | median p99 off → on (ms) |"
+echo "|---|--:|--:|--:|--:|"
 for mode in ${modes//,/ }; do
-  median() { awk -v m="$mode" -v s="$1" '$2 == m && $3 == s {print $4}' "$results" | sort -n |
-    awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
-  off=$(median off)
-  on=$(median on)
-  echo "| $mode | $off | $on | $(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.0f %%", 100 * a / b}') |"
+  off=$(median "$mode" off 4)
+  on=$(median "$mode" on 4)
+  ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.0f %%", 100 * a / b}')
+  echo "| $mode | ${off%.*} | ${on%.*} | $ratio | $(median "$mode" off 5) → $(median "$mode" on 5) |"
 done

@@ -37,13 +37,13 @@ if [[ "${1:-}" == "--tsan" ]]; then
   build_dir=build-tsan
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DCOMET_TSAN=ON -DCOMET_BUILD_BENCH=OFF)
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  ctest_args=(-R "Remoting|FrameCodec|Concurrency|CommitLog|Watermark|RouteInfo|NamesrvController|Producer|ConsumerTest|RetryTest|TopicDeletion|ScheduleMessageService|MessageIndex|RocketmqSession|RocketmqConnection|TlsConnection|SignedSession|RebalanceLock|AclGate|MappingCache|SparseConsumeQueue|PullRequestHoldService")
+  ctest_args=(-R "Remoting|FrameCodec|Concurrency|CommitLog|Watermark|RouteInfo|NamesrvController|Producer|ConsumerTest|RetryTest|TopicDeletion|ScheduleMessageService|MessageIndex|RocketmqSession|RocketmqConnection|TlsConnection|TlsStream|SignedSession|RebalanceLock|AclGate|MappingCache|SparseConsumeQueue|PullRequestHoldService")
   # Only the executables of those suites: the TSan build is the slowest per file.
   targets=(remoting_test concurrency_test commit_log_test watermark_test namesrv_test
            producer_test consumer_test topic_deletion_test schedule_message_service_test
            message_index_test rocketmq_session_test rocketmq_connection_test tls_connection_test
-           rebalance_lock_manager_test acl_gate_test signed_session_test mapping_cache_test
-           sparse_queue_test pull_request_hold_service_test)
+           tls_stream_test rebalance_lock_manager_test acl_gate_test signed_session_test
+           mapping_cache_test sparse_queue_test pull_request_hold_service_test)
 fi
 if [[ -n "${CI:-}" ]]; then cmake_args+=(-DCOMET_WERROR=ON); fi
 # Unity builds (8 sources per compiler run): the sources of a library share Asio, spdlog and
