@@ -57,7 +57,7 @@ class TlsStream {
   friend struct TlsBio;
   // Sends every byte the engine has written (out_) with socket writes.
   asio::awaitable<std::error_code> flush();
-  // One socket read into in_, which grows (up to 256 KiB) each time a read fills it.
+  // One socket read into in_, which grows (up to 64 KiB) each time a read fills it.
   asio::awaitable<std::error_code> fill();
   // The error of a failed SSL call whose SSL_get_error was `ssl_error`.
   std::error_code failure(int ssl_error) const;

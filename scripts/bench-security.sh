@@ -9,6 +9,9 @@
 #   COMET_BENCH_MESSAGES=N (default 400000; warm-up half that)
 #   COMET_BENCH_RATES=mode=rate,...   pace those modes at that many msgs/s (the half-load run:
 #     e.g. single=72000,async=63000,sync=67000,dledger=41000); the table then compares p99s
+#   COMET_BENCH_BASELINE=<build dir>  a third run per round and mode, after "off": TLS + ACL with
+#     that build's binaries ("before"), so that a change to the secure path is measured against
+#     its baseline in the same rounds
 # COMET_BENCH_BIN=<build dir> uses that build; default: a Release build in build-release/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,9 @@ rounds=${1:-3}
 modes=${2:-single,async,sync,dledger}
 messages=${COMET_BENCH_MESSAGES:-400000}
 rates=${COMET_BENCH_RATES:-}
+baseline=${COMET_BENCH_BASELINE:-}
+settings=(off on)
+[[ -n $baseline ]] && settings=(off before on)
 
 source scripts/lib-bench.sh
 work=$(mktemp -d /tmp/comet-bench-security-XXXXXX)
@@ -30,11 +36,13 @@ for round in $(seq 1 "$rounds"); do
     pace=()
     rate=$(rate_of "$mode")
     [[ -n $rate ]] && pace=(--rate "$rate")
-    for setting in off on; do
+    for setting in "${settings[@]}"; do
       security=()
-      [[ $setting == on ]] && security=(--tls --acl --certs-dir "$work/certs")
+      [[ $setting != off ]] && security=(--tls --acl --certs-dir "$work/certs")
+      run_bin=$bin
+      [[ $setting == before ]] && run_bin=$baseline
       out="$work/$round-$mode-$setting"
-      "$bin/bench/comet-bench" compare --modes "$mode" --messages "$messages" \
+      "$run_bin/bench/comet-bench" compare --modes "$mode" --messages "$messages" \
         --warmup $((messages / 2)) "${pace[@]}" "${security[@]}" --out "$out" >"$out.log" 2>&1 || {
         echo "round $round $mode $setting failed:" >&2
         tail -5 "$out.log" >&2
@@ -55,11 +63,19 @@ median() {
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 echo
-echo "| mode | median off (msgs/s) | median TLS + ACL | ratio | median p99 off → on (ms) |"
-echo "|---|--:|--:|--:|--:|"
+before_head=""
+[[ -n $baseline ]] && before_head=" median before | before / off |"
+echo "| mode | median off (msgs/s) |$before_head median TLS + ACL | ratio | median p99 off → on (ms) |"
+echo "|---|--:|--:|--:|--:|${baseline:+--:|--:|}"
+percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", 100 * a / b}'; }
 for mode in ${modes//,/ }; do
   off=$(median "$mode" off 4)
   on=$(median "$mode" on 4)
-  ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.0f %%", 100 * a / b}')
-  echo "| $mode | ${off%.*} | ${on%.*} | $ratio | $(median "$mode" off 5) → $(median "$mode" on 5) |"
+  before_cells=""
+  if [[ -n $baseline ]]; then
+    before=$(median "$mode" before 4)
+    before_cells=" ${before%.*} | $(percent "$before" "$off") |"
+  fi
+  echo "| $mode | ${off%.*} |$before_cells ${on%.*} | $(percent "$on" "$off") |" \
+    "$(median "$mode" off 5) → $(median "$mode" on 5) |"
 done
