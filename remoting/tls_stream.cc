@@ -27,8 +27,8 @@ namespace {
 // time a socket read fills it, so an idle connection keeps little and a busy one takes several
 // records per read. 64 KiB measured as fast as 256 KiB on a DLedger group's streams, and a
 // smaller buffer stays in cache while the engine copies records out of it.
-constexpr size_t kReadBufferMinBytes = 17 * 1024;
-constexpr size_t kReadBufferMaxBytes = 64 * 1024;
+constexpr size_t kTlsReadBufferMinBytes = 17 * 1024;
+constexpr size_t kTlsReadBufferMaxBytes = 64 * 1024;
 
 }  // namespace
 
@@ -103,7 +103,7 @@ TlsStream::TlsStream(asio::ip::tcp::socket& socket, asio::ssl::context& context,
     SSL_set_connect_state(ssl_);
   }
   in_end_ = in_.size();
-  in_.resize(std::max(in_.size(), kReadBufferMinBytes));
+  in_.resize(std::max(in_.size(), kTlsReadBufferMinBytes));
 }
 
 TlsStream::~TlsStream() {
@@ -202,8 +202,8 @@ awaitable<std::error_code> TlsStream::fill() {
       asio::buffer(in_.data() + in_end_, in_.size() - in_end_), as_tuple(use_awaitable));
   if (ec) co_return ec;
   in_end_ += n;
-  if (in_end_ == in_.size() && in_.size() < kReadBufferMaxBytes) {
-    in_.resize(std::min(2 * in_.size(), kReadBufferMaxBytes));  // more may be waiting
+  if (in_end_ == in_.size() && in_.size() < kTlsReadBufferMaxBytes) {
+    in_.resize(std::min(2 * in_.size(), kTlsReadBufferMaxBytes));  // more may be waiting
   }
   co_return std::error_code();
 }
