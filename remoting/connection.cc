@@ -30,8 +30,8 @@ constexpr size_t kMaxBytesPerWrite = 4 * 1024 * 1024;
 constexpr size_t kReadBufferMinBytes = 16 * 1024;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 
-// TLS writes go through a buffer of at most this size (Connection::write_tls): 64 KiB was
-// faster than 256 KiB (the buffers stay in cache) and no slower than 32 KiB, docs/benchmarks.md.
+// TLS writes go through a buffer of at most this size (Connection::write_tls): 64 KiB measured
+// faster than 256 KiB and no slower than 32 KiB (docs/benchmarks.md).
 constexpr size_t kTlsStageBytes = 64 * 1024;
 
 // Copies up to `n` bytes of `bufs`, from buffer `index` at `offset` on, into `out`, and moves

@@ -41,7 +41,6 @@ class TlsStream {
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
-  SSL* native_handle() { return ssl_; }
   // Client: send `host` as SNI (unless it is an address literal) and, with `verify`, require
   // the server's certificate to name it (a DNS SAN, or an IP SAN for an address literal).
   void expect_host(const std::string& host, bool verify);
